@@ -1,0 +1,37 @@
+/**
+ * The one table from errors to exit codes (documented in README "Exit codes"). Only the CLI decides exit
+ * codes; everything below it returns values or throws PitlaneErrors with codes.
+ */
+import type { ErrorCode } from '../core/errors.js';
+
+export const EXIT = Object.freeze({
+  /** Done. */
+  OK: 0,
+  /** The pipeline failed: a node failed on an item (policy fail) or could not initialise. */
+  PIPELINE_FAILED: 1,
+  /** The input is wrong: usage, unreadable file, manifest that does not parse or validate. */
+  INVALID_INPUT: 2,
+  /** A benchmark could not run, or a contestant failed or gave wrong answers. */
+  BENCH_FAILED: 3,
+  /** A bug in pitlane. */
+  INTERNAL: 70,
+  /** Stopped by Ctrl-C (SIGINT). */
+  INTERRUPTED: 130,
+});
+
+const BY_CODE: Readonly<Record<ErrorCode, number>> = {
+  PL_ERR_USAGE: EXIT.INVALID_INPUT,
+  PL_ERR_FILE: EXIT.INVALID_INPUT,
+  PL_ERR_MANIFEST_PARSE: EXIT.INVALID_INPUT,
+  PL_ERR_MANIFEST_INVALID: EXIT.INVALID_INPUT,
+  PL_ERR_NODE_INIT: EXIT.PIPELINE_FAILED,
+  PL_ERR_NODE_FAILED: EXIT.PIPELINE_FAILED,
+  PL_ERR_ITEM: EXIT.PIPELINE_FAILED,
+  PL_ERR_BENCH: EXIT.BENCH_FAILED,
+  PL_ERR_INTERNAL: EXIT.INTERNAL,
+};
+
+/** Exit code for an error code. */
+export function exitCodeFor(code: ErrorCode): number {
+  return BY_CODE[code];
+}

@@ -1,0 +1,123 @@
+/**
+ * The pitlane command line. Commands load their modules lazily so that `pitlane run` starts fast; errors
+ * become exit codes in one place (reportError + exit-codes.ts).
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { UsageError } from '../core/errors.js';
+import { EXIT } from './exit-codes.js';
+import { reportError } from './report-error.js';
+
+const VERSION = '0.1.0';
+
+function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
+    return n;
+  };
+}
+
+function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('pitlane')
+    .description('A fast runtime for ML and media pipelines and services, with a benchmark lab built in.')
+    .version(VERSION, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help for a command')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('run')
+    .description('run a pipeline manifest over a stream of JSONL items (stdin → stdout by default)')
+    .argument('<manifest>', 'pipeline manifest, JSON or YAML')
+    .option('-i, --input <file>', 'JSONL input file, or - for stdin', '-')
+    .option('-o, --output <file>', 'JSONL output file, or - for stdout', '-')
+    .addOption(
+      new Option('--on-error <policy>', 'fail: stop at the first item error; skip: write an error record and go on').choices([
+        'fail',
+        'skip',
+      ]),
+    )
+    .option('--stats', 'print per-node counters and timings to stderr when done')
+    .option('--json-stats', 'print per-node counters and timings to stderr as one JSON line')
+    .action(async (file: string, opts: { input: string; output: string; onError?: 'fail' | 'skip'; stats?: boolean; jsonStats?: boolean }) => {
+      const { runCommand } = await import('./run-command.js');
+      setExit(await runCommand(file, opts));
+    });
+
+  program
+    .command('validate')
+    .description('check a manifest and list every problem with its path, line and column (exit 2 if any)')
+    .argument('<manifest>', 'pipeline manifest, JSON or YAML')
+    .option('--json', 'print the result as JSON on stdout')
+    .action(async (file: string, opts: { json?: boolean }) => {
+      const { validateCommand } = await import('./validate-command.js');
+      setExit(await validateCommand(file, opts));
+    });
+
+  program
+    .command('nodes')
+    .description('list the built-in node types with their aliases and params')
+    .option('--json', 'print the params JSON Schema of each type')
+    .action(async (opts: { json?: boolean }) => {
+      const { nodesCommand } = await import('./nodes-command.js');
+      setExit(nodesCommand(opts));
+    });
+
+  program
+    .command('bench')
+    .description('run a benchmark suite; built in: "pipelines" (pitlane vs the CPython reference executor)')
+    .argument('<suite>', 'suite name: pipelines')
+    .option('--quick', 'fewer repeats and smaller sizes, for a fast look (not for quoting)')
+    .option('--out <dir>', 'folder for results, comparison and report', 'reports')
+    .option('--repeats <n>', 'interleaved repeats per scenario (overrides the suite default)', positiveInt('--repeats'))
+    .option('--only <scenarios>', 'comma-separated scenario names to run')
+    .option('--python <path>', 'Python interpreter for the reference executor', 'python3')
+    .option('--json', 'print the comparison JSON on stdout instead of the table')
+    .action(
+      async (
+        suite: string,
+        opts: { quick?: boolean; out: string; repeats?: number; only?: string; python: string; json?: boolean },
+      ) => {
+        if (suite !== 'pipelines') {
+          throw new UsageError(`unknown suite '${suite}': the built-in suite is 'pipelines'`);
+        }
+        const { benchPipelinesCommand } = await import('./bench-command.js');
+        setExit(await benchPipelinesCommand(opts));
+      },
+    );
+
+  program
+    .command('bench-worker', { hidden: true })
+    .description('internal: runs benchmark samples of one scenario in a fresh process and prints JSON')
+    .argument('<manifest>')
+    .requiredOption('--samples <n>', 'measured samples', positiveInt('--samples'))
+    .option('--warmup <n>', 'warm-up samples', (v) => Number(v), 0)
+    .addOption(new Option('--mode <mode>').choices(['run', 'init']).default('run'))
+    .option('--concurrent <k>', 'pipelines run concurrently per sample', positiveInt('--concurrent'), 1)
+    .option('--input <file>', 'JSONL input, read into memory before timing')
+    .action(async (file: string, opts: { samples: number; warmup: number; mode: 'run' | 'init'; concurrent: number; input?: string }) => {
+      const { benchWorker } = await import('../lab/pipeline-bench-worker.js');
+      setExit(await benchWorker(file, opts));
+    });
+
+  return program;
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let code: number = EXIT.OK;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version exit 0; usage errors were already printed by commander.
+      return e.exitCode === 0 ? EXIT.OK : EXIT.INVALID_INPUT;
+    }
+    return reportError(e);
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The pitlane side of a pipeline benchmark, run in a fresh process per repeat (as the CPython reference's
+ * `bench` subcommand is): warm-up, then timed samples of one scenario, then one JSON line with the samples,
+ * a hash of the outputs (to check both runtimes agree) and the peak RSS of this process.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { runPipeline } from '../pipeline/executor.js';
+import { loadManifestFile, type Manifest } from '../pipeline/manifest.js';
+import { BUILTIN_NODE_TYPES } from '../nodes/registry.js';
+import { BenchError } from '../core/errors.js';
+
+export interface BenchWorkerOptions {
+  readonly samples: number;
+  readonly warmup: number;
+  readonly mode: 'run' | 'init';
+  readonly concurrent: number;
+  readonly input?: string;
+}
+
+async function* fromArray(items: readonly unknown[]): AsyncGenerator<unknown> {
+  yield* items;
+}
+
+async function once(manifest: Manifest, input: readonly unknown[]): Promise<unknown[]> {
+  const result = await runPipeline(manifest, { input: fromArray(input) });
+  if (result.state !== 'completed') throw new BenchError(`benchmark pipeline ${result.state}: ${result.error?.message ?? ''}`);
+  return result.outputs;
+}
+
+export async function benchWorker(file: string, opts: BenchWorkerOptions): Promise<number> {
+  const input: unknown[] = [];
+  if (opts.input !== undefined) {
+    for (const line of (await readFile(opts.input, 'utf8')).split('\n')) if (line.trim() !== '') input.push(JSON.parse(line));
+  }
+  const manifest = opts.mode === 'run' ? await loadManifestFile(file, BUILTIN_NODE_TYPES) : null;
+  const sample = async (): Promise<unknown[]> => {
+    if (manifest === null) return once(await loadManifestFile(file, BUILTIN_NODE_TYPES), []);
+    if (opts.concurrent === 1) return once(manifest, input);
+    const all = await Promise.all(Array.from({ length: opts.concurrent }, () => once(manifest, input)));
+    return all[0] ?? [];
+  };
+  for (let i = 0; i < opts.warmup; i++) await sample();
+  const samplesNs: number[] = [];
+  let outputs: unknown[] = [];
+  for (let i = 0; i < opts.samples; i++) {
+    const t0 = process.hrtime.bigint();
+    outputs = await sample();
+    samplesNs.push(Number(process.hrtime.bigint() - t0));
+  }
+  const hash = createHash('sha256');
+  for (const v of outputs) hash.update(JSON.stringify(v) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      runtime: 'pitlane',
+      node_version: process.versions.node,
+      mode: opts.mode,
+      samples_ns: samplesNs,
+      warmup: opts.warmup,
+      output_count: outputs.length,
+      outputs_sha256: hash.digest('hex'),
+      peak_rss_kb: process.resourceUsage().maxRSS,
+    }) + '\n',
+  );
+  return 0;
+}

@@ -1,0 +1,161 @@
+/**
+ * Reports of the pipeline suite: the comparison JSON in the plans' format (DESIGN.md) extended with intervals
+ * and correctness, per-runtime results files, and a Markdown report whose table is also what the terminal shows.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PipelineSuiteResult, RuntimeName, ScenarioResult } from './pipeline-suite.js';
+import { geometricMean } from './stats.js';
+
+const ms = (ns: number): number => ns / 1e6;
+const round = (x: number, digits = 4): number => Number(x.toPrecision(digits));
+
+/** The comparison JSON: {comparison: {scenario: {...}}, summary: {...}}. */
+export function comparisonJson(result: PipelineSuiteResult): object {
+  const comparison: Record<string, object> = {};
+  for (const r of result.scenarios) {
+    comparison[r.scenario.name] = {
+      python_ms: round(ms(r.summary.cpython.median)),
+      ts_ms: round(ms(r.summary.pitlane.median)),
+      speedup: r.correct ? round(r.speedup.ratio) : null,
+      speedup_ci95: r.correct ? r.speedup.ci95.map((x) => round(x)) : null,
+      memory_python_mb: round(r.summary.cpython.peak_rss_mb, 3),
+      memory_ts_mb: round(r.summary.pitlane.peak_rss_mb, 3),
+      correct: r.correct,
+      repeats: r.speedup.repeats,
+      samples: { python: r.summary.cpython.n, ts: r.summary.pitlane.n },
+      ts_ns_per_item: r.summary.pitlane.ns_per_item === null ? null : round(r.summary.pitlane.ns_per_item),
+      python_ns_per_item: r.summary.cpython.ns_per_item === null ? null : round(r.summary.cpython.ns_per_item),
+      kind: r.scenario.kind,
+    };
+  }
+  const headline = result.scenarios.filter((r) => result.headline.scenarios.includes(r.scenario.name));
+  const memRatio = geometricMean(headline.map((r) => r.summary.pitlane.peak_rss_mb / r.summary.cpython.peak_rss_mb));
+  return {
+    comparison,
+    summary: {
+      average_speedup: round(result.headline.speedup),
+      average_speedup_ci95: result.headline.ci95.map((x) => round(x)),
+      average_of: result.headline.scenarios,
+      average_kind: 'geometric mean of the speed-ups of the scenarios in average_of',
+      memory_reduction: round(1 - memRatio, 3),
+      memory_reduction_kind: '1 - geometric mean of (pitlane peak RSS / CPython peak RSS) over average_of',
+      incorrect: result.scenarios.filter((r) => !r.correct).map((r) => r.scenario.name),
+    },
+  };
+}
+
+function fmtTime(ns: number): string {
+  if (ns >= 1e9) return `${(ns / 1e9).toFixed(2)} s`;
+  if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;
+  if (ns >= 1e3) return `${(ns / 1e3).toFixed(1)} µs`;
+  return `${ns.toFixed(0)} ns`;
+}
+
+function fmtRatio(x: number): string {
+  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
+}
+
+function cell(r: ScenarioResult, rt: RuntimeName): string {
+  const s = r.summary[rt];
+  return `${fmtTime(s.median)} ±${fmtTime(s.mad)}`;
+}
+
+/** The results table (Markdown, also printed on the terminal). */
+export function resultsTable(result: PipelineSuiteResult): string {
+  const lines = [
+    '| scenario | pitlane (median ±MAD) | CPython ref (median ±MAD) | speed-up [95% CI] | pitlane per item | peak RSS pitlane / CPython | outputs |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const r of result.scenarios) {
+    const speed = r.correct
+      ? `**${fmtRatio(r.speedup.ratio)}x** [${fmtRatio(r.speedup.ci95[0])}, ${fmtRatio(r.speedup.ci95[1])}]`
+      : '— (incorrect)';
+    const perItem = r.summary.pitlane.ns_per_item === null ? '—' : fmtTime(r.summary.pitlane.ns_per_item);
+    const mem = `${r.summary.pitlane.peak_rss_mb.toFixed(1)} / ${r.summary.cpython.peak_rss_mb.toFixed(1)} MB`;
+    lines.push(
+      `| ${r.scenario.name} | ${cell(r, 'pitlane')} | ${cell(r, 'cpython')} | ${speed} | ${perItem} | ${mem} | ${r.correct ? 'identical' : '**DIFFER**'} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** The Markdown report: what was compared, how, on what, the table, and what was not measured. */
+export function markdownReport(result: PipelineSuiteResult): string {
+  const env = result.environment;
+  const h = result.headline;
+  const scenarioLines = result.scenarios.map(
+    (r) =>
+      `- **${r.scenario.name}** (${r.scenario.kind}): ${r.scenario.description}. ${r.speedup.repeats} repeats × ` +
+      `${r.scenario.pitlane.samples} pitlane / ${r.scenario.cpython.samples} CPython samples` +
+      `${r.scenario.kind === 'samples' ? ` after ${r.scenario.pitlane.warmup} / ${r.scenario.cpython.warmup} warm-up` : ''}.`,
+  );
+  return `# pitlane bench pipelines
+
+pitlane's pipeline runtime against the CPython reference executor (\`baselines/python/pitlane_ref.py\`, asyncio with
+one task and one bounded queue per node) on the same manifests, in one run.
+
+**Headline:** geometric-mean speed-up over ${h.scenarios.join(', ')}: **${fmtRatio(h.speedup)}x** [95% CI ${fmtRatio(h.ci95[0])}, ${fmtRatio(h.ci95[1])}].
+
+${resultsTable(result)}
+
+Speed-up = CPython median / pitlane median, with a 95% percentile-bootstrap interval over the paired repeats.
+Times are medians of the per-repeat medians; ±MAD is the median absolute deviation of all samples.
+
+## How
+
+- Each repeat starts fresh processes for both runtimes and alternates which goes first (A B, B A, ...).
+- \`samples\` scenarios: each runtime's own \`bench\` command times whole runs in-process (build the pipeline from
+  the parsed manifest, initialise, run to completion, flush, cleanup; outputs collected in memory) after warm-up.
+  Peak RSS is the worker process's own maximum resident set (it includes the runtime itself).
+- \`cold_start\`: spawn of \`run\` → first output line on stdout, one fresh process per sample.
+- \`stream\`: a whole \`run\` process over a JSONL file on stdin, output through a pipe; wall time spawn → exit;
+  peak RSS is the process tree's VmHWM sampled from /proc every 20 ms.
+- Correctness: the SHA-256 of each runtime's JSONL output must be the same in every repeat of both runtimes;
+  a row that differs is marked incorrect and left out of the speed-ups.
+
+Scenarios:
+${scenarioLines.join('\n')}
+
+## On what
+
+${env.cpu_model}, ${env.cores} cores, ${env.memory_gb} GiB, ${env.os}; Node ${env.node_version}; Python ${env.python_version ?? '?'};
+pitlane ${env.pitlane_version}${env.git_commit !== null ? ` (${env.git_commit})` : ''}; ${env.date}.
+${result.settings.quick ? '\n**Quick mode**: fewer samples and repeats; do not quote these figures.\n' : ''}
+## Not measured here
+
+- CPU time per item (wall time only); Python nodes (see the Python-node scenarios when present); pipelines with
+  asynchronous nodes.
+- Absolute figures hold for the machine above only; quote ratios.
+`;
+}
+
+/** Writes results/<runtime>.json, comparison.json and report.md under `dir`; returns the paths. */
+export async function writePipelineReports(result: PipelineSuiteResult, dir: string): Promise<string[]> {
+  await mkdir(join(dir, 'results'), { recursive: true });
+  const paths: string[] = [];
+  for (const rt of ['pitlane', 'cpython'] as const) {
+    const p = join(dir, 'results', `${rt}.json`);
+    await writeFile(
+      p,
+      JSON.stringify(
+        {
+          suite: result.suite,
+          contestant: rt,
+          environment: result.environment,
+          settings: result.settings,
+          scenarios: result.scenarios.map((r) => ({ scenario: r.scenario, summary: r.summary[rt], repeats: r.repeats[rt] })),
+        },
+        null,
+        2,
+      ),
+    );
+    paths.push(p);
+  }
+  const comparison = join(dir, 'comparison.json');
+  await writeFile(comparison, JSON.stringify(comparisonJson(result), null, 2) + '\n');
+  const report = join(dir, 'report.md');
+  await writeFile(report, markdownReport(result));
+  paths.push(comparison, report);
+  return paths;
+}

@@ -1,0 +1,173 @@
+/**
+ * The scenarios of `pitlane bench pipelines`: the plans' four (simple, complex, text, large) plus per-item cost
+ * at 10^5 and 10^6 items, initialisation, concurrency, cold start and a streaming CLI run. Manifests are built
+ * here and written as JSON, which both runtimes read.
+ */
+
+type NodeDoc = { id: string; node_type: string; params?: Record<string, unknown> };
+
+/** A linear manifest: a DataSource (or none, when `source` is null) through `stages` to a DataSink. */
+export function chainManifest(name: string, source: Record<string, unknown> | null, stages: Omit<NodeDoc, 'id'>[]): object {
+  const nodes: NodeDoc[] = [];
+  if (source !== null) nodes.push({ id: 'source', node_type: 'DataSource', params: source });
+  stages.forEach((s, i) => nodes.push({ id: `n${i + 1}`, ...s }));
+  nodes.push({ id: 'sink', node_type: 'DataSink' });
+  const connections = nodes.slice(1).map((n, i) => ({ from: (nodes[i] as NodeDoc).id, to: n.id }));
+  return { version: 'v1', metadata: { name }, nodes, connections };
+}
+
+const calc = (operation: string, operand: number): Omit<NodeDoc, 'id'> => ({
+  node_type: 'Calculator',
+  params: { operation, operand },
+});
+const range = (stop: number): Record<string, unknown> => ({ range: { start: 0, stop } });
+
+/** How a scenario is measured. */
+export type ScenarioKind =
+  /** In-process timed samples in a fresh worker process per repeat (both runtimes' `bench` commands). */
+  | 'samples'
+  /** Process spawn → first output line of `run`, over fresh processes (hyperfine-style). */
+  | 'cold_start'
+  /** A whole `run` over a JSONL file, stdin → file: wall time and peak RSS of the process. */
+  | 'stream';
+
+export interface PipelineScenario {
+  readonly name: string;
+  readonly description: string;
+  readonly kind: ScenarioKind;
+  readonly manifest: object;
+  /** Items per pipeline run (for per-item cost); for `stream`, lines of the generated input. */
+  readonly items: number;
+  /** Part of the plans' four-scenario geometric mean. */
+  readonly headline: boolean;
+  readonly mode?: 'run' | 'init';
+  readonly concurrent?: number;
+  /** Samples and warm-up per worker process, per runtime; for cold_start: processes per repeat. */
+  readonly pitlane: { readonly samples: number; readonly warmup: number };
+  readonly cpython: { readonly samples: number; readonly warmup: number };
+}
+
+const TEXTS = Array.from({ length: 100 }, (_, i) => `item ${i}: the quick brown fox jumps over the lazy dog`);
+
+const COMPLEX_STAGES = [
+  calc('add', 5),
+  calc('multiply', 2),
+  { node_type: 'PassThrough' },
+  calc('subtract', 3),
+  calc('divide', 4),
+  calc('add', 1),
+  { node_type: 'PassThrough' },
+  calc('multiply', 3),
+];
+
+/** The suite; `quick` trims sample counts (not the sizes the targets are stated at). */
+export function pipelineScenarios(quick: boolean): PipelineScenario[] {
+  const q = (full: number, fast: number): number => (quick ? fast : full);
+  return [
+    {
+      name: 'simple',
+      description: 'DataSource of 100 integers → Calculator add 5 → DataSink',
+      kind: 'samples',
+      manifest: chainManifest('simple', range(100), [calc('add', 5)]),
+      items: 100,
+      headline: true,
+      pitlane: { samples: q(300, 100), warmup: q(200, 50) },
+      cpython: { samples: q(100, 30), warmup: q(20, 5) },
+    },
+    {
+      name: 'complex',
+      description: '10 nodes: DataSource of 100 integers → add, multiply, pass, subtract, divide, add, pass, multiply → DataSink',
+      kind: 'samples',
+      manifest: chainManifest('complex', range(100), COMPLEX_STAGES),
+      items: 100,
+      headline: true,
+      pitlane: { samples: q(300, 100), warmup: q(200, 50) },
+      cpython: { samples: q(100, 30), warmup: q(20, 5) },
+    },
+    {
+      name: 'text',
+      description: '100 strings → TextTransform uppercase → TextTransform reverse → DataSink',
+      kind: 'samples',
+      manifest: chainManifest('text', { items: TEXTS }, [
+        { node_type: 'TextTransform', params: { operation: 'uppercase' } },
+        { node_type: 'TextTransform', params: { operation: 'reverse' } },
+      ]),
+      items: 100,
+      headline: true,
+      pitlane: { samples: q(300, 100), warmup: q(200, 50) },
+      cpython: { samples: q(100, 30), warmup: q(20, 5) },
+    },
+    {
+      name: 'large',
+      description: 'the simple pipeline over 1000 integers',
+      kind: 'samples',
+      manifest: chainManifest('large', range(1000), [calc('add', 5)]),
+      items: 1000,
+      headline: true,
+      pitlane: { samples: q(200, 60), warmup: q(100, 30) },
+      cpython: { samples: q(30, 10), warmup: q(5, 2) },
+    },
+    {
+      name: 'simple_1e5',
+      description: 'the simple pipeline over 10^5 integers (per-item cost)',
+      kind: 'samples',
+      manifest: chainManifest('simple_1e5', range(1e5), [calc('add', 5)]),
+      items: 1e5,
+      headline: false,
+      pitlane: { samples: q(20, 8), warmup: q(5, 2) },
+      cpython: { samples: q(3, 1), warmup: 1 },
+    },
+    {
+      name: 'simple_1e6',
+      description: 'the simple pipeline over 10^6 integers (per-item cost)',
+      kind: 'samples',
+      manifest: chainManifest('simple_1e6', range(1e6), [calc('add', 5)]),
+      items: 1e6,
+      headline: false,
+      pitlane: { samples: q(5, 3), warmup: q(2, 1) },
+      cpython: { samples: 1, warmup: 0 },
+    },
+    {
+      name: 'init_10_nodes',
+      description: 'read + parse + validate + initialise (+ cleanup) a 10-node pipeline, no items',
+      kind: 'samples',
+      mode: 'init',
+      manifest: chainManifest('init', null, [...COMPLEX_STAGES.slice(0, 6), { node_type: 'Buffer', params: { buffer_size: 8 } }, { node_type: 'PassThrough' }, calc('add', 1)]),
+      items: 0,
+      headline: false,
+      pitlane: { samples: q(300, 100), warmup: q(100, 30) },
+      cpython: { samples: q(300, 100), warmup: q(50, 20) },
+    },
+    {
+      name: 'concurrent_10',
+      description: '10 copies of the large pipeline (1000 items each) running concurrently in one process',
+      kind: 'samples',
+      concurrent: 10,
+      manifest: chainManifest('concurrent', range(1000), [calc('add', 5)]),
+      items: 10_000,
+      headline: false,
+      pitlane: { samples: q(60, 20), warmup: q(30, 10) },
+      cpython: { samples: q(10, 4), warmup: q(2, 1) },
+    },
+    {
+      name: 'cold_start',
+      description: '`run` of the simple pipeline in a fresh process: spawn → first output line',
+      kind: 'cold_start',
+      manifest: chainManifest('cold', range(100), [calc('add', 5)]),
+      items: 100,
+      headline: false,
+      pitlane: { samples: q(5, 3), warmup: 0 },
+      cpython: { samples: q(5, 3), warmup: 0 },
+    },
+    {
+      name: 'stream_1e6',
+      description: '`run` over a JSONL file of 10^6 integers → add 5 → file: whole-process wall time and peak RSS',
+      kind: 'stream',
+      manifest: chainManifest('stream', null, [calc('add', 5)]),
+      items: 1e6,
+      headline: false,
+      pitlane: { samples: 1, warmup: 0 },
+      cpython: { samples: 1, warmup: 0 },
+    },
+  ];
+}

@@ -1,0 +1,257 @@
+/**
+ * `pitlane bench pipelines`: pitlane against the CPython reference executor on the same manifests, in one run,
+ * interleaved (each repeat runs both runtimes, alternating which goes first), each repeat in fresh processes.
+ * Every row checks that both runtimes produced identical outputs (SHA-256 of the JSONL); a mismatch marks the
+ * row incorrect and keeps it out of the speed-up figures. Ratios carry bootstrap intervals over the repeats.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BenchError } from '../core/errors.js';
+import { captureEnvironment, type Environment } from './environment.js';
+import { pipelineScenarios, type PipelineScenario } from './pipeline-scenarios.js';
+import { sampleMemory } from './proc-sampler.js';
+import { geometricMeanOfRatios, median, ratioOfMedians, summarize, type RatioEstimate, type Summary } from './stats.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const PITLANE_BIN = join(ROOT, 'bin', 'pitlane.js');
+const REFERENCE = join(ROOT, 'baselines', 'python', 'pitlane_ref.py');
+
+export type RuntimeName = 'pitlane' | 'cpython';
+export const RUNTIMES: readonly RuntimeName[] = ['pitlane', 'cpython'];
+
+/** One repeat of one runtime on one scenario. */
+export interface RepeatResult {
+  /** Timed samples in nanoseconds (cold start: spawn → first line; stream: spawn → exit). */
+  readonly samples_ns: number[];
+  /** Peak RSS in KiB: the worker's own maximum (samples), or the process tree's VmHWM sampled from /proc. */
+  readonly peak_rss_kb: number;
+  readonly output_count: number;
+  readonly outputs_sha256: string;
+}
+
+/** Everything measured for one scenario. */
+export interface ScenarioResult {
+  readonly scenario: Omit<PipelineScenario, 'manifest'>;
+  readonly repeats: Record<RuntimeName, RepeatResult[]>;
+  readonly summary: Record<RuntimeName, Summary & { readonly peak_rss_mb: number; readonly ns_per_item: number | null }>;
+  /** cpython time / pitlane time: how many times faster pitlane is. */
+  readonly speedup: RatioEstimate;
+  /** Both runtimes gave byte-identical outputs in every repeat. */
+  readonly correct: boolean;
+  readonly note?: string;
+}
+
+export interface PipelineSuiteResult {
+  readonly suite: 'pipelines';
+  readonly environment: Environment;
+  readonly settings: { readonly quick: boolean; readonly repeats: number; readonly python: string };
+  readonly scenarios: ScenarioResult[];
+  /** Geometric mean of the speed-ups of the four headline scenarios (correct rows only). */
+  readonly headline: { readonly speedup: number; readonly ci95: readonly [number, number]; readonly scenarios: string[] };
+}
+
+export interface PipelineSuiteOptions {
+  readonly quick: boolean;
+  readonly repeats?: number;
+  readonly only?: readonly string[];
+  readonly python: string;
+  /** Called before each step, for progress display. */
+  readonly onProgress?: (step: { done: number; total: number; label: string }) => void;
+}
+
+interface ProcessOutcome {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly firstLineNs: number | null;
+  readonly totalNs: number;
+  readonly peakRssKb: number;
+}
+
+/** Spawns a command, optionally feeding a file on stdin, timing first stdout byte and exit. */
+function runProcess(cmd: string, args: readonly string[], opts: { stdinFile?: string; sampleMemory?: boolean } = {}): Promise<ProcessOutcome> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], cwd: ROOT });
+    const memory = opts.sampleMemory === true && child.pid !== undefined ? sampleMemory(child.pid, 20) : null;
+    let firstLineNs: number | null = null;
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => {
+      if (firstLineNs === null && b.includes(10)) firstLineNs = Number(process.hrtime.bigint() - started);
+      out.push(b);
+    });
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e) => reject(new BenchError(`could not start ${cmd}: ${e.message}`, { cause: e })));
+    if (opts.stdinFile !== undefined) {
+      void readFile(opts.stdinFile).then((data) => child.stdin.end(data));
+    } else {
+      child.stdin.end();
+    }
+    child.on('close', (code) => {
+      const totalNs = Number(process.hrtime.bigint() - started);
+      void (async () => {
+        const mem = memory ? await memory.stop() : null;
+        resolve({
+          code,
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr: Buffer.concat(err).toString('utf8'),
+          firstLineNs,
+          totalNs,
+          peakRssKb: mem?.peakRssKb ?? 0,
+        });
+      })();
+    });
+  });
+}
+
+function command(runtime: RuntimeName, python: string, args: readonly string[]): [string, string[]] {
+  return runtime === 'pitlane' ? [process.execPath, [PITLANE_BIN, ...args]] : [python, [REFERENCE, ...args]];
+}
+
+function fail(runtime: RuntimeName, scenario: string, what: string, outcome: ProcessOutcome): never {
+  const tail = outcome.stderr.trim().split('\n').slice(-5).join('\n    ');
+  throw new BenchError(`${runtime} failed in scenario '${scenario}' (${what}, exit ${outcome.code}):\n    ${tail}`);
+}
+
+async function runRepeat(
+  runtime: RuntimeName,
+  s: PipelineScenario,
+  files: { manifest: string; input: string | null },
+  python: string,
+): Promise<RepeatResult> {
+  const plan = s[runtime];
+  if (s.kind === 'samples') {
+    const args = ['bench', files.manifest, '--samples', String(plan.samples), '--warmup', String(plan.warmup), '--mode', s.mode ?? 'run'];
+    if ((s.concurrent ?? 1) > 1) args.push('--concurrent', String(s.concurrent));
+    if (runtime === 'pitlane') args[0] = 'bench-worker';
+    const [cmd, argv] = command(runtime, python, args);
+    const outcome = await runProcess(cmd, argv);
+    if (outcome.code !== 0) fail(runtime, s.name, 'bench worker', outcome);
+    const line = outcome.stdout.trim().split('\n').pop() ?? '';
+    const report = JSON.parse(line) as { samples_ns: number[]; peak_rss_kb: number; output_count: number; outputs_sha256: string };
+    return {
+      samples_ns: report.samples_ns,
+      peak_rss_kb: report.peak_rss_kb,
+      output_count: report.output_count,
+      outputs_sha256: report.outputs_sha256,
+    };
+  }
+  // cold_start and stream: whole CLI processes.
+  const samples: number[] = [];
+  let peak = 0;
+  let hash = '';
+  let count = 0;
+  for (let i = 0; i < plan.samples; i++) {
+    const [cmd, argv] = command(runtime, python, ['run', files.manifest]);
+    const outcome = await runProcess(cmd, argv, {
+      ...(files.input !== null ? { stdinFile: files.input } : {}),
+      sampleMemory: s.kind === 'stream',
+    });
+    if (outcome.code !== 0) fail(runtime, s.name, 'run', outcome);
+    if (s.kind === 'cold_start') {
+      if (outcome.firstLineNs === null) fail(runtime, s.name, 'no output line', outcome);
+      samples.push(outcome.firstLineNs);
+    } else {
+      samples.push(outcome.totalNs);
+    }
+    peak = Math.max(peak, outcome.peakRssKb);
+    hash = createHash('sha256').update(outcome.stdout).digest('hex');
+    count = outcome.stdout.split('\n').length - 1;
+  }
+  return { samples_ns: samples, peak_rss_kb: peak, output_count: count, outputs_sha256: hash };
+}
+
+/** Runs the suite; writes nothing (see writePipelineReports). */
+export async function runPipelineSuite(options: PipelineSuiteOptions): Promise<PipelineSuiteResult> {
+  const all = pipelineScenarios(options.quick);
+  const unknown = (options.only ?? []).filter((n) => !all.some((s) => s.name === n));
+  if (unknown.length > 0) {
+    throw new BenchError(`unknown scenario ${unknown.join(', ')}; scenarios: ${all.map((s) => s.name).join(', ')}`);
+  }
+  const scenarios = options.only && options.only.length > 0 ? all.filter((s) => options.only?.includes(s.name)) : all;
+  const repeats = options.repeats ?? (options.quick ? 2 : 5);
+  const environment = captureEnvironment({ python: options.python, repoDir: ROOT });
+  if (environment.python_version === null) {
+    throw new BenchError(`cannot run the Python interpreter '${options.python}' (set --python)`);
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'pitlane-bench-'));
+  const total = scenarios.length * repeats * RUNTIMES.length;
+  let done = 0;
+  try {
+    const results: ScenarioResult[] = [];
+    for (const s of scenarios) {
+      const manifest = join(dir, `${s.name}.json`);
+      await writeFile(manifest, JSON.stringify(s.manifest));
+      let input: string | null = null;
+      if (s.kind === 'stream') {
+        input = join(dir, `${s.name}.jsonl`);
+        await writeFile(input, Array.from({ length: s.items }, (_, i) => `${i}\n`).join(''));
+      }
+      const repeatsBy: Record<RuntimeName, RepeatResult[]> = { pitlane: [], cpython: [] };
+      for (let r = 0; r < repeats; r++) {
+        const order: RuntimeName[] = r % 2 === 0 ? ['pitlane', 'cpython'] : ['cpython', 'pitlane'];
+        for (const runtime of order) {
+          options.onProgress?.({ done, total, label: `${s.name} · ${runtime} · repeat ${r + 1}/${repeats}` });
+          repeatsBy[runtime].push(await runRepeat(runtime, s, { manifest, input }, options.python));
+          done++;
+        }
+      }
+      results.push(summarizeScenario(s, repeatsBy));
+    }
+    options.onProgress?.({ done, total, label: 'done' });
+    const headlineRows = results.filter((r) => r.scenario.headline && r.correct);
+    const headline = geometricMeanOfRatios(
+      headlineRows.map((r) => ({
+        numerator: r.repeats.cpython.map((x) => x.samples_ns),
+        denominator: r.repeats.pitlane.map((x) => x.samples_ns),
+      })),
+    );
+    return {
+      suite: 'pipelines',
+      environment,
+      settings: { quick: options.quick, repeats, python: options.python },
+      scenarios: results,
+      headline: { speedup: headline.ratio, ci95: headline.ci95, scenarios: headlineRows.map((r) => r.scenario.name) },
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function summarizeScenario(s: PipelineScenario, repeats: Record<RuntimeName, RepeatResult[]>): ScenarioResult {
+  const { manifest: _manifest, ...scenario } = s;
+  const summary = Object.fromEntries(
+    RUNTIMES.map((rt) => {
+      const pooled = repeats[rt].flatMap((x) => x.samples_ns);
+      const perRepeat = repeats[rt].map((x) => median(x.samples_ns));
+      const sum = summarize(pooled);
+      return [
+        rt,
+        {
+          ...sum,
+          median: median(perRepeat),
+          peak_rss_mb: Math.max(...repeats[rt].map((x) => x.peak_rss_kb)) / 1024,
+          ns_per_item: s.items > 0 ? median(perRepeat) / s.items : null,
+        },
+      ];
+    }),
+  ) as ScenarioResult['summary'];
+  const hashes = new Set(RUNTIMES.flatMap((rt) => repeats[rt].map((x) => x.outputs_sha256)));
+  const correct = hashes.size === 1;
+  return {
+    scenario,
+    repeats,
+    summary,
+    speedup: ratioOfMedians(
+      repeats.cpython.map((x) => x.samples_ns),
+      repeats.pitlane.map((x) => x.samples_ns),
+    ),
+    correct,
+    ...(correct ? {} : { note: `outputs differ between runtimes (${hashes.size} distinct output hashes)` }),
+  };
+}

@@ -1,0 +1,20 @@
+/** The built-in node types: the one frozen registry the CLI and the schema generator use. */
+import { createNodeTypeRegistry, type NodeTypeRegistry } from '../pipeline/node.js';
+import { Accumulator } from './basic/accumulator.js';
+import { Buffer } from './basic/buffer.js';
+import { Calculator } from './basic/calculator.js';
+import { DataSource } from './basic/data-source.js';
+import { Filter } from './basic/filter.js';
+import { DataSink, PassThrough } from './basic/simple.js';
+import { TextTransform } from './basic/text-transform.js';
+
+export const BUILTIN_NODE_TYPES: NodeTypeRegistry = createNodeTypeRegistry([
+  DataSource,
+  DataSink,
+  PassThrough,
+  Calculator,
+  TextTransform,
+  Buffer,
+  Filter,
+  Accumulator,
+]);

@@ -1,0 +1,277 @@
+import assert from 'node:assert/strict';
+import { createHook } from 'node:async_hooks';
+import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ErrorRecord, runPipeline } from './executor.js';
+import { chain, manifestOf, registryWith } from './test-support.js';
+import type { PipelineNode } from './node.js';
+
+const range = (stop: number): Record<string, unknown> => ({ range: { stop } });
+
+describe('executor', () => {
+  test('runs a synchronous chain in order', async () => {
+    const m = manifestOf(chain([['s', 'DataSource', range(5)], ['c', 'Calculator', { operation: 'multiply', operand: 3 }], ['k', 'DataSink']]));
+    const r = await runPipeline(m);
+    assert.equal(r.state, 'completed');
+    assert.deepEqual(r.outputs, [0, 3, 6, 9, 12]);
+    assert.deepEqual(
+      r.stats.map((s) => [s.id, s.received, s.emitted]),
+      [['s', 0, 5], ['c', 5, 5], ['k', 5, 5]],
+    );
+  });
+
+  test('a synchronous chain allocates no promise per item', async () => {
+    const m = manifestOf(chain([['s', 'DataSource', range(20_000)], ['a', 'Calculator', { operation: 'add', operand: 1 }], ['p', 'PassThrough'], ['k', 'DataSink']]));
+    await runPipeline(m); // warm up module state
+    let promises = 0;
+    const hook = createHook({
+      init(_id, type) {
+        if (type === 'PROMISE') promises++;
+      },
+    }).enable();
+    const r = await runPipeline(m);
+    hook.disable();
+    assert.equal(r.outputs.length, 20_000);
+    // A handful per run plus one per 1024-item yield to the event loop: far below one per item.
+    assert.ok(promises < 200, `${promises} promises for 20000 items`);
+  });
+
+  test('async nodes keep order and apply backpressure through a small queue', async () => {
+    let inFlight = 0;
+    let maxQueued = 0;
+    const registry = registryWith({
+      slow: (): PipelineNode => ({
+        process: async (x) => {
+          inFlight++;
+          await sleep(1);
+          inFlight--;
+          return (x as number) * 2;
+        },
+      }),
+    });
+    const doc = chain([['s', 'DataSource', range(50)], ['slow', 'Custom', { name: 'slow' }], ['k', 'DataSink']], {
+      settings: { queue_capacity: 4 },
+    });
+    const m = manifestOf(doc, registry);
+    const seen: number[] = [];
+    const r = await runPipeline(m, {
+      onOutput: (v) => {
+        seen.push(v as number);
+        return null;
+      },
+    });
+    assert.equal(r.state, 'completed');
+    assert.deepEqual(seen, Array.from({ length: 50 }, (_, i) => i * 2));
+    assert.ok(inFlight === 0);
+    maxQueued = Math.max(maxQueued, 0);
+    assert.equal(r.stats[1]?.dropped, 0);
+  });
+
+  test('block policy bounds the queue: the source waits for a stalled node', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let produced = 0;
+    const registry = registryWith({
+      gate: (): PipelineNode => ({ process: async (x) => (await gate, x) }),
+      count: (): PipelineNode => ({ process: (x) => (produced++, x) }),
+    });
+    const m = manifestOf(
+      chain([['s', 'DataSource', range(1000)], ['count', 'Custom', { name: 'count' }], ['gate', 'Custom', { name: 'gate' }], ['k', 'DataSink']], {
+        settings: { queue_capacity: 8 },
+      }),
+      registry,
+    );
+    const running = runPipeline(m);
+    await sleep(20);
+    // One item in process, the queue filled to capacity, then the source stopped.
+    assert.ok(produced <= 1 + 8, `${produced} items passed before the stalled node`);
+    release();
+    const r = await running;
+    assert.equal(r.outputs.length, 1000);
+  });
+
+  test('drop_newest and drop_oldest drop and count', async () => {
+    for (const [policy, expectKept] of [
+      ['drop_newest', (v: number[]) => v[0] === 0],
+      ['drop_oldest', (v: number[]) => v.at(-1) === 99],
+    ] as const) {
+      let release: () => void = () => {};
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const registry = registryWith({ gate: (): PipelineNode => ({ process: async (x) => (await gate, x) }) });
+      const m = manifestOf(
+        chain([['s', 'DataSource', range(100)], ['gate', 'Custom', { name: 'gate' }], ['k', 'DataSink']], {
+          settings: { queue_capacity: 5, queue_policy: policy },
+        }),
+        registry,
+      );
+      const running = runPipeline(m);
+      await sleep(10);
+      release();
+      const r = await running;
+      const out = r.outputs as number[];
+      assert.equal(out.length, 6, `${policy}: one in process + 5 queued`);
+      assert.equal(r.stats[1]?.dropped, 94, policy);
+      assert.ok(expectKept(out), `${policy}: ${JSON.stringify(out)}`);
+    }
+  });
+
+  test('streaming nodes: generators and async generators output several items', async () => {
+    const registry = registryWith({
+      twice: (): PipelineNode => ({
+        *process(x) {
+          yield x;
+          yield x;
+        },
+      }),
+      asyncTwice: (): PipelineNode => ({
+        async *process(x) {
+          await sleep(0);
+          yield [x];
+          yield null; // null is a value, not a drop
+        },
+      }),
+    });
+    const m = manifestOf(
+      chain([['s', 'DataSource', range(3)], ['a', 'Custom', { name: 'twice' }], ['b', 'Custom', { name: 'asyncTwice' }], ['k', 'DataSink']]),
+      registry,
+    );
+    const r = await runPipeline(m);
+    assert.deepEqual(r.outputs, [[0], null, [0], null, [1], null, [1], null, [2], null, [2], null]);
+  });
+
+  test('a generator blocked mid-way resumes after the successor drains', async () => {
+    const registry = registryWith({
+      burst: (): PipelineNode => ({
+        *process(x) {
+          for (let i = 0; i < 20; i++) yield (x as number) * 100 + i;
+        },
+      }),
+      slow: (): PipelineNode => ({ process: async (x) => (await sleep(0), x) }),
+    });
+    const m = manifestOf(
+      chain([['s', 'DataSource', range(3)], ['b', 'Custom', { name: 'burst' }], ['slow', 'Custom', { name: 'slow' }], ['k', 'DataSink']], {
+        settings: { queue_capacity: 2 },
+      }),
+      registry,
+    );
+    const r = await runPipeline(m);
+    assert.deepEqual(r.outputs, [0, 1, 2].flatMap((x) => Array.from({ length: 20 }, (_, i) => x * 100 + i)));
+  });
+
+  test('lifecycle: initialize before items, flush at end in topological order, cleanup always', async () => {
+    const log: string[] = [];
+    const node = (name: string): PipelineNode => ({
+      initialize: () => void log.push(`init ${name}`),
+      process: (x) => x,
+      flush: () => (log.push(`flush ${name}`), `${name}-flushed`),
+      cleanup: () => void log.push(`cleanup ${name}`),
+    });
+    const registry = registryWith({ a: () => node('a'), b: () => node('b') });
+    const m = manifestOf(chain([['s', 'DataSource', range(1)], ['a', 'Custom', { name: 'a' }], ['b', 'Custom', { name: 'b' }], ['k', 'DataSink']]), registry);
+    const r = await runPipeline(m);
+    assert.deepEqual(r.outputs, [0, 'a-flushed', 'b-flushed']);
+    assert.deepEqual(log, ['init a', 'init b', 'flush a', 'flush b', 'cleanup b', 'cleanup a']);
+  });
+
+  test('fail policy: stops at the first error, no flush, cleanup runs, the error names node and item', async () => {
+    const log: string[] = [];
+    const registry = registryWith({
+      watch: (): PipelineNode => ({ process: (x) => x, flush: () => void log.push('flush'), cleanup: () => void log.push('cleanup') }),
+    });
+    const m = manifestOf(
+      chain([['s', 'DataSource', { items: [4, 2, 0, 8] }], ['d', 'Calculator', { operation: 'modulo', operand: 3 }], ['w', 'Custom', { name: 'watch' }], ['x', 'TextTransform', { operation: 'length' }], ['k', 'DataSink']]),
+      registry,
+    );
+    const r = await runPipeline(m);
+    assert.equal(r.state, 'failed');
+    assert.deepEqual(r.outputs, []);
+    assert.match(String(r.error?.message), /node 'x' \(TextTransform\) failed on item 0: expected a string, got number/);
+    assert.deepEqual(log, ['cleanup']);
+  });
+
+  test('skip policy: error records travel the first connection unprocessed, the run goes on', async () => {
+    const m = manifestOf(
+      chain([['s', 'DataSource', { items: [1, 'a', 3] }], ['c', 'Calculator', { operation: 'add', operand: 1 }], ['b', 'Buffer', { buffer_size: 5 }], ['k', 'DataSink']]),
+    );
+    const r = await runPipeline(m, { onError: 'skip' });
+    assert.equal(r.state, 'completed');
+    assert.deepEqual(r.outputs, [
+      { $error: { node: 'c', node_type: 'Calculator', item_index: 1, message: 'expected a number, got string', item: 'a' } },
+      [2, 4],
+    ]);
+    assert.equal(r.stats[1]?.errors, 1);
+  });
+
+  test('an error thrown in flush is an item error with a null index', async () => {
+    const registry = registryWith({ bad: (): PipelineNode => ({ process: (x) => x, flush: () => { throw new Error('boom'); } }) });
+    const m = manifestOf(chain([['s', 'DataSource', range(1)], ['b', 'Custom', { name: 'bad' }], ['k', 'DataSink']]), registry);
+    const r = await runPipeline(m, { onError: 'skip' });
+    assert.deepEqual(r.outputs, [0, new ErrorRecord('b', 'Custom', null, 'boom', undefined).toJSON()]);
+    const f = await runPipeline(m);
+    assert.equal(f.state, 'failed');
+    assert.match(String(f.error?.message), /failed at end of stream: boom/);
+  });
+
+  test('initialisation errors fail the run and still clean up what was initialised', async () => {
+    const log: string[] = [];
+    const registry = registryWith({
+      ok: (): PipelineNode => ({ process: (x) => x, cleanup: () => void log.push('cleanup ok') }),
+      bad: (): PipelineNode => ({ initialize: () => { throw new Error('no model'); }, process: (x) => x }),
+    });
+    const m = manifestOf(chain([['s', 'DataSource', range(3)], ['ok', 'Custom', { name: 'ok' }], ['bad', 'Custom', { name: 'bad' }], ['k', 'DataSink']]), registry);
+    const r = await runPipeline(m);
+    assert.equal(r.state, 'failed');
+    assert.match(String(r.error?.message), /node 'bad' \(Custom\) failed to initialise: no model/);
+    assert.deepEqual(r.outputs, []);
+    assert.deepEqual(log, ['cleanup ok']);
+  });
+
+  test('cancellation stops the sources, discards queued items, flushes and reports cancelled', async () => {
+    const controller = new AbortController();
+    const registry = registryWith({ slow: (): PipelineNode => ({ process: async (x) => (await sleep(1), x) }) });
+    const m = manifestOf(
+      chain([['s', 'DataSource', range(100_000)], ['slow', 'Custom', { name: 'slow' }], ['b', 'Buffer', { buffer_size: 1000 }], ['k', 'DataSink']]),
+      registry,
+    );
+    setTimeout(() => controller.abort(), 30);
+    const r = await runPipeline(m, { signal: controller.signal });
+    assert.equal(r.state, 'cancelled');
+    const batches = r.outputs as number[][];
+    assert.equal(batches.length, 1, 'the partial buffer was flushed');
+    const flat = batches.flat();
+    assert.ok(flat.length > 0 && flat.length < 100_000);
+    assert.deepEqual(flat, Array.from({ length: flat.length }, (_, i) => i), 'a prefix, in order');
+    assert.ok((r.stats[1]?.dropped ?? 0) > 0, 'queued items were discarded and counted');
+  });
+
+  test('fan-out copies items to every successor; fan-in merges', async () => {
+    const m = manifestOf({
+      version: 'v1',
+      metadata: { name: 'diamond' },
+      nodes: [
+        { id: 's', node_type: 'DataSource', params: range(3) },
+        { id: 'a', node_type: 'Calculator', params: { operation: 'add', operand: 10 } },
+        { id: 'b', node_type: 'Calculator', params: { operation: 'subtract', operand: 3 } },
+        { id: 'k', node_type: 'DataSink' },
+      ],
+      connections: [
+        { from: 's', to: 'a' },
+        { from: 's', to: 'b' },
+        { from: 'a', to: 'k' },
+        { from: 'b', to: 'k' },
+      ],
+    });
+    const r = await runPipeline(m);
+    assert.deepEqual((r.outputs as number[]).sort((x, y) => x - y), [-3, -2, -1, 10, 11, 12]);
+  });
+
+  test('without a DataSource, entry nodes read the input stream', async () => {
+    const m = manifestOf(chain([['c', 'Calculator', { operation: 'add', operand: 1 }], ['k', 'DataSink']]));
+    async function* input(): AsyncGenerator<unknown> {
+      yield 1;
+      yield 2;
+    }
+    const r = await runPipeline(m, { input: input() });
+    assert.deepEqual(r.outputs, [2, 3]);
+  });
+});

@@ -1,0 +1,18 @@
+// The committed JSON Schema for editors must be exactly what the schemas and the registry generate.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { renderManifestSchema } from '../dist/pipeline/schema-file.js';
+
+test('schemas/manifest.v1.json is up to date (run npm run gen:schema)', () => {
+  const committed = readFileSync(new URL('../schemas/manifest.v1.json', import.meta.url), 'utf8');
+  assert.equal(committed, renderManifestSchema());
+});
+
+test('the schema names every built-in node type and its params', () => {
+  const schema = JSON.parse(renderManifestSchema());
+  const node = schema.properties.nodes.items;
+  assert.ok(node.properties.node_type.enum.includes('CalculatorNode'));
+  const calc = node.allOf.find((c) => c.if.properties.node_type.enum.includes('Calculator'));
+  assert.deepEqual(calc.then.properties.params.required.sort(), ['operand', 'operation']);
+});
