@@ -17,5 +17,7 @@ function find(dir, suffix) {
 const filter = process.argv.slice(2);
 let files = [...find('dist', '.test.js'), ...find('test', '.test.mjs')].sort();
 if (filter.length > 0) files = files.filter((f) => filter.some((x) => f.includes(x)));
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
+const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], {
+  stdio: 'inherit',
+});
 process.exit(result.status ?? 1);

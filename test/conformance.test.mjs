@@ -35,7 +35,8 @@ for (const [runtime, exec] of [
         } else {
           assert.equal(r.stdout, expected, spec.description);
         }
-        if (spec.stderr_contains !== undefined) assert.ok(r.stderr.includes(spec.stderr_contains), `stderr:\n${r.stderr}`);
+        if (spec.stderr_contains !== undefined)
+          assert.ok(r.stderr.includes(spec.stderr_contains), `stderr:\n${r.stderr}`);
       });
     }
   });

@@ -18,7 +18,12 @@ export function run(cmd, args, { input = '', cwd = ROOT, signal } = {}) {
     child.stderr.on('data', (b) => err.push(b));
     child.on('error', reject);
     child.on('close', (code, sig) =>
-      resolve({ code, signal: sig, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
+      resolve({
+        code,
+        signal: sig,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      }),
     );
     child.stdin.on('error', () => {});
     child.stdin.end(input);

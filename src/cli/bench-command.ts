@@ -36,7 +36,14 @@ export async function benchPipelinesCommand(opts: BenchPipelinesOptions): Promis
     quick: opts.quick === true,
     python: opts.python,
     ...(opts.repeats !== undefined ? { repeats: opts.repeats } : {}),
-    ...(opts.only !== undefined ? { only: opts.only.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+    ...(opts.only !== undefined
+      ? {
+          only: opts.only
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+        }
+      : {}),
     onProgress: progressPrinter(),
   });
   const dir = join(opts.out, 'pipelines');
@@ -54,7 +61,9 @@ export async function benchPipelinesCommand(opts: BenchPipelinesOptions): Promis
   }
   const incorrect = result.scenarios.filter((r) => !r.correct);
   if (incorrect.length > 0) {
-    process.stderr.write(`error PL_ERR_BENCH: outputs differ between runtimes in: ${incorrect.map((r) => r.scenario.name).join(', ')}\n`);
+    process.stderr.write(
+      `error PL_ERR_BENCH: outputs differ between runtimes in: ${incorrect.map((r) => r.scenario.name).join(', ')}\n`,
+    );
     return EXIT.BENCH_FAILED;
   }
   return EXIT.OK;

@@ -33,17 +33,28 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('-i, --input <file>', 'JSONL input file, or - for stdin', '-')
     .option('-o, --output <file>', 'JSONL output file, or - for stdout', '-')
     .addOption(
-      new Option('--on-error <policy>', 'fail: stop at the first item error; skip: write an error record and go on').choices([
-        'fail',
-        'skip',
-      ]),
+      new Option(
+        '--on-error <policy>',
+        'fail: stop at the first item error; skip: write an error record and go on',
+      ).choices(['fail', 'skip']),
     )
     .option('--stats', 'print per-node counters and timings to stderr when done')
     .option('--json-stats', 'print per-node counters and timings to stderr as one JSON line')
-    .action(async (file: string, opts: { input: string; output: string; onError?: 'fail' | 'skip'; stats?: boolean; jsonStats?: boolean }) => {
-      const { runCommand } = await import('./run-command.js');
-      setExit(await runCommand(file, opts));
-    });
+    .action(
+      async (
+        file: string,
+        opts: {
+          input: string;
+          output: string;
+          onError?: 'fail' | 'skip';
+          stats?: boolean;
+          jsonStats?: boolean;
+        },
+      ) => {
+        const { runCommand } = await import('./run-command.js');
+        setExit(await runCommand(file, opts));
+      },
+    );
 
   program
     .command('validate')
@@ -70,14 +81,25 @@ function buildProgram(setExit: (code: number) => void): Command {
     .argument('<suite>', 'suite name: pipelines')
     .option('--quick', 'fewer repeats and smaller sizes, for a fast look (not for quoting)')
     .option('--out <dir>', 'folder for results, comparison and report', 'reports')
-    .option('--repeats <n>', 'interleaved repeats per scenario (overrides the suite default)', positiveInt('--repeats'))
+    .option(
+      '--repeats <n>',
+      'interleaved repeats per scenario (overrides the suite default)',
+      positiveInt('--repeats'),
+    )
     .option('--only <scenarios>', 'comma-separated scenario names to run')
     .option('--python <path>', 'Python interpreter for the reference executor', 'python3')
     .option('--json', 'print the comparison JSON on stdout instead of the table')
     .action(
       async (
         suite: string,
-        opts: { quick?: boolean; out: string; repeats?: number; only?: string; python: string; json?: boolean },
+        opts: {
+          quick?: boolean;
+          out: string;
+          repeats?: number;
+          only?: string;
+          python: string;
+          json?: boolean;
+        },
       ) => {
         if (suite !== 'pipelines') {
           throw new UsageError(`unknown suite '${suite}': the built-in suite is 'pipelines'`);
@@ -96,10 +118,15 @@ function buildProgram(setExit: (code: number) => void): Command {
     .addOption(new Option('--mode <mode>').choices(['run', 'init']).default('run'))
     .option('--concurrent <k>', 'pipelines run concurrently per sample', positiveInt('--concurrent'), 1)
     .option('--input <file>', 'JSONL input, read into memory before timing')
-    .action(async (file: string, opts: { samples: number; warmup: number; mode: 'run' | 'init'; concurrent: number; input?: string }) => {
-      const { benchWorker } = await import('../lab/pipeline-bench-worker.js');
-      setExit(await benchWorker(file, opts));
-    });
+    .action(
+      async (
+        file: string,
+        opts: { samples: number; warmup: number; mode: 'run' | 'init'; concurrent: number; input?: string },
+      ) => {
+        const { benchWorker } = await import('../lab/pipeline-bench-worker.js');
+        setExit(await benchWorker(file, opts));
+      },
+    );
 
   return program;
 }

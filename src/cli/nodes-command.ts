@@ -5,7 +5,13 @@ import { EXIT } from './exit-codes.js';
 export function nodesCommand(opts: { json?: boolean }): number {
   const types = BUILTIN_NODE_TYPES.types;
   if (opts.json === true) {
-    const out = types.map((t) => ({ name: t.name, aliases: t.aliases, role: t.role, description: t.description, params: t.params }));
+    const out = types.map((t) => ({
+      name: t.name,
+      aliases: t.aliases,
+      role: t.role,
+      description: t.description,
+      params: t.params,
+    }));
     process.stdout.write(JSON.stringify(out, null, 2) + '\n');
     return EXIT.OK;
   }

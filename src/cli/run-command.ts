@@ -44,7 +44,9 @@ export async function runCommand(file: string, opts: RunCommandOptions): Promise
     await writer.end();
     if (output !== process.stdout) await new Promise<void>((resolve) => output.end(resolve));
     if (opts.jsonStats === true) {
-      process.stderr.write(JSON.stringify({ state: result.state, duration_ms: result.durationMs, nodes: result.stats }) + '\n');
+      process.stderr.write(
+        JSON.stringify({ state: result.state, duration_ms: result.durationMs, nodes: result.stats }) + '\n',
+      );
     } else if (opts.stats === true) {
       process.stderr.write(formatStats(result.stats, result.durationMs, writer.count));
     }

@@ -9,7 +9,8 @@ export const ERROR_CODES = {
   PL_ERR_USAGE: 'The command line is wrong: unknown flag, missing argument or bad value.',
   PL_ERR_FILE: 'A file could not be read or written.',
   PL_ERR_MANIFEST_PARSE: 'A manifest is not valid JSON or YAML.',
-  PL_ERR_MANIFEST_INVALID: 'A manifest parsed but breaks one or more rules; every problem is listed with its path.',
+  PL_ERR_MANIFEST_INVALID:
+    'A manifest parsed but breaks one or more rules; every problem is listed with its path.',
   PL_ERR_NODE_INIT: 'A node failed to initialise before any item was processed.',
   PL_ERR_NODE_FAILED: 'A node failed on an item (error policy `fail`).',
   PL_ERR_ITEM: 'A node rejected one item; under policy `skip` it becomes an error record in the output.',
@@ -115,7 +116,14 @@ export class NodeFailedError extends PitlaneError {
   readonly item: unknown;
   /** The node's own message, without the node context. */
   readonly detail: string;
-  constructor(nodeId: string, nodeType: string, itemIndex: number | null, item: unknown, detail: string, cause?: unknown) {
+  constructor(
+    nodeId: string,
+    nodeType: string,
+    itemIndex: number | null,
+    item: unknown,
+    detail: string,
+    cause?: unknown,
+  ) {
     const where = itemIndex === null ? 'at end of stream' : `on item ${itemIndex}`;
     super('PL_ERR_NODE_FAILED', `node '${nodeId}' (${nodeType}) failed ${where}: ${detail}`, { cause });
     this.nodeId = nodeId;

@@ -24,8 +24,13 @@ function tryRun(cmd: string, args: string[], cwd?: string): string | null {
 }
 
 export function captureEnvironment(options: { python?: string; repoDir: string }): Environment {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  const py = options.python !== undefined ? tryRun(options.python, ['-c', 'import platform; print(platform.python_version())']) : null;
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  const py =
+    options.python !== undefined
+      ? tryRun(options.python, ['-c', 'import platform; print(platform.python_version())'])
+      : null;
   return {
     cpu_model: os.cpus()[0]?.model ?? 'unknown',
     cores: os.availableParallelism(),

@@ -18,20 +18,23 @@ export interface BenchWorkerOptions {
   readonly input?: string;
 }
 
-async function* fromArray(items: readonly unknown[]): AsyncGenerator<unknown> {
-  yield* items;
+/** The input as the async stream the executor reads (as stdin would be). */
+async function* fromArray(items: readonly unknown[]): AsyncGenerator {
+  for (const item of items) yield await Promise.resolve(item);
 }
 
 async function once(manifest: Manifest, input: readonly unknown[]): Promise<unknown[]> {
   const result = await runPipeline(manifest, { input: fromArray(input) });
-  if (result.state !== 'completed') throw new BenchError(`benchmark pipeline ${result.state}: ${result.error?.message ?? ''}`);
+  if (result.state !== 'completed')
+    throw new BenchError(`benchmark pipeline ${result.state}: ${result.error?.message ?? ''}`);
   return result.outputs;
 }
 
 export async function benchWorker(file: string, opts: BenchWorkerOptions): Promise<number> {
   const input: unknown[] = [];
   if (opts.input !== undefined) {
-    for (const line of (await readFile(opts.input, 'utf8')).split('\n')) if (line.trim() !== '') input.push(JSON.parse(line));
+    for (const line of (await readFile(opts.input, 'utf8')).split('\n'))
+      if (line.trim() !== '') input.push(JSON.parse(line));
   }
   const manifest = opts.mode === 'run' ? await loadManifestFile(file, BUILTIN_NODE_TYPES) : null;
   const sample = async (): Promise<unknown[]> => {

@@ -25,12 +25,15 @@ export function comparisonJson(result: PipelineSuiteResult): object {
       repeats: r.speedup.repeats,
       samples: { python: r.summary.cpython.n, ts: r.summary.pitlane.n },
       ts_ns_per_item: r.summary.pitlane.ns_per_item === null ? null : round(r.summary.pitlane.ns_per_item),
-      python_ns_per_item: r.summary.cpython.ns_per_item === null ? null : round(r.summary.cpython.ns_per_item),
+      python_ns_per_item:
+        r.summary.cpython.ns_per_item === null ? null : round(r.summary.cpython.ns_per_item),
       kind: r.scenario.kind,
     };
   }
   const headline = result.scenarios.filter((r) => result.headline.scenarios.includes(r.scenario.name));
-  const memRatio = geometricMean(headline.map((r) => r.summary.pitlane.peak_rss_mb / r.summary.cpython.peak_rss_mb));
+  const memRatio = geometricMean(
+    headline.map((r) => r.summary.pitlane.peak_rss_mb / r.summary.cpython.peak_rss_mb),
+  );
   return {
     comparison,
     summary: {
@@ -144,7 +147,11 @@ export async function writePipelineReports(result: PipelineSuiteResult, dir: str
           contestant: rt,
           environment: result.environment,
           settings: result.settings,
-          scenarios: result.scenarios.map((r) => ({ scenario: r.scenario, summary: r.summary[rt], repeats: r.repeats[rt] })),
+          scenarios: result.scenarios.map((r) => ({
+            scenario: r.scenario,
+            summary: r.summary[rt],
+            repeats: r.repeats[rt],
+          })),
         },
         null,
         2,

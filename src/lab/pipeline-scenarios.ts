@@ -7,7 +7,11 @@
 type NodeDoc = { id: string; node_type: string; params?: Record<string, unknown> };
 
 /** A linear manifest: a DataSource (or none, when `source` is null) through `stages` to a DataSink. */
-export function chainManifest(name: string, source: Record<string, unknown> | null, stages: Omit<NodeDoc, 'id'>[]): object {
+export function chainManifest(
+  name: string,
+  source: Record<string, unknown> | null,
+  stages: Omit<NodeDoc, 'id'>[],
+): object {
   const nodes: NodeDoc[] = [];
   if (source !== null) nodes.push({ id: 'source', node_type: 'DataSource', params: source });
   stages.forEach((s, i) => nodes.push({ id: `n${i + 1}`, ...s }));
@@ -76,7 +80,8 @@ export function pipelineScenarios(quick: boolean): PipelineScenario[] {
     },
     {
       name: 'complex',
-      description: '10 nodes: DataSource of 100 integers → add, multiply, pass, subtract, divide, add, pass, multiply → DataSink',
+      description:
+        '10 nodes: DataSource of 100 integers → add, multiply, pass, subtract, divide, add, pass, multiply → DataSink',
       kind: 'samples',
       manifest: chainManifest('complex', range(100), COMPLEX_STAGES),
       items: 100,
@@ -132,7 +137,12 @@ export function pipelineScenarios(quick: boolean): PipelineScenario[] {
       description: 'read + parse + validate + initialise (+ cleanup) a 10-node pipeline, no items',
       kind: 'samples',
       mode: 'init',
-      manifest: chainManifest('init', null, [...COMPLEX_STAGES.slice(0, 6), { node_type: 'Buffer', params: { buffer_size: 8 } }, { node_type: 'PassThrough' }, calc('add', 1)]),
+      manifest: chainManifest('init', null, [
+        ...COMPLEX_STAGES.slice(0, 6),
+        { node_type: 'Buffer', params: { buffer_size: 8 } },
+        { node_type: 'PassThrough' },
+        calc('add', 1),
+      ]),
       items: 0,
       headline: false,
       pitlane: { samples: q(300, 100), warmup: q(100, 30) },
@@ -161,7 +171,8 @@ export function pipelineScenarios(quick: boolean): PipelineScenario[] {
     },
     {
       name: 'stream_1e6',
-      description: '`run` over a JSONL file of 10^6 integers → add 5 → file: whole-process wall time and peak RSS',
+      description:
+        '`run` over a JSONL file of 10^6 integers → add 5 → file: whole-process wall time and peak RSS',
       kind: 'stream',
       manifest: chainManifest('stream', null, [calc('add', 5)]),
       items: 1e6,

@@ -14,7 +14,14 @@ import { BenchError } from '../core/errors.js';
 import { captureEnvironment, type Environment } from './environment.js';
 import { pipelineScenarios, type PipelineScenario } from './pipeline-scenarios.js';
 import { sampleMemory } from './proc-sampler.js';
-import { geometricMeanOfRatios, median, ratioOfMedians, summarize, type RatioEstimate, type Summary } from './stats.js';
+import {
+  geometricMeanOfRatios,
+  median,
+  ratioOfMedians,
+  summarize,
+  type RatioEstimate,
+  type Summary,
+} from './stats.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PITLANE_BIN = join(ROOT, 'bin', 'pitlane.js');
@@ -37,7 +44,10 @@ export interface RepeatResult {
 export interface ScenarioResult {
   readonly scenario: Omit<PipelineScenario, 'manifest'>;
   readonly repeats: Record<RuntimeName, RepeatResult[]>;
-  readonly summary: Record<RuntimeName, Summary & { readonly peak_rss_mb: number; readonly ns_per_item: number | null }>;
+  readonly summary: Record<
+    RuntimeName,
+    Summary & { readonly peak_rss_mb: number; readonly ns_per_item: number | null }
+  >;
   /** cpython time / pitlane time: how many times faster pitlane is. */
   readonly speedup: RatioEstimate;
   /** Both runtimes gave byte-identical outputs in every repeat. */
@@ -51,7 +61,11 @@ export interface PipelineSuiteResult {
   readonly settings: { readonly quick: boolean; readonly repeats: number; readonly python: string };
   readonly scenarios: ScenarioResult[];
   /** Geometric mean of the speed-ups of the four headline scenarios (correct rows only). */
-  readonly headline: { readonly speedup: number; readonly ci95: readonly [number, number]; readonly scenarios: string[] };
+  readonly headline: {
+    readonly speedup: number;
+    readonly ci95: readonly [number, number];
+    readonly scenarios: string[];
+  };
 }
 
 export interface PipelineSuiteOptions {
@@ -73,7 +87,11 @@ interface ProcessOutcome {
 }
 
 /** Spawns a command, optionally feeding a file on stdin, timing first stdout byte and exit. */
-function runProcess(cmd: string, args: readonly string[], opts: { stdinFile?: string; sampleMemory?: boolean } = {}): Promise<ProcessOutcome> {
+function runProcess(
+  cmd: string,
+  args: readonly string[],
+  opts: { stdinFile?: string; sampleMemory?: boolean } = {},
+): Promise<ProcessOutcome> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], cwd: ROOT });
@@ -115,7 +133,9 @@ function command(runtime: RuntimeName, python: string, args: readonly string[]):
 
 function fail(runtime: RuntimeName, scenario: string, what: string, outcome: ProcessOutcome): never {
   const tail = outcome.stderr.trim().split('\n').slice(-5).join('\n    ');
-  throw new BenchError(`${runtime} failed in scenario '${scenario}' (${what}, exit ${outcome.code}):\n    ${tail}`);
+  throw new BenchError(
+    `${runtime} failed in scenario '${scenario}' (${what}, exit ${outcome.code}):\n    ${tail}`,
+  );
 }
 
 async function runRepeat(
@@ -126,14 +146,28 @@ async function runRepeat(
 ): Promise<RepeatResult> {
   const plan = s[runtime];
   if (s.kind === 'samples') {
-    const args = ['bench', files.manifest, '--samples', String(plan.samples), '--warmup', String(plan.warmup), '--mode', s.mode ?? 'run'];
+    const args = [
+      'bench',
+      files.manifest,
+      '--samples',
+      String(plan.samples),
+      '--warmup',
+      String(plan.warmup),
+      '--mode',
+      s.mode ?? 'run',
+    ];
     if ((s.concurrent ?? 1) > 1) args.push('--concurrent', String(s.concurrent));
     if (runtime === 'pitlane') args[0] = 'bench-worker';
     const [cmd, argv] = command(runtime, python, args);
     const outcome = await runProcess(cmd, argv);
     if (outcome.code !== 0) fail(runtime, s.name, 'bench worker', outcome);
     const line = outcome.stdout.trim().split('\n').pop() ?? '';
-    const report = JSON.parse(line) as { samples_ns: number[]; peak_rss_kb: number; output_count: number; outputs_sha256: string };
+    const report = JSON.parse(line) as {
+      samples_ns: number[];
+      peak_rss_kb: number;
+      output_count: number;
+      outputs_sha256: string;
+    };
     return {
       samples_ns: report.samples_ns,
       peak_rss_kb: report.peak_rss_kb,
@@ -171,9 +205,12 @@ export async function runPipelineSuite(options: PipelineSuiteOptions): Promise<P
   const all = pipelineScenarios(options.quick);
   const unknown = (options.only ?? []).filter((n) => !all.some((s) => s.name === n));
   if (unknown.length > 0) {
-    throw new BenchError(`unknown scenario ${unknown.join(', ')}; scenarios: ${all.map((s) => s.name).join(', ')}`);
+    throw new BenchError(
+      `unknown scenario ${unknown.join(', ')}; scenarios: ${all.map((s) => s.name).join(', ')}`,
+    );
   }
-  const scenarios = options.only && options.only.length > 0 ? all.filter((s) => options.only?.includes(s.name)) : all;
+  const scenarios =
+    options.only && options.only.length > 0 ? all.filter((s) => options.only?.includes(s.name)) : all;
   const repeats = options.repeats ?? (options.quick ? 2 : 5);
   const environment = captureEnvironment({ python: options.python, repoDir: ROOT });
   if (environment.python_version === null) {
@@ -216,15 +253,23 @@ export async function runPipelineSuite(options: PipelineSuiteOptions): Promise<P
       environment,
       settings: { quick: options.quick, repeats, python: options.python },
       scenarios: results,
-      headline: { speedup: headline.ratio, ci95: headline.ci95, scenarios: headlineRows.map((r) => r.scenario.name) },
+      headline: {
+        speedup: headline.ratio,
+        ci95: headline.ci95,
+        scenarios: headlineRows.map((r) => r.scenario.name),
+      },
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-function summarizeScenario(s: PipelineScenario, repeats: Record<RuntimeName, RepeatResult[]>): ScenarioResult {
-  const { manifest: _manifest, ...scenario } = s;
+function summarizeScenario(
+  s: PipelineScenario,
+  repeats: Record<RuntimeName, RepeatResult[]>,
+): ScenarioResult {
+  const scenario: Omit<PipelineScenario, 'manifest'> & { manifest?: object } = { ...s };
+  delete scenario.manifest;
   const summary = Object.fromEntries(
     RUNTIMES.map((rt) => {
       const pooled = repeats[rt].flatMap((x) => x.samples_ns);

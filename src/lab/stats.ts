@@ -113,7 +113,10 @@ export function ratioOfMedians(
  * repeats of every scenario independently and takes the geometric mean of the resampled ratios.
  */
 export function geometricMeanOfRatios(
-  scenarios: readonly { numerator: readonly (readonly number[])[]; denominator: readonly (readonly number[])[] }[],
+  scenarios: readonly {
+    numerator: readonly (readonly number[])[];
+    denominator: readonly (readonly number[])[];
+  }[],
   options: { iterations?: number; seed?: number } = {},
 ): { readonly ratio: number; readonly ci95: readonly [number, number] } {
   const meds = scenarios.map((s) => {

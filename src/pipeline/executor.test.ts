@@ -10,18 +10,35 @@ const range = (stop: number): Record<string, unknown> => ({ range: { stop } });
 
 describe('executor', () => {
   test('runs a synchronous chain in order', async () => {
-    const m = manifestOf(chain([['s', 'DataSource', range(5)], ['c', 'Calculator', { operation: 'multiply', operand: 3 }], ['k', 'DataSink']]));
+    const m = manifestOf(
+      chain([
+        ['s', 'DataSource', range(5)],
+        ['c', 'Calculator', { operation: 'multiply', operand: 3 }],
+        ['k', 'DataSink'],
+      ]),
+    );
     const r = await runPipeline(m);
     assert.equal(r.state, 'completed');
     assert.deepEqual(r.outputs, [0, 3, 6, 9, 12]);
     assert.deepEqual(
       r.stats.map((s) => [s.id, s.received, s.emitted]),
-      [['s', 0, 5], ['c', 5, 5], ['k', 5, 5]],
+      [
+        ['s', 0, 5],
+        ['c', 5, 5],
+        ['k', 5, 5],
+      ],
     );
   });
 
   test('a synchronous chain allocates no promise per item', async () => {
-    const m = manifestOf(chain([['s', 'DataSource', range(20_000)], ['a', 'Calculator', { operation: 'add', operand: 1 }], ['p', 'PassThrough'], ['k', 'DataSink']]));
+    const m = manifestOf(
+      chain([
+        ['s', 'DataSource', range(20_000)],
+        ['a', 'Calculator', { operation: 'add', operand: 1 }],
+        ['p', 'PassThrough'],
+        ['k', 'DataSink'],
+      ]),
+    );
     await runPipeline(m); // warm up module state
     let promises = 0;
     const hook = createHook({
@@ -38,7 +55,6 @@ describe('executor', () => {
 
   test('async nodes keep order and apply backpressure through a small queue', async () => {
     let inFlight = 0;
-    let maxQueued = 0;
     const registry = registryWith({
       slow: (): PipelineNode => ({
         process: async (x) => {
@@ -49,9 +65,16 @@ describe('executor', () => {
         },
       }),
     });
-    const doc = chain([['s', 'DataSource', range(50)], ['slow', 'Custom', { name: 'slow' }], ['k', 'DataSink']], {
-      settings: { queue_capacity: 4 },
-    });
+    const doc = chain(
+      [
+        ['s', 'DataSource', range(50)],
+        ['slow', 'Custom', { name: 'slow' }],
+        ['k', 'DataSink'],
+      ],
+      {
+        settings: { queue_capacity: 4 },
+      },
+    );
     const m = manifestOf(doc, registry);
     const seen: number[] = [];
     const r = await runPipeline(m, {
@@ -61,9 +84,11 @@ describe('executor', () => {
       },
     });
     assert.equal(r.state, 'completed');
-    assert.deepEqual(seen, Array.from({ length: 50 }, (_, i) => i * 2));
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 50 }, (_, i) => i * 2),
+    );
     assert.ok(inFlight === 0);
-    maxQueued = Math.max(maxQueued, 0);
     assert.equal(r.stats[1]?.dropped, 0);
   });
 
@@ -76,9 +101,17 @@ describe('executor', () => {
       count: (): PipelineNode => ({ process: (x) => (produced++, x) }),
     });
     const m = manifestOf(
-      chain([['s', 'DataSource', range(1000)], ['count', 'Custom', { name: 'count' }], ['gate', 'Custom', { name: 'gate' }], ['k', 'DataSink']], {
-        settings: { queue_capacity: 8 },
-      }),
+      chain(
+        [
+          ['s', 'DataSource', range(1000)],
+          ['count', 'Custom', { name: 'count' }],
+          ['gate', 'Custom', { name: 'gate' }],
+          ['k', 'DataSink'],
+        ],
+        {
+          settings: { queue_capacity: 8 },
+        },
+      ),
       registry,
     );
     const running = runPipeline(m);
@@ -97,11 +130,20 @@ describe('executor', () => {
     ] as const) {
       let release: () => void = () => {};
       const gate = new Promise<void>((resolve) => (release = resolve));
-      const registry = registryWith({ gate: (): PipelineNode => ({ process: async (x) => (await gate, x) }) });
+      const registry = registryWith({
+        gate: (): PipelineNode => ({ process: async (x) => (await gate, x) }),
+      });
       const m = manifestOf(
-        chain([['s', 'DataSource', range(100)], ['gate', 'Custom', { name: 'gate' }], ['k', 'DataSink']], {
-          settings: { queue_capacity: 5, queue_policy: policy },
-        }),
+        chain(
+          [
+            ['s', 'DataSource', range(100)],
+            ['gate', 'Custom', { name: 'gate' }],
+            ['k', 'DataSink'],
+          ],
+          {
+            settings: { queue_capacity: 5, queue_policy: policy },
+          },
+        ),
         registry,
       );
       const running = runPipeline(m);
@@ -132,7 +174,12 @@ describe('executor', () => {
       }),
     });
     const m = manifestOf(
-      chain([['s', 'DataSource', range(3)], ['a', 'Custom', { name: 'twice' }], ['b', 'Custom', { name: 'asyncTwice' }], ['k', 'DataSink']]),
+      chain([
+        ['s', 'DataSource', range(3)],
+        ['a', 'Custom', { name: 'twice' }],
+        ['b', 'Custom', { name: 'asyncTwice' }],
+        ['k', 'DataSink'],
+      ]),
       registry,
     );
     const r = await runPipeline(m);
@@ -149,13 +196,24 @@ describe('executor', () => {
       slow: (): PipelineNode => ({ process: async (x) => (await sleep(0), x) }),
     });
     const m = manifestOf(
-      chain([['s', 'DataSource', range(3)], ['b', 'Custom', { name: 'burst' }], ['slow', 'Custom', { name: 'slow' }], ['k', 'DataSink']], {
-        settings: { queue_capacity: 2 },
-      }),
+      chain(
+        [
+          ['s', 'DataSource', range(3)],
+          ['b', 'Custom', { name: 'burst' }],
+          ['slow', 'Custom', { name: 'slow' }],
+          ['k', 'DataSink'],
+        ],
+        {
+          settings: { queue_capacity: 2 },
+        },
+      ),
       registry,
     );
     const r = await runPipeline(m);
-    assert.deepEqual(r.outputs, [0, 1, 2].flatMap((x) => Array.from({ length: 20 }, (_, i) => x * 100 + i)));
+    assert.deepEqual(
+      r.outputs,
+      [0, 1, 2].flatMap((x) => Array.from({ length: 20 }, (_, i) => x * 100 + i)),
+    );
   });
 
   test('lifecycle: initialize before items, flush at end in topological order, cleanup always', async () => {
@@ -167,7 +225,15 @@ describe('executor', () => {
       cleanup: () => void log.push(`cleanup ${name}`),
     });
     const registry = registryWith({ a: () => node('a'), b: () => node('b') });
-    const m = manifestOf(chain([['s', 'DataSource', range(1)], ['a', 'Custom', { name: 'a' }], ['b', 'Custom', { name: 'b' }], ['k', 'DataSink']]), registry);
+    const m = manifestOf(
+      chain([
+        ['s', 'DataSource', range(1)],
+        ['a', 'Custom', { name: 'a' }],
+        ['b', 'Custom', { name: 'b' }],
+        ['k', 'DataSink'],
+      ]),
+      registry,
+    );
     const r = await runPipeline(m);
     assert.deepEqual(r.outputs, [0, 'a-flushed', 'b-flushed']);
     assert.deepEqual(log, ['init a', 'init b', 'flush a', 'flush b', 'cleanup b', 'cleanup a']);
@@ -176,35 +242,75 @@ describe('executor', () => {
   test('fail policy: stops at the first error, no flush, cleanup runs, the error names node and item', async () => {
     const log: string[] = [];
     const registry = registryWith({
-      watch: (): PipelineNode => ({ process: (x) => x, flush: () => void log.push('flush'), cleanup: () => void log.push('cleanup') }),
+      watch: (): PipelineNode => ({
+        process: (x) => x,
+        flush: () => void log.push('flush'),
+        cleanup: () => void log.push('cleanup'),
+      }),
     });
     const m = manifestOf(
-      chain([['s', 'DataSource', { items: [4, 2, 0, 8] }], ['d', 'Calculator', { operation: 'modulo', operand: 3 }], ['w', 'Custom', { name: 'watch' }], ['x', 'TextTransform', { operation: 'length' }], ['k', 'DataSink']]),
+      chain([
+        ['s', 'DataSource', { items: [4, 2, 0, 8] }],
+        ['d', 'Calculator', { operation: 'modulo', operand: 3 }],
+        ['w', 'Custom', { name: 'watch' }],
+        ['x', 'TextTransform', { operation: 'length' }],
+        ['k', 'DataSink'],
+      ]),
       registry,
     );
     const r = await runPipeline(m);
     assert.equal(r.state, 'failed');
     assert.deepEqual(r.outputs, []);
-    assert.match(String(r.error?.message), /node 'x' \(TextTransform\) failed on item 0: expected a string, got number/);
+    assert.match(
+      String(r.error?.message),
+      /node 'x' \(TextTransform\) failed on item 0: expected a string, got number/,
+    );
     assert.deepEqual(log, ['cleanup']);
   });
 
   test('skip policy: error records travel the first connection unprocessed, the run goes on', async () => {
     const m = manifestOf(
-      chain([['s', 'DataSource', { items: [1, 'a', 3] }], ['c', 'Calculator', { operation: 'add', operand: 1 }], ['b', 'Buffer', { buffer_size: 5 }], ['k', 'DataSink']]),
+      chain([
+        ['s', 'DataSource', { items: [1, 'a', 3] }],
+        ['c', 'Calculator', { operation: 'add', operand: 1 }],
+        ['b', 'Buffer', { buffer_size: 5 }],
+        ['k', 'DataSink'],
+      ]),
     );
     const r = await runPipeline(m, { onError: 'skip' });
     assert.equal(r.state, 'completed');
     assert.deepEqual(r.outputs, [
-      { $error: { node: 'c', node_type: 'Calculator', item_index: 1, message: 'expected a number, got string', item: 'a' } },
+      {
+        $error: {
+          node: 'c',
+          node_type: 'Calculator',
+          item_index: 1,
+          message: 'expected a number, got string',
+          item: 'a',
+        },
+      },
       [2, 4],
     ]);
     assert.equal(r.stats[1]?.errors, 1);
   });
 
   test('an error thrown in flush is an item error with a null index', async () => {
-    const registry = registryWith({ bad: (): PipelineNode => ({ process: (x) => x, flush: () => { throw new Error('boom'); } }) });
-    const m = manifestOf(chain([['s', 'DataSource', range(1)], ['b', 'Custom', { name: 'bad' }], ['k', 'DataSink']]), registry);
+    const registry = registryWith({
+      bad: (): PipelineNode => ({
+        process: (x) => x,
+        flush: () => {
+          throw new Error('boom');
+        },
+      }),
+    });
+    const m = manifestOf(
+      chain([
+        ['s', 'DataSource', range(1)],
+        ['b', 'Custom', { name: 'bad' }],
+        ['k', 'DataSink'],
+      ]),
+      registry,
+    );
     const r = await runPipeline(m, { onError: 'skip' });
     assert.deepEqual(r.outputs, [0, new ErrorRecord('b', 'Custom', null, 'boom', undefined).toJSON()]);
     const f = await runPipeline(m);
@@ -216,9 +322,22 @@ describe('executor', () => {
     const log: string[] = [];
     const registry = registryWith({
       ok: (): PipelineNode => ({ process: (x) => x, cleanup: () => void log.push('cleanup ok') }),
-      bad: (): PipelineNode => ({ initialize: () => { throw new Error('no model'); }, process: (x) => x }),
+      bad: (): PipelineNode => ({
+        initialize: () => {
+          throw new Error('no model');
+        },
+        process: (x) => x,
+      }),
     });
-    const m = manifestOf(chain([['s', 'DataSource', range(3)], ['ok', 'Custom', { name: 'ok' }], ['bad', 'Custom', { name: 'bad' }], ['k', 'DataSink']]), registry);
+    const m = manifestOf(
+      chain([
+        ['s', 'DataSource', range(3)],
+        ['ok', 'Custom', { name: 'ok' }],
+        ['bad', 'Custom', { name: 'bad' }],
+        ['k', 'DataSink'],
+      ]),
+      registry,
+    );
     const r = await runPipeline(m);
     assert.equal(r.state, 'failed');
     assert.match(String(r.error?.message), /node 'bad' \(Custom\) failed to initialise: no model/);
@@ -228,9 +347,16 @@ describe('executor', () => {
 
   test('cancellation stops the sources, discards queued items, flushes and reports cancelled', async () => {
     const controller = new AbortController();
-    const registry = registryWith({ slow: (): PipelineNode => ({ process: async (x) => (await sleep(1), x) }) });
+    const registry = registryWith({
+      slow: (): PipelineNode => ({ process: async (x) => (await sleep(1), x) }),
+    });
     const m = manifestOf(
-      chain([['s', 'DataSource', range(100_000)], ['slow', 'Custom', { name: 'slow' }], ['b', 'Buffer', { buffer_size: 1000 }], ['k', 'DataSink']]),
+      chain([
+        ['s', 'DataSource', range(100_000)],
+        ['slow', 'Custom', { name: 'slow' }],
+        ['b', 'Buffer', { buffer_size: 1000 }],
+        ['k', 'DataSink'],
+      ]),
       registry,
     );
     setTimeout(() => controller.abort(), 30);
@@ -240,7 +366,11 @@ describe('executor', () => {
     assert.equal(batches.length, 1, 'the partial buffer was flushed');
     const flat = batches.flat();
     assert.ok(flat.length > 0 && flat.length < 100_000);
-    assert.deepEqual(flat, Array.from({ length: flat.length }, (_, i) => i), 'a prefix, in order');
+    assert.deepEqual(
+      flat,
+      Array.from({ length: flat.length }, (_, i) => i),
+      'a prefix, in order',
+    );
     assert.ok((r.stats[1]?.dropped ?? 0) > 0, 'queued items were discarded and counted');
   });
 
@@ -262,13 +392,21 @@ describe('executor', () => {
       ],
     });
     const r = await runPipeline(m);
-    assert.deepEqual((r.outputs as number[]).sort((x, y) => x - y), [-3, -2, -1, 10, 11, 12]);
+    assert.deepEqual(
+      (r.outputs as number[]).sort((x, y) => x - y),
+      [-3, -2, -1, 10, 11, 12],
+    );
   });
 
   test('without a DataSource, entry nodes read the input stream', async () => {
-    const m = manifestOf(chain([['c', 'Calculator', { operation: 'add', operand: 1 }], ['k', 'DataSink']]));
-    async function* input(): AsyncGenerator<unknown> {
-      yield 1;
+    const m = manifestOf(
+      chain([
+        ['c', 'Calculator', { operation: 'add', operand: 1 }],
+        ['k', 'DataSink'],
+      ]),
+    );
+    async function* input(): AsyncGenerator {
+      yield await Promise.resolve(1);
       yield 2;
     }
     const r = await runPipeline(m, { input: input() });

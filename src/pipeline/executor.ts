@@ -101,6 +101,7 @@ function isAsyncIterator(v: object): v is AsyncIterable<unknown> {
 /** What runners share: the run's policy and its failure/stop state. */
 class RunState {
   stopped = false;
+  cancelled = false;
   failure: Error | null = null;
   constructor(
     readonly policy: ErrorPolicy,
@@ -291,7 +292,12 @@ class NodeRunner extends Stage {
     void this.pump(this.consume(first, item, index));
   }
 
-  private async pumpAfter(blocker: Blocker, it: Iterator<unknown>, item: unknown, index: number): Promise<void> {
+  private async pumpAfter(
+    blocker: Blocker,
+    it: Iterator<unknown>,
+    item: unknown,
+    index: number,
+  ): Promise<void> {
     await this.pump(
       (async () => {
         await blocker.whenReady();
@@ -414,13 +420,16 @@ class SourceRunner extends Stage {
     if (Symbol.asyncIterator in items) {
       let index = 0;
       let sinceYield = 0;
-      for await (const v of items as AsyncIterable<unknown>) {
+      for await (const v of items) {
         if (run.stopped) return;
         const at = index++;
         let b: Blocker | null;
         if (v instanceof InputParseFailure) {
           const message = `invalid JSON on input line ${v.line}`;
-          b = this.entry instanceof NodeRunner ? this.entry.rejectArriving(message, v.text) : this.reject(new Error(message), v.text, at);
+          b =
+            this.entry instanceof NodeRunner
+              ? this.entry.rejectArriving(message, v.text)
+              : this.reject(new Error(message), v.text, at);
         } else {
           b = this.emit(v);
         }
@@ -459,11 +468,10 @@ export async function runPipeline(manifest: Manifest, options: RunOptions = {}):
   // processed finish, then nodes are flushed as at a normal end of stream.
   const onAbort = (): void => {
     state.stopped = true;
-    cancelled = true;
+    state.cancelled = true;
     for (const r of runners) r?.queue.clear();
     abort.abort();
   };
-  let cancelled = false;
   const state = new RunState(options.onError ?? manifest.onError, options.timing === true, () => {
     if (!abort.signal.aborted) abort.abort();
   });
@@ -481,14 +489,26 @@ export async function runPipeline(manifest: Manifest, options: RunOptions = {}):
   const runners: (NodeRunner | null)[] = [];
   const sources: SourceRunner[] = [];
   for (const n of nodes) {
-    const instance = n.type.create({ id: n.id, params: n.params, baseDir: manifest.baseDir, signal: abort.signal });
+    const instance = n.type.create({
+      id: n.id,
+      params: n.params,
+      baseDir: manifest.baseDir,
+      signal: abort.signal,
+    });
     if (n.type.role === 'source') {
       const s = new SourceRunner(n.id, n.type.name, state, instance as SourceNode, null);
       sources.push(s);
       stages.push(s);
       runners.push(null);
     } else {
-      const r = new NodeRunner(n.id, n.type.name, state, instance as PipelineNode, n.queueCapacity, n.queuePolicy);
+      const r = new NodeRunner(
+        n.id,
+        n.type.name,
+        state,
+        instance as PipelineNode,
+        n.queueCapacity,
+        n.queuePolicy,
+      );
       stages.push(r);
       runners.push(r);
     }
@@ -500,7 +520,9 @@ export async function runPipeline(manifest: Manifest, options: RunOptions = {}):
     if (n.isOutput) stage.output = sink;
   });
   if (sources.length === 0) {
-    const entries = nodes.filter((_, i) => (plan.predecessors[i]?.length ?? 0) === 0).map((n) => runners[n.index] as NodeRunner);
+    const entries = nodes
+      .filter((_, i) => (plan.predecessors[i]?.length ?? 0) === 0)
+      .map((n) => runners[n.index] as NodeRunner);
     const implicit = new SourceRunner('$input', 'Input', state, inputStreamSource, entries[0] ?? null);
     implicit.next = entries;
     sources.push(implicit);
@@ -512,7 +534,8 @@ export async function runPipeline(manifest: Manifest, options: RunOptions = {}):
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     for (const stage of order) {
-      const node = stage instanceof NodeRunner ? stage.node : (stage as SourceRunner).node;
+      const node = stage instanceof NodeRunner || stage instanceof SourceRunner ? stage.node : null;
+      if (node === null) continue;
       try {
         const ready = node.initialize?.();
         initialised.push(node);
@@ -560,5 +583,5 @@ export async function runPipeline(manifest: Manifest, options: RunOptions = {}):
   });
   const durationMs = performance.now() - started;
   if (state.failure !== null) return { state: 'failed', outputs, stats, error: state.failure, durationMs };
-  return { state: cancelled ? 'cancelled' : 'completed', outputs, stats, durationMs };
+  return { state: state.cancelled ? 'cancelled' : 'completed', outputs, stats, durationMs };
 }

@@ -9,7 +9,7 @@ import type { Blocker } from './edge-queue.js';
 import { InputParseFailure } from './node.js';
 
 /** Parses a JSONL stream. Blank lines are skipped; line numbers count every line. Stops when `signal` aborts. */
-export async function* readJsonl(stream: Readable, signal?: AbortSignal): AsyncGenerator<unknown> {
+export async function* readJsonl(stream: Readable, signal?: AbortSignal): AsyncGenerator {
   const onAbort = (): void => {
     stream.destroy();
   };

@@ -53,7 +53,9 @@ export const NodeSchema = Type.Object(
     node_type: Type.String({ minLength: 1, description: 'A registered node type or alias.' }),
     params: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Node parameters.' })),
     runtime_hint: Type.Optional(RuntimeHintSchema),
-    is_streaming: Type.Optional(Type.Boolean({ description: 'The node may output several items per input.' })),
+    is_streaming: Type.Optional(
+      Type.Boolean({ description: 'The node may output several items per input.' }),
+    ),
     is_output_node: Type.Optional(
       Type.Boolean({ description: 'Also send this node’s outputs to the pipeline output.' }),
     ),

@@ -32,8 +32,8 @@ export type ErrorPolicy = Static<typeof ErrorPolicySchema>;
 /** Defaults of a manifest's settings, in one place. */
 export const MANIFEST_DEFAULTS = Object.freeze({
   queueCapacity: 1024,
-  queuePolicy: 'block' as QueuePolicy,
-  onError: 'fail' as ErrorPolicy,
+  queuePolicy: 'block' satisfies QueuePolicy,
+  onError: 'fail' satisfies ErrorPolicy,
 });
 
 /** A node of a validated manifest, with its type resolved and settings filled in. */
@@ -117,7 +117,9 @@ export async function parseManifest(
   });
   if (!result.ok) {
     await locateProblems(text, result.problems);
-    result.problems.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0));
+    result.problems.sort(
+      (a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0),
+    );
     throw new ManifestInvalidError(options.source, result.problems);
   }
   return result.manifest;
@@ -146,7 +148,11 @@ export function validateManifest(
   problems.push(...schemaProblems(ManifestSchema, doc, '$'));
   const raw = doc as Record<string, unknown>;
   if (raw.version !== undefined && raw.version !== 'v1') {
-    replaceProblem(problems, '$.version', `unsupported version ${JSON.stringify(raw.version)}: expected "v1"`);
+    replaceProblem(
+      problems,
+      '$.version',
+      `unsupported version ${JSON.stringify(raw.version)}: expected "v1"`,
+    );
   }
 
   // Node-level checks that go beyond structure: ids, types, params.
@@ -159,7 +165,11 @@ export function validateManifest(
     if (typeof node.id === 'string' && node.id !== '') {
       const prev = indexById.get(node.id);
       if (prev === undefined) indexById.set(node.id, i);
-      else problems.push({ path: `${path}.id`, message: `duplicate node id '${node.id}' (also $.nodes[${prev}])` });
+      else
+        problems.push({
+          path: `${path}.id`,
+          message: `duplicate node id '${node.id}' (also $.nodes[${prev}])`,
+        });
     }
     const type = typeof node.node_type === 'string' ? registry.get(node.node_type) : undefined;
     types.push(type);
@@ -168,11 +178,12 @@ export function validateManifest(
     }
     if (type) {
       const params = node.params ?? {};
-      if (typeof params === 'object' && params !== null && !Array.isArray(params)) {
+      if (typeof params === 'object' && !Array.isArray(params)) {
         const paramProblems = schemaProblems(type.params, params, `${path}.params`);
         problems.push(...paramProblems);
         if (paramProblems.length === 0 && type.check) {
-          for (const p of type.check(params)) problems.push({ path: `${path}.params${p.path}`, message: p.message });
+          for (const p of type.check(params))
+            problems.push({ path: `${path}.params${p.path}`, message: p.message });
         }
       }
     }
@@ -198,23 +209,35 @@ export function validateManifest(
     const key = `${a}->${b}`;
     const dup = seenEdges.get(key);
     if (dup !== undefined) {
-      problems.push({ path, message: `duplicate connection ${String(from)} → ${String(to)} (also $.connections[${dup}])` });
+      problems.push({
+        path,
+        message: `duplicate connection ${String(from)} → ${String(to)} (also $.connections[${dup}])`,
+      });
       return;
     }
     seenEdges.set(key, i);
     if (types[b]?.role === 'source') {
-      problems.push({ path: `${path}.to`, message: `'${String(to)}' is a ${types[b].name}: sources take no inputs` });
+      problems.push({
+        path: `${path}.to`,
+        message: `'${String(to)}' is a ${types[b].name}: sources take no inputs`,
+      });
       return;
     }
     if (types[a]?.role === 'sink') {
-      problems.push({ path: `${path}.from`, message: `'${String(from)}' is a ${types[a].name}: sinks have no outputs` });
+      problems.push({
+        path: `${path}.from`,
+        message: `'${String(from)}' is a ${types[a].name}: sinks have no outputs`,
+      });
       return;
     }
     edges.push([a, b]);
   });
 
   const plan = planGraph(rawNodes.length, edges);
-  const idOf = (i: number): string => String((rawNodes[i] as Record<string, unknown> | undefined)?.id ?? `#${i}`);
+  const idOf = (i: number): string => {
+    const id = (rawNodes[i] as Record<string, unknown> | undefined)?.id;
+    return typeof id === 'string' ? id : `#${i}`;
+  };
   if (plan.order === null) {
     const cycle = findCycle(plan, plan.cyclic) ?? plan.cyclic;
     const first = cycle[0] ?? 0;
@@ -269,7 +292,11 @@ export function validateManifest(
 }
 
 /** Schema problems of `value`, one per path (the first, most specific message), as readable messages. */
-export function schemaProblems(schema: Parameters<typeof Value.Errors>[0], value: unknown, base: string): ManifestProblem[] {
+export function schemaProblems(
+  schema: Parameters<typeof Value.Errors>[0],
+  value: unknown,
+  base: string,
+): ManifestProblem[] {
   const byPath = new Map<string, ManifestProblem>();
   for (const e of Value.Errors(schema, value)) {
     const path = base + pointerToPath(e.path);
@@ -315,7 +342,13 @@ function pointerToPath(pointer: string): string {
     .split('/')
     .slice(1)
     .map((seg) => seg.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((seg) => (/^\d+$/.test(seg) ? `[${seg}]` : /^[A-Za-z_$][\w$]*$/.test(seg) ? `.${seg}` : `[${JSON.stringify(seg)}]`))
+    .map((seg) =>
+      /^\d+$/.test(seg)
+        ? `[${seg}]`
+        : /^[A-Za-z_$][\w$]*$/.test(seg)
+          ? `.${seg}`
+          : `[${JSON.stringify(seg)}]`,
+    )
     .join('');
 }
 
@@ -353,9 +386,9 @@ async function locateProblems(text: string, problems: ManifestProblem[]): Promis
         if (n > 0) {
           const parent = n === 1 ? doc.contents : doc.getIn(segs.slice(0, n - 1), true);
           if (isCollection(parent)) {
-            const pair = (parent.items as { key?: { range?: [number, number, number]; value?: unknown } }[]).find(
-              (it) => it.key?.value === segs[n - 1],
-            );
+            const pair = (
+              parent.items as { key?: { range?: [number, number, number]; value?: unknown } }[]
+            ).find((it) => it.key?.value === segs[n - 1]);
             offset = pair?.key?.range?.[0] ?? offset;
           }
         }
@@ -383,7 +416,10 @@ function unknownTypeMessage(name: string, registry: NodeTypeRegistry): string {
       best = candidate;
     }
   }
-  const hint = best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? ` (did you mean '${best}'?)` : '';
+  const hint =
+    best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3))
+      ? ` (did you mean '${best}'?)`
+      : '';
   return `unknown node_type '${name}'${hint}; known types: ${registry.types.map((t) => t.name).join(', ')}`;
 }
 

@@ -36,7 +36,9 @@ export interface SourceNode {
    * iterable is consumed lazily, so unbounded sources run in constant memory. `input` is the pipeline's
    * input stream (CLI `--input`), given to sources that read it.
    */
-  items(input: AsyncIterable<InputRecord> | undefined): Iterable<unknown> | AsyncIterable<unknown> | readonly unknown[];
+  items(
+    input: AsyncIterable<InputRecord> | undefined,
+  ): Iterable<unknown> | AsyncIterable<unknown> | readonly unknown[];
   /** True when this source reads the pipeline's input stream. */
   readonly readsInput: boolean;
   cleanup?(): void | Promise<void>;

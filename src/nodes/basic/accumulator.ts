@@ -7,7 +7,12 @@ import { defineNodeType, type PipelineNode } from '../../pipeline/node.js';
 export const ACCUMULATOR_OPERATIONS = ['sum', 'count', 'mean', 'min', 'max'] as const;
 
 const Params = Type.Object(
-  { operation: Type.Union(ACCUMULATOR_OPERATIONS.map((op) => Type.Literal(op)), { description: 'The aggregate.' }) },
+  {
+    operation: Type.Union(
+      ACCUMULATOR_OPERATIONS.map((op) => Type.Literal(op)),
+      { description: 'The aggregate.' },
+    ),
+  },
   { additionalProperties: false },
 );
 type Params = Static<typeof Params>;

@@ -45,7 +45,11 @@ export const DataSource = defineNodeType<Params>({
   check: (p) => {
     const given = (['items', 'range', 'file'] as const).filter((k) => p[k] !== undefined);
     const problems = [];
-    if (given.length > 1) problems.push({ path: '', message: `give at most one of items, range, file (got ${given.join(', ')})` });
+    if (given.length > 1)
+      problems.push({
+        path: '',
+        message: `give at most one of items, range, file (got ${given.join(', ')})`,
+      });
     if (p.range?.step === 0) problems.push({ path: '.range.step', message: 'must not be 0' });
     return problems;
   },
@@ -60,7 +64,8 @@ export const DataSource = defineNodeType<Params>({
       const count = Math.ceil((stop - start) / step);
       return {
         readsInput: false,
-        items: () => (count <= 1 << 20 ? Array.from(rangeValues(start, stop, step)) : rangeValues(start, stop, step)),
+        items: () =>
+          count <= 1 << 20 ? Array.from(rangeValues(start, stop, step)) : rangeValues(start, stop, step),
       };
     }
     if (params.file !== undefined) {

@@ -9,7 +9,10 @@ type Op = (typeof FILTER_OPS)[number];
 
 const Params = Type.Object(
   {
-    op: Type.Union(FILTER_OPS.map((op) => Type.Literal(op)), { description: 'The test.' }),
+    op: Type.Union(
+      FILTER_OPS.map((op) => Type.Literal(op)),
+      { description: 'The test.' },
+    ),
     value: Type.Optional(Type.Unknown({ description: 'Right-hand side (not used by even/odd).' })),
   },
   { additionalProperties: false },
@@ -51,7 +54,8 @@ function makeTest(op: Op, value: unknown): (x: unknown) => boolean {
     case 'contains':
       return (x) => {
         if (typeof x === 'string') {
-          if (typeof value !== 'string') throw new ItemError(`cannot search a string for a value of type ${jsonTypeOf(value)}`);
+          if (typeof value !== 'string')
+            throw new ItemError(`cannot search a string for a value of type ${jsonTypeOf(value)}`);
           return x.includes(value);
         }
         if (Array.isArray(x)) return x.some((e) => jsonEqual(e, value));

@@ -10,7 +10,12 @@ import { defineNodeType, type PipelineNode } from '../../pipeline/node.js';
 export const TEXT_OPERATIONS = ['uppercase', 'lowercase', 'reverse', 'strip', 'title', 'length'] as const;
 
 const Params = Type.Object(
-  { operation: Type.Union(TEXT_OPERATIONS.map((op) => Type.Literal(op)), { description: 'The transform.' }) },
+  {
+    operation: Type.Union(
+      TEXT_OPERATIONS.map((op) => Type.Literal(op)),
+      { description: 'The transform.' },
+    ),
+  },
   { additionalProperties: false },
 );
 type Params = Static<typeof Params>;
@@ -22,15 +27,33 @@ const STRIP = new RegExp(`^[${WS}]+|[${WS}]+$`, 'g');
 const CASED = /[\p{Lowercase}\p{Uppercase}\p{Lt}]/u;
 /** Characters whose title case differs from their upper case (Python's str.title). */
 const TITLE_CASE: Readonly<Record<string, string>> = {
-  ß: 'Ss', Ǆ: 'ǅ', ǅ: 'ǅ', ǆ: 'ǅ', Ǉ: 'ǈ', ǈ: 'ǈ', ǉ: 'ǈ', Ǌ: 'ǋ', ǋ: 'ǋ', ǌ: 'ǋ', Ǳ: 'ǲ', ǲ: 'ǲ', ǳ: 'ǲ',
-  ﬀ: 'Ff', ﬁ: 'Fi', ﬂ: 'Fl', ﬃ: 'Ffi', ﬄ: 'Ffl', ﬅ: 'St', ﬆ: 'St',
+  ß: 'Ss',
+  Ǆ: 'ǅ',
+  ǅ: 'ǅ',
+  ǆ: 'ǅ',
+  Ǉ: 'ǈ',
+  ǈ: 'ǈ',
+  ǉ: 'ǈ',
+  Ǌ: 'ǋ',
+  ǋ: 'ǋ',
+  ǌ: 'ǋ',
+  Ǳ: 'ǲ',
+  ǲ: 'ǲ',
+  ǳ: 'ǲ',
+  ﬀ: 'Ff',
+  ﬁ: 'Fi',
+  ﬂ: 'Fl',
+  ﬃ: 'Ffi',
+  ﬄ: 'Ffl',
+  ﬅ: 'St',
+  ﬆ: 'St',
 };
 
 /** Reverses code points (a surrogate pair stays in order). */
 export function reverseCodePoints(s: string): string {
   if (!SURROGATE.test(s)) {
     let out = '';
-    for (let i = s.length - 1; i >= 0; i--) out += s[i];
+    for (let i = s.length - 1; i >= 0; i--) out += s.charAt(i);
     return out;
   }
   return Array.from(s).reverse().join('');
