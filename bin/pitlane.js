@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Entry point: the compiled CLI lives in dist/ (built on `npm install`).
-import { main } from '../dist/cli/main.js';
+// Entry point: the CLI bundle built into dist/bundle on `npm install` (scripts/bundle.mjs).
+import { main } from '../dist/bundle/main.js';
 
 process.exitCode = await main(process.argv.slice(2));

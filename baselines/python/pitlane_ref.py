@@ -58,6 +58,8 @@ __all__ = [
     "parse_item",
     "load_manifest",
     "validate_manifest",
+    "normalize_manifest",
+    "run_pipeline",
     "Problem",
     "ManifestError",
     "Node",
@@ -234,6 +236,11 @@ def json_equal(a: Any, b: Any) -> bool:
                 return False
         return True
     return a == b
+
+
+def normalize_manifest(value: Any) -> Any:
+    """A copy of a loaded manifest (or any value) with every number a float (bools stay bools)."""
+    return _to_json(value)
 
 
 def _to_json(value: Any) -> Any:
@@ -1249,6 +1256,26 @@ class _Stage:
         self.received = 0  # items this stage's node received (error records are not items)
         self.stopped = False  # failed under policy 'fail': takes no more input
         self.task: Optional[asyncio.Task] = None
+        self.lines: Optional[LineInput] = None  # the input this stage reads, if any
+        self.wait_cancelled = False  # an interrupt cancelled our wait for input
+
+    def cancel_input_wait(self) -> None:
+        """Interrupt: if this stage is waiting for input, stop waiting (it then ends its stream normally)."""
+        if self.lines is not None and self.lines.waiting and self.task is not None:
+            self.wait_cancelled = True
+            self.task.cancel()
+
+    async def run_reader(self, produce: Callable[[], Any]) -> None:
+        """Run ``produce()``, then forward end of stream (also when an interrupt cancelled the input wait)."""
+        try:
+            await produce()
+        except asyncio.CancelledError:
+            if not self.wait_cancelled:
+                raise
+            task = asyncio.current_task()
+            if task is not None and hasattr(task, "uncancel"):  # Python >= 3.11
+                task.uncancel()
+        await self.close()
 
     async def emit(self, value: Any) -> None:
         """Deliver an output to every successor (in connection order) and to the pipeline output.
@@ -1429,12 +1456,7 @@ class SourceRunner(_Stage):
         self.lines = lines
 
     async def run(self) -> None:
-        try:
-            await self.produce()
-        except asyncio.CancelledError:
-            if not self.pipeline.stopping:  # cancelled while waiting for input on an interrupt: end normally
-                raise
-        await self.close()
+        await self.run_reader(self.produce)
 
     async def produce(self) -> None:
         node = self.node
@@ -1472,12 +1494,11 @@ class InputFeeder(_Stage):
         self.lines = lines
 
     async def run(self) -> None:
-        try:
-            await self.emit_lines(self.lines, to_entry_nodes=True)
-        except asyncio.CancelledError:
-            if not self.pipeline.stopping:
-                raise
-        await self.close()
+        await self.run_reader(self.produce)
+
+    async def produce(self) -> None:
+        assert self.lines is not None
+        await self.emit_lines(self.lines, to_entry_nodes=True)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1488,7 +1509,7 @@ _CHUNK = 1 << 16
 
 
 class LineInput:
-    """A source of JSONL lines, read in batches (one batch per chunk read)."""
+    """A source of JSONL lines, read in batches (one batch per chunk read); ``batches()`` runs once."""
 
     waiting = False  # True while blocked waiting for more input (so an interrupt may cancel the wait)
 
@@ -1533,15 +1554,18 @@ class StreamLines(LineInput):
         reader: Optional[asyncio.StreamReader] = None
         was_blocking = os.get_blocking(f.fileno())
         try:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            mode = os.fstat(f.fileno()).st_mode
+            # Pipes, sockets and terminals may make us wait: read them through the event loop. Regular files
+            # and other devices (/dev/null, which epoll refuses) are read directly.
+            if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or (stat.S_ISCHR(mode) and os.isatty(f.fileno())):
                 loop = asyncio.get_running_loop()
                 reader = asyncio.StreamReader(limit=_CHUNK * 4)
                 try:
                     transport, _ = await loop.connect_read_pipe(
                         lambda: asyncio.StreamReaderProtocol(reader), f  # type: ignore[arg-type]
                     )
-                except (OSError, ValueError, NotImplementedError):
-                    reader = None  # e.g. /dev/null, which epoll refuses: read it directly
+                except (OSError, ValueError, NotImplementedError):  # pragma: no cover - no event loop support
+                    reader = None
                     os.set_blocking(f.fileno(), True)
             pending = ""
             while True:
@@ -1596,6 +1620,9 @@ class RunResult:
 class Pipeline:
     """A validated manifest turned into node objects; ``await run()`` executes it once.
 
+    The manifest must be normalized as ``load_manifest`` returns it (every number a float; see
+    ``normalize_manifest``). Construct it inside the running event loop (asyncio queues belong to one).
+
     ``output`` receives every pipeline output (items of terminal and ``is_output_node`` nodes, and error records
     that reach a terminal node under ``skip``), in the order they are produced.
     """
@@ -1620,7 +1647,7 @@ class Pipeline:
         self.nodes: Dict[str, Node] = {}
         for spec in manifest["nodes"]:
             cls = NODE_TYPES[spec["node_type"]]
-            self.nodes[spec["id"]] = cls(spec["id"], _to_json(spec.get("params") or {}))
+            self.nodes[spec["id"]] = cls(spec["id"], spec.get("params") or {})
             self.specs[spec["id"]] = spec
         self.successors: Dict[str, List[str]] = {node_id: [] for node_id in self.nodes}
         self.predecessors: Dict[str, List[str]] = {node_id: [] for node_id in self.nodes}
@@ -1669,9 +1696,7 @@ class Pipeline:
         self.interrupted = True
         self.stopping = True
         for stage in self._stages:
-            lines = getattr(stage, "lines", None)
-            if lines is not None and lines.waiting and stage.task is not None:
-                stage.task.cancel()
+            stage.cancel_input_wait()
 
     # -- building (inside the running loop: asyncio queues belong to it)
 
@@ -1771,7 +1796,7 @@ async def run_pipeline(
     """Convenience: run a validated manifest over in-memory input lines; returns (outputs, result)."""
     outputs: List[Any] = []
     pipeline = Pipeline(
-        manifest, outputs.append, input=MemoryLines(lines or []), on_error=on_error, base_dir=base_dir
+        normalize_manifest(manifest), outputs.append, input=MemoryLines(lines or []), on_error=on_error, base_dir=base_dir
     )
     result = await pipeline.run()
     return outputs, result

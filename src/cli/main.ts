@@ -115,13 +115,14 @@ function buildProgram(setExit: (code: number) => void): Command {
     .argument('<manifest>')
     .requiredOption('--samples <n>', 'measured samples', positiveInt('--samples'))
     .option('--warmup <n>', 'warm-up samples', (v) => Number(v), 0)
+    .option('--warmup-ms <ms>', 'warm up for at least this long', (v) => Number(v), 0)
     .addOption(new Option('--mode <mode>').choices(['run', 'init']).default('run'))
     .option('--concurrent <k>', 'pipelines run concurrently per sample', positiveInt('--concurrent'), 1)
     .option('--input <file>', 'JSONL input, read into memory before timing')
     .action(
       async (
         file: string,
-        opts: { samples: number; warmup: number; mode: 'run' | 'init'; concurrent: number; input?: string },
+        opts: { samples: number; warmup: number; warmupMs: number; mode: 'run' | 'init'; concurrent: number; input?: string },
       ) => {
         const { benchWorker } = await import('../lab/pipeline-bench-worker.js');
         setExit(await benchWorker(file, opts));

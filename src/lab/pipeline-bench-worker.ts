@@ -4,6 +4,7 @@
  * a hash of the outputs (to check both runtimes agree) and the peak RSS of this process.
  */
 import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { readFile } from 'node:fs/promises';
 import { runPipeline } from '../pipeline/executor.js';
 import { loadManifestFile, type Manifest } from '../pipeline/manifest.js';
@@ -13,6 +14,8 @@ import { BenchError } from '../core/errors.js';
 export interface BenchWorkerOptions {
   readonly samples: number;
   readonly warmup: number;
+  /** Keep warming up until this many milliseconds have passed (and `warmup` runs are done). */
+  readonly warmupMs: number;
   readonly mode: 'run' | 'init';
   readonly concurrent: number;
   readonly input?: string;
@@ -43,7 +46,13 @@ export async function benchWorker(file: string, opts: BenchWorkerOptions): Promi
     const all = await Promise.all(Array.from({ length: opts.concurrent }, () => once(manifest, input)));
     return all[0] ?? [];
   };
-  for (let i = 0; i < opts.warmup; i++) await sample();
+  // Warm-up: at least `warmup` runs and at least `warmupMs` (V8 optimises hot code only after a while).
+  const warmStart = performance.now();
+  let warmRuns = 0;
+  while (warmRuns < opts.warmup || performance.now() - warmStart < opts.warmupMs) {
+    await sample();
+    warmRuns++;
+  }
   const samplesNs: number[] = [];
   let outputs: unknown[] = [];
   for (let i = 0; i < opts.samples; i++) {
@@ -59,7 +68,7 @@ export async function benchWorker(file: string, opts: BenchWorkerOptions): Promi
       node_version: process.versions.node,
       mode: opts.mode,
       samples_ns: samplesNs,
-      warmup: opts.warmup,
+      warmup: warmRuns,
       output_count: outputs.length,
       outputs_sha256: hash.digest('hex'),
       peak_rss_kb: process.resourceUsage().maxRSS,

@@ -109,7 +109,8 @@ Times are medians of the per-repeat medians; ±MAD is the median absolute deviat
 
 - Each repeat starts fresh processes for both runtimes and alternates which goes first (A B, B A, ...).
 - \`samples\` scenarios: each runtime's own \`bench\` command times whole runs in-process (build the pipeline from
-  the parsed manifest, initialise, run to completion, flush, cleanup; outputs collected in memory) after warm-up.
+  the parsed manifest, initialise, run to completion, flush, cleanup; outputs collected in memory) after a warm-up
+  of at least the stated runs and at least ${result.settings.warmup_ms} ms (the same rule for both runtimes).
   Peak RSS is the worker process's own maximum resident set (it includes the runtime itself).
 - \`cold_start\`: spawn of \`run\` → first output line on stdout, one fresh process per sample.
 - \`stream\`: a whole \`run\` process over a JSONL file on stdin, output through a pipe; wall time spawn → exit;

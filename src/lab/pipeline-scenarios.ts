@@ -46,7 +46,10 @@ export interface PipelineScenario {
   readonly headline: boolean;
   readonly mode?: 'run' | 'init';
   readonly concurrent?: number;
-  /** Samples and warm-up per worker process, per runtime; for cold_start: processes per repeat. */
+  /**
+   * Samples and minimum warm-up runs per worker process, per runtime; for cold_start and stream: processes per
+   * repeat. Every `samples` scenario also warms up for at least `warmupMs` in both runtimes (the same rule).
+   */
   readonly pitlane: { readonly samples: number; readonly warmup: number };
   readonly cpython: { readonly samples: number; readonly warmup: number };
 }
@@ -67,6 +70,8 @@ const COMPLEX_STAGES = [
 /** The suite; `quick` trims sample counts (not the sizes the targets are stated at). */
 export function pipelineScenarios(quick: boolean): PipelineScenario[] {
   const q = (full: number, fast: number): number => (quick ? fast : full);
+  // pitlane runs a 100-item pipeline in ~10 µs and CPython in ~300 µs: sample counts give each side enough
+  // samples for a stable median within a similar time budget.
   return [
     {
       name: 'simple',
@@ -75,8 +80,8 @@ export function pipelineScenarios(quick: boolean): PipelineScenario[] {
       manifest: chainManifest('simple', range(100), [calc('add', 5)]),
       items: 100,
       headline: true,
-      pitlane: { samples: q(300, 100), warmup: q(200, 50) },
-      cpython: { samples: q(100, 30), warmup: q(20, 5) },
+      pitlane: { samples: q(2000, 500), warmup: q(1000, 200) },
+      cpython: { samples: q(200, 50), warmup: q(20, 5) },
     },
     {
       name: 'complex',
@@ -86,8 +91,8 @@ export function pipelineScenarios(quick: boolean): PipelineScenario[] {
       manifest: chainManifest('complex', range(100), COMPLEX_STAGES),
       items: 100,
       headline: true,
-      pitlane: { samples: q(300, 100), warmup: q(200, 50) },
-      cpython: { samples: q(100, 30), warmup: q(20, 5) },
+      pitlane: { samples: q(2000, 500), warmup: q(1000, 200) },
+      cpython: { samples: q(200, 50), warmup: q(20, 5) },
     },
     {
       name: 'text',
@@ -99,8 +104,8 @@ export function pipelineScenarios(quick: boolean): PipelineScenario[] {
       ]),
       items: 100,
       headline: true,
-      pitlane: { samples: q(300, 100), warmup: q(200, 50) },
-      cpython: { samples: q(100, 30), warmup: q(20, 5) },
+      pitlane: { samples: q(2000, 500), warmup: q(1000, 200) },
+      cpython: { samples: q(200, 50), warmup: q(20, 5) },
     },
     {
       name: 'large',
@@ -109,8 +114,8 @@ export function pipelineScenarios(quick: boolean): PipelineScenario[] {
       manifest: chainManifest('large', range(1000), [calc('add', 5)]),
       items: 1000,
       headline: true,
-      pitlane: { samples: q(200, 60), warmup: q(100, 30) },
-      cpython: { samples: q(30, 10), warmup: q(5, 2) },
+      pitlane: { samples: q(1000, 300), warmup: q(500, 100) },
+      cpython: { samples: q(50, 15), warmup: q(5, 2) },
     },
     {
       name: 'simple_1e5',
@@ -145,7 +150,7 @@ export function pipelineScenarios(quick: boolean): PipelineScenario[] {
       ]),
       items: 0,
       headline: false,
-      pitlane: { samples: q(300, 100), warmup: q(100, 30) },
+      pitlane: { samples: q(500, 200), warmup: q(200, 50) },
       cpython: { samples: q(300, 100), warmup: q(50, 20) },
     },
     {
@@ -156,7 +161,7 @@ export function pipelineScenarios(quick: boolean): PipelineScenario[] {
       manifest: chainManifest('concurrent', range(1000), [calc('add', 5)]),
       items: 10_000,
       headline: false,
-      pitlane: { samples: q(60, 20), warmup: q(30, 10) },
+      pitlane: { samples: q(200, 60), warmup: q(50, 10) },
       cpython: { samples: q(10, 4), warmup: q(2, 1) },
     },
     {

@@ -58,7 +58,13 @@ export interface ScenarioResult {
 export interface PipelineSuiteResult {
   readonly suite: 'pipelines';
   readonly environment: Environment;
-  readonly settings: { readonly quick: boolean; readonly repeats: number; readonly python: string };
+  readonly settings: {
+    readonly quick: boolean;
+    readonly repeats: number;
+    /** Minimum warm-up time of every `samples` scenario, both runtimes. */
+    readonly warmup_ms: number;
+    readonly python: string;
+  };
   readonly scenarios: ScenarioResult[];
   /** Geometric mean of the speed-ups of the four headline scenarios (correct rows only). */
   readonly headline: {
@@ -143,6 +149,7 @@ async function runRepeat(
   s: PipelineScenario,
   files: { manifest: string; input: string | null },
   python: string,
+  warmupMs: number,
 ): Promise<RepeatResult> {
   const plan = s[runtime];
   if (s.kind === 'samples') {
@@ -153,6 +160,8 @@ async function runRepeat(
       String(plan.samples),
       '--warmup',
       String(plan.warmup),
+      '--warmup-ms',
+      String(warmupMs),
       '--mode',
       s.mode ?? 'run',
     ];
@@ -212,6 +221,7 @@ export async function runPipelineSuite(options: PipelineSuiteOptions): Promise<P
   const scenarios =
     options.only && options.only.length > 0 ? all.filter((s) => options.only?.includes(s.name)) : all;
   const repeats = options.repeats ?? (options.quick ? 2 : 5);
+  const warmupMs = options.quick ? 200 : 500;
   const environment = captureEnvironment({ python: options.python, repoDir: ROOT });
   if (environment.python_version === null) {
     throw new BenchError(`cannot run the Python interpreter '${options.python}' (set --python)`);
@@ -234,7 +244,7 @@ export async function runPipelineSuite(options: PipelineSuiteOptions): Promise<P
         const order: RuntimeName[] = r % 2 === 0 ? ['pitlane', 'cpython'] : ['cpython', 'pitlane'];
         for (const runtime of order) {
           options.onProgress?.({ done, total, label: `${s.name} · ${runtime} · repeat ${r + 1}/${repeats}` });
-          repeatsBy[runtime].push(await runRepeat(runtime, s, { manifest, input }, options.python));
+          repeatsBy[runtime].push(await runRepeat(runtime, s, { manifest, input }, options.python, warmupMs));
           done++;
         }
       }
@@ -251,7 +261,7 @@ export async function runPipelineSuite(options: PipelineSuiteOptions): Promise<P
     return {
       suite: 'pipelines',
       environment,
-      settings: { quick: options.quick, repeats, python: options.python },
+      settings: { quick: options.quick, repeats, warmup_ms: warmupMs, python: options.python },
       scenarios: results,
       headline: {
         speedup: headline.ratio,

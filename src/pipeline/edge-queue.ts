@@ -12,6 +12,8 @@ export interface Blocker {
   whenReady(): Promise<void>;
 }
 
+const EMPTY: unknown[] = [];
+
 export class EdgeQueue implements Blocker {
   private buf: unknown[];
   private head = 0;
@@ -24,7 +26,8 @@ export class EdgeQueue implements Blocker {
     readonly capacity: number,
     readonly policy: QueuePolicy,
   ) {
-    this.buf = new Array<unknown>(Math.min(capacity + 1, 64));
+    // Allocated on first use: a node whose items go straight through never needs it.
+    this.buf = EMPTY;
   }
 
   get length(): number {
@@ -68,7 +71,7 @@ export class EdgeQueue implements Blocker {
   /** Empties the queue, counting the discarded items as dropped, and wakes producers. */
   clear(): void {
     this.dropped += this.len;
-    this.buf = new Array<unknown>(this.buf.length);
+    this.buf = EMPTY;
     this.head = 0;
     this.len = 0;
     this.wake();
@@ -86,7 +89,7 @@ export class EdgeQueue implements Blocker {
   }
 
   private grow(): void {
-    const next = new Array<unknown>(this.buf.length * 2);
+    const next = new Array<unknown>(Math.max(8, this.buf.length * 2));
     for (let i = 0; i < this.len; i++) next[i] = this.buf[(this.head + i) % this.buf.length];
     this.buf = next;
     this.head = 0;

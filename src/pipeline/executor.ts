@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { NodeFailedError, NodeInitError, toError } from '../core/errors.js';
 import { EdgeQueue, type Blocker } from './edge-queue.js';
 import type { ErrorPolicy, Manifest } from './manifest.js';
-import { InputParseFailure, type PipelineNode, type SourceNode } from './node.js';
+import { InputParseFailure, type NodeContext, type PipelineNode, type SourceNode } from './node.js';
 
 /** Receives each pipeline output; may return a Blocker to apply backpressure (e.g. a full stdout). */
 export type OutputSink = (value: unknown, nodeId: string) => Blocker | null | undefined;
@@ -82,6 +82,43 @@ export class ErrorRecord {
     };
     if (this.item !== undefined) e.item = this.item;
     return { $error: e };
+  }
+}
+
+/**
+ * An AbortController made only when a node asks for its signal: creating one costs more than running a small
+ * pipeline, and most nodes never look at it.
+ */
+class LazyAbort {
+  private controller: AbortController | null = null;
+  private aborted = false;
+
+  get signal(): AbortSignal {
+    if (this.controller === null) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort();
+    }
+    return this.controller.signal;
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.controller?.abort();
+  }
+}
+
+/** The NodeContext handed to `create`; the signal is made on first access. */
+class CreateContext implements NodeContext<unknown> {
+  constructor(
+    readonly id: string,
+    readonly params: unknown,
+    readonly baseDir: string,
+    private readonly abort: LazyAbort,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
   }
 }
 
@@ -231,8 +268,13 @@ class NodeRunner extends Stage {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Runs `flush` and sends its outputs on; errors become item errors with index null. */
-  async flush(): Promise<void> {
+  /** Runs `flush` and sends its outputs on; errors become item errors with index null. Null: nothing to flush. */
+  flush(): Promise<void> | null {
+    if (this.node.flush === undefined) return null;
+    return this.flushNow();
+  }
+
+  private async flushNow(): Promise<void> {
     if (this.node.flush === undefined) return;
     const started = this.run.timing ? performance.now() : 0;
     let r: unknown;
@@ -463,7 +505,7 @@ const inputStreamSource: SourceNode = {
 /** Runs a validated manifest to completion (or failure, or cancellation). */
 export async function runPipeline(manifest: Manifest, options: RunOptions = {}): Promise<PipelineResult> {
   const started = performance.now();
-  const abort = new AbortController();
+  const abort = new LazyAbort();
   // Cancellation: sources stop, items waiting in queues are discarded (counted as dropped), items being
   // processed finish, then nodes are flushed as at a normal end of stream.
   const onAbort = (): void => {
@@ -473,7 +515,7 @@ export async function runPipeline(manifest: Manifest, options: RunOptions = {}):
     abort.abort();
   };
   const state = new RunState(options.onError ?? manifest.onError, options.timing === true, () => {
-    if (!abort.signal.aborted) abort.abort();
+    abort.abort();
   });
   const outputs: unknown[] = [];
   const sink: OutputSink =
@@ -489,12 +531,7 @@ export async function runPipeline(manifest: Manifest, options: RunOptions = {}):
   const runners: (NodeRunner | null)[] = [];
   const sources: SourceRunner[] = [];
   for (const n of nodes) {
-    const instance = n.type.create({
-      id: n.id,
-      params: n.params,
-      baseDir: manifest.baseDir,
-      signal: abort.signal,
-    });
+    const instance = n.type.create(new CreateContext(n.id, n.params, manifest.baseDir, abort));
     if (n.type.role === 'source') {
       const s = new SourceRunner(n.id, n.type.name, state, instance as SourceNode, null);
       sources.push(s);
@@ -545,14 +582,17 @@ export async function runPipeline(manifest: Manifest, options: RunOptions = {}):
       }
     }
 
-    await Promise.all(sources.map((s) => s.drive(options.input)));
+    if (sources.length === 1) await (sources[0] as SourceRunner).drive(options.input);
+    else await Promise.all(sources.map((s) => s.drive(options.input)));
 
     // End of stream: in topological order, wait for each node to go idle, then flush it (not after a failure).
     for (const stage of order) {
       if (!(stage instanceof NodeRunner)) continue;
       const idle = stage.idle();
       if (idle !== null) await idle;
-      if (state.failure === null) await stage.flush();
+      if (state.failure !== null) continue;
+      const flushed = stage.flush();
+      if (flushed !== null) await flushed;
     }
   } catch (e) {
     state.fail(toError(e));

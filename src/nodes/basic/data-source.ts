@@ -27,12 +27,22 @@ const Params = Type.Object(
 );
 type Params = Static<typeof Params>;
 
-/** Values of a range, computed as start + i*step (no accumulated rounding), as an array when small. */
+/** Values of a range, computed as start + i*step (no accumulated rounding). */
 function* rangeValues(start: number, stop: number, step: number): Generator<number> {
   for (let i = 0; ; i++) {
     const v = start + i * step;
     if (step > 0 ? v >= stop : v <= stop) return;
     yield v;
+  }
+}
+
+/** The same values as an array (the executor iterates arrays fastest). */
+function rangeArray(start: number, stop: number, step: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; ; i++) {
+    const v = start + i * step;
+    if (step > 0 ? v >= stop : v <= stop) return out;
+    out.push(v);
   }
 }
 
@@ -53,7 +63,8 @@ export const DataSource = defineNodeType<Params>({
     if (p.range?.step === 0) problems.push({ path: '.range.step', message: 'must not be 0' });
     return problems;
   },
-  create: ({ params, baseDir, signal }): SourceNode => {
+  create: (ctx): SourceNode => {
+    const { params, baseDir } = ctx;
     if (params.items !== undefined) {
       const items = params.items;
       return { readsInput: false, items: () => items };
@@ -64,13 +75,12 @@ export const DataSource = defineNodeType<Params>({
       const count = Math.ceil((stop - start) / step);
       return {
         readsInput: false,
-        items: () =>
-          count <= 1 << 20 ? Array.from(rangeValues(start, stop, step)) : rangeValues(start, stop, step),
+        items: () => (count <= 1 << 20 ? rangeArray(start, stop, step) : rangeValues(start, stop, step)),
       };
     }
     if (params.file !== undefined) {
       const path = resolve(baseDir, params.file);
-      return { readsInput: false, items: () => readJsonl(createReadStream(path), signal) };
+      return { readsInput: false, items: () => readJsonl(createReadStream(path), ctx.signal) };
     }
     return { readsInput: true, items: (input) => input ?? [] };
   },

@@ -1,0 +1,15 @@
+// Every error code is documented in docs/errors.md with the exit code the CLI really uses for it.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { ERROR_CODES } from '../dist/core/errors.js';
+import { exitCodeFor } from '../dist/cli/exit-codes.js';
+
+test('docs/errors.md lists every error code with its exit code', () => {
+  const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
+  for (const code of Object.keys(ERROR_CODES)) {
+    const row = doc.split('\n').find((l) => l.startsWith(`| \`${code}\` |`));
+    assert.ok(row, `${code} is not documented`);
+    assert.equal(Number(row.split('|')[2].trim()), exitCodeFor(code), `${code} exit code`);
+  }
+});
