@@ -14,5 +14,7 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
   // CommonJS dependencies (commander) call require() for Node built-ins.
-  banner: { js: "import { createRequire as __plCreateRequire } from 'node:module'; const require = __plCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __plCreateRequire } from 'node:module'; const require = __plCreateRequire(import.meta.url);",
+  },
 });

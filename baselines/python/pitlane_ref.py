@@ -27,7 +27,8 @@ Usage::
 
     python3 pitlane_ref.py run MANIFEST [--input F|-] [--output F|-] [--on-error fail|skip] [--stats]
     python3 pitlane_ref.py validate MANIFEST
-    python3 pitlane_ref.py bench MANIFEST --samples N [--warmup W] [--mode run|init] [--concurrent K] [--input F]
+    python3 pitlane_ref.py bench MANIFEST --samples N [--warmup W] [--warmup-ms MS] [--mode run|init]
+                                 [--concurrent K] [--input F]
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import asyncio
 import bisect
 import codecs
 import difflib
+import gc
 import hashlib
 import json
 import json.decoder
@@ -404,8 +406,9 @@ def _yaml_loader(yaml: Any) -> Any:
     class Loader(yaml.SafeLoader):
         pass
 
+    dropped = ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")
     Loader.yaml_implicit_resolvers = {
-        first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")]
+        first: [(tag, rx) for tag, rx in resolvers if tag not in dropped]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
     Loader.add_implicit_resolver(
@@ -536,7 +539,6 @@ class Node:
     """
 
     type_name = "Node"
-    aliases: Tuple[str, ...] = ()
     PARAMS: Dict[str, Param] = {}
 
     def __init__(self, node_id: str, params: Optional[Dict[str, Any]] = None):
@@ -824,7 +826,7 @@ class FilterNode(Node):
         t = type(x)
         if t is str:
             if type(self.value) is not str:
-                raise ItemError(f"cannot search a string for a {type_name(self.value)}")
+                raise ItemError(f"cannot search a string for a value of type {type_name(self.value)}")
             return self.value in x
         if t is list:
             value = self.value
@@ -1329,12 +1331,19 @@ class _Stage:
     async def emit_lines(self, source: "LineInput", to_entry_nodes: bool) -> None:
         """Parse input lines; items are emitted. A bad line is this stage's node's item error, or, when feeding
         entry nodes, a ``BadLine`` sent on to them."""
+        batches = source.batches()
+        try:
+            await self._emit_batches(batches, to_entry_nodes)
+        finally:
+            await batches.aclose()  # type: ignore[attr-defined]  # close the input now, also on an early stop
+
+    async def _emit_batches(self, batches: AsyncIterator[List[str]], to_entry_nodes: bool) -> None:
         pipeline = self.pipeline
         parse = parse_item
         output = pipeline.output if self.is_output else None
         targets = self.targets
         line_no = 0
-        async for lines in source.batches():
+        async for lines in batches:
             for line in lines:
                 line_no += 1
                 if pipeline.stopping:
@@ -1567,7 +1576,7 @@ class StreamLines(LineInput):
                 except (OSError, ValueError, NotImplementedError):  # pragma: no cover - no event loop support
                     reader = None
                     os.set_blocking(f.fileno(), True)
-            pending = ""
+            pending: List[str] = []  # pieces of a line not yet complete
             while True:
                 if reader is not None:
                     self.waiting = True
@@ -1579,14 +1588,16 @@ class StreamLines(LineInput):
                     chunk = f.read(_CHUNK)
                 if not chunk:
                     break
-                text = pending + decoder.decode(chunk)
-                lines = text.split("\n")
-                pending = lines.pop()
-                if lines:
-                    yield lines
-            pending += decoder.decode(b"", final=True)
-            if pending:
-                yield [pending]
+                piece = decoder.decode(chunk)
+                pending.append(piece)
+                if "\n" not in piece:
+                    continue
+                lines = "".join(pending).split("\n")
+                pending = [lines.pop()]
+                yield lines
+            tail = "".join(pending) + decoder.decode(b"", final=True)
+            if tail:
+                yield [tail]
         finally:
             if transport is not None:
                 transport.close()  # closes f
@@ -1678,12 +1689,18 @@ class Pipeline:
 
     # -- control
 
+    def stop(self) -> None:
+        """Stop the sources: they emit nothing more (one waiting for input stops waiting) and end their streams."""
+        self.stopping = True
+        for stage in self._stages:
+            stage.cancel_input_wait()
+
     def fail(self, record: Dict[str, Any]) -> None:
         """Policy 'fail': remember the first error and stop the sources."""
         if not self.failed:
             self.failed = True
             self.failure = record
-        self.stopping = True
+        self.stop()
 
     def interrupt(self) -> None:
         """SIGINT: stop the sources (waking one that waits for input); the rest drains and flushes.
@@ -1694,9 +1711,7 @@ class Pipeline:
                     stage.task.cancel()
             return
         self.interrupted = True
-        self.stopping = True
-        for stage in self._stages:
-            stage.cancel_input_wait()
+        self.stop()
 
     # -- building (inside the running loop: asyncio queues belong to it)
 
@@ -1717,7 +1732,6 @@ class Pipeline:
             stream_readers = [n for n in self.order if not self.predecessors[n]]
         direct_reader = stream_readers[0] if len(stream_readers) == 1 and sources else None
         fed = set(stream_readers) if direct_reader is None else set()
-        runners: Dict[str, NodeRunner] = {}
         for node_id in self.order:
             node = self.nodes[node_id]
             targets = [self._queue_for(s) for s in self.successors[node_id]]
@@ -1732,7 +1746,6 @@ class Pipeline:
             else:
                 runner = NodeRunner(self, node, self._queue_for(node_id), targets, is_output)
                 runner.predecessors = len(self.predecessors[node_id]) + (1 if node_id in fed else 0)
-                runners[node_id] = runner
                 self._stages.append(runner)
         if fed:
             feeder_targets = [self._queue_for(n) for n in self.order if n in fed]
@@ -1771,7 +1784,12 @@ class Pipeline:
                         task.cancel()
         finally:
             self.cleanup()
-        return RunResult(self.failure, self.interrupted, self.stats())
+        result = RunResult(self.failure, self.interrupted, self.stats())
+        # Stages and pipeline reference each other; drop them so a finished run (and whatever its output
+        # callback holds) is freed by reference counting, not at some later garbage collection.
+        self._stages = []
+        self._queues = {}
+        return result
 
     def stats(self) -> Dict[str, Dict[str, int]]:
         stats: Dict[str, Dict[str, int]] = {}
@@ -1796,7 +1814,11 @@ async def run_pipeline(
     """Convenience: run a validated manifest over in-memory input lines; returns (outputs, result)."""
     outputs: List[Any] = []
     pipeline = Pipeline(
-        normalize_manifest(manifest), outputs.append, input=MemoryLines(lines or []), on_error=on_error, base_dir=base_dir
+        normalize_manifest(manifest),
+        outputs.append,
+        input=MemoryLines(lines or []),
+        on_error=on_error,
+        base_dir=base_dir,
     )
     result = await pipeline.run()
     return outputs, result
@@ -1867,15 +1889,14 @@ def _format_failure(record: Dict[str, Any]) -> str:
     return f"{head} failed on item {error['item_index']}: {error['message']}\n{js_dumps(error['item'])}"
 
 
-async def _run_main(manifest: Dict[str, Any], args: argparse.Namespace, base_dir: str, writer: OutputWriter) -> RunResult:
+async def _run_main(
+    manifest: Dict[str, Any], args: argparse.Namespace, base_dir: str, writer: OutputWriter
+) -> RunResult:
     pipeline = Pipeline(
         manifest, writer.write, input=StreamLines(args.input), on_error=args.on_error, base_dir=base_dir
     )
 
-    def broken() -> None:
-        pipeline.stopping = True
-
-    writer.on_broken = broken
+    writer.on_broken = pipeline.stop
     loop = asyncio.get_running_loop()
     try:
         loop.add_signal_handler(signal.SIGINT, pipeline.interrupt)
@@ -1945,38 +1966,53 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _bench_main(args: argparse.Namespace, manifest: Optional[Dict[str, Any]], lines: List[str],
+async def _bench_init_sample(path: str, base_dir: str) -> int:
+    """Mode init: read + parse + validate + build + initialize + cleanup, no items. Returns nanoseconds."""
+    t0 = time.perf_counter_ns()
+    manifest, _ = load_manifest(path)
+    pipeline = Pipeline(manifest, lambda value: None, base_dir=base_dir)
+    pipeline._build()
+    pipeline.initialize()
+    pipeline.cleanup()
+    return time.perf_counter_ns() - t0
+
+
+async def _bench_run_sample(manifest: Dict[str, Any], lines: List[str], base_dir: str,
+                            concurrent: int) -> Tuple[int, List[Any]]:
+    """Mode run: build, initialize and run ``concurrent`` copies to completion (flush and cleanup included),
+    collecting outputs in memory. Returns (nanoseconds, outputs of the first copy)."""
+    copies: List[List[Any]] = [[] for _ in range(concurrent)]
+    t0 = time.perf_counter_ns()
+    pipelines = [Pipeline(manifest, copy.append, input=MemoryLines(lines), base_dir=base_dir) for copy in copies]
+    results = await asyncio.gather(*(p.run() for p in pipelines))
+    elapsed = time.perf_counter_ns() - t0
+    for result in results:
+        if result.failure is not None:
+            raise _BenchFailure(result.failure)
+    return elapsed, copies[0]
+
+
+async def _bench_main(args: argparse.Namespace, manifest: Dict[str, Any], lines: List[str],
                       base_dir: str) -> Tuple[List[int], List[Any]]:
+    """All samples in one event loop; returns the measured sample times and the last sample's outputs."""
     samples_ns: List[int] = []
-    last_outputs: List[Any] = []
-    for sample in range(args.warmup + args.samples):
-        last_outputs = []  # let the previous sample's outputs go before this one runs
+    outputs: List[Any] = []
+    warm_runs = 0
+    warm_deadline = time.perf_counter() + args.warmup_ms / 1000.0
+    # Warm-up: at least --warmup runs and at least --warmup-ms (the same rule pitlane's worker follows).
+    while len(samples_ns) < args.samples:
+        outputs = []  # let the previous sample's outputs go before this one runs
+        gc.collect()  # same collector state at the start of every sample (outside the timing)
         if args.mode == "init":
-            t0 = time.perf_counter_ns()
-            loaded, _ = load_manifest(args.manifest)
-            pipeline = Pipeline(loaded, lambda value: None, base_dir=base_dir)
-            pipeline._build()
-            pipeline.initialize()
-            pipeline.cleanup()
-            elapsed = time.perf_counter_ns() - t0
-            outputs: List[Any] = []
+            elapsed = await _bench_init_sample(args.manifest, base_dir)
         else:
-            assert manifest is not None
-            copies: List[List[Any]] = [[] for _ in range(args.concurrent)]
-            t0 = time.perf_counter_ns()
-            pipelines = [
-                Pipeline(manifest, copy.append, input=MemoryLines(lines), base_dir=base_dir) for copy in copies
-            ]
-            results = await asyncio.gather(*(p.run() for p in pipelines))
-            elapsed = time.perf_counter_ns() - t0
-            for result in results:
-                if result.failure is not None:
-                    raise _BenchFailure(result.failure)
-            outputs = copies[0]
-        if sample >= args.warmup:
+            elapsed, outputs = await _bench_run_sample(manifest, lines, base_dir, args.concurrent)
+        if warm_runs < args.warmup or time.perf_counter() < warm_deadline:
+            warm_runs += 1
+        else:
             samples_ns.append(elapsed)
-        last_outputs = outputs
-    return samples_ns, last_outputs
+    args.warmup_runs = warm_runs
+    return samples_ns, outputs
 
 
 class _BenchFailure(Exception):
@@ -1986,10 +2022,10 @@ class _BenchFailure(Exception):
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    if args.samples < 1 or args.warmup < 0 or args.concurrent < 1:
-        print("error PL_ERR_USAGE: --samples and --concurrent must be >= 1, --warmup >= 0", file=sys.stderr)
+    if args.samples < 1 or args.warmup < 0 or args.warmup_ms < 0 or args.concurrent < 1:
+        print("error PL_ERR_USAGE: --samples and --concurrent must be >= 1, --warmup and --warmup-ms >= 0",
+              file=sys.stderr)
         return EXIT_INVALID
-    manifest = None
     try:
         manifest, _ = load_manifest(args.manifest)  # also in mode init: an invalid manifest is a usage error
     except ManifestError as err:
@@ -2028,7 +2064,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         "implementation": platform.python_implementation(),
         "mode": args.mode,
         "samples_ns": samples_ns,
-        "warmup": args.warmup,
+        "warmup": args.warmup_runs,
         "output_count": len(outputs),
         "outputs_sha256": digest.hexdigest(),
         "peak_rss_kb": peak_rss_kb,
@@ -2060,7 +2096,9 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="time runs of a pipeline; prints one JSON line")
     bench.add_argument("manifest", metavar="MANIFEST")
     bench.add_argument("--samples", type=int, required=True, metavar="N")
-    bench.add_argument("--warmup", type=int, default=0, metavar="W")
+    bench.add_argument("--warmup", type=int, default=0, metavar="W", help="minimum warm-up runs (default 0)")
+    bench.add_argument("--warmup-ms", type=float, default=0.0, metavar="MS",
+                       help="keep warming up until this many milliseconds have passed (default 0)")
     bench.add_argument("--mode", choices=("run", "init"), default="run")
     bench.add_argument("--concurrent", type=int, default=1, metavar="K")
     bench.add_argument(

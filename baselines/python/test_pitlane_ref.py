@@ -399,7 +399,7 @@ class FilterTest(unittest.TestCase):
         self.assertEqual(self.f("haystack", op="contains", value="x"), "drop")
         self.assertEqual(self.f([1.0, {"a": None}], op="contains", value={"a": None}), [1.0, {"a": None}])
         self.assertEqual(self.f([1.0], op="contains", value=True), "drop")
-        self.assertEqual(self.f("abc", op="contains", value=1), ("error", "cannot search a string for a number"))
+        self.assertEqual(self.f("abc", op="contains", value=1), ("error", "cannot search a string for a value of type number"))
         self.assertEqual(self.f(1.0, op="contains", value="a"), ("error", "expected a string or an array, got number"))
 
 
@@ -1075,6 +1075,25 @@ class CliTest(TempDirMixin, unittest.TestCase):
         self.assertEqual(proc.returncode, 1)
         self.assertEqual(proc.stdout, b"2\n3\n")
         self.assertIn(b"failed on item 2: expected a number, got string", proc.stderr)
+
+    def test_failure_does_not_wait_for_more_input(self) -> None:
+        path = self.chain_file(node("div", "Calculator", operation="divide", operand=0))
+        p = subprocess.Popen([sys.executable, SCRIPT, "run", path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        try:
+            p.stdin.write(b"1\n")
+            p.stdin.flush()  # and keep stdin open
+            deadline = time.time() + 10
+            while p.poll() is None and time.time() < deadline:
+                time.sleep(0.02)
+            self.assertEqual(p.poll(), 1)
+            self.assertIn(b"failed on item 0: division by zero", p.stderr.read())
+        finally:
+            if p.poll() is None:
+                p.kill()
+            p.stdin.close()
+            p.stdout.close()
+            p.stderr.close()
 
     def test_on_error_skip(self) -> None:
         path = self.chain_file(node("div", "Calculator", operation="divide", operand=0))

@@ -122,7 +122,14 @@ function buildProgram(setExit: (code: number) => void): Command {
     .action(
       async (
         file: string,
-        opts: { samples: number; warmup: number; warmupMs: number; mode: 'run' | 'init'; concurrent: number; input?: string },
+        opts: {
+          samples: number;
+          warmup: number;
+          warmupMs: number;
+          mode: 'run' | 'init';
+          concurrent: number;
+          input?: string;
+        },
       ) => {
         const { benchWorker } = await import('../lab/pipeline-bench-worker.js');
         setExit(await benchWorker(file, opts));
