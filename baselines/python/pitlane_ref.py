@@ -38,6 +38,7 @@ import asyncio
 import bisect
 import codecs
 import difflib
+import errno
 import gc
 import hashlib
 import json
@@ -1476,7 +1477,8 @@ class SourceRunner(_Stage):
                 await self.emit_lines(self.lines, to_entry_nodes=False)
             except OSError as exc:  # a 'file' that cannot be read
                 name = node.params.get("file", "<input>")
-                await self.item_error(None, f"cannot read file '{name}': {exc.strerror or exc}")
+                reason = {errno.ENOENT: "no such file", errno.EISDIR: "is a folder"}.get(exc.errno, exc.strerror or str(exc))
+                await self.item_error(None, f"cannot read file '{name}': {reason}")
             return
         params = node.params
         items: Iterable[Any] = params["items"] if "items" in params else node.range_items()

@@ -110,7 +110,7 @@ export class NodeInitError extends PitlaneError {
 export class NodeFailedError extends PitlaneError {
   readonly nodeId: string;
   readonly nodeType: string;
-  /** 0-based index of the item among the items the node received; null for a failure in `flush`. */
+  /** 0-based index of the item among the items the node received; null for a failure in `flush` or a source. */
   readonly itemIndex: number | null;
   /** The item that failed (undefined for a failure in `flush`). */
   readonly item: unknown;
@@ -123,8 +123,15 @@ export class NodeFailedError extends PitlaneError {
     item: unknown,
     detail: string,
     cause?: unknown,
+    /** Where a failure without an item happened: in `flush` (default) or while a source read its data. */
+    phase: 'flush' | 'source' = 'flush',
   ) {
-    const where = itemIndex === null ? 'at end of stream' : `on item ${itemIndex}`;
+    const where =
+      itemIndex !== null
+        ? `on item ${itemIndex}`
+        : phase === 'flush'
+          ? 'at end of stream'
+          : 'while reading its data';
     super('PL_ERR_NODE_FAILED', `node '${nodeId}' (${nodeType}) failed ${where}: ${detail}`, { cause });
     this.nodeId = nodeId;
     this.nodeType = nodeType;

@@ -75,7 +75,10 @@ export function resultsTable(result: PipelineSuiteResult): string {
       ? `**${fmtRatio(r.speedup.ratio)}x** [${fmtRatio(r.speedup.ci95[0])}, ${fmtRatio(r.speedup.ci95[1])}]`
       : '— (incorrect)';
     const perItem = r.summary.pitlane.ns_per_item === null ? '—' : fmtTime(r.summary.pitlane.ns_per_item);
-    const mem = `${r.summary.pitlane.peak_rss_mb.toFixed(1)} / ${r.summary.cpython.peak_rss_mb.toFixed(1)} MB`;
+    const mem =
+      r.scenario.kind === 'cold_start'
+        ? 'not measured'
+        : `${r.summary.pitlane.peak_rss_mb.toFixed(1)} / ${r.summary.cpython.peak_rss_mb.toFixed(1)} MB`;
     lines.push(
       `| ${r.scenario.name} | ${cell(r, 'pitlane')} | ${cell(r, 'cpython')} | ${speed} | ${perItem} | ${mem} | ${r.correct ? 'identical' : '**DIFFER**'} |`,
     );
@@ -115,6 +118,8 @@ Times are medians of the per-repeat medians; ±MAD is the median absolute deviat
 - \`cold_start\`: spawn of \`run\` → first output line on stdout, one fresh process per sample.
 - \`stream\`: a whole \`run\` process over a JSONL file on stdin, output through a pipe; wall time spawn → exit;
   peak RSS is the process tree's VmHWM sampled from /proc every 20 ms.
+- Garbage collection: the reference runs \`gc.collect()\` between samples, outside the timing; V8's collections
+  happen inside pitlane's samples (nothing is excluded on the pitlane side).
 - Correctness: the SHA-256 of each runtime's JSONL output must be the same in every repeat of both runtimes;
   a row that differs is marked incorrect and left out of the speed-ups.
 

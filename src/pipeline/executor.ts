@@ -187,13 +187,18 @@ abstract class Stage {
   }
 
   /** Handles an item error raised by this stage according to the policy. */
-  reject(thrown: unknown, item: unknown, index: number | null): Blocker | null {
+  reject(
+    thrown: unknown,
+    item: unknown,
+    index: number | null,
+    phase: 'flush' | 'source' = 'flush',
+  ): Blocker | null {
     this.errors++;
     const message = toError(thrown).message;
     if (this.run.policy === 'skip') {
       return this.passError(new ErrorRecord(this.id, this.typeName, index, message, item));
     }
-    this.run.fail(new NodeFailedError(this.id, this.typeName, index, item, message, thrown));
+    this.run.fail(new NodeFailedError(this.id, this.typeName, index, item, message, thrown, phase));
     this.die();
     return null;
   }
@@ -446,7 +451,17 @@ class SourceRunner extends Stage {
     super(id, typeName, run);
   }
 
+  /** Runs the source's item loop; an error while reading (a file that cannot be read) is its item error. */
   async drive(input: AsyncIterable<unknown> | undefined): Promise<void> {
+    try {
+      await this.loop(input);
+    } catch (e) {
+      const b = this.reject(e, undefined, null, 'source');
+      if (b !== null) await b.whenReady();
+    }
+  }
+
+  private async loop(input: AsyncIterable<unknown> | undefined): Promise<void> {
     const items = this.node.items(this.node.readsInput ? input : undefined);
     const run = this.run;
     if (Array.isArray(items)) {

@@ -5,6 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
+import { ItemError, toError } from '../../core/errors.js';
 import { readJsonl } from '../../pipeline/jsonl.js';
 import { defineNodeType, type SourceNode } from '../../pipeline/node.js';
 
@@ -46,6 +47,18 @@ function rangeArray(start: number, stop: number, step: number): number[] {
   }
 }
 
+/** The items of a JSONL file; a file that cannot be read is an item error naming it. */
+async function* readFileItems(file: string, path: string, signal: AbortSignal): AsyncGenerator {
+  try {
+    yield* readJsonl(createReadStream(path), signal);
+  } catch (e) {
+    const err = toError(e) as NodeJS.ErrnoException;
+    const reason =
+      err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'is a folder' : err.message;
+    throw new ItemError(`cannot read file '${file}': ${reason}`);
+  }
+}
+
 export const DataSource = defineNodeType<Params>({
   name: 'DataSource',
   aliases: ['DataSourceNode'],
@@ -80,7 +93,8 @@ export const DataSource = defineNodeType<Params>({
     }
     if (params.file !== undefined) {
       const path = resolve(baseDir, params.file);
-      return { readsInput: false, items: () => readJsonl(createReadStream(path), ctx.signal) };
+      const file = params.file;
+      return { readsInput: false, items: () => readFileItems(file, path, ctx.signal) };
     }
     return { readsInput: true, items: (input) => input ?? [] };
   },
