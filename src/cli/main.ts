@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { UsageError } from '../core/errors.js';
+import type { BenchPipelinesOptions } from './bench-command.js';
 import { EXIT } from './exit-codes.js';
 import { reportError } from './report-error.js';
 
@@ -89,25 +90,13 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--only <scenarios>', 'comma-separated scenario names to run')
     .option('--python <path>', 'Python interpreter for the reference executor', 'python3')
     .option('--json', 'print the comparison JSON on stdout instead of the table')
-    .action(
-      async (
-        suite: string,
-        opts: {
-          quick?: boolean;
-          out: string;
-          repeats?: number;
-          only?: string;
-          python: string;
-          json?: boolean;
-        },
-      ) => {
-        if (suite !== 'pipelines') {
-          throw new UsageError(`unknown suite '${suite}': the built-in suite is 'pipelines'`);
-        }
-        const { benchPipelinesCommand } = await import('./bench-command.js');
-        setExit(await benchPipelinesCommand(opts));
-      },
-    );
+    .action(async (suite: string, opts: BenchPipelinesOptions) => {
+      if (suite !== 'pipelines') {
+        throw new UsageError(`unknown suite '${suite}': the built-in suite is 'pipelines'`);
+      }
+      const { benchPipelinesCommand } = await import('./bench-command.js');
+      setExit(await benchPipelinesCommand(opts));
+    });
 
   program
     .command('bench-worker', { hidden: true })
