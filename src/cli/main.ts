@@ -80,7 +80,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .command('bench')
     .description('run a benchmark suite; built in: "pipelines" (pitlane vs the CPython reference executor)')
     .argument('<suite>', 'suite name: pipelines')
-    .option('--quick', 'fewer repeats and smaller sizes, for a fast look (not for quoting)')
+    .option('--quick', 'fewer repeats and samples (same sizes), for a fast look: not for quoting')
     .option('--out <dir>', 'folder for results, comparison and report', 'reports')
     .option(
       '--repeats <n>',
