@@ -33,3 +33,50 @@ export function run(cmd, args, { input = '', cwd = ROOT, signal } = {}) {
 
 export const pitlane = (args, opts) => run(process.execPath, [PITLANE, ...args], opts);
 export const reference = (args, opts) => run(PYTHON, [REFERENCE, ...args], opts);
+
+/** Chromium flags for this closed network (see the env notes): headless, no background traffic. */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/**
+ * Opens a local HTML file in Debian's Chromium (playwright-core) and collects what a test checks: console and
+ * page errors, requests to anything but the file itself, the visible text, and the number of SVG charts.
+ * Fails, never skips, when Chromium is missing.
+ */
+export async function openInBrowser(file, { screenshot } = {}) {
+  const { existsSync } = await import('node:fs');
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { pathToFileURL } = await import('node:url');
+  if (!existsSync('/usr/bin/chromium')) throw new Error('Chromium is missing: apt-get install -y chromium');
+  const { chromium } = await import('playwright-core');
+  const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'pl-chromium-')), {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+  const page = await context.newPage();
+  const errors = [];
+  const externalRequests = [];
+  const url = pathToFileURL(file).href;
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('request', (r) => {
+    if (r.url() !== url && !r.url().startsWith('data:')) externalRequests.push(r.url());
+  });
+  await page.goto(url, { waitUntil: 'load' });
+  const text = await page.innerText('body');
+  const svgCount = await page.locator('svg').count();
+  if (screenshot !== undefined) await page.screenshot({ path: screenshot, fullPage: true });
+  return { errors, externalRequests, text, svgCount, page, close: () => context.close() };
+}

@@ -13,6 +13,8 @@ export const EXIT = Object.freeze({
   INVALID_INPUT: 2,
   /** A benchmark could not run, or a contestant failed or gave wrong answers. */
   BENCH_FAILED: 3,
+  /** A benchmark ran, but thresholds failed. */
+  THRESHOLDS_FAILED: 4,
   /** A bug in pitlane. */
   INTERNAL: 70,
   /** Stopped by Ctrl-C (SIGINT). */
@@ -27,7 +29,9 @@ const BY_CODE: Readonly<Record<ErrorCode, number>> = {
   PL_ERR_NODE_INIT: EXIT.PIPELINE_FAILED,
   PL_ERR_NODE_FAILED: EXIT.PIPELINE_FAILED,
   PL_ERR_ITEM: EXIT.PIPELINE_FAILED,
+  PL_ERR_SUITE_INVALID: EXIT.INVALID_INPUT,
   PL_ERR_BENCH: EXIT.BENCH_FAILED,
+  PL_ERR_THRESHOLDS: EXIT.THRESHOLDS_FAILED,
   PL_ERR_INTERNAL: EXIT.INTERNAL,
 };
 

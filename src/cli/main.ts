@@ -5,6 +5,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { UsageError } from '../core/errors.js';
 import type { BenchPipelinesOptions } from './bench-command.js';
+import type { BenchSuiteOptions } from './suite-command.js';
 import { EXIT } from './exit-codes.js';
 import { reportError } from './report-error.js';
 
@@ -78,24 +79,63 @@ function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('bench')
-    .description('run a benchmark suite; built in: "pipelines" (pitlane vs the CPython reference executor)')
-    .argument('<suite>', 'suite name: pipelines')
-    .option('--quick', 'fewer repeats and samples (same sizes), for a fast look: not for quoting')
-    .option('--out <dir>', 'folder for results, comparison and report', 'reports')
+    .description(
+      'run a benchmark suite: a suite file (YAML/JSON: contestants, workloads, scenarios), or "pipelines" (built in)',
+    )
+    .argument('<suite>', 'a suite file, or pipelines')
+    .option('--out <dir>', 'folder for results, comparison and reports', 'reports')
+    .option('--only <scenarios>', 'comma-separated scenario names to run')
     .option(
       '--repeats <n>',
-      'interleaved repeats per scenario (overrides the suite default)',
+      'interleaved repeats per scenario (overrides the suite)',
       positiveInt('--repeats'),
     )
-    .option('--only <scenarios>', 'comma-separated scenario names to run')
-    .option('--python <path>', 'Python interpreter for the reference executor', 'python3')
+    .option(
+      '--cold-starts <n>',
+      'suite files: fresh processes per contestant for cold start (0: skip)',
+      (v) => Number(v),
+    )
     .option('--json', 'print the comparison JSON on stdout instead of the table')
-    .action(async (suite: string, opts: BenchPipelinesOptions) => {
-      if (suite !== 'pipelines') {
-        throw new UsageError(`unknown suite '${suite}': the built-in suite is 'pipelines'`);
+    .option('--verbose', "suite files: show the contestants' own output")
+    .option('--quick', 'pipelines: fewer repeats and samples (same sizes), for a fast look: not for quoting')
+    .option('--python <path>', 'pipelines: Python interpreter for the reference executor', 'python3')
+    .action(async (suite: string, opts: BenchPipelinesOptions & BenchSuiteOptions) => {
+      if (suite === 'pipelines') {
+        const { benchPipelinesCommand } = await import('./bench-command.js');
+        setExit(await benchPipelinesCommand(opts));
+        return;
       }
-      const { benchPipelinesCommand } = await import('./bench-command.js');
-      setExit(await benchPipelinesCommand(opts));
+      if (!/\.(ya?ml|json)$/i.test(suite)) {
+        throw new UsageError(
+          `'${suite}' is neither a suite file (.yaml, .yml, .json) nor the built-in suite 'pipelines'`,
+        );
+      }
+      const { benchSuiteCommand } = await import('./suite-command.js');
+      setExit(await benchSuiteCommand(suite, opts));
+    });
+
+  program
+    .command('compare')
+    .description(
+      'compare two results files (results/<workload>/<contestant>.json): ratios with intervals, memory',
+    )
+    .argument('<baseline>', 'results file of the baseline')
+    .argument('<contestant>', 'results file to compare with it')
+    .option('--json', 'print the comparison JSON')
+    .option('-o, --output <file>', 'also write a report (.html or .md)')
+    .action(async (a: string, b: string, opts: { json?: boolean; output?: string }) => {
+      const { compareCommand } = await import('./compare-command.js');
+      setExit(await compareCommand(a, b, opts));
+    });
+
+  program
+    .command('report')
+    .description('re-render the report of a bench run from its folder (report.json)')
+    .argument('<dir>', 'the folder a bench run wrote, e.g. reports/echo')
+    .option('-o, --output <file>', 'output file (.html or .md)', undefined)
+    .action(async (dir: string, opts: { output?: string }) => {
+      const { reportCommand } = await import('./suite-command.js');
+      setExit(await reportCommand(dir, opts));
     });
 
   program

@@ -1,10 +1,10 @@
 /** Prints any error for a person on stderr and returns the exit code for it. */
-import { ManifestInvalidError, NodeFailedError, PitlaneError, toError } from '../core/errors.js';
+import { DocumentInvalidError, NodeFailedError, PitlaneError, toError } from '../core/errors.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
 export function reportError(thrown: unknown, stderr: NodeJS.WritableStream = process.stderr): number {
   const err = toError(thrown);
-  if (err instanceof ManifestInvalidError) {
+  if (err instanceof DocumentInvalidError) {
     const lines = [`error ${err.code}: ${err.message}`];
     for (const p of err.problems) {
       const at = p.line !== undefined ? `${err.file}:${p.line}:${p.column ?? 1}` : err.file;

@@ -14,7 +14,10 @@ export const ERROR_CODES = {
   PL_ERR_NODE_INIT: 'A node failed to initialise before any item was processed.',
   PL_ERR_NODE_FAILED: 'A node failed on an item (error policy `fail`).',
   PL_ERR_ITEM: 'A node rejected one item; under policy `skip` it becomes an error record in the output.',
+  PL_ERR_SUITE_INVALID:
+    'A benchmark suite file does not parse or breaks rules; every problem is listed with its path.',
   PL_ERR_BENCH: 'A benchmark could not run or a contestant misbehaved.',
+  PL_ERR_THRESHOLDS: 'A benchmark ran, but one or more of its thresholds failed.',
   PL_ERR_INTERNAL: 'A bug in pitlane: please report it with the command that caused it.',
 } as const;
 
@@ -70,16 +73,32 @@ export class ManifestParseError extends PitlaneError {
   }
 }
 
-/** A manifest that breaks rules; carries every problem found, not just the first. */
-export class ManifestInvalidError extends PitlaneError {
+/** A file the user wrote that breaks rules; carries every problem found, not just the first. */
+export class DocumentInvalidError extends PitlaneError {
   readonly file: string;
   readonly problems: readonly ManifestProblem[];
-  constructor(file: string, problems: readonly ManifestProblem[]) {
+  constructor(code: ErrorCode, file: string, what: string, problems: readonly ManifestProblem[]) {
     const n = problems.length;
-    super('PL_ERR_MANIFEST_INVALID', `${file}: ${n} problem${n === 1 ? '' : 's'} in the manifest`);
+    super(code, `${file}: ${n} problem${n === 1 ? '' : 's'} in the ${what}`);
     this.file = file;
     this.problems = problems;
+    this.name = 'DocumentInvalidError';
+  }
+}
+
+/** A manifest that breaks rules. */
+export class ManifestInvalidError extends DocumentInvalidError {
+  constructor(file: string, problems: readonly ManifestProblem[]) {
+    super('PL_ERR_MANIFEST_INVALID', file, 'manifest', problems);
     this.name = 'ManifestInvalidError';
+  }
+}
+
+/** A benchmark suite file that does not parse or breaks rules. */
+export class SuiteInvalidError extends DocumentInvalidError {
+  constructor(file: string, problems: readonly ManifestProblem[]) {
+    super('PL_ERR_SUITE_INVALID', file, 'suite', problems);
+    this.name = 'SuiteInvalidError';
   }
 }
 
@@ -147,6 +166,47 @@ export class BenchError extends PitlaneError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('PL_ERR_BENCH', message, options);
     this.name = 'BenchError';
+  }
+}
+
+/**
+ * A contestant (a service under test) that could not be started, did not become healthy, or misbehaved. The
+ * message ends with the contestant's last log lines, which usually say why.
+ */
+export class ContestantError extends BenchError {
+  /** The contestant's name as the benchmark spec gives it. */
+  readonly contestant: string;
+  /** What went wrong, without the contestant's name and log lines. */
+  readonly detail: string;
+  /** Exit code of the contestant's process if it exited by itself with one; null otherwise. */
+  readonly exitCode: number | null;
+  /** Signal that ended the contestant's process if one did; null otherwise. */
+  readonly signal: NodeJS.Signals | null;
+  /** The last lines the contestant wrote to stdout and stderr, interleaved, oldest first. */
+  readonly logTail: readonly string[];
+  constructor(
+    contestant: string,
+    detail: string,
+    context: {
+      readonly exitCode?: number | null;
+      readonly signal?: NodeJS.Signals | null;
+      readonly logTail?: readonly string[];
+      readonly cause?: unknown;
+    } = {},
+  ) {
+    const logTail = context.logTail ?? [];
+    const log =
+      logTail.length > 0 ? `\n  last ${logTail.length} log lines:\n    ${logTail.join('\n    ')}` : '';
+    super(
+      `contestant '${contestant}': ${detail}${log}`,
+      context.cause === undefined ? undefined : { cause: context.cause },
+    );
+    this.contestant = contestant;
+    this.detail = detail;
+    this.exitCode = context.exitCode ?? null;
+    this.signal = context.signal ?? null;
+    this.logTail = logTail;
+    this.name = 'ContestantError';
   }
 }
 

@@ -6,6 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PipelineSuiteResult, RuntimeName, ScenarioResult } from './pipeline-suite.js';
 import { geometricMean } from './stats.js';
+import type { LabReport, ReportRatio, ReportRow, ReportScenario } from './report-model.js';
 
 const ms = (ns: number): number => ns / 1e6;
 const round = (x: number, digits = 4): number => Number(x.toPrecision(digits));
@@ -172,3 +173,105 @@ export async function writePipelineReports(result: PipelineSuiteResult, dir: str
   paths.push(comparison, report);
   return paths;
 }
+
+/** The pipelines suite as a LabReport, for the shared renderers (Markdown, HTML). */
+export function pipelineLabReport(result: PipelineSuiteResult): LabReport {
+  const names: Record<RuntimeName, string> = { pitlane: 'pitlane', cpython: 'cpython-ref' };
+  const scenarios: ReportScenario[] = result.scenarios.map((r) => {
+    const rows: ReportRow[] = RUNTIME_ORDER.map((rt) => {
+      const s = r.summary[rt];
+      const count = r.repeats[rt].reduce((n, x) => n + x.samples_ns.length, 0);
+      return {
+        contestant: names[rt],
+        correct: r.correct,
+        client_saturated: false,
+        failure: null,
+        throughput_per_s: null,
+        median_ms: s.median / 1e6,
+        mad_ms: s.mad / 1e6,
+        percentiles: [],
+        response_percentiles: null,
+        count,
+        error_rate: null,
+        errors: {},
+        dropped: null,
+        peak_rss_mb: r.scenario.kind === 'cold_start' ? null : s.peak_rss_mb,
+        mean_rss_mb: null,
+        cpu_s_per_request: null,
+        ns_per_item: r.scenario.kind === 'cold_start' ? null : s.ns_per_item,
+        series: null,
+        thresholds: [],
+      };
+    });
+    const ratios: ReportRatio[] = r.correct
+      ? [
+          {
+            contestant: names.pitlane,
+            baseline: names.cpython,
+            metric: 'time',
+            factor: r.speedup.ratio,
+            ci95: r.speedup.ci95,
+            repeats: r.speedup.repeats,
+          },
+        ]
+      : [];
+    return {
+      name: r.scenario.name,
+      description: r.scenario.description,
+      model: r.scenario.kind,
+      setting: `${r.speedup.repeats} repeats × ${r.scenario.pitlane.samples} / ${r.scenario.cpython.samples} samples${r.scenario.items > 0 ? `, ${r.scenario.items} items` : ''}`,
+      repeats: r.speedup.repeats,
+      rows,
+      ratios,
+    };
+  });
+  const incorrect = result.scenarios.filter((r) => !r.correct).map((r) => r.scenario.name);
+  return {
+    title: 'pitlane bench pipelines',
+    suite: 'pipelines',
+    summary:
+      "pitlane's pipeline runtime against the CPython reference executor (asyncio, one task and one bounded queue per node) on the same manifests, in one run, with outputs checked byte for byte.",
+    method: [
+      'Each repeat starts fresh processes for both runtimes and alternates which goes first.',
+      `In-process scenarios time whole runs (build, initialise, run, flush, cleanup) after a warm-up of at least ${result.settings.warmup_ms} ms in both runtimes.`,
+      'cold_start: spawn of `run` → first output line; stream: a whole `run` over a JSONL file, peak RSS from /proc.',
+      'The reference runs gc.collect() between samples outside the timing; V8 collects inside pitlane’s samples.',
+      'Speed-ups are CPython median / pitlane median with a 95% bootstrap interval over paired repeats; the headline is a geometric mean.',
+    ],
+    not_measured: ['CPU time per item (wall time only).', 'Pipelines with asynchronous or Python nodes.'],
+    environment: result.environment,
+    generated_at: result.environment.date,
+    contestants: [
+      {
+        name: names.pitlane,
+        baseline: false,
+        how: 'pitlane bench-worker / pitlane run',
+        settings: {},
+        resources_sampled: true,
+      },
+      {
+        name: names.cpython,
+        baseline: true,
+        how: `${result.settings.python} baselines/python/pitlane_ref.py`,
+        settings: {},
+        resources_sampled: true,
+      },
+    ],
+    settings_differ: [],
+    scenarios,
+    cold_starts: [],
+    headline: {
+      label: `geometric-mean speed-up over ${result.headline.scenarios.join(', ')}`,
+      factor: result.headline.speedup,
+      ci95: result.headline.ci95,
+    },
+    warnings: [
+      ...(incorrect.length > 0 ? [`Outputs differ between runtimes in: ${incorrect.join(', ')}`] : []),
+      ...(result.settings.quick
+        ? ['Quick mode: fewer samples and repeats; do not quote these figures.']
+        : []),
+    ],
+  };
+}
+
+const RUNTIME_ORDER: readonly RuntimeName[] = ['pitlane', 'cpython'];

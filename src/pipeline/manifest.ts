@@ -8,7 +8,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Static } from '@sinclair/typebox';
-import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
 import {
   FileError,
   ManifestInvalidError,
@@ -16,6 +15,7 @@ import {
   toError,
   type ManifestProblem,
 } from '../core/errors.js';
+import { closestName, locateAndSortProblems, parseDocumentText, schemaProblems } from './config-document.js';
 import { findCycle, planGraph, reachableFrom, type GraphPlan } from './graph.js';
 import {
   ManifestSchema,
@@ -97,47 +97,18 @@ export async function parseManifest(
   options: ParseManifestOptions,
   registry: NodeTypeRegistry,
 ): Promise<Manifest> {
-  const format = options.format ?? detectFormat(options.source, text);
-  let doc: unknown;
-  if (format === 'json') {
-    try {
-      doc = JSON.parse(text);
-    } catch (e) {
-      throw new ManifestParseError(options.source, `not valid JSON: ${toError(e).message}`);
-    }
-  } else {
-    const { parseDocument } = await loadYaml();
-    const parsed = parseDocument(text, { prettyErrors: true });
-    const first = parsed.errors[0];
-    if (first) throw new ManifestParseError(options.source, `not valid YAML: ${first.message}`);
-    doc = parsed.toJS();
-  }
+  const parsed = await parseDocumentText(text, options.source, options.format);
+  if (!parsed.ok) throw new ManifestParseError(options.source, parsed.message);
+  const doc = parsed.doc;
   const result = validateManifest(doc, registry, {
     source: options.source,
     baseDir: options.baseDir ?? process.cwd(),
   });
   if (!result.ok) {
-    await locateProblems(text, result.problems);
-    result.problems.sort(
-      (a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0),
-    );
+    await locateAndSortProblems(text, result.problems);
     throw new ManifestInvalidError(options.source, result.problems);
   }
   return result.manifest;
-}
-
-type YamlModule = typeof import('yaml');
-
-/** Loads the yaml library on demand (JSON manifests never pay for it); works bundled (CJS interop) or not. */
-async function loadYaml(): Promise<YamlModule> {
-  const mod = (await import('yaml')) as YamlModule & { default?: YamlModule };
-  return typeof mod.parseDocument === 'function' ? mod : (mod.default as YamlModule);
-}
-
-function detectFormat(source: string, text: string): 'json' | 'yaml' {
-  if (/\.json$/i.test(source)) return 'json';
-  if (/\.ya?ml$/i.test(source)) return 'yaml';
-  return text.trimStart().startsWith('{') ? 'json' : 'yaml';
 }
 
 export type ValidationResult =
@@ -300,151 +271,17 @@ export function validateManifest(
   };
 }
 
-/** Schema problems of `value`, one per path (the first, most specific message), as readable messages. */
-export function schemaProblems(
-  schema: Parameters<typeof Value.Errors>[0],
-  value: unknown,
-  base: string,
-): ManifestProblem[] {
-  if (Value.Check(schema, value)) return []; // the common case; collecting errors costs more than checking
-  const byPath = new Map<string, ManifestProblem>();
-  for (const e of Value.Errors(schema, value)) {
-    const path = base + pointerToPath(e.path);
-    if (byPath.has(path)) continue;
-    byPath.set(path, { path, message: describeSchemaError(e) });
-  }
-  return [...byPath.values()];
-}
-
-function describeSchemaError(e: ValueError): string {
-  const schema = e.schema as Record<string, unknown>;
-  const got = describeValue(e.value);
-  switch (e.type) {
-    case ValueErrorType.ObjectRequiredProperty:
-      return 'required';
-    case ValueErrorType.ObjectAdditionalProperties:
-      return 'unknown field';
-    case ValueErrorType.Union: {
-      const options = (schema.anyOf as Record<string, unknown>[] | undefined) ?? [];
-      const consts = options.map((o) => o.const).filter((c) => c !== undefined);
-      if (consts.length === options.length && consts.length > 0) {
-        return `must be one of ${consts.map((c) => JSON.stringify(c)).join(', ')}; got ${got}`;
-      }
-      return `${e.message.toLowerCase()}; got ${got}`;
-    }
-    case ValueErrorType.Literal:
-      return `must be ${JSON.stringify(schema.const)}; got ${got}`;
-    default:
-      return `${e.message.replace(/^Expected/, 'expected')}; got ${got}`;
-  }
-}
-
-function describeValue(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  const s = JSON.stringify(v);
-  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
-}
-
-/** `/nodes/0/params/op` → `.nodes[0].params.op` */
-function pointerToPath(pointer: string): string {
-  if (pointer === '') return '';
-  return pointer
-    .split('/')
-    .slice(1)
-    .map((seg) => seg.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((seg) =>
-      /^\d+$/.test(seg)
-        ? `[${seg}]`
-        : /^[A-Za-z_$][\w$]*$/.test(seg)
-          ? `.${seg}`
-          : `[${JSON.stringify(seg)}]`,
-    )
-    .join('');
-}
-
-/** `$.nodes[0].params.op` → ['nodes', 0, 'params', 'op'] */
-function pathSegments(path: string): (string | number)[] {
-  const out: (string | number)[] = [];
-  const re = /\.([A-Za-z_$][\w$]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/g;
-  for (const m of path.slice(1).matchAll(re)) {
-    if (m[1] !== undefined) out.push(m[1]);
-    else if (m[2] !== undefined) out.push(Number(m[2]));
-    else if (m[3] !== undefined) out.push(JSON.parse(m[3]) as string);
-  }
-  return out;
-}
-
 function replaceProblem(problems: ManifestProblem[], path: string, message: string): void {
   const i = problems.findIndex((p) => p.path === path);
   if (i >= 0) problems[i] = { path, message };
   else problems.push({ path, message });
 }
 
-/** Adds line and column to each problem by finding its path (or its nearest existing parent) in the text. */
-async function locateProblems(text: string, problems: ManifestProblem[]): Promise<void> {
-  try {
-    const { parseDocument, LineCounter, isCollection } = await loadYaml();
-    const lineCounter = new LineCounter();
-    const doc = parseDocument(text, { lineCounter, keepSourceTokens: false });
-    for (const p of problems) {
-      const segs = pathSegments(p.path);
-      for (let n = segs.length; n >= 0; n--) {
-        const node = n === 0 ? doc.contents : doc.getIn(segs.slice(0, n), true);
-        if (node === undefined || node === null) continue;
-        // Point at the key of a field where possible (more useful than its value).
-        let offset = (node as { range?: [number, number, number] }).range?.[0];
-        if (n > 0) {
-          const parent = n === 1 ? doc.contents : doc.getIn(segs.slice(0, n - 1), true);
-          if (isCollection(parent)) {
-            const pair = (
-              parent.items as { key?: { range?: [number, number, number]; value?: unknown } }[]
-            ).find((it) => it.key?.value === segs[n - 1]);
-            offset = pair?.key?.range?.[0] ?? offset;
-          }
-        }
-        if (offset === undefined) continue;
-        const pos = lineCounter.linePos(offset);
-        p.line = pos.line;
-        p.column = pos.col;
-        break;
-      }
-    }
-  } catch {
-    // Locating is a courtesy; problems keep their JSON paths.
-  }
-}
-
 function unknownTypeMessage(name: string, registry: NodeTypeRegistry): string {
-  const all = registry.types.flatMap((t) => [t.name, ...t.aliases]);
-  const lower = name.toLowerCase();
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of all) {
-    const d = editDistance(lower, candidate.toLowerCase());
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = candidate;
-    }
-  }
-  const hint =
-    best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3))
-      ? ` (did you mean '${best}'?)`
-      : '';
+  const best = closestName(
+    name,
+    registry.types.flatMap((t) => [t.name, ...t.aliases]),
+  );
+  const hint = best !== undefined ? ` (did you mean '${best}'?)` : '';
   return `unknown node_type '${name}'${hint}; known types: ${registry.types.map((t) => t.name).join(', ')}`;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(
-        (prev[j] as number) + 1,
-        (cur[j - 1] as number) + 1,
-        (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    prev = cur;
-  }
-  return prev[b.length] as number;
 }

@@ -1,0 +1,173 @@
+/**
+ * `pitlane bench SUITE.yaml`, `pitlane compare A.json B.json` and `pitlane report DIR`: run an HTTP suite with a
+ * progress display, write results, comparison, Markdown and HTML; compare two results files; re-render a
+ * report. Ctrl-C stops the measurement, stops every contestant and writes what was measured, marked partial.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BenchError, FileError, toError } from '../core/errors.js';
+import { killAllContestants } from '../lab/contestant.js';
+import { httpComparisonJson, httpLabReport, writeHttpResults } from '../lab/http-report.js';
+import { runHttpSuite, type SuiteProgress } from '../lab/http-suite.js';
+import { renderHtmlReport } from '../lab/report-html.js';
+import { renderMarkdownReport, renderTerminalTable } from '../lab/report-markdown.js';
+import type { LabReport } from '../lab/report-model.js';
+import { loadSuite, type Suite } from '../lab/suite.js';
+import { EXIT } from './exit-codes.js';
+
+export interface BenchSuiteOptions {
+  out: string;
+  only?: string;
+  repeats?: number;
+  coldStarts?: number;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+/** Progress on stderr: one rewritten line on a terminal, plain lines otherwise. */
+function progressPrinter(): (p: SuiteProgress) => void {
+  const tty = process.stderr.isTTY;
+  const started = Date.now();
+  let step = '';
+  let lastPlain = 0;
+  return (p) => {
+    const elapsed = `${((Date.now() - started) / 1000).toFixed(0)}s`;
+    if (p.kind === 'phase') {
+      if (tty) process.stderr.write(`\r\x1b[K${elapsed} ${p.text}`);
+      else process.stderr.write(`${elapsed} ${p.text}\n`);
+      return;
+    }
+    if (p.kind === 'step') {
+      const width = 20;
+      const filled = p.total > 0 ? Math.round((p.done / p.total) * width) : 0;
+      step = `${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${p.done}/${p.total}`;
+      if (tty) {
+        process.stderr.write(`\r\x1b[K${step} ${elapsed} ${p.label}`);
+        if (p.label === 'done' || p.label === 'interrupted') process.stderr.write('\n');
+      } else {
+        process.stderr.write(`[${p.done}/${p.total}] ${elapsed} ${p.label}\n`);
+      }
+      return;
+    }
+    const { done, total, ratePerS, errors } = p.progress;
+    const amount = total !== null ? `${done}/${total}` : `${done}`;
+    const line = `${p.label}: ${amount} requests, ${ratePerS.toFixed(0)}/s, ${errors} errors`;
+    if (tty) process.stderr.write(`\r\x1b[K${step} ${elapsed} ${line}`);
+    else if (Date.now() - lastPlain > 5000) {
+      lastPlain = Date.now();
+      process.stderr.write(`  ${elapsed} ${line}\n`);
+    }
+  };
+}
+
+/** Applies command-line overrides to a loaded suite. */
+function withOverrides(suite: Suite, opts: BenchSuiteOptions): Suite {
+  const only = opts.only
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (only !== undefined) {
+    const unknown = only.filter((n) => !suite.scenarios.some((s) => s.name === n));
+    if (unknown.length > 0) {
+      throw new BenchError(
+        `unknown scenario ${unknown.join(', ')}; scenarios: ${suite.scenarios.map((s) => s.name).join(', ')}`,
+      );
+    }
+  }
+  return {
+    ...suite,
+    scenarios: only === undefined ? suite.scenarios : suite.scenarios.filter((s) => only.includes(s.name)),
+    repeats: opts.repeats ?? suite.repeats,
+    coldStartRuns: opts.coldStarts ?? suite.coldStartRuns,
+  };
+}
+
+/** Writes report.json, report.md and report.html; returns their paths. */
+async function writeReports(report: LabReport, dir: string): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const json = join(dir, 'report.json');
+  const md = join(dir, 'report.md');
+  const html = join(dir, 'report.html');
+  await writeFile(json, JSON.stringify(report, null, 1));
+  await writeFile(md, renderMarkdownReport(report));
+  await writeFile(html, renderHtmlReport(report));
+  return [json, md, html];
+}
+
+export async function benchSuiteCommand(file: string, opts: BenchSuiteOptions): Promise<number> {
+  const suite = withOverrides(await loadSuite(file), opts);
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (): void => {
+    interrupts++;
+    if (interrupts > 1) {
+      killAllContestants();
+      process.exit(EXIT.INTERRUPTED);
+    }
+    process.stderr.write(
+      '\npitlane: interrupted: stopping contestants and writing what was measured (Ctrl-C again to quit now)\n',
+    );
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const result = await runHttpSuite(suite, {
+      signal: controller.signal,
+      onProgress: progressPrinter(),
+      ...(opts.verbose === true
+        ? { onLog: (name: string, line: string) => void process.stderr.write(`[${name}] ${line}\n`) }
+        : {}),
+    });
+    const report = httpLabReport(result);
+    const dir = join(opts.out, suite.name);
+    const paths = [...(await writeHttpResults(result, report, dir)), ...(await writeReports(report, dir))];
+    if (opts.json === true) process.stdout.write(JSON.stringify(httpComparisonJson(report), null, 2) + '\n');
+    else process.stdout.write(`\n${renderTerminalTable(report)}\n\nWrote ${paths.join(', ')}\n`);
+    if (result.interrupted) return EXIT.INTERRUPTED;
+    const failed =
+      Object.keys(result.startFailures).length > 0 || result.runs.some((r) => r.failure !== null);
+    const incorrect = report.scenarios.some((s) => s.rows.some((r) => r.correct === false));
+    if (failed || incorrect) {
+      process.stderr.write(
+        `error PL_ERR_BENCH: ${failed ? 'a contestant failed' : 'a contestant gave different answers'} (see the warnings above)\n`,
+      );
+      return EXIT.BENCH_FAILED;
+    }
+    const thresholds = report.scenarios.flatMap((s) =>
+      s.rows.flatMap((r) =>
+        r.thresholds
+          .filter((t) => !t.ok)
+          .map((t) => `${s.name} · ${r.contestant}: ${t.expression} (was ${t.actual})`),
+      ),
+    );
+    if (thresholds.length > 0) {
+      process.stderr.write(
+        `error PL_ERR_THRESHOLDS: ${thresholds.length} threshold(s) failed:\n  ${thresholds.join('\n  ')}\n`,
+      );
+      return EXIT.THRESHOLDS_FAILED;
+    }
+    return EXIT.OK;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** `pitlane report DIR -o FILE`: re-renders the HTML (or Markdown, by extension) from DIR/report.json. */
+export async function reportCommand(dir: string, opts: { output?: string }): Promise<number> {
+  const path = join(dir, 'report.json');
+  let report: LabReport;
+  try {
+    report = JSON.parse(await readFile(path, 'utf8')) as LabReport;
+  } catch (e) {
+    throw new FileError(
+      path,
+      `cannot read the report data (${toError(e).message}); run pitlane bench with --out ${dir} first`,
+    );
+  }
+  const out = opts.output ?? join(dir, 'report.html');
+  await writeFile(out, out.endsWith('.md') ? renderMarkdownReport(report) : renderHtmlReport(report));
+  process.stdout.write(`Wrote ${out}\n`);
+  return EXIT.OK;
+}

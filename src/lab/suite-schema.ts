@@ -1,0 +1,135 @@
+/**
+ * The benchmark suite file (YAML or JSON), written once in TypeBox: it validates suites (suite.ts) and types
+ * them. Scenario names and fields follow the seed's benchmark.yaml (`concurrency_1: {concurrency: 1,
+ * num_requests: 1000}`); open-loop scenarios add `rate`, `arrival` and `duration`.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+
+/** A duration: seconds as a number, or a string with a unit: `500ms`, `10s`, `2m`. */
+export const DurationSchema = Type.Union([
+  Type.Number({ exclusiveMinimum: 0, description: 'seconds' }),
+  Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m)$', description: 'e.g. 500ms, 10s, 2m' }),
+]);
+
+const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', description: 'letters, digits, _ . -' });
+
+export const ContestantSchema = Type.Object(
+  {
+    name: Name,
+    command: Type.Optional(
+      Type.Array(Type.String(), {
+        minItems: 1,
+        description: 'argv (no shell); {port} is replaced by the port',
+      }),
+    ),
+    url: Type.Optional(Type.String({ pattern: '^https?://', description: 'an already-running service' })),
+    env: Type.Optional(Type.Record(Type.String(), Type.String())),
+    cwd: Type.Optional(Type.String({ description: 'relative to the suite file' })),
+    port: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.Literal('auto')])),
+    health: Type.Optional(
+      Type.Object(
+        {
+          url: Type.Optional(Type.String({ description: 'default http://127.0.0.1:{port}/health' })),
+          status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599 })),
+          timeout: Type.Optional(DurationSchema),
+          interval: Type.Optional(DurationSchema),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    stop_grace: Type.Optional(DurationSchema),
+    settings: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), { description: 'recorded and compared across contestants' }),
+    ),
+    baseline: Type.Optional(Type.Boolean({ description: 'the contestant the others are compared to' })),
+  },
+  { additionalProperties: false },
+);
+
+export const WorkloadSchema = Type.Object(
+  {
+    method: Type.Optional(
+      Type.Union(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'].map((m) => Type.Literal(m))),
+    ),
+    path: Type.String({ pattern: '^/', description: 'request path, e.g. /v1/embeddings' }),
+    headers: Type.Optional(Type.Record(Type.String(), Type.String())),
+    body: Type.Optional(Type.Unknown({ description: 'one JSON body for every request' })),
+    bodies: Type.Optional(
+      Type.Object(
+        {
+          file: Type.Optional(Type.String({ description: 'JSONL file of bodies, relative to the suite' })),
+          items: Type.Optional(Type.Array(Type.Unknown(), { minItems: 1 })),
+          order: Type.Optional(Type.Union([Type.Literal('round_robin'), Type.Literal('random')])),
+          seed: Type.Optional(Type.Integer()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    generator: Type.Optional(
+      Type.String({ description: 'JS module whose default export (index) => body makes the bodies' }),
+    ),
+    expect_status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599 })),
+    timeout: Type.Optional(DurationSchema),
+  },
+  { additionalProperties: false },
+);
+
+export const ScenarioSchema = Type.Object(
+  {
+    description: Type.Optional(Type.String()),
+    workload: Type.Optional(Type.String()),
+    concurrency: Type.Optional(Type.Integer({ minimum: 1, description: 'closed loop: concurrent clients' })),
+    num_requests: Type.Optional(Type.Integer({ minimum: 1 })),
+    duration: Type.Optional(DurationSchema),
+    rate: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'open loop: arrivals per second' })),
+    arrival: Type.Optional(Type.Union([Type.Literal('constant'), Type.Literal('poisson')])),
+    max_in_flight: Type.Optional(Type.Integer({ minimum: 1 })),
+    seed: Type.Optional(Type.Integer()),
+    thresholds: Type.Optional(Type.Array(Type.String())),
+  },
+  { additionalProperties: false },
+);
+
+export const CorrectnessSchema = Type.Object(
+  {
+    mode: Type.Union(['exact', 'json_tolerance', 'cosine', 'custom', 'none'].map((m) => Type.Literal(m))),
+    sample: Type.Optional(Type.Integer({ minimum: 1, description: 'requests compared per workload' })),
+    tolerance: Type.Optional(Type.Number({ minimum: 0 })),
+    path: Type.Optional(Type.String({ pattern: '^\\$', description: 'JSON path of the vectors (cosine)' })),
+    min_cosine: Type.Optional(Type.Number({ minimum: -1, maximum: 1 })),
+    module: Type.Optional(Type.String({ description: 'custom: module exporting compare(a, b)' })),
+    ignore: Type.Optional(
+      Type.Array(Type.String({ pattern: '^\\$' }), { description: 'JSON paths left out' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const SuiteSchema = Type.Object(
+  {
+    name: Type.Optional(Name),
+    description: Type.Optional(Type.String()),
+    contestants: Type.Array(ContestantSchema, { minItems: 1 }),
+    workloads: Type.Record(Type.String(), WorkloadSchema),
+    scenarios: Type.Record(Type.String(), ScenarioSchema),
+    warmup: Type.Optional(
+      Type.Object(
+        { requests: Type.Optional(Type.Integer({ minimum: 0 })), duration: Type.Optional(DurationSchema) },
+        { additionalProperties: false },
+      ),
+    ),
+    repeats: Type.Optional(Type.Integer({ minimum: 1 })),
+    cold_start: Type.Optional(
+      Type.Object({ runs: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
+    ),
+    thresholds: Type.Optional(Type.Array(Type.String())),
+    correctness: Type.Optional(CorrectnessSchema),
+  },
+  { additionalProperties: false },
+);
+
+export type SuiteDocument = Static<typeof SuiteSchema>;
+export type ContestantDocument = Static<typeof ContestantSchema>;
+export type WorkloadDocument = Static<typeof WorkloadSchema>;
+export type ScenarioDocument = Static<typeof ScenarioSchema>;
+export type CorrectnessDocument = Static<typeof CorrectnessSchema>;

@@ -1,0 +1,292 @@
+// The benchmark lab with real servers, real processes and real ports: the load engine's two loops and their
+// error accounting, coordinated omission, suite validation, and whole suite runs through the CLI (results,
+// comparison, reports; a contestant that dies; a contestant that answers wrongly).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { HttpTarget } from '../dist/lab/load/http-target.js';
+import { arrivalSchedule, runLoad } from '../dist/lab/load/load-engine.js';
+import { ROOT, pitlane } from './helpers.mjs';
+
+const FIXTURES = join(ROOT, 'test', 'fixtures', 'lab');
+const get = (path = '/') => ({ method: 'GET', path, headers: {}, body: null });
+const constant = (req) => ({ next: () => req });
+
+/** Starts a fixture server in its own process; resolves with its base URL and a stop function. */
+function startServer(script, env = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(FIXTURES, script)], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    child.stdout.once('data', (b) => {
+      const port = /listening (\d+)/.exec(String(b))?.[1];
+      if (port === undefined) reject(new Error(`unexpected output: ${b}`));
+      else resolve({ url: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') });
+    });
+    child.once('error', reject);
+  });
+}
+
+describe('load engine', () => {
+  let server;
+  before(async () => {
+    server = await startServer('stall-server.mjs', { STALL_AT: '1000000' });
+  });
+  after(() => server.stop());
+
+  test('closed loop sends exactly num_requests and counts them', async () => {
+    const target = new HttpTarget(server.url, { connections: 4, timeoutMs: 5000 });
+    const r = await runLoad(
+      target,
+      constant(get()),
+      { model: 'closed', concurrency: 4, numRequests: 500 },
+      { expectStatus: 200 },
+    );
+    await target.close();
+    assert.equal(r.sent, 500);
+    assert.equal(r.ok, 500);
+    assert.equal(r.failed, 0);
+    assert.equal(r.service.count, 500);
+    assert.equal(r.response, null, 'closed loop has no response time');
+    assert.ok(r.throughputPerS > 0);
+  });
+
+  test('errors are counted by class and status, not thrown', async () => {
+    const target = new HttpTarget(server.url, { connections: 2, timeoutMs: 5000 });
+    const r = await runLoad(
+      target,
+      constant(get('/fail')),
+      { model: 'closed', concurrency: 2, numRequests: 20 },
+      { expectStatus: 200 },
+    );
+    await target.close();
+    assert.equal(r.failed, 20);
+    assert.equal(r.errorsByClass.status, 20);
+    assert.deepEqual(r.errorsByStatus, { 500: 20 });
+    assert.match(r.errorExamples.status, /status 500/);
+
+    const nobody = createServer();
+    await new Promise((res) => nobody.listen(0, '127.0.0.1', res));
+    const port = nobody.address().port;
+    await new Promise((res) => nobody.close(res));
+    const refused = new HttpTarget(`http://127.0.0.1:${port}`, { connections: 1, timeoutMs: 2000 });
+    const c = await runLoad(
+      refused,
+      constant(get()),
+      { model: 'closed', concurrency: 1, numRequests: 3 },
+      { expectStatus: 200 },
+    );
+    await refused.close();
+    assert.equal(c.errorsByClass.connect, 3);
+  });
+
+  test('open loop issues the whole schedule; Poisson arrivals are reproducible from the seed', async () => {
+    const plan = {
+      model: 'open',
+      rate: 200,
+      arrival: 'constant',
+      durationMs: 1500,
+      seed: 1,
+      maxInFlight: 100,
+    };
+    const target = new HttpTarget(server.url, { connections: 16, timeoutMs: 5000 });
+    const r = await runLoad(target, constant(get()), plan, { expectStatus: 200 });
+    await target.close();
+    assert.equal(r.scheduled, 300);
+    assert.equal(r.ok + r.failed + r.dropped, 300);
+    assert.ok(r.response !== null && r.slip !== null);
+    assert.equal(r.response.count, r.ok);
+
+    const poisson = { ...plan, arrival: 'poisson', durationMs: 60_000, seed: 7 };
+    const a = arrivalSchedule(poisson);
+    assert.deepEqual(Array.from(arrivalSchedule(poisson)), Array.from(a), 'same seed, same schedule');
+    assert.notDeepEqual(
+      Array.from(arrivalSchedule({ ...poisson, seed: 8 }).slice(0, 10)),
+      Array.from(a.slice(0, 10)),
+    );
+    assert.ok(Math.abs(a.length - 12_000) < 12_000 * 0.05, `${a.length} arrivals for 200/s over 60 s`);
+    for (let i = 1; i < a.length; i++) assert.ok(a[i] >= a[i - 1]);
+  });
+});
+
+test('coordinated omission: a 1 s stall shows in response time, not in service time', async () => {
+  // The server blocks for 1 s on its 300th request. Arrivals keep coming at 200/s; with 4 connections only a
+  // handful of requests are on the wire during the stall, the rest wait in the client: their service time
+  // (written → done) is short, but their response time (scheduled → done) includes the wait.
+  const server = await startServer('stall-server.mjs', { STALL_AT: '300', STALL_MS: '1000' });
+  try {
+    const target = new HttpTarget(server.url, { connections: 4, timeoutMs: 10_000 });
+    const r = await runLoad(
+      target,
+      constant(get()),
+      { model: 'open', rate: 200, arrival: 'constant', durationMs: 5000, seed: 1, maxInFlight: 1000 },
+      { expectStatus: 200 },
+    );
+    await target.close();
+    assert.equal(r.ok, 1000);
+    const responseP99 = r.response.percentileMs(99);
+    const serviceP99 = r.service.percentileMs(99);
+    assert.ok(responseP99 >= 500, `response-time p99 ${responseP99} ms should show the 1 s stall`);
+    assert.ok(serviceP99 < 250, `service-time p99 ${serviceP99} ms should not`);
+    assert.ok(
+      r.service.percentileMs(100) >= 900,
+      'the request that met the stall has it in its service time',
+    );
+  } finally {
+    server.stop();
+  }
+});
+
+describe('pitlane bench SUITE.yaml', () => {
+  test('a broken suite lists every problem with its path and starts nothing (exit 2)', async () => {
+    const r = await pitlane([
+      'bench',
+      join(FIXTURES, 'broken.yaml'),
+      '--out',
+      mkdtempSync(join(tmpdir(), 'pl-lab-')),
+    ]);
+    assert.equal(r.code, 2, r.stderr);
+    for (const expected of [
+      /PL_ERR_SUITE_INVALID: .*broken\.yaml: \d+ problems in the suite/,
+      /\$\.workloads\.w\.path +expected string to match/i,
+      /\$\.scenarios\.s1\.concurrency/,
+      /\$\.contestants\[1\]\.url/,
+    ]) {
+      assert.match(r.stderr, expected);
+    }
+  });
+
+  test('suite rules beyond the schema: duplicate names, missing files, scenario shapes, thresholds', async () => {
+    const { validateSuite } = await import('../dist/lab/suite.js');
+    const problems = [];
+    const suite = await validateSuite(
+      {
+        contestants: [
+          { name: 'a', command: ['node', 'x', '{port}'] },
+          { name: 'a', url: 'http://127.0.0.1:1' },
+          { name: 'b' },
+        ],
+        workloads: { w: { path: '/x', bodies: { file: 'missing.jsonl' } } },
+        scenarios: {
+          s1: { rate: 100 },
+          s2: { concurrency: 2, num_requests: 10, duration: 5 },
+          s3: { concurrency: 1, duration: 1, workload: 'nope' },
+        },
+        thresholds: ['p(99) < 200 parsecs', 'error_rate < 0.01'],
+      },
+      join(FIXTURES, 'virtual.yaml'),
+      problems,
+    );
+    assert.equal(suite, null);
+    const text = problems.map((p) => `${p.path}: ${p.message}`).join('\n');
+    for (const expected of [
+      "$.contestants[1].name: duplicate contestant name 'a'",
+      '$.contestants[2]: give either command (a process to start) or url (a running service)',
+      '$.contestants[0].port: {port} is used but no port is set (use port: auto)',
+      '$.workloads.w.bodies.file: cannot read',
+      '$.scenarios.s1.duration: required for an open-loop scenario (rate)',
+      '$.scenarios.s2: a closed-loop scenario takes num_requests or duration (one of them)',
+      "$.scenarios.s3.workload: no workload 'nope'",
+      "$.thresholds[0]: threshold 'p(99) < 200 parsecs': unknown time unit 'parsecs'",
+    ]) {
+      assert.ok(text.includes(expected), `missing: ${expected}\n${text}`);
+    }
+  });
+
+  test('a whole run: cold starts, correctness, interleaved repeats, results, comparison and reports', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'pl-lab-'));
+    const r = await pitlane(['bench', join(FIXTURES, 'mini.yaml'), '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    const dir = join(out, 'mini');
+    for (const f of [
+      'results/echo/left.json',
+      'results/echo/right.json',
+      'comparison.json',
+      'report.json',
+      'report.md',
+      'report.html',
+    ]) {
+      assert.ok(existsSync(join(dir, f)), f);
+    }
+    const left = JSON.parse(readFileSync(join(dir, 'results/echo/left.json'), 'utf8'));
+    assert.equal(left.runs.length, 3 * 2, 'three scenarios × two repeats');
+    assert.equal(left.cold_start.toHealthyMs.length, 2);
+    assert.ok(
+      left.runs.every((run) => run.resources.samples > 0 && run.resources.peak_rss_kb > 0),
+      'resources sampled',
+    );
+    assert.ok(left.runs.every((run) => typeof run.load.histograms.service === 'string'));
+    const comparison = JSON.parse(readFileSync(join(dir, 'comparison.json'), 'utf8'));
+    assert.equal(comparison.baseline, 'left');
+    for (const s of ['concurrency_1', 'concurrency_4', 'open_100']) {
+      const e = comparison.comparison[s];
+      assert.equal(typeof e.left_ms, 'number');
+      assert.equal(typeof e.right_ms, 'number');
+      assert.equal(e.right_correct, true);
+    }
+    const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+    assert.deepEqual(
+      report.scenarios.map((s) => s.name),
+      ['concurrency_1', 'concurrency_4', 'open_100'],
+    );
+    const open = report.scenarios.find((s) => s.name === 'open_100');
+    assert.ok(
+      open.rows.every((row) => row.response_percentiles !== null),
+      'open loop reports response time',
+    );
+    assert.match(r.stdout, /concurrency_1/);
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    assert.ok(html.includes('left') && html.includes('right') && html.includes('open_100'));
+  });
+
+  test('a contestant that dies mid-run is reported with its exit and log; the other goes on (exit 3)', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'pl-lab-'));
+    const r = await pitlane(['bench', join(FIXTURES, 'crash.yaml'), '--out', out]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stdout + r.stderr, /fragile/);
+    const fragile = JSON.parse(readFileSync(join(out, 'crash', 'results', 'echo', 'fragile.json'), 'utf8'));
+    assert.match(fragile.runs[0].failure, /exited with code 3/);
+    assert.match(fragile.runs[0].failure, /crash-server: giving up on request 120/);
+    const steady = JSON.parse(readFileSync(join(out, 'crash', 'results', 'echo', 'steady.json'), 'utf8'));
+    assert.equal(steady.runs[0].failure, null);
+    assert.equal(steady.runs[0].load.ok, 300);
+  });
+
+  test('a contestant that answers differently is marked incorrect and never wins (exit 3)', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'pl-lab-'));
+    const r = await pitlane(['bench', join(FIXTURES, 'incorrect.yaml'), '--out', out]);
+    assert.equal(r.code, 3, r.stderr);
+    const report = JSON.parse(readFileSync(join(out, 'incorrect', 'report.json'), 'utf8'));
+    const row = report.scenarios[0].rows.find((x) => x.contestant === 'sloppy');
+    assert.equal(row.correct, false);
+    assert.deepEqual(report.scenarios[0].ratios, [], 'no ratio for an incorrect contestant');
+    assert.ok(report.warnings.some((w) => /sloppy disagrees with truthful/.test(w)));
+  });
+
+  test('compare: two results files give ratios; a file that is not results is a clear error', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'pl-lab-'));
+    await pitlane([
+      'bench',
+      join(FIXTURES, 'mini.yaml'),
+      '--out',
+      out,
+      '--only',
+      'concurrency_1',
+      '--cold-starts',
+      '0',
+    ]);
+    const dir = join(out, 'mini', 'results', 'echo');
+    const r = await pitlane(['compare', join(dir, 'left.json'), join(dir, 'right.json'), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const c = JSON.parse(r.stdout);
+    assert.equal(typeof c.comparison.concurrency_1.speedup, 'number');
+    const bad = await pitlane(['compare', join(ROOT, 'package.json'), join(dir, 'right.json')]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /not a pitlane results file/);
+  });
+});
