@@ -3,7 +3,7 @@
 //     alternating, several rounds: the ratio of throughputs (target: pitlane within 10% of wrk);
 //  2. open loop at a fixed rate: achieved rate vs target (target: within 1%) and schedule slip p99 (< 1 ms).
 //   node bench/load-engine.mjs [--rounds 3] [--seconds 10] [--connections 16] [--rate 2000] [--open-seconds 30]
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { HttpTarget } from '../dist/lab/load/http-target.js';
@@ -34,6 +34,13 @@ const port = await new Promise((resolve) =>
 const url = `http://127.0.0.1:${port}/`;
 const req = { method: 'GET', path: '/', headers: {}, body: null };
 
+/** wrk prints its version with its usage and exits 1. */
+function wrkVersion() {
+  const r = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
+  if (r.error) throw new Error('wrk is not installed: apt-get install -y wrk');
+  return r.stdout.split('\n')[0];
+}
+
 function wrk() {
   const out = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, url], { encoding: 'utf8' });
   const m = /Requests\/sec:\s+([\d.]+)/.exec(out);
@@ -55,7 +62,7 @@ async function pitlane() {
 
 try {
   console.log(
-    `${os.cpus()[0]?.model}, ${os.availableParallelism()} cores; Node ${process.versions.node}; ${execFileSync('wrk', ['--version'], { encoding: 'utf8' }).split('\n')[0]}`,
+    `${os.cpus()[0]?.model}, ${os.availableParallelism()} cores; Node ${process.versions.node}; ${wrkVersion()}`,
   );
   console.log(`closed loop: ${connections} connections, ${seconds} s, ${rounds} alternating rounds`);
   const w = [];

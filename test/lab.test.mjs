@@ -3,7 +3,7 @@
 // comparison, reports; a contestant that dies; a contestant that answers wrongly).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -266,6 +266,110 @@ describe('pitlane bench SUITE.yaml', () => {
     assert.equal(row.correct, false);
     assert.deepEqual(report.scenarios[0].ratios, [], 'no ratio for an incorrect contestant');
     assert.ok(report.warnings.some((w) => /sloppy disagrees with truthful/.test(w)));
+  });
+
+  test('a contestant given as a URL is measured but not sampled, and the report says so', async () => {
+    const server = await startServer('stall-server.mjs', { STALL_AT: '1000000' });
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'pl-lab-'));
+      const suite = join(dir, 'url.json');
+      writeFileSync(
+        suite,
+        JSON.stringify({
+          name: 'url',
+          contestants: [
+            {
+              name: 'started',
+              command: [process.execPath, join(FIXTURES, 'echo-raw.mjs'), '--port', '{port}'],
+              port: 'auto',
+              baseline: true,
+            },
+            { name: 'elsewhere', url: server.url, health: { url: `${server.url}/` } },
+          ],
+          workloads: { plain: { path: '/', method: 'GET' } },
+          scenarios: { closed: { concurrency: 2, num_requests: 100 } },
+          warmup: { requests: 5 },
+          repeats: 1,
+          cold_start: { runs: 0 },
+          correctness: { mode: 'none' },
+        }),
+      );
+      const r = await pitlane(['bench', suite, '--out', dir]);
+      assert.equal(r.code, 0, r.stderr);
+      const report = JSON.parse(readFileSync(join(dir, 'url', 'report.json'), 'utf8'));
+      const row = report.scenarios[0].rows.find((x) => x.contestant === 'elsewhere');
+      assert.equal(row.count, 100);
+      assert.equal(row.peak_rss_mb, null, 'not sampled: null, never 0');
+      assert.ok(
+        report.not_measured.some((m) => m.includes('elsewhere')),
+        report.not_measured.join('\n'),
+      );
+      assert.equal(report.contestants.find((c) => c.name === 'elsewhere').resources_sampled, false);
+    } finally {
+      server.stop();
+    }
+  });
+
+  test('Ctrl-C mid-run: contestants are stopped, partial results are written, exit 130, no process left', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pl-lab-'));
+    const tag = `pl-interrupt-${process.pid}-${Date.now()}`;
+    const suite = join(dir, 'interrupt.json');
+    writeFileSync(
+      suite,
+      JSON.stringify({
+        name: 'interrupt',
+        contestants: [
+          {
+            name: 'a',
+            command: [process.execPath, join(FIXTURES, 'echo-raw.mjs'), '--port', '{port}', tag],
+            port: 'auto',
+          },
+          {
+            name: 'b',
+            command: [process.execPath, join(FIXTURES, 'echo-raw.mjs'), '--port', '{port}', tag],
+            port: 'auto',
+          },
+        ],
+        workloads: { echo: { path: '/echo', body: { x: 1 } } },
+        scenarios: { long: { concurrency: 2, duration: '60s' } },
+        warmup: { requests: 5 },
+        repeats: 1,
+        cold_start: { runs: 0 },
+      }),
+    );
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'pitlane.js'), 'bench', suite, '--out', dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (b) => (stderr += b));
+    await new Promise((resolve) => {
+      const check = setInterval(() => {
+        if (stderr.includes('long · a')) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 50);
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    child.kill('SIGINT');
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    assert.equal(code, 130, stderr);
+    assert.ok(existsSync(join(dir, 'interrupt', 'report.html')), 'partial report written');
+    const report = JSON.parse(readFileSync(join(dir, 'interrupt', 'report.json'), 'utf8'));
+    assert.ok(report.warnings.some((w) => /interrupted/.test(w)));
+    const left = readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => {
+        try {
+          return (
+            readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(tag) &&
+            !readFileSync(`/proc/${p}/stat`, 'utf8').includes(') Z ')
+          );
+        } catch {
+          return false;
+        }
+      });
+    assert.deepEqual(left, [], 'no contestant process left running');
   });
 
   test('compare: two results files give ratios; a file that is not results is a clear error', async () => {

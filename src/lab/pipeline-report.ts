@@ -6,6 +6,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PipelineSuiteResult, RuntimeName, ScenarioResult } from './pipeline-suite.js';
 import { geometricMean } from './stats.js';
+import { renderHtmlReport } from './report-html.js';
+import { renderMarkdownReport } from './report-markdown.js';
 import type { LabReport, ReportRatio, ReportRow, ReportScenario } from './report-model.js';
 
 const ms = (ns: number): number => ns / 1e6;
@@ -87,65 +89,15 @@ export function resultsTable(result: PipelineSuiteResult): string {
   return lines.join('\n');
 }
 
-/** The Markdown report: what was compared, how, on what, the table, and what was not measured. */
-export function markdownReport(result: PipelineSuiteResult): string {
-  const env = result.environment;
-  const h = result.headline;
-  const scenarioLines = result.scenarios.map(
-    (r) =>
-      `- **${r.scenario.name}** (${r.scenario.kind}): ${r.scenario.description}. ${r.speedup.repeats} repeats × ` +
-      `${r.scenario.pitlane.samples} pitlane / ${r.scenario.cpython.samples} CPython samples` +
-      `${r.scenario.kind === 'samples' ? ` after ${r.scenario.pitlane.warmup} / ${r.scenario.cpython.warmup} warm-up` : ''}.`,
-  );
-  return `# pitlane bench pipelines
-
-pitlane's pipeline runtime against the CPython reference executor (\`baselines/python/pitlane_ref.py\`, asyncio with
-one task and one bounded queue per node) on the same manifests, in one run.
-
-**Headline:** geometric-mean speed-up over ${h.scenarios.join(', ')}: **${fmtRatio(h.speedup)}x** [95% CI ${fmtRatio(h.ci95[0])}, ${fmtRatio(h.ci95[1])}].
-
-${resultsTable(result)}
-
-Speed-up = CPython median / pitlane median, with a 95% percentile-bootstrap interval over the paired repeats.
-Times are medians of the per-repeat medians; ±MAD is the median absolute deviation of all samples.
-
-## How
-
-- Each repeat starts fresh processes for both runtimes and alternates which goes first (A B, B A, ...).
-- \`samples\` scenarios: each runtime's own \`bench\` command times whole runs in-process (build the pipeline from
-  the parsed manifest, initialise, run to completion, flush, cleanup; outputs collected in memory) after a warm-up
-  of at least the stated runs and at least ${result.settings.warmup_ms} ms (the same rule for both runtimes).
-  Peak RSS is the worker process's own maximum resident set (it includes the runtime itself).
-- \`cold_start\`: spawn of \`run\` → first output line on stdout, one fresh process per sample.
-- \`stream\`: a whole \`run\` process over a JSONL file on stdin, output through a pipe; wall time spawn → exit;
-  peak RSS is the process tree's VmHWM sampled from /proc every 20 ms.
-- Garbage collection: the reference runs \`gc.collect()\` between samples, outside the timing; V8's collections
-  happen inside pitlane's samples (nothing is excluded on the pitlane side).
-- Correctness: the SHA-256 of each runtime's JSONL output must be the same in every repeat of both runtimes;
-  a row that differs is marked incorrect and left out of the speed-ups.
-
-Scenarios:
-${scenarioLines.join('\n')}
-
-## On what
-
-${env.cpu_model}, ${env.cores} cores, ${env.memory_gb} GiB, ${env.os}; Node ${env.node_version}; Python ${env.python_version ?? '?'};
-pitlane ${env.pitlane_version}${env.git_commit !== null ? ` (${env.git_commit})` : ''}; ${env.date}.
-${result.settings.quick ? '\n**Quick mode**: fewer samples and repeats; do not quote these figures.\n' : ''}
-## Not measured here
-
-- CPU time per item (wall time only); Python nodes (see the Python-node scenarios when present); pipelines with
-  asynchronous nodes.
-- Absolute figures hold for the machine above only; quote ratios.
-`;
-}
-
-/** Writes results/<runtime>.json, comparison.json and report.md under `dir`; returns the paths. */
+/**
+ * Writes results/pipelines/<contestant>.json, comparison.json (the plans' format), and the shared report
+ * (report.json, report.md, report.html: the same renderers as every suite); returns the paths.
+ */
 export async function writePipelineReports(result: PipelineSuiteResult, dir: string): Promise<string[]> {
-  await mkdir(join(dir, 'results'), { recursive: true });
+  await mkdir(join(dir, 'results', 'pipelines'), { recursive: true });
   const paths: string[] = [];
   for (const rt of ['pitlane', 'cpython'] as const) {
-    const p = join(dir, 'results', `${rt}.json`);
+    const p = join(dir, 'results', 'pipelines', `${rt}.json`);
     await writeFile(
       p,
       JSON.stringify(
@@ -168,9 +120,17 @@ export async function writePipelineReports(result: PipelineSuiteResult, dir: str
   }
   const comparison = join(dir, 'comparison.json');
   await writeFile(comparison, JSON.stringify(comparisonJson(result), null, 2) + '\n');
-  const report = join(dir, 'report.md');
-  await writeFile(report, markdownReport(result));
-  paths.push(comparison, report);
+  const report = pipelineLabReport(result);
+  const files: [string, string][] = [
+    ['report.json', JSON.stringify(report, null, 1)],
+    ['report.md', renderMarkdownReport(report)],
+    ['report.html', renderHtmlReport(report)],
+  ];
+  paths.push(comparison);
+  for (const [name, text] of files) {
+    await writeFile(join(dir, name), text);
+    paths.push(join(dir, name));
+  }
   return paths;
 }
 

@@ -1,0 +1,72 @@
+// pitlane bench pipelines, run for real on a few scenarios: both runtimes, the comparison in the plans' format,
+// identical outputs, and the shared HTML report loading cleanly in Chromium.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { openInBrowser, pitlane } from './helpers.mjs';
+
+test('bench pipelines: results, comparison (plans format), reports; outputs identical in both runtimes', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'pl-pipelines-'));
+  const r = await pitlane([
+    'bench',
+    'pipelines',
+    '--quick',
+    '--repeats',
+    '2',
+    '--only',
+    'simple,text,cold_start',
+    '--out',
+    out,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const dir = join(out, 'pipelines');
+  for (const f of [
+    'results/pipelines/pitlane.json',
+    'results/pipelines/cpython.json',
+    'comparison.json',
+    'report.md',
+    'report.html',
+    'report.json',
+  ]) {
+    assert.ok(existsSync(join(dir, f)), f);
+  }
+  const c = JSON.parse(readFileSync(join(dir, 'comparison.json'), 'utf8'));
+  for (const s of ['simple', 'text', 'cold_start']) {
+    const e = c.comparison[s];
+    for (const k of ['python_ms', 'ts_ms', 'speedup', 'memory_python_mb', 'memory_ts_mb'])
+      assert.ok(k in e, `${s}.${k}`);
+    assert.equal(e.correct, true, `${s}: identical outputs`);
+    assert.equal(e.speedup_ci95.length, 2);
+  }
+  assert.deepEqual(c.summary.average_of, ['simple', 'text']);
+  assert.equal(typeof c.summary.average_speedup, 'number');
+  assert.match(r.stdout, /Geometric-mean speed-up/);
+
+  const page = await openInBrowser(join(dir, 'report.html'));
+  try {
+    assert.deepEqual(page.errors, []);
+    assert.deepEqual(page.externalRequests, []);
+    for (const name of ['pitlane', 'cpython-ref', 'simple', 'text', 'cold_start'])
+      assert.ok(page.text.includes(name), name);
+  } finally {
+    await page.close();
+  }
+});
+
+test('bench: an unknown suite or scenario is a clear error', async () => {
+  const suite = await pitlane(['bench', 'nonsense']);
+  assert.equal(suite.code, 2);
+  assert.match(suite.stderr, /neither a suite file .* nor the built-in suite 'pipelines'/);
+  const scenario = await pitlane([
+    'bench',
+    'pipelines',
+    '--only',
+    'nope',
+    '--out',
+    mkdtempSync(join(tmpdir(), 'pl-')),
+  ]);
+  assert.equal(scenario.code, 3);
+  assert.match(scenario.stderr, /unknown scenario nope; scenarios: simple, complex/);
+});
