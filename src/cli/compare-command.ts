@@ -10,7 +10,7 @@ import type { Environment } from '../lab/environment.js';
 import { httpComparisonJson, httpLabReport } from '../lab/http-report.js';
 import type { HttpSuiteResult, ScenarioRun } from '../lab/http-suite.js';
 import { LatencyHistogram } from '../lab/load/latency-histogram.js';
-import type { LoadResult } from '../lab/load/load-engine.js';
+import type { LoadPlan, LoadResult } from '../lab/load/load-engine.js';
 import type { ResourceSample } from '../lab/proc-sampler.js';
 import { renderHtmlReport } from '../lab/report-html.js';
 import { renderMarkdownReport, renderTerminalTable } from '../lab/report-markdown.js';
@@ -24,6 +24,7 @@ interface ResultsFile {
   how: string;
   settings: Record<string, unknown>;
   environment: Environment;
+  scenarios?: { name: string; description: string; plan: LoadPlan }[];
   runs: {
     scenario: string;
     repeat: number;
@@ -128,15 +129,18 @@ export async function compareCommand(
   );
   if (scenarioNames.length === 0) throw new BenchError(`${aPath} and ${bPath} have no scenario in common`);
   const scenarios: SuiteScenario[] = scenarioNames.map((name) => {
+    // The plan as recorded in the results file (files from before it was recorded: only the model is known).
+    const recorded = a.scenarios?.find((s) => s.name === name);
     const model = a.runs.find((r) => r.scenario === name)?.load?.model ?? 'closed';
+    const unknown: LoadPlan =
+      model === 'open'
+        ? { model, rate: 0, arrival: 'constant', durationMs: 0, seed: 0, maxInFlight: 0 }
+        : { model, concurrency: 0 };
     return {
       name,
-      description: name,
+      description: recorded?.description ?? name,
       workload: a.workload,
-      plan:
-        model === 'open'
-          ? { model, rate: 1, arrival: 'constant', durationMs: 0, seed: 0, maxInFlight: 1 }
-          : { model, concurrency: 1 },
+      plan: recorded?.plan ?? unknown,
       thresholds: [],
     };
   });

@@ -361,6 +361,9 @@ export async function writeHttpResults(
             correctness:
               result.correctness.find((x) => x.contestant === name && x.workload === workload) ?? null,
             start_failure: result.startFailures[name] ?? null,
+            scenarios: suite.scenarios
+              .filter((s) => s.workload === workload)
+              .map((s) => ({ name: s.name, description: s.description, plan: s.plan })),
             runs: runs.map((r) => ({
               scenario: r.scenario,
               repeat: r.repeat,
