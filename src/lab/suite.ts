@@ -6,8 +6,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { FileError, SuiteInvalidError, toError, type ManifestProblem } from '../core/errors.js';
-import { locateAndSortProblems, parseDocumentText, schemaProblems } from '../pipeline/config-document.js';
+import { SuiteInvalidError, toError, type ManifestProblem } from '../core/errors.js';
+import {
+  locateAndSortProblems,
+  parseDocumentText,
+  readConfigFile,
+  schemaProblems,
+} from '../pipeline/config-document.js';
 import { parsePaths, type CorrectnessRule, type CustomCompare } from './correctness.js';
 import type { ContestantSpec } from './contestant.js';
 import type { LoadPlan } from './load/load-engine.js';
@@ -87,13 +92,7 @@ export function durationMs(d: number | string): number {
 
 /** Reads, validates and normalises a suite file. Throws FileError or SuiteInvalidError. */
 export async function loadSuite(file: string): Promise<Suite> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const err = toError(e) as NodeJS.ErrnoException;
-    throw new FileError(file, err.code === 'ENOENT' ? 'no such file' : err.message, { cause: err });
-  }
+  const text = readConfigFile(file);
   const parsed = await parseDocumentText(text, file);
   if (!parsed.ok) throw new SuiteInvalidError(file, [{ path: '$', message: parsed.message }]);
   const problems: ManifestProblem[] = [];

@@ -7,7 +7,18 @@
  * locate problems.
  */
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
-import { toError, type ManifestProblem } from '../core/errors.js';
+import { readFileSync } from 'node:fs';
+import { FileError, toError, type ManifestProblem } from '../core/errors.js';
+
+/** Reads a config file as text; a missing or unreadable file is a FileError naming it. */
+export function readConfigFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    const err = toError(e) as NodeJS.ErrnoException;
+    throw new FileError(file, err.code === 'ENOENT' ? 'no such file' : err.message, { cause: err });
+  }
+}
 
 /** Parses JSON or YAML text; the format comes from the file name, else from the first character. */
 export async function parseDocumentText(

@@ -5,17 +5,20 @@
  * JSON files take the fast path (JSON.parse); the yaml library is loaded only for YAML files and, on the error
  * path, to locate problems by line and column.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Static } from '@sinclair/typebox';
 import {
-  FileError,
   ManifestInvalidError,
   ManifestParseError,
-  toError,
   type ManifestProblem,
 } from '../core/errors.js';
-import { closestName, locateAndSortProblems, parseDocumentText, schemaProblems } from './config-document.js';
+import {
+  closestName,
+  locateAndSortProblems,
+  parseDocumentText,
+  readConfigFile,
+  schemaProblems,
+} from './config-document.js';
 import { findCycle, planGraph, reachableFrom, type GraphPlan } from './graph.js';
 import {
   ManifestSchema,
@@ -70,14 +73,8 @@ export interface Manifest {
 
 /** Reads, parses and validates a manifest file. Throws FileError, ManifestParseError or ManifestInvalidError. */
 export async function loadManifestFile(file: string, registry: NodeTypeRegistry): Promise<Manifest> {
-  let text: string;
-  try {
-    // Synchronous on purpose: a manifest is small, and fs/promises costs ~0.1 ms more per read (thread pool).
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const err = toError(e) as NodeJS.ErrnoException;
-    throw new FileError(file, err.code === 'ENOENT' ? 'no such file' : err.message, { cause: err });
-  }
+  // Synchronous on purpose: a manifest is small, and fs/promises costs ~0.1 ms more per read (thread pool).
+  const text = readConfigFile(file);
   return parseManifest(text, { source: file, baseDir: dirname(resolve(file)) }, registry);
 }
 
