@@ -5,6 +5,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { UsageError } from '../core/errors.js';
 import type { BenchPipelinesOptions } from './bench-command.js';
+import type { RunCommandOptions } from './run-command.js';
 import type { BenchSuiteOptions } from './suite-command.js';
 import { EXIT } from './exit-codes.js';
 import { reportError } from './report-error.js';
@@ -42,21 +43,15 @@ function buildProgram(setExit: (code: number) => void): Command {
     )
     .option('--stats', 'print per-node counters and timings to stderr when done')
     .option('--json-stats', 'print per-node counters and timings to stderr as one JSON line')
-    .action(
-      async (
-        file: string,
-        opts: {
-          input: string;
-          output: string;
-          onError?: 'fail' | 'skip';
-          stats?: boolean;
-          jsonStats?: boolean;
-        },
-      ) => {
-        const { runCommand } = await import('./run-command.js');
-        setExit(await runCommand(file, opts));
-      },
-    );
+    .addOption(
+      new Option('--python-runtime <runtime>', 'run Python nodes whose hint is auto on this runtime').choices(
+        ['cpython', 'pyodide'],
+      ),
+    )
+    .action(async (file: string, opts: RunCommandOptions & { input: string; output: string }) => {
+      const { runCommand } = await import('./run-command.js');
+      setExit(await runCommand(file, opts));
+    });
 
   program
     .command('validate')

@@ -15,6 +15,7 @@ export interface RunCommandOptions {
   onError?: ErrorPolicy;
   stats?: boolean;
   jsonStats?: boolean;
+  pythonRuntime?: 'cpython' | 'pyodide';
 }
 
 export async function runCommand(file: string, opts: RunCommandOptions): Promise<number> {
@@ -39,6 +40,7 @@ export async function runCommand(file: string, opts: RunCommandOptions): Promise
       onOutput: (v) => writer.write(v),
       signal: controller.signal,
       timing: opts.stats === true || opts.jsonStats === true,
+      ...(opts.pythonRuntime !== undefined ? { nodeOptions: { pythonRuntime: opts.pythonRuntime } } : {}),
       ...(opts.onError !== undefined ? { onError: opts.onError } : {}),
     });
     await writer.end();
@@ -96,9 +98,11 @@ export function formatStats(stats: readonly NodeStats[], durationMs: number, out
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: string[]): string =>
     cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
+  const details = stats.flatMap((s) => (s.detail !== null ? [`  ${s.id}: ${s.detail}`] : []));
   return [
     line(head),
     ...rows.map(line),
+    ...details,
     `${outputs} outputs in ${durationMs.toFixed(1)} ms (time_ms: synchronous time in process/flush)`,
     '',
   ].join('\n');

@@ -57,6 +57,11 @@ export class EdgeQueue implements Blocker {
     return this.policy === 'block' && this.len >= this.capacity ? this : null;
   }
 
+  /** The oldest item, left in place (undefined when empty). */
+  peek(): unknown {
+    return this.len === 0 ? undefined : this.buf[this.head];
+  }
+
   /** Removes the oldest item (undefined when empty) and wakes producers once there is room. */
   shift(): unknown {
     if (this.len === 0) return undefined;

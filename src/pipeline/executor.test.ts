@@ -398,6 +398,75 @@ describe('executor', () => {
     );
   });
 
+  test('batching nodes get the items waiting in their queue; order, per-item errors and error records are kept', async () => {
+    const batches: number[] = [];
+    const registry = registryWith({
+      batch: (): PipelineNode => ({
+        process: () => {
+          throw new Error('process must not be called on a batching node');
+        },
+        processBatch: async (items) => {
+          batches.push(items.length);
+          await sleep(2);
+          return items.map((x) =>
+            x === 13
+              ? { ok: false, error: Object.assign(new Error('unlucky'), { traceback: 'Traceback: 13\n' }) }
+              : { ok: true, output: [x, x] },
+          );
+        },
+      }),
+    });
+    const m = manifestOf(
+      chain([
+        ['s', 'DataSource', { items: [...Array.from({ length: 30 }, (_, i) => i), 'x', 30, 31] }],
+        ['c', 'Calculator', { operation: 'add', operand: 0 }],
+        ['b', 'Custom', { name: 'batch' }],
+        ['k', 'DataSink'],
+      ]),
+      registry,
+    );
+    const r = await runPipeline(m, { onError: 'skip' });
+    assert.equal(r.state, 'completed');
+    assert.ok(batches.length < 33, `items were batched: ${JSON.stringify(batches)}`);
+    assert.ok(Math.max(...batches) > 1);
+    const out = r.outputs as unknown[];
+    // Items in order; item 13 is an error record carrying its traceback; 'x' failed upstream (Calculator)
+    // and its record keeps its place between 29 and 30.
+    const expected: unknown[] = [];
+    for (let i = 0; i < 30; i++) {
+      expected.push(
+        i === 13
+          ? {
+              $error: {
+                node: 'b',
+                node_type: 'Custom',
+                item_index: 13,
+                message: 'unlucky',
+                item: 13,
+                traceback: 'Traceback: 13\n',
+              },
+            }
+          : [i, i],
+      );
+    }
+    expected.push(
+      {
+        $error: {
+          node: 'c',
+          node_type: 'Calculator',
+          item_index: 30,
+          message: 'expected a number, got string',
+          item: 'x',
+        },
+      },
+      [30, 30],
+      [31, 31],
+    );
+    assert.deepEqual(out, expected);
+    assert.equal(r.stats[2]?.received, 32);
+    assert.equal(r.stats[2]?.errors, 1);
+  });
+
   test('without a DataSource, entry nodes read the input stream', async () => {
     const m = manifestOf(
       chain([

@@ -15,7 +15,14 @@ import { performance } from 'node:perf_hooks';
 import { NodeFailedError, NodeInitError, toError } from '../core/errors.js';
 import { EdgeQueue, type Blocker } from './edge-queue.js';
 import type { ErrorPolicy, Manifest } from './manifest.js';
-import { InputParseFailure, type NodeContext, type PipelineNode, type SourceNode } from './node.js';
+import {
+  InputParseFailure,
+  type BatchItemResult,
+  type NodeContext,
+  type NodeRunOptions,
+  type PipelineNode,
+  type SourceNode,
+} from './node.js';
 
 /** Receives each pipeline output; may return a Blocker to apply backpressure (e.g. a full stdout). */
 export type OutputSink = (value: unknown, nodeId: string) => Blocker | null | undefined;
@@ -32,6 +39,8 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** Measure time spent in each node's `process` (costs two clock reads per item per node). */
   readonly timing?: boolean;
+  /** Options handed to every node (Python runtime override, log sink). */
+  readonly nodeOptions?: NodeRunOptions;
 }
 
 /** Counters of one node after a run. */
@@ -46,8 +55,10 @@ export interface NodeStats {
   readonly dropped: number;
   /** Item errors it raised. */
   readonly errors: number;
-  /** Milliseconds spent in `process`/`flush` (synchronous part); null when timing was off. */
+  /** Milliseconds spent in `process`/`flush` (synchronous part; whole batches for batching nodes); null when timing was off. */
   readonly timeMs: number | null;
+  /** How the node ran, when it says (e.g. the Python runtime chosen and why). */
+  readonly detail: string | null;
 }
 
 /** The outcome of a run: a value, not an exception, whatever happened. */
@@ -70,6 +81,8 @@ export class ErrorRecord {
     readonly itemIndex: number | null,
     readonly message: string,
     readonly item: unknown,
+    /** For errors raised by Python code: the traceback of the node's own frames. */
+    readonly traceback?: string,
   ) {}
 
   /** The record as it appears in the output stream. */
@@ -81,6 +94,7 @@ export class ErrorRecord {
       message: this.message,
     };
     if (this.item !== undefined) e.item = this.item;
+    if (this.traceback !== undefined) e.traceback = this.traceback;
     return { $error: e };
   }
 }
@@ -114,6 +128,8 @@ class CreateContext implements NodeContext<unknown> {
     readonly id: string,
     readonly params: unknown,
     readonly baseDir: string,
+    readonly runtimeHint: string | undefined,
+    readonly options: NodeRunOptions,
     private readonly abort: LazyAbort,
   ) {}
 
@@ -123,6 +139,8 @@ class CreateContext implements NodeContext<unknown> {
 }
 
 const YIELD_EVERY = 1024;
+/** Largest batch handed to a batching node at once. */
+const MAX_BATCH = 256;
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 function isPromiseLike(v: object): v is PromiseLike<unknown> {
@@ -196,7 +214,17 @@ abstract class Stage {
     this.errors++;
     const message = toError(thrown).message;
     if (this.run.policy === 'skip') {
-      return this.passError(new ErrorRecord(this.id, this.typeName, index, message, item));
+      const tb = (thrown as { traceback?: unknown } | null)?.traceback;
+      return this.passError(
+        new ErrorRecord(
+          this.id,
+          this.typeName,
+          index,
+          message,
+          item,
+          typeof tb === 'string' ? tb : undefined,
+        ),
+      );
     }
     this.run.fail(new NodeFailedError(this.id, this.typeName, index, item, message, thrown, phase));
     this.die();
@@ -215,6 +243,8 @@ class NodeRunner extends Stage {
   timeMs = 0;
   busy = false;
   dead = false;
+  /** The node processes batches (processBatch). */
+  readonly batched: boolean;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -227,11 +257,18 @@ class NodeRunner extends Stage {
   ) {
     super(id, typeName, run);
     this.queue = new EdgeQueue(capacity, policy);
+    this.batched = node.processBatch !== undefined;
   }
 
   /** Takes one item. Returns a Blocker when the producer must wait before sending more. */
   push(item: unknown): Blocker | null {
     if (this.busy) return this.dead ? null : this.queue.push(item);
+    if (this.batched) {
+      // A batching node is asynchronous: this item starts a batch; items arriving meanwhile form the next one.
+      this.busy = true;
+      void this.pump(this.consumeBatch([item], this.received++));
+      return null;
+    }
     const index = this.received++;
     let r: unknown;
     try {
@@ -358,6 +395,21 @@ class NodeRunner extends Stage {
     try {
       await current;
       while (!this.dead && this.queue.length > 0) {
+        if (this.batched && !(this.queue.peek() instanceof ErrorRecord)) {
+          // Everything waiting, up to the next error record (which must keep its place in the order).
+          const items: unknown[] = [];
+          while (
+            items.length < MAX_BATCH &&
+            this.queue.length > 0 &&
+            !(this.queue.peek() instanceof ErrorRecord)
+          ) {
+            items.push(this.queue.shift());
+          }
+          const first = this.received;
+          this.received += items.length;
+          await this.consumeBatch(items, first);
+          continue;
+        }
         const next = this.queue.shift();
         if (next instanceof ErrorRecord) {
           const b = this.passError(next);
@@ -393,6 +445,32 @@ class NodeRunner extends Stage {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
+  }
+
+  /** Runs `processBatch` on items and delivers each item's output or error, in order. */
+  private async consumeBatch(items: readonly unknown[], firstIndex: number): Promise<void> {
+    const started = this.run.timing ? performance.now() : 0;
+    let results: readonly BatchItemResult[];
+    try {
+      results = await (this.node.processBatch as NonNullable<PipelineNode['processBatch']>)(items);
+    } catch (e) {
+      results = items.map(() => ({ ok: false, error: e }));
+    } finally {
+      if (this.run.timing) this.timeMs += performance.now() - started;
+    }
+    for (let i = 0; i < items.length; i++) {
+      if (this.dead) return;
+      const r = results[i] ?? {
+        ok: false,
+        error: new Error(`the node returned ${results.length} results for ${items.length} items`),
+      };
+      if (r.ok) {
+        await this.consume(r.output, items[i], firstIndex + i);
+      } else {
+        const b = this.reject(r.error, items[i], firstIndex + i);
+        if (b !== null) await b.whenReady();
+      }
+    }
   }
 
   /** Delivers any output shape (value, promise, iterator, async iterator), waiting on blockers. */
@@ -546,7 +624,9 @@ export async function runPipeline(manifest: Manifest, options: RunOptions = {}):
   const runners: (NodeRunner | null)[] = [];
   const sources: SourceRunner[] = [];
   for (const n of nodes) {
-    const instance = n.type.create(new CreateContext(n.id, n.params, manifest.baseDir, abort));
+    const instance = n.type.create(
+      new CreateContext(n.id, n.params, manifest.baseDir, n.runtimeHint, options.nodeOptions ?? {}, abort),
+    );
     if (n.type.role === 'source') {
       const s = new SourceRunner(n.id, n.type.name, state, instance as SourceNode, null);
       sources.push(s);
@@ -634,6 +714,7 @@ export async function runPipeline(manifest: Manifest, options: RunOptions = {}):
       dropped: r?.queue.dropped ?? 0,
       errors: stage.errors,
       timeMs: state.timing && r ? r.timeMs : null,
+      detail: r?.node.describe?.() ?? null,
     };
   });
   const durationMs = performance.now() - started;

@@ -7,11 +7,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import type { Static } from '@sinclair/typebox';
-import {
-  ManifestInvalidError,
-  ManifestParseError,
-  type ManifestProblem,
-} from '../core/errors.js';
+import { ManifestInvalidError, ManifestParseError, type ManifestProblem } from '../core/errors.js';
 import {
   closestName,
   locateAndSortProblems,
@@ -159,8 +155,11 @@ export function validateManifest(
         const paramProblems = schemaProblems(type.params, params, `${path}.params`);
         problems.push(...paramProblems);
         if (paramProblems.length === 0 && type.check) {
-          for (const p of type.check(params))
-            problems.push({ path: `${path}.params${p.path}`, message: p.message });
+          const hint = typeof node.runtime_hint === 'string' ? node.runtime_hint : undefined;
+          for (const p of type.check(params, { runtimeHint: hint, baseDir: where.baseDir })) {
+            const at = p.path.startsWith('@') ? `${path}${p.path.slice(1)}` : `${path}.params${p.path}`;
+            problems.push({ path: at, message: p.message });
+          }
         }
       }
     }

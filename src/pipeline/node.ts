@@ -26,6 +26,26 @@ export interface PipelineNode {
   flush?(): NodeOutput;
   /** Always called at the end, also after errors or cancellation. */
   cleanup?(): void | Promise<void>;
+  /**
+   * Processes several items at once (a node that crosses a process or VM boundary amortises the crossing).
+   * When present, the executor calls it instead of `process` with the items waiting in the node's queue, in
+   * order; each result is that item's output (same convention as `process`) or its error.
+   */
+  processBatch?(items: readonly unknown[]): Promise<readonly BatchItemResult[]>;
+  /** One line about how the node runs, for `--stats` and benchmark results (e.g. the Python runtime chosen). */
+  describe?(): string;
+}
+
+/** One item's result in a batch. */
+export type BatchItemResult =
+  { readonly ok: true; readonly output: NodeOutput } | { readonly ok: false; readonly error: unknown };
+
+/** Run-wide options a node may read (set by the CLI or the caller of runPipeline). */
+export interface NodeRunOptions {
+  /** Forces the runtime of Python nodes whose hint is auto (or absent): for tests and benchmarks. */
+  readonly pythonRuntime?: 'cpython' | 'pyodide';
+  /** Where nodes' own log lines go (default: stderr). */
+  readonly log?: (nodeId: string, level: string, message: string) => void;
 }
 
 /** A source node instance: produces the items that enter the pipeline. */
@@ -67,6 +87,10 @@ export interface NodeContext<P> {
   readonly baseDir: string;
   /** Aborted when the run is cancelled. */
   readonly signal: AbortSignal;
+  /** The node's `runtime_hint` in the manifest, if any. */
+  readonly runtimeHint: string | undefined;
+  /** Run-wide options. */
+  readonly options: NodeRunOptions;
 }
 
 /** The role of a node type in a graph. */
@@ -83,8 +107,14 @@ export interface NodeTypeDefinition<P = unknown> {
   readonly role: NodeRole;
   /** Schema of `params` (TypeBox, hence JSON Schema). */
   readonly params: TSchema;
-  /** Checks the schema cannot express (e.g. `step` must not be 0); paths relative to params (`.step`). */
-  readonly check?: (params: P) => readonly Omit<ManifestProblem, 'line' | 'column'>[];
+  /**
+   * Checks the schema cannot express (e.g. `step` must not be 0). Paths are relative to params (`.step`), or to
+   * the node when they start with `@` (`@.runtime_hint`).
+   */
+  readonly check?: (
+    params: P,
+    node: { readonly runtimeHint: string | undefined; readonly baseDir: string },
+  ) => readonly Omit<ManifestProblem, 'line' | 'column'>[];
   /** Creates an instance. Sources return a SourceNode, others a PipelineNode. */
   readonly create: (ctx: NodeContext<P>) => PipelineNode | SourceNode;
 }
