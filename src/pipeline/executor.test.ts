@@ -429,7 +429,7 @@ describe('executor', () => {
     assert.equal(r.state, 'completed');
     assert.ok(batches.length < 33, `items were batched: ${JSON.stringify(batches)}`);
     assert.ok(Math.max(...batches) > 1);
-    const out = r.outputs as unknown[];
+    const out = r.outputs;
     // Items in order; item 13 is an error record carrying its traceback; 'x' failed upstream (Calculator)
     // and its record keeps its place between 29 and 30.
     const expected: unknown[] = [];
@@ -464,7 +464,7 @@ describe('executor', () => {
     );
     assert.deepEqual(out, expected);
     assert.equal(r.stats[2]?.received, 32);
-    assert.equal(r.stats[2]?.errors, 1);
+    assert.equal(r.stats[2].errors, 1);
   });
 
   test('without a DataSource, entry nodes read the input stream', async () => {
