@@ -5,6 +5,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { UsageError } from '../core/errors.js';
 import type { BenchPipelinesOptions } from './bench-command.js';
+import type { BenchWorkerOptions } from '../lab/pipeline-bench-worker.js';
 import type { RunCommandOptions } from './run-command.js';
 import type { BenchSuiteOptions } from './suite-command.js';
 import { EXIT } from './exit-codes.js';
@@ -143,17 +144,11 @@ function buildProgram(setExit: (code: number) => void): Command {
     .addOption(new Option('--mode <mode>').choices(['run', 'init']).default('run'))
     .option('--concurrent <k>', 'pipelines run concurrently per sample', positiveInt('--concurrent'), 1)
     .option('--input <file>', 'JSONL input, read into memory before timing')
+    .addOption(new Option('--python-runtime <runtime>').choices(['cpython', 'pyodide']))
     .action(
       async (
         file: string,
-        opts: {
-          samples: number;
-          warmup: number;
-          warmupMs: number;
-          mode: 'run' | 'init';
-          concurrent: number;
-          input?: string;
-        },
+        opts: BenchWorkerOptions,
       ) => {
         const { benchWorker } = await import('../lab/pipeline-bench-worker.js');
         setExit(await benchWorker(file, opts));

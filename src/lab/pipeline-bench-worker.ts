@@ -19,6 +19,8 @@ export interface BenchWorkerOptions {
   readonly mode: 'run' | 'init';
   readonly concurrent: number;
   readonly input?: string;
+  /** Forces the runtime of Python nodes whose hint is auto. */
+  readonly pythonRuntime?: 'cpython' | 'pyodide';
 }
 
 /** The input as the async stream the executor reads (as stdin would be). */
@@ -26,10 +28,17 @@ async function* fromArray(items: readonly unknown[]): AsyncGenerator {
   for (const item of items) yield await Promise.resolve(item);
 }
 
-async function once(manifest: Manifest, input: readonly unknown[]): Promise<unknown[]> {
-  const result = await runPipeline(manifest, { input: fromArray(input) });
+/** How the last run's nodes said they ran (the Python runtime chosen, and why). */
+let lastDetails = '';
+
+async function once(manifest: Manifest, input: readonly unknown[], opts: BenchWorkerOptions): Promise<unknown[]> {
+  const result = await runPipeline(manifest, {
+    input: fromArray(input),
+    ...(opts.pythonRuntime !== undefined ? { nodeOptions: { pythonRuntime: opts.pythonRuntime } } : {}),
+  });
   if (result.state !== 'completed')
     throw new BenchError(`benchmark pipeline ${result.state}: ${result.error?.message ?? ''}`);
+  lastDetails = result.stats.flatMap((s) => (s.detail !== null ? [`${s.id}: ${s.detail}`] : [])).join('; ');
   return result.outputs;
 }
 
@@ -41,9 +50,9 @@ export async function benchWorker(file: string, opts: BenchWorkerOptions): Promi
   }
   const manifest = opts.mode === 'run' ? await loadManifestFile(file, BUILTIN_NODE_TYPES) : null;
   const sample = async (): Promise<unknown[]> => {
-    if (manifest === null) return once(await loadManifestFile(file, BUILTIN_NODE_TYPES), []);
-    if (opts.concurrent === 1) return once(manifest, input);
-    const all = await Promise.all(Array.from({ length: opts.concurrent }, () => once(manifest, input)));
+    if (manifest === null) return once(await loadManifestFile(file, BUILTIN_NODE_TYPES), [], opts);
+    if (opts.concurrent === 1) return once(manifest, input, opts);
+    const all = await Promise.all(Array.from({ length: opts.concurrent }, () => once(manifest, input, opts)));
     return all[0] ?? [];
   };
   // Warm-up: at least `warmup` runs and at least `warmupMs` (V8 optimises hot code only after a while).
@@ -73,6 +82,7 @@ export async function benchWorker(file: string, opts: BenchWorkerOptions): Promi
       output_count: outputs.length,
       outputs_sha256: hash.digest('hex'),
       peak_rss_kb: process.resourceUsage().maxRSS,
+      details: lastDetails,
     }) + '\n',
   );
   return 0;

@@ -4,7 +4,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PipelineSuiteResult, RuntimeName, ScenarioResult } from './pipeline-suite.js';
+import { contestantsOf, RUNTIMES, type PipelineSuiteResult, type RuntimeName } from './pipeline-suite.js';
 import { geometricMean } from './stats.js';
 import { renderHtmlReport } from './report-html.js';
 import { renderMarkdownReport } from './report-markdown.js';
@@ -13,29 +13,56 @@ import type { LabReport, ReportRatio, ReportRow, ReportScenario } from './report
 const ms = (ns: number): number => ns / 1e6;
 const round = (x: number, digits = 4): number => Number(x.toPrecision(digits));
 
-/** The comparison JSON: {comparison: {scenario: {...}}, summary: {...}}. */
+/** Key prefix of a pitlane contestant in the plans' format: ts (native), ts_cpython, ts_pyodide. */
+const SEED_KEY: Record<Exclude<RuntimeName, 'cpython'>, string> = {
+  pitlane: 'ts',
+  'pitlane-cpython': 'ts_cpython',
+  'pitlane-pyodide': 'ts_pyodide',
+};
+
+/** Display names of the contestants. */
+export const CONTESTANT_LABEL: Record<RuntimeName, string> = {
+  pitlane: 'pitlane',
+  'pitlane-cpython': 'pitlane (CPython workers)',
+  'pitlane-pyodide': 'pitlane (Pyodide)',
+  cpython: 'cpython-ref',
+};
+
+/**
+ * The comparison JSON in the plans' format: {comparison: {scenario: {python_ms, ts_ms, speedup, memory_python_mb,
+ * memory_ts_mb}}, summary: {average_speedup, memory_reduction}}, extended with intervals and correctness; Python
+ * scenarios add the same keys for pitlane on each Python runtime (ts_cpython_ms, speedup_ts_cpython, ...).
+ */
 export function comparisonJson(result: PipelineSuiteResult): object {
   const comparison: Record<string, object> = {};
   for (const r of result.scenarios) {
-    comparison[r.scenario.name] = {
-      python_ms: round(ms(r.summary.cpython.median)),
-      ts_ms: round(ms(r.summary.pitlane.median)),
-      speedup: r.correct ? round(r.speedup.ratio) : null,
-      speedup_ci95: r.correct ? r.speedup.ci95.map((x) => round(x)) : null,
-      memory_python_mb: round(r.summary.cpython.peak_rss_mb, 3),
-      memory_ts_mb: round(r.summary.pitlane.peak_rss_mb, 3),
+    const ref = r.summary.cpython;
+    const entry: Record<string, unknown> = {
+      kind: r.scenario.kind,
       correct: r.correct,
       repeats: r.speedup.repeats,
-      samples: { python: r.summary.cpython.n, ts: r.summary.pitlane.n },
-      ts_ns_per_item: r.summary.pitlane.ns_per_item === null ? null : round(r.summary.pitlane.ns_per_item),
-      python_ns_per_item:
-        r.summary.cpython.ns_per_item === null ? null : round(r.summary.cpython.ns_per_item),
-      kind: r.scenario.kind,
+      python_ms: ref ? round(ms(ref.median)) : null,
+      memory_python_mb: ref ? round(ref.peak_rss_mb, 3) : null,
+      python_ns_per_item: ref?.ns_per_item != null ? round(ref.ns_per_item) : null,
     };
+    for (const rt of contestantsOf(r.scenario)) {
+      if (rt === 'cpython') continue;
+      const k = SEED_KEY[rt];
+      const sum = r.summary[rt];
+      const sp = r.speedups[rt];
+      const suffix = k === 'ts' ? '' : `_${k}`;
+      entry[`${k}_ms`] = sum ? round(ms(sum.median)) : null;
+      entry[`speedup${suffix}`] = r.correct && sp ? round(sp.ratio) : null;
+      entry[`speedup${suffix}_ci95`] = r.correct && sp ? sp.ci95.map((x) => round(x)) : null;
+      entry[`memory_${k}_mb`] = sum ? round(sum.peak_rss_mb, 3) : null;
+      entry[`${k}_ns_per_item`] = sum?.ns_per_item != null ? round(sum.ns_per_item) : null;
+      if (r.details[rt] !== undefined) entry[`${k}_runtime`] = r.details[rt];
+    }
+    comparison[r.scenario.name] = entry;
   }
   const headline = result.scenarios.filter((r) => result.headline.scenarios.includes(r.scenario.name));
   const memRatio = geometricMean(
-    headline.map((r) => r.summary.pitlane.peak_rss_mb / r.summary.cpython.peak_rss_mb),
+    headline.map((r) => (r.summary.pitlane?.peak_rss_mb ?? NaN) / (r.summary.cpython?.peak_rss_mb ?? NaN)),
   );
   return {
     comparison,
@@ -62,29 +89,30 @@ function fmtRatio(x: number): string {
   return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
 }
 
-function cell(r: ScenarioResult, rt: RuntimeName): string {
-  const s = r.summary[rt];
-  return `${fmtTime(s.median)} ±${fmtTime(s.mad)}`;
-}
-
-/** The results table (Markdown, also printed on the terminal). */
+/** The results table (Markdown, also printed on the terminal): one row per scenario and contestant. */
 export function resultsTable(result: PipelineSuiteResult): string {
   const lines = [
-    '| scenario | pitlane (median ±MAD) | CPython ref (median ±MAD) | speed-up [95% CI] | pitlane per item | peak RSS pitlane / CPython | outputs |',
+    '| scenario | contestant | median ±MAD | per item | speed-up vs CPython ref [95% CI] | peak RSS | outputs |',
     '|---|---|---|---|---|---|---|',
   ];
   for (const r of result.scenarios) {
-    const speed = r.correct
-      ? `**${fmtRatio(r.speedup.ratio)}x** [${fmtRatio(r.speedup.ci95[0])}, ${fmtRatio(r.speedup.ci95[1])}]`
-      : '— (incorrect)';
-    const perItem = r.summary.pitlane.ns_per_item === null ? '—' : fmtTime(r.summary.pitlane.ns_per_item);
-    const mem =
-      r.scenario.kind === 'cold_start'
-        ? 'not measured'
-        : `${r.summary.pitlane.peak_rss_mb.toFixed(1)} / ${r.summary.cpython.peak_rss_mb.toFixed(1)} MB`;
-    lines.push(
-      `| ${r.scenario.name} | ${cell(r, 'pitlane')} | ${cell(r, 'cpython')} | ${speed} | ${perItem} | ${mem} | ${r.correct ? 'identical' : '**DIFFER**'} |`,
-    );
+    for (const rt of contestantsOf(r.scenario)) {
+      const s = r.summary[rt];
+      if (s === undefined) continue;
+      const sp = r.speedups[rt];
+      const speed =
+        rt === 'cpython'
+          ? 'baseline'
+          : r.correct && sp
+            ? `**${fmtRatio(sp.ratio)}x** [${fmtRatio(sp.ci95[0])}, ${fmtRatio(sp.ci95[1])}]`
+            : '— (incorrect)';
+      const perItem =
+        s.ns_per_item === null || r.scenario.kind === 'cold_start' ? '—' : fmtTime(s.ns_per_item);
+      const mem = r.scenario.kind === 'cold_start' ? 'not measured' : `${s.peak_rss_mb.toFixed(1)} MB`;
+      lines.push(
+        `| ${r.scenario.name} | ${CONTESTANT_LABEL[rt]} | ${fmtTime(s.median)} ±${fmtTime(s.mad)} | ${perItem} | ${speed} | ${mem} | ${r.correct ? 'identical' : '**DIFFER**'} |`,
+      );
+    }
   }
   return lines.join('\n');
 }
@@ -96,7 +124,8 @@ export function resultsTable(result: PipelineSuiteResult): string {
 export async function writePipelineReports(result: PipelineSuiteResult, dir: string): Promise<string[]> {
   await mkdir(join(dir, 'results', 'pipelines'), { recursive: true });
   const paths: string[] = [];
-  for (const rt of ['pitlane', 'cpython'] as const) {
+  const used = RUNTIMES.filter((rt) => result.scenarios.some((r) => r.summary[rt] !== undefined));
+  for (const rt of used) {
     const p = join(dir, 'results', 'pipelines', `${rt}.json`);
     await writeFile(
       p,
@@ -106,11 +135,14 @@ export async function writePipelineReports(result: PipelineSuiteResult, dir: str
           contestant: rt,
           environment: result.environment,
           settings: result.settings,
-          scenarios: result.scenarios.map((r) => ({
-            scenario: r.scenario,
-            summary: r.summary[rt],
-            repeats: r.repeats[rt],
-          })),
+          scenarios: result.scenarios
+            .filter((r) => r.summary[rt] !== undefined)
+            .map((r) => ({
+              scenario: r.scenario,
+              summary: r.summary[rt],
+              repeats: r.repeats[rt],
+              runtime: r.details[rt] ?? null,
+            })),
         },
         null,
         2,
@@ -136,11 +168,12 @@ export async function writePipelineReports(result: PipelineSuiteResult, dir: str
 
 /** The pipelines suite as a LabReport, for the shared renderers (Markdown, HTML). */
 export function pipelineLabReport(result: PipelineSuiteResult): LabReport {
-  const names: Record<RuntimeName, string> = { pitlane: 'pitlane', cpython: 'cpython-ref' };
+  const names = CONTESTANT_LABEL;
   const scenarios: ReportScenario[] = result.scenarios.map((r) => {
-    const rows: ReportRow[] = RUNTIME_ORDER.map((rt) => {
+    const rows: ReportRow[] = contestantsOf(r.scenario).flatMap((rt) => {
       const s = r.summary[rt];
-      const count = r.repeats[rt].reduce((n, x) => n + x.samples_ns.length, 0);
+      if (s === undefined) return [];
+      const count = (r.repeats[rt] ?? []).reduce((n, x) => n + x.samples_ns.length, 0);
       return {
         contestant: names[rt],
         correct: r.correct,
@@ -163,23 +196,28 @@ export function pipelineLabReport(result: PipelineSuiteResult): LabReport {
         thresholds: [],
       };
     });
-    const ratios: ReportRatio[] = r.correct
-      ? [
-          {
-            contestant: names.pitlane,
-            baseline: names.cpython,
-            metric: 'time',
-            factor: r.speedup.ratio,
-            ci95: r.speedup.ci95,
-            repeats: r.speedup.repeats,
-          },
-        ]
-      : [];
+    const ratios: ReportRatio[] = !r.correct
+      ? []
+      : contestantsOf(r.scenario).flatMap((rt) => {
+          const sp = r.speedups[rt];
+          if (rt === 'cpython' || sp === undefined) return [];
+          return [
+            {
+              contestant: names[rt],
+              baseline: names.cpython,
+              metric: 'time' as const,
+              factor: sp.ratio,
+              ci95: sp.ci95,
+              repeats: sp.repeats,
+            },
+          ];
+        });
+    const runtimes = Object.entries(r.details).map(([rt, d]) => `${names[rt as RuntimeName]}: ${d}`);
     return {
       name: r.scenario.name,
       description: r.scenario.description,
       model: r.scenario.kind,
-      setting: `${r.speedup.repeats} repeats × ${r.scenario.pitlane.samples} / ${r.scenario.cpython.samples} samples${r.scenario.items > 0 ? `, ${r.scenario.items} items` : ''}`,
+      setting: `${r.speedup.repeats} repeats × ${r.scenario.pitlane.samples} / ${r.scenario.cpython.samples} samples${r.scenario.items > 0 ? `, ${r.scenario.items} items` : ''}${runtimes.length > 0 ? `; ${runtimes.join('; ')}` : ''}`,
       repeats: r.speedup.repeats,
       rows,
       ratios,
@@ -198,25 +236,21 @@ export function pipelineLabReport(result: PipelineSuiteResult): LabReport {
       'The reference runs gc.collect() between samples outside the timing; V8 collects inside pitlane’s samples.',
       'Speed-ups are CPython median / pitlane median with a 95% bootstrap interval over paired repeats; the headline is a geometric mean.',
     ],
-    not_measured: ['CPU time per item (wall time only).', 'Pipelines with asynchronous or Python nodes.'],
+    not_measured: ['CPU time per item (wall time only).'],
     environment: result.environment,
     generated_at: result.environment.date,
-    contestants: [
-      {
-        name: names.pitlane,
-        baseline: false,
-        how: 'pitlane bench-worker / pitlane run',
+    contestants: RUNTIMES.filter((rt) => result.scenarios.some((r) => r.summary[rt] !== undefined)).map(
+      (rt) => ({
+        name: names[rt],
+        baseline: rt === 'cpython',
+        how:
+          rt === 'cpython'
+            ? `${result.settings.python} baselines/python/pitlane_ref.py`
+            : `pitlane bench-worker / pitlane run${rt === 'pitlane' ? '' : ` --python-runtime ${rt.slice('pitlane-'.length)}`}`,
         settings: {},
         resources_sampled: true,
-      },
-      {
-        name: names.cpython,
-        baseline: true,
-        how: `${result.settings.python} baselines/python/pitlane_ref.py`,
-        settings: {},
-        resources_sampled: true,
-      },
-    ],
+      }),
+    ),
     settings_differ: [],
     scenarios,
     cold_starts: [],
@@ -233,5 +267,3 @@ export function pipelineLabReport(result: PipelineSuiteResult): LabReport {
     ],
   };
 }
-
-const RUNTIME_ORDER: readonly RuntimeName[] = ['pitlane', 'cpython'];

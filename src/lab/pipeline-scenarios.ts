@@ -45,6 +45,8 @@ export interface PipelineScenario {
   /** Part of the plans' four-scenario geometric mean. */
   readonly headline: boolean;
   readonly mode?: 'run' | 'init';
+  /** Who runs it (default pitlane and the reference); Python scenarios add pitlane on each Python runtime. */
+  readonly contestants?: readonly ('pitlane' | 'pitlane-cpython' | 'pitlane-pyodide' | 'cpython')[];
   readonly concurrent?: number;
   /**
    * Samples and minimum warm-up runs per worker process, per runtime; for cold_start and stream: processes per

@@ -27,8 +27,17 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PITLANE_BIN = join(ROOT, 'bin', 'pitlane.js');
 const REFERENCE = join(ROOT, 'baselines', 'python', 'pitlane_ref.py');
 
-export type RuntimeName = 'pitlane' | 'cpython';
-export const RUNTIMES: readonly RuntimeName[] = ['pitlane', 'cpython'];
+/**
+ * The contestants: pitlane (native nodes; Python nodes on their hinted runtime), pitlane with every Python node
+ * forced onto CPython workers or onto Pyodide, and the CPython reference executor (the baseline).
+ */
+export type RuntimeName = 'pitlane' | 'pitlane-cpython' | 'pitlane-pyodide' | 'cpython';
+export const RUNTIMES: readonly RuntimeName[] = ['pitlane', 'pitlane-cpython', 'pitlane-pyodide', 'cpython'];
+
+/** The contestants of a scenario (default: pitlane against the reference). */
+export function contestantsOf(s: Pick<PipelineScenario, 'contestants'>): readonly RuntimeName[] {
+  return s.contestants ?? ['pitlane', 'cpython'];
+}
 
 /** One repeat of one runtime on one scenario. */
 export interface RepeatResult {
@@ -38,19 +47,25 @@ export interface RepeatResult {
   readonly peak_rss_kb: number;
   readonly output_count: number;
   readonly outputs_sha256: string;
+  /** How the contestant ran the pipeline's Python nodes, as its worker reported (absent without any). */
+  readonly details?: string;
 }
 
 /** Everything measured for one scenario. */
 export interface ScenarioResult {
   readonly scenario: Omit<PipelineScenario, 'manifest'>;
-  readonly repeats: Record<RuntimeName, RepeatResult[]>;
-  readonly summary: Record<
-    RuntimeName,
-    Summary & { readonly peak_rss_mb: number; readonly ns_per_item: number | null }
+  /** Per contestant of the scenario. */
+  readonly repeats: Partial<Record<RuntimeName, RepeatResult[]>>;
+  readonly summary: Partial<
+    Record<RuntimeName, Summary & { readonly peak_rss_mb: number; readonly ns_per_item: number | null }>
   >;
-  /** cpython time / pitlane time: how many times faster pitlane is. */
+  /** The first pitlane contestant's speed-up (reference time / its time). */
   readonly speedup: RatioEstimate;
-  /** Both runtimes gave byte-identical outputs in every repeat. */
+  /** Every pitlane contestant's speed-up against the reference. */
+  readonly speedups: Partial<Record<RuntimeName, RatioEstimate>>;
+  /** How each contestant ran its Python nodes (from --stats details), when it has any. */
+  readonly details: Partial<Record<RuntimeName, string>>;
+  /** All contestants gave byte-identical outputs in every repeat. */
   readonly correct: boolean;
   readonly note?: string;
 }
@@ -134,7 +149,14 @@ function runProcess(
 }
 
 function command(runtime: RuntimeName, python: string, args: readonly string[]): [string, string[]] {
-  return runtime === 'pitlane' ? [process.execPath, [PITLANE_BIN, ...args]] : [python, [REFERENCE, ...args]];
+  if (runtime === 'cpython') return [python, [REFERENCE, ...args]];
+  const forced =
+    runtime === 'pitlane-cpython'
+      ? ['--python-runtime', 'cpython']
+      : runtime === 'pitlane-pyodide'
+        ? ['--python-runtime', 'pyodide']
+        : [];
+  return [process.execPath, [PITLANE_BIN, ...args, ...forced]];
 }
 
 function fail(runtime: RuntimeName, scenario: string, what: string, outcome: ProcessOutcome): never {
@@ -151,7 +173,7 @@ async function runRepeat(
   python: string,
   warmupMs: number,
 ): Promise<RepeatResult> {
-  const plan = s[runtime];
+  const plan = runtime === 'cpython' ? s.cpython : s.pitlane;
   if (s.kind === 'samples') {
     const args = [
       'bench',
@@ -166,7 +188,7 @@ async function runRepeat(
       s.mode ?? 'run',
     ];
     if ((s.concurrent ?? 1) > 1) args.push('--concurrent', String(s.concurrent));
-    if (runtime === 'pitlane') args[0] = 'bench-worker';
+    if (runtime !== 'cpython') args[0] = 'bench-worker';
     const [cmd, argv] = command(runtime, python, args);
     const outcome = await runProcess(cmd, argv);
     if (outcome.code !== 0) fail(runtime, s.name, 'bench worker', outcome);
@@ -176,12 +198,14 @@ async function runRepeat(
       peak_rss_kb: number;
       output_count: number;
       outputs_sha256: string;
+      details?: string;
     };
     return {
       samples_ns: report.samples_ns,
       peak_rss_kb: report.peak_rss_kb,
       output_count: report.output_count,
       outputs_sha256: report.outputs_sha256,
+      ...(report.details !== undefined && report.details !== '' ? { details: report.details } : {}),
     };
   }
   // cold_start and stream: whole CLI processes.
@@ -227,7 +251,7 @@ export async function runPipelineSuite(options: PipelineSuiteOptions): Promise<P
     throw new BenchError(`cannot run the Python interpreter '${options.python}' (set --python)`);
   }
   const dir = await mkdtemp(join(tmpdir(), 'pitlane-bench-'));
-  const total = scenarios.length * repeats * RUNTIMES.length;
+  const total = scenarios.reduce((n, s) => n + contestantsOf(s).length, 0) * repeats;
   let done = 0;
   try {
     const results: ScenarioResult[] = [];
@@ -239,12 +263,18 @@ export async function runPipelineSuite(options: PipelineSuiteOptions): Promise<P
         input = join(dir, `${s.name}.jsonl`);
         await writeFile(input, Array.from({ length: s.items }, (_, i) => `${i}\n`).join(''));
       }
-      const repeatsBy: Record<RuntimeName, RepeatResult[]> = { pitlane: [], cpython: [] };
+      const who = contestantsOf(s);
+      const repeatsBy: Partial<Record<RuntimeName, RepeatResult[]>> = Object.fromEntries(
+        who.map((c) => [c, []]),
+      );
       for (let r = 0; r < repeats; r++) {
-        const order: RuntimeName[] = r % 2 === 0 ? ['pitlane', 'cpython'] : ['cpython', 'pitlane'];
+        // Rotate who goes first, so drift over time does not favour one contestant.
+        const order = who.map((_, i) => who[(i + r) % who.length] as RuntimeName);
         for (const runtime of order) {
           options.onProgress?.({ done, total, label: `${s.name} · ${runtime} · repeat ${r + 1}/${repeats}` });
-          repeatsBy[runtime].push(await runRepeat(runtime, s, { manifest, input }, options.python, warmupMs));
+          repeatsBy[runtime]?.push(
+            await runRepeat(runtime, s, { manifest, input }, options.python, warmupMs),
+          );
           done++;
         }
       }
@@ -254,8 +284,8 @@ export async function runPipelineSuite(options: PipelineSuiteOptions): Promise<P
     const headlineRows = results.filter((r) => r.scenario.headline && r.correct);
     const headline = geometricMeanOfRatios(
       headlineRows.map((r) => ({
-        numerator: r.repeats.cpython.map((x) => x.samples_ns),
-        denominator: r.repeats.pitlane.map((x) => x.samples_ns),
+        numerator: (r.repeats.cpython ?? []).map((x) => x.samples_ns),
+        denominator: (r.repeats.pitlane ?? []).map((x) => x.samples_ns),
       })),
     );
     return {
@@ -276,36 +306,44 @@ export async function runPipelineSuite(options: PipelineSuiteOptions): Promise<P
 
 function summarizeScenario(
   s: PipelineScenario,
-  repeats: Record<RuntimeName, RepeatResult[]>,
+  repeats: Partial<Record<RuntimeName, RepeatResult[]>>,
 ): ScenarioResult {
   const scenario: Omit<PipelineScenario, 'manifest'> & { manifest?: object } = { ...s };
   delete scenario.manifest;
-  const summary = Object.fromEntries(
-    RUNTIMES.map((rt) => {
-      const pooled = repeats[rt].flatMap((x) => x.samples_ns);
-      const perRepeat = repeats[rt].map((x) => median(x.samples_ns));
-      const sum = summarize(pooled);
-      return [
-        rt,
-        {
-          ...sum,
-          median: median(perRepeat),
-          peak_rss_mb: Math.max(...repeats[rt].map((x) => x.peak_rss_kb)) / 1024,
-          ns_per_item: s.items > 0 ? median(perRepeat) / s.items : null,
-        },
-      ];
-    }),
-  ) as ScenarioResult['summary'];
-  const hashes = new Set(RUNTIMES.flatMap((rt) => repeats[rt].map((x) => x.outputs_sha256)));
+  const who = contestantsOf(s);
+  const summary: ScenarioResult['summary'] = {};
+  const details: ScenarioResult['details'] = {};
+  for (const rt of who) {
+    const runs = repeats[rt] ?? [];
+    const perRepeat = runs.map((x) => median(x.samples_ns));
+    summary[rt] = {
+      ...summarize(runs.flatMap((x) => x.samples_ns)),
+      median: median(perRepeat),
+      peak_rss_mb: Math.max(...runs.map((x) => x.peak_rss_kb)) / 1024,
+      ns_per_item: s.items > 0 ? median(perRepeat) / s.items : null,
+    };
+    const detail = runs.find((x) => x.details !== undefined)?.details;
+    if (detail !== undefined) details[rt] = detail;
+  }
+  const hashes = new Set(who.flatMap((rt) => (repeats[rt] ?? []).map((x) => x.outputs_sha256)));
   const correct = hashes.size === 1;
+  const reference = (repeats.cpython ?? []).map((x) => x.samples_ns);
+  const speedups: ScenarioResult['speedups'] = {};
+  for (const rt of who) {
+    if (rt !== 'cpython')
+      speedups[rt] = ratioOfMedians(
+        reference,
+        (repeats[rt] ?? []).map((x) => x.samples_ns),
+      );
+  }
+  const primary = who.find((rt) => rt !== 'cpython') ?? 'pitlane';
   return {
     scenario,
     repeats,
     summary,
-    speedup: ratioOfMedians(
-      repeats.cpython.map((x) => x.samples_ns),
-      repeats.pitlane.map((x) => x.samples_ns),
-    ),
+    speedup: speedups[primary] ?? { ratio: NaN, ci95: [NaN, NaN], repeats: 0 },
+    speedups,
+    details,
     correct,
     ...(correct ? {} : { note: `outputs differ between runtimes (${hashes.size} distinct output hashes)` }),
   };
