@@ -13,6 +13,8 @@ await build({
   target: 'node20',
   sourcemap: true,
   logLevel: 'warning',
+  // Pyodide loads its WebAssembly and standard library from files beside its own module: never bundle it.
+  external: ['pyodide'],
   // CommonJS dependencies (commander) call require() for Node built-ins.
   banner: {
     js: "import { createRequire as __plCreateRequire } from 'node:module'; const require = __plCreateRequire(import.meta.url);",

@@ -13,31 +13,52 @@ const cases = readdirSync(CORPUS)
 
 const lines = (text) => text.split('\n').filter((l, i, all) => !(l === '' && i === all.length - 1));
 
-for (const [runtime, exec] of [
-  ['pitlane', pitlane],
-  ['cpython reference', reference],
-]) {
-  describe(`conformance: ${runtime}`, { concurrency: 4 }, () => {
+const usesPython = (name) =>
+  /"node_type"\s*:\s*"(python|PythonNode)"/.test(readFileSync(join(CORPUS, name, 'manifest.json'), 'utf8'));
+const explicitHint = (name) =>
+  /"runtime_hint"/.test(readFileSync(join(CORPUS, name, 'manifest.json'), 'utf8'));
+
+/** Runs one case on a runtime and checks exit code, output and stderr. */
+async function check(name, exec, extraArgs = []) {
+  const dir = join(CORPUS, name);
+  const spec = JSON.parse(readFileSync(join(dir, 'case.json'), 'utf8'));
+  const inputPath = join(dir, 'input.jsonl');
+  const input = existsSync(inputPath) ? readFileSync(inputPath, 'utf8') : '';
+  const expected = readFileSync(join(dir, 'expected.jsonl'), 'utf8');
+  const args = ['run', join(dir, 'manifest.json'), ...extraArgs];
+  if (spec.on_error !== undefined) args.push('--on-error', spec.on_error);
+  const r = await exec(args, { input });
+  assert.equal(r.code, spec.exit_code ?? 0, `exit code; stderr:\n${r.stderr}`);
+  if (spec.ordered === false) {
+    assert.deepEqual(lines(r.stdout).sort(), lines(expected).sort(), spec.description);
+  } else {
+    assert.equal(r.stdout, expected, spec.description);
+  }
+  if (spec.stderr_contains !== undefined)
+    assert.ok(r.stderr.includes(spec.stderr_contains), `stderr:\n${r.stderr}`);
+}
+
+const RUNS = [
+  // [label, exec, extra args, which cases]
+  ['pitlane', pitlane, [], (name) => !usesPython(name) || explicitHint(name)],
+  [
+    'pitlane, Python nodes on CPython workers',
+    pitlane,
+    ['--python-runtime', 'cpython'],
+    (name) => usesPython(name) && !explicitHint(name),
+  ],
+  [
+    'pitlane, Python nodes on Pyodide',
+    pitlane,
+    ['--python-runtime', 'pyodide'],
+    (name) => usesPython(name) && !explicitHint(name),
+  ],
+  ['cpython reference', reference, [], () => true],
+];
+
+for (const [label, exec, extraArgs, applies] of RUNS) {
+  describe(`conformance: ${label}`, { concurrency: 4 }, () => {
     test('the corpus has at least 25 cases', () => assert.ok(cases.length >= 25, `${cases.length} cases`));
-    for (const name of cases) {
-      test(name, async () => {
-        const dir = join(CORPUS, name);
-        const spec = JSON.parse(readFileSync(join(dir, 'case.json'), 'utf8'));
-        const inputPath = join(dir, 'input.jsonl');
-        const input = existsSync(inputPath) ? readFileSync(inputPath, 'utf8') : '';
-        const expected = readFileSync(join(dir, 'expected.jsonl'), 'utf8');
-        const args = ['run', join(dir, 'manifest.json')];
-        if (spec.on_error !== undefined) args.push('--on-error', spec.on_error);
-        const r = await exec(args, { input });
-        assert.equal(r.code, spec.exit_code ?? 0, `exit code; stderr:\n${r.stderr}`);
-        if (spec.ordered === false) {
-          assert.deepEqual(lines(r.stdout).sort(), lines(expected).sort(), spec.description);
-        } else {
-          assert.equal(r.stdout, expected, spec.description);
-        }
-        if (spec.stderr_contains !== undefined)
-          assert.ok(r.stderr.includes(spec.stderr_contains), `stderr:\n${r.stderr}`);
-      });
-    }
+    for (const name of cases.filter(applies)) test(name, () => check(name, exec, extraArgs));
   });
 }

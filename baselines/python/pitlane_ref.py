@@ -12,7 +12,9 @@ It is written the classic way the Python SDKs of this field run a dataflow graph
 * sources are tasks that iterate their items and ``await queue.put(...)`` into every successor;
 * an end-of-stream marker flows through the queues; a node with several predecessors ends when it has seen the
   marker from all of them, then flushes (its flush outputs go downstream first) and forwards the marker;
-* node objects with ``initialize()``, ``process(item)``, ``flush()`` and ``cleanup()``.
+* node objects with ``initialize()``, ``process(item)``, ``flush()`` and ``cleanup()``;
+* Python nodes (``node_type: python``, ``docs/python-nodes.md``) run their class in this interpreter, as one more
+  node kind whose ``process`` may be async (the runner awaits it in the node's task).
 
 It is meant to be a fair baseline: idiomatic and reasonably efficient (``put_nowait`` when a queue has room, no
 needless per-item allocations), but it neither batches items nor fuses nodes, because measuring that classic design
@@ -36,11 +38,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import builtins
 import codecs
+import contextvars
 import difflib
 import errno
 import gc
 import hashlib
+import io
 import json
 import json.decoder
 import math
@@ -67,6 +72,8 @@ __all__ = [
     "ManifestError",
     "Node",
     "ItemError",
+    "NodeInitError",
+    "PythonNode",
     "DROP",
     "NODE_TYPES",
     "Pipeline",
@@ -219,6 +226,8 @@ def js_dumps(value: Any) -> str:
         return _js_object(value)
     if t is int:
         return _js_number(float(value))
+    if t is bytes:  # binary from a Python node: JSON.stringify of a Uint8Array
+        return "{" + ",".join([f'"{i}":{b}' for i, b in enumerate(value)]) + "}"
     raise TypeError(f"not a JSON value: {t.__name__}")
 
 
@@ -475,7 +484,7 @@ def load_manifest(path: str) -> Tuple[Dict[str, Any], Positions]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ManifestError([Problem("$", f"cannot read manifest: {exc}")], path)
     data, positions = parse_manifest_text(text, path)
-    problems = validate_manifest(data, positions)
+    problems = validate_manifest(data, positions, os.path.dirname(os.path.abspath(path)))
     if problems:
         raise ManifestError(problems, path)
     return data, positions
@@ -487,7 +496,10 @@ def load_manifest(path: str) -> Tuple[Dict[str, Any], Positions]:
 
 
 class ItemError(Exception):
-    """Raised by ``process``/``flush`` for an item error; the message is the record's ``message``."""
+    """Raised by ``process``/``flush`` for an item error; the message is the record's ``message``. ``extra``:
+    more fields for the error record, after the others (a Python node's ``traceback``)."""
+
+    extra: Optional[Dict[str, Any]] = None
 
 
 class _Drop:
@@ -541,6 +553,7 @@ class Node:
 
     type_name = "Node"
     PARAMS: Dict[str, Param] = {}
+    uses_base_dir = False  # the constructor takes ``base_dir`` (the manifest's folder)
 
     def __init__(self, node_id: str, params: Optional[Dict[str, Any]] = None):
         self.id = node_id
@@ -557,6 +570,13 @@ class Node:
 
     def cleanup(self) -> None:
         pass
+
+    def enter_task(self) -> None:
+        """Called once at the start of the node's task."""
+
+    @classmethod
+    def validate_node(cls, spec: Dict[str, Any], path: str, report: Report, base_dir: str) -> None:
+        """Checks beyond the params schema (the whole node spec; files relative to ``base_dir``)."""
 
     @classmethod
     def validate_params(cls, params: Dict[str, Any], path: str, report: Report) -> None:
@@ -872,6 +892,666 @@ class AccumulatorNode(Node):
         return self.total if op == "sum" else self.total / self.count
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Python nodes (docs/python-nodes.md): a user's class, run natively in this interpreter
+# ---------------------------------------------------------------------------------------------------------------
+
+PYTHON_RUNTIME_HINTS = ("cpython", "pyodide", "auto", "cpython_wasm")
+_PYODIDE_HINTS = ("pyodide", "cpython_wasm")  # RemoteMedia's cpython_wasm is Pyodide
+_NO_PYODIDE_MODULES = ("subprocess", "multiprocessing", "threading", "socket", "ctypes")
+
+# sys.stdlib_module_names of Python 3.10 and 3.11 (and the few modules 3.9 still had), for Python 3.9.
+_STDLIB_FALLBACK = (
+    "__future__ _abc _aix_support _ast _asyncio _bisect _blake2 _bootlocale _bootsubprocess _bz2 _codecs "
+    "_codecs_cn _codecs_hk _codecs_iso2022 _codecs_jp _codecs_kr _codecs_tw _collections _collections_abc "
+    "_compat_pickle _compression _contextvars _crypt _csv _ctypes _curses _curses_panel _datetime _dbm _decimal "
+    "_elementtree _frozen_importlib _frozen_importlib_external _functools _gdbm _hashlib _heapq _imp _io _json "
+    "_locale _lsprof _lzma _markupbase _md5 _msi _multibytecodec _multiprocessing _opcode _operator _osx_support "
+    "_overlapped _pickle _posixshmem _posixsubprocess _py_abc _pydecimal _pyio _queue _random _scproxy _sha1 "
+    "_sha256 _sha3 _sha512 _signal _sitebuiltins _socket _sqlite3 _sre _ssl _stat _statistics _string _strptime "
+    "_struct _symtable _thread _threading_local _tkinter _tokenize _tracemalloc _typing _uuid _warnings _weakref "
+    "_weakrefset _winapi _zoneinfo abc aifc antigravity argparse array ast asynchat asyncio asyncore atexit "
+    "audioop base64 bdb binascii binhex bisect builtins bz2 cProfile calendar cgi cgitb chunk cmath cmd code "
+    "codecs codeop collections colorsys compileall concurrent configparser contextlib contextvars copy copyreg "
+    "crypt csv ctypes curses dataclasses datetime dbm decimal difflib dis distutils doctest email encodings "
+    "ensurepip enum errno faulthandler fcntl filecmp fileinput fnmatch formatter fractions ftplib functools gc "
+    "genericpath getopt getpass gettext glob graphlib grp gzip hashlib heapq hmac html http idlelib imaplib "
+    "imghdr imp importlib inspect io ipaddress itertools json keyword lib2to3 linecache locale logging lzma "
+    "mailbox mailcap marshal math mimetypes mmap modulefinder msilib msvcrt multiprocessing netrc nis nntplib nt "
+    "ntpath nturl2path numbers opcode operator optparse os ossaudiodev parser pathlib pdb pickle pickletools "
+    "pipes pkgutil platform plistlib poplib posix posixpath pprint profile pstats pty pwd py_compile pyclbr pydoc "
+    "pydoc_data pyexpat queue quopri random re readline reprlib resource rlcompleter runpy sched secrets select "
+    "selectors shelve shlex shutil signal site smtpd smtplib sndhdr socket socketserver spwd sqlite3 sre_compile "
+    "sre_constants sre_parse ssl stat statistics string stringprep struct subprocess sunau symbol symtable sys "
+    "sysconfig syslog tabnanny tarfile telnetlib tempfile termios textwrap this threading time timeit tkinter "
+    "token tokenize tomllib trace traceback tracemalloc tty turtle turtledemo types typing unicodedata unittest "
+    "urllib uu uuid venv warnings wave weakref webbrowser winreg winsound wsgiref xdrlib xml xmlrpc zipapp "
+    "zipfile zipimport zlib zoneinfo "
+)
+
+
+def _stdlib_modules() -> frozenset:
+    names = getattr(sys, "stdlib_module_names", None)  # Python >= 3.10
+    return frozenset(names) if names is not None else frozenset(_STDLIB_FALLBACK.split())
+
+
+class NodeInitError(Exception):
+    """A node that failed to initialise (``PL_ERR_NODE_INIT``): for a Python node, an exception in the module's
+    code, ``__init__`` or ``initialize()``. ``detail`` is ``<Type>: <message>``, ``traceback`` the filtered
+    traceback (may be empty)."""
+
+    def __init__(self, node_id: str, node_type: str, detail: str, traceback_text: str = ""):
+        super().__init__(f"node '{node_id}' ({node_type}) failed to initialise: {detail}")
+        self.node_id = node_id
+        self.node_type = node_type
+        self.detail = detail
+        self.traceback = traceback_text
+
+    def format(self) -> str:
+        """The CLI's report: the error line, then the traceback."""
+        text = f"error PL_ERR_NODE_INIT: {self}"
+        if self.traceback:
+            text += "\n" + self.traceback.rstrip("\n")
+        return text
+
+
+_current_python_node: "contextvars.ContextVar[Optional[PythonNode]]" = contextvars.ContextVar(
+    "pitlane_python_node", default=None
+)
+"""The Python node whose code is running in the current task (set in its runner task, and around its
+initialize / cleanup): print() and logging records are attributed to it."""
+
+
+class _StdoutRouter(io.TextIOBase):
+    """``sys.stdout`` while Python nodes run: what a node writes becomes ``[python:ID] INFO`` log lines on stderr;
+    anything else written to ``sys.stdout`` meanwhile goes to stderr too (the pipeline output is written to the
+    real stdout's buffer, never through ``sys.stdout``)."""
+
+    encoding = "utf-8"
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:  # type: ignore[override]
+        node = _current_python_node.get()
+        if node is not None:
+            node._log_text(text)
+        else:
+            sys.stderr.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+class _LogCapture:
+    """Routes print() and the logging module of Python nodes to stderr while at least one pipeline with Python
+    nodes is initialized (a count, for ``bench --concurrent``)."""
+
+    depth = 0
+    saved_stdout: Any = None
+    handler: Any = None
+    saved_level: Optional[int] = None
+
+    @classmethod
+    def start(cls) -> None:
+        if cls.depth == 0:
+            import logging
+
+            class Handler(logging.Handler):
+                def emit(self, record: Any) -> None:
+                    try:
+                        message = record.getMessage()
+                        if record.exc_info:
+                            message += "\n" + logging.Formatter().formatException(record.exc_info)
+                    except Exception:
+                        self.handleError(record)
+                        return
+                    node = _current_python_node.get()
+                    if node is not None:
+                        node._log(record.levelname, message)
+                    elif record.levelno >= logging.WARNING:  # as logging's last-resort handler would
+                        sys.stderr.write(message + "\n")
+
+            cls.saved_stdout = sys.stdout
+            sys.stdout = _StdoutRouter()
+            root = logging.getLogger()
+            cls.handler = Handler()
+            root.addHandler(cls.handler)
+            cls.saved_level = root.level
+            if root.level == logging.NOTSET or root.level > logging.INFO:
+                root.setLevel(logging.INFO)  # info records are shown, like print (level info)
+        cls.depth += 1
+
+    @classmethod
+    def stop(cls) -> None:
+        cls.depth -= 1
+        if cls.depth == 0:
+            import logging
+
+            if isinstance(sys.stdout, _StdoutRouter):
+                sys.stdout = cls.saved_stdout
+            root = logging.getLogger()
+            root.removeHandler(cls.handler)
+            if cls.saved_level is not None:
+                root.setLevel(cls.saved_level)
+            cls.saved_stdout = cls.handler = cls.saved_level = None
+
+
+def _to_python(value: Any) -> Any:
+    """An item as a Python node receives it: integral numbers of magnitude <= 2**53 become ``int``."""
+    t = type(value)
+    if t is float:
+        if value.is_integer() and -_TWO_53 <= value <= _TWO_53:
+            return int(value)
+        return value
+    if t is list:
+        return [_to_python(v) for v in value]
+    if t is dict:
+        return {k: _to_python(v) for k, v in value.items()}
+    return value  # None, bool, str, bytes
+
+
+def _unsendable(value: Any) -> ItemError:
+    return ItemError(f"cannot send a {type(value).__name__} out of a Python node")
+
+
+def _from_python(value: Any) -> Any:
+    """A Python node's output as a pipeline value (a copy: later changes to the node's objects do not show)."""
+    t = type(value)
+    if t is float:
+        if value - value == 0.0:
+            return value
+        raise _unsendable(value)  # NaN, infinities
+    if t is str or t is bool or value is None:
+        return value
+    if t is int:
+        try:
+            return float(value)  # the nearest double beyond 2**53
+        except OverflowError:
+            raise _unsendable(value) from None
+    if t is list or t is tuple:
+        return [_from_python(v) for v in value]
+    if t is dict:
+        out = {}
+        for k, v in value.items():
+            if type(k) is not str:
+                if not isinstance(k, str):
+                    raise _unsendable(value)
+                k = str.__str__(k)
+            out[k] = _from_python(v)
+        return out
+    if t is bytes:
+        return value
+    # Subclasses of the types above (IntEnum, namedtuple, OrderedDict, defaultdict ...) send their plain value.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _from_python(int(value))
+    if isinstance(value, float):
+        return _from_python(float(value))
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, (list, tuple, dict)):
+        return _from_python(dict(value) if isinstance(value, dict) else list(value))
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    raise _unsendable(value)
+
+
+def _python_source(params: Dict[str, Any], base_dir: str) -> Tuple[Any, str, Optional[str]]:
+    """(source text or bytes, traceback file name, absolute module path or None). Raises OSError for a module
+    file that cannot be read."""
+    module = params.get("module")
+    if module is None:
+        return params.get("code", ""), "", None
+    path = os.path.join(base_dir, module)
+    with open(path, "rb") as f:
+        source = f.read()
+    return source, _module_file_name(module, base_dir), os.path.abspath(path)
+
+
+def _module_file_name(module: str, base_dir: str) -> str:
+    """The module's path relative to the manifest's folder, as tracebacks show it."""
+    name = os.path.relpath(os.path.join(base_dir, module), base_dir)
+    return name.replace(os.sep, "/")
+
+
+def _class_defs(tree: Any) -> Dict[str, Any]:
+    """The classes a module defines at its top level (also inside if / try / with / loops), by name."""
+    import ast
+
+    found: Dict[str, Any] = {}
+
+    def visit(statements: List[Any]) -> None:
+        for s in statements:
+            if isinstance(s, ast.ClassDef):
+                found[s.name] = s
+            elif isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            else:
+                for field in ("body", "orelse", "finalbody"):
+                    visit(getattr(s, field, None) or [])
+                for handler in getattr(s, "handlers", None) or []:
+                    visit(handler.body)
+                for case in getattr(s, "cases", None) or []:
+                    visit(case.body)
+
+    visit(tree.body)
+    return found
+
+
+def _defines_name(class_def: Any, name: str) -> bool:
+    """Whether a class body defines ``name`` (a def, or an assignment to it)."""
+    import ast
+
+    for s in ast.walk(class_def):
+        if s is not class_def and isinstance(s, ast.ClassDef):
+            continue
+        if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == name:
+            return True
+        if isinstance(s, ast.Name) and s.id == name and isinstance(s.ctx, ast.Store):
+            return True
+    return False
+
+
+def _has_process(name: str, classes: Dict[str, Any], seen: Optional[set] = None) -> Optional[bool]:
+    """True if the class defines process() (itself or through a base in the same source), False if it certainly
+    does not, None if it cannot be told (a base from elsewhere)."""
+    import ast
+
+    seen = seen if seen is not None else set()
+    seen.add(name)
+    class_def = classes[name]
+    if _defines_name(class_def, "process"):
+        return True
+    answer: Optional[bool] = False
+    for base in class_def.bases:
+        if isinstance(base, ast.Name) and base.id in classes and base.id not in seen:
+            inherited = _has_process(base.id, classes, seen)
+        elif isinstance(base, ast.Name) and isinstance(getattr(builtins, base.id, None), type):
+            inherited = hasattr(getattr(builtins, base.id), "process")
+        else:
+            inherited = None
+        if inherited:
+            return True
+        if inherited is None:
+            answer = None
+    return answer
+
+
+def _choose_class(classes: Dict[str, Any], wanted: Optional[str]) -> Tuple[Optional[str], Optional[str]]:
+    """(class name, None) or (None, problem message) for the class a Python node instantiates."""
+    if wanted is not None:
+        if wanted not in classes:
+            return None, f"class '{wanted}' is not defined by the code"
+        if _has_process(wanted, classes) is False:
+            return None, f"class '{wanted}' has no process() method"
+        return wanted, None
+    sure = [n for n in classes if _has_process(n, classes) is True]
+    if not sure:
+        sure = [n for n in classes if _has_process(n, classes) is None]
+    if len(sure) == 1:
+        return sure[0], None
+    if not sure:
+        return None, "no class in the code defines process()"
+    return None, f"several classes define process() ({', '.join(sure)}); name one with the param 'class'"
+
+
+def _pyodide_import_problems(tree: Any) -> List[str]:
+    """Why Pyodide cannot run this code: one message per module it imports that Pyodide cannot provide."""
+    import ast
+
+    stdlib = _stdlib_modules()
+    imports: List[Tuple[int, int, str]] = []
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Import):
+            imports.extend((n.lineno, n.col_offset, alias.name) for alias in n.names)
+        elif isinstance(n, ast.ImportFrom) and not n.level and n.module:
+            imports.append((n.lineno, n.col_offset, n.module))
+    messages: List[str] = []
+    seen = set()
+    for _, _, name in sorted(imports):
+        top = name.split(".")[0]
+        if top in seen:
+            continue
+        seen.add(top)
+        if top in _NO_PYODIDE_MODULES:
+            reason = "not available in Pyodide"
+        elif top not in stdlib:
+            reason = "not in the standard library"
+        else:
+            continue
+        messages.append(f"it imports {top} ({reason})")
+    return messages
+
+
+_CAUGHT = (Exception, SystemExit)  # what a node's code may raise that becomes its error (not CancelledError)
+
+
+class PythonNode(Node):
+    """A user's Python class (``code`` or ``module``), run in this interpreter (docs/python-nodes.md).
+
+    Items cross as the contract's value table says (integral numbers become ``int``; outputs are checked and
+    copied); exceptions of ``process`` / ``flush`` are item errors with a ``traceback``; exceptions of the module,
+    ``__init__`` or ``initialize()`` are a ``NodeInitError``. ``process`` may be sync, async, a generator or an
+    async generator; for an async one it returns a coroutine, which the runner awaits.
+    """
+
+    type_name = "Python"
+    PARAMS = {
+        "code": Param("string"),
+        "module": Param("string"),
+        "class": Param("string"),
+        "init": Param("object"),
+        "stateless": Param("any"),
+        "timeout": Param("any"),
+    }
+    uses_base_dir = True
+
+    _TIMEOUT = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?:ms|s|m)\Z")
+
+    @classmethod
+    def validate_params(cls, params: Dict[str, Any], path: str, report: Report) -> None:
+        super().validate_params(params, path, report)
+        if "stateless" in params and type(params["stateless"]) is not bool:
+            report(_child(path, "stateless"), f"expected a boolean, got {type_name(params['stateless'])}")
+        if "timeout" in params:
+            timeout = params["timeout"]
+            if not (
+                (type(timeout) is float and timeout > 0 and math.isfinite(timeout))
+                or (type(timeout) is str and cls._TIMEOUT.match(timeout) and float(re.sub("[a-z]", "", timeout)) > 0)
+            ):
+                report(_child(path, "timeout"), f"expected a duration such as 30s, 500ms or 2m (or a number of "
+                                                f"seconds), got {js_dumps(timeout)}")
+
+    @classmethod
+    def validate_node(cls, spec: Dict[str, Any], path: str, report: Report, base_dir: str) -> None:
+        import ast
+
+        hint = spec.get("runtime_hint")
+        hint_path = _child(path, "runtime_hint")
+        if "runtime_hint" in spec:
+            if type(hint) is not str:
+                report(hint_path, f"expected a string, got {type_name(hint)}")
+                hint = None
+            elif hint == "rust_python":
+                report(hint_path, "runtime_hint rust_python is not supported")
+                hint = None
+            elif hint not in PYTHON_RUNTIME_HINTS:
+                report(hint_path, f"unknown runtime_hint {js_dumps(hint)}; expected one of "
+                                  f"{', '.join(PYTHON_RUNTIME_HINTS)}")
+                hint = None
+        params = spec.get("params")
+        if params is None:
+            params = {}
+        if type(params) is not dict:
+            return
+        ppath = _child(path, "params")
+        given = [name for name in ("code", "module") if name in params]
+        if not given:
+            report(ppath, "one of code, module is required for python")
+            return
+        if len(given) == 2:
+            report(ppath, "code and module cannot both be given")
+            return
+        key = given[0]
+        if type(params[key]) is not str:
+            return  # already reported
+        if key == "module" and "class" not in params:
+            report(_child(ppath, "class"), "missing required param 'class' for python (with module)")
+        source_path = _child(ppath, key)
+        try:
+            source, filename, _ = _python_source(params, base_dir)
+        except OSError as exc:
+            module = params["module"]
+            if exc.errno == errno.ENOENT:
+                report(source_path, f"module file '{module}' does not exist")
+            elif exc.errno == errno.EISDIR:
+                report(source_path, f"module '{module}' is a folder")
+            else:
+                report(source_path, f"cannot read module '{module}': {exc.strerror or exc}")
+            return
+        if key == "code":
+            filename = f"<node {spec.get('id')}>"
+        try:
+            compile(source, filename, "exec", dont_inherit=True)
+            tree = ast.parse(source, filename)
+        except SyntaxError as exc:
+            where = f" (line {exc.lineno})" if exc.lineno is not None else ""
+            report(source_path, f"{type(exc).__name__}: {exc.msg}{where}")
+            return
+        except ValueError as exc:  # null bytes (Python < 3.12)
+            report(source_path, f"{type(exc).__name__}: {exc}")
+            return
+        wanted = params.get("class")
+        if wanted is not None and type(wanted) is not str:
+            return
+        _, problem = _choose_class(_class_defs(tree), wanted)
+        if problem is not None:
+            report(_child(ppath, "class") if wanted is not None else source_path, problem)
+        if hint in _PYODIDE_HINTS:
+            for reason in _pyodide_import_problems(tree):
+                report(hint_path, f"runtime_hint {hint} cannot run this code: {reason}")
+
+    def __init__(self, node_id: str, params: Optional[Dict[str, Any]] = None, base_dir: str = "."):
+        super().__init__(node_id, params)
+        self.base_dir = base_dir
+        module = self.params.get("module")
+        self.filename = f"<node {node_id}>" if module is None else _module_file_name(module, base_dir)
+        self.instance: Any = None
+        self._process: Any = None
+        self._flush: Any = None
+        self._pending_text = ""  # print() output not yet ended by a newline
+        self._module_name = f"pitlane.nodes.{node_id}"
+        self._module: Any = None
+
+    # -- logging
+
+    def _log(self, level: str, message: str) -> None:
+        write = sys.stderr.write
+        for line in message.split("\n"):
+            write(f"[python:{self.id}] {level} {line}\n")
+
+    def _log_text(self, text: str) -> None:
+        """Text written to sys.stdout (print): one INFO line per complete line."""
+        text = self._pending_text + text
+        if "\n" in text:
+            *lines, text = text.split("\n")
+            for line in lines:
+                self._log("INFO", line)
+        self._pending_text = text
+
+    def enter_task(self) -> None:
+        _current_python_node.set(self)
+
+    # -- errors
+
+    def _describe(self, exc: BaseException) -> Tuple[str, str]:
+        """(``<Type>: <message>``, the traceback restricted to the node's own frames)."""
+        import traceback
+
+        try:
+            text = str(exc)
+        except Exception:
+            text = "<exception str() failed>"
+        # Python's own last traceback line: "ValueError: message", or just "ValueError" for an empty message
+        detail = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        frames = [
+            f'  File "{frame.f_code.co_filename}", line {lineno}, in {frame.f_code.co_name}\n'
+            for frame, lineno in traceback.walk_tb(exc.__traceback__)
+            if frame.f_code.co_filename == self.filename
+        ]
+        return detail, "Traceback (most recent call last):\n" + "".join(frames) + detail + "\n"
+
+    def _error(self, exc: BaseException) -> ItemError:
+        detail, tb = self._describe(exc)
+        error = ItemError(detail)
+        error.extra = {"traceback": tb}
+        return error
+
+    # -- lifecycle
+
+    async def initialize(self) -> None:  # type: ignore[override]
+        token = _current_python_node.set(self)
+        try:
+            await self._start()
+        finally:
+            _current_python_node.reset(token)
+
+    async def _start(self) -> None:
+        import ast
+
+        params = self.params
+        try:
+            source, _, module_path = _python_source(params, self.base_dir)
+        except OSError as exc:
+            raise NodeInitError(self.id, self.type_name, f"{type(exc).__name__}: {exc}") from None
+        try:
+            code = compile(source, self.filename, "exec", dont_inherit=True)
+            class_name, problem = _choose_class(_class_defs(ast.parse(source, self.filename)), params.get("class"))
+        except (SyntaxError, ValueError) as exc:
+            raise NodeInitError(self.id, self.type_name, *self._describe(exc)) from None
+        if problem is not None:
+            raise NodeInitError(self.id, self.type_name, f"TypeError: {problem}")
+        module = types.ModuleType(self._module_name)
+        if module_path is not None:
+            module.__file__ = module_path
+        # A real module in sys.modules, so that dataclasses, typing and pickle find the node's globals.
+        sys.modules[self._module_name] = self._module = module
+        init = {k: _to_python(v) for k, v in (params.get("init") or {}).items()}
+        try:
+            exec(code, module.__dict__)
+            cls = module.__dict__.get(class_name)
+            if not isinstance(cls, type):
+                raise NodeInitError(self.id, self.type_name, f"TypeError: '{class_name}' is not a class")
+            self.instance = cls(**init)
+            process = getattr(self.instance, "process", None)
+            if not callable(process):
+                detail = f"TypeError: class '{class_name}' has no process() method"
+                raise NodeInitError(self.id, self.type_name, detail)
+            self._process = process
+            self._flush = getattr(self.instance, "flush", None)
+            initialize = getattr(self.instance, "initialize", None)
+            if initialize is not None:
+                result = initialize()
+                if hasattr(result, "__await__"):
+                    await result
+        except _CAUGHT as exc:
+            if isinstance(exc, NodeInitError):
+                raise
+            raise NodeInitError(self.id, self.type_name, *self._describe(exc)) from None
+
+    async def cleanup(self) -> None:  # type: ignore[override]
+        token = _current_python_node.set(self)
+        try:
+            cleanup = getattr(self.instance, "cleanup", None) if self.instance is not None else None
+            if cleanup is not None:
+                try:
+                    result = cleanup()
+                    if hasattr(result, "__await__"):
+                        await result
+                except _CAUGHT as exc:
+                    detail, _ = self._describe(exc)
+                    print(f"warning: node '{self.id}' (Python) cleanup failed: {detail}", file=sys.stderr)
+            if self._pending_text:
+                self._log("INFO", self._pending_text)
+                self._pending_text = ""
+        finally:
+            _current_python_node.reset(token)
+            if self._module is not None and sys.modules.get(self._module_name) is self._module:
+                del sys.modules[self._module_name]
+            self.instance = self._process = self._flush = self._module = None
+
+    # -- items
+
+    def process(self, item: Any) -> Any:
+        try:
+            out = self._process(_to_python(item))
+        except _CAUGHT as exc:
+            raise self._error(exc) from None
+        return self._result(out)
+
+    def _result(self, out: Any) -> Any:
+        """DROP, an output, a ``_Many`` of outputs, or a coroutine that resolves to one of those."""
+        if out is None:
+            return DROP
+        t = type(out)
+        if t is types.GeneratorType:
+            return self._drain(out)
+        if t is types.CoroutineType:
+            return self._finish(out)
+        if t is types.AsyncGeneratorType:
+            return self._drain_async(out)
+        if t not in (float, int, str, bool, list, dict, tuple) and hasattr(out, "__await__"):
+            return self._finish(out)
+        return _from_python(out)
+
+    def _drain(self, generator: Any) -> Any:
+        outputs = _Many()
+        try:
+            while True:
+                try:
+                    value = next(generator)
+                except StopIteration:
+                    break
+                except _CAUGHT as exc:
+                    raise self._error(exc) from None
+                outputs.append(_from_python(value))  # converted as yielded: later changes do not show
+        finally:
+            generator.close()
+        return outputs
+
+    async def _drain_async(self, generator: Any) -> Any:
+        outputs = _Many()
+        try:
+            while True:
+                try:
+                    value = await generator.__anext__()
+                except StopAsyncIteration:
+                    break
+                except _CAUGHT as exc:
+                    raise self._error(exc) from None
+                outputs.append(_from_python(value))
+        finally:
+            await generator.aclose()
+        return outputs
+
+    async def _finish(self, awaitable: Any) -> Any:
+        try:
+            out = await awaitable
+        except _CAUGHT as exc:
+            raise self._error(exc) from None
+        result = self._result(out)
+        if type(result) is types.CoroutineType:
+            result = await result
+        return result
+
+    def flush(self) -> Any:
+        if self._flush is None:
+            return None
+        try:
+            out = self._flush()
+        except _CAUGHT as exc:
+            raise self._error(exc) from None
+        result = self._result(out)
+        if type(result) is types.CoroutineType:
+            return self._as_outputs_async(result)
+        return self._as_outputs(result)
+
+    @staticmethod
+    def _as_outputs(result: Any) -> List[Any]:
+        if result is DROP:
+            return []
+        if type(result) is _Many:
+            return list(result)
+        return [result]
+
+    async def _as_outputs_async(self, coroutine: Any) -> List[Any]:
+        return self._as_outputs(await coroutine)
+
+
 NODE_CLASSES: Tuple[type, ...] = (
     DataSourceNode,
     DataSinkNode,
@@ -889,6 +1569,8 @@ for _cls in NODE_CLASSES:
     NODE_TYPES[_cls.type_name] = _cls  # type: ignore[attr-defined]
     NODE_TYPES[_cls.type_name + "Node"] = _cls  # type: ignore[attr-defined]
 del _cls
+NODE_TYPES["python"] = PythonNode
+NODE_TYPES["PythonNode"] = PythonNode
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -946,8 +1628,9 @@ def _check_settings(settings: Any, path: str, report: Report, node_level: bool) 
                 report(p, f"unknown {name} {shown}; expected one of {', '.join(choices)}")
 
 
-def validate_manifest(manifest: Any, positions: Optional[Positions] = None) -> List[Problem]:
-    """Every problem of a parsed manifest (an empty list when it is valid), in document order of the checks."""
+def validate_manifest(manifest: Any, positions: Optional[Positions] = None, base_dir: str = ".") -> List[Problem]:
+    """Every problem of a parsed manifest (an empty list when it is valid), in document order of the checks.
+    ``base_dir`` is the manifest's folder (files named in the manifest are relative to it)."""
     problems: List[Problem] = []
 
     def report(path: str, message: str, key: bool = False) -> None:
@@ -1043,8 +1726,10 @@ def validate_manifest(manifest: Any, positions: Optional[Positions] = None) -> L
                 report(_child(path, "params"), f"expected an object, got {type_name(params)}")
             elif cls is not None:
                 cls.validate_params(params, _child(path, "params"), report)
+                cls.validate_node(node, path, report, base_dir)
         elif cls is not None:
             cls.validate_params({}, _child(path, "params"), report)
+            cls.validate_node(node, path, report, base_dir)
 
     # -- connections
     connections = manifest.get("connections", [])
@@ -1303,7 +1988,8 @@ class _Stage:
         else:
             self.pipeline.output(record.value)
 
-    async def item_error(self, index: Optional[int], message: str, item: Any = DROP) -> None:
+    async def item_error(self, index: Optional[int], message: str, item: Any = DROP,
+                         extra: Optional[Dict[str, Any]] = None) -> None:
         node = self.node
         assert node is not None
         error: Dict[str, Any] = {
@@ -1314,6 +2000,8 @@ class _Stage:
         }
         if item is not DROP:
             error["item"] = item
+        if extra:
+            error.update(extra)
         record = {"$error": error}
         if self.pipeline.on_error == "skip":
             await self.pass_error(ErrorRecord(record))
@@ -1395,6 +2083,9 @@ class NodeRunner(_Stage):
         output = self.pipeline.output if self.is_output else None
         targets = self.targets
         pending_eos = self.predecessors
+        generator_type = types.GeneratorType
+        coroutine_type = types.CoroutineType
+        node.enter_task()
         while True:
             try:
                 item = queue.get_nowait()
@@ -1418,10 +2109,13 @@ class NodeRunner(_Stage):
             self.received = index + 1
             try:
                 out = process(item)
-                if type(out) is types.GeneratorType:
+                out_type = type(out)
+                if out_type is generator_type:
                     out = _Many(out)  # run the generator here, so its errors are this item's errors
+                elif out_type is coroutine_type:
+                    out = await out  # an async process (Python nodes)
             except ItemError as exc:
-                await self.item_error(index, str(exc), item)
+                await self.item_error(index, str(exc), item, exc.extra)
                 continue
             except Exception as exc:  # a bug in a node is still only that item's error
                 await self.item_error(index, f"{type(exc).__name__}: {exc}", item)
@@ -1448,10 +2142,14 @@ class NodeRunner(_Stage):
         assert node is not None
         try:
             outputs = node.flush()
+            if type(outputs) is types.CoroutineType:
+                outputs = await outputs
             outputs = list(outputs) if outputs is not None else []
         except Exception as exc:
-            message = str(exc) if isinstance(exc, ItemError) else f"{type(exc).__name__}: {exc}"
-            await self.item_error(None, message)
+            if isinstance(exc, ItemError):
+                await self.item_error(None, str(exc), DROP, exc.extra)
+            else:
+                await self.item_error(None, f"{type(exc).__name__}: {exc}")
             return
         for value in outputs:
             await self.emit(value)
@@ -1618,16 +2316,19 @@ class StreamLines(LineInput):
 
 
 class RunResult:
-    """How a run ended: ``failure`` is the first error record under policy ``fail`` (else None)."""
+    """How a run ended: ``failure`` is the first error record under policy ``fail`` (else None); ``init_error``
+    the ``NodeInitError`` of a node that failed to initialise (then nothing ran)."""
 
-    def __init__(self, failure: Optional[Dict[str, Any]], interrupted: bool, stats: Dict[str, Dict[str, int]]):
+    def __init__(self, failure: Optional[Dict[str, Any]], interrupted: bool, stats: Dict[str, Dict[str, int]],
+                 init_error: Optional[NodeInitError] = None):
         self.failure = failure
         self.interrupted = interrupted
         self.stats = stats
+        self.init_error = init_error
 
     @property
     def ok(self) -> bool:
-        return self.failure is None and not self.interrupted
+        return self.failure is None and not self.interrupted and self.init_error is None
 
 
 class Pipeline:
@@ -1660,7 +2361,10 @@ class Pipeline:
         self.nodes: Dict[str, Node] = {}
         for spec in manifest["nodes"]:
             cls = NODE_TYPES[spec["node_type"]]
-            self.nodes[spec["id"]] = cls(spec["id"], spec.get("params") or {})
+            if cls.uses_base_dir:
+                self.nodes[spec["id"]] = cls(spec["id"], spec.get("params") or {}, base_dir=base_dir)
+            else:
+                self.nodes[spec["id"]] = cls(spec["id"], spec.get("params") or {})
             self.specs[spec["id"]] = spec
         self.successors: Dict[str, List[str]] = {node_id: [] for node_id in self.nodes}
         self.predecessors: Dict[str, List[str]] = {node_id: [] for node_id in self.nodes}
@@ -1672,9 +2376,11 @@ class Pipeline:
         self.failed = False
         self.failure: Optional[Dict[str, Any]] = None
         self.interrupted = False
+        self.init_error: Optional[NodeInitError] = None
         self._stages: List[_Stage] = []
         self._queues: Dict[str, NodeQueue] = {}
         self._initialized: List[Node] = []
+        self._capturing = False  # print() / logging of Python nodes routed to stderr (see _LogCapture)
 
     def _topological_order(self) -> List[str]:
         indegree = {n: len(p) for n, p in self.predecessors.items()}
@@ -1753,40 +2459,55 @@ class Pipeline:
             feeder_targets = [self._queue_for(n) for n in self.order if n in fed]
             self._stages.append(InputFeeder(self, feeder_targets, self.input or MemoryLines([])))
 
-    def initialize(self) -> None:
-        """Call every node's ``initialize()`` in topological order."""
+    async def initialize(self) -> None:
+        """Call every node's ``initialize()`` in topological order (awaited when it is a coroutine). Raises
+        ``NodeInitError``; the nodes started so far (the failing one too) are then still to be cleaned up."""
+        if not self._capturing and any(isinstance(n, PythonNode) for n in self.nodes.values()):
+            _LogCapture.start()
+            self._capturing = True
         for node_id in self.order:
             node = self.nodes[node_id]
-            node.initialize()
             self._initialized.append(node)
+            result = node.initialize()
+            if type(result) is types.CoroutineType:
+                await result
 
-    def cleanup(self) -> None:
+    async def cleanup(self) -> None:
         """Call ``cleanup()`` of every initialized node (errors there are ignored)."""
         for node in self._initialized:
             try:
-                node.cleanup()
+                result = node.cleanup()
+                if type(result) is types.CoroutineType:
+                    await result
             except Exception:  # pragma: no cover - built-in nodes do not fail here
                 pass
         self._initialized = []
+        if self._capturing:
+            self._capturing = False
+            _LogCapture.stop()
 
     async def run(self) -> RunResult:
         """Run the pipeline to the end of its input (or its failure, or an interrupt); cleanup always runs."""
         try:
             self._build()
-            self.initialize()
-            loop = asyncio.get_running_loop()
-            for stage in self._stages:
-                stage.task = loop.create_task(stage.run())  # type: ignore[attr-defined]
-            tasks = [stage.task for stage in self._stages]
             try:
-                await asyncio.gather(*tasks)
-            finally:
-                for task in tasks:
-                    if not task.done():
-                        task.cancel()
+                await self.initialize()
+            except NodeInitError as exc:
+                self.init_error = exc  # nothing runs
+            else:
+                loop = asyncio.get_running_loop()
+                for stage in self._stages:
+                    stage.task = loop.create_task(stage.run())  # type: ignore[attr-defined]
+                tasks = [stage.task for stage in self._stages]
+                try:
+                    await asyncio.gather(*tasks)
+                finally:
+                    for task in tasks:
+                        if not task.done():
+                            task.cancel()
         finally:
-            self.cleanup()
-        result = RunResult(self.failure, self.interrupted, self.stats())
+            await self.cleanup()
+        result = RunResult(self.failure, self.interrupted, self.stats(), self.init_error)
         # Stages and pipeline reference each other; drop them so a finished run (and whatever its output
         # callback holds) is freed by reference counting, not at some later garbage collection.
         self._stages = []
@@ -1887,8 +2608,12 @@ def _format_failure(record: Dict[str, Any]) -> str:
     error = record["$error"]
     head = f"error PL_ERR_NODE_FAILED: node '{error['node']}' ({error['node_type']})"
     if error["item_index"] is None:
-        return f"{head} failed in flush: {error['message']}"
-    return f"{head} failed on item {error['item_index']}: {error['message']}\n{js_dumps(error['item'])}"
+        text = f"{head} failed in flush: {error['message']}"
+    else:
+        text = f"{head} failed on item {error['item_index']}: {error['message']}\n{js_dumps(error['item'])}"
+    if "traceback" in error:  # a Python node's
+        text += "\n" + error["traceback"].rstrip("\n")
+    return text
 
 
 async def _run_main(
@@ -1907,7 +2632,7 @@ async def _run_main(
     try:
         return await pipeline.run()
     except asyncio.CancelledError:  # a second SIGINT
-        return RunResult(pipeline.failure, True, pipeline.stats())
+        return RunResult(pipeline.failure, True, pipeline.stats(), pipeline.init_error)
     finally:
         try:
             loop.remove_signal_handler(signal.SIGINT)
@@ -1950,6 +2675,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     if args.stats:
         print(json.dumps({"stats": result.stats}), file=sys.stderr)
+    if result.init_error is not None:
+        print(result.init_error.format(), file=sys.stderr)
+        return EXIT_FAILED
     if result.failure is not None:
         print(_format_failure(result.failure), file=sys.stderr)
         return EXIT_FAILED
@@ -1974,8 +2702,12 @@ async def _bench_init_sample(path: str, base_dir: str) -> int:
     manifest, _ = load_manifest(path)
     pipeline = Pipeline(manifest, lambda value: None, base_dir=base_dir)
     pipeline._build()
-    pipeline.initialize()
-    pipeline.cleanup()
+    try:
+        await pipeline.initialize()
+    except NodeInitError as exc:
+        raise _BenchFailure(exc.format()) from None
+    finally:
+        await pipeline.cleanup()
     return time.perf_counter_ns() - t0
 
 
@@ -1989,8 +2721,10 @@ async def _bench_run_sample(manifest: Dict[str, Any], lines: List[str], base_dir
     results = await asyncio.gather(*(p.run() for p in pipelines))
     elapsed = time.perf_counter_ns() - t0
     for result in results:
+        if result.init_error is not None:
+            raise _BenchFailure(result.init_error.format())
         if result.failure is not None:
-            raise _BenchFailure(result.failure)
+            raise _BenchFailure(_format_failure(result.failure))
     return elapsed, copies[0]
 
 
@@ -2018,9 +2752,7 @@ async def _bench_main(args: argparse.Namespace, manifest: Dict[str, Any], lines:
 
 
 class _BenchFailure(Exception):
-    def __init__(self, record: Dict[str, Any]):
-        super().__init__(_format_failure(record))
-        self.record = record
+    """A sample failed; the message is the CLI's error report."""
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

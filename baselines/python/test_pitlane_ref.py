@@ -1209,5 +1209,632 @@ class BenchTest(TempDirMixin, unittest.TestCase):
         self.assertIn(b"PL_ERR_NODE_FAILED", proc.stderr)
 
 
+# ----------------------------------------------------------------------------------------------------------------
+# Python nodes (docs/python-nodes.md)
+
+
+def pynode(node_id: str, code: Optional[str] = None, **params: Any) -> Dict[str, Any]:
+    """A python node spec; ``hint`` sets runtime_hint, ``cls`` the param 'class'."""
+    hint = params.pop("hint", None)
+    if "cls" in params:
+        params["class"] = params.pop("cls")
+    if code is not None:
+        params["code"] = code
+    spec = node(node_id, "python", **params)
+    if hint is not None:
+        spec["runtime_hint"] = hint
+    return spec
+
+
+def py_outputs(code: str, items: List[Any], on_error: Optional[str] = "skip", **params: Any) -> List[Any]:
+    """Outputs of source(items) -> python(code) (terminal), as JSON lines."""
+    m = chain(node("s", "DataSource", items=items), pynode("p", code, **params))
+    outputs, result = run(m, on_error=on_error)
+    assert result.ok, (result.failure, result.init_error)
+    return dumps_all(outputs)
+
+
+IDENTITY = "class Same:\n    def process(self, x):\n        return x\n"
+
+
+class PythonValidationTest(TempDirMixin, unittest.TestCase):
+    def problems(self, *specs: Dict[str, Any], base_dir: str = ".") -> List[Tuple[str, str]]:
+        m = ref.normalize_manifest(manifest(list(specs)))
+        return [(p.path, p.message) for p in ref.validate_manifest(m, base_dir=base_dir)]
+
+    def test_registered_names(self) -> None:
+        self.assertIs(ref.NODE_TYPES["python"], ref.PythonNode)
+        self.assertIs(ref.NODE_TYPES["PythonNode"], ref.PythonNode)
+        self.assertEqual(ref.PythonNode.type_name, "Python")
+        self.assertEqual(self.problems(pynode("a", IDENTITY)), [])
+        self.assertEqual(self.problems(dict(pynode("a", IDENTITY), node_type="PythonNode")), [])
+        self.assertEqual(
+            self.problems(dict(pynode("a", IDENTITY), node_type="Python")),
+            [("$.nodes[0].node_type", "unknown node_type 'Python'; did you mean 'python'?")],
+        )
+
+    def test_code_or_module(self) -> None:
+        self.assertEqual(self.problems(node("a", "python")),
+                         [("$.nodes[0].params", "one of code, module is required for python")])
+        self.assertEqual(self.problems(pynode("a", IDENTITY, module="x.py")),
+                         [("$.nodes[0].params", "code and module cannot both be given")])
+        self.assertEqual(self.problems(pynode("a", None, module="missing.py", cls="X")),
+                         [("$.nodes[0].params.module", "module file 'missing.py' does not exist")])
+        self.assertEqual(self.problems(pynode("a", None, module=".", cls="X")),
+                         [("$.nodes[0].params.module", "module '.' is a folder")])
+        self.write("same.py", IDENTITY)
+        self.assertEqual(self.problems(pynode("a", None, module="same.py"), base_dir=self.tmp),
+                         [("$.nodes[0].params.class", "missing required param 'class' for python (with module)")])
+        self.assertEqual(self.problems(pynode("a", None, module="same.py", cls="Same"), base_dir=self.tmp), [])
+
+    def test_param_types(self) -> None:
+        self.assertEqual(
+            self.problems(pynode("a", IDENTITY, init=[1], stateless="yes", timeout="30x", extra=1)),
+            [
+                ("$.nodes[0].params.init", "expected an object, got array"),
+                ("$.nodes[0].params.extra", "unknown param 'extra' for Python"),
+                ("$.nodes[0].params.stateless", "expected a boolean, got string"),
+                ("$.nodes[0].params.timeout",
+                 'expected a duration such as 30s, 500ms or 2m (or a number of seconds), got "30x"'),
+            ],
+        )
+        self.assertEqual(self.problems(pynode("a", 42)), [("$.nodes[0].params.code", "expected a string, got number")])
+        for timeout in ("30s", "500ms", "2m", "1.5s", 10, 0.5):
+            self.assertEqual(self.problems(pynode("a", IDENTITY, timeout=timeout, stateless=True, init={})), [])
+        for timeout in ("0s", -1, 0, "s", "30", True):
+            self.assertEqual(len(self.problems(pynode("a", IDENTITY, timeout=timeout))), 1, timeout)
+
+    def test_syntax_errors_with_message_and_line(self) -> None:
+        # (Python's own messages: these are Python 3.10+'s; 3.9 words them differently)
+        colon = "expected ':'" if sys.version_info >= (3, 10) else "invalid syntax"
+        self.assertEqual(
+            self.problems(pynode("a", "class A:\n    def process(self, x)\n        return x\n")),
+            [("$.nodes[0].params.code", f"SyntaxError: {colon} (line 2)")],
+        )
+        indent = "expected an indented block"
+        if sys.version_info >= (3, 10):
+            indent += " after function definition on line 2"
+        self.assertEqual(
+            self.problems(pynode("a", "class A:\n    def process(self, x):\n    return x\n")),
+            [("$.nodes[0].params.code", f"IndentationError: {indent} (line 3)")],
+        )
+        # compile-time errors that ast.parse alone accepts
+        self.assertEqual(self.problems(pynode("a", "return 1\n")),
+                         [("$.nodes[0].params.code", "SyntaxError: 'return' outside function (line 1)")])
+        self.write("bad.py", "\n\nclass B(:\n    pass\n")
+        problems = self.problems(pynode("a", None, module="bad.py", cls="B"), base_dir=self.tmp)
+        self.assertEqual(len(problems), 1)
+        self.assertEqual(problems[0][0], "$.nodes[0].params.module")
+        self.assertTrue(problems[0][1].startswith("SyntaxError: ") and problems[0][1].endswith("(line 3)"), problems)
+
+    def test_class_selection(self) -> None:
+        two = IDENTITY + "class Other:\n    def process(self, x):\n        return 1\n"
+        self.assertEqual(self.problems(pynode("a", two)), [
+            ("$.nodes[0].params.code", "several classes define process() (Same, Other); name one with the param 'class'")
+        ])
+        self.assertEqual(self.problems(pynode("a", two, cls="Other")), [])
+        self.assertEqual(self.problems(pynode("a", IDENTITY, cls="Missing")),
+                         [("$.nodes[0].params.class", "class 'Missing' is not defined by the code")])
+        self.assertEqual(self.problems(pynode("a", "class A:\n    pass\n", cls="A")),
+                         [("$.nodes[0].params.class", "class 'A' has no process() method")])
+        self.assertEqual(self.problems(pynode("a", "x = 1\n")),
+                         [("$.nodes[0].params.code", "no class in the code defines process()")])
+        # helpers without process (also exception classes) do not count; process may be inherited or assigned
+        helpers = "class Err(ValueError):\n    pass\nclass Conf:\n    n = 1\n"
+        self.assertEqual(self.problems(pynode("a", helpers + IDENTITY)), [])
+        inherited = IDENTITY + "class Child(Same):\n    pass\n"
+        self.assertEqual(self.problems(pynode("a", inherited, cls="Child")), [])
+        self.assertEqual(self.problems(pynode("a", "class A:\n    process = print\n")), [])
+        # a base from elsewhere may provide process(): not a problem at validation
+        self.assertEqual(self.problems(pynode("a", "from abc import ABC\nclass A(ABC):\n    pass\n")), [])
+        self.assertEqual(self.problems(pynode("a", "if True:\n    class A:\n        def process(self, x): pass\n")), [])
+        # classes nested in functions or classes are not the module's
+        self.assertEqual(self.problems(pynode("a", "def f():\n    class A:\n        def process(self, x): pass\n")),
+                         [("$.nodes[0].params.code", "no class in the code defines process()")])
+
+    def test_runtime_hints(self) -> None:
+        for hint in ("cpython", "pyodide", "auto", "cpython_wasm"):
+            self.assertEqual(self.problems(pynode("a", IDENTITY, hint=hint)), [], hint)
+        self.assertEqual(self.problems(pynode("a", IDENTITY, hint="rust_python")),
+                         [("$.nodes[0].runtime_hint", "runtime_hint rust_python is not supported")])
+        self.assertEqual(
+            self.problems(pynode("a", IDENTITY, hint="wasm")),
+            [("$.nodes[0].runtime_hint", 'unknown runtime_hint "wasm"; expected one of cpython, pyodide, auto, '
+                                         "cpython_wasm")],
+        )
+        self.assertEqual(self.problems(pynode("a", IDENTITY, hint=3)),
+                         [("$.nodes[0].runtime_hint", "expected a string, got number")])
+
+    def test_pyodide_hint_and_imports(self) -> None:
+        code = (
+            "import json, os.path\nfrom collections import deque\nimport numpy.linalg as la\n"
+            "from . import sibling\n"
+            "class A:\n    def process(self, x):\n        import subprocess\n        from threading import Thread\n"
+            "        import numpy\n        return x\n"
+        )
+        head = "runtime_hint pyodide cannot run this code: it imports"
+        expected = [
+            ("$.nodes[0].runtime_hint", f"{head} numpy (not in the standard library)"),
+            ("$.nodes[0].runtime_hint", f"{head} subprocess (not available in Pyodide)"),
+            ("$.nodes[0].runtime_hint", f"{head} threading (not available in Pyodide)"),
+        ]
+        self.assertEqual(self.problems(pynode("a", code, hint="pyodide")), expected)
+        self.assertEqual(
+            self.problems(pynode("a", code, hint="cpython_wasm")),
+            [(path, message.replace("runtime_hint pyodide", "runtime_hint cpython_wasm")) for path, message in expected],
+        )
+        for hint in ("cpython", "auto"):
+            self.assertEqual(self.problems(pynode("a", code, hint=hint)), [])
+        for module in ("multiprocessing", "socket", "ctypes"):
+            self.assertEqual(
+                self.problems(pynode("a", f"import {module}.x\n" + IDENTITY, hint="pyodide")),
+                [("$.nodes[0].runtime_hint",
+                  f"runtime_hint pyodide cannot run this code: it imports {module} (not available in Pyodide)")],
+            )
+        self.assertEqual(self.problems(pynode("a", "import asyncio, math, __future__\n" + IDENTITY, hint="pyodide")), [])
+
+    def test_stdlib_fallback_for_python_3_9(self) -> None:
+        names = getattr(sys, "stdlib_module_names", None)
+        try:
+            if names is not None:
+                del sys.stdlib_module_names
+            fallback = ref._stdlib_modules()
+        finally:
+            if names is not None:
+                sys.stdlib_module_names = names
+        for name in ("json", "asyncio", "subprocess", "__future__", "_thread", "tomllib", "formatter", "zoneinfo"):
+            self.assertIn(name, fallback)
+        self.assertNotIn("numpy", fallback)
+        if names is not None and sys.version_info[:2] in ((3, 10), (3, 11)):
+            self.assertEqual(set(names) - fallback, set())
+
+    def test_module_relative_to_the_manifest_folder(self) -> None:
+        os.mkdir(os.path.join(self.tmp, "lib"))
+        self.write("lib/same.py", IDENTITY)
+        path = self.write("m.json", chain(node("s", "DataSource", items=[1]),
+                                          pynode("p", None, module="lib/same.py", cls="Same")))
+        ref.load_manifest(path)  # no problem, whatever the working directory
+        self.assertEqual(cli("validate", path).stdout, b"ok\n")
+
+
+class PythonValuesTest(unittest.TestCase):
+    def test_into_python(self) -> None:
+        to = ref._to_python
+        for value, want in [(3.0, 3), (-0.0, 0), (2.0**53, 2**53), (-(2.0**53), -(2**53)), (1e3, 1000)]:
+            self.assertIs(type(to(value)), int)
+            self.assertEqual(to(value), want)
+        for value in (3.5, 2.0**53 + 2, -(2.0**53) - 2, 1e300):
+            self.assertIs(type(to(value)), float)
+        self.assertEqual(to([1.0, {"a": 2.5, "b": [3.0]}, True, None, "x"]), [1, {"a": 2.5, "b": [3]}, True, None, "x"])
+        self.assertIs(type(to([1.0])[0]), int)
+        self.assertIs(to(True), True)
+
+    def test_out_of_python(self) -> None:
+        out = ref._from_python
+        self.assertIs(type(out(3)), float)
+        self.assertEqual(out(2**53 + 1), 2.0**53)  # nearest double (ties to even)
+        self.assertEqual(out(2**53 + 3), 2.0**53 + 4)
+        self.assertEqual(js_dumps(out(-(2**60))), "-1152921504606847000")  # JSON.stringify(-(2**60))
+        self.assertEqual(out((1, (2, None), [True])), [1.0, [2.0, None], [True]])
+        self.assertIs(out([True])[0], True)
+        self.assertEqual(out({"a": 1}), {"a": 1.0})
+        self.assertEqual(out(b"\x00\xff"), b"\x00\xff")
+        self.assertEqual(js_dumps(b"\x01\x02"), '{"0":1,"1":2}')  # JSON.stringify(Uint8Array)
+        for value, type_ in [(float("nan"), "float"), (float("inf"), "float"), ({1: "a"}, "dict"), ({1, 2}, "set"),
+                             (object(), "object"), (1j, "complex"), ([{"a": {None: 1}}], "dict"), (10**400, "int"),
+                             (range(2), "range")]:
+            with self.assertRaises(ItemError) as ctx:
+                out(value)
+            self.assertEqual(str(ctx.exception), f"cannot send a {type_} out of a Python node")
+            self.assertIsNone(ctx.exception.extra)
+
+    def test_subclasses_send_their_plain_values(self) -> None:
+        import collections
+        import enum
+
+        class Color(enum.IntEnum):
+            RED = 1
+
+        class Name(str, enum.Enum):
+            A = "a"
+
+        Point = collections.namedtuple("Point", "x y")
+        value = ref._from_python([Color.RED, Name.A, Point(1, 2), collections.OrderedDict(b=1, a=2),
+                                  collections.defaultdict(list, k=[1]), bytearray(b"\x01")])
+        self.assertEqual(js_dumps(value), '[1,"a",[1,2],{"b":1,"a":2},{"k":[1]},{"0":1}]')
+        self.assertEqual([type(v) for v in value[:3]], [float, str, list])
+
+    def test_outputs_are_copies(self) -> None:
+        code = ("class Grow:\n    def __init__(self):\n        self.seen = []\n"
+                "    def process(self, x):\n        self.seen.append(x)\n        yield self.seen\n        yield self.seen\n")
+        self.assertEqual(py_outputs(code, [1, 2]), ["[1]", "[1]", "[1,2]", "[1,2]"])
+
+    def test_inputs_are_copies(self) -> None:
+        # fan-out: a Python node that changes its input does not change what the other branch receives
+        m = manifest(
+            [node("s", "DataSource", items=[[1]]), pynode("p", "class M:\n    def process(self, x):\n"
+                                                                "        x.append(2)\n        return x\n"),
+             node("k", "PassThrough")],
+            [("s", "p"), ("s", "k")],
+        )
+        self.assertEqual(sorted(dumps_all(outputs_of(m))), ["[1,2]", "[1]"])
+
+
+class PythonExecutionTest(TempDirMixin, unittest.TestCase):
+    def test_sync_value_and_none(self) -> None:
+        code = "class Half:\n    def process(self, x):\n        if x % 2 == 0:\n            return x // 2\n"
+        self.assertEqual(py_outputs(code, [1, 2, 3, 4, 10.0]), ["1", "2", "5"])
+
+    def test_generator_and_async_generator(self) -> None:
+        gen = "class G:\n    def process(self, n):\n        for i in range(n):\n            yield i\n        yield None\n"
+        self.assertEqual(py_outputs(gen, [2, 0]), ["0", "1", "null", "null"])
+        agen = ("import asyncio\nclass G:\n    async def process(self, n):\n        for i in range(n):\n"
+                "            await asyncio.sleep(0)\n            yield [i]\n")
+        self.assertEqual(py_outputs(agen, [2, 0, 1]), ["[0]", "[1]", "[0]"])
+
+    def test_async_process_and_initialize_keep_order(self) -> None:
+        code = ("import asyncio\nclass A:\n    async def initialize(self):\n        await asyncio.sleep(0.001)\n"
+                "        self.k = 10\n    async def process(self, x):\n        await asyncio.sleep(0.001 * (5 - x))\n"
+                "        return None if x == 3 else x * self.k\n")
+        m = chain(node("s", "DataSource", items=[1, 2, 3, 4]), pynode("a", code), pynode("b", code),
+                  node("k", "DataSink"))
+        # later items finish their sleep first, but each node takes them one at a time, in order
+        self.assertEqual(dumps_all(outputs_of(m)), ["100", "200", "400"])
+
+    def test_flush_variants(self) -> None:
+        base = "class F:\n    def __init__(self):\n        self.n = 0\n    def process(self, x):\n        self.n += 1\n"
+        self.assertEqual(py_outputs(base + "    def flush(self):\n        return [self.n]\n", [7, 8]), ["[2]"])
+        self.assertEqual(py_outputs(base + "    def flush(self):\n        return None\n", [7]), [])
+        self.assertEqual(py_outputs(base + "    def flush(self):\n        yield 1\n        yield 2\n", [7]), ["1", "2"])
+        self.assertEqual(py_outputs(base + "    async def flush(self):\n        return self.n\n", [7]), ["1"])
+        self.assertEqual(py_outputs(base + "    async def flush(self):\n        yield 'a'\n", []), ['"a"'])
+        self.assertEqual(py_outputs(base, [7]), [])  # no flush
+
+    def test_flush_outputs_reach_successors(self) -> None:
+        code = "class F:\n    def process(self, x):\n        return None\n    def flush(self):\n        return 41\n"
+        m = chain(node("s", "DataSource", items=[1]), pynode("f", code),
+                  node("c", "Calculator", operation="add", operand=1), node("k", "DataSink"))
+        self.assertEqual(dumps_all(outputs_of(m)), ["42"])
+
+    def test_init_kwargs_are_mapped(self) -> None:
+        code = ("class K:\n    def __init__(self, a, b=0, c=None):\n        self.args = (a, b, c)\n"
+                "    def process(self, x):\n        return [type(v).__name__ for v in self.args] + [self.args[2]]\n")
+        self.assertEqual(py_outputs(code, [0], init={"a": 3, "b": 0.5, "c": {"n": [2]}}),
+                         ['["int","float","dict",{"n":[2]}]'])
+
+    def test_item_error_record_with_traceback_last(self) -> None:
+        code = ("def helper(x):\n    return 10 / x\n\nclass D:\n    def process(self, x):\n"
+                "        return [helper(x) for _ in range(1)][0] if False else helper(x)\n")
+        outputs, result = run(chain(node("s", "DataSource", items=[2, 0]), pynode("div", code)), on_error="skip")
+        self.assertEqual(outputs[0], 5.0)
+        error = outputs[1]["$error"]
+        self.assertEqual(list(error), ["node", "node_type", "item_index", "message", "item", "traceback"])
+        self.assertEqual(error["node_type"], "Python")
+        self.assertEqual(error["message"], "ZeroDivisionError: division by zero")
+        self.assertEqual(
+            error["traceback"],
+            'Traceback (most recent call last):\n  File "<node div>", line 6, in process\n'
+            '  File "<node div>", line 2, in helper\nZeroDivisionError: division by zero\n',
+        )
+
+    def test_errors_of_every_process_kind(self) -> None:
+        kinds = {
+            "sync": "    def process(self, x):\n        raise KeyError(x)\n",
+            "async": "    async def process(self, x):\n        raise KeyError(x)\n",
+            "gen": "    def process(self, x):\n        yield 1\n        raise KeyError(x)\n",
+            "agen": "    async def process(self, x):\n        yield 1\n        raise KeyError(x)\n",
+        }
+        for kind, body in kinds.items():
+            lines = py_outputs("class E:\n" + body, ["k"])
+            self.assertEqual(len(lines), 1, kind)  # a failing generator's earlier outputs are not sent
+            error = json.loads(lines[0])["$error"]
+            self.assertEqual(error["message"], "KeyError: 'k'", kind)
+            self.assertTrue(error["traceback"].endswith(", in process\nKeyError: 'k'\n"), (kind, error["traceback"]))
+
+    def test_custom_exception_and_system_exit(self) -> None:
+        code = ("class Bad(Exception):\n    pass\nclass E:\n    def process(self, x):\n        if x:\n"
+                "            raise Bad('no ' + str(x))\n        raise SystemExit(3)\n")
+        messages = [json.loads(line)["$error"]["message"] for line in py_outputs(code, [1, 0])]
+        self.assertEqual(messages, ["Bad: no 1", "SystemExit: 3"])
+
+    def test_empty_exception_message_is_written_as_python_does(self) -> None:
+        error = json.loads(py_outputs("class E:\n    def process(self, x):\n        raise ValueError()\n", [1])[0])
+        self.assertEqual(error["$error"]["message"], "ValueError")
+        self.assertTrue(error["$error"]["traceback"].endswith("in process\nValueError\n"))
+
+    def test_class_without_process_at_run_time(self) -> None:
+        m = chain(node("s", "DataSource", items=[1]), pynode("p", "from abc import ABC\nclass A(ABC):\n    pass\n"))
+        _, result = run(m)  # valid: ABC might have provided process()
+        self.assertEqual(str(result.init_error), "node 'p' (Python) failed to initialise: TypeError: class 'A' has no "
+                                                 "process() method")
+        self.assertEqual(result.init_error.traceback, "")
+
+    def test_unsendable_output_is_an_item_error_without_traceback(self) -> None:
+        lines = py_outputs("class S:\n    def process(self, x):\n        return {x}\n", [1])
+        self.assertEqual(lines, ['{"$error":{"node":"p","node_type":"Python","item_index":0,'
+                                 '"message":"cannot send a set out of a Python node","item":1}}'])
+        lines = py_outputs("class S:\n    def process(self, x):\n        yield 1\n        yield float('nan')\n", [1])
+        self.assertEqual(json.loads(lines[0])["$error"]["message"], "cannot send a float out of a Python node")
+
+    def test_flush_error_record(self) -> None:
+        code = "class F:\n    def process(self, x):\n        pass\n    def flush(self):\n        return 1 / 0\n"
+        outputs, result = run(chain(node("s", "DataSource", items=[]), pynode("f", code)), on_error="skip")
+        self.assertEqual(js_dumps(outputs[0]), '{"$error":{"node":"f","node_type":"Python","item_index":null,'
+                         '"message":"ZeroDivisionError: division by zero","traceback":"Traceback (most recent call '
+                         'last):\\n  File \\"<node f>\\", line 5, in flush\\nZeroDivisionError: division by zero\\n"}}')
+
+    def test_fail_policy_record_has_the_traceback(self) -> None:
+        code = "class R:\n    def process(self, x):\n        return 1 / x\n"
+        outputs, result = run(chain(node("s", "DataSource", items=[1, 0, 2]), pynode("div", code)))
+        self.assertEqual(outputs, [1.0])
+        self.assertEqual(result.failure["$error"]["item_index"], 1)
+        self.assertIn("traceback", result.failure["$error"])
+
+    def test_init_errors(self) -> None:
+        cases = {
+            "init": ("class A:\n    def __init__(self):\n        raise ValueError('bad init')\n"
+                     "    def process(self, x):\n        return x\n",
+                     "ValueError: bad init", ['  File "<node a>", line 3, in __init__']),
+            "initialize": ("class A:\n    async def initialize(self):\n        {}['k']\n"
+                           "    def process(self, x):\n        return x\n",
+                           "KeyError: 'k'", ['  File "<node a>", line 3, in initialize']),
+            "module": ("import no_such_module_here\n" + "class A:\n    def process(self, x):\n        return x\n",
+                       "ModuleNotFoundError: No module named 'no_such_module_here'",
+                       ['  File "<node a>", line 1, in <module>']),
+            "kwargs": ("class A:\n    def process(self, x):\n        return x\n", None, []),
+        }
+        for name, (code, detail, frames) in cases.items():
+            params = {"init": {"nope": 1}} if name == "kwargs" else {}
+            m = chain(node("s", "DataSource", items=[1]), pynode("a", code, **params), node("k", "DataSink"))
+            outputs, result = run(m)
+            self.assertEqual(outputs, [], name)
+            error = result.init_error
+            self.assertIsInstance(error, ref.NodeInitError, name)
+            self.assertFalse(result.ok)
+            if detail is None:
+                self.assertTrue(error.detail.startswith("TypeError: "), error.detail)
+                continue
+            self.assertEqual(error.detail, detail, name)
+            self.assertEqual(str(error), f"node 'a' (Python) failed to initialise: {detail}")
+            self.assertEqual(error.traceback,
+                             "Traceback (most recent call last):\n" + "".join(f + "\n" for f in frames) + detail + "\n")
+
+    def test_cleanup_always_runs(self) -> None:
+        marker = os.path.join(self.tmp, "cleanup.txt")
+        code = ("class C:\n    def __init__(self, path, fail=False):\n        self.path, self.fail = path, fail\n"
+                "    def initialize(self):\n        if self.fail:\n            raise RuntimeError('no')\n"
+                "    def process(self, x):\n        return 1 / x\n"
+                "    async def cleanup(self):\n        with open(self.path, 'a') as f:\n            f.write('c')\n")
+        for fail, items, on_error in [(False, [1], None), (False, [0], "fail"), (True, [1], None)]:
+            m = chain(node("s", "DataSource", items=items), pynode("c", code, init={"path": marker, "fail": fail}))
+            run(m, on_error=on_error)
+        with open(marker) as f:
+            self.assertEqual(f.read(), "ccc")
+
+    def test_module_file_traceback_names_the_relative_path(self) -> None:
+        os.mkdir(os.path.join(self.tmp, "nodes"))
+        self.write("nodes/boom.py", "import os\n\nclass Boom:\n    def process(self, x):\n"
+                                    "        return [os.path.basename(__file__), 1 / x]\n")
+        m = chain(node("s", "DataSource", items=[2, 0]), pynode("b", None, module="nodes/boom.py", cls="Boom"))
+        self.assertEqual(ref.validate_manifest(ref.normalize_manifest(m), base_dir=self.tmp), [])
+        outputs, _ = asyncio.run(ref.run_pipeline(m, on_error="skip", base_dir=self.tmp))
+        self.assertEqual(outputs[0], ["boom.py", 0.5])
+        self.assertEqual(outputs[1]["$error"]["traceback"],
+                         'Traceback (most recent call last):\n  File "nodes/boom.py", line 5, in process\n'
+                         "ZeroDivisionError: division by zero\n")
+
+    def test_dataclasses_and_future_annotations_work(self) -> None:
+        code = ("from __future__ import annotations\nfrom dataclasses import dataclass, asdict\n\n@dataclass\n"
+                "class P:\n    x: int\n    y: list[int]\n\nclass N:\n    def process(self, x):\n"
+                "        return asdict(P(x, [x]))\n")
+        self.assertEqual(py_outputs(code, [1]), ['{"x":1,"y":[1]}'])
+        self.assertEqual([m for m in sys.modules if m.startswith("pitlane.nodes.")], [])  # gone after the run
+
+    def test_code_is_not_compiled_with_the_executors_future_flags(self) -> None:
+        code = "class A:\n    def process(self, x) -> 'unused':\n        return str(A.process.__annotations__)\n"
+        self.assertEqual(py_outputs(code, [1]), ['"{\'return\': \'unused\'}"'])
+        code = "class A:\n    def process(self, x) -> int:\n        return str(A.process.__annotations__)\n"
+        self.assertEqual(py_outputs(code, [1]), ['"{\'return\': <class \'int\'>}"'])
+
+    def test_runtime_hint_cpython_runs_subprocess(self) -> None:
+        code = ("import subprocess, sys\nclass S:\n    def process(self, x):\n        return subprocess.run("
+                "[sys.executable, '-c', 'print(6 * 7)'], capture_output=True, text=True).stdout.strip()\n")
+        self.assertEqual(py_outputs(code, [0], hint="cpython"), ['"42"'])
+
+    def test_mixed_chain_and_order_with_small_queues(self) -> None:
+        m = chain(
+            node("s", "DataSource", range={"stop": 200}),
+            node("c", "Calculator", operation="add", operand=1),
+            pynode("p", "import asyncio\nclass P:\n    async def process(self, x):\n"
+                        "        await asyncio.sleep(0)\n        return x * 2\n"),
+            node("k", "Accumulator", operation="count"),
+            settings={"queue_capacity": 2},
+        )
+        self.assertEqual(dumps_all(outputs_of(m)), [str(i) for i in range(1, 201)])
+
+
+class PythonLoggingTest(TempDirMixin, unittest.TestCase):
+    CODE = (
+        "import logging, sys\nlog = logging.getLogger('n')\nprint('loading')\n"
+        "class T:\n    def initialize(self):\n        print('ready', end='')\n        print('!')\n"
+        "    def process(self, x):\n        print('item', x, 'of', 'two')\n        log.info('info %s', x)\n"
+        "        log.debug('hidden')\n        logging.warning('warn\\nsecond line')\n"
+        "        sys.stdout.write('partial ')\n        return x\n"
+        "    def cleanup(self):\n        print('end', end='')\n"
+    )
+
+    def test_print_and_logging_go_to_stderr_tagged(self) -> None:
+        path = self.write("m.json", chain(node("s", "DataSource", items=[1, 2]), pynode("talk", self.CODE)))
+        proc = cli("run", path)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout, b"1\n2\n")
+        self.assertEqual(
+            proc.stderr.decode().splitlines(),
+            [
+                "[python:talk] INFO loading",
+                "[python:talk] INFO ready!",
+                "[python:talk] INFO item 1 of two",
+                "[python:talk] INFO info 1",
+                "[python:talk] WARNING warn",
+                "[python:talk] WARNING second line",
+                "[python:talk] INFO partial item 2 of two",
+                "[python:talk] INFO info 2",
+                "[python:talk] WARNING warn",
+                "[python:talk] WARNING second line",
+                "[python:talk] INFO partial end",
+            ],
+        )
+
+    def test_state_is_restored_after_a_run(self) -> None:
+        import logging
+
+        stdout, level, handlers = sys.stdout, logging.getLogger().level, list(logging.getLogger().handlers)
+        m = chain(node("s", "DataSource", items=[1]), pynode("p", "class P:\n    def process(self, x):\n"
+                                                                  "        print(x)\n        return x\n"))
+        saved_stderr = sys.stderr
+        sys.stderr = captured = __import__("io").StringIO()
+        try:
+            self.assertEqual(outputs_of(m), [1.0])
+        finally:
+            sys.stderr = saved_stderr
+        self.assertEqual(captured.getvalue(), "[python:p] INFO 1\n")
+        self.assertIs(sys.stdout, stdout)
+        self.assertEqual(logging.getLogger().level, level)
+        self.assertEqual(logging.getLogger().handlers, handlers)
+
+    def test_two_nodes_are_told_apart(self) -> None:
+        code = "import asyncio\nclass P:\n    async def process(self, x):\n        await asyncio.sleep(0)\n" \
+               "        print('at', x)\n        return x\n"
+        path = self.write("m.json", chain(node("s", "DataSource", items=[1]), pynode("a", code), pynode("b", code)))
+        proc = cli("run", path)
+        self.assertEqual(proc.stderr.decode().splitlines(), ["[python:a] INFO at 1", "[python:b] INFO at 1"])
+
+
+class PythonCliTest(TempDirMixin, unittest.TestCase):
+    def test_init_error_exit_1_with_traceback(self) -> None:
+        code = "class S:\n    def __init__(self, factor):\n        raise ValueError(f'bad factor {factor}')\n" \
+               "    def process(self, x):\n        return x\n"
+        path = self.write("m.json", chain(node("s", "DataSource", items=[1]),
+                                          pynode("scale", code, init={"factor": 0}), node("k", "DataSink")))
+        proc = cli("run", path)
+        self.assertEqual(proc.returncode, 1)
+        self.assertEqual(proc.stdout, b"")
+        self.assertEqual(
+            proc.stderr.decode(),
+            "error PL_ERR_NODE_INIT: node 'scale' (Python) failed to initialise: ValueError: bad factor 0\n"
+            "Traceback (most recent call last):\n"
+            '  File "<node scale>", line 3, in __init__\n'
+            "ValueError: bad factor 0\n",
+        )
+        for mode in ("run", "init"):
+            bench = cli("bench", path, "--samples", "1", "--mode", mode)
+            self.assertEqual(bench.returncode, 1)
+            self.assertIn(b"PL_ERR_NODE_INIT", bench.stderr)
+
+    def test_fail_prints_the_traceback(self) -> None:
+        path = self.write("m.json", chain(node("s", "DataSource", items=[2, 0]),
+                                          pynode("div", "class R:\n    def process(self, x):\n        return 1 / x\n")))
+        proc = cli("run", path)
+        self.assertEqual(proc.returncode, 1)
+        self.assertEqual(proc.stdout, b"0.5\n")
+        self.assertEqual(
+            proc.stderr.decode().splitlines(),
+            ["error PL_ERR_NODE_FAILED: node 'div' (Python) failed on item 1: ZeroDivisionError: division by zero",
+             "0", "Traceback (most recent call last):", '  File "<node div>", line 3, in process',
+             "ZeroDivisionError: division by zero"],
+        )
+
+    def test_validate_reports_python_problems_with_positions(self) -> None:
+        path = self.write("m.json", chain(node("s", "DataSource", items=[1]), pynode("p", "class A(:\n  pass\n")))
+        proc = cli("validate", path)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn(b"$.nodes[1].params.code: SyntaxError: ", proc.stdout)
+
+    def test_bench_with_python_nodes(self) -> None:
+        code = "class P:\n    def process(self, x):\n        print(x)\n        return {'v': x, 't': type(x).__name__}\n"
+        path = self.write("m.json", chain(node("s", "DataSource", range={"stop": 50}), pynode("p", code)))
+        proc = cli("bench", path, "--samples", "2", "--concurrent", "2")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        report = json.loads(proc.stdout)
+        self.assertEqual(report["output_count"], 50)
+        self.assertEqual(report["outputs_sha256"], hashlib.sha256(cli("run", path).stdout).hexdigest())
+        self.assertEqual(cli("bench", path, "--samples", "1", "--mode", "init").returncode, 0)
+
+    def test_sigint_with_an_async_python_node(self) -> None:
+        code = "import asyncio\nclass B:\n    def __init__(self):\n        self.items = []\n" \
+               "    async def process(self, x):\n        await asyncio.sleep(0)\n        self.items.append(x)\n" \
+               "        if len(self.items) == 2:\n            out, self.items = self.items, []\n            return out\n" \
+               "    def flush(self):\n        return self.items or None\n"
+        path = self.write("m.json", chain(node("s", "DataSource"), pynode("b", code)))
+        p = subprocess.Popen([sys.executable, SCRIPT, "run", path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        try:
+            p.stdin.write(b"1\n2\n3\n")
+            p.stdin.flush()
+            deadline = time.time() + 10
+            first = b""
+            while not first.endswith(b"\n") and time.time() < deadline:
+                first += p.stdout.read1(100) if hasattr(p.stdout, "read1") else p.stdout.read(1)
+            self.assertEqual(first, b"[1,2]\n")
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=10)
+        finally:
+            if p.poll() is None:
+                p.kill()
+        self.assertEqual(p.returncode, 130, err)
+        self.assertEqual(out, b"[3]\n")
+
+
+class ConformanceCorpusTest(unittest.TestCase):
+    """Every case of test/conformance/ (docs in its README) on this executor, with this interpreter."""
+
+    CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "test", "conformance")
+
+    def run_case(self, name: str) -> List[str]:
+        folder = os.path.join(self.CORPUS, name)
+        with open(os.path.join(folder, "case.json"), encoding="utf-8") as f:
+            spec = json.load(f)
+        args = ["run", os.path.join(folder, "manifest.json")]
+        if os.path.exists(os.path.join(folder, "input.jsonl")):
+            args += ["--input", os.path.join(folder, "input.jsonl")]
+        if "on_error" in spec:
+            args += ["--on-error", spec["on_error"]]
+        proc = cli(*args)
+        with open(os.path.join(folder, "expected.jsonl"), "rb") as f:
+            expected = f.read()
+        problems = []
+        if proc.returncode != spec.get("exit_code", 0):
+            problems.append(f"exit code {proc.returncode}: {proc.stderr.decode()[-300:]}")
+        if spec.get("ordered", True):
+            same = proc.stdout == expected
+        else:
+            same = sorted(proc.stdout.decode().splitlines()) == sorted(expected.decode().splitlines())
+        if not same:
+            problems.append(f"stdout {proc.stdout!r}, expected {expected!r}")
+        if "stderr_contains" in spec and spec["stderr_contains"].encode() not in proc.stderr:
+            problems.append(f"stderr lacks {spec['stderr_contains']!r}: {proc.stderr.decode()[-300:]}")
+        return problems
+
+    def test_every_case(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        names = sorted(d for d in os.listdir(self.CORPUS) if os.path.exists(os.path.join(self.CORPUS, d, "case.json")))
+        self.assertGreaterEqual(len(names), 25)
+        with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+            results = dict(zip(names, pool.map(self.run_case, names)))
+        failed = {name: problems for name, problems in results.items() if problems}
+        self.assertEqual(failed, {})
+
+    def test_python_cases_do_not_set_runtime_hint(self) -> None:
+        for name in os.listdir(self.CORPUS):
+            path = os.path.join(self.CORPUS, name, "manifest.json")
+            if "-python-" not in name or not os.path.exists(path):
+                continue
+            with open(path, encoding="utf-8") as f:
+                nodes = json.load(f)["nodes"]
+            hints = [n["runtime_hint"] for n in nodes if "runtime_hint" in n]
+            self.assertEqual(hints, ["cpython"] if "runtime-hint" in name else [], name)
+
+
 if __name__ == "__main__":
     unittest.main()

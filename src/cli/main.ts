@@ -145,15 +145,10 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--concurrent <k>', 'pipelines run concurrently per sample', positiveInt('--concurrent'), 1)
     .option('--input <file>', 'JSONL input, read into memory before timing')
     .addOption(new Option('--python-runtime <runtime>').choices(['cpython', 'pyodide']))
-    .action(
-      async (
-        file: string,
-        opts: BenchWorkerOptions,
-      ) => {
-        const { benchWorker } = await import('../lab/pipeline-bench-worker.js');
-        setExit(await benchWorker(file, opts));
-      },
-    );
+    .action(async (file: string, opts: BenchWorkerOptions) => {
+      const { benchWorker } = await import('../lab/pipeline-bench-worker.js');
+      setExit(await benchWorker(file, opts));
+    });
 
   return program;
 }

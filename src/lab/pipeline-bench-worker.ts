@@ -31,7 +31,11 @@ async function* fromArray(items: readonly unknown[]): AsyncGenerator {
 /** How the last run's nodes said they ran (the Python runtime chosen, and why). */
 let lastDetails = '';
 
-async function once(manifest: Manifest, input: readonly unknown[], opts: BenchWorkerOptions): Promise<unknown[]> {
+async function once(
+  manifest: Manifest,
+  input: readonly unknown[],
+  opts: BenchWorkerOptions,
+): Promise<unknown[]> {
   const result = await runPipeline(manifest, {
     input: fromArray(input),
     ...(opts.pythonRuntime !== undefined ? { nodeOptions: { pythonRuntime: opts.pythonRuntime } } : {}),

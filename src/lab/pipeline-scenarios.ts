@@ -45,6 +45,10 @@ export interface PipelineScenario {
   /** Part of the plans' four-scenario geometric mean. */
   readonly headline: boolean;
   readonly mode?: 'run' | 'init';
+  /** A different manifest for some contestants (pitlane native runs the native equivalent of a Python node). */
+  readonly manifestFor?: Partial<
+    Record<'pitlane' | 'pitlane-cpython' | 'pitlane-pyodide' | 'cpython', object>
+  >;
   /** Who runs it (default pitlane and the reference); Python scenarios add pitlane on each Python runtime. */
   readonly contestants?: readonly ('pitlane' | 'pitlane-cpython' | 'pitlane-pyodide' | 'cpython')[];
   readonly concurrent?: number;
@@ -55,6 +59,36 @@ export interface PipelineScenario {
   readonly pitlane: { readonly samples: number; readonly warmup: number };
   readonly cpython: { readonly samples: number; readonly warmup: number };
 }
+
+/** A Python node running `code`'s only class. */
+const py = (code: string, init: Record<string, unknown> = {}): Omit<NodeDoc, 'id'> => ({
+  node_type: 'python',
+  params: { code, init },
+});
+
+const PY_ADD = `class Add:
+    def __init__(self, operand=5):
+        self.operand = operand
+
+    def process(self, x):
+        return x + self.operand
+`;
+const PY_REVERSE = `class Reverse:
+    def process(self, values):
+        return values[::-1]
+`;
+const PY_MAKE_BYTES = `class MakeBytes:
+    def process(self, n):
+        return bytes((n + i) % 256 for i in range(256)) * 4096
+`;
+const PY_LENGTH = `class Length:
+    def process(self, blob):
+        return len(blob)
+`;
+
+/** Python scenarios: pitlane with each Python runtime against the reference (and pitlane native where it has the node). */
+const PYTHON_RUNTIMES = ['pitlane-cpython', 'pitlane-pyodide', 'cpython'] as const;
+const WITH_NATIVE = ['pitlane', 'pitlane-cpython', 'pitlane-pyodide', 'cpython'] as const;
 
 const TEXTS = Array.from({ length: 100 }, (_, i) => `item ${i}: the quick brown fox jumps over the lazy dog`);
 
@@ -165,6 +199,111 @@ export function pipelineScenarios(quick: boolean): PipelineScenario[] {
       headline: false,
       pitlane: { samples: q(200, 60), warmup: q(50, 10) },
       cpython: { samples: q(10, 4), warmup: q(2, 1) },
+    },
+    {
+      name: 'python_100',
+      description:
+        'a pure-Python calculator class (add 5) over 100 integers; pitlane native runs the Calculator node',
+      kind: 'samples',
+      manifest: chainManifest('python_100', range(100), [py(PY_ADD)]),
+      manifestFor: { pitlane: chainManifest('python_100', range(100), [calc('add', 5)]) },
+      contestants: WITH_NATIVE,
+      items: 100,
+      headline: false,
+      pitlane: { samples: q(300, 60), warmup: q(50, 10) },
+      cpython: { samples: q(100, 30), warmup: q(20, 5) },
+    },
+    {
+      name: 'python_1e5',
+      description: 'the same Python calculator over 10^5 integers (per-item cost)',
+      kind: 'samples',
+      manifest: chainManifest('python_1e5', range(1e5), [py(PY_ADD)]),
+      manifestFor: { pitlane: chainManifest('python_1e5', range(1e5), [calc('add', 5)]) },
+      contestants: WITH_NATIVE,
+      items: 1e5,
+      headline: false,
+      pitlane: { samples: q(5, 2), warmup: 1 },
+      cpython: { samples: q(3, 1), warmup: 1 },
+    },
+    {
+      name: 'python_mixed',
+      description: 'native → Python → native: 1000 integers, multiply 2, Python add 5, Filter even',
+      kind: 'samples',
+      manifest: chainManifest('python_mixed', range(1000), [
+        calc('multiply', 2),
+        py(PY_ADD),
+        { node_type: 'Filter', params: { op: 'odd' } },
+      ]),
+      contestants: PYTHON_RUNTIMES,
+      items: 1000,
+      headline: false,
+      pitlane: { samples: q(100, 30), warmup: q(20, 5) },
+      cpython: { samples: q(30, 10), warmup: q(5, 2) },
+    },
+    {
+      name: 'python_1000',
+      description:
+        'the Python calculator over 1000 integers, one pipeline (the unit of python_concurrent_10)',
+      kind: 'samples',
+      manifest: chainManifest('python_1000', range(1000), [py(PY_ADD)]),
+      contestants: PYTHON_RUNTIMES,
+      items: 1000,
+      headline: false,
+      pitlane: { samples: q(100, 30), warmup: q(20, 5) },
+      cpython: { samples: q(30, 10), warmup: q(5, 2) },
+    },
+    {
+      name: 'python_concurrent_10',
+      description:
+        '10 copies of python_1000 running concurrently in one process (does it scale past one core?)',
+      kind: 'samples',
+      concurrent: 10,
+      manifest: chainManifest('python_concurrent', range(1000), [py(PY_ADD)]),
+      contestants: PYTHON_RUNTIMES,
+      items: 10_000,
+      headline: false,
+      pitlane: { samples: q(30, 10), warmup: q(5, 2) },
+      cpython: { samples: q(10, 4), warmup: q(2, 1) },
+    },
+    {
+      name: 'python_floats_1e4',
+      description: 'data-heavy: 20 lists of 10^4 floats through a Python node that returns them reversed',
+      kind: 'samples',
+      manifest: chainManifest(
+        'python_floats',
+        {
+          items: Array.from({ length: 20 }, (_, k) => Array.from({ length: 10_000 }, (_, i) => k + i * 0.5)),
+        },
+        [py(PY_REVERSE)],
+      ),
+      contestants: PYTHON_RUNTIMES,
+      items: 20,
+      headline: false,
+      pitlane: { samples: q(20, 6), warmup: q(3, 1) },
+      cpython: { samples: q(20, 6), warmup: q(3, 1) },
+    },
+    {
+      name: 'python_bytes_1mb',
+      description: 'data-heavy: 20 blobs of 1 MiB made by one Python node and measured by another',
+      kind: 'samples',
+      manifest: chainManifest('python_bytes', range(20), [py(PY_MAKE_BYTES), py(PY_LENGTH)]),
+      contestants: PYTHON_RUNTIMES,
+      items: 20,
+      headline: false,
+      pitlane: { samples: q(20, 6), warmup: q(3, 1) },
+      cpython: { samples: q(20, 6), warmup: q(3, 1) },
+    },
+    {
+      name: 'python_cold_start',
+      description:
+        '`run` of python_100 in a fresh process: spawn → first output line (includes starting Python)',
+      kind: 'cold_start',
+      manifest: chainManifest('python_cold', range(100), [py(PY_ADD)]),
+      contestants: PYTHON_RUNTIMES,
+      items: 100,
+      headline: false,
+      pitlane: { samples: q(5, 3), warmup: 0 },
+      cpython: { samples: q(5, 3), warmup: 0 },
     },
     {
       name: 'cold_start',

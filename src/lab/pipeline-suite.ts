@@ -258,6 +258,13 @@ export async function runPipelineSuite(options: PipelineSuiteOptions): Promise<P
     for (const s of scenarios) {
       const manifest = join(dir, `${s.name}.json`);
       await writeFile(manifest, JSON.stringify(s.manifest));
+      const manifestOf = async (rt: RuntimeName): Promise<string> => {
+        const own = s.manifestFor?.[rt];
+        if (own === undefined) return manifest;
+        const path = join(dir, `${s.name}.${rt}.json`);
+        await writeFile(path, JSON.stringify(own));
+        return path;
+      };
       let input: string | null = null;
       if (s.kind === 'stream') {
         input = join(dir, `${s.name}.jsonl`);
@@ -272,9 +279,8 @@ export async function runPipelineSuite(options: PipelineSuiteOptions): Promise<P
         const order = who.map((_, i) => who[(i + r) % who.length] as RuntimeName);
         for (const runtime of order) {
           options.onProgress?.({ done, total, label: `${s.name} · ${runtime} · repeat ${r + 1}/${repeats}` });
-          repeatsBy[runtime]?.push(
-            await runRepeat(runtime, s, { manifest, input }, options.python, warmupMs),
-          );
+          const files = { manifest: await manifestOf(runtime), input };
+          repeatsBy[runtime]?.push(await runRepeat(runtime, s, files, options.python, warmupMs));
           done++;
         }
       }

@@ -7,6 +7,7 @@ import { DataSource } from './basic/data-source.js';
 import { Filter } from './basic/filter.js';
 import { DataSink, PassThrough } from './basic/simple.js';
 import { TextTransform } from './basic/text-transform.js';
+import { Python } from './python.js';
 
 export const BUILTIN_NODE_TYPES: NodeTypeRegistry = createNodeTypeRegistry([
   DataSource,
@@ -17,4 +18,5 @@ export const BUILTIN_NODE_TYPES: NodeTypeRegistry = createNodeTypeRegistry([
   Buffer,
   Filter,
   Accumulator,
+  Python,
 ]);

@@ -15,9 +15,9 @@ export const PYODIDE_UNAVAILABLE: Readonly<Record<string, string>> = {
   multiprocessing: 'no processes in WebAssembly',
   threading: 'no threads in Pyodide',
   concurrent: 'no threads or processes in Pyodide',
-  socket: 'no sockets in WebAssembly',
-  ssl: 'no sockets in WebAssembly',
-  ctypes: 'no native libraries in WebAssembly',
+  socket: 'sockets cannot connect from WebAssembly',
+  ssl: 'sockets cannot connect from WebAssembly',
+  ctypes: 'there are no native libraries to load in WebAssembly',
   sqlite3: 'a separate Pyodide package, which cannot be fetched here',
   lzma: 'a separate Pyodide package, which cannot be fetched here',
   tkinter: 'no GUI in WebAssembly',
@@ -36,6 +36,8 @@ export interface PythonSourceFacts {
   readonly imports: readonly string[];
   /** The source calls open(): it expects a real file system. */
   readonly opensFiles: boolean;
+  /** The source calls asyncio.run(), which Pyodide on Node 20 cannot do (no stack switching). */
+  readonly runsEventLoop: boolean;
 }
 
 /** Blanks out comments and string literals, keeping line structure, so keywords inside them are not read. */
@@ -88,7 +90,12 @@ export function analyzePythonSource(source: string): PythonSourceFacts {
     const from = /^\s*from\s+([A-Za-z_]\w*)[\w.]*\s+import\b/.exec(line);
     if (from?.[1] !== undefined) imports.add(from[1]);
   }
-  return { classes, imports: [...imports], opensFiles: /(^|[^\w.])open\s*\(/m.test(code) };
+  return {
+    classes,
+    imports: [...imports],
+    opensFiles: /(^|[^\w.])open\s*\(/m.test(code),
+    runsEventLoop: /\basyncio\s*\.\s*run\s*\(/.test(code),
+  };
 }
 
 /** Why code cannot run in Pyodide (null when it can). */
@@ -100,6 +107,7 @@ export function pyodideObstacle(facts: PythonSourceFacts): string | null {
     if (why !== undefined) return `it imports ${m} (${why})`;
   }
   if (facts.opensFiles) return 'it opens files (Pyodide sees only an in-memory file system)';
+  if (facts.runsEventLoop) return 'it calls asyncio.run() (not possible in Pyodide here; an async def process works)';
   return null;
 }
 
