@@ -107,7 +107,8 @@ export function pyodideObstacle(facts: PythonSourceFacts): string | null {
     if (why !== undefined) return `it imports ${m} (${why})`;
   }
   if (facts.opensFiles) return 'it opens files (Pyodide sees only an in-memory file system)';
-  if (facts.runsEventLoop) return 'it calls asyncio.run() (not possible in Pyodide here; an async def process works)';
+  if (facts.runsEventLoop)
+    return 'it calls asyncio.run() (not possible in Pyodide here; an async def process works)';
   return null;
 }
 
