@@ -52,9 +52,13 @@ export async function benchPipelinesCommand(opts: BenchPipelinesOptions): Promis
     process.stdout.write(JSON.stringify(comparisonJson(result), null, 2) + '\n');
   } else {
     const h = result.headline;
+    const headline =
+      h.scenarios.length === 0
+        ? ''
+        : `Geometric-mean speed-up (${h.scenarios.join(', ')}): ${h.speedup.toFixed(1)}x ` +
+          `[95% CI ${h.ci95[0].toFixed(1)}, ${h.ci95[1].toFixed(1)}]\n`;
     process.stdout.write(
-      `\n${resultsTable(result)}\n\nGeometric-mean speed-up (${h.scenarios.join(', ')}): ${h.speedup.toFixed(1)}x ` +
-        `[95% CI ${h.ci95[0].toFixed(1)}, ${h.ci95[1].toFixed(1)}]\n` +
+      `\n${resultsTable(result)}\n\n${headline}` +
         `${result.environment.cpu_model}, ${result.environment.cores} cores; Node ${result.environment.node_version}, Python ${result.environment.python_version ?? '?'}\n` +
         `Wrote ${paths.join(', ')}\n`,
     );

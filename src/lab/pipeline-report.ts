@@ -254,11 +254,14 @@ export function pipelineLabReport(result: PipelineSuiteResult): LabReport {
     settings_differ: [],
     scenarios,
     cold_starts: [],
-    headline: {
-      label: `geometric-mean speed-up over ${result.headline.scenarios.join(', ')}`,
-      factor: result.headline.speedup,
-      ci95: result.headline.ci95,
-    },
+    headline:
+      result.headline.scenarios.length === 0
+        ? null
+        : {
+            label: `geometric-mean speed-up over ${result.headline.scenarios.join(', ')}`,
+            factor: result.headline.speedup,
+            ci95: result.headline.ci95,
+          },
     warnings: [
       ...(incorrect.length > 0 ? [`Outputs differ between runtimes in: ${incorrect.join(', ')}`] : []),
       ...(result.settings.quick

@@ -559,3 +559,23 @@ test('a pool of workers for a stateless node keeps the order of outputs', async 
     { poolSize: 2 },
   );
 });
+
+test('a second run of the same node reuses the idle worker with a fresh instance; another node gets its own', async () => {
+  const COUNTER =
+    'import os\n\nclass Counter:\n    def __init__(self):\n        self.seen = 0\n\n    def process(self, x):\n        self.seen += 1\n        return [os.getpid(), self.seen]\n';
+  const run = async (code: string, id = 'reuse'): Promise<[number, number]> => {
+    const node = createCPythonNode(source(code, { nodeId: id, fileName: `<node ${id}>` }), {});
+    await node.start();
+    const [r] = await node.processBatch([1]);
+    await node.close();
+    assert.ok(r?.ok);
+    return r.outputs[0] as [number, number];
+  };
+  const [pidA, seenA] = await run(COUNTER);
+  const [pidB, seenB] = await run(COUNTER);
+  assert.equal(pidB, pidA, 'the same worker process served the second run');
+  assert.equal(seenA, 1);
+  assert.equal(seenB, 1, 'state did not carry over: a fresh instance');
+  const [pidC] = await run(COUNTER.replace('self.seen += 1', 'self.seen += 2'));
+  assert.notEqual(pidC, pidA, 'a different node definition never gets that worker');
+});

@@ -32,7 +32,16 @@
  * and the like) exchange text lines of JSON, with no binary values, batching or per-item timeouts.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, readSync, unlinkSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  unlinkSync,
+} from 'node:fs';
 import { endianness, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -532,6 +541,58 @@ class WorkerProcess {
     return this.cleanupError;
   }
 
+  /**
+   * Runs cleanup() and keeps the process for another run of the same node (see IdleWorkers). Resolves true when
+   * the worker is healthy and idle; false when it had to be killed (cleanup failed, overran or the worker died).
+   */
+  async release(): Promise<boolean> {
+    if (this.dead) return false;
+    const cleanedUp = new Promise<void>((resolve) => {
+      this.closing = resolve;
+    });
+    this.write(emptyFrame(K_CLOSE));
+    const timer = setTimeout(() => {
+      this.kill();
+    }, this.config.itemTimeoutMs);
+    await Promise.race([cleanedUp, this.done]);
+    clearTimeout(timer);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- dead may change while awaiting
+    if (this.dead || this.cleanupError !== null || this.groupHasOthers()) {
+      this.kill();
+      return false;
+    }
+    return true;
+  }
+
+  /** Whether anything besides the worker lives in its process group (a subprocess the node left running). */
+  private groupHasOthers(): boolean {
+    const self = this.child.pid;
+    if (self === undefined) return false;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry) || Number(entry) === self) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (Number(fields[2]) === self && fields[0] !== 'Z') return true;
+      } catch {
+        // The process ended meanwhile.
+      }
+    }
+    return false;
+  }
+
+  /** Whether an idle worker keeps pitlane's process alive (it must not: it may never be used again). */
+  setReferenced(referenced: boolean): void {
+    const handles = [this.child, this.child.stdin, this.child.stdout, this.child.stderr] as {
+      ref?: () => void;
+      unref?: () => void;
+    }[];
+    for (const h of handles) {
+      if (referenced) h.ref?.();
+      else h.unref?.();
+    }
+  }
+
   /** SIGKILL to the worker's process group (the worker and whatever it started). Synchronous. */
   kill(): void {
     if (this.exit === null) this.killGroup();
@@ -831,6 +892,57 @@ function logLevel(level: string): PythonLogRecord['level'] {
  * A place for one worker: queues requests (one at a time, in order), starts a new worker when the previous one
  * died, and re-sends the items a failed worker did not finish.
  */
+/**
+ * Idle workers, kept for the next run of the same node in this process (a server running pipelines, a benchmark):
+ * starting a worker costs 40–100 ms; reusing one costs a fresh module and a fresh instance of the class (state
+ * does not carry over), with the libraries it imported still loaded. Only a worker that ran exactly the same
+ * node definition (source, class, init, file name, interpreter, timeout) is reused. Idle workers do not keep
+ * pitlane running and are killed after a minute unused.
+ */
+const IDLE_MS = 60_000;
+const idleWorkers = new Map<string, { worker: WorkerProcess; timer: NodeJS.Timeout }[]>();
+
+function workerKey(config: WorkerConfig): string {
+  const { source } = config;
+  return JSON.stringify([
+    config.python,
+    config.itemTimeoutMs,
+    source.fileName,
+    source.code ?? null,
+    source.modulePath ?? null,
+    source.className,
+    source.init,
+  ]);
+}
+
+function takeIdleWorker(config: WorkerConfig): WorkerProcess | null {
+  const list = idleWorkers.get(workerKey(config));
+  while (list !== undefined && list.length > 0) {
+    const entry = list.pop();
+    if (entry === undefined) break;
+    clearTimeout(entry.timer);
+    if (!entry.worker.dead) {
+      entry.worker.setReferenced(true);
+      return entry.worker;
+    }
+  }
+  return null;
+}
+
+function keepIdleWorker(config: WorkerConfig, worker: WorkerProcess): void {
+  worker.setReferenced(false);
+  const key = workerKey(config);
+  const list = idleWorkers.get(key) ?? [];
+  const timer = setTimeout(() => {
+    const at = list.findIndex((e) => e.worker === worker);
+    if (at >= 0) list.splice(at, 1);
+    worker.kill();
+  }, IDLE_MS);
+  timer.unref();
+  list.push({ worker, timer });
+  idleWorkers.set(key, list);
+}
+
 class WorkerSlot {
   private worker: WorkerProcess | null = null;
   /** Set when a replacement worker could not start its node: every later item fails with this. */
@@ -848,7 +960,7 @@ class WorkerSlot {
   async start(): Promise<void> {
     let worker: WorkerProcess | null = null;
     try {
-      worker = new WorkerProcess(this.config);
+      worker = takeIdleWorker(this.config) ?? new WorkerProcess(this.config);
       this.worker = worker;
       const info = await worker.start();
       this.hasFlush = info.flush;
@@ -878,6 +990,10 @@ class WorkerSlot {
       const worker = this.worker;
       this.worker = null;
       if (worker === null) return;
+      if (await worker.release()) {
+        keepIdleWorker(this.config, worker);
+        return;
+      }
       const error = await worker.close();
       if (error !== null) this.warn(`cleanup() failed: ${error.type}: ${error.message}`);
     }).catch(() => undefined);

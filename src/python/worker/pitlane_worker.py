@@ -396,7 +396,9 @@ class Worker:
         source = spec.get("code")
         if path is not None:
             module.__file__ = path
-            sys.path.insert(0, os.path.dirname(path))  # the module's folder, as `python3 module.py` would have it
+            folder = os.path.dirname(path)
+            if folder not in sys.path:
+                sys.path.insert(0, folder)  # the module's folder, as `python3 module.py` would have it
             if source is None:
                 try:
                     with open(path, "rb") as f:
@@ -586,34 +588,38 @@ def main():
     sys.path[0:1] = []  # the worker's own folder is no place to import the node's modules from
 
     worker = Worker(channel, control)
-    kind, payload = channel.read()
-    if kind != K_START:
-        sys.stderr.write("pitlane_worker: expected a start frame, got %r\n" % (kind,))
-        return 2
-    try:
-        ready = worker.start(decode_block(payload))
-    except InitFailure as e:
-        sys.stdout.flush()
-        channel.write(json_frame(K_INIT_ERROR, e.info))
-        return 0
-    sys.stdout.flush()
-    channel.write(json_frame(K_READY, ready))
-
+    # One worker may serve several runs of the same node: after a close, pitlane may send a new start (a fresh
+    # module and instance of the same source) or close the channel.
     while True:
         kind, payload = channel.read()
-        if kind == K_BATCH:
-            worker.run_batch(decode_block(payload))
-        elif kind == K_FLUSH:
-            worker.run_flush()
-        elif kind == K_CLOSE:
-            worker.cleanup()
+        if kind is None:  # pitlane closed the channel
             return 0
-        elif kind is None:  # pitlane closed the channel
-            return 0
-        else:
-            sys.stderr.write("pitlane_worker: unknown frame kind %r\n" % (kind,))
+        if kind != K_START:
+            sys.stderr.write("pitlane_worker: expected a start frame, got %r\n" % (kind,))
             return 2
+        try:
+            ready = worker.start(decode_block(payload))
+        except InitFailure as e:
+            sys.stdout.flush()
+            channel.write(json_frame(K_INIT_ERROR, e.info))
+            return 0
+        sys.stdout.flush()
+        channel.write(json_frame(K_READY, ready))
 
+        while True:
+            kind, payload = channel.read()
+            if kind == K_BATCH:
+                worker.run_batch(decode_block(payload))
+            elif kind == K_FLUSH:
+                worker.run_flush()
+            elif kind == K_CLOSE:
+                worker.cleanup()
+                break
+            elif kind is None:  # pitlane closed the channel
+                return 0
+            else:
+                sys.stderr.write("pitlane_worker: unknown frame kind %r\n" % (kind,))
+                return 2
 
 if __name__ == "__main__":
     sys.exit(main())
