@@ -140,3 +140,42 @@ test('pitlane nodes lists every built-in type with its RemoteMedia alias', async
     assert.ok(r.stdout.includes(`${t}Node`), `${t}Node alias`);
   }
 });
+
+test('a Python node: auto picks Pyodide for standard-library code, --stats says so, logging stays off stdout', async () => {
+  const r = await pitlane(['run', example('python-words.yaml'), '--stats'], {
+    input: '"the quick brown fox"\n"a b"\n"jumps over"\n',
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stdout,
+    '{"line":"the quick brown fox","words":4,"total":4}\n{"line":"jumps over","words":2,"total":6}\n',
+  );
+  assert.match(r.stderr, /words: python on pyodide \(auto: standard library only\)/);
+  assert.match(r.stderr, /\[python:words\] INFO no words in 'a b'/);
+});
+
+test('a Python node whose runtime_hint cannot work is a validation error before anything runs', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pl-cli-'));
+  const manifest = join(dir, 'bad-hint.json');
+  writeFileSync(
+    manifest,
+    JSON.stringify({
+      version: 'v1',
+      metadata: { name: 'bad-hint' },
+      nodes: [
+        {
+          id: 'np',
+          node_type: 'python',
+          runtime_hint: 'pyodide',
+          params: { code: 'import numpy\nclass A:\n    def process(self, x):\n        return x\n' },
+        },
+      ],
+    }),
+  );
+  const r = await pitlane(['validate', manifest]);
+  assert.equal(r.code, 2);
+  assert.match(
+    r.stderr,
+    /\$\.nodes\[0\]\.runtime_hint +pyodide cannot run this code: it imports numpy \(not in the standard library/,
+  );
+});
