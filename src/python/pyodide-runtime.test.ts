@@ -10,11 +10,11 @@ import { fileURLToPath } from 'node:url';
 import { createPyodideNode, pyodideLoadInfo, type PyodideLoadInfo } from './pyodide-runtime.js';
 import {
   PythonNodeInitError,
-  type PythonCallResult,
   type PythonLogRecord,
   type PythonNodeInstance,
   type PythonNodeSource,
 } from './runtime.js';
+import { failure, outputs } from './test-support.js';
 
 const CACHE = mkdtempSync(join(tmpdir(), 'pitlane-pyodide-test-'));
 after(() => {
@@ -52,18 +52,6 @@ async function withNode(
   } finally {
     await node.close();
   }
-}
-
-function outputs(results: readonly PythonCallResult[]): unknown[][] {
-  return results.map((r) => {
-    assert.ok(r.ok, r.ok ? '' : `${r.error.type}: ${r.error.message}`);
-    return [...r.outputs];
-  });
-}
-
-function failure(result: PythonCallResult | undefined): { type: string; message: string; traceback: string } {
-  assert.ok(result !== undefined && !result.ok, `expected an error, got ${JSON.stringify(result)}`);
-  return result.error;
 }
 
 async function startError(src: PythonNodeSource): Promise<PythonNodeInitError> {
