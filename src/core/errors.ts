@@ -16,6 +16,8 @@ export const ERROR_CODES = {
   PL_ERR_ITEM: 'A node rejected one item; under policy `skip` it becomes an error record in the output.',
   PL_ERR_SUITE_INVALID:
     'A benchmark suite file does not parse or breaks rules; every problem is listed with its path.',
+  PL_ERR_MODELS_INVALID:
+    'A model repository (models.yaml) does not parse or breaks rules; every problem is listed with its path.',
   PL_ERR_BENCH: 'A benchmark could not run or a contestant misbehaved.',
   PL_ERR_THRESHOLDS: 'A benchmark ran, but one or more of its thresholds failed.',
   PL_ERR_INTERNAL: 'A bug in pitlane: please report it with the command that caused it.',

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadModelRepository, MODEL_DEFAULTS, ModelRepositoryInvalidError } from './model-repository.js';
+
+function folder(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pl-models-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+test('the seed shape loads with every default filled in and paths resolved against the file', async () => {
+  const dir = folder({
+    'model.onnx': 'x',
+    'tokenizer.json': '{}',
+    'models.yaml': 'models:\n  minilm:\n    name: all-MiniLM-L6-v2\n    paths: { onnx: model.onnx, tokenizer: tokenizer.json }\n',
+  });
+  const [m] = await loadModelRepository(join(dir, 'models.yaml'));
+  assert.ok(m);
+  assert.equal(m.id, 'minilm');
+  assert.equal(m.backend, 'onnx');
+  assert.equal(m.modelPath, join(dir, 'model.onnx'));
+  assert.equal(m.tokenizerPath, join(dir, 'tokenizer.json'));
+  assert.equal(m.tokenizer, 'wordpiece');
+  assert.equal(m.pooling, MODEL_DEFAULTS.pooling);
+  assert.equal(m.normalize, true);
+  assert.deepEqual(m.inputs, { inputIds: 'input_ids', attentionMask: 'attention_mask', tokenTypeIds: 'token_type_ids' });
+  assert.deepEqual(m.batching, { maxBatchTokens: 16_384, maxBatchSize: 64, maxQueueDelayMs: 2, queueCapacity: 1024 });
+  assert.deepEqual(m.threads, { intraOp: 2, interOp: 1 });
+});
+
+test('every problem is listed with its path and line: missing files, wrong values, unknown fields', async () => {
+  const dir = folder({
+    'models.yaml': [
+      'models:',
+      '  a:',
+      '    name: A',
+      '    paths: { onnx: nope.onnx, tokenizer: nope.json }',
+      '    pooling: max',
+      '    max_sequence_length: 512',
+      '    batching: { max_batch_tokens: 128 }',
+      '  b:',
+      '    name: B',
+      '    backend: tfjs',
+      '    paths: { onnx: x.onnx }',
+      '    colour: red',
+      '',
+    ].join('\n'),
+  });
+  await assert.rejects(loadModelRepository(join(dir, 'models.yaml')), (e: unknown) => {
+    assert.ok(e instanceof ModelRepositoryInvalidError);
+    const text = e.problems.map((p) => `${String(p.line)}: ${p.path}: ${p.message}`);
+    assert.ok(text.some((t) => t.startsWith('5: $.models.a.pooling: must be one of "mean", "cls", "none"')), text.join('\n'));
+    assert.ok(text.some((t) => t.startsWith('12: $.models.b.colour: unknown field')), text.join('\n'));
+    return true;
+  });
+  // Once the structure is right, the semantic checks run: files, backend paths, token budget.
+  const fixed = folder({
+    'models.yaml': 'models:\n  a:\n    name: A\n    paths: { onnx: nope.onnx, tokenizer: nope.json }\n    max_sequence_length: 512\n    batching: { max_batch_tokens: 128 }\n  b:\n    name: B\n    backend: tfjs\n    paths: { onnx: x.onnx }\n',
+  });
+  await assert.rejects(loadModelRepository(join(fixed, 'models.yaml')), (e: unknown) => {
+    assert.ok(e instanceof ModelRepositoryInvalidError);
+    const text = e.problems.map((p) => `${p.path}: ${p.message}`).join('\n');
+    assert.match(text, /\$\.models\.a\.paths\.onnx: no such file: .*nope\.onnx/);
+    assert.match(text, /\$\.models\.a\.paths\.tokenizer: no such file: .*nope\.json/);
+    assert.match(text, /\$\.models\.a\.batching\.max_batch_tokens: must be at least max_sequence_length \(512\)/);
+    assert.match(text, /\$\.models\.b\.paths\.tfjs: required for backend tfjs/);
+    return true;
+  });
+});

@@ -1,0 +1,220 @@
+/**
+ * The model repository: `models.yaml`, the seed's shape (`models: {id: {name, paths: {onnx: ...}}}`) extended with
+ * what serving needs: backend, tokenizer, tensor names, pooling and normalisation, sequence length, dimension,
+ * dynamic batching and threads. Validated like manifests (every problem with its path, line and column); paths
+ * are resolved against the file's folder; defaults are filled in here and nowhere else.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { DocumentInvalidError, type ManifestProblem } from '../core/errors.js';
+import {
+  locateAndSortProblems,
+  parseDocumentText,
+  readConfigFile,
+  schemaProblems,
+} from '../pipeline/config-document.js';
+
+const Positive = Type.Integer({ minimum: 1 });
+
+export const ModelSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, description: 'What the model is (say when it is a stand-in).' }),
+    backend: Type.Optional(
+      Type.Union([Type.Literal('onnx'), Type.Literal('tfjs')], { description: 'default onnx' }),
+    ),
+    paths: Type.Object(
+      {
+        onnx: Type.Optional(Type.String({ description: 'model.onnx, relative to models.yaml' })),
+        tfjs: Type.Optional(Type.String({ description: 'a TF.js graph model.json' })),
+        tokenizer: Type.Optional(Type.String({ description: 'tokenizer.json (Hugging Face format)' })),
+      },
+      { additionalProperties: false },
+    ),
+    tokenizer: Type.Optional(
+      Type.Object(
+        { kind: Type.Union([Type.Literal('wordpiece'), Type.Literal('none')]) },
+        { additionalProperties: false },
+      ),
+    ),
+    inputs: Type.Optional(
+      Type.Object(
+        {
+          input_ids: Type.Optional(Type.String()),
+          attention_mask: Type.Optional(Type.String()),
+          token_type_ids: Type.Optional(Type.String()),
+        },
+        { additionalProperties: false, description: 'graph input names (defaults: the same names)' },
+      ),
+    ),
+    output: Type.Optional(Type.String({ description: 'graph output to pool (default last_hidden_state)' })),
+    pooling: Type.Optional(Type.Union([Type.Literal('mean'), Type.Literal('cls'), Type.Literal('none')])),
+    normalize: Type.Optional(Type.Boolean({ description: 'L2-normalise embeddings (default true)' })),
+    max_sequence_length: Type.Optional(Positive),
+    dimension: Type.Optional(Positive),
+    batching: Type.Optional(
+      Type.Object(
+        {
+          max_batch_tokens: Type.Optional(Positive),
+          max_batch_size: Type.Optional(Positive),
+          max_queue_delay_ms: Type.Optional(Type.Number({ minimum: 0 })),
+          queue_capacity: Type.Optional(Positive),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    threads: Type.Optional(
+      Type.Object(
+        { intra_op: Type.Optional(Positive), inter_op: Type.Optional(Positive) },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ModelRepositorySchema = Type.Object(
+  { models: Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' }), ModelSchema) },
+  { additionalProperties: false },
+);
+
+export type ModelDocument = Static<typeof ModelSchema>;
+
+/** Defaults of a model entry, in one place. */
+export const MODEL_DEFAULTS = Object.freeze({
+  backend: 'onnx' as 'onnx' | 'tfjs',
+  output: 'last_hidden_state',
+  pooling: 'mean' as 'mean' | 'cls' | 'none',
+  normalize: true,
+  maxSequenceLength: 512,
+  maxBatchTokens: 16_384,
+  maxBatchSize: 64,
+  maxQueueDelayMs: 2,
+  queueCapacity: 1024,
+  intraOpThreads: 2,
+  interOpThreads: 1,
+});
+
+/** A model as the inference core uses it: every field present, paths absolute. */
+export interface ModelSpec {
+  readonly id: string;
+  readonly name: string;
+  readonly backend: 'onnx' | 'tfjs';
+  /** The model file (model.onnx or model.json). */
+  readonly modelPath: string;
+  readonly tokenizerPath: string | null;
+  readonly tokenizer: 'wordpiece' | 'none';
+  readonly inputs: {
+    readonly inputIds: string;
+    readonly attentionMask: string;
+    readonly tokenTypeIds: string;
+  };
+  readonly output: string;
+  readonly pooling: 'mean' | 'cls' | 'none';
+  readonly normalize: boolean;
+  readonly maxSequenceLength: number;
+  /** Output dimension, when declared (checked against the model at load). */
+  readonly dimension: number | null;
+  readonly batching: {
+    readonly maxBatchTokens: number;
+    readonly maxBatchSize: number;
+    readonly maxQueueDelayMs: number;
+    readonly queueCapacity: number;
+  };
+  readonly threads: { readonly intraOp: number; readonly interOp: number };
+}
+
+/** Validates a parsed models.yaml; pushes every problem; returns the models when there are none. */
+export function validateModelRepository(
+  doc: unknown,
+  baseDir: string,
+  problems: ManifestProblem[],
+): ModelSpec[] | null {
+  problems.push(...schemaProblems(ModelRepositorySchema, doc, '$'));
+  if (problems.length > 0) return null;
+  const models = (doc as Static<typeof ModelRepositorySchema>).models;
+  const out: ModelSpec[] = [];
+  for (const [id, m] of Object.entries(models)) {
+    const at = `$.models.${id}`;
+    const backend = m.backend ?? MODEL_DEFAULTS.backend;
+    const file = backend === 'onnx' ? m.paths.onnx : m.paths.tfjs;
+    if (file === undefined) {
+      problems.push({ path: `${at}.paths.${backend}`, message: `required for backend ${backend}` });
+      continue;
+    }
+    const modelPath = resolve(baseDir, file);
+    if (!existsSync(modelPath))
+      problems.push({ path: `${at}.paths.${backend}`, message: `no such file: ${modelPath}` });
+    const tokenizer = m.tokenizer?.kind ?? (m.paths.tokenizer !== undefined ? 'wordpiece' : 'none');
+    const tokenizerPath = m.paths.tokenizer !== undefined ? resolve(baseDir, m.paths.tokenizer) : null;
+    if (tokenizer === 'wordpiece' && tokenizerPath === null) {
+      problems.push({
+        path: `${at}.paths.tokenizer`,
+        message: 'required for a wordpiece tokenizer (tokenizer.json)',
+      });
+    }
+    if (tokenizerPath !== null && !existsSync(tokenizerPath)) {
+      problems.push({ path: `${at}.paths.tokenizer`, message: `no such file: ${tokenizerPath}` });
+    }
+    const b = m.batching ?? {};
+    const maxSequenceLength = m.max_sequence_length ?? MODEL_DEFAULTS.maxSequenceLength;
+    const maxBatchTokens = b.max_batch_tokens ?? MODEL_DEFAULTS.maxBatchTokens;
+    if (maxBatchTokens < maxSequenceLength) {
+      problems.push({
+        path: `${at}.batching.max_batch_tokens`,
+        message: `must be at least max_sequence_length (${maxSequenceLength}), or the longest input could never be batched`,
+      });
+    }
+    out.push({
+      id,
+      name: m.name,
+      backend,
+      modelPath,
+      tokenizerPath,
+      tokenizer,
+      inputs: {
+        inputIds: m.inputs?.input_ids ?? 'input_ids',
+        attentionMask: m.inputs?.attention_mask ?? 'attention_mask',
+        tokenTypeIds: m.inputs?.token_type_ids ?? 'token_type_ids',
+      },
+      output: m.output ?? MODEL_DEFAULTS.output,
+      pooling: m.pooling ?? MODEL_DEFAULTS.pooling,
+      normalize: m.normalize ?? MODEL_DEFAULTS.normalize,
+      maxSequenceLength,
+      dimension: m.dimension ?? null,
+      batching: {
+        maxBatchTokens,
+        maxBatchSize: b.max_batch_size ?? MODEL_DEFAULTS.maxBatchSize,
+        maxQueueDelayMs: b.max_queue_delay_ms ?? MODEL_DEFAULTS.maxQueueDelayMs,
+        queueCapacity: b.queue_capacity ?? MODEL_DEFAULTS.queueCapacity,
+      },
+      threads: {
+        intraOp: m.threads?.intra_op ?? MODEL_DEFAULTS.intraOpThreads,
+        interOp: m.threads?.inter_op ?? MODEL_DEFAULTS.interOpThreads,
+      },
+    });
+  }
+  return problems.length > 0 ? null : out;
+}
+
+/** A models.yaml with problems. */
+export class ModelRepositoryInvalidError extends DocumentInvalidError {
+  constructor(file: string, problems: readonly ManifestProblem[]) {
+    super('PL_ERR_MODELS_INVALID', file, 'model repository', problems);
+    this.name = 'ModelRepositoryInvalidError';
+  }
+}
+
+/** Reads, validates and normalises a models.yaml. Throws FileError or ModelRepositoryInvalidError. */
+export async function loadModelRepository(file: string): Promise<ModelSpec[]> {
+  const text = readConfigFile(file);
+  const parsed = await parseDocumentText(text, file);
+  if (!parsed.ok) throw new ModelRepositoryInvalidError(file, [{ path: '$', message: parsed.message }]);
+  const problems: ManifestProblem[] = [];
+  const models = validateModelRepository(parsed.doc, dirname(resolve(file)), problems);
+  if (models === null) {
+    await locateAndSortProblems(text, problems);
+    throw new ModelRepositoryInvalidError(file, problems);
+  }
+  return models;
+}
