@@ -82,9 +82,9 @@ export type ModelDocument = Static<typeof ModelSchema>;
 
 /** Defaults of a model entry, in one place. */
 export const MODEL_DEFAULTS = Object.freeze({
-  backend: 'onnx' as 'onnx' | 'tfjs',
+  backend: 'onnx' satisfies 'onnx' | 'tfjs',
   output: 'last_hidden_state',
-  pooling: 'mean' as 'mean' | 'cls' | 'none',
+  pooling: 'mean' satisfies 'mean' | 'cls' | 'none',
   normalize: true,
   maxSequenceLength: 512,
   maxBatchTokens: 16_384,
