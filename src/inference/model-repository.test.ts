@@ -15,7 +15,8 @@ test('the seed shape loads with every default filled in and paths resolved again
   const dir = folder({
     'model.onnx': 'x',
     'tokenizer.json': '{}',
-    'models.yaml': 'models:\n  minilm:\n    name: all-MiniLM-L6-v2\n    paths: { onnx: model.onnx, tokenizer: tokenizer.json }\n',
+    'models.yaml':
+      'models:\n  minilm:\n    name: all-MiniLM-L6-v2\n    paths: { onnx: model.onnx, tokenizer: tokenizer.json }\n',
   });
   const [m] = await loadModelRepository(join(dir, 'models.yaml'));
   assert.ok(m);
@@ -26,8 +27,17 @@ test('the seed shape loads with every default filled in and paths resolved again
   assert.equal(m.tokenizer, 'wordpiece');
   assert.equal(m.pooling, MODEL_DEFAULTS.pooling);
   assert.equal(m.normalize, true);
-  assert.deepEqual(m.inputs, { inputIds: 'input_ids', attentionMask: 'attention_mask', tokenTypeIds: 'token_type_ids' });
-  assert.deepEqual(m.batching, { maxBatchTokens: 16_384, maxBatchSize: 64, maxQueueDelayMs: 2, queueCapacity: 1024 });
+  assert.deepEqual(m.inputs, {
+    inputIds: 'input_ids',
+    attentionMask: 'attention_mask',
+    tokenTypeIds: 'token_type_ids',
+  });
+  assert.deepEqual(m.batching, {
+    maxBatchTokens: 16_384,
+    maxBatchSize: 64,
+    maxQueueDelayMs: 2,
+    queueCapacity: 1024,
+  });
   assert.deepEqual(m.threads, { intraOp: 2, interOp: 1 });
 });
 
@@ -52,20 +62,30 @@ test('every problem is listed with its path and line: missing files, wrong value
   await assert.rejects(loadModelRepository(join(dir, 'models.yaml')), (e: unknown) => {
     assert.ok(e instanceof ModelRepositoryInvalidError);
     const text = e.problems.map((p) => `${String(p.line)}: ${p.path}: ${p.message}`);
-    assert.ok(text.some((t) => t.startsWith('5: $.models.a.pooling: must be one of "mean", "cls", "none"')), text.join('\n'));
-    assert.ok(text.some((t) => t.startsWith('12: $.models.b.colour: unknown field')), text.join('\n'));
+    assert.ok(
+      text.some((t) => t.startsWith('5: $.models.a.pooling: must be one of "mean", "cls", "none"')),
+      text.join('\n'),
+    );
+    assert.ok(
+      text.some((t) => t.startsWith('12: $.models.b.colour: unknown field')),
+      text.join('\n'),
+    );
     return true;
   });
   // Once the structure is right, the semantic checks run: files, backend paths, token budget.
   const fixed = folder({
-    'models.yaml': 'models:\n  a:\n    name: A\n    paths: { onnx: nope.onnx, tokenizer: nope.json }\n    max_sequence_length: 512\n    batching: { max_batch_tokens: 128 }\n  b:\n    name: B\n    backend: tfjs\n    paths: { onnx: x.onnx }\n',
+    'models.yaml':
+      'models:\n  a:\n    name: A\n    paths: { onnx: nope.onnx, tokenizer: nope.json }\n    max_sequence_length: 512\n    batching: { max_batch_tokens: 128 }\n  b:\n    name: B\n    backend: tfjs\n    paths: { onnx: x.onnx }\n',
   });
   await assert.rejects(loadModelRepository(join(fixed, 'models.yaml')), (e: unknown) => {
     assert.ok(e instanceof ModelRepositoryInvalidError);
     const text = e.problems.map((p) => `${p.path}: ${p.message}`).join('\n');
     assert.match(text, /\$\.models\.a\.paths\.onnx: no such file: .*nope\.onnx/);
     assert.match(text, /\$\.models\.a\.paths\.tokenizer: no such file: .*nope\.json/);
-    assert.match(text, /\$\.models\.a\.batching\.max_batch_tokens: must be at least max_sequence_length \(512\)/);
+    assert.match(
+      text,
+      /\$\.models\.a\.batching\.max_batch_tokens: must be at least max_sequence_length \(512\)/,
+    );
     assert.match(text, /\$\.models\.b\.paths\.tfjs: required for backend tfjs/);
     return true;
   });

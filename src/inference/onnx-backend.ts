@@ -1,0 +1,190 @@
+/**
+ * The ONNX Runtime adapter: the only module that creates onnxruntime-node sessions. It turns a model file into
+ * an `OnnxModel` (names, run, close) with pitlane's session options and clear errors, so the rest of the
+ * inference layer (and its tests) depends on that small interface, not on the runtime. It also owns the
+ * post-processing every text-embedding model needs: masked mean pooling and L2 normalisation.
+ */
+import { stat } from 'node:fs/promises';
+import * as ort from 'onnxruntime-node';
+import { FileError } from '../core/errors.js';
+
+/** A tensor as ONNX Runtime takes and returns it. */
+export type OnnxTensor = ort.Tensor;
+
+/** Named inputs or outputs of one run. */
+export type OnnxTensorMap = Readonly<Record<string, OnnxTensor>>;
+
+/** Session options pitlane exposes (defaults in DEFAULT_ONNX_OPTIONS). */
+export interface OnnxModelOptions {
+  /** Threads used inside one operator (matrix multiplications). 0 lets ONNX Runtime choose (one per core). */
+  readonly intraOpThreads?: number;
+  /** Threads used to run independent operators in parallel; only matters with parallel execution. */
+  readonly interOpThreads?: number;
+  /** How far ONNX Runtime rewrites the graph before running it. */
+  readonly graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Whether ONNX Runtime keeps a memory arena for CPU tensors (faster, holds on to memory). */
+  readonly enableCpuMemArena?: boolean;
+}
+
+/** The defaults of OnnxModelOptions. */
+export const DEFAULT_ONNX_OPTIONS: Required<OnnxModelOptions> = Object.freeze({
+  intraOpThreads: 0,
+  interOpThreads: 1,
+  graphOptimizationLevel: 'all',
+  enableCpuMemArena: true,
+});
+
+/** A loaded ONNX model. */
+export interface OnnxModel {
+  /** The file it was loaded from. */
+  readonly path: string;
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  /** Runs the model on one set of inputs; resolves with every output by name. */
+  run(feeds: OnnxTensorMap): Promise<OnnxTensorMap>;
+  /** Releases the session. Never rejects; calling it twice is harmless. */
+  close(): Promise<void>;
+}
+
+/**
+ * Loads an ONNX model on the CPU execution provider.
+ * Rejects with FileError (naming the file) when the file is missing or is not a model ONNX Runtime can load.
+ */
+export async function loadOnnxModel(path: string, options: OnnxModelOptions = {}): Promise<OnnxModel> {
+  const o = { ...DEFAULT_ONNX_OPTIONS, ...options };
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) throw new FileError(path, 'is not a file; expected an ONNX model (.onnx)');
+  } catch (err) {
+    if (err instanceof FileError) throw err;
+    throw new FileError(path, 'ONNX model file not found; check the model path', { cause: err });
+  }
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(path, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: o.intraOpThreads,
+      interOpNumThreads: o.interOpThreads,
+      graphOptimizationLevel: o.graphOptimizationLevel,
+      enableCpuMemArena: o.enableCpuMemArena,
+    });
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new FileError(path, `is not an ONNX model ONNX Runtime can load: ${why}`, { cause: err });
+  }
+  let closed = false;
+  return {
+    path,
+    inputNames: [...session.inputNames],
+    outputNames: [...session.outputNames],
+    run: (feeds) => session.run(feeds),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      try {
+        await session.release();
+      } catch {
+        // Releasing a session that failed is not worth an error at shutdown.
+      }
+    },
+  };
+}
+
+/** Builds an int64 tensor of shape [batch, seq] (token ids, masks). */
+export function int64Tensor(data: BigInt64Array, batch: number, seq: number): OnnxTensor {
+  return new ort.Tensor('int64', data, [batch, seq]);
+}
+
+/**
+ * Feeds for a BERT-like text model from a padded batch: `input_ids`, `attention_mask` and, when the model
+ * takes it, `token_type_ids`.
+ */
+export function textModelFeeds(
+  model: Pick<OnnxModel, 'inputNames'>,
+  batch: {
+    readonly batchSize: number;
+    readonly seqLength: number;
+    readonly inputIds: BigInt64Array;
+    readonly attentionMask: BigInt64Array;
+    readonly tokenTypeIds: BigInt64Array;
+  },
+): Record<string, OnnxTensor> {
+  const { batchSize: b, seqLength: s } = batch;
+  const feeds: Record<string, OnnxTensor> = {
+    input_ids: int64Tensor(batch.inputIds, b, s),
+    attention_mask: int64Tensor(batch.attentionMask, b, s),
+  };
+  if (model.inputNames.includes('token_type_ids'))
+    feeds.token_type_ids = int64Tensor(batch.tokenTypeIds, b, s);
+  return feeds;
+}
+
+/**
+ * Runs one small batch (default 1 × 8 tokens) through a BERT-like text model so that the first real request
+ * does not pay for ONNX Runtime's lazy allocations. Resolves with the time the run took, in milliseconds.
+ */
+export async function warmUpTextModel(
+  model: OnnxModel,
+  { batchSize = 1, seqLength = 8 }: { readonly batchSize?: number; readonly seqLength?: number } = {},
+): Promise<number> {
+  const n = batchSize * seqLength;
+  const inputIds = new BigInt64Array(n);
+  for (let i = 0; i < n; i++) inputIds[i] = i % seqLength === 0 ? 101n : 1000n + BigInt(i % 97);
+  const feeds = textModelFeeds(model, {
+    batchSize,
+    seqLength,
+    inputIds,
+    attentionMask: new BigInt64Array(n).fill(1n),
+    tokenTypeIds: new BigInt64Array(n),
+  });
+  const t0 = performance.now();
+  await model.run(feeds);
+  return performance.now() - t0;
+}
+
+/**
+ * Mean of the token vectors of each row of `lastHidden` ([batch, seq, hidden], row-major) over the tokens
+ * whose attention mask is 1 (padding is ignored). A row with no real token gives a zero vector.
+ */
+export function meanPool(
+  lastHidden: Float32Array,
+  dims: readonly number[],
+  attentionMask: BigInt64Array | ArrayLike<number>,
+): Float32Array[] {
+  const [batch, seq, hidden] = dims;
+  if (dims.length !== 3 || batch === undefined || seq === undefined || hidden === undefined) {
+    throw new RangeError(`meanPool expects dims [batch, seq, hidden], got [${dims.join(', ')}]`);
+  }
+  if (lastHidden.length !== batch * seq * hidden || attentionMask.length !== batch * seq) {
+    throw new RangeError(
+      `meanPool: ${lastHidden.length} values and ${attentionMask.length} mask entries do not fit [${dims.join(', ')}]`,
+    );
+  }
+  const out: Float32Array[] = [];
+  // Accumulate in float64 so long sequences do not lose precision.
+  const acc = new Float64Array(hidden);
+  for (let b = 0; b < batch; b++) {
+    acc.fill(0);
+    let count = 0;
+    for (let t = 0; t < seq; t++) {
+      if (Number(attentionMask[b * seq + t]) === 0) continue;
+      count++;
+      const base = (b * seq + t) * hidden;
+      for (let h = 0; h < hidden; h++) acc[h] = (acc[h] ?? 0) + (lastHidden[base + h] ?? 0);
+    }
+    const v = new Float32Array(hidden);
+    if (count > 0) for (let h = 0; h < hidden; h++) v[h] = (acc[h] ?? 0) / count;
+    out.push(v);
+  }
+  return out;
+}
+
+/** The vector scaled to unit Euclidean length (a new array; a zero vector stays zero). */
+export function l2Normalize(v: Float32Array): Float32Array {
+  let sum = 0;
+  for (const x of v) sum += x * x;
+  const norm = Math.sqrt(sum);
+  const out = new Float32Array(v.length);
+  if (norm > 0) for (let i = 0; i < v.length; i++) out[i] = (v[i] ?? 0) / norm;
+  return out;
+}

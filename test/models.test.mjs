@@ -1,0 +1,62 @@
+// A user's own model, the way the docs tell them to bring it: an ONNX file and a tokenizer.json in a folder
+// laid out like a downloaded one, named in a models.yaml; pitlane loads it and produces embeddings.
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { buildMiniLmArch } from '../scripts/build-models.mjs';
+import { loadModelRepository } from '../dist/inference/model-repository.js';
+import { l2Normalize, loadOnnxModel, meanPool, textModelFeeds } from '../dist/inference/onnx-backend.js';
+import { loadWordPieceTokenizer } from '../dist/inference/wordpiece-tokenizer.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'pl-user-model-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('a user-supplied ONNX model + tokenizer.json, named in models.yaml, loads and embeds', async () => {
+  const built = join(dir, 'built');
+  buildMiniLmArch(built);
+  // Laid out like a model downloaded from a hub: onnx/model.onnx beside tokenizer.json.
+  const downloaded = join(dir, 'all-MiniLM-L6-v2');
+  mkdirSync(join(downloaded, 'onnx'), { recursive: true });
+  copyFileSync(join(built, 'model.onnx'), join(downloaded, 'onnx', 'model.onnx'));
+  copyFileSync(join(built, 'tokenizer.json'), join(downloaded, 'tokenizer.json'));
+  writeFileSync(
+    join(dir, 'models.yaml'),
+    [
+      'models:',
+      '  minilm:',
+      '    name: my all-MiniLM-L6-v2 export',
+      '    paths: { onnx: all-MiniLM-L6-v2/onnx/model.onnx, tokenizer: all-MiniLM-L6-v2/tokenizer.json }',
+      '    pooling: mean',
+      '    max_sequence_length: 128',
+      '    dimension: 384',
+      '    batching: { max_batch_tokens: 4096 }',
+      '    threads: { intra_op: 2, inter_op: 1 }',
+      '',
+    ].join('\n'),
+  );
+  const [spec] = await loadModelRepository(join(dir, 'models.yaml'));
+  const tokenizer = loadWordPieceTokenizer(spec.tokenizerPath);
+  const model = await loadOnnxModel(spec.modelPath, {
+    intraOpThreads: spec.threads.intraOp,
+    interOpThreads: spec.threads.interOp,
+  });
+  try {
+    const texts = ['The quick brown fox jumps over the lazy dog.', 'Embeddings for everyone!'];
+    const batch = tokenizer.encodeBatch(texts, { maxLength: spec.maxSequenceLength });
+    const out = await model.run(textModelFeeds(model, batch));
+    const hidden = out[spec.output];
+    assert.ok(hidden, `output ${spec.output}`);
+    assert.deepEqual(hidden.dims, [2, batch.seqLength, spec.dimension]);
+    const vectors = meanPool(hidden.data, hidden.dims, batch.attentionMask).map(l2Normalize);
+    assert.equal(vectors.length, 2);
+    for (const v of vectors) {
+      assert.equal(v.length, 384);
+      const norm = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+      assert.ok(Math.abs(norm - 1) < 1e-5, `unit length, got ${norm}`);
+    }
+  } finally {
+    await model.close();
+  }
+});
