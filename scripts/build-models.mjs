@@ -9,6 +9,8 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import onnxProto from 'onnx-proto';
+// The project's seeded PRNG (mulberry32); this script runs after `npm run build`, so dist/ exists.
+import { seededRandom } from '../dist/lab/stats.js';
 
 const { onnx } = onnxProto;
 
@@ -34,17 +36,6 @@ const FILES = ['model.onnx', 'tokenizer.json', 'vocab.txt', 'config.json'];
 // ---------------------------------------------------------------------------------------------------------------
 // Deterministic numbers
 
-/** mulberry32: seeded PRNG, floats in [0, 1) (same as src/lab/stats.ts). */
-function seededRandom(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** n samples of N(0, std) by Box-Muller, straight into a Float32Array. */
 function normalArray(n, std, rand) {
