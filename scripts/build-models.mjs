@@ -36,7 +36,6 @@ const FILES = ['model.onnx', 'tokenizer.json', 'vocab.txt', 'config.json'];
 // ---------------------------------------------------------------------------------------------------------------
 // Deterministic numbers
 
-
 /** n samples of N(0, std) by Box-Muller, straight into a Float32Array. */
 function normalArray(n, std, rand) {
   const out = new Float32Array(n);
