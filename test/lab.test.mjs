@@ -399,3 +399,9 @@ describe('pitlane bench SUITE.yaml', () => {
     assert.match(bad.stderr, /not a pitlane results file/);
   });
 });
+
+test('bench flags are checked: --cold-starts must be a whole number', async () => {
+  const r = await pitlane(['bench', join(FIXTURES, 'mini.yaml'), '--cold-starts', 'abc']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--cold-starts must be a whole number ≥ 0/);
+});

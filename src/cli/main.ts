@@ -13,6 +13,16 @@ import { reportError } from './report-error.js';
 
 const VERSION = '0.1.0';
 
+function nonNegativeNumber(name: string, integer: boolean) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) {
+      throw new InvalidArgumentError(`${name} must be a ${integer ? 'whole number' : 'number'} ≥ 0`);
+    }
+    return n;
+  };
+}
+
 function positiveInt(name: string) {
   return (value: string): number => {
     const n = Number(value);
@@ -89,7 +99,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option(
       '--cold-starts <n>',
       'suite files: fresh processes per contestant for cold start (0: skip)',
-      (v) => Number(v),
+      nonNegativeNumber('--cold-starts', true),
     )
     .option('--json', 'print the comparison JSON on stdout instead of the table')
     .option('--verbose', "suite files: show the contestants' own output")
@@ -139,8 +149,8 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('internal: runs benchmark samples of one scenario in a fresh process and prints JSON')
     .argument('<manifest>')
     .requiredOption('--samples <n>', 'measured samples', positiveInt('--samples'))
-    .option('--warmup <n>', 'warm-up samples', (v) => Number(v), 0)
-    .option('--warmup-ms <ms>', 'warm up for at least this long', (v) => Number(v), 0)
+    .option('--warmup <n>', 'warm-up samples', nonNegativeNumber('--warmup', true), 0)
+    .option('--warmup-ms <ms>', 'warm up for at least this long', nonNegativeNumber('--warmup-ms', false), 0)
     .addOption(new Option('--mode <mode>').choices(['run', 'init']).default('run'))
     .option('--concurrent <k>', 'pipelines run concurrently per sample', positiveInt('--concurrent'), 1)
     .option('--input <file>', 'JSONL input, read into memory before timing')
