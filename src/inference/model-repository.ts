@@ -27,13 +27,19 @@ export const ModelSchema = Type.Object(
       {
         onnx: Type.Optional(Type.String({ description: 'model.onnx, relative to models.yaml' })),
         tfjs: Type.Optional(Type.String({ description: 'a TF.js graph model.json' })),
-        tokenizer: Type.Optional(Type.String({ description: 'tokenizer.json (Hugging Face format)' })),
+        tokenizer: Type.Optional(
+          Type.String({ description: 'tokenizer.json (Hugging Face format), or vocab.json for use' }),
+        ),
       },
       { additionalProperties: false },
     ),
     tokenizer: Type.Optional(
       Type.Object(
-        { kind: Type.Union([Type.Literal('wordpiece'), Type.Literal('none')]) },
+        {
+          kind: Type.Union([Type.Literal('wordpiece'), Type.Literal('use'), Type.Literal('none')], {
+            description: 'wordpiece: tokenizer.json; use: Universal Sentence Encoder vocab.json',
+          }),
+        },
         { additionalProperties: false },
       ),
     ),
@@ -103,7 +109,7 @@ export interface ModelSpec {
   /** The model file (model.onnx or model.json). */
   readonly modelPath: string;
   readonly tokenizerPath: string | null;
-  readonly tokenizer: 'wordpiece' | 'none';
+  readonly tokenizer: 'wordpiece' | 'use' | 'none';
   readonly inputs: {
     readonly inputIds: string;
     readonly attentionMask: string;
@@ -145,12 +151,14 @@ export function validateModelRepository(
     const modelPath = resolve(baseDir, file);
     if (!existsSync(modelPath))
       problems.push({ path: `${at}.paths.${backend}`, message: `no such file: ${modelPath}` });
-    const tokenizer = m.tokenizer?.kind ?? (m.paths.tokenizer !== undefined ? 'wordpiece' : 'none');
+    const tokenizer =
+      m.tokenizer?.kind ??
+      (m.paths.tokenizer === undefined ? 'none' : backend === 'tfjs' ? 'use' : 'wordpiece');
     const tokenizerPath = m.paths.tokenizer !== undefined ? resolve(baseDir, m.paths.tokenizer) : null;
-    if (tokenizer === 'wordpiece' && tokenizerPath === null) {
+    if (tokenizer !== 'none' && tokenizerPath === null) {
       problems.push({
         path: `${at}.paths.tokenizer`,
-        message: 'required for a wordpiece tokenizer (tokenizer.json)',
+        message: `required for a ${tokenizer} tokenizer (${tokenizer === 'use' ? 'vocab.json' : 'tokenizer.json'})`,
       });
     }
     if (tokenizerPath !== null && !existsSync(tokenizerPath)) {
