@@ -1,10 +1,19 @@
 // Bundles the CLI into dist/bundle/ (esbuild, ESM, code-split so each command loads only what it needs).
 // Why: pitlane's dependencies ship as hundreds of small ESM files, and resolving them cost ~120 ms at every
 // start; one bundle starts in about half the time (cold start is a headline number, see bench pipelines).
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
+// Chunk names carry content hashes: clear old ones so the folder holds one build.
+rmSync('dist/bundle', { recursive: true, force: true });
+
 await build({
-  entryPoints: ['src/cli/main.ts'],
+  // Worker-thread modules are entries of their own: threads load them by file name beside the chunks.
+  entryPoints: {
+    main: 'src/cli/main.ts',
+    'tokenizer-worker': 'src/inference/tokenizer-worker.ts',
+    'embedder-worker': 'src/inference/embedder-worker.ts',
+  },
   outdir: 'dist/bundle',
   bundle: true,
   splitting: true,
@@ -14,7 +23,8 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
   // Pyodide loads its WebAssembly and standard library from files beside its own module: never bundle it.
-  external: ['pyodide'],
+  // ONNX Runtime and TF.js load native and WebAssembly binaries relative to their own files: never bundle them.
+  external: ['pyodide', 'onnxruntime-node', '@tensorflow/*', '@energetic-ai/*'],
   // CommonJS dependencies (commander) call require() for Node built-ins.
   banner: {
     js: "import { createRequire as __plCreateRequire } from 'node:module'; const require = __plCreateRequire(import.meta.url);",

@@ -148,6 +148,7 @@ export async function compareCommand(
     name: `compare-${a.contestant}-${b.contestant}`,
     description: `${aPath} (baseline) against ${bPath}.`,
     file: aPath,
+    ceiling: null,
     contestants: [
       {
         spec: { name: nameA, command: ['(from file)'] },
@@ -183,6 +184,7 @@ export async function compareCommand(
     runs,
     startFailures: {},
     interrupted: false,
+    ceiling: null,
   };
   const base = httpLabReport(result);
   const report = {

@@ -8,6 +8,7 @@ import type { BenchPipelinesOptions } from './bench-command.js';
 import type { BenchWorkerOptions } from '../lab/pipeline-bench-worker.js';
 import type { RunCommandOptions } from './run-command.js';
 import type { BenchSuiteOptions } from './suite-command.js';
+import type { ServeEmbedOptions } from './serve-command.js';
 import { EXIT } from './exit-codes.js';
 import { reportError } from './report-error.js';
 
@@ -103,7 +104,10 @@ function buildProgram(setExit: (code: number) => void): Command {
     )
     .option('--json', 'print the comparison JSON on stdout instead of the table')
     .option('--verbose', "suite files: show the contestants' own output")
-    .option('--quick', 'pipelines: fewer repeats and samples (same sizes), for a fast look: not for quoting')
+    .option(
+      '--quick',
+      'a fast look, not for quoting: pipelines: fewer repeats and samples (same sizes); suite files: a tenth of the requests and durations, one repeat',
+    )
     .option('--python <path>', 'pipelines: Python interpreter for the reference executor', 'python3')
     .action(async (suite: string, opts: BenchPipelinesOptions & BenchSuiteOptions) => {
       if (suite === 'pipelines') {
@@ -142,6 +146,48 @@ function buildProgram(setExit: (code: number) => void): Command {
     .action(async (dir: string, opts: { output?: string }) => {
       const { reportCommand } = await import('./suite-command.js');
       setExit(await reportCommand(dir, opts));
+    });
+
+  const serve = program.command('serve').description('run a service: embed (text embeddings)');
+  serve
+    .command('embed')
+    .description(
+      'text-embedding server on ONNX Runtime / TF.js: TEI (/embed, /tokenize, /info) and OpenAI (/v1/embeddings) APIs, /health, /metrics',
+    )
+    .option('--models <file>', 'model repository (default ./models.yaml, else the bundled models)')
+    .option(
+      '--model <id>',
+      'serve only this model (repeatable; the first is the default); default: every model in the file',
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option(
+      '-p, --port <port>',
+      'port to listen on (0: any free port)',
+      nonNegativeNumber('--port', true),
+      8080,
+    )
+    .option(
+      '--tokenizer-threads <n>',
+      'worker threads for tokenization (0: on the event loop)',
+      nonNegativeNumber('--tokenizer-threads', true),
+      1,
+    )
+    .option(
+      '--intra-op-threads <n>',
+      "ONNX Runtime threads per operator, for every model (overrides models.yaml's threads.intra_op)",
+      positiveInt('--intra-op-threads'),
+    )
+    .option(
+      '--max-body-mb <mb>',
+      'largest request body in MiB (larger: 413); big input arrays are split into batches, not refused',
+      nonNegativeNumber('--max-body-mb', false),
+      16,
+    )
+    .option('--json', 'print one JSON line on stdout when ready (url, models), and no log lines')
+    .action(async (opts: Omit<ServeEmbedOptions, 'version'>) => {
+      const { serveEmbedCommand } = await import('./serve-command.js');
+      setExit(await serveEmbedCommand({ ...opts, version: VERSION }));
     });
 
   program

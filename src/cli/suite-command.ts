@@ -12,7 +12,7 @@ import { runHttpSuite, type SuiteProgress } from '../lab/http-suite.js';
 import { renderHtmlReport } from '../lab/report-html.js';
 import { renderMarkdownReport, renderTerminalTable } from '../lab/report-markdown.js';
 import type { LabReport } from '../lab/report-model.js';
-import { loadSuite, type Suite } from '../lab/suite.js';
+import { loadSuite, quickSuite, type Suite } from '../lab/suite.js';
 import { EXIT } from './exit-codes.js';
 
 export interface BenchSuiteOptions {
@@ -22,6 +22,7 @@ export interface BenchSuiteOptions {
   coldStarts?: number;
   json?: boolean;
   verbose?: boolean;
+  quick?: boolean;
 }
 
 /** Progress on stderr: one rewritten line on a terminal, plain lines otherwise. */
@@ -74,11 +75,12 @@ function withOverrides(suite: Suite, opts: BenchSuiteOptions): Suite {
       );
     }
   }
+  const scaled = opts.quick === true ? quickSuite(suite) : suite;
   return {
-    ...suite,
-    scenarios: only === undefined ? suite.scenarios : suite.scenarios.filter((s) => only.includes(s.name)),
-    repeats: opts.repeats ?? suite.repeats,
-    coldStartRuns: opts.coldStarts ?? suite.coldStartRuns,
+    ...scaled,
+    scenarios: only === undefined ? scaled.scenarios : scaled.scenarios.filter((s) => only.includes(s.name)),
+    repeats: opts.repeats ?? scaled.repeats,
+    coldStartRuns: opts.coldStarts ?? scaled.coldStartRuns,
   };
 }
 

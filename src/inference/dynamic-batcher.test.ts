@@ -95,6 +95,16 @@ test('a request whose client went away is dropped before inference', async () =>
   assert.equal(batcher.stats.abandoned, 1);
 });
 
+test('a request whose client left before it was queued is refused and counted', async () => {
+  const { batcher, batches } = recording({ maxBatchSize: 4 });
+  const controller = new AbortController();
+  controller.abort(new Error('gone while tokenizing'));
+  await assert.rejects(batcher.submit(seqs([4], 'late'), controller.signal), /gone while tokenizing/);
+  await sleep(10);
+  assert.deepEqual(batches, []);
+  assert.equal(batcher.stats.abandoned, 1);
+});
+
 test('a failing batch fails only its own requests; the loop goes on', async () => {
   const { batcher } = recording({ maxBatchTokens: 10_000, maxBatchSize: 1 });
   const results = await Promise.allSettled([

@@ -102,6 +102,11 @@ export class DynamicBatcher<S, R> {
   submit(sequences: readonly BatchSequence<S>[], signal?: AbortSignal): Promise<R[]> {
     if (this.closed) return Promise.reject(new Error('the batcher is closed'));
     if (sequences.length === 0) return Promise.resolve([]);
+    if (signal?.aborted === true) {
+      // The client left before its sequences reached the queue (e.g. during tokenization).
+      this.stats.abandoned++;
+      return Promise.reject(signal.reason as Error);
+    }
     if (this.queue.length + sequences.length > this.options.queueCapacity) {
       const batchesAhead = Math.ceil(this.queue.length / this.options.maxBatchSize) + 1;
       return Promise.reject(

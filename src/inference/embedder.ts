@@ -17,6 +17,8 @@ export interface TokenizedText {
 export interface TextTokenizer {
   /** Tokenizes one text; cuts it to `maxLength` tokens (specials included) when it is longer. */
   encode(text: string, maxLength: number): TokenizedText;
+  /** The text of a token id (for /tokenize), when the tokenizer knows it. */
+  tokenText?(id: number): string | undefined;
 }
 
 /**

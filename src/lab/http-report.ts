@@ -6,9 +6,17 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { CeilingResult } from './ceiling.js';
 import { clientOf, type HttpSuiteResult, type ScenarioRun } from './http-suite.js';
 import { LatencyHistogram } from './load/latency-histogram.js';
-import type { LabReport, ReportRatio, ReportRow, ReportScenario, ReportSeries } from './report-model.js';
+import type {
+  LabReport,
+  ReportCeiling,
+  ReportRatio,
+  ReportRow,
+  ReportScenario,
+  ReportSeries,
+} from './report-model.js';
 import { median, ratioOfMedians } from './stats.js';
 import { describePlan } from './suite.js';
 import { evaluateThreshold } from './thresholds.js';
@@ -188,6 +196,11 @@ export function httpScenarios(result: HttpSuiteResult): {
       repeats: result.suite.repeats,
       rows: names.map((n) => (rows.get(n) as RowFigures).row),
       ratios: scenarioRatios,
+      ceiling: ceilingFor(
+        result.ceiling,
+        sc.name,
+        names.map((n) => (rows.get(n) as RowFigures).row),
+      ),
     });
   }
   return { scenarios, figures };
@@ -204,6 +217,14 @@ export function httpLabReport(result: HttpSuiteResult): LabReport {
     return distinct.size > 1 ? [{ key, values }] : [];
   });
   const warnings: string[] = [];
+  if (result.ceiling?.failure != null) {
+    warnings.push(`The ceiling ${result.ceiling.name} gave no figures: ${result.ceiling.failure}`);
+  }
+  if (suite.quick === true) {
+    warnings.push(
+      'Quick run (--quick): a tenth of the requests and durations, one repeat. A look at the shape, not figures to quote.',
+    );
+  }
   if (result.interrupted) warnings.push('The run was interrupted: results are partial.');
   for (const [name, why] of Object.entries(result.startFailures))
     warnings.push(`${name} did not start: ${why}`);
@@ -414,4 +435,32 @@ export async function writeHttpResults(
   await writeFile(comparison, JSON.stringify(httpComparisonJson(report), null, 2) + '\n');
   paths.push(comparison);
   return paths;
+}
+
+/** The ceiling's figures for one scenario, with each row's share of them. */
+function ceilingFor(
+  ceiling: CeilingResult | null,
+  scenario: string,
+  rows: readonly ReportRow[],
+): ReportCeiling | null {
+  const figures = ceiling?.scenarios[scenario];
+  if (ceiling === null || figures === undefined) return null;
+  const { throughput_per_s: throughput, p50_ms: p50 } = figures;
+  return {
+    name: ceiling.name,
+    description: ceiling.description,
+    throughput_per_s: throughput,
+    p50_ms: p50,
+    shares: rows.map((r) => {
+      const rowP50 = r.percentiles.find((p) => p.p === 50)?.ms ?? null;
+      return {
+        contestant: r.contestant,
+        throughput:
+          throughput !== null && throughput > 0 && r.throughput_per_s !== null
+            ? r.throughput_per_s / throughput
+            : null,
+        p50: p50 !== null && p50 > 0 && rowP50 !== null ? rowP50 / p50 : null,
+      };
+    }),
+  };
 }

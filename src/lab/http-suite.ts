@@ -7,6 +7,7 @@
  *
  * This module measures; http-report.ts turns its result into numbers, ratios and the report model.
  */
+import { runCeiling, type CeilingResult } from './ceiling.js';
 import { ContestantError, toError } from '../core/errors.js';
 import { agree } from './correctness.js';
 import { ContestantProcess, type ContestantExit } from './contestant.js';
@@ -65,6 +66,8 @@ export interface HttpSuiteResult {
   readonly startFailures: Readonly<Record<string, string>>;
   /** The run was interrupted (Ctrl-C); results are partial. */
   readonly interrupted: boolean;
+  /** The suite's ceiling, measured after the contestants stopped (null: the suite has none). */
+  readonly ceiling: CeilingResult | null;
 }
 
 /** Progress events for the CLI's display. */
@@ -189,7 +192,22 @@ export async function runHttpSuite(suite: Suite, options: HttpSuiteOptions = {})
     progress({ kind: 'phase', text: 'stopping contestants' });
     await Promise.all([...running.values()].map((p) => p.stop()));
   }
-  return { suite, environment, coldStarts, correctness, runs, startFailures, interrupted: aborted() };
+  // 5. The ceiling, alone on a quiet machine.
+  let ceiling: CeilingResult | null = null;
+  if (suite.ceiling !== null && !aborted()) {
+    progress({ kind: 'phase', text: `ceiling: ${suite.ceiling.name}` });
+    ceiling = await runCeiling(suite.ceiling, options.signal);
+  }
+  return {
+    suite,
+    environment,
+    coldStarts,
+    correctness,
+    runs,
+    startFailures,
+    interrupted: aborted(),
+    ceiling,
+  };
 }
 
 async function measureColdStarts(

@@ -221,6 +221,7 @@ export function pipelineLabReport(result: PipelineSuiteResult): LabReport {
       repeats: r.speedup.repeats,
       rows,
       ratios,
+      ceiling: null,
     };
   });
   const incorrect = result.scenarios.filter((r) => !r.correct).map((r) => r.scenario.name);

@@ -60,6 +60,15 @@ test('every contestant and scenario is on the page, with every section', () => {
   }
 });
 
+test('a scenario with a ceiling shows it as a limit, with each contestant’s share', () => {
+  const html = renderHtmlReport(loadFixture('http'));
+  assert.match(
+    html,
+    /<div class="callout ceiling"><p>Ceiling: raw-loop \(the engine in a raw in-process loop; a limit, not a contestant\)/,
+  );
+  assert.ok(html.includes('<li>node: p50 2.50× its p50</li>'));
+});
+
 test('the headline states its factor with the interval', () => {
   const html = renderHtmlReport(loadFixture('pipelines'));
   assert.ok(html.includes('<span class="factor">31.7×</span><span class="ci">95% CI [31.1, 32.7]</span>'));

@@ -37,6 +37,7 @@ import {
   ratioCell,
   rowStatus,
   type RatioCell,
+  ceilingSentences,
   verdictColumns,
 } from './report-markdown.js';
 
@@ -951,6 +952,12 @@ function scenarioSection(s: ReportScenario, index: number, colours: ReadonlyMap<
     );
   }
   parts.push(loadTable(s, colours));
+  if (s.ceiling != null) {
+    const { head, shares } = ceilingSentences(s.ceiling);
+    parts.push(
+      `<div class="callout ceiling"><p>${esc(head)}</p>${shares.length > 0 ? `<ul>${shares.map((x) => `<li>${esc(x)}</li>`).join('')}</ul>` : ''}</div>`,
+    );
+  }
   parts.push(thresholdsHtml(s));
   parts.push(resourceCharts(s, colours));
   parts.push('</article>');
@@ -1078,6 +1085,7 @@ svg.chart .whisker{stroke:#24292f;stroke-width:1.4;fill:none}
 .callout{padding:10px 14px;border-radius:8px;margin:12px 0}
 .callout.warn{background:var(--warn-bg);border:1px solid var(--warn-line)}
 .callout.bad{background:var(--bad-bg);border:1px solid #ffcecb}
+.callout.ceiling{border:1px dashed var(--line,#d0d7de)}
 .callout ul{margin:6px 0 0;padding-left:20px}
 ul.settings,ul.thresholds{list-style:none;margin:0;padding:0}
 ul.settings li{padding:1px 4px;border-radius:4px;white-space:nowrap}

@@ -97,6 +97,7 @@ const SCENARIO_KEYS: Record<keyof ReportScenario, true> = {
   repeats: true,
   rows: true,
   ratios: true,
+  ceiling: true,
 };
 const ROW_KEYS: Record<keyof ReportRow, true> = {
   contestant: true,
@@ -253,6 +254,13 @@ test('Markdown: every contestant and scenario, every section, the warnings', () 
   assert.ok(md.includes('**client saturated — excluded**'));
   assert.ok(md.includes('*1 beyond, thin*'), 'thin percentiles marked');
   assert.ok(renderMarkdownReport(loadFixture('pipelines')).includes('60.6 ns'), 'ns per item shown');
+  // A ceiling: its figures, "a limit, not a contestant", and each row's share; "—" where it gave none.
+  assert.match(
+    md,
+    /Ceiling: raw-loop \(the engine in a raw in-process loop; a limit, not a contestant\): p50 50\.0 µs\./,
+  );
+  assert.ok(md.includes('- node: p50 2.50× its p50'));
+  assert.ok(!renderMarkdownReport(loadFixture('pipelines')).includes('Ceiling:'));
 });
 
 test('Markdown: null figures read "—", not 0', () => {

@@ -4,7 +4,14 @@
  * renderer shares — units, "—" for what was not measured, the status of a row, which ratio belongs to which
  * column — so that the terminal, the Markdown and the HTML page can never disagree on a figure.
  */
-import type { LabReport, ReportPercentile, ReportRatio, ReportRow, ReportScenario } from './report-model.js';
+import type {
+  LabReport,
+  ReportCeiling,
+  ReportPercentile,
+  ReportRatio,
+  ReportRow,
+  ReportScenario,
+} from './report-model.js';
 import { median } from './stats.js';
 
 /** What a renderer prints for a value that was not measured (`null` in the model): never 0. */
@@ -397,6 +404,7 @@ function scenarioMarkdown(s: ReportScenario): string {
     ),
   );
   if (thresholds.length > 0) parts.push(`Thresholds:\n\n${thresholds.join('\n')}`);
+  if (s.ceiling != null) parts.push(ceilingMarkdown(s.ceiling));
   if (s.ratios.length > 0) {
     parts.push(
       mdTable(
@@ -412,6 +420,28 @@ function scenarioMarkdown(s: ReportScenario): string {
     );
   }
   return parts.join('\n\n');
+}
+
+/** The ceiling line of a scenario: its figures, then each contestant's share of them. */
+export function ceilingSentences(c: ReportCeiling): { readonly head: string; readonly shares: string[] } {
+  const figures = [
+    c.throughput_per_s !== null ? formatRate(c.throughput_per_s) : null,
+    c.p50_ms !== null ? `p50 ${formatMs(c.p50_ms)}` : null,
+  ].filter((x) => x !== null);
+  const head = `Ceiling: ${c.name} (${c.description}; a limit, not a contestant): ${figures.length > 0 ? figures.join(', ') : NOT_MEASURED}.`;
+  const shares = c.shares.flatMap((sh) => {
+    const bits = [
+      sh.throughput !== null ? `${sh.throughput.toFixed(2)}× its throughput` : null,
+      sh.p50 !== null ? `p50 ${sh.p50.toFixed(2)}× its p50` : null,
+    ].filter((x) => x !== null);
+    return bits.length > 0 ? [`${sh.contestant}: ${bits.join(', ')}`] : [];
+  });
+  return { head, shares };
+}
+
+function ceilingMarkdown(c: ReportCeiling): string {
+  const { head, shares } = ceilingSentences(c);
+  return [escapeMarkdown(head), ...shares.map((x) => `- ${escapeMarkdown(x)}`)].join('\n');
 }
 
 /** Median, minimum and maximum of a few values (cold starts), as "181 ms (177 ms–190 ms)". */

@@ -101,6 +101,22 @@ export interface ReportScenario {
   readonly rows: readonly ReportRow[];
   /** Ratios of each non-baseline contestant against the baseline. */
   readonly ratios: readonly ReportRatio[];
+  /** The suite's ceiling for this scenario (a limit, not a contestant), when it has one. */
+  readonly ceiling: ReportCeiling | null;
+}
+
+/** A limit measured once beside the contestants (e.g. the raw engine in a loop), with each row's share of it. */
+export interface ReportCeiling {
+  readonly name: string;
+  readonly description: string;
+  readonly throughput_per_s: number | null;
+  readonly p50_ms: number | null;
+  /** Per contestant: throughput / ceiling throughput, and p50 / ceiling p50 (null when either is missing). */
+  readonly shares: readonly {
+    readonly contestant: string;
+    readonly throughput: number | null;
+    readonly p50: number | null;
+  }[];
 }
 
 /** Cold starts of one contestant over several fresh processes. */

@@ -105,6 +105,37 @@ export const CorrectnessSchema = Type.Object(
   { additionalProperties: false },
 );
 
+export const CeilingSchema = Type.Object(
+  {
+    name: Name,
+    description: Type.String({ description: 'what the limit is, e.g. a raw in-process engine loop' }),
+    command: Type.Array(Type.String(), {
+      minItems: 1,
+      description: 'argv (no shell); prints one JSON object on stdout',
+    }),
+    cwd: Type.Optional(Type.String({ description: 'relative to the suite file' })),
+    env: Type.Optional(Type.Record(Type.String(), Type.String())),
+    quick_args: Type.Optional(Type.Array(Type.String(), { description: 'appended under --quick' })),
+    timeout: Type.Optional(DurationSchema),
+    scenarios: Type.Record(
+      Type.String(),
+      Type.Object(
+        {
+          throughput: Type.Optional(
+            Type.String({ pattern: '^\\$', description: 'JSON path of a rate per second in its output' }),
+          ),
+          p50_ms: Type.Optional(
+            Type.String({ pattern: '^\\$', description: 'JSON path of a median latency in ms' }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+      { description: 'scenario name → where its figures are in the output' },
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const SuiteSchema = Type.Object(
   {
     name: Type.Optional(Name),
@@ -124,6 +155,7 @@ export const SuiteSchema = Type.Object(
     ),
     thresholds: Type.Optional(Type.Array(Type.String())),
     correctness: Type.Optional(CorrectnessSchema),
+    ceiling: Type.Optional(CeilingSchema),
   },
   { additionalProperties: false },
 );
@@ -133,3 +165,4 @@ export type ContestantDocument = Static<typeof ContestantSchema>;
 export type WorkloadDocument = Static<typeof WorkloadSchema>;
 export type ScenarioDocument = Static<typeof ScenarioSchema>;
 export type CorrectnessDocument = Static<typeof CorrectnessSchema>;
+export type CeilingDocument = Static<typeof CeilingSchema>;

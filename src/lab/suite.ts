@@ -14,6 +14,7 @@ import {
   schemaProblems,
 } from '../pipeline/config-document.js';
 import { parsePaths, type CorrectnessRule, type CustomCompare } from './correctness.js';
+import { parseJsonPath } from './json-path.js';
 import type { ContestantSpec } from './contestant.js';
 import type { LoadPlan } from './load/load-engine.js';
 import { SuiteSchema, type SuiteDocument, type WorkloadDocument } from './suite-schema.js';
@@ -25,6 +26,7 @@ export const SUITE_DEFAULTS = Object.freeze({
   warmupRequests: 100,
   coldStartRuns: 3,
   correctnessSample: 20,
+  ceilingTimeoutMs: 600_000,
   expectStatus: 200,
   requestTimeoutMs: 30_000,
   minCosine: 0.999,
@@ -79,6 +81,60 @@ export interface Suite {
   readonly coldStartRuns: number;
   readonly correctness: CorrectnessRule;
   readonly correctnessSample: number;
+  /** Scaled down by --quick: figures are for a look, not for quoting. */
+  readonly quick?: boolean;
+  /** A limit measured once (a raw engine loop), shown beside the contestants, never one of them. */
+  readonly ceiling: SuiteCeiling | null;
+}
+
+/** The suite's ceiling: a command that prints JSON, and where each scenario's figures are in it. */
+export interface SuiteCeiling {
+  readonly name: string;
+  readonly description: string;
+  readonly command: readonly string[];
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+  /** Appended to the command under --quick. */
+  readonly quickArgs: readonly string[];
+  readonly timeoutMs: number;
+  readonly scenarios: ReadonlyMap<string, { readonly throughput?: string; readonly p50Ms?: string }>;
+}
+
+/**
+ * The suite scaled down for a quick look (`--quick`, CI): a tenth of the requests and of the durations (at least
+ * 10 requests per client and 2 s), one repeat, one cold start, a tenth of the warm-up. Same scenarios, same
+ * concurrency and rates: the shape of the comparison is kept, its precision is not. Not for quoting.
+ */
+export function quickSuite(suite: Suite): Suite {
+  const tenth = (ms: number): number => Math.max(2000, Math.round(ms / 10));
+  return {
+    ...suite,
+    quick: true,
+    scenarios: suite.scenarios.map((s) => {
+      const p = s.plan;
+      if (p.model === 'open') return { ...s, plan: { ...p, durationMs: tenth(p.durationMs) } };
+      return {
+        ...s,
+        plan: {
+          ...p,
+          ...(p.numRequests !== undefined
+            ? { numRequests: Math.max(p.concurrency * 10, Math.ceil(p.numRequests / 10)) }
+            : {}),
+          ...(p.durationMs !== undefined ? { durationMs: tenth(p.durationMs) } : {}),
+        },
+      };
+    }),
+    warmup: {
+      requests: Math.ceil(suite.warmup.requests / 10),
+      durationMs: Math.round(suite.warmup.durationMs / 10),
+    },
+    repeats: 1,
+    coldStartRuns: Math.min(1, suite.coldStartRuns),
+    ceiling:
+      suite.ceiling === null
+        ? null
+        : { ...suite.ceiling, command: [...suite.ceiling.command, ...suite.ceiling.quickArgs] },
+  };
 }
 
 /** Parses `10s`, `500ms`, `2m` or a number of seconds into milliseconds. */
@@ -247,6 +303,7 @@ export async function validateSuite(
     problems.push({ path: '$.scenarios', message: 'define at least one scenario' });
 
   const correctness = await correctnessRule(s, baseDir, problems);
+  const ceiling = ceilingOf(s, baseDir, problems);
   if (problems.length > 0) return null;
   const name = s.name ?? file.replace(/^.*\//, '').replace(/\.(ya?ml|json)$/i, '');
   return {
@@ -288,6 +345,7 @@ export async function validateSuite(
     coldStartRuns: s.cold_start?.runs ?? SUITE_DEFAULTS.coldStartRuns,
     correctness,
     correctnessSample: s.correctness?.sample ?? SUITE_DEFAULTS.correctnessSample,
+    ceiling,
   };
 }
 
@@ -432,4 +490,44 @@ async function correctnessRule(
     default:
       return { mode: 'none' };
   }
+}
+
+/** The ceiling block: a known scenario for each mapping, JSON paths that parse, a folder that exists. */
+function ceilingOf(s: SuiteDocument, baseDir: string, problems: ManifestProblem[]): SuiteCeiling | null {
+  const c = s.ceiling;
+  if (c === undefined) return null;
+  const cwd = resolve(baseDir, c.cwd ?? '.');
+  if (!existsSync(cwd)) problems.push({ path: '$.ceiling.cwd', message: `no such folder: ${cwd}` });
+  const scenarios = new Map<string, { throughput?: string; p50Ms?: string }>();
+  for (const [name, m] of Object.entries(c.scenarios)) {
+    const at = `$.ceiling.scenarios.${name}`;
+    if (!(name in s.scenarios)) {
+      problems.push({
+        path: at,
+        message: `no scenario '${name}' (scenarios: ${Object.keys(s.scenarios).join(', ')})`,
+      });
+    }
+    for (const [key, path] of [
+      ['throughput', m.throughput],
+      ['p50_ms', m.p50_ms],
+    ] as const) {
+      if (path === undefined) continue;
+      const parsed = parseJsonPath(path);
+      if (typeof parsed === 'string') problems.push({ path: `${at}.${key}`, message: parsed });
+    }
+    scenarios.set(name, {
+      ...(m.throughput !== undefined ? { throughput: m.throughput } : {}),
+      ...(m.p50_ms !== undefined ? { p50Ms: m.p50_ms } : {}),
+    });
+  }
+  return {
+    name: c.name,
+    description: c.description,
+    command: c.command,
+    cwd,
+    env: c.env ?? {},
+    quickArgs: c.quick_args ?? [],
+    timeoutMs: c.timeout !== undefined ? durationMs(c.timeout) : SUITE_DEFAULTS.ceilingTimeoutMs,
+    scenarios,
+  };
 }

@@ -1,0 +1,140 @@
+/**
+ * `pitlane serve embed`: loads the model repository, starts listening at once (so /health answers 503 while
+ * the models load and warm up), then loads every model, and only then reports ready. A model that cannot be
+ * loaded stops the server with an error naming the file. SIGTERM and SIGINT close it gracefully: the server
+ * stops accepting, requests in flight finish, then the models are released.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UsageError } from '../core/errors.js';
+import { EmbeddingService } from '../inference/embedding-service.js';
+import { loadModelRepository, type ModelSpec } from '../inference/model-repository.js';
+import { buildEmbedApp, type EmbedState } from '../services/embed/app.js';
+import { EmbedMetrics } from '../services/embed/metrics.js';
+import { EXIT } from './exit-codes.js';
+
+export interface ServeEmbedOptions {
+  readonly models?: string;
+  readonly model?: string[];
+  readonly host: string;
+  readonly port: number;
+  readonly tokenizerThreads: number;
+  readonly intraOpThreads?: number;
+  readonly maxBodyMb: number;
+  readonly json?: boolean;
+  readonly version: string;
+}
+
+/** The models.yaml of the package (the bundled models), found from dist/bundle/ or dist/cli/. */
+export function packagedModelsFile(): string {
+  return fileURLToPath(new URL('../../models.yaml', import.meta.url));
+}
+
+/** Where models come from: --models, else ./models.yaml, else the package's own. */
+export function resolveModelsFile(given: string | undefined): string {
+  if (given !== undefined) return resolve(given);
+  const local = resolve('models.yaml');
+  return existsSync(local) ? local : packagedModelsFile();
+}
+
+export async function serveEmbedCommand(options: ServeEmbedOptions): Promise<number> {
+  const file = resolveModelsFile(options.models);
+  const all = await loadModelRepository(file);
+  const specs = pickModels(all, options.model, file).map((s) =>
+    options.intraOpThreads === undefined
+      ? s
+      : { ...s, threads: { ...s.threads, intraOp: options.intraOpThreads } },
+  );
+  const metrics = new EmbedMetrics();
+  const state: EmbedState = { services: new Map(), ready: false };
+  const app = buildEmbedApp(state, {
+    defaultModel: specs[0]?.id ?? '',
+    bodyLimitBytes: Math.round(options.maxBodyMb * 1024 * 1024),
+    version: options.version,
+    metrics,
+  });
+  metrics.watch(state.services);
+  try {
+    await app.listen({ host: options.host, port: options.port });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'EADDRINUSE') throw new UsageError(`port ${options.port} is already in use (--port)`);
+    if (code === 'EADDRNOTAVAIL') throw new UsageError(`cannot listen on ${options.host} (--host)`);
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+  const log = (line: string): void => {
+    if (options.json !== true) process.stderr.write(`pitlane embed: ${line}\n`);
+  };
+  log(`listening on http://${options.host}:${port} (loading ${specs.length} model(s) from ${file})`);
+
+  const started = performance.now();
+  try {
+    for (const spec of specs) {
+      const t0 = performance.now();
+      const service = await EmbeddingService.load(spec, {
+        tokenizerThreads: options.tokenizerThreads,
+        observer: metrics.observerFor(spec.id),
+      });
+      state.services.set(spec.id, service);
+      const warm = await service.embedder.warmUp();
+      log(
+        `${spec.id}: ${service.embedder.info.runtime}, ${service.embedder.dimension}-d, ` +
+          `loaded in ${Math.round(performance.now() - t0)} ms (warm-up ${Math.round(warm)} ms)`,
+      );
+    }
+  } catch (err) {
+    await app.close();
+    await Promise.all([...state.services.values()].map((s) => s.close()));
+    throw err;
+  }
+  state.ready = true;
+  const readyMs = Math.round(performance.now() - started);
+  if (options.json === true) {
+    process.stdout.write(
+      JSON.stringify({
+        status: 'ready',
+        url: `http://${options.host}:${port}`,
+        models: [...state.services.keys()],
+        ready_ms: readyMs,
+      }) + '\n',
+    );
+  }
+  log(`ready in ${readyMs} ms: POST /embed, /v1/embeddings, /tokenize; GET /health, /info, /metrics`);
+
+  return new Promise<number>((done) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) return;
+      stopping = true;
+      log(`${signal}: closing`);
+      void (async () => {
+        await app.close();
+        await Promise.all([...state.services.values()].map((s) => s.close()));
+        done(signal === 'SIGINT' ? EXIT.INTERRUPTED : EXIT.OK);
+      })();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}
+
+function pickModels(
+  all: readonly ModelSpec[],
+  wanted: readonly string[] | undefined,
+  file: string,
+): ModelSpec[] {
+  if (wanted === undefined || wanted.length === 0) {
+    if (all.length === 0) throw new UsageError(`${file} lists no models`);
+    return [...all];
+  }
+  return wanted.map((id) => {
+    const spec = all.find((s) => s.id === id);
+    if (spec === undefined) {
+      throw new UsageError(`--model ${id}: not in ${file}; models: ${all.map((s) => s.id).join(', ')}`);
+    }
+    return spec;
+  });
+}

@@ -1,0 +1,182 @@
+/**
+ * TokenizerPool: tokenization off the event loop. N worker threads each hold the model's tokenizer; a request's
+ * texts go to the least busy thread and come back as one transferred Int32Array. Small requests are tokenized
+ * inline: posting them to a thread and back costs more than the work (`inlineBelowChars`). With 0 threads
+ * everything is inline. A thread that dies fails only the requests it held, and is replaced.
+ */
+import { Worker } from 'node:worker_threads';
+import { toError } from '../core/errors.js';
+import type { TextTokenizer, TokenizedText, TokenizerSpec } from './embedder.js';
+import { createTokenizer } from './tokenizers.js';
+
+/** A message to a tokenizer thread. */
+export interface TokenizeRequest {
+  readonly id: number;
+  readonly texts: readonly string[];
+  readonly maxLength: number;
+}
+
+/** A tokenizer thread's answer: ids of every text back to back, and each text's length. */
+export type TokenizeReply =
+  | {
+      readonly id: number;
+      readonly ids: Int32Array;
+      readonly lengths: Int32Array;
+      readonly fullLengths: Int32Array;
+    }
+  | { readonly id: number; readonly error: string };
+
+export interface TokenizerPoolOptions {
+  /** Worker threads (0: tokenize on the calling thread). */
+  readonly threads: number;
+  /** Requests with fewer characters in all are tokenized inline (default 1024). */
+  readonly inlineBelowChars?: number;
+}
+
+interface Slot {
+  worker: Worker;
+  /** False from the thread's exit until its replacement is up. */
+  alive: boolean;
+  readonly pending: Map<number, { resolve: (r: TokenizedText[]) => void; reject: (e: Error) => void }>;
+}
+
+const WORKER_URL = new URL('./tokenizer-worker.js', import.meta.url);
+
+export class TokenizerPool {
+  private nextId = 1;
+  private closed = false;
+  /** Texts tokenized inline and on threads (for /metrics and tests). */
+  readonly counts = { inline: 0, threaded: 0 };
+
+  private constructor(
+    private readonly spec: TokenizerSpec,
+    private readonly local: TextTokenizer,
+    private readonly slots: Slot[],
+    private readonly inlineBelowChars: number,
+  ) {}
+
+  /** Loads the tokenizer here and on every thread; rejects (naming the file) when it cannot be loaded. */
+  static async create(spec: TokenizerSpec, options: TokenizerPoolOptions): Promise<TokenizerPool> {
+    const local = await createTokenizer(spec);
+    const slots = await Promise.all(
+      Array.from({ length: options.threads }, async (): Promise<Slot> => ({
+        worker: await startWorker(spec),
+        alive: true,
+        pending: new Map(),
+      })),
+    );
+    const pool = new TokenizerPool(spec, local, slots, options.inlineBelowChars ?? 1024);
+    for (const slot of slots) pool.watch(slot);
+    return pool;
+  }
+
+  get threads(): number {
+    return this.slots.length;
+  }
+
+  /** Tokenizes texts, each cut to `maxLength` tokens; resolves with one result per text, in order. */
+  encode(texts: readonly string[], maxLength: number): Promise<TokenizedText[]> {
+    if (this.closed) return Promise.reject(new Error('the tokenizer pool is closed'));
+    let chars = 0;
+    for (const t of texts) chars += t.length;
+    const slot = this.leastBusy();
+    if (slot === undefined || chars < this.inlineBelowChars) {
+      this.counts.inline += texts.length;
+      try {
+        return Promise.resolve(texts.map((t) => this.local.encode(t, maxLength)));
+      } catch (err) {
+        return Promise.reject(toError(err));
+      }
+    }
+    this.counts.threaded += texts.length;
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
+      const request: TokenizeRequest = { id, texts, maxLength };
+      slot.worker.postMessage(request);
+    });
+  }
+
+  /** The text of a token id, when the tokenizer knows it. */
+  tokenText(id: number): string | undefined {
+    return this.local.tokenText?.(id);
+  }
+
+  /** Stops the threads; pending requests are rejected. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  private leastBusy(): Slot | undefined {
+    let best: Slot | undefined;
+    for (const s of this.slots) {
+      if (s.alive && (best === undefined || s.pending.size < best.pending.size)) best = s;
+    }
+    return best;
+  }
+
+  private watch(slot: Slot): void {
+    const worker = slot.worker;
+    worker.on('message', (reply: TokenizeReply) => {
+      const p = slot.pending.get(reply.id);
+      if (p === undefined) return;
+      slot.pending.delete(reply.id);
+      if ('error' in reply) {
+        p.reject(new Error(`tokenizer: ${reply.error}`));
+        return;
+      }
+      const out: TokenizedText[] = [];
+      let at = 0;
+      for (let i = 0; i < reply.lengths.length; i++) {
+        const n = reply.lengths[i] ?? 0;
+        out.push({ ids: reply.ids.subarray(at, at + n), fullLength: reply.fullLengths[i] ?? n });
+        at += n;
+      }
+      p.resolve(out);
+    });
+    worker.once('exit', (code) => {
+      slot.alive = false;
+      const lost = [...slot.pending.values()];
+      slot.pending.clear();
+      for (const p of lost) p.reject(new Error(`a tokenizer thread exited (code ${code}) with this request`));
+      if (this.closed) return;
+      // Replace the thread; until it is up, requests go to the other threads or inline.
+      startWorker(this.spec).then(
+        (w) => {
+          if (this.closed) {
+            void w.terminate();
+            return;
+          }
+          slot.worker = w;
+          slot.alive = true;
+          this.watch(slot);
+        },
+        () => {
+          const i = this.slots.indexOf(slot);
+          if (i >= 0) this.slots.splice(i, 1);
+        },
+      );
+    });
+  }
+}
+
+/** Starts one tokenizer thread; resolves once its tokenizer is loaded, rejects with its load error. */
+function startWorker(spec: TokenizerSpec): Promise<Worker> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(WORKER_URL, { workerData: spec });
+    const onError = (err: Error): void => {
+      worker.off('message', onReady);
+      reject(err);
+    };
+    const onReady = (m: unknown): void => {
+      if (typeof m === 'object' && m !== null && 'ready' in m) {
+        worker.off('error', onError);
+        worker.off('message', onReady);
+        resolve(worker);
+      }
+    };
+    worker.on('error', onError);
+    worker.on('message', onReady);
+  });
+}

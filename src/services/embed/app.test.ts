@@ -1,0 +1,314 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import OpenAI from 'openai';
+import { EmbeddingService } from '../../inference/embedding-service.js';
+import { loadModelRepository, type ModelSpec } from '../../inference/model-repository.js';
+import { buildMiniLmArchInTemp, type BuiltModelDir } from '../../inference/test-support.js';
+import { buildEmbedApp, type EmbedState } from './app.js';
+import { EmbedMetrics } from './metrics.js';
+
+type Json = Record<string, unknown>;
+
+function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+function norm(v: readonly number[]): number {
+  return Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+}
+
+const LONG = Array.from({ length: 700 }, (_, i) => `word${i % 50}`).join(' ');
+
+interface Served {
+  readonly url: string;
+  readonly state: EmbedState;
+  close(): Promise<void>;
+}
+
+async function serve(spec: ModelSpec, bodyLimitBytes = 1 << 20): Promise<Served> {
+  const metrics = new EmbedMetrics();
+  const state: EmbedState = { services: new Map(), ready: false };
+  const app = buildEmbedApp(state, { defaultModel: spec.id, bodyLimitBytes, version: 'test', metrics });
+  metrics.watch(state.services);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const service = await EmbeddingService.load(spec, {
+    tokenizerThreads: 1,
+    inlineBelowChars: 0,
+    observer: metrics.observerFor(spec.id),
+  });
+  state.services.set(spec.id, service);
+  state.ready = true;
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    state,
+    close: async () => {
+      await app.close();
+      await service.close();
+    },
+  };
+}
+
+async function post(
+  url: string,
+  body: unknown,
+): Promise<{ status: number; json: unknown; headers: Headers }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text === '' ? null : JSON.parse(text), headers: res.headers };
+}
+
+describe('embed service over HTTP (minilm-l6-arch on ONNX Runtime)', () => {
+  let built: BuiltModelDir;
+  let spec: ModelSpec;
+  let server: Served;
+
+  before(async () => {
+    built = buildMiniLmArchInTemp();
+    // Placed like a model a user downloaded: a models.yaml beside the folder, relative paths.
+    const yaml = join(built.dir, '..', 'models.yaml');
+    writeFileSync(
+      yaml,
+      [
+        'models:',
+        '  mini:',
+        '    name: minilm-l6-arch (synthetic weights)',
+        '    paths: { onnx: minilm-l6-arch/model.onnx, tokenizer: minilm-l6-arch/tokenizer.json }',
+        '    dimension: 384',
+        '    threads: { intra_op: 1 }',
+        '    batching: { queue_capacity: 64, max_batch_size: 16 }',
+      ].join('\n'),
+    );
+    [spec] = (await loadModelRepository(yaml)) as [ModelSpec];
+    server = await serve(spec);
+  });
+  after(async () => {
+    await server.close();
+    built.remove();
+  });
+
+  test('/health is 503 until the models are loaded, then 200', async () => {
+    const metrics = new EmbedMetrics();
+    const state: EmbedState = { services: new Map(), ready: false };
+    const app = buildEmbedApp(state, { defaultModel: 'x', bodyLimitBytes: 1000, version: 't', metrics });
+    const loading = await app.inject({ method: 'GET', url: '/health' });
+    assert.equal(loading.statusCode, 503);
+    const early = await app.inject({ method: 'POST', url: '/embed', payload: { inputs: 'hi' } });
+    assert.equal(early.statusCode, 503);
+    assert.match(early.body, /still loading/);
+    const ready = await fetch(`${server.url}/health`);
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { status: 'ok', models: ['mini'] });
+  });
+
+  test('the official openai client: embeddings.create (base64 by default) and float agree', async () => {
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused' });
+    const texts = ['The cat sits on the mat.', 'Quarterly revenue rose by four percent.'];
+    const res = await client.embeddings.create({ model: 'mini', input: texts });
+    assert.equal(res.object, 'list');
+    assert.equal(res.model, 'mini');
+    assert.equal(res.data.length, 2);
+    const floats = await client.embeddings.create({ model: 'mini', input: texts, encoding_format: 'float' });
+    for (const [i, d] of res.data.entries()) {
+      assert.equal(d.index, i);
+      assert.equal(d.embedding.length, 384);
+      assert.ok(Math.abs(norm(d.embedding) - 1) < 1e-5, 'unit length');
+      const f = floats.data[i]?.embedding ?? [];
+      for (let k = 0; k < 384; k++) assert.ok(Math.abs(d.embedding[k]! - f[k]!) < 1e-7);
+    }
+    // [CLS] + words + [SEP] per text, counted by the server's tokenizer.
+    const tok = (await post(`${server.url}/tokenize`, { inputs: texts })).json as unknown[][];
+    const expected = tok.reduce((n, t) => n + t.length, 0);
+    assert.equal(res.usage.prompt_tokens, expected);
+    assert.equal(res.usage.total_tokens, expected);
+  });
+
+  test('dimensions: the first d values, renormalised', async () => {
+    const full = (await post(`${server.url}/v1/embeddings`, { input: 'shrink me' })).json as Json;
+    const cut = (await post(`${server.url}/v1/embeddings`, { input: 'shrink me', dimensions: 32 }))
+      .json as Json;
+    const f = ((full.data as Json[])[0]?.embedding ?? []) as number[];
+    const c = ((cut.data as Json[])[0]?.embedding ?? []) as number[];
+    assert.equal(c.length, 32);
+    assert.ok(Math.abs(norm(c) - 1) < 1e-5);
+    const n = norm(f.slice(0, 32));
+    c.forEach((x, i) => assert.ok(Math.abs(x - f[i]! / n) < 1e-6));
+  });
+
+  test('TEI /embed: a list of vectors; normalize false keeps the raw mean; the same text gives the same vector', async () => {
+    const a = await post(`${server.url}/embed`, { inputs: ['alpha beta', 'alpha beta'] });
+    assert.equal(a.status, 200);
+    const [v1, v2] = a.json as number[][];
+    assert.deepEqual(v1, v2);
+    assert.ok(Math.abs(norm(v1!) - 1) < 1e-5);
+    const raw = (await post(`${server.url}/embed`, { inputs: 'alpha beta', normalize: false }))
+      .json as number[][];
+    assert.ok(Math.abs(norm(raw[0]!) - 1) > 1e-3, 'not unit length');
+    assert.ok(cosine(raw[0]!, v1!) > 0.99999);
+  });
+
+  test("a sequence's vector does not depend on what it is batched with", async () => {
+    const alone = ((await post(`${server.url}/embed`, { inputs: 'short text' })).json as number[][])[0]!;
+    const long = Array.from({ length: 120 }, (_, i) => `token${i}`).join(' ');
+    // In one request (one batch, padded to the long one) and from concurrent requests.
+    const together = (
+      (await post(`${server.url}/embed`, { inputs: [long, 'short text', long] })).json as number[][]
+    )[1]!;
+    assert.ok(cosine(alone, together) > 0.99999, `cosine ${cosine(alone, together)}`);
+    const concurrent = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        post(`${server.url}/embed`, { inputs: i % 2 === 0 ? long : 'short text' }),
+      ),
+    );
+    for (const [i, r] of concurrent.entries()) {
+      assert.equal(r.status, 200);
+      if (i % 2 === 1) assert.ok(cosine(alone, (r.json as number[][])[0]!) > 0.99999);
+    }
+  });
+
+  test('too long: 413 naming the input and the limit, unless truncate is asked', async () => {
+    const tei = await post(`${server.url}/embed`, { inputs: ['ok', LONG] });
+    assert.equal(tei.status, 413);
+    assert.match((tei.json as Json).error as string, /inputs\[1\] has \d+ tokens; the model's limit is 512/);
+    const oai = await post(`${server.url}/v1/embeddings`, { input: ['ok', LONG] });
+    assert.equal(oai.status, 413);
+    assert.equal(((oai.json as Json).error as Json).param, 'input[1]');
+    const cut = await post(`${server.url}/embed`, { inputs: ['ok', LONG], truncate: true });
+    assert.equal(cut.status, 200);
+    assert.equal((cut.json as unknown[]).length, 2);
+  });
+
+  test('bad input: a 4xx naming the field, in the API’s error shape; the server goes on', async () => {
+    const cases: [string, unknown, number, RegExp][] = [
+      ['/embed', {}, 422, /inputs is required/],
+      ['/embed', { inputs: [] }, 422, /inputs is an empty array/],
+      ['/embed', { inputs: '' }, 422, /inputs is an empty string/],
+      ['/embed', { inputs: ['a', 7] }, 422, /inputs\[1\] must be a string, got a number/],
+      ['/embed', { inputs: 'a', normalize: 'yes' }, 422, /normalize must be true or false/],
+      ['/embed', [1, 2], 422, /the body must be a JSON object/],
+      ['/embed', '{"inputs": ["a"', 400, /not valid JSON/],
+      ['/v1/embeddings', { input: ['a', ''] }, 400, /input\[1\] is an empty string/],
+      [
+        '/v1/embeddings',
+        { input: 'a', model: 'gpt-4' },
+        404,
+        /model "gpt-4" is not served here; models: mini/,
+      ],
+      ['/v1/embeddings', { input: 'a', dimensions: 0 }, 400, /dimensions must be an integer from 1 to 384/],
+      ['/v1/embeddings', { input: 'a', encoding_format: 'hex' }, 400, /encoding_format/],
+      ['/v1/embeddings', { input: [[1, 2, 3]] }, 400, /token-id inputs are not supported/],
+    ];
+    for (const [path, body, status, message] of cases) {
+      const r = await post(`${server.url}${path}`, body);
+      assert.equal(r.status, status, `${path} ${JSON.stringify(body)}`);
+      const error = (r.json as Json).error;
+      const text = typeof error === 'string' ? error : ((error as Json).message as string);
+      assert.match(text, message);
+      if (path.startsWith('/v1/')) assert.equal((error as Json).type, 'invalid_request_error');
+      else assert.equal((r.json as Json).error_type, 'Validation');
+    }
+    assert.equal((await post(`${server.url}/embed`, { inputs: 'still fine' })).status, 200);
+  });
+
+  test('a client batch larger than the queue is split, not refused', async () => {
+    const inputs = Array.from({ length: 150 }, (_, i) => `sentence number ${i}`);
+    const r = await post(`${server.url}/v1/embeddings`, { input: inputs });
+    assert.equal(r.status, 200);
+    const data = (r.json as Json).data as Json[];
+    assert.deepEqual(
+      data.map((d) => d.index),
+      inputs.map((_, i) => i),
+    );
+  });
+
+  test('a request whose client went away is dropped before inference', async () => {
+    const service = server.state.services.get('mini')!;
+    const before = service.stats.abandoned;
+    const busy = Array.from({ length: 16 }, (_, i) => `${LONG.slice(0, 2000)} ${i}`);
+    const first = post(`${server.url}/embed`, { inputs: busy, truncate: true });
+    const controller = new AbortController();
+    const second = fetch(`${server.url}/embed`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: busy, truncate: true }),
+      signal: controller.signal,
+    }).catch((e: unknown) => e);
+    // The second request is queued behind the first (one batch at a time); abort it while it waits.
+    await new Promise((r) => setTimeout(r, 60));
+    controller.abort();
+    assert.ok((await second) instanceof Error);
+    assert.equal((await first).status, 200);
+    for (let i = 0; i < 50 && service.stats.abandoned === before; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    assert.equal(service.stats.abandoned, before + 1);
+  });
+
+  test('a full queue answers 429 with Retry-After', async () => {
+    const burst = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        post(`${server.url}/embed`, { inputs: Array(15).fill(LONG), truncate: true }),
+      ),
+    );
+    const refused = burst.filter((r) => r.status === 429);
+    assert.ok(refused.length > 0, 'some requests are refused');
+    assert.ok(
+      burst.some((r) => r.status === 200),
+      'some are served',
+    );
+    for (const r of refused) {
+      assert.ok(Number(r.headers.get('retry-after')) >= 1);
+      assert.equal((r.json as Json).error_type, 'Overloaded');
+    }
+  });
+
+  test('/metrics: Prometheus text with request, queue, tokenization, inference and batch metrics', async () => {
+    const res = await fetch(`${server.url}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
+    const text = await res.text();
+    for (const name of [
+      'pitlane_embed_requests_total{route="/embed",status="200"}',
+      'pitlane_embed_request_duration_seconds_count{route="/v1/embeddings"}',
+      'pitlane_embed_queue_size{model="mini"}',
+      'pitlane_embed_queue_wait_seconds_count{model="mini"}',
+      'pitlane_embed_tokenization_seconds_count{model="mini"}',
+      'pitlane_embed_inference_seconds_count{model="mini"}',
+      'pitlane_embed_batch_size_count{model="mini"}',
+      'pitlane_embed_batch_tokens_sum{model="mini"}',
+      'pitlane_embed_abandoned_requests{model="mini"}',
+    ]) {
+      assert.ok(text.includes(name), name);
+    }
+  });
+
+  test('/info describes the model; a body over the limit is 413 with the limit', async () => {
+    const info = (await (await fetch(`${server.url}/info`)).json()) as Json;
+    assert.equal(info.model_id, 'mini');
+    assert.equal(info.dimension, 384);
+    assert.equal(info.max_input_length, 512);
+    assert.equal(info.tokenization_workers, 1);
+    const small = await serve(spec, 2048);
+    try {
+      const r = await post(`${small.url}/v1/embeddings`, { input: 'x'.repeat(5000) });
+      assert.equal(r.status, 413);
+      assert.match(((r.json as Json).error as Json).message as string, /larger than the limit of 2048 bytes/);
+    } finally {
+      await small.close();
+    }
+  });
+});

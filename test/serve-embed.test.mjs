@@ -1,0 +1,131 @@
+// `pitlane serve embed` as a user runs it: a real process on a real port, the bundled models.yaml, signals.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { PITLANE, ROOT, pitlane } from './helpers.mjs';
+
+/** Starts the server with --json on a free port; resolves once it prints its ready line. */
+function startServer(args) {
+  const child = spawn(process.execPath, [PITLANE, 'serve', 'embed', '--port', '0', '--json', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (b) => (stderr += b));
+  const exited = new Promise((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal, stderr })),
+  );
+  const ready = new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (b) => {
+      out += b;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve(JSON.parse(out.slice(0, nl)));
+    });
+    void exited.then((r) => reject(new Error(`the server exited before ready: ${JSON.stringify(r)}`)));
+  });
+  return { child, ready, exited };
+}
+
+async function embed(url, body, path = '/v1/embeddings') {
+  const res = await fetch(url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, json: await res.json() };
+}
+
+function cosine(a, b) {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+describe('pitlane serve embed', () => {
+  const temp = mkdtempSync(join(tmpdir(), 'pitlane-serve-'));
+  after(() => rmSync(temp, { recursive: true, force: true }));
+
+  test('serves both bundled models; SIGTERM stops it with exit 0', async () => {
+    const server = startServer([]);
+    const ready = await server.ready;
+    assert.deepEqual(ready.models, ['minilm-l6-arch', 'use-lite']);
+    assert.equal((await fetch(`${ready.url}/health`)).status, 200);
+
+    const mini = await embed(ready.url, { model: 'minilm-l6-arch', input: ['a test sentence'] });
+    assert.equal(mini.status, 200);
+    assert.equal(mini.json.data[0].embedding.length, 384);
+
+    // The real Universal Sentence Encoder: similar sentences are closer than unrelated ones.
+    const texts = [
+      'The cat sits on the mat.',
+      'A cat is sitting on a mat.',
+      'Quarterly revenue rose by four percent.',
+    ];
+    const use = await embed(ready.url, { model: 'use-lite', input: texts });
+    assert.equal(use.status, 200);
+    const [a, b, c] = use.json.data.map((d) => d.embedding);
+    assert.equal(a.length, 512);
+    assert.ok(cosine(a, b) > cosine(a, c) + 0.2, `similar ${cosine(a, b)} vs unrelated ${cosine(a, c)}`);
+    const tei = await embed(ready.url, { model: 'use-lite', inputs: texts[0] }, '/embed');
+    assert.ok(cosine(tei.json[0], a) > 0.99999);
+
+    server.child.kill('SIGTERM');
+    const { code, stderr } = await server.exited;
+    assert.equal(code, 0, stderr);
+  });
+
+  test('a model file that is not ONNX: refuses to start, naming the file (exit 2)', async () => {
+    const bad = join(temp, 'broken.onnx');
+    writeFileSync(bad, 'this is not a protobuf');
+    writeFileSync(
+      join(temp, 'models.yaml'),
+      `models:\n  broken:\n    name: broken\n    paths: { onnx: broken.onnx, tokenizer: ${join(ROOT, 'models/minilm-l6-arch/tokenizer.json')} }\n`,
+    );
+    const r = await pitlane(['serve', 'embed', '--port', '0', '--models', join(temp, 'models.yaml')]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /error PL_ERR_FILE: .*broken\.onnx: is not an ONNX model ONNX Runtime can load/);
+  });
+
+  test('a missing model file or an unknown --model: exit 2 with the path', async () => {
+    writeFileSync(
+      join(temp, 'missing.yaml'),
+      'models:\n  gone:\n    name: gone\n    paths: { onnx: nowhere/model.onnx }\n',
+    );
+    const r = await pitlane(['serve', 'embed', '--port', '0', '--models', join(temp, 'missing.yaml')]);
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      /missing\.yaml:4:\d+ {2}\$\.models\.gone\.paths\.onnx {2}no such file: .*nowhere\/model\.onnx/,
+    );
+    const u = await pitlane(['serve', 'embed', '--port', '0', '--model', 'bert-huge']);
+    assert.equal(u.code, 2);
+    assert.match(u.stderr, /--model bert-huge: not in .*models\.yaml; models: minilm-l6-arch, use-lite/);
+  });
+
+  test('--help explains every flag', async () => {
+    const r = await pitlane(['serve', 'embed', '--help']);
+    assert.equal(r.code, 0);
+    for (const flag of [
+      '--models',
+      '--model',
+      '--host',
+      '--port',
+      '--tokenizer-threads',
+      '--intra-op-threads',
+      '--max-body-mb',
+      '--json',
+    ]) {
+      assert.ok(r.stdout.includes(flag), flag);
+    }
+  });
+});
