@@ -35,7 +35,7 @@ test('the seed shape loads with every default filled in and paths resolved again
   assert.deepEqual(m.batching, {
     maxBatchTokens: 16_384,
     maxBatchSize: 64,
-    maxQueueDelayMs: 2,
+    maxQueueDelayMs: 0,
     queueCapacity: 1024,
   });
   assert.deepEqual(m.threads, { intraOp: 2, interOp: 1 });

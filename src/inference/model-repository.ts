@@ -95,7 +95,7 @@ export const MODEL_DEFAULTS = Object.freeze({
   maxSequenceLength: 512,
   maxBatchTokens: 16_384,
   maxBatchSize: 64,
-  maxQueueDelayMs: 2,
+  maxQueueDelayMs: 0,
   queueCapacity: 1024,
   intraOpThreads: 2,
   interOpThreads: 1,
