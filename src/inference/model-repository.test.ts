@@ -38,7 +38,7 @@ test('the seed shape loads with every default filled in and paths resolved again
     maxQueueDelayMs: 0,
     queueCapacity: 1024,
   });
-  assert.deepEqual(m.threads, { intraOp: 2, interOp: 1 });
+  assert.deepEqual(m.threads, { intraOp: 2, interOp: 1, spinning: false });
 });
 
 test('every problem is listed with its path and line: missing files, wrong values, unknown fields', async () => {

@@ -71,7 +71,13 @@ export const ModelSchema = Type.Object(
     ),
     threads: Type.Optional(
       Type.Object(
-        { intra_op: Type.Optional(Positive), inter_op: Type.Optional(Positive) },
+        {
+          intra_op: Type.Optional(Positive),
+          inter_op: Type.Optional(Positive),
+          spinning: Type.Optional(
+            Type.Boolean({ description: 'idle ONNX Runtime threads spin for work (default false)' }),
+          ),
+        },
         { additionalProperties: false },
       ),
     ),
@@ -99,6 +105,7 @@ export const MODEL_DEFAULTS = Object.freeze({
   queueCapacity: 1024,
   intraOpThreads: 2,
   interOpThreads: 1,
+  spinning: false,
 });
 
 /** A model as the inference core uses it: every field present, paths absolute. */
@@ -127,7 +134,7 @@ export interface ModelSpec {
     readonly maxQueueDelayMs: number;
     readonly queueCapacity: number;
   };
-  readonly threads: { readonly intraOp: number; readonly interOp: number };
+  readonly threads: { readonly intraOp: number; readonly interOp: number; readonly spinning: boolean };
 }
 
 /** Validates a parsed models.yaml; pushes every problem; returns the models when there are none. */
@@ -199,6 +206,7 @@ export function validateModelRepository(
       threads: {
         intraOp: m.threads?.intra_op ?? MODEL_DEFAULTS.intraOpThreads,
         interOp: m.threads?.inter_op ?? MODEL_DEFAULTS.interOpThreads,
+        spinning: m.threads?.spinning ?? MODEL_DEFAULTS.spinning,
       },
     });
   }

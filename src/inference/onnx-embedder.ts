@@ -25,6 +25,7 @@ export async function loadOnnxEmbedder(spec: ModelSpec): Promise<Embedder> {
   const model = await loadOnnxModel(spec.modelPath, {
     intraOpThreads: spec.threads.intraOp,
     interOpThreads: spec.threads.interOp,
+    allowSpinning: spec.threads.spinning,
   });
   try {
     return await embedderOf(model, spec);

@@ -31,7 +31,7 @@ function useSpec(overrides: Partial<ModelSpec> = {}): ModelSpec {
     maxSequenceLength: 512,
     dimension: null,
     batching: { maxBatchTokens: 16_384, maxBatchSize: 64, maxQueueDelayMs: 2, queueCapacity: 1024 },
-    threads: { intraOp: 2, interOp: 1 },
+    threads: { intraOp: 2, interOp: 1, spinning: false },
     ...overrides,
   };
 }

@@ -7,6 +7,10 @@
 //       over whole passes through all texts for at least --seconds.
 // ONNX Runtime inference, mean pooling over the attention mask and L2 normalisation are inside the timed part;
 // tokenisation and building the padded int64 arrays are not. One warm-up run precedes every measurement.
+// Each measurement also reports the cores this process used: ONNX Runtime's threads spin while they wait, so
+// on an idle machine that is the thread count, and a row below 90% of it is marked `contended` (another
+// process took the CPU; rerun). --quick divides the time by 10 and runs the throughput passes over every 4th
+// text by length (the same mix of lengths); a default run takes about 4 minutes on 2 cores, --quick about 1.
 // Output: one JSON object on stdout; progress on stderr.
 //   node ort-ceiling.mjs [--threads 2] [--bodies texts.jsonl] [--seconds 10] [--quick] [--max-length 512]
 //                        [--model-dir DIR] [--vectors-out FILE]
@@ -251,7 +255,9 @@ for (const row of batches) row.contended = row.cpu_cores_used < 0.9 * expectedCo
 single.contended = single.cpu_cores_used < 0.9 * expectedCores;
 const contended = [single, ...batches].filter((r) => r.contended).length;
 if (contended > 0) {
-  log(`warning: ${contended} measurement(s) used < 90% of ${expectedCores} cores: other processes took CPU; rerun`);
+  log(
+    `warning: ${contended} measurement(s) used < 90% of ${expectedCores} cores: other processes took CPU; rerun`,
+  );
 }
 const best = batches.reduce((a, b) => (b.sequences_per_s > a.sequences_per_s ? b : a));
 

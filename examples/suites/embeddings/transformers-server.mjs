@@ -65,6 +65,7 @@ env.allowLocalModels = true;
 env.localModelPath = layoutRoot;
 env.useFSCache = false;
 
+/** The pipeline, once loaded and warmed up; until then /health answers 503. */
 let extractor = null;
 
 function send(res, status, body) {
@@ -119,33 +120,43 @@ const server = http.createServer((req, res) => {
   });
 });
 server.keepAliveTimeout = 65_000;
-server.listen(port, '127.0.0.1');
-
-try {
-  extractor = await pipeline('feature-extraction', MODEL_ID, {
-    device: 'cpu',
-    dtype: 'fp32',
-    session_options: { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' },
-  });
-  // One run so that the first request does not pay for ONNX Runtime's lazy allocations.
-  await extractor('warm up', { pooling: 'mean', normalize: true });
-} catch (err) {
-  process.stderr.write(`cannot load the model from ${modelDir}: ${err?.stack ?? err}\n`);
+server.on('error', (err) => {
+  process.stderr.write(`cannot listen on 127.0.0.1:${port}: ${err.message}\n`);
   rmSync(layoutRoot, { recursive: true, force: true });
   process.exit(1);
-}
+});
+server.listen(port, '127.0.0.1');
 
+let loading = null;
 let stopping = false;
 for (const sig of ['SIGTERM', 'SIGINT']) {
   process.on(sig, () => {
     if (stopping) return;
     stopping = true;
     server.close();
-    server.closeIdleConnections?.();
+    server.closeIdleConnections();
     rmSync(layoutRoot, { recursive: true, force: true });
-    extractor
-      .dispose()
+    Promise.resolve(loading)
+      .then((loaded) => loaded?.dispose())
       .catch(() => {})
       .finally(() => process.exit(0));
   });
+}
+
+try {
+  loading = pipeline('feature-extraction', MODEL_ID, {
+    device: 'cpu',
+    dtype: 'fp32',
+    session_options: { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' },
+  });
+  const loaded = await loading;
+  // One run so that the first request does not pay for ONNX Runtime's lazy allocations.
+  await loaded('warm up', { pooling: 'mean', normalize: true });
+  extractor = loaded;
+} catch (err) {
+  if (!stopping) {
+    process.stderr.write(`cannot load the model from ${modelDir}: ${err?.stack ?? err}\n`);
+    rmSync(layoutRoot, { recursive: true, force: true });
+    process.exit(1);
+  }
 }
