@@ -244,6 +244,60 @@ describe('pitlane bench SUITE.yaml', () => {
     assert.ok(html.includes('left') && html.includes('right') && html.includes('open_100'));
   });
 
+  test('--quick scales the suite down; ceilings are shown beside the rows, a failing one is a warning', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'pl-lab-'));
+    const r = await pitlane(['bench', join(FIXTURES, 'ceiling.yaml'), '--out', out, '--quick']);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(readFileSync(join(out, 'ceiling', 'report.json'), 'utf8'));
+    const byName = Object.fromEntries(report.scenarios.map((s) => [s.name, s]));
+    // A tenth of the requests (at least 10 per client), one repeat, one cold start, open loop at least 2 s.
+    assert.deepEqual(
+      report.scenarios.map((s) => [s.name, s.repeats, s.rows[0].count]),
+      [
+        ['concurrency_1', 1, 20],
+        ['concurrency_4', 1, 40],
+        ['open_50', 1, byName.open_50.rows[0].count],
+      ],
+    );
+    assert.ok(byName.open_50.rows[0].count >= 100 && byName.open_50.rows[0].count < 250, 'about 3 s at 50/s');
+    assert.equal(report.cold_starts[0].to_healthy_ms.length, 1);
+    assert.ok(report.warnings.some((w) => /^Quick run/.test(w)));
+    // The ceiling ran with its quick arguments; each row's share of it is there.
+    const c1 = byName.concurrency_1.ceiling;
+    assert.equal(c1.name, 'raw-loop');
+    assert.equal(c1.p50_ms, 0.04);
+    assert.equal(c1.throughput_per_s, null);
+    const left = byName.concurrency_1.rows.find((row) => row.contestant === 'left');
+    const leftP50 = left.percentiles.find((p) => p.p === 50).ms;
+    assert.ok(Math.abs(c1.shares.find((sh) => sh.contestant === 'left').p50 - leftP50 / 0.04) < 1e-9);
+    assert.equal(byName.concurrency_4.ceiling.throughput_per_s, 50_000);
+    assert.equal(byName.open_50.ceiling, null, 'the failed ceiling gives no figures');
+    assert.ok(
+      report.warnings.some((w) =>
+        /The ceiling broken-loop gave no figures: exited with code 1: ceiling: cannot load the engine/.test(
+          w,
+        ),
+      ),
+    );
+    const md = readFileSync(join(out, 'ceiling', 'report.md'), 'utf8');
+    assert.match(md, /Ceiling: raw-loop \(the echo in a raw loop; a limit, not a contestant\): 50,000\/s\./);
+  });
+
+  test('ceilings are validated: known scenarios, one ceiling per scenario', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pl-lab-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(
+      file,
+      readFileSync(join(FIXTURES, 'ceiling.yaml'), 'utf8')
+        .replace('open_50: { throughput', 'concurrency_1: { throughput')
+        .replace("concurrency_4: { throughput: '$.best.per_s' }", "nope: { throughput: '$.best' }"),
+    );
+    const r = await pitlane(['bench', file, '--out', dir]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /\$\.ceilings\[0\]\.scenarios\.nope {2}no scenario 'nope'/);
+    assert.match(r.stderr, /scenario 'concurrency_1' has two ceilings \(raw-loop, broken-loop\)/);
+  });
+
   test('a contestant that dies mid-run is reported with its exit and log; the other goes on (exit 3)', async () => {
     const out = mkdtempSync(join(tmpdir(), 'pl-lab-'));
     const r = await pitlane(['bench', join(FIXTURES, 'crash.yaml'), '--out', out]);

@@ -148,7 +148,7 @@ export async function compareCommand(
     name: `compare-${a.contestant}-${b.contestant}`,
     description: `${aPath} (baseline) against ${bPath}.`,
     file: aPath,
-    ceiling: null,
+    ceilings: [],
     contestants: [
       {
         spec: { name: nameA, command: ['(from file)'] },
@@ -184,7 +184,7 @@ export async function compareCommand(
     runs,
     startFailures: {},
     interrupted: false,
-    ceiling: null,
+    ceilings: [],
   };
   const base = httpLabReport(result);
   const report = {

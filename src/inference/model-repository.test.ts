@@ -33,8 +33,8 @@ test('the seed shape loads with every default filled in and paths resolved again
     tokenTypeIds: 'token_type_ids',
   });
   assert.deepEqual(m.batching, {
-    maxBatchTokens: 16_384,
-    maxBatchSize: 64,
+    maxBatchTokens: 2048,
+    maxBatchSize: 32,
     maxQueueDelayMs: 0,
     queueCapacity: 1024,
   });

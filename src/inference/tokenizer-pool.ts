@@ -1,8 +1,10 @@
 /**
  * TokenizerPool: tokenization off the event loop. N worker threads each hold the model's tokenizer; a request's
  * texts go to the least busy thread and come back as one transferred Int32Array. Small requests are tokenized
- * inline: posting them to a thread and back costs more than the work (`inlineBelowChars`). With 0 threads
- * everything is inline. A thread that dies fails only the requests it held, and is replaced.
+ * inline: posting them to a thread and back costs more than the work (`inlineBelowChars`; a 200-word paragraph
+ * takes about 0.1 ms). The threads start with the first request that needs them: each costs about 50 MB of
+ * memory (a V8 isolate and the tokenizer), which a server that only sees short texts should not pay. With 0
+ * threads everything is inline. A thread that dies fails only the requests it held, and is replaced.
  */
 import { Worker } from 'node:worker_threads';
 import { toError } from '../core/errors.js';
@@ -45,33 +47,44 @@ const WORKER_URL = new URL('./tokenizer-worker.js', import.meta.url);
 export class TokenizerPool {
   private nextId = 1;
   private closed = false;
+  private readonly slots: Slot[] = [];
+  private starting: Promise<void> | null = null;
   /** Texts tokenized inline and on threads (for /metrics and tests). */
   readonly counts = { inline: 0, threaded: 0 };
 
   private constructor(
     private readonly spec: TokenizerSpec,
     private readonly local: TextTokenizer,
-    private readonly slots: Slot[],
+    /** Threads to start when the first large request comes. */
+    readonly threads: number,
     private readonly inlineBelowChars: number,
   ) {}
 
-  /** Loads the tokenizer here and on every thread; rejects (naming the file) when it cannot be loaded. */
+  /** Loads the tokenizer on this thread; rejects (naming the file) when it cannot be loaded. */
   static async create(spec: TokenizerSpec, options: TokenizerPoolOptions): Promise<TokenizerPool> {
     const local = await createTokenizer(spec);
-    const slots = await Promise.all(
-      Array.from({ length: options.threads }, async (): Promise<Slot> => ({
-        worker: await startWorker(spec),
-        alive: true,
-        pending: new Map(),
-      })),
-    );
-    const pool = new TokenizerPool(spec, local, slots, options.inlineBelowChars ?? 1024);
-    for (const slot of slots) pool.watch(slot);
-    return pool;
+    return new TokenizerPool(spec, local, options.threads, options.inlineBelowChars ?? 1024);
   }
 
-  get threads(): number {
+  /** Threads running now (0 until a request needed them). */
+  get started(): number {
     return this.slots.length;
+  }
+
+  /** Starts the threads now rather than on the first large request. */
+  start(): Promise<void> {
+    this.starting ??= Promise.all(
+      Array.from({ length: this.threads }, async () => {
+        const slot: Slot = { worker: await startWorker(this.spec), alive: true, pending: new Map() };
+        if (this.closed) {
+          await slot.worker.terminate();
+          return;
+        }
+        this.slots.push(slot);
+        this.watch(slot);
+      }),
+    ).then(() => undefined);
+    return this.starting;
   }
 
   /** Tokenizes texts, each cut to `maxLength` tokens; resolves with one result per text, in order. */
@@ -79,15 +92,22 @@ export class TokenizerPool {
     if (this.closed) return Promise.reject(new Error('the tokenizer pool is closed'));
     let chars = 0;
     for (const t of texts) chars += t.length;
-    const slot = this.leastBusy();
-    if (slot === undefined || chars < this.inlineBelowChars) {
-      this.counts.inline += texts.length;
-      try {
-        return Promise.resolve(texts.map((t) => this.local.encode(t, maxLength)));
-      } catch (err) {
-        return Promise.reject(toError(err));
-      }
+    if (chars < this.inlineBelowChars) return this.encodeHere(texts, maxLength);
+    if (this.threads > 0 && this.slots.length === 0) {
+      // The first large requests start the threads and wait for them; if they cannot start, it is done here.
+      return this.start().then(
+        () => this.dispatch(texts, maxLength),
+        () => this.encodeHere(texts, maxLength),
+      );
     }
+    return this.dispatch(texts, maxLength);
+  }
+
+  /** Sends texts to the least busy thread (here when none is alive). */
+  private dispatch(texts: readonly string[], maxLength: number): Promise<TokenizedText[]> {
+    if (this.closed) return Promise.reject(new Error('the tokenizer pool is closed'));
+    const slot = this.leastBusy();
+    if (slot === undefined) return this.encodeHere(texts, maxLength);
     this.counts.threaded += texts.length;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -95,6 +115,15 @@ export class TokenizerPool {
       const request: TokenizeRequest = { id, texts, maxLength };
       slot.worker.postMessage(request);
     });
+  }
+
+  private encodeHere(texts: readonly string[], maxLength: number): Promise<TokenizedText[]> {
+    this.counts.inline += texts.length;
+    try {
+      return Promise.resolve(texts.map((t) => this.local.encode(t, maxLength)));
+    } catch (err) {
+      return Promise.reject(toError(err));
+    }
   }
 
   /** The text of a token id, when the tokenizer knows it. */
@@ -105,6 +134,7 @@ export class TokenizerPool {
   /** Stops the threads; pending requests are rejected. */
   async close(): Promise<void> {
     this.closed = true;
+    await this.starting?.catch(() => undefined);
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 

@@ -197,7 +197,7 @@ export function httpScenarios(result: HttpSuiteResult): {
       rows: names.map((n) => (rows.get(n) as RowFigures).row),
       ratios: scenarioRatios,
       ceiling: ceilingFor(
-        result.ceiling,
+        result.ceilings.find((c) => c.scenarios[sc.name] !== undefined) ?? null,
         sc.name,
         names.map((n) => (rows.get(n) as RowFigures).row),
       ),
@@ -217,8 +217,8 @@ export function httpLabReport(result: HttpSuiteResult): LabReport {
     return distinct.size > 1 ? [{ key, values }] : [];
   });
   const warnings: string[] = [];
-  if (result.ceiling?.failure != null) {
-    warnings.push(`The ceiling ${result.ceiling.name} gave no figures: ${result.ceiling.failure}`);
+  for (const c of result.ceilings) {
+    if (c.failure !== null) warnings.push(`The ceiling ${c.name} gave no figures: ${c.failure}`);
   }
   if (suite.quick === true) {
     warnings.push(

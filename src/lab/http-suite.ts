@@ -66,8 +66,8 @@ export interface HttpSuiteResult {
   readonly startFailures: Readonly<Record<string, string>>;
   /** The run was interrupted (Ctrl-C); results are partial. */
   readonly interrupted: boolean;
-  /** The suite's ceiling, measured after the contestants stopped (null: the suite has none). */
-  readonly ceiling: CeilingResult | null;
+  /** The suite's ceilings, measured after the contestants stopped. */
+  readonly ceilings: readonly CeilingResult[];
 }
 
 /** Progress events for the CLI's display. */
@@ -192,11 +192,12 @@ export async function runHttpSuite(suite: Suite, options: HttpSuiteOptions = {})
     progress({ kind: 'phase', text: 'stopping contestants' });
     await Promise.all([...running.values()].map((p) => p.stop()));
   }
-  // 5. The ceiling, alone on a quiet machine.
-  let ceiling: CeilingResult | null = null;
-  if (suite.ceiling !== null && !aborted()) {
-    progress({ kind: 'phase', text: `ceiling: ${suite.ceiling.name}` });
-    ceiling = await runCeiling(suite.ceiling, options.signal);
+  // 5. The ceilings, alone on a quiet machine, for the scenarios that ran.
+  const ceilings: CeilingResult[] = [];
+  for (const c of suite.ceilings) {
+    if (aborted() || !scenarios.some((s) => c.scenarios.has(s.name))) continue;
+    progress({ kind: 'phase', text: `ceiling: ${c.name}` });
+    ceilings.push(await runCeiling(c, options.signal));
   }
   return {
     suite,
@@ -206,7 +207,7 @@ export async function runHttpSuite(suite: Suite, options: HttpSuiteOptions = {})
     runs,
     startFailures,
     interrupted: aborted(),
-    ceiling,
+    ceilings,
   };
 }
 

@@ -155,7 +155,9 @@ export const SuiteSchema = Type.Object(
     ),
     thresholds: Type.Optional(Type.Array(Type.String())),
     correctness: Type.Optional(CorrectnessSchema),
-    ceiling: Type.Optional(CeilingSchema),
+    ceilings: Type.Optional(
+      Type.Array(CeilingSchema, { description: 'limits measured once, not contestants' }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -17,7 +17,12 @@ import { parsePaths, type CorrectnessRule, type CustomCompare } from './correctn
 import { parseJsonPath } from './json-path.js';
 import type { ContestantSpec } from './contestant.js';
 import type { LoadPlan } from './load/load-engine.js';
-import { SuiteSchema, type SuiteDocument, type WorkloadDocument } from './suite-schema.js';
+import {
+  SuiteSchema,
+  type CeilingDocument,
+  type SuiteDocument,
+  type WorkloadDocument,
+} from './suite-schema.js';
 import { parseThreshold, type Threshold } from './thresholds.js';
 
 /** Defaults of a suite, in one place. */
@@ -83,8 +88,8 @@ export interface Suite {
   readonly correctnessSample: number;
   /** Scaled down by --quick: figures are for a look, not for quoting. */
   readonly quick?: boolean;
-  /** A limit measured once (a raw engine loop), shown beside the contestants, never one of them. */
-  readonly ceiling: SuiteCeiling | null;
+  /** Limits measured once (a raw engine loop), shown beside the contestants, never among them. */
+  readonly ceilings: readonly SuiteCeiling[];
 }
 
 /** The suite's ceiling: a command that prints JSON, and where each scenario's figures are in it. */
@@ -130,10 +135,7 @@ export function quickSuite(suite: Suite): Suite {
     },
     repeats: 1,
     coldStartRuns: Math.min(1, suite.coldStartRuns),
-    ceiling:
-      suite.ceiling === null
-        ? null
-        : { ...suite.ceiling, command: [...suite.ceiling.command, ...suite.ceiling.quickArgs] },
+    ceilings: suite.ceilings.map((c) => ({ ...c, command: [...c.command, ...c.quickArgs] })),
   };
 }
 
@@ -303,7 +305,20 @@ export async function validateSuite(
     problems.push({ path: '$.scenarios', message: 'define at least one scenario' });
 
   const correctness = await correctnessRule(s, baseDir, problems);
-  const ceiling = ceilingOf(s, baseDir, problems);
+  const ceilings = (s.ceilings ?? []).map((c, i) => ceilingOf(c, `$.ceilings[${i}]`, s, baseDir, problems));
+  const mapped = new Map<string, string>();
+  for (const c of ceilings) {
+    for (const name of c.scenarios.keys()) {
+      const other = mapped.get(name);
+      if (other !== undefined) {
+        problems.push({
+          path: '$.ceilings',
+          message: `scenario '${name}' has two ceilings (${other}, ${c.name}); give it one`,
+        });
+      }
+      mapped.set(name, c.name);
+    }
+  }
   if (problems.length > 0) return null;
   const name = s.name ?? file.replace(/^.*\//, '').replace(/\.(ya?ml|json)$/i, '');
   return {
@@ -345,7 +360,7 @@ export async function validateSuite(
     coldStartRuns: s.cold_start?.runs ?? SUITE_DEFAULTS.coldStartRuns,
     correctness,
     correctnessSample: s.correctness?.sample ?? SUITE_DEFAULTS.correctnessSample,
-    ceiling,
+    ceilings,
   };
 }
 
@@ -493,14 +508,18 @@ async function correctnessRule(
 }
 
 /** The ceiling block: a known scenario for each mapping, JSON paths that parse, a folder that exists. */
-function ceilingOf(s: SuiteDocument, baseDir: string, problems: ManifestProblem[]): SuiteCeiling | null {
-  const c = s.ceiling;
-  if (c === undefined) return null;
+function ceilingOf(
+  c: CeilingDocument,
+  where: string,
+  s: SuiteDocument,
+  baseDir: string,
+  problems: ManifestProblem[],
+): SuiteCeiling {
   const cwd = resolve(baseDir, c.cwd ?? '.');
-  if (!existsSync(cwd)) problems.push({ path: '$.ceiling.cwd', message: `no such folder: ${cwd}` });
+  if (!existsSync(cwd)) problems.push({ path: `${where}.cwd`, message: `no such folder: ${cwd}` });
   const scenarios = new Map<string, { throughput?: string; p50Ms?: string }>();
   for (const [name, m] of Object.entries(c.scenarios)) {
-    const at = `$.ceiling.scenarios.${name}`;
+    const at = `${where}.scenarios.${name}`;
     if (!(name in s.scenarios)) {
       problems.push({
         path: at,

@@ -419,6 +419,12 @@ const single = texts(COUNT);
 const singleLines = single.map((input) => JSON.stringify({ input, model: MODEL }));
 writeFileSync(join(OUT, 'texts.jsonl'), `${singleLines.join('\n')}\n`);
 
+// Search queries alone (the queries of texts.jsonl): short inputs, where batching pays most.
+const queryLines = single
+  .filter((t) => wordCount(t) <= 8)
+  .map((input) => JSON.stringify({ input, model: MODEL }));
+writeFileSync(join(OUT, 'queries.jsonl'), `${queryLines.join('\n')}\n`);
+
 // Batches are new texts with the same mix, so that a batch pads to its longest member as it would in use.
 const batchLines = [];
 for (let b = 0; b < BATCHES; b++) {
@@ -431,5 +437,6 @@ const bytes = (lines) => lines.reduce((s, l) => s + Buffer.byteLength(l) + 1, 0)
 process.stderr.write(
   `texts.jsonl: ${single.length} bodies, ${bytes(singleLines)} bytes, words min ${Math.min(...words)} / ` +
     `median ${words.slice().sort((a, b) => a - b)[words.length >> 1]} / max ${Math.max(...words)}\n` +
+    `queries.jsonl: ${queryLines.length} bodies\n` +
     `batch-texts.jsonl: ${batchLines.length} bodies of ${BATCH_SIZE}, ${bytes(batchLines)} bytes\n`,
 );
