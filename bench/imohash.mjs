@@ -1,0 +1,31 @@
+// Micro-benchmark of imohash per image: a 3 MB buffer in memory, and the same bytes as a file (positional
+// reads of the three samples, page cache warm). Also the bare MurmurHash3_x64_128 of 3 x 16 KiB.
+//   npx tsc -p tsconfig.json && node bench/imohash.mjs
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { imohashFile, imohashHex } from '../dist/ingest/imohash.js';
+import { murmur3x64128 } from '../dist/ingest/murmur3.js';
+
+const image = new Uint8Array(3_000_000);
+for (let i = 0; i < image.length; i++) image[i] = (i * 2654435761) >>> 24;
+const samples = image.subarray(0, 3 * 16384);
+
+async function measure(name, iterations, run) {
+  for (let i = 0; i < Math.min(iterations, 2000); i++) await run(); // warm up the JIT
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) await run();
+  const us = Number(process.hrtime.bigint() - start) / 1e3 / iterations;
+  console.log(`${name.padEnd(34)} ${us.toFixed(1).padStart(7)} µs per image`);
+}
+
+await measure('murmur3 of 3 x 16 KiB', 20_000, () => murmur3x64128(samples));
+await measure('imohashHex, 3 MB buffer', 20_000, () => imohashHex(image));
+const dir = await mkdtemp(join(tmpdir(), 'pitlane-bench-imohash-'));
+try {
+  const path = join(dir, 'image.bin');
+  await writeFile(path, image);
+  await measure('imohashFile, 3 MB file (cached)', 5_000, () => imohashFile(path));
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,457 @@
+/**
+ * The image front end of photo ingest: turns one encoded photo (JPEG, PNG or WebP; a file path or a buffer) into
+ * the two tensors the vision models take, decoding it only once:
+ *
+ * - a letterboxed square RGB float32 CHW tensor for a YOLO detector (Ultralytics' `LetterBox`: scale =
+ *   min(S/w, S/h), resize keeping the aspect, pad with 114 centred, values / 255), with the geometry needed to map
+ *   detections back to source pixels;
+ * - a centre-cropped square RGB float32 CHW tensor for an image-embedding model (torchvision's `Resize(n)` on the
+ *   shorter side then `CenterCrop(n)`), optionally mean/std normalised.
+ *
+ * How: the header is read first (sharp `metadata()`, no pixel decode) to check format and size, then sharp decodes
+ * once, straight to the larger of the two resized images the outputs need (JPEG and WebP shrink-on-load make a
+ * 12 MP JPEG decode at 1/4 scale, never below what both outputs need). That raw HWC buffer becomes one tensor by a
+ * plain copy; the other comes from a second, small sharp resize of the same raw pixels (about 2 ms for 640×480 →
+ * 341×256), which runs on libuv's pool while this thread converts the first tensor. Two full decodes cost a
+ * second decode of the file (≈ 25 ms for a 12 MP JPEG); resizing in JavaScript would save at most the 2 ms.
+ *
+ * Choices a caller should know:
+ * - EXIF orientation is applied; `width`/`height` are the upright size, the frame detections map back to.
+ * - Alpha is flattened onto white (what a viewer shows for a transparent logo or product shot; OpenCV and PIL
+ *   instead drop alpha and expose whatever colour sits under transparent pixels, often black).
+ * - Embedded ICC profiles are ignored by default (`applyIccProfile: false`): OpenCV and PIL, which the models were
+ *   trained with, ignore them too, and sharp's colour transform costs ≈ 12 ms on a 0.4 MP photo. CMYK is still
+ *   converted to sRGB.
+ * - sharp's `failOn: 'error'`: truncated files and decode errors are refused, while libjpeg's warnings (such as
+ *   "extraneous bytes before marker", common in real camera files that decode fine) are tolerated. `'warning'`
+ *   would refuse those too; `'truncated'` would accept files that fail to decode part-way.
+ * - Only JPEG, PNG and WebP reach libvips: the format is sniffed from the magic bytes first, so SVG, PDF, TIFF and
+ *   the rest never get parsed.
+ *
+ * Letterbox and crop arithmetic is private here for now (the detector's own letterbox module can take it over).
+ */
+import { readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import sharp, { type Metadata } from 'sharp';
+import { PitlaneError } from '../../core/errors.js';
+
+/** The image formats prepareImage accepts. */
+export type ImageFormat = 'jpeg' | 'png' | 'webp';
+
+/** Why an image was refused; stable values a caller can count or branch on. */
+export type ImageErrorReason =
+  'empty' | 'unreadable' | 'not-an-image' | 'unsupported-format' | 'corrupt' | 'too-many-pixels';
+
+/**
+ * One image that could not be prepared. It names the image (file path or the caller's name) and the reason; one
+ * bad image is one ImageError, never a crash. Code PL_ERR_ITEM: a pipeline skips or fails the item per its policy.
+ */
+export class ImageError extends PitlaneError {
+  /** The file path or caller-given name of the image. */
+  readonly image: string;
+  /** Why it was refused. */
+  readonly reason: ImageErrorReason;
+  constructor(image: string, reason: ImageErrorReason, message: string, options?: { cause?: unknown }) {
+    super('PL_ERR_ITEM', `${image}: ${message}`, options);
+    this.image = image;
+    this.reason = reason;
+    this.name = 'ImageError';
+  }
+}
+
+/** Options of prepareImage (defaults in DEFAULT_IMAGE_PREP_OPTIONS). */
+export interface ImagePrepOptions {
+  /** Name used in errors and in the result; defaults to the file path, or `<buffer>` for a buffer. */
+  readonly name?: string;
+  /** Side of the square detector input, in pixels. */
+  readonly letterboxSize?: number;
+  /** Side of the square embedding-model input; the shorter side is resized to it, then the centre is cropped. */
+  readonly cropSize?: number;
+  /** Per-channel (R, G, B) mean subtracted from the crop's 0..1 values; none by default. */
+  readonly mean?: readonly [number, number, number];
+  /** Per-channel (R, G, B) standard deviation the crop's values are divided by, after the mean; none by default. */
+  readonly std?: readonly [number, number, number];
+  /** Largest source image, in pixels (width × height), that is decoded at all: the decompression-bomb guard. */
+  readonly maxPixels?: number;
+  /** Convert through the embedded ICC profile to sRGB (slower; training pipelines usually ignore profiles). */
+  readonly applyIccProfile?: boolean;
+}
+
+/** The defaults of ImagePrepOptions. */
+export const DEFAULT_IMAGE_PREP_OPTIONS = Object.freeze({
+  letterboxSize: 640,
+  cropSize: 256,
+  maxPixels: 100_000_000,
+  applyIccProfile: false,
+});
+
+/** The detector input and the geometry to map its coordinates back to the source image. */
+export interface LetterboxTensor {
+  /** RGB planes, CHW, 3 × size × size, values in 0..1; padding is exactly 114 / 255. */
+  readonly data: Float32Array;
+  /** Side of the square tensor. */
+  readonly size: number;
+  /** Source pixels → tensor pixels: x_tensor = x_source × scale + padX. */
+  readonly scale: number;
+  /** Columns of padding on the left. */
+  readonly padX: number;
+  /** Rows of padding on the top. */
+  readonly padY: number;
+  /** Width of the image inside the padding. */
+  readonly contentWidth: number;
+  /** Height of the image inside the padding. */
+  readonly contentHeight: number;
+}
+
+/** The embedding-model input. */
+export interface CropTensor {
+  /** RGB planes, CHW, 3 × size × size: value / 255, then (value − mean) / std when given. */
+  readonly data: Float32Array;
+  /** Side of the square tensor. */
+  readonly size: number;
+}
+
+/** One prepared image. */
+export interface PreparedImage {
+  /** The file path or caller-given name. */
+  readonly name: string;
+  /** Upright source width (after EXIF orientation), in pixels: the frame detections map back to. */
+  readonly width: number;
+  /** Upright source height (after EXIF orientation), in pixels. */
+  readonly height: number;
+  readonly format: ImageFormat;
+  /** EXIF orientation tag of the source (1 to 8; 1 when absent). */
+  readonly orientation: number;
+  /** Width of the one decoded (and shrunk) buffer both tensors were made from. */
+  readonly decodedWidth: number;
+  /** Height of the one decoded (and shrunk) buffer. */
+  readonly decodedHeight: number;
+  readonly letterbox: LetterboxTensor;
+  readonly crop: CropTensor;
+  /** Milliseconds to read the header and decode to the shrunk RGB buffer (includes reading a file). */
+  readonly decodeMs: number;
+  /** Milliseconds to build both tensors from the decoded buffer. */
+  readonly tensorMs: number;
+}
+
+/** Value the Ultralytics letterbox pads with, before / 255. */
+const PAD_VALUE = 114;
+/** What sharp's `failOn` is set to; see the module header. */
+const FAIL_ON = 'error';
+
+/** A rectangle in pixels. */
+interface Rect {
+  readonly left: number;
+  readonly top: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** An RGB image as sharp's `raw()` gives it: HWC, uint8, 3 channels. */
+interface RawRgb {
+  readonly data: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * Decodes an image once and builds the letterboxed detector tensor and the centre-cropped embedding tensor from
+ * it. Rejects with ImageError (naming the image and the reason) when the input is empty, unreadable, not an image,
+ * not JPEG/PNG/WebP, corrupt or truncated, or larger than `maxPixels`.
+ */
+export async function prepareImage(
+  input: Buffer | string,
+  options: ImagePrepOptions = {},
+): Promise<PreparedImage> {
+  const o = { ...DEFAULT_IMAGE_PREP_OPTIONS, ...options };
+  const name = options.name ?? (typeof input === 'string' ? input : '<buffer>');
+  checkSize('letterboxSize', o.letterboxSize);
+  checkSize('cropSize', o.cropSize);
+  if (!(o.maxPixels > 0)) throw new RangeError(`maxPixels must be a positive number, got ${o.maxPixels}`);
+  const t0 = performance.now();
+
+  let bytes: Buffer;
+  if (typeof input === 'string') {
+    try {
+      bytes = await readFile(input);
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new ImageError(name, 'unreadable', `cannot read the image file (${why})`, { cause: err });
+    }
+  } else {
+    bytes = input;
+  }
+  const format = sniffFormat(name, bytes);
+
+  // The header only: format, size and orientation, before any pixel is decoded.
+  let meta: Metadata;
+  try {
+    meta = await sharp(bytes, { failOn: FAIL_ON, limitInputPixels: false }).metadata();
+  } catch (err) {
+    throw decodeError(name, format, err);
+  }
+  if (meta.format !== format) {
+    throw new ImageError(
+      name,
+      'corrupt',
+      `starts like ${format.toUpperCase()} but its header is not readable`,
+    );
+  }
+  const pixels = meta.width * meta.height;
+  if (pixels > o.maxPixels) {
+    throw new ImageError(
+      name,
+      'too-many-pixels',
+      `${meta.width}×${meta.height} is ${formatPixels(pixels)}, over the limit of ${formatPixels(o.maxPixels)} ` +
+        '(maxPixels); refused without decoding (possible decompression bomb)',
+    );
+  }
+  const orientation = meta.orientation ?? 1;
+  const width = meta.autoOrient.width;
+  const height = meta.autoOrient.height;
+
+  const box = letterboxGeometry(width, height, o.letterboxSize);
+  const crop = cropGeometry(width, height, o.cropSize);
+  // Decode straight to the larger of the two resized images; the other is made from it.
+  const boxIsLarger = box.contentWidth * box.contentHeight >= crop.resizedWidth * crop.resizedHeight;
+  const decodeWidth = boxIsLarger ? box.contentWidth : crop.resizedWidth;
+  const decodeHeight = boxIsLarger ? box.contentHeight : crop.resizedHeight;
+
+  let decoded: RawRgb;
+  try {
+    const { data, info } = await sharp(bytes, {
+      failOn: FAIL_ON,
+      limitInputPixels: Number.isFinite(o.maxPixels) ? Math.floor(o.maxPixels) : false,
+      ignoreIcc: !o.applyIccProfile,
+    })
+      .autoOrient()
+      .resize(decodeWidth, decodeHeight, { fit: 'fill', fastShrinkOnLoad: true })
+      .flatten({ background: '#ffffff' })
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3 || info.width !== decodeWidth || info.height !== decodeHeight) {
+      throw new Error(
+        `decoded to ${info.width}×${info.height}×${info.channels}, expected ${decodeWidth}×${decodeHeight}×3`,
+      );
+    }
+    decoded = { data, width: info.width, height: info.height };
+  } catch (err) {
+    throw decodeError(name, format, err);
+  }
+  const t1 = performance.now();
+
+  const boxData = new Float32Array(3 * o.letterboxSize * o.letterboxSize);
+  const cropData = new Float32Array(3 * o.cropSize * o.cropSize);
+  const unit = channelTables(undefined, undefined);
+  const cropTables = channelTables(o.mean, o.std);
+  const cropRect = { left: crop.left, top: crop.top, width: o.cropSize, height: o.cropSize };
+  const whole = { left: 0, top: 0, width: decoded.width, height: decoded.height };
+  try {
+    if (boxIsLarger) {
+      // Start the crop's resize on the pool, then fill the letterbox here while it runs.
+      const small =
+        decoded.width === crop.resizedWidth && decoded.height === crop.resizedHeight
+          ? Promise.resolve(decoded)
+          : resizeRaw(decoded, crop.resizedWidth, crop.resizedHeight, cropRect);
+      boxData.fill(unit[0][PAD_VALUE] ?? 0);
+      writeChw(decoded, whole, boxData, o.letterboxSize, box.padX, box.padY, unit);
+      const cropped = await small;
+      const rect =
+        cropped === decoded ? cropRect : { left: 0, top: 0, width: o.cropSize, height: o.cropSize };
+      writeChw(cropped, rect, cropData, o.cropSize, 0, 0, cropTables);
+    } else {
+      const content = resizeRaw(decoded, box.contentWidth, box.contentHeight, undefined);
+      writeChw(decoded, cropRect, cropData, o.cropSize, 0, 0, cropTables);
+      const boxed = await content;
+      boxData.fill(unit[0][PAD_VALUE] ?? 0);
+      writeChw(
+        boxed,
+        { left: 0, top: 0, width: boxed.width, height: boxed.height },
+        boxData,
+        o.letterboxSize,
+        box.padX,
+        box.padY,
+        unit,
+      );
+    }
+  } catch (err) {
+    throw decodeError(name, format, err);
+  }
+  const t2 = performance.now();
+
+  return {
+    name,
+    width,
+    height,
+    format,
+    orientation,
+    decodedWidth: decoded.width,
+    decodedHeight: decoded.height,
+    letterbox: {
+      data: boxData,
+      size: o.letterboxSize,
+      scale: box.scale,
+      padX: box.padX,
+      padY: box.padY,
+      contentWidth: box.contentWidth,
+      contentHeight: box.contentHeight,
+    },
+    crop: { data: cropData, size: o.cropSize },
+    decodeMs: t1 - t0,
+    tensorMs: t2 - t1,
+  };
+}
+
+/** Ultralytics `LetterBox` (centre, scale-up allowed) arithmetic for a w×h image into a size×size square. */
+function letterboxGeometry(width: number, height: number, size: number) {
+  const scale = Math.min(size / width, size / height);
+  const contentWidth = Math.max(1, Math.min(size, Math.round(width * scale)));
+  const contentHeight = Math.max(1, Math.min(size, Math.round(height * scale)));
+  // Ultralytics: top = round(dh - 0.1), left = round(dw - 0.1), the odd pixel going to the bottom / right.
+  const padX = Math.round((size - contentWidth) / 2 - 0.1);
+  const padY = Math.round((size - contentHeight) / 2 - 0.1);
+  return { scale, contentWidth, contentHeight, padX, padY };
+}
+
+/** torchvision `Resize(size)` (shorter side, longer side truncated) then `CenterCrop(size)` arithmetic. */
+function cropGeometry(width: number, height: number, size: number) {
+  const resizedWidth = width <= height ? size : Math.max(size, Math.trunc((size * width) / height));
+  const resizedHeight = width <= height ? Math.max(size, Math.trunc((size * height) / width)) : size;
+  return {
+    resizedWidth,
+    resizedHeight,
+    left: roundHalfEven((resizedWidth - size) / 2),
+    top: roundHalfEven((resizedHeight - size) / 2),
+  };
+}
+
+/** Python's round(): halves go to the even neighbour (what torchvision's centre crop uses). */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** Resizes a raw RGB buffer with sharp (off this thread), optionally extracting a rectangle of the result. */
+async function resizeRaw(
+  src: RawRgb,
+  width: number,
+  height: number,
+  extract: Rect | undefined,
+): Promise<RawRgb> {
+  let pipeline = sharp(src.data, { raw: { width: src.width, height: src.height, channels: 3 } }).resize(
+    width,
+    height,
+    { fit: 'fill' },
+  );
+  if (extract !== undefined) pipeline = pipeline.extract(extract);
+  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height };
+}
+
+/** Per-channel lookup tables byte → float32: value / 255, then (value − mean) / std. */
+function channelTables(
+  mean: readonly [number, number, number] | undefined,
+  std: readonly [number, number, number] | undefined,
+): readonly [Float32Array, Float32Array, Float32Array] {
+  const table = (c: 0 | 1 | 2): Float32Array => {
+    const m = mean?.[c] ?? 0;
+    const s = std?.[c] ?? 1;
+    const t = new Float32Array(256);
+    for (let v = 0; v < 256; v++) t[v] = (v / 255 - m) / s;
+    return t;
+  };
+  return [table(0), table(1), table(2)];
+}
+
+/**
+ * Converts a rectangle of an HWC uint8 RGB image into the three planes of a CHW float32 square tensor of side
+ * `size`, at (dstLeft, dstTop), through per-channel lookup tables. One pass over the pixels, no allocation.
+ */
+function writeChw(
+  src: RawRgb,
+  rect: Rect,
+  dst: Float32Array,
+  size: number,
+  dstLeft: number,
+  dstTop: number,
+  tables: readonly [Float32Array, Float32Array, Float32Array],
+): void {
+  const [tr, tg, tb] = tables;
+  const plane = size * size;
+  const s = src.data;
+  for (let y = 0; y < rect.height; y++) {
+    let i = ((rect.top + y) * src.width + rect.left) * 3;
+    let o = (dstTop + y) * size + dstLeft;
+    const end = o + rect.width;
+    for (; o < end; o++, i += 3) {
+      // Indices are in range by construction; `?? 0` only satisfies noUncheckedIndexedAccess.
+      dst[o] = tr[s[i] ?? 0] ?? 0;
+      dst[o + plane] = tg[s[i + 1] ?? 0] ?? 0;
+      dst[o + 2 * plane] = tb[s[i + 2] ?? 0] ?? 0;
+    }
+  }
+}
+
+/** Recognises JPEG, PNG and WebP by their magic bytes; refuses everything else before libvips sees it. */
+function sniffFormat(name: string, b: Buffer): ImageFormat {
+  if (b.length === 0)
+    throw new ImageError(name, 'empty', 'is empty (0 bytes); expected a JPEG, PNG or WebP image');
+  const ascii = (start: number, end: number): string => b.toString('latin1', start, end);
+  if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
+  if (ascii(0, 8) === '\x89PNG\r\n\x1a\n') return 'png';
+  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
+  const other = knownOtherFormat(ascii);
+  if (other !== undefined) {
+    throw new ImageError(
+      name,
+      'unsupported-format',
+      `is ${other}; only JPEG, PNG and WebP images are accepted`,
+    );
+  }
+  throw new ImageError(name, 'not-an-image', 'is not an image (no JPEG, PNG or WebP signature)');
+}
+
+/** Names a few formats people send by mistake, so the error can say what the file is. */
+function knownOtherFormat(ascii: (start: number, end: number) => string): string | undefined {
+  const head = ascii(0, 6);
+  if (head === 'GIF87a' || head === 'GIF89a') return 'GIF';
+  if (head.startsWith('II*\0') || head.startsWith('MM\0*')) return 'TIFF';
+  if (head.startsWith('BM')) return 'BMP';
+  if (ascii(4, 8) === 'ftyp') return 'HEIF/AVIF (or another ISO media file)';
+  if (head.startsWith('%PDF')) return 'PDF';
+  const text = ascii(0, 256).trimStart().toLowerCase();
+  if (text.startsWith('<svg') || (text.startsWith('<?xml') && text.includes('<svg'))) return 'SVG';
+  return undefined;
+}
+
+/** Turns whatever sharp threw while reading an accepted format into an ImageError. */
+function decodeError(name: string, format: ImageFormat, err: unknown): ImageError {
+  if (err instanceof ImageError) return err;
+  const why = err instanceof Error ? err.message : String(err);
+  if (/pixel limit/i.test(why)) {
+    return new ImageError(name, 'too-many-pixels', `is over the pixel limit (maxPixels): ${why}`, {
+      cause: err,
+    });
+  }
+  if (/unsupported image format/i.test(why)) {
+    return new ImageError(name, 'not-an-image', `is not a readable ${format.toUpperCase()} image (${why})`, {
+      cause: err,
+    });
+  }
+  return new ImageError(
+    name,
+    'corrupt',
+    `is a corrupt or truncated ${format.toUpperCase()} image (${why}); the file is damaged or incomplete`,
+    { cause: err },
+  );
+}
+
+function checkSize(option: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1)
+    throw new RangeError(`${option} must be a positive integer, got ${value}`);
+}
+
+function formatPixels(pixels: number): string {
+  return pixels >= 1e6 ? `${(pixels / 1e6).toFixed(1)} megapixels` : `${pixels} pixels`;
+}
