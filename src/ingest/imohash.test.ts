@@ -28,7 +28,12 @@ describe('murmur3x64128', () => {
     ['"a"', ascii('a'), 0, '85555565f6597889e6b53a48510e895a'],
     ['"hello"', ascii('hello'), 0, 'cbd8a7b341bd9b025b1e906a48ae1d19'],
     ['fox', ascii('The quick brown fox jumps over the lazy dog'), 0, 'e34bbc7bbc071b6c7a433ca9c49a9347'],
-    ['fox, seed 42', ascii('The quick brown fox jumps over the lazy dog'), 42, '740dcf93fe0bd5d7c4546cf4ec705c8f'],
+    [
+      'fox, seed 42',
+      ascii('The quick brown fox jumps over the lazy dog'),
+      42,
+      '740dcf93fe0bd5d7c4546cf4ec705c8f',
+    ],
     [
       '0..255 x3 + "xyz"',
       new Uint8Array([...Array.from({ length: 768 }, (_, i) => i % 256), ...ascii('xyz')]),
@@ -168,6 +173,9 @@ describe('imohashFile', () => {
   });
 
   test('a directory is a FileError naming the path', async () => {
-    await assert.rejects(imohashFile(dir), (error: unknown) => error instanceof FileError && error.path === dir);
+    await assert.rejects(
+      imohashFile(dir),
+      (error: unknown) => error instanceof FileError && error.path === dir,
+    );
   });
 });

@@ -1,10 +1,12 @@
 /**
- * imohash (kalafut's sampled 128-bit file hash, algorithm.md in github.com/kalafut/imohash) for exact-duplicate
- * detection of ingested images: a large file costs three 16 KiB samples, not a full read. Not an integrity or
- * security hash: two files that differ only outside the samples, with the same size, hash the same.
+ * imohash (kalafut's sampled 128-bit file hash, algorithm.md in github.com/kalafut/imohash) for
+ * exact-duplicate detection of ingested images: a large file costs three 16 KiB samples, not a full read. Not
+ * an integrity or security hash: two files of the same size that differ only outside the samples hash the
+ * same.
  *
- * It owns the choice of mode, the sampling, the size injection (the protobuf varint of the length overwrites
- * the first bytes of the MurmurHash3_x64_128 digest), and reading the samples of a file with positional reads.
+ * It owns the choice of mode, the sampling, the size injection (the protobuf varint of the length
+ * overwrites the first bytes of the MurmurHash3_x64_128 digest), and reading the samples of a file with
+ * positional reads.
  *
  * Mode: sampled when `s > 0 && t > 0 && L >= t && t > 2s`, else the whole message is hashed. The prose of
  * algorithm.md says `L > t`, but its test vectors (and the Go and Python implementations that produced them)
@@ -65,7 +67,7 @@ function injectSize(digest: Uint8Array, length: number): Uint8Array {
   return digest;
 }
 
-/** Scratch for the concatenated samples of `imohashBytes`; grown on demand, reused (the hash is synchronous). */
+/** Scratch for the samples of `imohashBytes`; grown on demand, reused (the hash is synchronous). */
 let sampleScratch = new Uint8Array(3 * IMOHASH_SAMPLE_SIZE);
 
 function scratch(bytes: number): Uint8Array {
@@ -97,15 +99,16 @@ async function readFully(handle: FileHandle, into: Uint8Array, position: number)
   let done = 0;
   while (done < into.length) {
     const { bytesRead } = await handle.read(into, done, into.length - done, position + done);
-    if (bytesRead === 0) throw new Error(`file ended at byte ${position + done} while being hashed; was it changed?`);
+    if (bytesRead === 0)
+      throw new Error(`file ended at byte ${position + done} while being hashed; was it changed?`);
     done += bytesRead;
   }
 }
 
 /**
  * imohash of a file, as 32 lower-case hex digits. A sampled file costs three positional reads of
- * `sampleSize` bytes (never the whole file); a file below the threshold is read whole. Throws FileError naming
- * the file when it cannot be opened or read.
+ * `sampleSize` bytes (never the whole file); a file below the threshold is read whole. Throws FileError
+ * naming the file when it cannot be opened or read.
  */
 export async function imohashFile(path: string, options: ImohashOptions = {}): Promise<string> {
   const p = params(options);
@@ -130,9 +133,13 @@ export async function imohashFile(path: string, options: ImohashOptions = {}): P
     return Buffer.from(injectSize(murmur3x64128(message), size).buffer).toString('hex');
   } catch (thrown) {
     const error = toError(thrown);
-    throw new FileError(path, `cannot be read for imohash (${error.message}); check that it exists and is readable`, {
-      cause: error,
-    });
+    throw new FileError(
+      path,
+      `cannot be read for imohash (${error.message}); check that it exists and is readable`,
+      {
+        cause: error,
+      },
+    );
   } finally {
     await handle?.close();
   }

@@ -5,10 +5,13 @@
  * big-endian, as Go's `murmur3.Sum128` bytes and imohash expect (not the little-endian order of the C
  * reference's output buffer).
  *
- * Written here rather than taken from a library: the npm murmur3 packages either do only the 32-bit variant
- * or do 64-bit arithmetic with BigInt, which is far too slow for a per-image hash. Here every 64-bit value is a
- * pair of int32 halves; products use `Math.imul` for the low word and an exact float correction for the
- * carry into the high word (see `mulHi`), so the hot loop allocates nothing.
+ * Written here rather than taken from a library: it is the hot path of ingest, it is short, and it must take
+ * bytes and give bytes in Go's order; nothing in the dependency tree has it (imurmurhash is the 32-bit
+ * variant). BigInt would make it simple and slow, so every 64-bit value is a pair of int32 halves and every
+ * operation stays in int32 (`Math.imul`, shifts, carries by unsigned compare): V8 keeps the hot loop in
+ * machine integers and it allocates nothing. Measured (bench/imohash.mjs): about 0.75 GB/s, 65 µs for
+ * 3 x 16 KiB, as fast as Node's native MD5 on the same machine; a float-based carry, or reading words byte
+ * by byte, was 20-30 % slower.
  */
 
 /** 2^32, for splitting and carrying. */
@@ -27,19 +30,35 @@ const F2_HI = 0xc4ceb9fe | 0;
 const F2_LO = 0x1a85ec53 | 0;
 
 /**
- * High word of the 64-bit product (ah:al) * (bh:bl) mod 2^64; the low word is `Math.imul(al, bl)`.
- * The carry out of al*bl is exact: the float product differs from the true one by at most 2^11, so after
- * subtracting the exact low word the quotient by 2^32 is within 2^-20 of an integer and rounds to it.
+ * High word of the 64-bit product (ah:al) * (bh:bl) mod 2^64; the low word is `Math.imul(al, bl)`. The carry
+ * out of al * bl is built from the four 16 x 16-bit partial products, each exact in 32 bits.
  */
 function mulHi(ah: number, al: number, bh: number, bl: number): number {
-  const lo = Math.imul(al, bl) >>> 0;
-  const carry = Math.round(((al >>> 0) * (bl >>> 0) - lo) * TWO_POW_MINUS_32);
+  const a0 = al & 0xffff;
+  const a1 = al >>> 16;
+  const b0 = bl & 0xffff;
+  const b1 = bl >>> 16;
+  const p00 = Math.imul(a0, b0);
+  const p01 = Math.imul(a0, b1);
+  const p10 = Math.imul(a1, b0);
+  const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+  const carry = (mid >>> 16) + (p01 >>> 16) + (p10 >>> 16) + Math.imul(a1, b1);
   return (carry + Math.imul(al, bh) + Math.imul(ah, bl)) | 0;
 }
 
-/** Little-endian int32 at `i`. */
+/** Adds (bh:bl) to (ah:al) and returns the high word; the low word is `(al + bl) | 0`. */
+function addHi(ah: number, al: number, bh: number, bl: number): number {
+  return (ah + bh + (((al + bl) | 0) >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+}
+
+/** Little-endian int32 at byte `i`. */
 function readInt32LE(data: Uint8Array, i: number): number {
-  return (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24)) | 0;
+  return (
+    (data[i] as number) |
+    ((data[i + 1] as number) << 8) |
+    ((data[i + 2] as number) << 16) |
+    ((data[i + 3] as number) << 24)
+  );
 }
 
 /** The running state h1, h2 of the hash, as int32 halves. */
@@ -50,18 +69,19 @@ interface State {
   h2l: number;
 }
 
-/** Mixes the 16-byte blocks of data[start, end) into the state; (end - start) must be a multiple of 16. */
-function mixBlocks(state: State, data: Uint8Array, start: number, end: number): void {
+/** Mixes `blocks` 16-byte blocks, given as little-endian int32 words, into the state. The hot loop. */
+function mixWords(state: State, words: Int32Array, blocks: number): void {
   let h1h = state.h1h;
   let h1l = state.h1l;
   let h2h = state.h2h;
   let h2l = state.h2l;
   let t: number;
-  for (let i = start; i < end; i += 16) {
-    let k1l = readInt32LE(data, i);
-    let k1h = readInt32LE(data, i + 4);
-    let k2l = readInt32LE(data, i + 8);
-    let k2h = readInt32LE(data, i + 12);
+  const end = 4 * blocks;
+  for (let i = 0; i < end; i += 4) {
+    let k1l = words[i] as number;
+    let k1h = words[i + 1] as number;
+    let k2l = words[i + 2] as number;
+    let k2h = words[i + 3] as number;
 
     // k1 *= c1; k1 = rotl64(k1, 31); k1 *= c2; h1 ^= k1
     t = mulHi(k1h, k1l, C1_HI, C1_LO);
@@ -79,11 +99,16 @@ function mixBlocks(state: State, data: Uint8Array, start: number, end: number): 
     t = (h1h << 27) | (h1l >>> 5);
     h1l = (h1l << 27) | (h1h >>> 5);
     h1h = t;
-    t = (h1l >>> 0) + (h2l >>> 0);
-    h1h = (h1h + h2h + (t >= TWO_POW_32 ? 1 : 0)) | 0;
-    t = (t >>> 0) * 5 + 0x52dce729;
-    h1h = (Math.imul(h1h, 5) + Math.floor(t * TWO_POW_MINUS_32)) | 0;
-    h1l = t | 0;
+    // (carries below: an unsigned sum is smaller than an addend exactly when it wrapped)
+    t = (h1l + h2l) | 0;
+    h1h = (h1h + h2h + (t >>> 0 < h1l >>> 0 ? 1 : 0)) | 0;
+    h1l = t;
+    t = h1l << 2; // x * 5 = (x << 2) + x
+    h1h = (((h1h << 2) | (h1l >>> 30)) + h1h + (((t + h1l) | 0) >>> 0 < t >>> 0 ? 1 : 0)) | 0;
+    h1l = (t + h1l) | 0;
+    t = (h1l + 0x52dce729) | 0;
+    h1h = (h1h + (t >>> 0 < h1l >>> 0 ? 1 : 0)) | 0;
+    h1l = t;
 
     // k2 *= c2; k2 = rotl64(k2, 33); k2 *= c1; h2 ^= k2
     t = mulHi(k2h, k2l, C2_HI, C2_LO);
@@ -101,16 +126,41 @@ function mixBlocks(state: State, data: Uint8Array, start: number, end: number): 
     t = (h2h << 31) | (h2l >>> 1);
     h2l = (h2l << 31) | (h2h >>> 1);
     h2h = t;
-    t = (h2l >>> 0) + (h1l >>> 0);
-    h2h = (h2h + h1h + (t >= TWO_POW_32 ? 1 : 0)) | 0;
-    t = (t >>> 0) * 5 + 0x38495ab5;
-    h2h = (Math.imul(h2h, 5) + Math.floor(t * TWO_POW_MINUS_32)) | 0;
-    h2l = t | 0;
+    // (carries below: an unsigned sum is smaller than an addend exactly when it wrapped)
+    t = (h2l + h1l) | 0;
+    h2h = (h2h + h1h + (t >>> 0 < h2l >>> 0 ? 1 : 0)) | 0;
+    h2l = t;
+    t = h2l << 2; // x * 5 = (x << 2) + x
+    h2h = (((h2h << 2) | (h2l >>> 30)) + h2h + (((t + h2l) | 0) >>> 0 < t >>> 0 ? 1 : 0)) | 0;
+    h2l = (t + h2l) | 0;
+    t = (h2l + 0x38495ab5) | 0;
+    h2h = (h2h + (t >>> 0 < h2l >>> 0 ? 1 : 0)) | 0;
+    h2l = t;
   }
   state.h1h = h1h;
   state.h1l = h1l;
   state.h2h = h2h;
   state.h2l = h2l;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+/** Aligned copy space for input whose words cannot be viewed in place. */
+const alignedBytes = new Uint8Array(65536);
+const alignedWords = new Int32Array(alignedBytes.buffer);
+
+/** Mixes the 16-byte blocks of data[start, end) into the state; (end - start) must be a multiple of 16. */
+function mixBlocks(state: State, data: Uint8Array, start: number, end: number): void {
+  const offset = data.byteOffset + start;
+  if (LITTLE_ENDIAN && offset % 4 === 0) {
+    mixWords(state, new Int32Array(data.buffer, offset, (end - start) >> 2), (end - start) >> 4);
+    return;
+  }
+  for (let i = start; i < end; i += alignedBytes.length) {
+    const n = Math.min(alignedBytes.length, end - i);
+    if (LITTLE_ENDIAN) alignedBytes.set(data.subarray(i, i + n));
+    else for (let j = 0; j < n >> 2; j++) alignedWords[j] = readInt32LE(data, i + 4 * j);
+    mixWords(state, alignedWords, n >> 4);
+  }
 }
 
 /** fmix64 of (hi:lo), result written to out[index], out[index + 1] as [hi, lo]. */
@@ -129,18 +179,19 @@ function fmix64(hi: number, lo: number, out: Int32Array, index: number): void {
   out[index + 1] = lo;
 }
 
-/** Adds (bh:bl) to (ah:al) and returns the high word; the low word is `(al + bl) | 0`. */
-function addHi(ah: number, al: number, bh: number, bl: number): number {
-  return (ah + bh + ((al >>> 0) + (bl >>> 0) >= TWO_POW_32 ? 1 : 0)) | 0;
-}
-
 const mixed = new Int32Array(4);
 
 /**
  * Mixes the last (length mod 16) bytes data[start, start + tailLength) and the total length into a copy of
  * the state, and returns the 16-byte digest (h1 big-endian, then h2 big-endian). The state is not changed.
  */
-function finish(state: State, data: Uint8Array, start: number, tailLength: number, length: number): Uint8Array {
+function finish(
+  state: State,
+  data: Uint8Array,
+  start: number,
+  tailLength: number,
+  length: number,
+): Uint8Array {
   let { h1h, h1l, h2h, h2l } = state;
   let t: number;
   if (tailLength > 0) {
@@ -149,7 +200,7 @@ function finish(state: State, data: Uint8Array, start: number, tailLength: numbe
     let k2l = 0;
     let k2h = 0;
     for (let j = tailLength - 1; j >= 0; j--) {
-      const byte = data[start + j]!;
+      const byte = data[start + j] as number;
       if (j >= 12) k2h |= byte << ((j - 12) * 8);
       else if (j >= 8) k2l |= byte << ((j - 8) * 8);
       else if (j >= 4) k1h |= byte << ((j - 4) * 8);
@@ -193,10 +244,10 @@ function finish(state: State, data: Uint8Array, start: number, tailLength: numbe
   h2l = (h2l + h1l) | 0;
   fmix64(h1h, h1l, mixed, 0);
   fmix64(h2h, h2l, mixed, 2);
-  h1h = mixed[0]!;
-  h1l = mixed[1]!;
-  h2h = mixed[2]!;
-  h2l = mixed[3]!;
+  h1h = mixed[0] as number;
+  h1l = mixed[1] as number;
+  h2h = mixed[2] as number;
+  h2l = mixed[3] as number;
   // h1 += h2; h2 += h1
   h1h = addHi(h1h, h1l, h2h, h2l);
   h1l = (h1l + h2l) | 0;

@@ -309,8 +309,9 @@ function letterboxGeometry(width: number, height: number, size: number) {
   const contentWidth = Math.max(1, Math.min(size, Math.round(width * scale)));
   const contentHeight = Math.max(1, Math.min(size, Math.round(height * scale)));
   // Ultralytics: top = round(dh - 0.1), left = round(dw - 0.1), the odd pixel going to the bottom / right.
-  const padX = Math.round((size - contentWidth) / 2 - 0.1);
-  const padY = Math.round((size - contentHeight) / 2 - 0.1);
+  // Math.max turns round(-0.1) = -0 into 0.
+  const padX = Math.max(0, Math.round((size - contentWidth) / 2 - 0.1));
+  const padY = Math.max(0, Math.round((size - contentHeight) / 2 - 0.1));
   return { scale, contentWidth, contentHeight, padX, padY };
 }
 
