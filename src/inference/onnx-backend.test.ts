@@ -11,20 +11,8 @@ import {
   warmUpTextModel,
   type OnnxModel,
 } from './onnx-backend.js';
-import { buildMiniLmArchInTemp, type BuiltModelDir } from './test-support.js';
+import { buildMiniLmArchInTemp, cosine, type BuiltModelDir } from './test-support.js';
 import { loadWordPieceTokenizer, type WordPieceTokenizer } from './wordpiece-tokenizer.js';
-
-function cosineDistance(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return 1 - dot / Math.sqrt(na * nb);
-}
 
 describe('meanPool and l2Normalize', () => {
   test('mean over unmasked tokens only', () => {
@@ -100,7 +88,7 @@ describe('loadOnnxModel', () => {
       'a pipeline benchmark, run fast!',
     ]);
     assert.ok(padded.dims[1]! > alone.dims[1]!);
-    const d = cosineDistance(alone.pooled[0]!, padded.pooled[1]!);
+    const d = 1 - cosine(alone.pooled[0]!, padded.pooled[1]!);
     assert.ok(d < 1e-5, `cosine distance ${d}`);
   });
 

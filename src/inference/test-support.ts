@@ -35,3 +35,18 @@ export function buildMiniLmArchInTemp(): BuiltModelDir {
     },
   };
 }
+
+/** Cosine similarity of two vectors of the same length (1: same direction). */
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] ?? 0;
+    const y = b[i] ?? 0;
+    dot += x * y;
+    na += x * x;
+    nb += y * y;
+  }
+  return dot / Math.sqrt(na * nb);
+}

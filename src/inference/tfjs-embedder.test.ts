@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FileError } from '../core/errors.js';
 import type { Embedder } from './embedder.js';
 import { MODEL_DEFAULTS, type ModelSpec } from './model-repository.js';
+import { cosine } from './test-support.js';
 import { loadTfjsEmbedder, toSparseBatch } from './tfjs-embedder.js';
 import { loadUseTokenizer, type UseTokenizer } from './use-tokenizer.js';
 
@@ -34,18 +35,6 @@ function useSpec(overrides: Partial<ModelSpec> = {}): ModelSpec {
     threads: { intraOp: 2, interOp: 1, spinning: false },
     ...overrides,
   };
-}
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(na * nb);
 }
 
 describe('toSparseBatch', () => {

@@ -5,23 +5,11 @@ import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { EmbeddingService } from '../../inference/embedding-service.js';
 import { loadModelRepository, type ModelSpec } from '../../inference/model-repository.js';
-import { buildMiniLmArchInTemp, type BuiltModelDir } from '../../inference/test-support.js';
+import { buildMiniLmArchInTemp, cosine, type BuiltModelDir } from '../../inference/test-support.js';
 import { buildEmbedApp, type EmbedState } from './app.js';
 import { EmbedMetrics } from './metrics.js';
 
 type Json = Record<string, unknown>;
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! * a[i]!;
-    nb += b[i]! * b[i]!;
-  }
-  return dot / Math.sqrt(na * nb);
-}
 
 function norm(v: readonly number[]): number {
   return Math.sqrt(v.reduce((s, x) => s + x * x, 0));
