@@ -39,6 +39,7 @@ test('the seed shape loads with every default filled in and paths resolved again
     queueCapacity: 1024,
   });
   assert.deepEqual(m.threads, { intraOp: 2, interOp: 1, spinning: false });
+  assert.deepEqual(m.session, { graphOptimization: 'all', memoryArena: true });
 });
 
 test('every problem is listed with its path and line: missing files, wrong values, unknown fields', async () => {
@@ -56,6 +57,7 @@ test('every problem is listed with its path and line: missing files, wrong value
       '    backend: tfjs',
       '    paths: { onnx: x.onnx }',
       '    colour: red',
+      '    session: { graph_optimization: fast }',
       '',
     ].join('\n'),
   });
@@ -68,6 +70,10 @@ test('every problem is listed with its path and line: missing files, wrong value
     );
     assert.ok(
       text.some((t) => t.startsWith('12: $.models.b.colour: unknown field')),
+      text.join('\n'),
+    );
+    assert.ok(
+      text.some((t) => t.startsWith('13: $.models.b.session.graph_optimization: must be one of')),
       text.join('\n'),
     );
     return true;

@@ -69,6 +69,27 @@ export const ModelSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    session: Type.Optional(
+      Type.Object(
+        {
+          graph_optimization: Type.Optional(
+            Type.Union(
+              [
+                Type.Literal('disabled'),
+                Type.Literal('basic'),
+                Type.Literal('extended'),
+                Type.Literal('all'),
+              ],
+              { description: 'ONNX Runtime graph optimisation level (default all)' },
+            ),
+          ),
+          memory_arena: Type.Optional(
+            Type.Boolean({ description: 'keep a CPU memory arena (default true: faster, holds memory)' }),
+          ),
+        },
+        { additionalProperties: false, description: 'ONNX Runtime session options' },
+      ),
+    ),
     threads: Type.Optional(
       Type.Object(
         {
@@ -111,6 +132,8 @@ export const MODEL_DEFAULTS = Object.freeze({
   intraOpThreads: 2,
   interOpThreads: 1,
   spinning: false,
+  graphOptimization: 'all' satisfies 'disabled' | 'basic' | 'extended' | 'all',
+  memoryArena: true,
 });
 
 /** A model as the inference core uses it: every field present, paths absolute. */
@@ -140,6 +163,10 @@ export interface ModelSpec {
     readonly queueCapacity: number;
   };
   readonly threads: { readonly intraOp: number; readonly interOp: number; readonly spinning: boolean };
+  readonly session: {
+    readonly graphOptimization: 'disabled' | 'basic' | 'extended' | 'all';
+    readonly memoryArena: boolean;
+  };
 }
 
 /** Validates a parsed models.yaml; pushes every problem; returns the models when there are none. */
@@ -212,6 +239,10 @@ export function validateModelRepository(
         intraOp: m.threads?.intra_op ?? MODEL_DEFAULTS.intraOpThreads,
         interOp: m.threads?.inter_op ?? MODEL_DEFAULTS.interOpThreads,
         spinning: m.threads?.spinning ?? MODEL_DEFAULTS.spinning,
+      },
+      session: {
+        graphOptimization: m.session?.graph_optimization ?? MODEL_DEFAULTS.graphOptimization,
+        memoryArena: m.session?.memory_arena ?? MODEL_DEFAULTS.memoryArena,
       },
     });
   }

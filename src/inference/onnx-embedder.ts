@@ -26,6 +26,8 @@ export async function loadOnnxEmbedder(spec: ModelSpec): Promise<Embedder> {
     intraOpThreads: spec.threads.intraOp,
     interOpThreads: spec.threads.interOp,
     allowSpinning: spec.threads.spinning,
+    graphOptimizationLevel: spec.session.graphOptimization,
+    enableCpuMemArena: spec.session.memoryArena,
   });
   try {
     return await embedderOf(model, spec);

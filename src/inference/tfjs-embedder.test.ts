@@ -33,6 +33,7 @@ function useSpec(overrides: Partial<ModelSpec> = {}): ModelSpec {
     dimension: null,
     batching: { maxBatchTokens: 16_384, maxBatchSize: 64, maxQueueDelayMs: 2, queueCapacity: 1024 },
     threads: { intraOp: 2, interOp: 1, spinning: false },
+    session: { graphOptimization: 'all', memoryArena: true },
     ...overrides,
   };
 }
