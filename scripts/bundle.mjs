@@ -13,6 +13,7 @@ await build({
     main: 'src/cli/main.ts',
     'tokenizer-worker': 'src/inference/tokenizer-worker.ts',
     'embedder-worker': 'src/inference/embedder-worker.ts',
+    'tensor-model-worker': 'src/inference/tensor-model-worker.ts',
   },
   outdir: 'dist/bundle',
   bundle: true,

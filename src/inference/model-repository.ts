@@ -20,6 +20,55 @@ const Positive = Type.Integer({ minimum: 1 });
 export const ModelSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, description: 'What the model is (say when it is a stand-in).' }),
+    kind: Type.Optional(
+      Type.Union([Type.Literal('text-embedding'), Type.Literal('tensor')], {
+        description:
+          'text-embedding: texts in, pooled vectors out (serve embed); tensor: named tensors in and out (serve models). Default: text-embedding when a tokenizer is given, else tensor',
+      }),
+    ),
+    outputs: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            name: Type.String({ minLength: 1, description: 'the name clients see' }),
+            node: Type.Optional(
+              Type.String({
+                minLength: 1,
+                description: 'graph node or output to read (default: name); TF.js may name any inner node',
+              }),
+            ),
+            pool: Type.Optional(
+              Type.Literal('global_average', {
+                description: 'average a [batch, H, W, C] (TF.js) or [batch, C, H, W] (ONNX) map to [batch, C]',
+              }),
+            ),
+            normalize: Type.Optional(Type.Boolean({ description: 'L2-normalise each row (after pooling)' })),
+          },
+          { additionalProperties: false },
+        ),
+        { minItems: 1, description: 'tensor models: the outputs served (default: the graph outputs)' },
+      ),
+    ),
+    dynamic_batching: Type.Optional(
+      Type.Object(
+        {
+          max_batch_size: Type.Optional(
+            Type.Integer({
+              minimum: 0,
+              description:
+                'largest batch (Triton semantics: the first dimension of every input and output is the batch one); 0 = no batching. Default: 4 when every input and output has a variable first dimension, else 0',
+            }),
+          ),
+          max_queue_delay_microseconds: Type.Optional(Type.Integer({ minimum: 0 })),
+          preferred_batch_size: Type.Optional(Type.Array(Positive, { minItems: 1 })),
+          queue_capacity: Type.Optional(Positive),
+        },
+        { additionalProperties: false, description: 'tensor models: batching across requests, as in Triton' },
+      ),
+    ),
+    instances: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 64, description: 'copies of the model, each on its own thread (default 1)' }),
+    ),
     backend: Type.Optional(
       Type.Union([Type.Literal('onnx'), Type.Literal('tfjs')], { description: 'default onnx' }),
     ),
@@ -136,10 +185,30 @@ export const MODEL_DEFAULTS = Object.freeze({
   memoryArena: true,
 });
 
+/** One served output of a tensor model. */
+export interface TensorOutputSpec {
+  readonly name: string;
+  /** The graph node or output it reads. */
+  readonly node: string;
+  readonly pool: 'global_average' | null;
+  readonly normalize: boolean;
+}
+
 /** A model as the inference core uses it: every field present, paths absolute. */
 export interface ModelSpec {
   readonly id: string;
   readonly name: string;
+  readonly kind: 'text-embedding' | 'tensor';
+  /** Outputs of a tensor model; null: the graph's own outputs. */
+  readonly tensorOutputs: readonly TensorOutputSpec[] | null;
+  readonly dynamicBatching: {
+    /** null: decided at load from the model's shapes (4 when every first dimension is variable, else 0). */
+    readonly maxBatchSize: number | null;
+    readonly maxQueueDelayUs: number;
+    readonly preferredBatchSizes: readonly number[];
+    readonly queueCapacity: number;
+  };
+  readonly instances: number;
   readonly backend: 'onnx' | 'tfjs';
   /** The model file (model.onnx or model.json). */
   readonly modelPath: string;
@@ -212,9 +281,39 @@ export function validateModelRepository(
         message: `must be at least max_sequence_length (${maxSequenceLength}), or the longest input could never be batched`,
       });
     }
+    const db = m.dynamic_batching ?? {};
+    const outputNames = new Set<string>();
+    (m.outputs ?? []).forEach((o, i) => {
+      if (outputNames.has(o.name))
+        problems.push({ path: `${at}.outputs[${i}].name`, message: `output '${o.name}' is listed twice` });
+      outputNames.add(o.name);
+    });
+    const maxBatchSize = db.max_batch_size ?? null;
+    (db.preferred_batch_size ?? []).forEach((n, i) => {
+      if (maxBatchSize !== null && n > maxBatchSize)
+        problems.push({
+          path: `${at}.dynamic_batching.preferred_batch_size[${i}]`,
+          message: `${n} is larger than max_batch_size (${maxBatchSize})`,
+        });
+    });
     out.push({
       id,
       name: m.name,
+      kind: m.kind ?? (tokenizer === 'none' ? 'tensor' : 'text-embedding'),
+      tensorOutputs:
+        m.outputs?.map((o) => ({
+          name: o.name,
+          node: o.node ?? o.name,
+          pool: o.pool ?? null,
+          normalize: o.normalize ?? false,
+        })) ?? null,
+      dynamicBatching: {
+        maxBatchSize,
+        maxQueueDelayUs: db.max_queue_delay_microseconds ?? 0,
+        preferredBatchSizes: [...(db.preferred_batch_size ?? [])].sort((a, b) => a - b),
+        queueCapacity: db.queue_capacity ?? MODEL_DEFAULTS.queueCapacity,
+      },
+      instances: m.instances ?? 1,
       backend,
       modelPath,
       tokenizerPath,

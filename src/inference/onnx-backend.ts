@@ -7,6 +7,7 @@
 import { stat } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { FileError } from '../core/errors.js';
+import type { TensorDataType, TensorMetadata } from './tensor.js';
 
 /** A tensor as ONNX Runtime takes and returns it. */
 export type OnnxTensor = ort.Tensor;
@@ -47,6 +48,9 @@ export interface OnnxModel {
   readonly path: string;
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  /** Datatype and shape of each input, as the model declares them (-1 for a symbolic or unknown dimension). */
+  readonly inputMetadata: readonly TensorMetadata[];
+  readonly outputMetadata: readonly TensorMetadata[];
   /** Runs the model on one set of inputs; resolves with every output by name. */
   run(feeds: OnnxTensorMap): Promise<OnnxTensorMap>;
   /** Releases the session. Never rejects; calling it twice is harmless. */
@@ -85,6 +89,8 @@ export async function loadOnnxModel(path: string, options: OnnxModelOptions = {}
     path,
     inputNames: [...session.inputNames],
     outputNames: [...session.outputNames],
+    inputMetadata: session.inputMetadata.map(tensorMetadataOf),
+    outputMetadata: session.outputMetadata.map(tensorMetadataOf),
     run: (feeds) => session.run(feeds),
     close: async () => {
       if (closed) return;
@@ -95,6 +101,41 @@ export async function loadOnnxModel(path: string, options: OnnxModelOptions = {}
         // Releasing a session that failed is not worth an error at shutdown.
       }
     },
+  };
+}
+
+/** ONNX Runtime's element types by KServe datatype, and back. */
+export const ORT_TYPE_OF: Readonly<Record<TensorDataType, ort.Tensor.Type>> = Object.freeze({
+  BOOL: 'bool',
+  UINT8: 'uint8',
+  UINT16: 'uint16',
+  UINT32: 'uint32',
+  UINT64: 'uint64',
+  INT8: 'int8',
+  INT16: 'int16',
+  INT32: 'int32',
+  INT64: 'int64',
+  FP16: 'float16',
+  FP32: 'float32',
+  FP64: 'float64',
+});
+
+const DATATYPE_OF_ORT = new Map<string, TensorDataType>(
+  Object.entries(ORT_TYPE_OF).map(([k, v]) => [v, k as TensorDataType]),
+);
+
+/** The KServe datatype of an ONNX Runtime element type; null for strings and other types pitlane does not serve. */
+export function datatypeOfOrt(type: string): TensorDataType | null {
+  return DATATYPE_OF_ORT.get(type) ?? null;
+}
+
+function tensorMetadataOf(m: ort.InferenceSession.ValueMetadata): TensorMetadata {
+  const datatype = m.isTensor ? datatypeOfOrt(m.type) : null;
+  return {
+    name: m.name,
+    // Sequences, maps and strings are not served; FP32 keeps the metadata well-formed, and a run fails clearly.
+    datatype: datatype ?? 'FP32',
+    shape: m.isTensor ? m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) : [],
   };
 }
 

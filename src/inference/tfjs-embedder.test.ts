@@ -21,6 +21,10 @@ function useSpec(overrides: Partial<ModelSpec> = {}): ModelSpec {
   return {
     id: 'use-lite',
     name: 'Universal Sentence Encoder lite',
+    kind: 'text-embedding',
+    tensorOutputs: null,
+    dynamicBatching: { maxBatchSize: null, maxQueueDelayUs: 0, preferredBatchSizes: [], queueCapacity: 1024 },
+    instances: 1,
     backend: 'tfjs',
     modelPath: join(USE_DIR, 'model.json'),
     tokenizerPath: join(USE_DIR, 'vocab.json'),

@@ -71,7 +71,7 @@ export function toSparseBatch(batch: readonly Int32Array[]): SparseBatch {
 }
 
 /** The TF.js runtime of this process, as started by `startTfjs`. */
-interface TfjsRuntime {
+export interface TfjsRuntime {
   /** Threads the wasm backend's XNNPACK pool uses. */
   readonly threads: number;
   /** Whether the SIMD binary was loaded. */
@@ -86,7 +86,7 @@ let runtime: Promise<TfjsRuntime> | undefined;
  * Starts TF.js on the wasm backend, once per process (TF.js keeps one global engine); later calls get the
  * same runtime, whatever `threads` they ask for. A failed start is not cached, so a later call tries again.
  */
-function startTfjs(threads: number): Promise<TfjsRuntime> {
+export function startTfjs(threads: number): Promise<TfjsRuntime> {
   runtime ??= startWasmBackend(threads).catch((err: unknown) => {
     runtime = undefined;
     throw err;
@@ -307,7 +307,7 @@ function weightBytes(w: tf.io.WeightsManifestEntry): number | null {
  * Rejects with FileError naming the file: model.json missing or not a graph model, a shard missing, or shards
  * whose total size does not match the weights model.json describes.
  */
-async function readGraphModel(modelPath: string): Promise<tf.io.ModelArtifacts> {
+export async function readGraphModel(modelPath: string): Promise<tf.io.ModelArtifacts> {
   try {
     const s = await stat(modelPath);
     if (!s.isFile())

@@ -15,11 +15,11 @@ const tmp = mkdtempSync(join(tmpdir(), 'pitlane-image-prep-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Value of channel c at (x, y) in a CHW square tensor of side size. */
-function at(data: Float32Array, size: number, c: number, x: number, y: number): number {
+function at(data: Float32Array | Uint8Array, size: number, c: number, x: number, y: number): number {
   return data[c * size * size + y * size + x]!;
 }
 
-function assertRange(data: Float32Array, lo: number, hi: number): void {
+function assertRange(data: Float32Array | Uint8Array, lo: number, hi: number): void {
   for (const v of data) assert.ok(v >= lo && v <= hi, `value ${v} outside ${lo}..${hi}`);
 }
 
@@ -38,7 +38,7 @@ function assertPadding(p: PreparedImage): void {
   }
 }
 
-function meanAbsDiff(a: Float32Array, b: Float32Array): number {
+function meanAbsDiff(a: Float32Array | Uint8Array, b: Float32Array | Uint8Array): number {
   assert.equal(a.length, b.length);
   let sum = 0;
   for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
@@ -194,6 +194,25 @@ describe('prepareImage on real photos', () => {
     assertPadding(p);
     assertRange(p.crop.data, 0, 1);
   });
+});
+
+test('hwc-uint8 layout: the same pixels as chw-float, interleaved bytes, padding 114; decoded kept on request', async () => {
+  const chw = await prepareImage(DOG);
+  const hwc = await prepareImage(DOG, { layout: 'hwc-uint8', keepDecoded: true });
+  assert.equal(hwc.layout, 'hwc-uint8');
+  assert.ok(hwc.letterbox.data instanceof Uint8Array && hwc.crop.data instanceof Uint8Array);
+  assert.equal(chw.decoded, null);
+  assert.deepEqual([hwc.decoded?.width, hwc.decoded?.height], [hwc.decodedWidth, hwc.decodedHeight]);
+  for (const [a, b, size] of [
+    [chw.letterbox.data, hwc.letterbox.data, 640],
+    [chw.crop.data, hwc.crop.data, 256],
+  ] as const) {
+    const plane = size * size;
+    for (let i = 0; i < plane; i += 97) {
+      for (let c = 0; c < 3; c++) assert.equal(Math.round((a[c * plane + i] ?? -1) * 255), b[i * 3 + c]);
+    }
+  }
+  assert.equal(hwc.letterbox.data[0], 114, 'the top-left pixel of the 768x576 photo is padding');
 });
 
 describe('prepareImage inputs', () => {

@@ -75,6 +75,14 @@ export interface ImagePrepOptions {
   readonly maxPixels?: number;
   /** Convert through the embedded ICC profile to sRGB (slower; training pipelines usually ignore profiles). */
   readonly applyIccProfile?: boolean;
+  /**
+   * Tensor layout: `chw-float` (planes, value / 255, mean/std applied: PyTorch-exported models such as YOLO and
+   * CLIP) or `hwc-uint8` (interleaved RGB bytes, as TF.js and TensorFlow graphs such as COCO-SSD take them; mean and
+   * std are not applied).
+   */
+  readonly layout?: 'chw-float' | 'hwc-uint8';
+  /** Also return the decoded (shrunk) RGB buffer, for models that take their own view of the photo (faces, OCR). */
+  readonly keepDecoded?: boolean;
 }
 
 /** The defaults of ImagePrepOptions. */
@@ -83,12 +91,17 @@ export const DEFAULT_IMAGE_PREP_OPTIONS = Object.freeze({
   cropSize: 256,
   maxPixels: 100_000_000,
   applyIccProfile: false,
+  layout: 'chw-float' satisfies 'chw-float' | 'hwc-uint8',
+  keepDecoded: false,
 });
 
 /** The detector input and the geometry to map its coordinates back to the source image. */
 export interface LetterboxTensor {
-  /** RGB planes, CHW, 3 × size × size, values in 0..1; padding is exactly 114 / 255. */
-  readonly data: Float32Array;
+  /**
+   * chw-float: RGB planes, 3 × size × size, values in 0..1, padding exactly 114 / 255.
+   * hwc-uint8: size × size × 3 RGB bytes, padding 114.
+   */
+  readonly data: Float32Array | Uint8Array;
   /** Side of the square tensor. */
   readonly size: number;
   /** Source pixels → tensor pixels: x_tensor = x_source × scale + padX. */
@@ -105,8 +118,8 @@ export interface LetterboxTensor {
 
 /** The embedding-model input. */
 export interface CropTensor {
-  /** RGB planes, CHW, 3 × size × size: value / 255, then (value − mean) / std when given. */
-  readonly data: Float32Array;
+  /** chw-float: RGB planes, 3 × size × size: value / 255, then (value − mean) / std when given. hwc-uint8: bytes. */
+  readonly data: Float32Array | Uint8Array;
   /** Side of the square tensor. */
   readonly size: number;
 }
@@ -126,8 +139,11 @@ export interface PreparedImage {
   readonly decodedWidth: number;
   /** Height of the one decoded (and shrunk) buffer. */
   readonly decodedHeight: number;
+  readonly layout: 'chw-float' | 'hwc-uint8';
   readonly letterbox: LetterboxTensor;
   readonly crop: CropTensor;
+  /** The decoded RGB buffer (decodedWidth × decodedHeight × 3), when `keepDecoded` was asked. */
+  readonly decoded: RawRgb | null;
   /** Milliseconds to read the header and decode to the shrunk RGB buffer (includes reading a file). */
   readonly decodeMs: number;
   /** Milliseconds to build both tensors from the decoded buffer. */
@@ -148,7 +164,7 @@ interface Rect {
 }
 
 /** An RGB image as sharp's `raw()` gives it: HWC, uint8, 3 channels. */
-interface RawRgb {
+export interface RawRgb {
   readonly data: Uint8Array;
   readonly width: number;
   readonly height: number;
@@ -241,10 +257,26 @@ export async function prepareImage(
   }
   const t1 = performance.now();
 
-  const boxData = new Float32Array(3 * o.letterboxSize * o.letterboxSize);
-  const cropData = new Float32Array(3 * o.cropSize * o.cropSize);
   const unit = channelTables(undefined, undefined);
   const cropTables = channelTables(o.mean, o.std);
+  const hwc = o.layout === 'hwc-uint8';
+  const boxData = hwc
+    ? new Uint8Array(3 * o.letterboxSize * o.letterboxSize)
+    : new Float32Array(3 * o.letterboxSize * o.letterboxSize);
+  const cropData = hwc ? new Uint8Array(3 * o.cropSize * o.cropSize) : new Float32Array(3 * o.cropSize * o.cropSize);
+  const write = (
+    src: RawRgb,
+    rect: Rect,
+    dst: Float32Array | Uint8Array,
+    size: number,
+    left: number,
+    top: number,
+    tables: readonly [Float32Array, Float32Array, Float32Array],
+  ): void => {
+    if (dst instanceof Uint8Array) writeHwc(src, rect, dst, size, left, top);
+    else writeChw(src, rect, dst, size, left, top, tables);
+  };
+  const padValue = hwc ? PAD_VALUE : (unit[0][PAD_VALUE] ?? 0);
   const cropRect = { left: crop.left, top: crop.top, width: o.cropSize, height: o.cropSize };
   const whole = { left: 0, top: 0, width: decoded.width, height: decoded.height };
   try {
@@ -254,18 +286,18 @@ export async function prepareImage(
         decoded.width === crop.resizedWidth && decoded.height === crop.resizedHeight
           ? Promise.resolve(decoded)
           : resizeRaw(decoded, crop.resizedWidth, crop.resizedHeight, cropRect);
-      boxData.fill(unit[0][PAD_VALUE] ?? 0);
-      writeChw(decoded, whole, boxData, o.letterboxSize, box.padX, box.padY, unit);
+      boxData.fill(padValue);
+      write(decoded, whole, boxData, o.letterboxSize, box.padX, box.padY, unit);
       const cropped = await small;
       const rect =
         cropped === decoded ? cropRect : { left: 0, top: 0, width: o.cropSize, height: o.cropSize };
-      writeChw(cropped, rect, cropData, o.cropSize, 0, 0, cropTables);
+      write(cropped, rect, cropData, o.cropSize, 0, 0, cropTables);
     } else {
       const content = resizeRaw(decoded, box.contentWidth, box.contentHeight, undefined);
-      writeChw(decoded, cropRect, cropData, o.cropSize, 0, 0, cropTables);
+      write(decoded, cropRect, cropData, o.cropSize, 0, 0, cropTables);
       const boxed = await content;
-      boxData.fill(unit[0][PAD_VALUE] ?? 0);
-      writeChw(
+      boxData.fill(padValue);
+      write(
         boxed,
         { left: 0, top: 0, width: boxed.width, height: boxed.height },
         boxData,
@@ -297,7 +329,9 @@ export async function prepareImage(
       contentWidth: box.contentWidth,
       contentHeight: box.contentHeight,
     },
+    layout: o.layout,
     crop: { data: cropData, size: o.cropSize },
+    decoded: o.keepDecoded ? decoded : null,
     decodeMs: t1 - t0,
     tensorMs: t2 - t1,
   };
@@ -391,6 +425,14 @@ function writeChw(
       dst[o + plane] = tg[s[i + 1] ?? 0] ?? 0;
       dst[o + 2 * plane] = tb[s[i + 2] ?? 0] ?? 0;
     }
+  }
+}
+
+/** Copies a rectangle of an HWC uint8 RGB image into a size × size × 3 one at (dstLeft, dstTop), row by row. */
+function writeHwc(src: RawRgb, rect: Rect, dst: Uint8Array, size: number, dstLeft: number, dstTop: number): void {
+  for (let y = 0; y < rect.height; y++) {
+    const from = ((rect.top + y) * src.width + rect.left) * 3;
+    dst.set(src.data.subarray(from, from + rect.width * 3), ((dstTop + y) * size + dstLeft) * 3);
   }
 }
 
