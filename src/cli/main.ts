@@ -9,6 +9,8 @@ import type { BenchWorkerOptions } from '../lab/pipeline-bench-worker.js';
 import type { RunCommandOptions } from './run-command.js';
 import type { BenchSuiteOptions } from './suite-command.js';
 import type { ServeEmbedOptions } from './serve-command.js';
+import type { ServeIngestOptions } from './serve-ingest-command.js';
+import type { ServeModelsOptions } from './serve-models-command.js';
 import { EXIT } from './exit-codes.js';
 import { reportError } from './report-error.js';
 
@@ -148,7 +150,9 @@ function buildProgram(setExit: (code: number) => void): Command {
       setExit(await reportCommand(dir, opts));
     });
 
-  const serve = program.command('serve').description('run a service: embed (text embeddings)');
+  const serve = program
+    .command('serve')
+    .description('run a service: embed (text embeddings), models (KServe v2 model server), ingest (photo ingest)');
   serve
     .command('embed')
     .description(
@@ -188,6 +192,75 @@ function buildProgram(setExit: (code: number) => void): Command {
     .action(async (opts: Omit<ServeEmbedOptions, 'version'>) => {
       const { serveEmbedCommand } = await import('./serve-command.js');
       setExit(await serveEmbedCommand({ ...opts, version: VERSION }));
+    });
+
+  serve
+    .command('models')
+    .description(
+      'KServe v2 / Triton-protocol model server (JSON and binary tensors, dynamic batching) for the models of a model repository',
+    )
+    .option('--models <file>', 'model repository (default ./models.yaml, else the bundled models)')
+    .option(
+      '--model <id>',
+      'serve only this model (repeatable); default: every model in the file',
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('-p, --port <port>', 'port to listen on (0: any free port)', nonNegativeNumber('--port', true), 8000)
+    .option(
+      '--max-body-mb <mb>',
+      'largest request body in MiB (larger: 413)',
+      nonNegativeNumber('--max-body-mb', false),
+      64,
+    )
+    .option('--json', 'print one JSON line on stdout when ready (url, models), and no log lines')
+    .action(async (opts: Omit<ServeModelsOptions, 'version'>) => {
+      const { serveModelsCommand } = await import('./serve-models-command.js');
+      setExit(await serveModelsCommand({ ...opts, version: VERSION }));
+    });
+
+  serve
+    .command('ingest')
+    .description(
+      'photo-ingest service: imohash duplicates, detection, image embeddings, near duplicates, faces, OCR, durable index, search',
+    )
+    .option('--models <file>', 'model repository for in-process inference (default ./models.yaml, else the bundled models)')
+    .option('--inference <url>', 'run inference on this KServe v2 server (pitlane serve models, or Triton) instead of in-process')
+    .option('--detector <model>', 'COCO detector (an SSD graph or a YOLO export)', 'coco-ssd')
+    .option('--embedder <model>', 'image-embedding model (takes the centre crop)', 'mobilenetv2-coco-embed')
+    .option('--faces-model <model>', 'BlazeFace model for enable_faces', 'blazeface-256')
+    .option('--ocr-det-model <model>', 'PaddleOCR text detector for enable_ocr', 'ppocr-det')
+    .option('--ocr-rec-model <model>', 'PaddleOCR text recogniser for enable_ocr', 'ppocr-rec')
+    .option('--no-faces', 'do not load the face model (enable_faces is then refused)')
+    .option('--no-ocr', 'do not load the OCR models (enable_ocr is then refused)')
+    .option('--db <file>', 'SQLite index file (WAL + sqlite-vec), created when missing', 'data/ingest.db')
+    .option('--opensearch-url <url>', 'index into this OpenSearch cluster (k-NN) instead of SQLite')
+    .option(
+      '--root <dir>',
+      'accept server-side paths ({"paths": [...]}) under this folder (repeatable); none: paths are refused',
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
+    .option(
+      '--near-duplicate-threshold <cosine>',
+      'cosine similarity at or above which an image is a near duplicate of an indexed one',
+      nonNegativeNumber('--near-duplicate-threshold', false),
+      0.98,
+    )
+    .option('--max-batch <n>', 'most images in one request (more: 413)', positiveInt('--max-batch'), 256)
+    .option('--max-file-mb <mb>', 'largest uploaded image in MiB (larger: that image fails)', nonNegativeNumber('--max-file-mb', false), 50)
+    .option(
+      '--max-megapixels <mp>',
+      'largest image decoded, in megapixels (larger: that image fails, without decoding: decompression bombs)',
+      nonNegativeNumber('--max-megapixels', false),
+      50,
+    )
+    .option('--decode-concurrency <n>', 'images decoded at the same time (bounds memory)', positiveInt('--decode-concurrency'), 4)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('-p, --port <port>', 'port to listen on (0: any free port)', nonNegativeNumber('--port', true), 8090)
+    .option('--json', 'print one JSON line on stdout when ready (url), and no log lines')
+    .action(async (opts: Omit<ServeIngestOptions, 'version'>) => {
+      const { serveIngestCommand } = await import('./serve-ingest-command.js');
+      setExit(await serveIngestCommand({ ...opts, version: VERSION }));
     });
 
   program

@@ -126,14 +126,18 @@ function pickModels(
   wanted: readonly string[] | undefined,
   file: string,
 ): ModelSpec[] {
+  const text = all.filter((s) => s.kind === 'text-embedding');
   if (wanted === undefined || wanted.length === 0) {
-    if (all.length === 0) throw new UsageError(`${file} lists no models`);
-    return [...all];
+    if (text.length === 0) throw new UsageError(`${file} lists no text-embedding models`);
+    return text;
   }
   return wanted.map((id) => {
     const spec = all.find((s) => s.id === id);
     if (spec === undefined) {
-      throw new UsageError(`--model ${id}: not in ${file}; models: ${all.map((s) => s.id).join(', ')}`);
+      throw new UsageError(`--model ${id}: not in ${file}; text-embedding models: ${text.map((s) => s.id).join(', ')}`);
+    }
+    if (spec.kind !== 'text-embedding') {
+      throw new UsageError(`--model ${id}: a tensor model, not a text-embedding one; serve it with \`pitlane serve models\``);
     }
     return spec;
   });

@@ -74,6 +74,8 @@ export async function loadOnnxModel(path: string, options: OnnxModelOptions = {}
   try {
     session = await ort.InferenceSession.create(path, {
       executionProviders: ['cpu'],
+      // Warnings only (e.g. unused initializers in exported graphs) would print on every load.
+      logSeverityLevel: 3,
       intraOpNumThreads: o.intraOpThreads,
       interOpNumThreads: o.interOpThreads,
       graphOptimizationLevel: o.graphOptimizationLevel,

@@ -1,0 +1,128 @@
+/**
+ * `pitlane serve ingest`: the photo-ingest service. Inference runs in this process on the models of a model
+ * repository (the default), or in any KServe v2 server (`--inference URL`: pitlane's `serve models`, or Triton).
+ * The index is a SQLite file (WAL + sqlite-vec; the default) or an OpenSearch cluster (`--opensearch-url`).
+ * Listens at once (/health 503 while loading), then loads the models and opens the index.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { UsageError } from '../core/errors.js';
+import type { SearchIndex } from '../index/index-port.js';
+import { KServeClient } from '../inference/kserve-client.js';
+import { createLocalInference } from '../inference/local-inference.js';
+import { loadModelRepository } from '../inference/model-repository.js';
+import type { InferenceEngine } from '../inference/tensor.js';
+import { IngestPipeline, DEFAULT_INGEST_CONFIG, type FaceFinder, type TextReader } from '../ingest/ingest-pipeline.js';
+import { openDetector, openFaceFinder, openImageEmbedder, openTextReader } from '../ingest/vision.js';
+import { buildIngestApp, type IngestState } from '../services/ingest/app.js';
+import { resolveModelsFile } from './serve-command.js';
+import { pickSpecs } from './serve-models-command.js';
+import { listen, serviceLog, untilSignal } from './serve-support.js';
+
+export interface ServeIngestOptions {
+  readonly models?: string;
+  readonly inference?: string;
+  readonly detector: string;
+  readonly embedder: string;
+  readonly facesModel: string;
+  readonly ocrDetModel: string;
+  readonly ocrRecModel: string;
+  readonly faces: boolean;
+  readonly ocr: boolean;
+  readonly db: string;
+  readonly opensearchUrl?: string;
+  readonly root?: string[];
+  readonly nearDuplicateThreshold: number;
+  readonly maxBatch: number;
+  readonly maxFileMb: number;
+  readonly maxMegapixels: number;
+  readonly decodeConcurrency: number;
+  readonly host: string;
+  readonly port: number;
+  readonly json?: boolean;
+  readonly version: string;
+}
+
+export async function serveIngestCommand(options: ServeIngestOptions): Promise<number> {
+  if (!(options.nearDuplicateThreshold > 0 && options.nearDuplicateThreshold <= 1)) {
+    throw new UsageError('--near-duplicate-threshold must be in (0, 1]');
+  }
+  const log = serviceLog('ingest', options.json);
+  const state: IngestState = { pipeline: null, index: null, ready: false };
+  const app = buildIngestApp(state, {
+    version: options.version,
+    maxBatchImages: options.maxBatch,
+    maxFileBytes: Math.round(options.maxFileMb * 1024 * 1024),
+    bodyLimitBytes: 4 * 1024 * 1024,
+  });
+  const port = await listen(app, options.host, options.port);
+  log(`listening on http://${options.host}:${port}`);
+  const t0 = performance.now();
+
+  let engine: InferenceEngine | null = null;
+  let index: SearchIndex | null = null;
+  const close = async (): Promise<void> => {
+    await app.close();
+    await index?.close();
+    await engine?.close();
+  };
+  try {
+    const modelIds = [
+      options.detector,
+      options.embedder,
+      ...(options.faces ? [options.facesModel] : []),
+      ...(options.ocr ? [options.ocrDetModel, options.ocrRecModel] : []),
+    ];
+    const unique = [...new Set(modelIds)];
+    if (options.inference !== undefined) {
+      const client = new KServeClient({ url: options.inference });
+      engine = client;
+      for (const id of unique) {
+        if (!(await client.modelReady(id))) {
+          throw new UsageError(`--inference ${options.inference}: model '${id}' is not ready there (or unknown)`);
+        }
+      }
+      log(`inference: KServe v2 at ${options.inference}`);
+    } else {
+      const file = resolveModelsFile(options.models);
+      const specs = pickSpecs(await loadModelRepository(file), unique, file);
+      engine = await createLocalInference(specs);
+      log(`inference: in-process, ${unique.join(', ')} from ${file}`);
+    }
+    const detector = await openDetector(engine, options.detector);
+    const embedder = await openImageEmbedder(engine, options.embedder);
+    const faces: FaceFinder | null = options.faces ? await openFaceFinder(engine, options.facesModel) : null;
+    const ocr: TextReader | null = options.ocr
+      ? await openTextReader(engine, options.ocrDetModel, options.ocrRecModel)
+      : null;
+    if (options.opensearchUrl !== undefined) {
+      const { openOpenSearchIndex } = await import('../index/opensearch-index.js');
+      index = await openOpenSearchIndex({ url: options.opensearchUrl, dimension: embedder.dimension });
+      log(`index: OpenSearch at ${options.opensearchUrl}`);
+    } else {
+      const { openSqliteIndex } = await import('../index/sqlite-index.js');
+      const path = resolve(options.db);
+      mkdirSync(dirname(path), { recursive: true });
+      index = await openSqliteIndex(path, { dimension: embedder.dimension });
+      log(`index: SQLite ${path}`);
+    }
+    state.pipeline = new IngestPipeline({ detector, embedder, faces, ocr }, index, {
+      ...DEFAULT_INGEST_CONFIG,
+      nearDuplicateThreshold: options.nearDuplicateThreshold,
+      roots: options.root ?? [],
+      maxPixels: Math.round(options.maxMegapixels * 1e6),
+      decodeConcurrency: options.decodeConcurrency,
+    });
+    state.index = index;
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  state.ready = true;
+  const readyMs = Math.round(performance.now() - t0);
+  if (options.json === true) {
+    process.stdout.write(JSON.stringify({ status: 'ready', url: `http://${options.host}:${port}`, ready_ms: readyMs }) + '\n');
+  }
+  log(`ready in ${readyMs} ms: POST /ingest/batch, /search; GET /images/{id}, /health, /metrics`);
+  return untilSignal(log, close);
+}

@@ -1,0 +1,43 @@
+/** What every `pitlane serve` command shares: listening with clear errors, logging, and a graceful stop. */
+import type { FastifyInstance } from 'fastify';
+import { UsageError } from '../core/errors.js';
+import { EXIT } from './exit-codes.js';
+
+/** Listens; a taken port or an address that cannot be bound is a usage error naming the flag. */
+export async function listen(app: FastifyInstance, host: string, port: number): Promise<number> {
+  try {
+    await app.listen({ host, port });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'EADDRINUSE') throw new UsageError(`port ${port} is already in use (--port)`);
+    if (code === 'EADDRNOTAVAIL') throw new UsageError(`cannot listen on ${host} (--host)`);
+    throw err;
+  }
+  const address = app.server.address();
+  return typeof address === 'object' && address !== null ? address.port : port;
+}
+
+/** A logger to stderr with the service's name, silent with --json. */
+export function serviceLog(service: string, json: boolean | undefined): (line: string) => void {
+  return (line) => {
+    if (json !== true) process.stderr.write(`pitlane ${service}: ${line}\n`);
+  };
+}
+
+/**
+ * Resolves with the exit code once SIGTERM or SIGINT arrives and `close` has run: the server stops accepting,
+ * requests in flight finish, then models and files are released.
+ */
+export function untilSignal(log: (line: string) => void, close: () => Promise<void>): Promise<number> {
+  return new Promise<number>((done) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) return;
+      stopping = true;
+      log(`${signal}: closing`);
+      void close().finally(() => done(signal === 'SIGINT' ? EXIT.INTERRUPTED : EXIT.OK));
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}

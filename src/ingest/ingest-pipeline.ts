@@ -1,0 +1,469 @@
+/**
+ * Photo ingest, one request batch at a time:
+ *
+ *   bytes → imohash → exact duplicate? (within the batch, then the index) → decode once (shrink-on-load) →
+ *   letterbox → detection ∥ centre crop → image embedding [∥ faces ∥ OCR ∥ vehicle/people crops → embeddings]
+ *   → near duplicate? (cosine against the index, then earlier images of the batch) → one durable bulk write → answer
+ *
+ * Inference calls go out per image and concurrently, so the engine's dynamic batcher batches across the images of
+ * a request and across concurrent requests. Every image that fails (unreadable, not an image, corrupt, too many
+ * pixels, a path outside the roots, a model error) gets an entry in `errors` naming it and why; the rest of the
+ * batch goes on and is indexed. The batch is acknowledged only after the index says it is durable.
+ */
+import { realpath, readFile, stat } from 'node:fs/promises';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import sharp from 'sharp';
+import type {
+  BoxDocument,
+  Face,
+  ImageDocument,
+  IndexCounts,
+  SearchIndex,
+  TextLine,
+} from '../index/index-port.js';
+import { ImageError, prepareImage, type PreparedImage, type RawRgb } from '../inference/vision/image-prep.js';
+import { imohashHex } from './imohash.js';
+import { dot, type Detector, type ImageEmbedder, type ObjectDetection } from './vision.js';
+
+/** One image of a request: uploaded bytes, or a server-side path. */
+export type IngestItem =
+  | { readonly name: string; readonly bytes: Buffer }
+  | { readonly name: string; readonly path: string };
+
+/** Per-request switches (the API's `enable_faces`, `enable_ocr`, `box_embeddings`). */
+export interface IngestOptions {
+  readonly enableFaces: boolean;
+  readonly enableOcr: boolean;
+  /** Embed crops of vehicles and people into `visual_search_vehicles` / `visual_search_people`. */
+  readonly boxEmbeddings: boolean;
+}
+
+/** Finds faces in a decoded image; boxes in that image's pixels. */
+export interface FaceFinder {
+  find(image: RawRgb, signal?: AbortSignal): Promise<Face[]>;
+}
+
+/** Reads text lines in a decoded image; boxes in that image's pixels. */
+export interface TextReader {
+  read(image: RawRgb, signal?: AbortSignal): Promise<TextLine[]>;
+}
+
+export interface IngestConfig {
+  /** Cosine similarity at or above which an image is a near duplicate of an indexed one. */
+  readonly nearDuplicateThreshold: number;
+  /** Server-side paths are accepted only under these folders (resolved, symlinks followed). */
+  readonly roots: readonly string[];
+  /** Decompression-bomb guard: largest source image decoded, in pixels. */
+  readonly maxPixels: number;
+  /** Images prepared (decoded) at the same time, across requests: bounds memory. */
+  readonly decodeConcurrency: number;
+}
+
+export const DEFAULT_INGEST_CONFIG: IngestConfig = Object.freeze({
+  nearDuplicateThreshold: 0.98,
+  roots: [],
+  maxPixels: 50_000_000,
+  decodeConcurrency: 4,
+});
+
+/** Why one image was not ingested. */
+export interface ImageFailure {
+  /** Position in the request. */
+  readonly index: number;
+  readonly name: string;
+  /** Short machine-readable reason: empty, unreadable, not-an-image, unsupported-format, corrupt, too-many-pixels, outside-roots, inference. */
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** What happened to one image (returned with `details`). */
+export interface ImageOutcome {
+  readonly index: number;
+  readonly name: string;
+  readonly id: string | null;
+  readonly status: 'indexed' | 'duplicate' | 'error';
+  /** For a duplicate, the id of the indexed image with the same imohash; for a near duplicate, the similar one. */
+  readonly duplicateOf: string | null;
+  readonly nearDuplicateOf: string | null;
+  readonly detections: readonly ObjectDetection[];
+  readonly faces: number;
+  readonly ocr: number;
+}
+
+/** The documented response, plus the per-image errors. */
+export interface IngestResponse {
+  readonly status: 'success';
+  readonly total: number;
+  readonly processed: number;
+  readonly duplicates: number;
+  readonly errors_count: number;
+  readonly indexed: IndexCounts;
+  readonly near_duplicates: number;
+  readonly total_time_ms: number;
+  readonly errors: readonly ImageFailure[];
+}
+
+/** The labels whose boxes go to the vehicles and people indexes. */
+export const VEHICLE_LABELS: ReadonlySet<string> = new Set(['bicycle', 'car', 'motorcycle', 'bus', 'truck']);
+export const PEOPLE_LABELS: ReadonlySet<string> = new Set(['person']);
+
+/** A limit on concurrent work (a counting semaphore). */
+class Gate {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
+    this.active++;
+    try {
+      return await work();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+class PathRefused extends Error {
+  constructor(
+    readonly reason: 'outside-roots' | 'unreadable',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Models {
+  readonly detector: Detector;
+  readonly embedder: ImageEmbedder;
+  readonly faces: FaceFinder | null;
+  readonly ocr: TextReader | null;
+}
+
+export class IngestPipeline {
+  private readonly gate: Gate;
+  private rootsReal: Promise<string[]> | null = null;
+
+  constructor(
+    private readonly models: Models,
+    private readonly index: SearchIndex,
+    readonly config: IngestConfig = DEFAULT_INGEST_CONFIG,
+  ) {
+    this.gate = new Gate(config.decodeConcurrency);
+  }
+
+  /** Ingests one request batch. Never rejects for a bad image; rejects when the index cannot write. */
+  async ingest(
+    items: readonly IngestItem[],
+    options: IngestOptions,
+    signal?: AbortSignal,
+  ): Promise<{ response: IngestResponse; outcomes: ImageOutcome[] }> {
+    const t0 = performance.now();
+    const failures: ImageFailure[] = [];
+    const outcomes: (ImageOutcome | undefined)[] = items.map(() => undefined);
+    const fail = (index: number, name: string, reason: string, message: string): void => {
+      failures.push({ index, name, reason, message });
+      outcomes[index] = {
+        index,
+        name,
+        id: null,
+        status: 'error',
+        duplicateOf: null,
+        nearDuplicateOf: null,
+        detections: [],
+        faces: 0,
+        ocr: 0,
+      };
+    };
+    if (options.enableFaces && this.models.faces === null) throw new FeatureUnavailableError('faces');
+    if (options.enableOcr && this.models.ocr === null) throw new FeatureUnavailableError('ocr');
+
+    // 1. Bytes and imohash of every image.
+    const loaded = await Promise.all(
+      items.map(async (item, index) => {
+        try {
+          const bytes = 'bytes' in item ? item.bytes : await this.readPath(item.path);
+          return { index, name: item.name, bytes, hash: imohashHex(bytes) };
+        } catch (err) {
+          const reason = err instanceof PathRefused ? err.reason : 'unreadable';
+          fail(index, item.name, reason, err instanceof Error ? err.message : String(err));
+          return null;
+        }
+      }),
+    );
+
+    // 2. Exact duplicates: earlier in this batch, then in the index.
+    const present = loaded.filter((x) => x !== null);
+    const known = await this.index.findImohashes([...new Set(present.map((x) => x.hash))]);
+    const firstInBatch = new Map<string, number>();
+    const fresh: typeof present = [];
+    let duplicates = 0;
+    for (const x of present) {
+      const dupOf = known.get(x.hash) ?? (firstInBatch.has(x.hash) ? x.hash : undefined);
+      if (dupOf !== undefined) {
+        duplicates++;
+        outcomes[x.index] = {
+          index: x.index,
+          name: x.name,
+          id: null,
+          status: 'duplicate',
+          duplicateOf: dupOf,
+          nearDuplicateOf: null,
+          detections: [],
+          faces: 0,
+          ocr: 0,
+        };
+        continue;
+      }
+      firstInBatch.set(x.hash, x.index);
+      fresh.push(x);
+    }
+
+    // 3. Decode, detect, embed (and faces, OCR, box crops), image by image, concurrently.
+    const ingestedAt = new Date().toISOString();
+    const analysed = await Promise.all(
+      fresh.map(async (x) => {
+        try {
+          return { x, result: await this.analyse(x.bytes, x.name, options, signal) };
+        } catch (err) {
+          if (err instanceof ImageError) fail(x.index, x.name, err.reason, err.message);
+          else fail(x.index, x.name, 'inference', err instanceof Error ? err.message : String(err));
+          return null;
+        }
+      }),
+    );
+
+    // 4. Near duplicates: the index first, then earlier images of this batch.
+    const images: ImageDocument[] = [];
+    const boxes: BoxDocument[] = [];
+    let nearDuplicates = 0;
+    const threshold = this.config.nearDuplicateThreshold;
+    for (const a of analysed) {
+      if (a === null) continue;
+      const { x, result } = a;
+      let nearOf: string | null = null;
+      const [hit] = await this.index.nearest(result.embedding, { k: 1 });
+      if (hit !== undefined && hit.score >= threshold) nearOf = hit.id;
+      if (nearOf === null) {
+        for (const earlier of images) {
+          if (dot(earlier.embedding, result.embedding) >= threshold) {
+            nearOf = earlier.id;
+            break;
+          }
+        }
+      }
+      if (nearOf !== null) nearDuplicates++;
+      const id = x.hash;
+      images.push({
+        id,
+        imohash: x.hash,
+        name: x.name,
+        width: result.prepared.width,
+        height: result.prepared.height,
+        format: result.prepared.format,
+        bytes: x.bytes.byteLength,
+        ingestedAt,
+        detections: result.detections,
+        faces: result.faces,
+        ocr: result.ocr,
+        embedding: result.embedding,
+        nearDuplicateOf: nearOf,
+      });
+      result.boxes.forEach((b, i) => {
+        boxes.push({ ...b, id: `${id}:${b.kind === 'vehicles' ? 'v' : 'p'}${i}`, imageId: id });
+      });
+      outcomes[x.index] = {
+        index: x.index,
+        name: x.name,
+        id,
+        status: 'indexed',
+        duplicateOf: null,
+        nearDuplicateOf: nearOf,
+        detections: result.detections,
+        faces: result.faces.length,
+        ocr: result.ocr.length,
+      };
+    }
+
+    // 5. One durable write for the whole batch.
+    const indexed =
+      images.length > 0
+        ? await this.index.indexBatch(images, boxes)
+        : { global: 0, vehicles: 0, people: 0, faces: 0, ocr: 0 };
+    failures.sort((a, b) => a.index - b.index);
+    const response: IngestResponse = {
+      status: 'success',
+      total: items.length,
+      processed: items.length - failures.length,
+      duplicates,
+      errors_count: failures.length,
+      indexed,
+      near_duplicates: nearDuplicates,
+      total_time_ms: Math.round((performance.now() - t0) * 10) / 10,
+      errors: failures,
+    };
+    return { response, outcomes: outcomes.filter((o) => o !== undefined) };
+  }
+
+  /** Embeds an uploaded image for search (no indexing). Rejects with ImageError for a bad image. */
+  async embedQuery(bytes: Buffer, name: string): Promise<Float32Array> {
+    const prepared = await this.gate.run(() =>
+      prepareImage(bytes, {
+        name,
+        layout: this.models.embedder.layout,
+        maxPixels: this.config.maxPixels,
+        ...(this.models.embedder.inputSize !== null ? { cropSize: this.models.embedder.inputSize } : {}),
+      }),
+    );
+    return this.models.embedder.embed(prepared);
+  }
+
+  private async analyse(bytes: Buffer, name: string, options: IngestOptions, signal: AbortSignal | undefined) {
+    const { detector, embedder } = this.models;
+    const needDecoded = options.enableFaces || options.enableOcr || options.boxEmbeddings;
+    const prepared = await this.gate.run(() =>
+      prepareImage(bytes, {
+        name,
+        layout: detector.layout,
+        maxPixels: this.config.maxPixels,
+        keepDecoded: needDecoded,
+        ...(detector.inputSize !== null ? { letterboxSize: detector.inputSize } : {}),
+        ...(embedder.inputSize !== null ? { cropSize: embedder.inputSize } : {}),
+      }),
+    );
+    const forEmbedder =
+      embedder.layout === prepared.layout ? prepared : withCropLayout(prepared, embedder.layout);
+    const decoded = prepared.decoded;
+    const toSource = (b: readonly [number, number, number, number]): [number, number, number, number] => {
+      const sx = prepared.width / prepared.decodedWidth;
+      const sy = prepared.height / prepared.decodedHeight;
+      return [b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy];
+    };
+    const [detections, embedding, faces, ocr] = await Promise.all([
+      detector.detect(prepared, signal),
+      embedder.embed(forEmbedder, signal),
+      options.enableFaces && decoded !== null && this.models.faces !== null
+        ? this.models.faces.find(decoded, signal)
+        : Promise.resolve([]),
+      options.enableOcr && decoded !== null && this.models.ocr !== null
+        ? this.models.ocr.read(decoded, signal)
+        : Promise.resolve([]),
+    ]);
+    const boxes: Omit<BoxDocument, 'id' | 'imageId'>[] = [];
+    if (options.boxEmbeddings && decoded !== null) {
+      const wanted = detections.filter((d) => VEHICLE_LABELS.has(d.label) || PEOPLE_LABELS.has(d.label));
+      const vectors = await Promise.all(
+        wanted.map(async (d) => embedder.embed(await cropForEmbedder(decoded, prepared, d.box, embedder), signal)),
+      );
+      wanted.forEach((d, i) => {
+        const embedding = vectors[i];
+        if (embedding === undefined) return;
+        boxes.push({
+          kind: VEHICLE_LABELS.has(d.label) ? 'vehicles' : 'people',
+          label: d.label,
+          score: d.score,
+          box: d.box,
+          embedding,
+        });
+      });
+    }
+    return {
+      prepared,
+      detections,
+      embedding,
+      faces: faces.map((f) => ({ ...f, box: toSource(f.box) })),
+      ocr: ocr.map((l) => ({ ...l, box: toSource(l.box) })),
+      boxes,
+    };
+  }
+
+  /** Reads a server-side file, refusing anything that does not resolve inside a configured root. */
+  private async readPath(path: string): Promise<Buffer> {
+    this.rootsReal ??= Promise.all(this.config.roots.map(async (r) => realpath(resolve(r)).catch(() => resolve(r))));
+    const roots = await this.rootsReal;
+    if (roots.length === 0) {
+      throw new PathRefused('outside-roots', 'server-side paths are not enabled (start the service with --root DIR)');
+    }
+    if (!isAbsolute(path)) {
+      throw new PathRefused('outside-roots', `is not an absolute path; give a path under ${roots.join(', ')}`);
+    }
+    let real: string;
+    try {
+      real = await realpath(path);
+    } catch {
+      // Say "outside" for paths outside the roots even when they do not exist: no probing of the file system.
+      const inside = roots.some((r) => isInside(r, resolve(path)));
+      throw new PathRefused(inside ? 'unreadable' : 'outside-roots', inside ? 'no such file' : outsideMessage(roots));
+    }
+    if (!roots.some((r) => isInside(r, real))) throw new PathRefused('outside-roots', outsideMessage(roots));
+    const s = await stat(real);
+    if (!s.isFile()) throw new PathRefused('unreadable', 'is not a file');
+    return readFile(real);
+  }
+}
+
+function outsideMessage(roots: readonly string[]): string {
+  return `is outside the allowed roots (${roots.join(', ')}); refused`;
+}
+
+function isInside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel) && !rel.startsWith(`..${sep}`));
+}
+
+/** The prepared image with its crop in the other layout (a detector and an embedder that disagree). */
+function withCropLayout(p: PreparedImage, layout: 'hwc-uint8' | 'chw-float'): PreparedImage {
+  const { data, size } = p.crop;
+  const plane = size * size;
+  if (layout === 'hwc-uint8' && data instanceof Float32Array) {
+    const out = new Uint8Array(plane * 3);
+    for (let i = 0; i < plane; i++) {
+      for (let c = 0; c < 3; c++) out[i * 3 + c] = Math.round((data[c * plane + i] ?? 0) * 255);
+    }
+    return { ...p, crop: { data: out, size } };
+  }
+  if (layout === 'chw-float' && data instanceof Uint8Array) {
+    const out = new Float32Array(plane * 3);
+    for (let i = 0; i < plane; i++) {
+      for (let c = 0; c < 3; c++) out[c * plane + i] = (data[i * 3 + c] ?? 0) / 255;
+    }
+    return { ...p, crop: { data: out, size } };
+  }
+  return p;
+}
+
+/** A detection's region of the decoded image, squashed to the embedder's square input, as a prepared crop. */
+async function cropForEmbedder(
+  decoded: RawRgb,
+  prepared: PreparedImage,
+  box: readonly [number, number, number, number],
+  embedder: ImageEmbedder,
+): Promise<PreparedImage> {
+  const sx = prepared.decodedWidth / prepared.width;
+  const sy = prepared.decodedHeight / prepared.height;
+  const left = Math.max(0, Math.min(decoded.width - 1, Math.floor(box[0] * sx)));
+  const top = Math.max(0, Math.min(decoded.height - 1, Math.floor(box[1] * sy)));
+  const width = Math.max(1, Math.min(decoded.width - left, Math.ceil((box[2] - box[0]) * sx)));
+  const height = Math.max(1, Math.min(decoded.height - top, Math.ceil((box[3] - box[1]) * sy)));
+  const size = embedder.inputSize ?? prepared.crop.size;
+  const { data } = await sharp(decoded.data, { raw: { width: decoded.width, height: decoded.height, channels: 3 } })
+    .extract({ left, top, width, height })
+    .resize(size, size, { fit: 'fill' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const bytes = { ...prepared, crop: { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), size } };
+  return embedder.layout === 'hwc-uint8' ? bytes : withCropLayout(bytes, 'chw-float');
+}
+
+/** Faces or OCR asked of a service started without that model. */
+export class FeatureUnavailableError extends Error {
+  constructor(readonly feature: 'faces' | 'ocr') {
+    super(
+      feature === 'faces'
+        ? 'enable_faces: this service has no face model (start it with --faces-model)'
+        : 'enable_ocr: this service has no OCR models (start it with --ocr-det-model and --ocr-rec-model)',
+    );
+    this.name = 'FeatureUnavailableError';
+  }
+}

@@ -1,0 +1,337 @@
+/**
+ * The photo-ingest service's HTTP API (fastify):
+ *
+ * - `GET /health` → `{"status":"ok","service":"pitlane-ingest","version":...,"api_version":"v1"}` (503 and
+ *   `"status":"loading"` until the models are loaded);
+ * - `POST /ingest/batch`: multipart images (any file field; options as fields or query parameters), or JSON
+ *   `{"paths": [...], "enable_faces": bool, "enable_ocr": bool, "box_embeddings": bool}` for server-side files
+ *   under the configured roots. Answers with the documented response plus `errors` (one entry per image that
+ *   failed, naming it and why); `?details=true` adds `images` (what happened to each image);
+ * - `POST /search`: JSON `{"vector": [...]}` or `{"id": "..."}`, or a multipart image; `k`, `labels` (class
+ *   filter), `index` (`global`, `vehicles`, `people`);
+ * - `GET /images/{id}`: an indexed image (`?embedding=true` includes its vector);
+ * - `GET /metrics`: Prometheus text.
+ *
+ * Errors are `{"status":"error","error":"..."}` with a 4xx naming the field, or 5xx.
+ */
+import multipart from '@fastify/multipart';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { INDEX_NAMES, MAX_K, type IndexName, type SearchIndex } from '../../index/index-port.js';
+import { ImageError } from '../../inference/vision/image-prep.js';
+import {
+  FeatureUnavailableError,
+  type IngestItem,
+  type IngestOptions,
+  type IngestPipeline,
+} from '../../ingest/ingest-pipeline.js';
+
+export interface IngestState {
+  pipeline: IngestPipeline | null;
+  index: SearchIndex | null;
+  ready: boolean;
+}
+
+export interface IngestAppOptions {
+  readonly version: string;
+  /** Most images in one request (more: 413, nothing processed). */
+  readonly maxBatchImages: number;
+  /** Largest uploaded file, in bytes (larger: that image fails with reason `too-large`). */
+  readonly maxFileBytes: number;
+  /** Largest JSON body, in bytes. */
+  readonly bodyLimitBytes: number;
+}
+
+export const DEFAULT_INGEST_APP_OPTIONS = Object.freeze({
+  maxBatchImages: 256,
+  maxFileBytes: 50 * 1024 * 1024,
+  bodyLimitBytes: 1024 * 1024,
+});
+
+class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const BOOL_OPTIONS = ['enable_faces', 'enable_ocr', 'box_embeddings'] as const;
+
+function parseBool(name: string, v: unknown): boolean {
+  if (v === undefined || v === null || v === '') return false;
+  if (typeof v === 'boolean') return v;
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new HttpProblem(400, `${name} must be true or false, got ${JSON.stringify(v)}`);
+}
+
+export function buildIngestApp(state: IngestState, options: IngestAppOptions): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: options.bodyLimitBytes });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'pitlane_ingest_' });
+  const images = new Counter({
+    name: 'pitlane_ingest_images_total',
+    help: 'Images received, by outcome (indexed, duplicate, error).',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const nearDuplicates = new Counter({
+    name: 'pitlane_ingest_near_duplicates_total',
+    help: 'Images indexed as near duplicates of an indexed image.',
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'pitlane_ingest_request_duration_seconds',
+    help: 'Time to answer, by route.',
+    labelNames: ['route'],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+
+  void app.register(multipart, {
+    limits: { fileSize: options.maxFileBytes, files: options.maxBatchImages + 1, fields: 32, fieldSize: 64 * 1024 },
+  });
+
+  app.addHook('onResponse', (request, reply, done) => {
+    duration.observe({ route: request.routeOptions.url ?? 'unknown' }, reply.elapsedTime / 1000);
+    done();
+  });
+
+  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, _request, reply) => {
+    if (error instanceof HttpProblem) return problem(reply, error.status, error.message);
+    if (error instanceof FeatureUnavailableError) return problem(reply, 400, error.message);
+    if (error instanceof ImageError) return problem(reply, 400, error.message);
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return problem(reply, 413, `the JSON body is larger than ${options.bodyLimitBytes} bytes; upload images as multipart`);
+    }
+    if (error.code === 'FST_FILES_LIMIT') {
+      return problem(reply, 413, `a batch holds at most ${options.maxBatchImages} images (--max-batch)`);
+    }
+    const status = error.statusCode ?? 500;
+    if (status < 500) return problem(reply, status, error.message);
+    return problem(reply, 500, `internal error: ${error.message}`);
+  });
+
+  const ready = (): { pipeline: IngestPipeline; index: SearchIndex } => {
+    if (!state.ready || state.pipeline === null || state.index === null) {
+      throw new HttpProblem(503, 'the service is loading its models; retry shortly (GET /health)');
+    }
+    return { pipeline: state.pipeline, index: state.index };
+  };
+
+  app.get('/health', async (_request, reply) => {
+    const body = { service: 'pitlane-ingest', version: options.version, api_version: 'v1' };
+    if (!state.ready) return reply.code(503).send({ status: 'loading', ...body });
+    return { status: 'ok', ...body };
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', registry.contentType);
+    return registry.metrics();
+  });
+
+  app.post('/ingest/batch', async (request, reply) => {
+    const { pipeline } = ready();
+    const { items, opts } = await readBatch(request, options);
+    if (items.length === 0) {
+      throw new HttpProblem(400, 'no images: send multipart files, or JSON {"paths": [...]} with server-side paths');
+    }
+    if (items.length > options.maxBatchImages) {
+      throw new HttpProblem(413, `${items.length} images in one batch; the limit is ${options.maxBatchImages} (--max-batch)`);
+    }
+    const abort = new AbortController();
+    const onClose = (): void => {
+      if (!reply.raw.writableFinished) abort.abort();
+    };
+    reply.raw.once('close', onClose);
+    try {
+      const preFailed = items.filter((i) => 'error' in i);
+      const good = items.filter((i): i is { index: number; item: IngestItem } => !('error' in i));
+      const { response, outcomes } = await pipeline.ingest(
+        good.map((g) => g.item),
+        opts,
+        abort.signal,
+      );
+      // Images refused while reading the upload (too large) join the errors, in request order.
+      const remap = good.map((g) => g.index);
+      const errors = [
+        ...response.errors.map((e) => ({ ...e, index: remap[e.index] ?? e.index })),
+        ...preFailed.map((p) => ({ index: p.index, name: p.name, reason: p.reason, message: p.error })),
+      ].sort((a, b) => a.index - b.index);
+      for (const o of outcomes) images.inc({ outcome: o.status });
+      if (preFailed.length > 0) images.inc({ outcome: 'error' }, preFailed.length);
+      nearDuplicates.inc(response.near_duplicates);
+      const body = {
+        ...response,
+        total: items.length,
+        processed: items.length - errors.length,
+        errors_count: errors.length,
+        errors,
+        ...(isTrue(request.query, 'details')
+          ? { images: outcomes.map((o) => ({ ...o, index: remap[o.index] ?? o.index })) }
+          : {}),
+      };
+      return body;
+    } finally {
+      reply.raw.off('close', onClose);
+    }
+  });
+
+  app.post('/search', async (request) => {
+    const { pipeline, index } = ready();
+    const t0 = performance.now();
+    const q = await readSearch(request);
+    let vector: Float32Array;
+    if (q.vector !== null) {
+      if (q.vector.length !== index.dimension) {
+        throw new HttpProblem(400, `vector has ${q.vector.length} numbers; this index holds ${index.dimension}-d embeddings`);
+      }
+      vector = q.vector;
+    } else if (q.id !== null) {
+      const image = await index.getImage(q.id);
+      if (image === null) throw new HttpProblem(404, `no indexed image has id '${q.id}'`);
+      vector = image.embedding;
+    } else if (q.image !== null) {
+      vector = await pipeline.embedQuery(q.image.bytes, q.image.name);
+    } else {
+      throw new HttpProblem(400, 'search by "vector", by indexed "id", or by uploading an image (multipart)');
+    }
+    const hits = await index.nearest(vector, {
+      k: q.k,
+      index: q.index,
+      ...(q.labels !== null ? { labels: q.labels } : {}),
+      ...(q.id !== null && q.index === 'global' ? { excludeIds: [q.id] } : {}),
+    });
+    return { hits, took_ms: Math.round((performance.now() - t0) * 10) / 10 };
+  });
+
+  app.get<{ Params: { id: string }; Querystring: Record<string, string> }>('/images/:id', async (request) => {
+    const { index } = ready();
+    const image = await index.getImage(request.params.id);
+    if (image === null) throw new HttpProblem(404, `no indexed image has id '${request.params.id}'`);
+    const { embedding, ...rest } = image;
+    return isTrue(request.query, 'embedding') ? { ...rest, embedding: Array.from(embedding) } : rest;
+  });
+
+  return app;
+}
+
+function problem(reply: FastifyReply, status: number, message: string): FastifyReply {
+  return reply.code(status).send({ status: 'error', error: message });
+}
+
+function isTrue(query: unknown, key: string): boolean {
+  const v = (query as Record<string, unknown> | undefined)?.[key];
+  return v === 'true' || v === '1' || v === true;
+}
+
+type BatchEntry =
+  | { index: number; item: IngestItem }
+  | { index: number; name: string; reason: string; error: string };
+
+/** The images and options of an ingest request, multipart or JSON. */
+async function readBatch(
+  request: FastifyRequest,
+  options: IngestAppOptions,
+): Promise<{ items: BatchEntry[]; opts: IngestOptions }> {
+  const fields: Record<string, unknown> = { ...(request.query as Record<string, unknown>) };
+  const items: BatchEntry[] = [];
+  if (request.isMultipart()) {
+    for await (const part of request.parts()) {
+      if (part.type === 'field') {
+        fields[part.fieldname] = part.value;
+        continue;
+      }
+      const index = items.length;
+      const name = part.filename !== '' ? part.filename : `${part.fieldname}[${index}]`;
+      if (items.length >= options.maxBatchImages) {
+        part.file.resume();
+        throw new HttpProblem(413, `a batch holds at most ${options.maxBatchImages} images (--max-batch)`);
+      }
+      const bytes = await part.toBuffer().catch((err: unknown) => {
+        if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') return null;
+        throw err;
+      });
+      if (bytes === null) {
+        items.push({
+          index,
+          name,
+          reason: 'too-large',
+          error: `is larger than the per-file limit of ${Math.round(options.maxFileBytes / 1048576)} MiB (--max-file-mb)`,
+        });
+      } else {
+        items.push({ index, item: { name, bytes } });
+      }
+    }
+  } else {
+    const body = request.body as Record<string, unknown> | null | undefined;
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw new HttpProblem(400, 'send multipart images, or a JSON object {"paths": [...]}');
+    }
+    Object.assign(fields, body);
+    const paths = body.paths;
+    if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string' && p !== '')) {
+      throw new HttpProblem(400, 'paths must be a list of server-side file paths (non-empty strings)');
+    }
+    if (paths.length > options.maxBatchImages) {
+      throw new HttpProblem(413, `${paths.length} images in one batch; the limit is ${options.maxBatchImages} (--max-batch)`);
+    }
+    paths.forEach((path: string, index) => items.push({ index, item: { name: path, path } }));
+  }
+  const [enableFaces, enableOcr, boxEmbeddings] = BOOL_OPTIONS.map((k) => parseBool(k, fields[k]));
+  return {
+    items,
+    opts: { enableFaces: enableFaces === true, enableOcr: enableOcr === true, boxEmbeddings: boxEmbeddings === true },
+  };
+}
+
+interface SearchQuery {
+  vector: Float32Array | null;
+  id: string | null;
+  image: { name: string; bytes: Buffer } | null;
+  k: number;
+  labels: string[] | null;
+  index: IndexName;
+}
+
+async function readSearch(request: FastifyRequest): Promise<SearchQuery> {
+  const fields: Record<string, unknown> = { ...(request.query as Record<string, unknown>) };
+  let image: SearchQuery['image'] = null;
+  if (request.isMultipart()) {
+    for await (const part of request.parts()) {
+      if (part.type === 'field') fields[part.fieldname] = part.value;
+      else if (image === null) image = { name: part.filename || part.fieldname, bytes: await part.toBuffer() };
+      else part.file.resume();
+    }
+  } else {
+    const body = request.body as Record<string, unknown> | null | undefined;
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw new HttpProblem(400, 'send a JSON object ({"vector": [...]} or {"id": "..."}) or a multipart image');
+    }
+    Object.assign(fields, body);
+  }
+  const k = fields.k === undefined ? 10 : Number(fields.k);
+  if (!Number.isInteger(k) || k < 1 || k > MAX_K) throw new HttpProblem(400, `k must be an integer in 1..${MAX_K}`);
+  const index = (fields.index ?? 'global') as IndexName;
+  if (!INDEX_NAMES.includes(index)) throw new HttpProblem(400, `index must be one of ${INDEX_NAMES.join(', ')}`);
+  let labels: string[] | null = null;
+  if (fields.labels !== undefined) {
+    const l = typeof fields.labels === 'string' ? fields.labels.split(',').map((s) => s.trim()) : fields.labels;
+    if (!Array.isArray(l) || !l.every((s) => typeof s === 'string')) {
+      throw new HttpProblem(400, 'labels must be a list of class names (or a comma-separated string)');
+    }
+    labels = l as string[];
+  }
+  let vector: Float32Array | null = null;
+  if (fields.vector !== undefined) {
+    const v = fields.vector;
+    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+      throw new HttpProblem(400, 'vector must be a non-empty list of finite numbers');
+    }
+    vector = Float32Array.from(v as number[]);
+  }
+  const id = fields.id === undefined ? null : String(fields.id);
+  return { vector, id, image, k, labels, index };
+}
