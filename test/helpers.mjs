@@ -80,3 +80,31 @@ export async function openInBrowser(file, { screenshot } = {}) {
   if (screenshot !== undefined) await page.screenshot({ path: screenshot, fullPage: true });
   return { errors, externalRequests, text, svgCount, page, close: () => context.close() };
 }
+
+/**
+ * Starts `pitlane serve <kind> --port 0 --json ...args` as a real process; `ready` resolves with its JSON ready
+ * line, `exited` with {code, signal, stderr}.
+ */
+export function startService(kind, args) {
+  const child = spawn(process.execPath, [PITLANE, 'serve', kind, '--port', '0', '--json', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (b) => (stderr += b));
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr })));
+  const ready = new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (b) => {
+      out += b;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve(JSON.parse(out.slice(0, nl)));
+    });
+    void exited.then((r) => reject(new Error(`the server exited before ready: ${JSON.stringify(r)}`)));
+  });
+  const stop = async () => {
+    child.kill('SIGTERM');
+    return exited;
+  };
+  return { child, ready, exited, stop };
+}

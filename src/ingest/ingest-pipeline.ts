@@ -83,9 +83,10 @@ export interface ImageOutcome {
   readonly name: string;
   readonly id: string | null;
   readonly status: 'indexed' | 'duplicate' | 'error';
-  /** For a duplicate, the id of the indexed image with the same imohash; for a near duplicate, the similar one. */
-  readonly duplicateOf: string | null;
-  readonly nearDuplicateOf: string | null;
+  /** For a duplicate: the id of the indexed image with the same imohash. */
+  readonly duplicate_of: string | null;
+  /** For a near duplicate: the id of the most similar indexed image (or earlier image of the batch). */
+  readonly near_duplicate_of: string | null;
   readonly detections: readonly ObjectDetection[];
   readonly faces: number;
   readonly ocr: number;
@@ -169,8 +170,8 @@ export class IngestPipeline {
         name,
         id: null,
         status: 'error',
-        duplicateOf: null,
-        nearDuplicateOf: null,
+        duplicate_of: null,
+        near_duplicate_of: null,
         detections: [],
         faces: 0,
         ocr: 0,
@@ -208,8 +209,8 @@ export class IngestPipeline {
           name: x.name,
           id: null,
           status: 'duplicate',
-          duplicateOf: dupOf,
-          nearDuplicateOf: null,
+          duplicate_of: dupOf,
+          near_duplicate_of: null,
           detections: [],
           faces: 0,
           ocr: 0,
@@ -278,8 +279,8 @@ export class IngestPipeline {
         name: x.name,
         id,
         status: 'indexed',
-        duplicateOf: null,
-        nearDuplicateOf: nearOf,
+        duplicate_of: null,
+        near_duplicate_of: nearOf,
         detections: result.detections,
         faces: result.faces.length,
         ocr: result.ocr.length,

@@ -471,7 +471,10 @@ function knownOtherFormat(ascii: (start: number, end: number) => string): string
 /** Turns whatever sharp threw while reading an accepted format into an ImageError. */
 function decodeError(name: string, format: ImageFormat, err: unknown): ImageError {
   if (err instanceof ImageError) return err;
-  const why = err instanceof Error ? err.message : String(err);
+  // libvips repeats its lines (one per attempt); keep each once.
+  const why = [...new Set((err instanceof Error ? err.message : String(err)).split('\n').map((l) => l.trim()))]
+    .filter((l) => l !== '')
+    .join('; ');
   if (/pixel limit/i.test(why)) {
     return new ImageError(name, 'too-many-pixels', `is over the pixel limit (maxPixels): ${why}`, {
       cause: err,

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# What the tests need from Debian, installed when missing (run by `npm test` through `pretest`, and by .ci/run):
+#  - python3: the CPython reference executor (standard library only);
+#  - python3-fastapi, python3-uvicorn: the Python contestant of examples/suites/echo.yaml;
+#  - chromium: the HTML report is checked in a real headless browser (driven by playwright-core);
+#  - darknet: real photos (dog.jpg, person.jpg, ...) for the image pipeline and ingest tests;
+#  - astronaut.png from python3-skimage (a real portrait, for the face detector): only that file is unpacked,
+#    into test-data/, from the downloaded package; nothing is installed.
+# Without root or apt-get it only says what is missing; the tests that need it then fail naming it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+/usr/bin/python3 -c 'import fastapi, uvicorn' >/dev/null 2>&1 || need+=(python3-fastapi python3-uvicorn)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -f /usr/share/darknet/data/dog.jpg ] || need+=(darknet)
+astronaut=test-data/astronaut.png
+[ -f "$astronaut" ] && [ ${#need[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "setup-test-deps: missing ${need[*]:-} ${astronaut}; run this script as root on Debian to install them" >&2
+  exit 0
+fi
+updated=0
+update() { if [ $updated = 0 ]; then apt-get update -qq; updated=1; fi; }
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${need[*]}"
+  update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+if [ ! -f "$astronaut" ]; then
+  echo "unpacking astronaut.png from Debian's python3-skimage into test-data/"
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  update
+  (cd "$work" && apt-get download -qq python3-skimage 2>/dev/null)
+  dpkg-deb --fsys-tarfile "$work"/python3-skimage_*.deb | tar -x -C "$work" ./usr/lib/python3/dist-packages/skimage/data/astronaut.png
+  mkdir -p test-data
+  cp "$work/usr/lib/python3/dist-packages/skimage/data/astronaut.png" "$astronaut"
+fi

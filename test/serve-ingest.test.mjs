@@ -1,0 +1,279 @@
+// `pitlane serve ingest` as a user runs it: a real process on a real port, the bundled real models (COCO-SSD,
+// its MobileNetV2 backbone, BlazeFace, PaddleOCR), a real SQLite file, and the real photos of Debian's darknet
+// package, plus the astronaut portrait of Debian's python3-skimage (test-data/astronaut.png, unpacked by
+// scripts/setup-test-deps.sh: none of the darknet photos shows a face from the front). Also through `pitlane serve models` (KServe v2) with `--inference`.
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
+import { ROOT, startService } from './helpers.mjs';
+
+const DARKNET = '/usr/share/darknet/data';
+const PHOTOS = ['dog', 'person', 'horses', 'giraffe', 'eagle', 'scream'];
+const ASTRONAUT = join(ROOT, 'test-data', 'astronaut.png');
+
+async function postJson(url, body) {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, json: await res.json() };
+}
+
+/** Multipart upload of [name, bytes] files plus string fields. */
+async function upload(url, files, fields = {}) {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  files.forEach(([name, bytes], i) => form.append(`file${i}`, new Blob([bytes]), name));
+  const res = await fetch(url, { method: 'POST', body: form });
+  return { status: res.status, json: await res.json() };
+}
+
+const labelsOf = (outcome) => new Set(outcome.detections.map((d) => d.label));
+
+describe('pitlane serve ingest on real photos', () => {
+  const temp = mkdtempSync(join(tmpdir(), 'pitlane-ingest-'));
+  const root = join(temp, 'photos');
+  const db = join(temp, 'index.db');
+  let server;
+  let url;
+  const ids = {};
+  let textImage;
+
+  before(async () => {
+    mkdirSync(root);
+    for (const p of PHOTOS) copyFileSync(join(DARKNET, `${p}.jpg`), join(root, `${p}.jpg`));
+    copyFileSync(ASTRONAUT, join(root, 'astronaut.png'));
+    textImage = await sharp(
+      Buffer.from(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="640" height="200"><rect width="100%" height="100%" fill="white"/>' +
+          '<text x="40" y="120" font-family="DejaVu Sans" font-size="64">PITLANE 2026</text></svg>',
+      ),
+    )
+      .jpeg()
+      .toBuffer();
+    server = startService('ingest', ['--db', db, '--root', root, '--max-batch', '16']);
+    url = (await server.ready).url;
+  });
+  after(async () => {
+    await server?.stop();
+    rmSync(temp, { recursive: true, force: true });
+  });
+
+  test('GET /health is exactly the documented answer', async () => {
+    const res = await fetch(`${url}/health`);
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.deepEqual(Object.keys(body).sort(), ['api_version', 'service', 'status', 'version']);
+    assert.equal(body.status, 'ok');
+    assert.equal(body.service, 'pitlane-ingest');
+    assert.equal(body.api_version, 'v1');
+    assert.match(body.version, /^\d+\.\d+\.\d+/);
+  });
+
+  test('a folder of photos by server-side paths: the detector finds what they show; a face in the portrait', async () => {
+    const paths = [...PHOTOS.map((p) => join(root, `${p}.jpg`)), join(root, 'astronaut.png')];
+    const all = [...PHOTOS, 'astronaut'];
+    const { status, json } = await postJson(`${url}/ingest/batch?details=true`, { paths, enable_faces: true });
+    assert.equal(status, 200, JSON.stringify(json));
+    const { images, errors, ...summary } = json;
+    assert.deepEqual(Object.keys(summary).sort(), [
+      'duplicates',
+      'errors_count',
+      'indexed',
+      'near_duplicates',
+      'processed',
+      'status',
+      'total',
+      'total_time_ms',
+    ]);
+    assert.equal(json.status, 'success');
+    assert.equal(json.total, all.length);
+    assert.equal(json.processed, all.length);
+    assert.equal(json.errors_count, 0);
+    assert.deepEqual(errors, []);
+    assert.equal(json.duplicates, 0);
+    assert.equal(json.near_duplicates, 0, 'different photos are not near duplicates of each other');
+    assert.equal(json.indexed.global, all.length);
+    assert.equal(json.indexed.faces, 1, 'one face: the astronaut');
+    assert.equal(typeof json.total_time_ms, 'number');
+    const by = Object.fromEntries(images.map((o) => [o.name.split('/').pop().replace(/\.(jpg|png)$/, ''), o]));
+    for (const p of all) {
+      assert.equal(by[p].status, 'indexed');
+      ids[p] = by[p].id;
+    }
+    for (const l of ['dog', 'bicycle', 'car']) assert.ok(labelsOf(by.dog).has(l), `dog.jpg: ${[...labelsOf(by.dog)]}`);
+    assert.ok(labelsOf(by.horses).has('horse'), `horses.jpg: ${[...labelsOf(by.horses)]}`);
+    assert.ok(labelsOf(by.person).has('person'), `person.jpg: ${[...labelsOf(by.person)]}`);
+    assert.ok(labelsOf(by.giraffe).has('giraffe'), `giraffe.jpg: ${[...labelsOf(by.giraffe)]}`);
+    assert.ok(labelsOf(by.eagle).has('bird'), `eagle.jpg: ${[...labelsOf(by.eagle)]}`);
+    assert.ok(labelsOf(by.astronaut).has('person'), `astronaut.png: ${[...labelsOf(by.astronaut)]}`);
+    assert.equal(by.astronaut.faces, 1);
+    // person.jpg shows the person from behind: no face.
+    assert.equal(by.person.faces, 0);
+    assert.equal(by.dog.faces, 0);
+    // The dog box is in the lower left of dog.jpg (768x576).
+    const dog = by.dog.detections.find((d) => d.label === 'dog');
+    assert.ok(dog.box[0] < 384 && dog.box[3] > 288, `dog box ${dog.box}`);
+
+    const image = await (await fetch(`${url}/images/${ids.astronaut}`)).json();
+    assert.equal(image.name, join(root, 'astronaut.png'));
+    assert.equal(image.format, 'png');
+    assert.deepEqual([image.width, image.height], [512, 512]);
+    const [face] = image.faces;
+    // Eileen Collins' face: centre-right of the upper half of the 512x512 portrait.
+    const [x1, y1, x2, y2] = face.box;
+    assert.ok(x1 > 120 && x2 < 330 && y1 > 40 && y2 < 220 && x2 - x1 > 60, `face box ${face.box}`);
+    assert.ok(face.score > 0.65);
+    assert.equal(image.embedding, undefined, 'no embedding unless asked');
+  });
+
+  test('an exact copy is a duplicate; a re-encoded smaller copy is a near duplicate; a new photo is neither', async () => {
+    const dogBytes = readFileSync(join(DARKNET, 'dog.jpg'));
+    const smaller = await sharp(dogBytes).resize(600).jpeg({ quality: 70 }).toBuffer();
+    const kite = readFileSync(join(DARKNET, 'kite.jpg'));
+    const { status, json } = await upload(`${url}/ingest/batch?details=true`, [
+      ['copy-of-dog.jpg', dogBytes],
+      ['dog-600-q70.jpg', smaller],
+      ['kite.jpg', kite],
+    ]);
+    assert.equal(status, 200, JSON.stringify(json));
+    assert.equal(json.duplicates, 1);
+    assert.equal(json.near_duplicates, 1);
+    assert.equal(json.indexed.global, 2);
+    const [copy, small, fresh] = json.images;
+    assert.equal(copy.status, 'duplicate');
+    assert.equal(copy.duplicate_of, ids.dog);
+    assert.equal(small.status, 'indexed');
+    assert.equal(small.near_duplicate_of, ids.dog);
+    assert.equal(fresh.near_duplicate_of, null);
+    assert.ok(labelsOf(fresh).has('kite'), `kite.jpg: ${[...labelsOf(fresh)]}`);
+  });
+
+  test('OCR reads text rendered into an image', async () => {
+    const { json } = await upload(`${url}/ingest/batch?details=true`, [['sign.jpg', textImage]], { enable_ocr: 'true' });
+    assert.equal(json.indexed.ocr, 2, JSON.stringify(json));
+    const image = await (await fetch(`${url}/images/${json.images[0].id}`)).json();
+    assert.deepEqual(
+      image.ocr.map((l) => l.text.trim().toUpperCase()),
+      ['PITLANE', '2026'],
+    );
+  });
+
+  test('bad inputs fail alone, with their names and reasons; the rest is indexed', async () => {
+    const good = await sharp(join(DARKNET, 'giraffe.jpg')).flop().toBuffer();
+    const png = await sharp(join(DARKNET, 'horses.jpg')).extract({ left: 0, top: 0, width: 400, height: 400 }).png().toBuffer();
+    const webp = await sharp(join(DARKNET, 'eagle.jpg')).extract({ left: 100, top: 50, width: 400, height: 300 }).webp().toBuffer();
+    const truncated = readFileSync(join(DARKNET, 'person.jpg')).subarray(0, 4000);
+    // 20000 x 20000 pixels in a few hundred kilobytes: refused from its header, never decoded.
+    const bomb = await sharp({ create: { width: 20000, height: 20000, channels: 3, background: '#808080' }, limitInputPixels: false })
+      .png({ compressionLevel: 9 })
+      .toBuffer();
+    const files = [
+      ['flopped-giraffe.jpg', good],
+      ['crop.png', png],
+      ['crop.webp', webp],
+      ['truncated.jpg', truncated],
+      ['empty.jpg', Buffer.alloc(0)],
+      ['bomb.png', bomb],
+      ['notes.txt', Buffer.from('not an image at all')],
+    ];
+    const { status, json } = await upload(`${url}/ingest/batch`, files);
+    assert.equal(status, 200, JSON.stringify(json));
+    assert.equal(json.total, 7);
+    assert.equal(json.errors_count, 4);
+    assert.equal(json.processed, 3);
+    assert.equal(json.indexed.global, 3, 'the good JPEG, the PNG and the WebP are indexed');
+    assert.deepEqual(
+      json.errors.map((e) => [e.index, e.name, e.reason]),
+      [
+        [3, 'truncated.jpg', 'corrupt'],
+        [4, 'empty.jpg', 'empty'],
+        [5, 'bomb.png', 'too-many-pixels'],
+        [6, 'notes.txt', 'not-an-image'],
+      ],
+    );
+    for (const e of json.errors) assert.ok(e.message.length > 10);
+  });
+
+  test('paths outside the roots are refused per image; too many images are refused whole', async () => {
+    const { json } = await postJson(`${url}/ingest/batch`, {
+      paths: ['/etc/passwd', join(root, '..', 'index.db'), join(root, 'missing.jpg')],
+    });
+    assert.deepEqual(
+      json.errors.map((e) => [e.index, e.reason]),
+      [
+        [0, 'outside-roots'],
+        [1, 'outside-roots'],
+        [2, 'unreadable'],
+      ],
+    );
+    assert.equal(json.indexed.global, 0);
+    const many = await postJson(`${url}/ingest/batch`, { paths: Array.from({ length: 17 }, (_, i) => `${root}/${i}.jpg`) });
+    assert.equal(many.status, 413);
+    assert.match(many.json.error, /16/);
+    const bad = await postJson(`${url}/ingest/batch`, { paths: 'dog.jpg' });
+    assert.equal(bad.status, 400);
+    assert.match(bad.json.error, /paths/);
+  });
+
+  test('search by indexed id, by vector, by uploaded image, with class filters', async () => {
+    const byId = await postJson(`${url}/search`, { id: ids.dog, k: 3 });
+    assert.equal(byId.status, 200);
+    assert.equal(byId.json.hits[0].image.name, 'dog-600-q70.jpg', 'the near copy is the closest other image');
+    assert.ok(byId.json.hits.every((h) => h.id !== ids.dog), 'the query image itself is left out');
+    const image = await (await fetch(`${url}/images/${ids.horses}?embedding=true`)).json();
+    const byVector = await postJson(`${url}/search`, { vector: image.embedding, k: 1 });
+    assert.equal(byVector.json.hits[0].id, ids.horses);
+    assert.ok(byVector.json.hits[0].score > 0.999);
+    const form = await upload(`${url}/search`, [['q.jpg', readFileSync(join(DARKNET, 'giraffe.jpg'))]], { k: '5', labels: 'giraffe' });
+    assert.equal(form.status, 200, JSON.stringify(form.json));
+    assert.equal(form.json.hits[0].id, ids.giraffe);
+    for (const h of form.json.hits) assert.ok(h.image.detections.some((d) => d.label === 'giraffe'));
+    const wrong = await postJson(`${url}/search`, { vector: [1, 2, 3] });
+    assert.equal(wrong.status, 400);
+    assert.match(wrong.json.error, /1280/);
+    assert.equal((await fetch(`${url}/images/nope`)).status, 404);
+  });
+
+  test('what was acknowledged is there after a restart', async () => {
+    const before = await postJson(`${url}/search`, { id: ids.eagle, k: 20 });
+    await server.stop();
+    server = startService('ingest', ['--db', db, '--root', root, '--max-batch', '16']);
+    url = (await server.ready).url;
+    const again = await postJson(`${url}/search`, { id: ids.eagle, k: 20 });
+    assert.deepEqual(again.json.hits.map((h) => h.id), before.json.hits.map((h) => h.id));
+    const dup = await postJson(`${url}/ingest/batch`, { paths: [join(root, 'eagle.jpg')] });
+    assert.equal(dup.json.duplicates, 1);
+  });
+});
+
+describe('pitlane serve ingest through pitlane serve models (KServe v2)', () => {
+  const temp = mkdtempSync(join(tmpdir(), 'pitlane-ingest-kserve-'));
+  let models;
+  let ingest;
+  after(async () => {
+    await ingest?.stop();
+    await models?.stop();
+    rmSync(temp, { recursive: true, force: true });
+  });
+
+  test('the same detections and embedding as in-process inference', async () => {
+    models = startService('models', ['--model', 'coco-ssd', '--model', 'mobilenetv2-coco-embed']);
+    const modelsUrl = (await models.ready).url;
+    const meta = await (await fetch(`${modelsUrl}/v2/models/coco-ssd`)).json();
+    assert.equal(meta.name, 'coco-ssd');
+    assert.deepEqual(meta.inputs[0], { name: 'image_tensor', datatype: 'INT32', shape: [-1, -1, -1, 3] });
+    ingest = startService('ingest', ['--inference', modelsUrl, '--no-faces', '--no-ocr', '--db', join(temp, 'i.db')]);
+    const url = (await ingest.ready).url;
+    const dog = readFileSync(join(DARKNET, 'dog.jpg'));
+    const { json } = await upload(`${url}/ingest/batch?details=true`, [['dog.jpg', dog]]);
+    assert.equal(json.indexed.global, 1, JSON.stringify(json));
+    const labels = labelsOf(json.images[0]);
+    for (const l of ['dog', 'bicycle', 'car']) assert.ok(labels.has(l), `${[...labels]}`);
+    const faces = await upload(`${url}/ingest/batch`, [['x.jpg', dog]], { enable_faces: 'true' });
+    assert.equal(faces.status, 400);
+    assert.match(faces.json.error, /face/);
+    const metrics = await (await fetch(`${modelsUrl}/metrics`)).text();
+    assert.match(metrics, /nv_inference_request_success\{model="coco-ssd",version="1"\} [1-9]/);
+  });
+});
