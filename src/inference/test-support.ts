@@ -50,3 +50,52 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   }
   return dot / Math.sqrt(na * nb);
 }
+
+/**
+ * Writes a tiny real ONNX model for tensor-model tests: `Y = 2·X + 1` and `S = sum of each row of X`, with X
+ * FP32 [batch, 4] (`batch` symbolic, or `fixedBatch` when given: a model that cannot be batched).
+ */
+export async function writeDoublerModel(path: string, fixedBatch?: number): Promise<void> {
+  const { default: onnxProto } = await import('onnx-proto');
+  const { onnx } = onnxProto;
+  const FLOAT = onnx.TensorProto.DataType.FLOAT;
+  const INT64 = onnx.TensorProto.DataType.INT64;
+  const batch = fixedBatch === undefined ? { dimParam: 'batch' } : { dimValue: fixedBatch };
+  const info = (name: string, dims: object[]): object => ({
+    name,
+    type: { tensorType: { elemType: FLOAT, shape: { dim: dims } } },
+  });
+  const constant = (name: string, dataType: number, data: Float32Array | BigInt64Array, dims: number[]): object => ({
+    name,
+    dims,
+    dataType,
+    rawData: new Uint8Array(data.buffer),
+  });
+  const model = {
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 17 }],
+    producerName: 'pitlane test-support',
+    graph: {
+      name: 'doubler',
+      node: [
+        { opType: 'Mul', input: ['X', 'two'], output: ['X2'] },
+        { opType: 'Add', input: ['X2', 'one'], output: ['Y'] },
+        {
+          opType: 'ReduceSum',
+          input: ['X', 'axis'],
+          output: ['S'],
+          attribute: [{ name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 }],
+        },
+      ],
+      initializer: [
+        constant('two', FLOAT, new Float32Array([2]), []),
+        constant('one', FLOAT, new Float32Array([1]), []),
+        constant('axis', INT64, new BigInt64Array([1n]), [1]),
+      ],
+      input: [info('X', [batch, { dimValue: 4 }])],
+      output: [info('Y', [batch, { dimValue: 4 }]), info('S', [batch])],
+    },
+  };
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(path, onnx.ModelProto.encode(model as never).finish());
+}
