@@ -1,29 +1,31 @@
 /**
- * Face detection with MediaPipe BlazeFace (the ONNX conversions in models/blazeface/, NHWC float32 input), with no
- * runtime dependencies: the pre-processing, the anchor decode and MediaPipe's weighted non-maximum suppression,
- * plus a thin runner that takes the model as a `run` callback (an ONNX Runtime session, a KServe client, a fake).
+ * Face detection with MediaPipe BlazeFace (the ONNX conversions in models/blazeface/, NHWC float32 input),
+ * with no runtime dependencies: the pre-processing, the anchor decode and MediaPipe's weighted non-maximum
+ * suppression, plus a thin runner that takes the model as a `run` callback (an ONNX Runtime session, a KServe
+ * client, a fake).
  *
  * The two models, as their ONNX files say and MediaPipe's graphs configure them:
  * - `face_detection_front_128.onnx` (short range, selfie distance): input `[1, 128, 128, 3]`;
  * - `face_detection_back_256.onnx` (back camera, smaller faces): input `[1, 256, 256, 3]`.
  *
- * Both have the same 896 anchors and four outputs: scores `[1, 512, 1]` and `[1, 384, 1]`, regressors
- * `[1, 512, 16]` and `[1, 384, 16]`. The first layer is a 16×16 grid with 2 anchors per cell, the second an 8×8
- * grid with 6 (strides 8 and 16 at 128 px, 16 and 32 at 256 px: the grids do not grow with the input, only the
- * stride does). Anchors are row-major (row, then column, then anchor in the cell), centred at
- * `((col + 0.5) / cells, (row + 0.5) / cells)` in the unit square, all of size 1 (MediaPipe's
- * `fixed_anchor_size`). Each 16-value regressor row is `x, y, w, h` of the box then `x, y` of six keypoints, all
- * in input pixels relative to the anchor centre; scores are logits (clipped to ±100, then a sigmoid).
+ * Both have the same 896 anchors and four outputs: scores `[1, 512, 1]` and `[1, 384, 1]`, regressors `[1,
+ * 512, 16]` and `[1, 384, 16]`. The first layer is a 16×16 grid with 2 anchors per cell, the second an 8×8
+ * grid with 6 (strides 8 and 16 at 128 px, 16 and 32 at 256 px: the grids do not grow with the input, only
+ * the stride does). Anchors are row-major (row, then column, then anchor in the cell), centred at `((col +
+ * 0.5) / cells, (row + 0.5) / cells)` in the unit square, all of size 1 (MediaPipe's `fixed_anchor_size`).
+ * Each 16-value regressor row is `x, y, w, h` of the box then `x, y` of six keypoints, all in input pixels
+ * relative to the anchor centre; scores are logits (clipped to ±100, then a sigmoid).
  *
  * Input: MediaPipe's `ImageToTensorCalculator` as its face detection graphs set it up: keep the aspect ratio
- * (letterbox, centred), black borders (`BORDER_ZERO`), RGB scaled to [-1, 1]. A letterbox rather than a stretch
- * keeps faces round, which the model was trained on.
+ * (letterbox, centred), black borders (`BORDER_ZERO`), RGB scaled to [-1, 1]. (keijiro's Unity package
+ * stretches the image to the square instead, which squeezes faces in wide photos.)
  *
- * Overlapping detections are merged the way MediaPipe's `NonMaxSuppressionCalculator` does with
- * `algorithm: WEIGHTED` (which BlazeFace uses): take the best remaining detection, gather every remaining one
- * whose IoU with it exceeds the threshold (0.3), and replace them with their score-weighted mean box and
- * keypoints, keeping the best score.
+ * Overlapping detections are merged the way MediaPipe's `NonMaxSuppressionCalculator` does with `algorithm:
+ * WEIGHTED` (which BlazeFace uses): take the best remaining detection, gather every remaining one whose IoU
+ * with it exceeds the threshold (0.3), and replace them with their score-weighted mean box and keypoints,
+ * keeping the best score.
  */
+import { fileURLToPath } from 'node:url';
 import { letterboxGeometry } from './letterbox.js';
 import { iou, type Box } from './nms.js';
 import type { Tensor } from '../tensor.js';
@@ -99,15 +101,18 @@ export interface FaceDetectOptions extends FaceDecodeOptions {
 }
 
 /** The defaults of FaceDecodeOptions but the score threshold: MediaPipe's weighted NMS at IoU 0.3. */
-export const DEFAULT_FACE_DECODE_OPTIONS: Required<Omit<FaceDecodeOptions, 'scoreThreshold'>> = Object.freeze({
-  iouThreshold: 0.3,
-  maxFaces: 100,
-});
+export const DEFAULT_FACE_DECODE_OPTIONS: Required<Omit<FaceDecodeOptions, 'scoreThreshold'>> = Object.freeze(
+  {
+    iouThreshold: 0.3,
+    maxFaces: 100,
+  },
+);
 
 /**
- * The default score threshold of each model, as MediaPipe's graphs set it: 0.5 for the short-range front model
- * (face_detection_short_range.pbtxt), 0.65 for the back model (face_detection_back_*.pbtxt). The back model fires
- * more readily on non-faces (0.63 on a dog's muzzle in the darknet test photo dog.jpg), hence its higher bar.
+ * The default score threshold of each model, as MediaPipe's graphs set it: 0.5 for the short-range front
+ * model (face_detection_short_range.pbtxt), 0.65 for the back model (its face_detection_back graphs). The
+ * back model fires more readily on non-faces (0.63 on a dog's muzzle in the darknet test photo dog.jpg),
+ * hence its higher bar.
  */
 export const DEFAULT_FACE_SCORE_THRESHOLDS: Readonly<Record<FaceModelSize, number>> = Object.freeze({
   128: 0.5,
@@ -128,12 +133,8 @@ const SCORE_CLIP = 100;
 
 /** Paths of the two models, relative to the package root (fetched by scripts/fetch-models.mjs). */
 export const DEFAULT_FACE_MODEL_PATHS: Readonly<Record<FaceModelSize, string>> = Object.freeze({
-  128: decodeURIComponent(
-    new URL('../../../models/blazeface/face_detection_front_128.onnx', import.meta.url).pathname,
-  ),
-  256: decodeURIComponent(
-    new URL('../../../models/blazeface/face_detection_back_256.onnx', import.meta.url).pathname,
-  ),
+  128: fileURLToPath(new URL('../../../models/blazeface/face_detection_front_128.onnx', import.meta.url)),
+  256: fileURLToPath(new URL('../../../models/blazeface/face_detection_back_256.onnx', import.meta.url)),
 });
 
 /**
@@ -147,7 +148,7 @@ export function prepareFaceInput(
   size: FaceModelSize,
 ): { tensor: Tensor; geometry: FaceInputGeometry } {
   checkImage('prepareFaceInput', image);
-  if (size !== 128 && size !== 256)
+  if (![128, 256].includes(size))
     throw new RangeError(`prepareFaceInput: size must be 128 or 256, got ${String(size)}`);
   const lb = letterboxGeometry(image.width, image.height, size);
   const geometry: FaceInputGeometry = {
@@ -196,10 +197,10 @@ interface Candidate {
 }
 
 /**
- * Decodes the model's outputs into faces in source pixels. `outputs` holds the score tensors (last dimension 1)
- * and the regressor tensors (last dimension 16), in any order: either one of each for all 896 anchors, or one
- * per anchor layer (512 and 384 anchors, as both ONNX models give them); per-layer tensors are put back in layer
- * order by their anchor count.
+ * Decodes the model's outputs into faces in source pixels. `outputs` holds the score tensors (last dimension
+ * 1) and the regressor tensors (last dimension 16), in any order: either one of each for all 896 anchors, or
+ * one per anchor layer (512 and 384 anchors, as both ONNX models give them); per-layer tensors are put back
+ * in layer order by their anchor count.
  * @returns faces by descending score.
  * @throws RangeError when the outputs do not add up to 896 anchors of scores and of regressors.
  */
@@ -249,14 +250,22 @@ export function decodeFaces(
   return faces;
 }
 
+/** A detection for weightedNonMaxSuppression: a score and coordinates starting with an xyxy box. */
+export interface WeightedCandidate {
+  readonly score: number;
+  /** `x1, y1, x2, y2`, then any further coordinates (keypoints) to blend the same way. */
+  readonly coords: ArrayLike<number>;
+}
+
 /**
  * MediaPipe's weighted non-maximum suppression on candidates whose `coords` start with an xyxy box: the best
- * remaining candidate absorbs every remaining one whose IoU with it is above `iouThreshold` (itself included);
- * the result has the score-weighted mean of their coords and the best score. Ties in score keep input order.
+ * remaining candidate absorbs every remaining one whose IoU with it is above `iouThreshold` (itself
+ * included); the result has the score-weighted mean of their coords and the best score. Ties in score keep
+ * input order.
  * @returns at most `maxDetections` merged candidates, by descending score.
  */
-export function weightedNonMaxSuppression<C extends { readonly score: number; readonly coords: ArrayLike<number> }>(
-  candidates: readonly C[],
+export function weightedNonMaxSuppression(
+  candidates: readonly WeightedCandidate[],
   iouThreshold: number,
   maxDetections: number,
 ): { score: number; coords: Float64Array }[] {
@@ -267,11 +276,12 @@ export function weightedNonMaxSuppression<C extends { readonly score: number; re
     .map(({ c }) => c);
   const out: { score: number; coords: Float64Array }[] = [];
   while (remaining.length > 0 && out.length < maxDetections) {
-    const best = remaining[0] as C;
+    const best = remaining[0] as WeightedCandidate;
     const bestBox = boxOf(best.coords);
-    const absorbed: C[] = [];
-    const rest: C[] = [];
-    for (const c of remaining) (iou(bestBox, boxOf(c.coords)) > iouThreshold || c === best ? absorbed : rest).push(c);
+    const absorbed: WeightedCandidate[] = [];
+    const rest: WeightedCandidate[] = [];
+    for (const c of remaining)
+      (iou(bestBox, boxOf(c.coords)) > iouThreshold || c === best ? absorbed : rest).push(c);
     const n = best.coords.length;
     const coords = new Float64Array(n);
     let total = 0;
@@ -299,8 +309,7 @@ function toSourcePixels(c: { score: number; coords: Float64Array }, g: FaceInput
   const y = (v: number) => Math.min(g.srcHeight, Math.max(0, (v * g.size - g.top) * sy));
   const k = c.coords;
   const keypoints: FaceKeypoint[] = [];
-  for (let i = 0; i < KEYPOINTS; i++)
-    keypoints.push([x(k[4 + 2 * i] as number), y(k[5 + 2 * i] as number)]);
+  for (let i = 0; i < KEYPOINTS; i++) keypoints.push([x(k[4 + 2 * i] as number), y(k[5 + 2 * i] as number)]);
   return {
     box: [x(k[0] as number), y(k[1] as number), x(k[2] as number), y(k[3] as number)],
     score: c.score,
@@ -349,7 +358,8 @@ export async function detectFaces(
 /**
  * Resizes the `w`×`h` rectangle at (`x0`, `y0`) of an image to `dstW`×`dstH`, HWC RGB floats in 0..255. The
  * filter is a triangle (bilinear when enlarging) widened by the shrink factor when shrinking, so every source
- * pixel contributes (PIL's antialiased bilinear); samples outside the rectangle repeat its edge.
+ * pixel contributes (PIL's antialiased bilinear); at the rectangle's edges the filter is cut to the rectangle
+ * and its weights renormalised, so pixels outside it never bleed in.
  * @throws RangeError when the rectangle leaves the image or a size is not a positive integer.
  */
 export function resizeRgb(
@@ -362,7 +372,8 @@ export function resizeRgb(
   dstH: number,
 ): Float32Array {
   for (const [name, v] of Object.entries({ x0, y0 }))
-    if (!Number.isInteger(v) || v < 0) throw new RangeError(`resizeRgb: ${name} must be an integer ≥ 0, got ${v}`);
+    if (!Number.isInteger(v) || v < 0)
+      throw new RangeError(`resizeRgb: ${name} must be an integer ≥ 0, got ${v}`);
   for (const [name, v] of Object.entries({ w, h, dstW, dstH }))
     if (!Number.isInteger(v) || v <= 0)
       throw new RangeError(`resizeRgb: ${name} must be a positive integer, got ${v}`);
@@ -460,6 +471,7 @@ export function checkImage(fn: string, image: RgbImage): void {
     throw new RangeError(`${fn}: image size ${width}×${height} is not two positive integers`);
   if (data.length !== width * height * 3)
     throw new RangeError(
-      `${fn}: a ${width}×${height} RGB image needs ${width * height * 3} bytes, but its data has ${data.length}`,
+      `${fn}: a ${width}×${height} RGB image needs ${width * height * 3} bytes, ` +
+        `but its data has ${data.length}`,
     );
 }
