@@ -20,7 +20,9 @@ export class InvalidBatchError extends SearchIndexError {
     const shown = problems.slice(0, 10);
     const more = problems.length > shown.length ? `\n  ... and ${problems.length - shown.length} more` : '';
     const n = problems.length;
-    super(`the batch was refused, nothing was written; ${n} problem${n === 1 ? '' : 's'}:\n  ${shown.join('\n  ')}${more}`);
+    super(
+      `the batch was refused, nothing was written; ${n} problem${n === 1 ? '' : 's'}:\n  ${shown.join('\n  ')}${more}`,
+    );
     this.problems = problems;
     this.name = 'InvalidBatchError';
   }
@@ -81,7 +83,11 @@ export class OpenSearchIndexError extends SearchIndexError {
   readonly failures: readonly string[];
   constructor(
     message: string,
-    context: { readonly status?: number | null; readonly failures?: readonly string[]; readonly cause?: unknown } = {},
+    context: {
+      readonly status?: number | null;
+      readonly failures?: readonly string[];
+      readonly cause?: unknown;
+    } = {},
   ) {
     super(message, context.cause === undefined ? undefined : { cause: context.cause });
     this.status = context.status ?? null;

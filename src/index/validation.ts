@@ -24,7 +24,7 @@ export function embeddingProblem(value: unknown, dimension: number): string | nu
   if (value.length !== dimension) return `embedding has ${value.length} floats, the index needs ${dimension}`;
   let norm = 0;
   for (let i = 0; i < value.length; i++) {
-    const x = value[i]!;
+    const x = value[i] ?? Number.NaN;
     if (!Number.isFinite(x)) return `embedding[${i}] is ${x}`;
     norm += x * x;
   }
@@ -54,18 +54,30 @@ function imageProblems(image: ImageDocument, where: string, dimension: number, o
   for (const field of ['width', 'height', 'bytes'] as const) {
     if (!isCount(doc[field])) bad(field, 'must be a non-negative integer');
   }
-  if (!isText(doc.ingestedAt) || !ISO_INSTANT.test(doc.ingestedAt) || Number.isNaN(Date.parse(doc.ingestedAt))) {
+  if (
+    !isText(doc.ingestedAt) ||
+    !ISO_INSTANT.test(doc.ingestedAt) ||
+    Number.isNaN(Date.parse(doc.ingestedAt))
+  ) {
     bad('ingestedAt', 'must be an instant as Date.toISOString() writes it, e.g. 2025-01-31T12:00:00.000Z');
   }
   if (doc.nearDuplicateOf !== null && !isId(doc.nearDuplicateOf)) {
     bad('nearDuplicateOf', 'must be null or a non-empty id');
   }
-  const list = (field: 'detections' | 'faces' | 'ocr', check: (item: Record<string, unknown>) => string | null) => {
+  const list = (
+    field: 'detections' | 'faces' | 'ocr',
+    check: (item: Record<string, unknown>) => string | null,
+  ) => {
     const items = doc[field];
-    if (!Array.isArray(items)) return bad(field, 'must be an array');
+    if (!Array.isArray(items)) {
+      bad(field, 'must be an array');
+      return;
+    }
     items.forEach((item: unknown, i) => {
       const problem =
-        typeof item === 'object' && item !== null ? check(item as Record<string, unknown>) : 'is not an object';
+        typeof item === 'object' && item !== null
+          ? check(item as Record<string, unknown>)
+          : 'is not an object';
       if (problem !== null) bad(`${field}[${i}]`, problem);
     });
   };
@@ -81,7 +93,11 @@ function imageProblems(image: ImageDocument, where: string, dimension: number, o
             : null,
   );
   list('faces', (f) =>
-    !isNumber(f.score) ? 'score must be a finite number' : !isBox(f.box) ? 'box must be 4 finite numbers' : null,
+    !isNumber(f.score)
+      ? 'score must be a finite number'
+      : !isBox(f.box)
+        ? 'box must be 4 finite numbers'
+        : null,
   );
   list('ocr', (t) =>
     !isText(t.text)
@@ -170,7 +186,7 @@ export function validateNearest(vector: unknown, options: NearestOptions, dimens
     throw new InvalidQueryError(`nearest: k must be an integer in 1..${MAX_K}, got ${String(k)}`);
   }
   if (!INDEX_NAMES.includes(index)) {
-    throw new InvalidQueryError(`nearest: index must be one of ${INDEX_NAMES.join(', ')}, got ${String(index)}`);
+    throw new InvalidQueryError(`nearest: index must be one of ${INDEX_NAMES.join(', ')}, got ${index}`);
   }
   if (labels !== undefined && (!Array.isArray(labels) || !labels.every(isText))) {
     throw new InvalidQueryError('nearest: labels must be an array of strings');
