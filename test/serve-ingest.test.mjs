@@ -277,3 +277,34 @@ describe('pitlane serve ingest through pitlane serve models (KServe v2)', () => 
     assert.match(metrics, /nv_inference_request_success\{model="coco-ssd",version="1"\} [1-9]/);
   });
 });
+
+describe('pitlane serve ingest with the YOLO11s and MobileCLIP-S2 stand-ins', () => {
+  const temp = mkdtempSync(join(tmpdir(), 'pitlane-ingest-arch-'));
+  let ingest;
+  after(async () => {
+    await ingest?.stop();
+    rmSync(temp, { recursive: true, force: true });
+  });
+
+  test('the YOLO (letterboxed FP32 NCHW, raw output) and CLIP (FP32 crop) paths run end to end', async () => {
+    const args = ['--detector', 'yolo11s-arch', '--embedder', 'mobileclip-s2-image-arch', '--no-faces', '--no-ocr'];
+    ingest = startService('ingest', [...args, '--db', join(temp, 'i.db')]);
+    const url = (await ingest.ready).url;
+    const files = ['dog', 'kite'].map((p) => [`${p}.jpg`, readFileSync(join(DARKNET, `${p}.jpg`))]);
+    const { status, json } = await upload(`${url}/ingest/batch?details=true`, files);
+    assert.equal(status, 200, JSON.stringify(json));
+    assert.equal(json.indexed.global, 2);
+    assert.equal(json.errors_count, 0);
+    // Synthetic weights: the detections mean nothing, but they are decoded into COCO labels and source pixels.
+    for (const o of json.images) {
+      for (const d of o.detections) {
+        assert.ok(typeof d.label === 'string' && d.classId >= 0 && d.classId < 80);
+        assert.ok(d.box[0] >= 0 && d.box[2] <= 1352 && d.box[1] >= 0 && d.box[3] <= 900);
+      }
+    }
+    const image = await (await fetch(`${url}/images/${json.images[0].id}?embedding=true`)).json();
+    assert.equal(image.embedding.length, 512);
+    const norm = Math.hypot(...image.embedding);
+    assert.ok(Math.abs(norm - 1) < 1e-5, `L2 norm ${norm}`);
+  });
+});
