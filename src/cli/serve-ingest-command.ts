@@ -17,7 +17,7 @@ import { openDetector, openFaceFinder, openImageEmbedder, openTextReader } from 
 import { buildIngestApp, type IngestState } from '../services/ingest/app.js';
 import { resolveModelsFile } from './serve-command.js';
 import { pickSpecs } from './serve-models-command.js';
-import { listen, serviceLog, untilSignal } from './serve-support.js';
+import { closeServer, listen, serviceLog, untilSignal } from './serve-support.js';
 
 export interface ServeIngestOptions {
   readonly models?: string;
@@ -62,7 +62,7 @@ export async function serveIngestCommand(options: ServeIngestOptions): Promise<n
   let engine: InferenceEngine | null = null;
   let index: SearchIndex | null = null;
   const close = async (): Promise<void> => {
-    await app.close();
+    await closeServer(app);
     await index?.close();
     await engine?.close();
   };

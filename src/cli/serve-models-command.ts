@@ -9,7 +9,7 @@ import { loadModelRepository, type ModelSpec } from '../inference/model-reposito
 import type { InferenceEngine } from '../inference/tensor.js';
 import { buildModelServerApp } from '../services/models/app.js';
 import { resolveModelsFile } from './serve-command.js';
-import { listen, serviceLog, untilSignal } from './serve-support.js';
+import { closeServer, listen, serviceLog, untilSignal } from './serve-support.js';
 
 export interface ServeModelsOptions {
   readonly models?: string;
@@ -87,7 +87,7 @@ export async function serveModelsCommand(options: ServeModelsOptions): Promise<n
   }
   log(`ready in ${readyMs} ms: KServe v2 at /v2 (health, models, infer), /metrics`);
   return untilSignal(log, async () => {
-    await app.close();
+    await closeServer(app);
     await local?.close();
   });
 }

@@ -41,3 +41,17 @@ export function untilSignal(log: (line: string) => void, close: () => Promise<vo
     process.once('SIGINT', stop);
   });
 }
+
+/**
+ * Closes a server: stops accepting, lets requests in flight finish for up to `drainMs`, then closes every
+ * connection still open (a connection a client opened and never used does not count as idle to Node, and would
+ * otherwise hold the close until its headers timeout).
+ */
+export async function closeServer(app: FastifyInstance, drainMs = 5000): Promise<void> {
+  const timer = setTimeout(() => app.server.closeAllConnections(), drainMs);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(timer);
+  }
+}

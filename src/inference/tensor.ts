@@ -181,7 +181,8 @@ export function tensorDataFromBytes(datatype: TensorDataType, bytes: Uint8Array)
     );
   }
   let b = bytes;
-  if (b.byteOffset % size !== 0) b = b.slice();
+  // Uint8Array's slice copies (a Buffer's would only make another view).
+  if (b.byteOffset % size !== 0) b = Uint8Array.prototype.slice.call(b);
   const Ctor = ARRAY_OF[datatype] as unknown as new (
     buffer: ArrayBufferLike,
     offset: number,

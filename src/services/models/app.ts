@@ -1,0 +1,408 @@
+/**
+ * The model server's HTTP API (fastify): the KServe v2 / Open Inference Protocol REST endpoints with Triton's
+ * binary tensor data extension, so that any KServe v2 client (pitlane's KServeClient, tritonclient, KServe's
+ * SDK) can use it, and Prometheus `/metrics` under Triton's metric names.
+ *
+ *   GET  /v2                                             server metadata
+ *   GET  /v2/health/live, /v2/health/ready               200, or 503 when not ready (empty body)
+ *   GET  /v2/models/{m}[/versions/{v}]                   model metadata
+ *   GET  /v2/models/{m}[/versions/{v}]/ready             200, 404 unknown, 503 not ready
+ *   POST /v2/models/{m}[/versions/{v}]/infer             JSON, or JSON header + binary tensor data
+ *   GET  /metrics                                        Prometheus text
+ *
+ * Handlers only read the body (kserve-codec.ts), call the InferenceEngine and shape the answer. Errors are
+ * KServe's `{"error": "..."}`: 400 malformed request or tensors that do not fit the model (the message names
+ * the tensor), 404 unknown model or version, 413 body over the limit, 415 unsupported Content-Encoding, 429 +
+ * Retry-After when the engine's queue is full, 499 when the client went away (the engine is told through the
+ * request's AbortSignal and drops the request if it has not run yet), 503 model not ready, 500 otherwise.
+ */
+import type { Readable, Transform } from 'node:stream';
+import { createGunzip, createInflate } from 'node:zlib';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { QueueFullError } from '../../inference/dynamic-batcher.js';
+import {
+  InferenceInputError,
+  ModelNotFoundError,
+  type InferenceEngine,
+  type InferenceRequest,
+  type ModelMetadata,
+  type Tensor,
+} from '../../inference/tensor.js';
+import {
+  BodyAssembler,
+  INFERENCE_HEADER,
+  type EncodedBody,
+  encodeInferResponse,
+  parseHeaderLength,
+  parseInferRequest,
+} from './kserve-codec.js';
+import { ModelServerMetrics, type FailureReason, type ModelStatistics, type ServedModel } from './metrics.js';
+
+/** Default largest request body: 64 MiB. */
+export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
+
+export interface ModelServerAppOptions {
+  /** Runs inference and answers metadata and readiness (local models, or another KServe v2 server). */
+  readonly engine: InferenceEngine;
+  /** The server version `GET /v2` reports (pitlane's version). */
+  readonly version: string;
+  /** The server name `GET /v2` reports (default `pitlane`). */
+  readonly serverName?: string;
+  /**
+   * The models served and their versions. Metrics carry only these names (a request for an unknown model adds
+   * no series), and each of them has its series from the start, at 0.
+   */
+  readonly models: () => readonly ServedModel[];
+  /** Largest request body in bytes, after decompression (default 64 MiB); larger: 413. */
+  readonly bodyLimitBytes?: number;
+  /**
+   * Engine statistics (model executions, queue and compute time) for /metrics, read at each scrape. Without
+   * it each request counts as one execution.
+   */
+  readonly statistics?: () => readonly ModelStatistics[];
+  /** Metrics to feed (default: a new ModelServerMetrics with `models` and `statistics`). */
+  readonly metrics?: ModelServerMetrics;
+}
+
+/** A request problem: HTTP status, message, and headers to send with it. */
+class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** The client went away before the answer: nothing is sent (499 in the logs). */
+class ClientGone extends Error {
+  constructor() {
+    super('the client closed the connection before the answer');
+  }
+}
+
+type ModelParams = { model: string; version?: string };
+
+export function buildModelServerApp(options: ModelServerAppOptions): FastifyInstance {
+  const { engine } = options;
+  const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const metrics =
+    options.metrics ??
+    new ModelServerMetrics({
+      models: options.models,
+      ...(options.statistics !== undefined && { statistics: options.statistics }),
+    });
+  const app = Fastify({ bodyLimit: limit, logger: false });
+  const limitText = limit >= 1 << 20 ? `${(limit / (1 << 20)).toFixed(1)} MiB` : `${limit} bytes`;
+  const tooLarge = (): HttpProblem =>
+    new HttpProblem(413, `the request body is larger than the server's limit of ${limitText}`);
+  /** Whether a model version's first input has a variable first dimension (then it is the batch size). */
+  const batched = new Map<string, Promise<boolean>>();
+  /** The batch size of a request, for nv_inference_count when the engine gives no statistics. */
+  const batchSize = async (
+    model: string,
+    modelVersion: string,
+    inputs: readonly Tensor[],
+  ): Promise<number> => {
+    const first = inputs[0];
+    if (first === undefined || first.shape.length === 0) return 1;
+    const key = JSON.stringify([model, modelVersion]);
+    let isBatched = batched.get(key);
+    if (isBatched === undefined) {
+      isBatched = engine.modelMetadata(model, modelVersion).then(
+        (m) => m.inputs[0]?.shape[0] === -1,
+        () => false,
+      );
+      batched.set(key, isBatched);
+    }
+    return (await isBatched) ? (first.shape[0] ?? 1) : 1;
+  };
+
+  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
+    if (error instanceof ClientGone) return reply.code(499).send();
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, tooLarge());
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return sendProblem(reply, new HttpProblem(415, 'the Content-Type header is not a valid media type'));
+    }
+    const problem = problemOf(error, request.url.endsWith('/infer'));
+    return sendProblem(reply, problem);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      reply,
+      new HttpProblem(404, `no route ${request.method} ${request.url}; the KServe v2 API is under /v2`),
+    ),
+  );
+
+  app.get('/v2', (_request, reply) =>
+    reply.send({
+      name: options.serverName ?? 'pitlane',
+      version: options.version,
+      extensions: ['binary_tensor_data'],
+    }),
+  );
+
+  app.get('/v2/health/live', (_request, reply) => reply.code(200).send());
+
+  app.get('/v2/health/ready', async (_request, reply) => {
+    const ready = await engine.ready().catch(() => false);
+    return reply.code(ready ? 200 : 503).send();
+  });
+
+  const metadata = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
+    const { model, version } = request.params;
+    const m = await engine.modelMetadata(model, version);
+    return reply.send(metadataJson(m));
+  };
+  app.get('/v2/models/:model', metadata);
+  app.get('/v2/models/:model/versions/:version', metadata);
+
+  const modelReady = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
+    const { model, version } = request.params;
+    await checkModelReady(engine, model, version);
+    return reply.code(200).send();
+  };
+  app.get('/v2/models/:model/ready', modelReady);
+  app.get('/v2/models/:model/versions/:version/ready', modelReady);
+
+  app.get('/metrics', async (_request, reply) => {
+    const text = await metrics.text();
+    return reply.type(metrics.registry.contentType).send(text);
+  });
+
+  const infer = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
+    const started = performance.now();
+    const { model, version } = request.params;
+    const labels = metrics.labelsFor(model, version);
+    const controller = new AbortController();
+    const onClose = (): void => {
+      if (!reply.raw.writableFinished) controller.abort(new ClientGone());
+    };
+    reply.raw.once('close', onClose);
+    // Gone while its body was read: the 'close' event has already been and will not come again.
+    if (request.raw.socket.destroyed) onClose();
+    if (labels !== null) metrics.started(labels);
+    let encoded: EncodedBody;
+    try {
+      await checkModelReady(engine, model, version);
+      const body = request.body;
+      if (!(body instanceof Uint8Array) || body.byteLength === 0) {
+        throw new InferenceInputError(
+          'the request has no body: send the inference request JSON ' +
+            '(or a JSON header and binary tensor data)',
+        );
+      }
+      const parsed = parseInferRequest(
+        body,
+        parseHeaderLength(request.headers[INFERENCE_HEADER], body.byteLength),
+      );
+      const inferRequest: InferenceRequest = {
+        inputs: parsed.inputs,
+        signal: controller.signal,
+        ...(parsed.id !== undefined && { id: parsed.id }),
+        ...(parsed.outputs !== undefined && { outputs: parsed.outputs }),
+      };
+      const result = await engine.infer(model, inferRequest, version);
+      if (controller.signal.aborted) throw new ClientGone();
+      encoded = encodeInferResponse(result, parsed.binaryOutputs);
+      const okLabels = metrics.labelsFor(model, result.modelVersion) ?? labels;
+      if (okLabels !== null) {
+        const batch =
+          options.statistics === undefined ? await batchSize(model, result.modelVersion, parsed.inputs) : 1;
+        metrics.succeeded(okLabels, (performance.now() - started) * 1000, batch);
+      }
+    } catch (err) {
+      const error = controller.signal.aborted ? new ClientGone() : err;
+      if (labels !== null) metrics.failed(labels, reasonOf(error));
+      throw error;
+    } finally {
+      reply.raw.off('close', onClose);
+      if (labels !== null) metrics.finished(labels);
+    }
+    void reply.code(200).type(encoded.contentType);
+    if (encoded.headerLength !== undefined) void reply.header(INFERENCE_HEADER, String(encoded.headerLength));
+    return reply.send(encoded.body);
+  };
+
+  // The infer routes read their bodies themselves, whatever the Content-Type (the binary extension sends
+  // application/octet-stream; tritonclient may send none): JSON, or a JSON header and tensor bytes.
+  void app.register((scope, _opts, done) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (request, payload, parsed) => {
+      readBody(request, payload, limit, tooLarge).then(
+        (body) => {
+          parsed(null, body);
+        },
+        (err: unknown) => {
+          parsed(err instanceof Error ? err : new Error(String(err)), undefined);
+        },
+      );
+    });
+    scope.post('/v2/models/:model/infer', infer);
+    scope.post('/v2/models/:model/versions/:version/infer', infer);
+    done();
+  });
+
+  return app;
+}
+
+/** Resolves when the model (version) is ready; ModelNotFoundError (404) or HttpProblem 503 otherwise. */
+async function checkModelReady(
+  engine: InferenceEngine,
+  model: string,
+  version: string | undefined,
+): Promise<void> {
+  if (await engine.modelReady(model, version)) return;
+  try {
+    await engine.modelMetadata(model, version);
+  } catch (err) {
+    if (err instanceof ModelNotFoundError) throw err;
+  }
+  const which = version === undefined ? `model '${model}'` : `version '${version}' of model '${model}'`;
+  const path = `/v2/models/${model}${version === undefined ? '' : `/versions/${version}`}/ready`;
+  throw new HttpProblem(503, `${which} is not ready yet; retry when GET ${path} answers 200`);
+}
+
+/**
+ * Reads a request body into one buffer (see BodyAssembler), decompressing gzip / deflate, and refusing it as
+ * soon as it is over the limit (before reading anything when its Content-Length says so).
+ */
+function readBody(
+  request: FastifyRequest,
+  payload: Readable,
+  limit: number,
+  tooLarge: () => HttpProblem,
+): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const encoding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    let decompressor: Transform | null = null;
+    if (encoding === 'gzip' || encoding === 'x-gzip') decompressor = createGunzip();
+    else if (encoding === 'deflate') decompressor = createInflate();
+    else if (encoding !== 'identity' && encoding !== '') {
+      reject(
+        new HttpProblem(
+          415,
+          `Content-Encoding '${encoding}' is not supported; use gzip, deflate or identity`,
+          {
+            'accept-encoding': 'gzip, deflate',
+          },
+        ),
+      );
+      return;
+    }
+    const source: Readable = decompressor === null ? payload : payload.pipe(decompressor);
+    const compressed = decompressor !== null;
+    const declared = wholeNumber(request.headers['content-length']);
+    if (!compressed && declared !== undefined && declared > limit) {
+      reject(tooLarge());
+      return;
+    }
+    const assembler = new BodyAssembler(
+      compressed ? undefined : declared,
+      wholeNumber(request.headers[INFERENCE_HEADER]),
+      limit,
+    );
+    const stop = (): void => {
+      source.off('data', onData);
+      source.off('end', onEnd);
+      source.off('error', onError);
+      if (decompressor !== null) {
+        payload.off('error', onError);
+        payload.unpipe(decompressor);
+        decompressor.destroy();
+        payload.resume();
+      }
+    };
+    const onData = (chunk: Buffer): void => {
+      try {
+        if (assembler.push(chunk)) return;
+        stop();
+        reject(tooLarge());
+      } catch (err) {
+        stop();
+        reject(asError(err));
+      }
+    };
+    const onEnd = (): void => {
+      stop();
+      try {
+        resolve(assembler.finish());
+      } catch (err) {
+        reject(asError(err));
+      }
+    };
+    const onError = (err: Error): void => {
+      stop();
+      reject(
+        compressed && (err as Error & { code?: string }).code?.startsWith('Z_') === true
+          ? new HttpProblem(400, `the body is not valid ${encoding} data: ${err.message}`)
+          : err,
+      );
+    };
+    source.on('data', onData);
+    source.on('end', onEnd);
+    source.on('error', onError);
+    if (compressed) payload.on('error', onError);
+  });
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+function wholeNumber(value: string | string[] | undefined): number | undefined {
+  if (typeof value !== 'string' || !/^\s*\d+\s*$/.test(value)) return undefined;
+  return Number(value);
+}
+
+/** The HTTP answer to an error. */
+function problemOf(error: Error & { code?: string; statusCode?: number }, inferring: boolean): HttpProblem {
+  if (error instanceof HttpProblem) return error;
+  if (error instanceof InferenceInputError) return new HttpProblem(400, error.message);
+  if (error instanceof ModelNotFoundError) return new HttpProblem(404, error.message);
+  if (error instanceof QueueFullError) {
+    return new HttpProblem(429, `overloaded: ${error.message}`, {
+      'retry-after': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))),
+    });
+  }
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) return new HttpProblem(status, error.message);
+  return new HttpProblem(500, `${inferring ? 'inference failed' : 'internal error'}: ${error.message}`);
+}
+
+/** Triton's reason label of a failed request. */
+function reasonOf(error: unknown): FailureReason {
+  if (error instanceof QueueFullError) return 'REJECTED';
+  if (error instanceof ClientGone) return 'CANCELED';
+  if (
+    error instanceof InferenceInputError ||
+    error instanceof ModelNotFoundError ||
+    error instanceof HttpProblem
+  ) {
+    return 'OTHER';
+  }
+  return 'BACKEND';
+}
+
+function sendProblem(reply: FastifyReply, problem: HttpProblem): FastifyReply {
+  for (const [name, value] of Object.entries(problem.headers)) void reply.header(name, value);
+  return reply.code(problem.status).type('application/json').send({ error: problem.message });
+}
+
+/** The protocol's model metadata object (only its fields). */
+function metadataJson(m: ModelMetadata): Record<string, unknown> {
+  const tensor = (t: { name: string; datatype: string; shape: readonly number[] }) => ({
+    name: t.name,
+    datatype: t.datatype,
+    shape: t.shape,
+  });
+  return {
+    name: m.name,
+    versions: m.versions,
+    platform: m.platform,
+    inputs: m.inputs.map(tensor),
+    outputs: m.outputs.map(tensor),
+  };
+}
