@@ -34,14 +34,21 @@ let modelsFile = join(process.cwd(), 'models.yaml');
 if (values.model === 'doubler') {
   await writeDoublerModel(join(temp, 'doubler.onnx'));
   modelsFile = join(temp, 'models.yaml');
-  writeFileSync(modelsFile, 'models:\n  doubler: { name: tiny test model, paths: { onnx: doubler.onnx }, threads: { intra_op: 1 } }\n');
+  writeFileSync(
+    modelsFile,
+    'models:\n  doubler: { name: tiny test model, paths: { onnx: doubler.onnx }, threads: { intra_op: 1 } }\n',
+  );
 }
 const spec = (await loadModelRepository(modelsFile)).find((s) => s.id === values.model);
 if (spec === undefined) throw new Error(`no model ${values.model} in ${modelsFile}`);
 
-const child = spawn(process.execPath, ['bin/pitlane.js', 'serve', 'models', '--models', modelsFile, '--model', spec.id, '--port', '0', '--json'], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+const child = spawn(
+  process.execPath,
+  ['bin/pitlane.js', 'serve', 'models', '--models', modelsFile, '--model', spec.id, '--port', '0', '--json'],
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
 const url = await new Promise((resolve, reject) => {
   let out = '';
   child.stdout.on('data', (b) => {
@@ -59,7 +66,8 @@ const inputs = () =>
   meta.inputs.map((m) => {
     const shape = m.shape.map((d) => (d < 0 ? 1 : d));
     const data = allocTensorData(m.datatype, shapeSize(shape));
-    for (let i = 0; i < data.length; i++) data[i] = typeof data[i] === 'bigint' ? BigInt(i % 7) : (i % 255) / 255;
+    for (let i = 0; i < data.length; i++)
+      data[i] = typeof data[i] === 'bigint' ? BigInt(i % 7) : (i % 255) / 255;
     return { name: m.name, datatype: m.datatype, shape, data };
   });
 const bytes = inputs().reduce((n, t) => n + t.data.byteLength, 0);
@@ -67,7 +75,8 @@ const bytes = inputs().reduce((n, t) => n + t.data.byteLength, 0);
 const paths = { 'in-process': local, 'kserve-binary': binary, 'kserve-json': json };
 const times = Object.fromEntries(Object.keys(paths).map((k) => [k, []]));
 const blockMedians = Object.fromEntries(Object.keys(paths).map((k) => [k, []]));
-for (const [, engine] of Object.entries(paths)) for (let i = 0; i < 30; i++) await engine.infer(spec.id, { inputs: inputs() });
+for (const [, engine] of Object.entries(paths))
+  for (let i = 0; i < 30; i++) await engine.infer(spec.id, { inputs: inputs() });
 for (let b = 0; b < blocks; b++) {
   const order = b % 2 === 0 ? Object.keys(paths) : Object.keys(paths).reverse();
   for (const name of order) {
@@ -83,12 +92,16 @@ for (let b = 0; b < blocks; b++) {
   }
 }
 const base = median(times['in-process']);
-console.log(`model ${spec.id} (${spec.backend}), batch 1, ${bytes} input bytes; ${blocks} blocks x ${perBlock} sequential requests per path`);
+console.log(
+  `model ${spec.id} (${spec.backend}), batch 1, ${bytes} input bytes; ${blocks} blocks x ${perBlock} sequential requests per path`,
+);
 for (const name of Object.keys(paths)) {
   const diffs = blockMedians[name].map((m, i) => m - blockMedians['in-process'][i]);
   console.log(
     `${name.padEnd(14)} p50 ${median(times[name]).toFixed(3)} ms` +
-      (name === 'in-process' ? '' : `   added over in-process: ${(median(times[name]) - base).toFixed(3)} ms (median of block differences ${median(diffs).toFixed(3)} ms)`),
+      (name === 'in-process'
+        ? ''
+        : `   added over in-process: ${(median(times[name]) - base).toFixed(3)} ms (median of block differences ${median(diffs).toFixed(3)} ms)`),
   );
 }
 await Promise.all([local.close(), binary.close(), json.close()]);

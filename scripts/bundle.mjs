@@ -25,7 +25,15 @@ await build({
   logLevel: 'warning',
   // Pyodide loads its WebAssembly and standard library from files beside its own module: never bundle it.
   // ONNX Runtime and TF.js load native and WebAssembly binaries relative to their own files: never bundle them.
-  external: ['pyodide', 'onnxruntime-node', '@tensorflow/*', '@energetic-ai/*', 'better-sqlite3', 'sqlite-vec', '@opensearch-project/opensearch'],
+  external: [
+    'pyodide',
+    'onnxruntime-node',
+    '@tensorflow/*',
+    '@energetic-ai/*',
+    'better-sqlite3',
+    'sqlite-vec',
+    '@opensearch-project/opensearch',
+  ],
   // CommonJS dependencies (commander) call require() for Node built-ins.
   banner: {
     js: "import { createRequire as __plCreateRequire } from 'node:module'; const require = __plCreateRequire(import.meta.url);",

@@ -92,7 +92,9 @@ export function startService(kind, args) {
   });
   let stderr = '';
   child.stderr.on('data', (b) => (stderr += b));
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr })));
+  const exited = new Promise((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal, stderr })),
+  );
   const ready = new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (b) => {

@@ -3,7 +3,7 @@
 // package, plus the astronaut portrait of Debian's python3-skimage (test-data/astronaut.png, unpacked by
 // scripts/setup-test-deps.sh: none of the darknet photos shows a face from the front). Also through `pitlane serve models` (KServe v2) with `--inference`.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -15,7 +15,11 @@ const PHOTOS = ['dog', 'person', 'horses', 'giraffe', 'eagle', 'scream'];
 const ASTRONAUT = join(ROOT, 'test-data', 'astronaut.png');
 
 async function postJson(url, body) {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, json: await res.json() };
 }
 
@@ -73,7 +77,10 @@ describe('pitlane serve ingest on real photos', () => {
   test('a folder of photos by server-side paths: the detector finds what they show; a face in the portrait', async () => {
     const paths = [...PHOTOS.map((p) => join(root, `${p}.jpg`)), join(root, 'astronaut.png')];
     const all = [...PHOTOS, 'astronaut'];
-    const { status, json } = await postJson(`${url}/ingest/batch?details=true`, { paths, enable_faces: true });
+    const { status, json } = await postJson(`${url}/ingest/batch?details=true`, {
+      paths,
+      enable_faces: true,
+    });
     assert.equal(status, 200, JSON.stringify(json));
     const { images, errors, ...summary } = json;
     assert.deepEqual(Object.keys(summary).sort(), [
@@ -96,12 +103,21 @@ describe('pitlane serve ingest on real photos', () => {
     assert.equal(json.indexed.global, all.length);
     assert.equal(json.indexed.faces, 1, 'one face: the astronaut');
     assert.equal(typeof json.total_time_ms, 'number');
-    const by = Object.fromEntries(images.map((o) => [o.name.split('/').pop().replace(/\.(jpg|png)$/, ''), o]));
+    const by = Object.fromEntries(
+      images.map((o) => [
+        o.name
+          .split('/')
+          .pop()
+          .replace(/\.(jpg|png)$/, ''),
+        o,
+      ]),
+    );
     for (const p of all) {
       assert.equal(by[p].status, 'indexed');
       ids[p] = by[p].id;
     }
-    for (const l of ['dog', 'bicycle', 'car']) assert.ok(labelsOf(by.dog).has(l), `dog.jpg: ${[...labelsOf(by.dog)]}`);
+    for (const l of ['dog', 'bicycle', 'car'])
+      assert.ok(labelsOf(by.dog).has(l), `dog.jpg: ${[...labelsOf(by.dog)]}`);
     assert.ok(labelsOf(by.horses).has('horse'), `horses.jpg: ${[...labelsOf(by.horses)]}`);
     assert.ok(labelsOf(by.person).has('person'), `person.jpg: ${[...labelsOf(by.person)]}`);
     assert.ok(labelsOf(by.giraffe).has('giraffe'), `giraffe.jpg: ${[...labelsOf(by.giraffe)]}`);
@@ -150,7 +166,9 @@ describe('pitlane serve ingest on real photos', () => {
   });
 
   test('OCR reads text rendered into an image', async () => {
-    const { json } = await upload(`${url}/ingest/batch?details=true`, [['sign.jpg', textImage]], { enable_ocr: 'true' });
+    const { json } = await upload(`${url}/ingest/batch?details=true`, [['sign.jpg', textImage]], {
+      enable_ocr: 'true',
+    });
     assert.equal(json.indexed.ocr, 2, JSON.stringify(json));
     const image = await (await fetch(`${url}/images/${json.images[0].id}`)).json();
     assert.deepEqual(
@@ -161,11 +179,20 @@ describe('pitlane serve ingest on real photos', () => {
 
   test('bad inputs fail alone, with their names and reasons; the rest is indexed', async () => {
     const good = await sharp(join(DARKNET, 'giraffe.jpg')).flop().toBuffer();
-    const png = await sharp(join(DARKNET, 'horses.jpg')).extract({ left: 0, top: 0, width: 400, height: 400 }).png().toBuffer();
-    const webp = await sharp(join(DARKNET, 'eagle.jpg')).extract({ left: 100, top: 50, width: 400, height: 300 }).webp().toBuffer();
+    const png = await sharp(join(DARKNET, 'horses.jpg'))
+      .extract({ left: 0, top: 0, width: 400, height: 400 })
+      .png()
+      .toBuffer();
+    const webp = await sharp(join(DARKNET, 'eagle.jpg'))
+      .extract({ left: 100, top: 50, width: 400, height: 300 })
+      .webp()
+      .toBuffer();
     const truncated = readFileSync(join(DARKNET, 'person.jpg')).subarray(0, 4000);
     // 20000 x 20000 pixels in a few hundred kilobytes: refused from its header, never decoded.
-    const bomb = await sharp({ create: { width: 20000, height: 20000, channels: 3, background: '#808080' }, limitInputPixels: false })
+    const bomb = await sharp({
+      create: { width: 20000, height: 20000, channels: 3, background: '#808080' },
+      limitInputPixels: false,
+    })
       .png({ compressionLevel: 9 })
       .toBuffer();
     const files = [
@@ -208,7 +235,9 @@ describe('pitlane serve ingest on real photos', () => {
       ],
     );
     assert.equal(json.indexed.global, 0);
-    const many = await postJson(`${url}/ingest/batch`, { paths: Array.from({ length: 17 }, (_, i) => `${root}/${i}.jpg`) });
+    const many = await postJson(`${url}/ingest/batch`, {
+      paths: Array.from({ length: 17 }, (_, i) => `${root}/${i}.jpg`),
+    });
     assert.equal(many.status, 413);
     assert.match(many.json.error, /16/);
     const bad = await postJson(`${url}/ingest/batch`, { paths: 'dog.jpg' });
@@ -220,12 +249,18 @@ describe('pitlane serve ingest on real photos', () => {
     const byId = await postJson(`${url}/search`, { id: ids.dog, k: 3 });
     assert.equal(byId.status, 200);
     assert.equal(byId.json.hits[0].image.name, 'dog-600-q70.jpg', 'the near copy is the closest other image');
-    assert.ok(byId.json.hits.every((h) => h.id !== ids.dog), 'the query image itself is left out');
+    assert.ok(
+      byId.json.hits.every((h) => h.id !== ids.dog),
+      'the query image itself is left out',
+    );
     const image = await (await fetch(`${url}/images/${ids.horses}?embedding=true`)).json();
     const byVector = await postJson(`${url}/search`, { vector: image.embedding, k: 1 });
     assert.equal(byVector.json.hits[0].id, ids.horses);
     assert.ok(byVector.json.hits[0].score > 0.999);
-    const form = await upload(`${url}/search`, [['q.jpg', readFileSync(join(DARKNET, 'giraffe.jpg'))]], { k: '5', labels: 'giraffe' });
+    const form = await upload(`${url}/search`, [['q.jpg', readFileSync(join(DARKNET, 'giraffe.jpg'))]], {
+      k: '5',
+      labels: 'giraffe',
+    });
     assert.equal(form.status, 200, JSON.stringify(form.json));
     assert.equal(form.json.hits[0].id, ids.giraffe);
     for (const h of form.json.hits) assert.ok(h.image.detections.some((d) => d.label === 'giraffe'));
@@ -241,7 +276,10 @@ describe('pitlane serve ingest on real photos', () => {
     server = startService('ingest', ['--db', db, '--root', root, '--max-batch', '16']);
     url = (await server.ready).url;
     const again = await postJson(`${url}/search`, { id: ids.eagle, k: 20 });
-    assert.deepEqual(again.json.hits.map((h) => h.id), before.json.hits.map((h) => h.id));
+    assert.deepEqual(
+      again.json.hits.map((h) => h.id),
+      before.json.hits.map((h) => h.id),
+    );
     const dup = await postJson(`${url}/ingest/batch`, { paths: [join(root, 'eagle.jpg')] });
     assert.equal(dup.json.duplicates, 1);
   });
@@ -263,7 +301,14 @@ describe('pitlane serve ingest through pitlane serve models (KServe v2)', () => 
     const meta = await (await fetch(`${modelsUrl}/v2/models/coco-ssd`)).json();
     assert.equal(meta.name, 'coco-ssd');
     assert.deepEqual(meta.inputs[0], { name: 'image_tensor', datatype: 'INT32', shape: [-1, -1, -1, 3] });
-    ingest = startService('ingest', ['--inference', modelsUrl, '--no-faces', '--no-ocr', '--db', join(temp, 'i.db')]);
+    ingest = startService('ingest', [
+      '--inference',
+      modelsUrl,
+      '--no-faces',
+      '--no-ocr',
+      '--db',
+      join(temp, 'i.db'),
+    ]);
     const url = (await ingest.ready).url;
     const dog = readFileSync(join(DARKNET, 'dog.jpg'));
     const { json } = await upload(`${url}/ingest/batch?details=true`, [['dog.jpg', dog]]);
@@ -287,7 +332,14 @@ describe('pitlane serve ingest with the YOLO11s and MobileCLIP-S2 stand-ins', ()
   });
 
   test('the YOLO (letterboxed FP32 NCHW, raw output) and CLIP (FP32 crop) paths run end to end', async () => {
-    const args = ['--detector', 'yolo11s-arch', '--embedder', 'mobileclip-s2-image-arch', '--no-faces', '--no-ocr'];
+    const args = [
+      '--detector',
+      'yolo11s-arch',
+      '--embedder',
+      'mobileclip-s2-image-arch',
+      '--no-faces',
+      '--no-ocr',
+    ];
     ingest = startService('ingest', [...args, '--db', join(temp, 'i.db')]);
     const url = (await ingest.ready).url;
     const files = ['dog', 'kite'].map((p) => [`${p}.jpg`, readFileSync(join(DARKNET, `${p}.jpg`))]);

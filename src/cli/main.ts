@@ -152,7 +152,9 @@ function buildProgram(setExit: (code: number) => void): Command {
 
   const serve = program
     .command('serve')
-    .description('run a service: embed (text embeddings), models (KServe v2 model server), ingest (photo ingest)');
+    .description(
+      'run a service: embed (text embeddings), models (KServe v2 model server), ingest (photo ingest)',
+    );
   serve
     .command('embed')
     .description(
@@ -206,7 +208,12 @@ function buildProgram(setExit: (code: number) => void): Command {
       (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
     )
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('-p, --port <port>', 'port to listen on (0: any free port)', nonNegativeNumber('--port', true), 8000)
+    .option(
+      '-p, --port <port>',
+      'port to listen on (0: any free port)',
+      nonNegativeNumber('--port', true),
+      8000,
+    )
     .option(
       '--max-body-mb <mb>',
       'largest request body in MiB (larger: 413)',
@@ -224,8 +231,14 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description(
       'photo-ingest service: imohash duplicates, detection, image embeddings, near duplicates, faces, OCR, durable index, search',
     )
-    .option('--models <file>', 'model repository for in-process inference (default ./models.yaml, else the bundled models)')
-    .option('--inference <url>', 'run inference on this KServe v2 server (pitlane serve models, or Triton) instead of in-process')
+    .option(
+      '--models <file>',
+      'model repository for in-process inference (default ./models.yaml, else the bundled models)',
+    )
+    .option(
+      '--inference <url>',
+      'run inference on this KServe v2 server (pitlane serve models, or Triton) instead of in-process',
+    )
     .option('--detector <model>', 'COCO detector (an SSD graph or a YOLO export)', 'coco-ssd')
     .option('--embedder <model>', 'image-embedding model (takes the centre crop)', 'mobilenetv2-coco-embed')
     .option('--faces-model <model>', 'BlazeFace model for enable_faces', 'blazeface-256')
@@ -247,16 +260,31 @@ function buildProgram(setExit: (code: number) => void): Command {
       0.98,
     )
     .option('--max-batch <n>', 'most images in one request (more: 413)', positiveInt('--max-batch'), 256)
-    .option('--max-file-mb <mb>', 'largest uploaded image in MiB (larger: that image fails)', nonNegativeNumber('--max-file-mb', false), 50)
+    .option(
+      '--max-file-mb <mb>',
+      'largest uploaded image in MiB (larger: that image fails)',
+      nonNegativeNumber('--max-file-mb', false),
+      50,
+    )
     .option(
       '--max-megapixels <mp>',
       'largest image decoded, in megapixels (larger: that image fails, without decoding: decompression bombs)',
       nonNegativeNumber('--max-megapixels', false),
       50,
     )
-    .option('--decode-concurrency <n>', 'images decoded at the same time (bounds memory)', positiveInt('--decode-concurrency'), 4)
+    .option(
+      '--decode-concurrency <n>',
+      'images decoded at the same time (bounds memory)',
+      positiveInt('--decode-concurrency'),
+      4,
+    )
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('-p, --port <port>', 'port to listen on (0: any free port)', nonNegativeNumber('--port', true), 8090)
+    .option(
+      '-p, --port <port>',
+      'port to listen on (0: any free port)',
+      nonNegativeNumber('--port', true),
+      8090,
+    )
     .option('--json', 'print one JSON line on stdout when ready (url), and no log lines')
     .action(async (opts: Omit<ServeIngestOptions, 'version'>) => {
       const { serveIngestCommand } = await import('./serve-ingest-command.js');

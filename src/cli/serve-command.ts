@@ -134,10 +134,14 @@ function pickModels(
   return wanted.map((id) => {
     const spec = all.find((s) => s.id === id);
     if (spec === undefined) {
-      throw new UsageError(`--model ${id}: not in ${file}; text-embedding models: ${text.map((s) => s.id).join(', ')}`);
+      throw new UsageError(
+        `--model ${id}: not in ${file}; text-embedding models: ${text.map((s) => s.id).join(', ')}`,
+      );
     }
     if (spec.kind !== 'text-embedding') {
-      throw new UsageError(`--model ${id}: a tensor model, not a text-embedding one; serve it with \`pitlane serve models\``);
+      throw new UsageError(
+        `--model ${id}: a tensor model, not a text-embedding one; serve it with \`pitlane serve models\``,
+      );
     }
     return spec;
   });

@@ -12,7 +12,12 @@ import { KServeClient } from '../inference/kserve-client.js';
 import { createLocalInference } from '../inference/local-inference.js';
 import { loadModelRepository } from '../inference/model-repository.js';
 import type { InferenceEngine } from '../inference/tensor.js';
-import { IngestPipeline, DEFAULT_INGEST_CONFIG, type FaceFinder, type TextReader } from '../ingest/ingest-pipeline.js';
+import {
+  IngestPipeline,
+  DEFAULT_INGEST_CONFIG,
+  type FaceFinder,
+  type TextReader,
+} from '../ingest/ingest-pipeline.js';
 import { openDetector, openFaceFinder, openImageEmbedder, openTextReader } from '../ingest/vision.js';
 import { buildIngestApp, type IngestState } from '../services/ingest/app.js';
 import { resolveModelsFile } from './serve-command.js';
@@ -79,7 +84,9 @@ export async function serveIngestCommand(options: ServeIngestOptions): Promise<n
       engine = client;
       for (const id of unique) {
         if (!(await client.modelReady(id))) {
-          throw new UsageError(`--inference ${options.inference}: model '${id}' is not ready there (or unknown)`);
+          throw new UsageError(
+            `--inference ${options.inference}: model '${id}' is not ready there (or unknown)`,
+          );
         }
       }
       log(`inference: KServe v2 at ${options.inference}`);
@@ -121,7 +128,9 @@ export async function serveIngestCommand(options: ServeIngestOptions): Promise<n
   state.ready = true;
   const readyMs = Math.round(performance.now() - t0);
   if (options.json === true) {
-    process.stdout.write(JSON.stringify({ status: 'ready', url: `http://${options.host}:${port}`, ready_ms: readyMs }) + '\n');
+    process.stdout.write(
+      JSON.stringify({ status: 'ready', url: `http://${options.host}:${port}`, ready_ms: readyMs }) + '\n',
+    );
   }
   log(`ready in ${readyMs} ms: POST /ingest/batch, /search; GET /images/{id}, /health, /metrics`);
   return untilSignal(log, close);

@@ -22,7 +22,11 @@ export interface ServeModelsOptions {
 }
 
 /** The models a command serves: the named ones (in order), or every one. */
-export function pickSpecs(all: readonly ModelSpec[], wanted: readonly string[] | undefined, file: string): ModelSpec[] {
+export function pickSpecs(
+  all: readonly ModelSpec[],
+  wanted: readonly string[] | undefined,
+  file: string,
+): ModelSpec[] {
   if (wanted === undefined || wanted.length === 0) {
     if (all.length === 0) throw new UsageError(`${file} lists no models`);
     return [...all];
@@ -82,12 +86,17 @@ export async function serveModelsCommand(options: ServeModelsOptions): Promise<n
   const readyMs = Math.round(performance.now() - t0);
   if (options.json === true) {
     process.stdout.write(
-      JSON.stringify({ status: 'ready', url: `http://${options.host}:${port}`, models: specs.map((s) => s.id), ready_ms: readyMs }) + '\n',
+      JSON.stringify({
+        status: 'ready',
+        url: `http://${options.host}:${port}`,
+        models: specs.map((s) => s.id),
+        ready_ms: readyMs,
+      }) + '\n',
     );
   }
   log(`ready in ${readyMs} ms: KServe v2 at /v2 (health, models, infer), /metrics`);
   return untilSignal(log, async () => {
     await closeServer(app);
-    await local?.close();
+    await local.close();
   });
 }

@@ -33,7 +33,11 @@ describe('LocalInference on a real ONNX model on worker threads', () => {
     await writeDoublerModel(join(dir, 'fixed.onnx'), 1);
     engine = await createLocalInference(
       specs(dir, {
-        doubler: { name: 'test doubler', paths: { onnx: 'doubler.onnx' }, dynamic_batching: { queue_capacity: 3 } },
+        doubler: {
+          name: 'test doubler',
+          paths: { onnx: 'doubler.onnx' },
+          dynamic_batching: { queue_capacity: 3 },
+        },
         fixed: { name: 'fixed batch', paths: { onnx: 'fixed.onnx' } },
       }),
     );
@@ -74,9 +78,18 @@ describe('LocalInference on a real ONNX model on worker threads', () => {
 
   test('requests queued while the model is busy run as one batch, and each gets its own rows back', async () => {
     const before = engine.statistics().find((s) => s.name === 'doubler');
-    const rows = [[[1, 1, 1, 1]], [[2, 0, 0, 0]], [[0, 3, 0, 0], [0, 0, 0, 4]]];
+    const rows = [
+      [[1, 1, 1, 1]],
+      [[2, 0, 0, 0]],
+      [
+        [0, 3, 0, 0],
+        [0, 0, 0, 4],
+      ],
+    ];
     // All three are submitted in one tick: the first runs at once, the other two wait and go together.
-    const results = await Promise.all(rows.map((r) => engine.infer('doubler', { inputs: [x(r)], outputs: ['S'] })));
+    const results = await Promise.all(
+      rows.map((r) => engine.infer('doubler', { inputs: [x(r)], outputs: ['S'] })),
+    );
     assert.deepEqual(
       results.map((r) => Array.from(r.outputs[0]?.data as Float32Array)),
       [[4], [2], [3, 4]],
@@ -89,12 +102,32 @@ describe('LocalInference on a real ONNX model on worker threads', () => {
 
   test('requests that do not fit the model are refused with the tensor named', async () => {
     const cases: [Tensor[], RegExp][] = [
-      [[{ ...x([[1, 2, 3, 4]]), datatype: 'FP64', data: new Float64Array(4) }], /input 'X' of model 'doubler' is FP32, got FP64/],
-      [[{ ...x([[1, 2, 3, 4]]), shape: [1, 3], data: new Float32Array(3) }], /shape \[1, 3\]; the model takes \[-1, 4\]/],
-      [[{ ...x([[1, 2, 3, 4]]), shape: [1, 4], data: new Float32Array(3) }], /holds 4 elements, its data has 3/],
+      [
+        [{ ...x([[1, 2, 3, 4]]), datatype: 'FP64', data: new Float64Array(4) }],
+        /input 'X' of model 'doubler' is FP32, got FP64/,
+      ],
+      [
+        [{ ...x([[1, 2, 3, 4]]), shape: [1, 3], data: new Float32Array(3) }],
+        /shape \[1, 3\]; the model takes \[-1, 4\]/,
+      ],
+      [
+        [{ ...x([[1, 2, 3, 4]]), shape: [1, 4], data: new Float32Array(3) }],
+        /holds 4 elements, its data has 3/,
+      ],
       [[x([[1, 2, 3, 4]]), { ...x([[1, 2, 3, 4]]), name: 'Z' }], /has no input 'Z'/],
       [[], /needs input 'X'/],
-      [[x([[1, 1, 1, 1], [1, 1, 1, 1], [1, 1, 1, 1], [1, 1, 1, 1], [1, 1, 1, 1]])], /batch size 5 .* outside 1\.\.4/],
+      [
+        [
+          x([
+            [1, 1, 1, 1],
+            [1, 1, 1, 1],
+            [1, 1, 1, 1],
+            [1, 1, 1, 1],
+            [1, 1, 1, 1],
+          ]),
+        ],
+        /batch size 5 .* outside 1\.\.4/,
+      ],
     ];
     for (const [inputs, message] of cases) {
       await assert.rejects(engine.infer('doubler', { inputs }), (err: Error) => {
@@ -103,7 +136,10 @@ describe('LocalInference on a real ONNX model on worker threads', () => {
         return true;
       });
     }
-    await assert.rejects(engine.infer('doubler', { inputs: [x([[1, 2, 3, 4]])], outputs: ['Q'] }), /has no output 'Q'/);
+    await assert.rejects(
+      engine.infer('doubler', { inputs: [x([[1, 2, 3, 4]])], outputs: ['Q'] }),
+      /has no output 'Q'/,
+    );
     await assert.rejects(engine.infer('nope', { inputs: [] }), ModelNotFoundError);
   });
 
@@ -115,13 +151,24 @@ describe('LocalInference on a real ONNX model on worker threads', () => {
     const running = one();
     const queued = one();
     const aborted = engine.infer('doubler', { inputs: [x([[1, 2, 3, 4]])], signal: controller.signal });
-    const refused = engine.infer('doubler', { inputs: [x([[1, 1, 1, 1], [2, 2, 2, 2]])] });
+    const refused = engine.infer('doubler', {
+      inputs: [
+        x([
+          [1, 1, 1, 1],
+          [2, 2, 2, 2],
+        ]),
+      ],
+    });
     controller.abort();
     await assert.rejects(refused, (err: Error) => err instanceof QueueFullError && err.retryAfterMs >= 1000);
     await assert.rejects(aborted, /aborted/);
     await Promise.all([running, queued]);
     const after = engine.statistics().find((s) => s.name === 'doubler');
-    assert.equal((after?.inferenceCount ?? 0) - (before?.inferenceCount ?? 0), 2, 'the aborted request did not run');
+    assert.equal(
+      (after?.inferenceCount ?? 0) - (before?.inferenceCount ?? 0),
+      2,
+      'the aborted request did not run',
+    );
     await assert.rejects(
       engine.infer('doubler', { inputs: [x([[1, 2, 3, 4]])], signal: AbortSignal.abort() }),
       /aborted/,
@@ -131,7 +178,17 @@ describe('LocalInference on a real ONNX model on worker threads', () => {
   test('a model with a fixed batch dimension runs requests one by one, shapes exactly as declared', async () => {
     const r = await engine.infer('fixed', { inputs: [x([[1, 2, 3, 4]])] });
     assert.deepEqual(Array.from(r.outputs[0]?.data as Float32Array), [3, 5, 7, 9]);
-    await assert.rejects(engine.infer('fixed', { inputs: [x([[1, 2, 3, 4], [1, 2, 3, 4]])] }), /shape \[2, 4\]; the model takes \[1, 4\]/);
+    await assert.rejects(
+      engine.infer('fixed', {
+        inputs: [
+          x([
+            [1, 2, 3, 4],
+            [1, 2, 3, 4],
+          ]),
+        ],
+      }),
+      /shape \[2, 4\]; the model takes \[1, 4\]/,
+    );
   });
 });
 
@@ -139,8 +196,13 @@ test('max_batch_size on a model with a fixed first dimension is refused at load,
   const dir = mkdtempSync(join(tmpdir(), 'pitlane-local-inference-'));
   try {
     await writeDoublerModel(join(dir, 'fixed.onnx'), 1);
-    const s = specs(dir, { f: { name: 'f', paths: { onnx: 'fixed.onnx' }, dynamic_batching: { max_batch_size: 8 } } });
-    await assert.rejects(createLocalInference(s, { threads: false }), /model f: .*max_batch_size is 8, but 'X' has a fixed first dimension/);
+    const s = specs(dir, {
+      f: { name: 'f', paths: { onnx: 'fixed.onnx' }, dynamic_batching: { max_batch_size: 8 } },
+    });
+    await assert.rejects(
+      createLocalInference(s, { threads: false }),
+      /model f: .*max_batch_size is 8, but 'X' has a fixed first dimension/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

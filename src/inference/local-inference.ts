@@ -109,7 +109,8 @@ export async function createLocalInference(
   const entryOf = (model: string, version?: string): ModelEntry => {
     const e = entries.get(model);
     if (e === undefined) throw new ModelNotFoundError(model);
-    if (version !== undefined && version !== '' && version !== MODEL_VERSION) throw new ModelNotFoundError(model, version);
+    if (version !== undefined && version !== '' && version !== MODEL_VERSION)
+      throw new ModelNotFoundError(model, version);
     return e;
   };
   return {
@@ -123,7 +124,13 @@ export async function createLocalInference(
         return Promise.resolve(false);
       }
     },
-    modelMetadata: async (model, version) => entryOf(model, version).served.metadata,
+    modelMetadata: (model, version) => {
+      try {
+        return Promise.resolve(entryOf(model, version).served.metadata);
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    },
     infer: async (model, request, version) => entryOf(model, version).infer(request),
     statistics: () => [...entries.values()].map((e) => e.statistics()),
     close: async () => {
@@ -204,9 +211,9 @@ class ModelEntry {
       checked = this.check(request);
     } catch (err) {
       this.stats.failure++;
-      return Promise.reject(err as Error);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    const { capacity } = { capacity: this.spec.dynamicBatching.queueCapacity };
+    const capacity = this.spec.dynamicBatching.queueCapacity;
     if (this.queuedElements + checked.size > capacity) {
       this.stats.failure++;
       const perBatch = Math.max(1, this.served.maxBatchSize);
@@ -237,7 +244,12 @@ class ModelEntry {
   }
 
   /** Validates a request against the metadata; inputs come back in the model's order. */
-  private check(request: InferenceRequest): { inputs: Tensor[]; outputs: string[]; size: number; key: string } {
+  private check(request: InferenceRequest): {
+    inputs: Tensor[];
+    outputs: string[];
+    size: number;
+    key: string;
+  } {
     const meta = this.served.metadata;
     const model = this.spec.id;
     const byName = new Map<string, Tensor>();
@@ -254,7 +266,8 @@ class ModelEntry {
     let size = 1;
     const inputs = meta.inputs.map((m, i) => {
       const t = byName.get(m.name);
-      if (t === undefined) throw new InferenceInputError(`model '${model}' needs input '${m.name}' (${describe(m)})`);
+      if (t === undefined)
+        throw new InferenceInputError(`model '${model}' needs input '${m.name}' (${describe(m)})`);
       checkTensor(t, m, model);
       if (batching) {
         const b = t.shape[0] ?? 0;
@@ -273,10 +286,13 @@ class ModelEntry {
       );
     }
     const known = new Set(meta.outputs.map((o) => o.name));
-    const outputs = request.outputs === undefined || request.outputs.length === 0 ? [...known] : [...request.outputs];
+    const outputs =
+      request.outputs === undefined || request.outputs.length === 0 ? [...known] : [...request.outputs];
     for (const o of outputs) {
       if (!known.has(o)) {
-        throw new InferenceInputError(`model '${model}' has no output '${o}' (its outputs: ${[...known].join(', ')})`);
+        throw new InferenceInputError(
+          `model '${model}' has no output '${o}' (its outputs: ${[...known].join(', ')})`,
+        );
       }
     }
     const key = batching
@@ -351,7 +367,15 @@ class ModelEntry {
       const t1 = performance.now();
       this.runMs = 0.8 * this.runMs + 0.2 * (t1 - t0);
       this.stats.executionCount++;
-      const parts = batch.length === 1 ? [outputs] : split(outputs, batch.map((p) => p.size), total, this.spec.id);
+      const parts =
+        batch.length === 1
+          ? [outputs]
+          : split(
+              outputs,
+              batch.map((p) => p.size),
+              total,
+              this.spec.id,
+            );
       batch.forEach((p, i) => {
         this.stats.success++;
         this.stats.inferenceCount += p.size;
@@ -381,7 +405,9 @@ function describe(m: TensorMetadata): string {
 
 function checkTensor(t: Tensor, m: TensorMetadata, model: string): void {
   if (t.datatype !== m.datatype) {
-    throw new InferenceInputError(`input '${t.name}' of model '${model}' is ${m.datatype}, got ${t.datatype}`);
+    throw new InferenceInputError(
+      `input '${t.name}' of model '${model}' is ${m.datatype}, got ${t.datatype}`,
+    );
   }
   const wrongShape =
     m.shape.length > 0 &&
@@ -405,7 +431,10 @@ function concatenate(requests: readonly (readonly Tensor[])[]): Tensor[] {
   return first.map((t, i) => {
     const parts = requests.map((r) => r[i] as Tensor);
     const rows = parts.reduce((n, p) => n + (p.shape[0] ?? 0), 0);
-    const data = allocTensorData(t.datatype, parts.reduce((n, p) => n + p.data.length, 0));
+    const data = allocTensorData(
+      t.datatype,
+      parts.reduce((n, p) => n + p.data.length, 0),
+    );
     let at = 0;
     for (const p of parts) {
       (data as unknown as { set(a: TensorData, o: number): void }).set(p.data, at);
@@ -416,16 +445,27 @@ function concatenate(requests: readonly (readonly Tensor[])[]): Tensor[] {
 }
 
 /** Splits each output along the first dimension back into the requests' parts. */
-function split(outputs: readonly Tensor[], sizes: readonly number[], total: number, model: string): Tensor[][] {
+function split(
+  outputs: readonly Tensor[],
+  sizes: readonly number[],
+  total: number,
+  model: string,
+): Tensor[][] {
   const parts: Tensor[][] = sizes.map(() => []);
   for (const o of outputs) {
     if (o.shape[0] !== total) {
-      throw new Error(`model ${model}: output '${o.name}' has first dimension ${o.shape[0]}, expected the batch size ${total}`);
+      throw new Error(
+        `model ${model}: output '${o.name}' has first dimension ${o.shape[0]}, expected the batch size ${total}`,
+      );
     }
     const per = o.data.length / total;
     let row = 0;
     sizes.forEach((n, i) => {
-      parts[i]?.push({ ...o, shape: [n, ...o.shape.slice(1)], data: o.data.slice(row * per, (row + n) * per) });
+      parts[i]?.push({
+        ...o,
+        shape: [n, ...o.shape.slice(1)],
+        data: o.data.slice(row * per, (row + n) * per),
+      });
       row += n;
     });
   }

@@ -39,7 +39,8 @@ export const ModelSchema = Type.Object(
             ),
             pool: Type.Optional(
               Type.Literal('global_average', {
-                description: 'average a [batch, H, W, C] (TF.js) or [batch, C, H, W] (ONNX) map to [batch, C]',
+                description:
+                  'average a [batch, H, W, C] (TF.js) or [batch, C, H, W] (ONNX) map to [batch, C]',
               }),
             ),
             normalize: Type.Optional(Type.Boolean({ description: 'L2-normalise each row (after pooling)' })),
@@ -67,7 +68,11 @@ export const ModelSchema = Type.Object(
       ),
     ),
     instances: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 64, description: 'copies of the model, each on its own thread (default 1)' }),
+      Type.Integer({
+        minimum: 1,
+        maximum: 64,
+        description: 'copies of the model, each on its own thread (default 1)',
+      }),
     ),
     backend: Type.Optional(
       Type.Union([Type.Literal('onnx'), Type.Literal('tfjs')], { description: 'default onnx' }),

@@ -18,7 +18,10 @@ try {
   let warmUpMs: number | null = null;
   try {
     const t0 = performance.now();
-    await model.run(warmUpInputs(model.inputs), model.outputs.map((o) => o.name));
+    await model.run(
+      warmUpInputs(model.inputs),
+      model.outputs.map((o) => o.name),
+    );
     warmUpMs = performance.now() - t0;
   } catch {
     // A model whose variable dimensions cannot be 1 warms up on its first request instead.
@@ -41,7 +44,9 @@ try {
       try {
         const outputs: Tensor[] = await model.run(req.inputs, req.outputs);
         const reply: TensorThreadReply = { kind: 'outputs', id: req.id, outputs };
-        const transfer = outputs.map((t) => t.data.buffer).filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+        const transfer = outputs
+          .map((t) => t.data.buffer)
+          .filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
         port.postMessage(reply, [...new Set(transfer)]);
       } catch (err) {
         const reply: TensorThreadReply = {

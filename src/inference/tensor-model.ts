@@ -107,7 +107,8 @@ function postProcess(
   channelsLast: boolean,
 ): { data: TensorData; shape: readonly number[] } {
   if (spec === undefined || (spec.pool === null && !spec.normalize)) return { data, shape };
-  if (datatype !== 'FP32') throw new Error(`output '${spec.name}': pooling and normalising need FP32, got ${datatype}`);
+  if (datatype !== 'FP32')
+    throw new Error(`output '${spec.name}': pooling and normalising need FP32, got ${datatype}`);
   let out = { data: data as Float32Array, shape };
   if (spec.pool === 'global_average') out = globalAveragePool(out.data, shape, channelsLast);
   else if (spec.normalize) out = { data: Float32Array.from(out.data), shape };
@@ -150,17 +151,27 @@ function onnxTensorModel(model: OnnxModel, spec: ModelSpec): TensorModel {
         `model ${spec.id}: output '${o.name}' reads '${o.node}', which is not an output of the graph (its outputs: ${[...graphOutputs.keys()].join(', ')})`,
       );
     }
-    return { name: o.name, datatype: m.datatype, shape: o.pool === null ? m.shape : pooledShape(m.shape, false) };
+    return {
+      name: o.name,
+      datatype: m.datatype,
+      shape: o.pool === null ? m.shape : pooledShape(m.shape, false),
+    };
   });
   const byName = new Map(served.map((o) => [o.name, o]));
-  const version = ort.env.versions.node ?? ort.env.versions.common ?? '';
+  const version = ort.env.versions.common;
   return {
-    info: { backend: 'onnx', platform: 'onnxruntime_onnx', runtime: `onnxruntime-node ${version}`, modelPath: spec.modelPath },
+    info: {
+      backend: 'onnx',
+      platform: 'onnxruntime_onnx',
+      runtime: `onnxruntime-node ${version}`,
+      modelPath: spec.modelPath,
+    },
     inputs: model.inputMetadata,
     outputs,
     run: async (inputs, wanted) => {
       const feeds: Record<string, ort.Tensor> = {};
-      for (const t of inputs) feeds[t.name] = new ort.Tensor(ORT_TYPE_OF[t.datatype], t.data as ort.Tensor.DataType, [...t.shape]);
+      for (const t of inputs)
+        feeds[t.name] = new ort.Tensor(ORT_TYPE_OF[t.datatype], t.data as ort.Tensor.DataType, [...t.shape]);
       const nodes = [...new Set(wanted.map((w) => byName.get(w)?.node ?? w))];
       const results = await runOnnx(model, feeds, nodes);
       return wanted.map((name) => {
@@ -168,7 +179,8 @@ function onnxTensorModel(model: OnnxModel, spec: ModelSpec): TensorModel {
         const r = results[o?.node ?? name];
         if (r === undefined) throw new Error(`model ${spec.id} returned no output '${name}'`);
         const datatype = datatypeOfOrt(r.type);
-        if (datatype === null) throw new Error(`model ${spec.id}: output '${name}' has type ${r.type}, which is not served`);
+        if (datatype === null)
+          throw new Error(`model ${spec.id}: output '${name}' has type ${r.type}, which is not served`);
         const pp = postProcess(o, datatype, r.data as TensorData, r.dims, false);
         return { name, datatype, shape: [...pp.shape], data: pp.data };
       });
@@ -177,7 +189,11 @@ function onnxTensorModel(model: OnnxModel, spec: ModelSpec): TensorModel {
   };
 }
 
-async function runOnnx(model: OnnxModel, feeds: Record<string, ort.Tensor>, outputs: readonly string[]): Promise<Record<string, ort.Tensor>> {
+async function runOnnx(
+  model: OnnxModel,
+  feeds: Record<string, ort.Tensor>,
+  outputs: readonly string[],
+): Promise<Record<string, ort.Tensor>> {
   // OnnxModel.run returns every output; fetching only some is a session option we do not need yet.
   const all = await model.run(feeds);
   const out: Record<string, ort.Tensor> = {};
@@ -195,7 +211,11 @@ function plainOutput(name: string): TensorOutputSpec {
 // ---------------------------------------------------------------------------------------------------------------
 // TF.js
 
-const TF_DTYPE_OF: Partial<Record<TensorDataType, tf.DataType>> = { FP32: 'float32', INT32: 'int32', BOOL: 'bool' };
+const TF_DTYPE_OF: Partial<Record<TensorDataType, tf.DataType>> = {
+  FP32: 'float32',
+  INT32: 'int32',
+  BOOL: 'bool',
+};
 
 function datatypeOfTf(dtype: string | undefined): TensorDataType {
   switch (dtype) {
@@ -216,31 +236,43 @@ async function loadTfjsTensorModel(spec: ModelSpec): Promise<TensorModel> {
     model = await tf.loadGraphModel(tf.io.fromMemory(artifacts));
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
-    throw new FileError(spec.modelPath, `is not a TF.js graph model @tensorflow/tfjs can load: ${why}`, { cause: err });
+    throw new FileError(spec.modelPath, `is not a TF.js graph model @tensorflow/tfjs can load: ${why}`, {
+      cause: err,
+    });
   }
   const nodeNames = new Set(
     ((artifacts.modelTopology as { node?: { name: string }[] } | undefined)?.node ?? []).map((n) => n.name),
   );
-  const inputs = model.inputs.map(
-    (i): TensorMetadata => ({
-      name: i.name,
-      datatype: datatypeOfTf(i.dtype),
-      shape: (i.shape ?? []).map((d) => (d >= 0 ? d : -1)),
-    }),
-  );
+  const inputs = model.inputs.map((i): TensorMetadata => ({
+    name: i.name,
+    datatype: datatypeOfTf(i.dtype),
+    shape: (i.shape ?? []).map((d) => (d >= 0 ? d : -1)),
+  }));
   const served = spec.tensorOutputs ?? model.outputs.map((o) => plainOutput(o.name));
   const outputs = served.map((o): TensorMetadata => {
     if (!nodeNames.has(o.node) && !model.outputNodes.includes(o.node)) {
       model.dispose();
-      throw new FileError(spec.modelPath, `model ${spec.id}: output '${o.name}' reads node '${o.node}', which the graph does not have`);
+      throw new FileError(
+        spec.modelPath,
+        `model ${spec.id}: output '${o.name}' reads node '${o.node}', which the graph does not have`,
+      );
     }
     const declared = model.outputs.find((m) => m.name === o.node);
     const shape = declared?.shape?.map((d) => (d >= 0 ? d : -1)) ?? (o.pool === null ? [] : [-1, -1, -1, -1]);
-    return { name: o.name, datatype: datatypeOfTf(declared?.dtype), shape: o.pool === null ? shape : [-1, -1] };
+    return {
+      name: o.name,
+      datatype: datatypeOfTf(declared?.dtype),
+      shape: o.pool === null ? shape : [-1, -1],
+    };
   });
   const byName = new Map(served.map((o) => [o.name, o]));
   const tfjsModel: TensorModel = {
-    info: { backend: 'tfjs', platform: 'tensorflow_graphdef', runtime: rt.description, modelPath: spec.modelPath },
+    info: {
+      backend: 'tfjs',
+      platform: 'tensorflow_graphdef',
+      runtime: rt.description,
+      modelPath: spec.modelPath,
+    },
     inputs,
     outputs,
     run: async (ins, wanted) => {
@@ -250,7 +282,9 @@ async function loadTfjsTensorModel(spec: ModelSpec): Promise<TensorModel> {
         for (const t of ins) {
           const dtype = TF_DTYPE_OF[t.datatype];
           if (dtype === undefined) {
-            throw new InferenceInputError(`input '${t.name}': TF.js takes FP32, INT32 or BOOL, not ${t.datatype}`);
+            throw new InferenceInputError(
+              `input '${t.name}': TF.js takes FP32, INT32 or BOOL, not ${t.datatype}`,
+            );
           }
           const x = tf.tensor(t.data as Float32Array | Int32Array | Uint8Array, [...t.shape], dtype);
           made.push(x);
@@ -283,7 +317,10 @@ async function loadTfjsTensorModel(spec: ModelSpec): Promise<TensorModel> {
   if (outputs.every((m) => m.shape.length > 0 && !m.shape.slice(1).includes(-1))) return tfjsModel;
   // Inner nodes declare no shape: learn them from one run of batch 1 (every variable input dimension 1), the
   // first dimension left variable (the batch one).
-  const probe = await tfjsModel.run(warmUpInputs(inputs), served.map((o) => o.name));
+  const probe = await tfjsModel.run(
+    warmUpInputs(inputs),
+    served.map((o) => o.name),
+  );
   const learned = outputs.map((m, i) => {
     const shape = probe[i]?.shape;
     return shape === undefined ? m : { ...m, shape: [-1, ...shape.slice(1)] };

@@ -126,9 +126,7 @@ export class ModelNotFoundError extends Error {
     readonly version?: string,
   ) {
     super(
-      version === undefined
-        ? `unknown model '${model}'`
-        : `unknown version '${version}' of model '${model}'`,
+      version === undefined ? `unknown model '${model}'` : `unknown version '${version}' of model '${model}'`,
     );
     this.name = 'ModelNotFoundError';
   }

@@ -65,7 +65,12 @@ export async function writeDoublerModel(path: string, fixedBatch?: number): Prom
     name,
     type: { tensorType: { elemType: FLOAT, shape: { dim: dims } } },
   });
-  const constant = (name: string, dataType: number, data: Float32Array | BigInt64Array, dims: number[]): object => ({
+  const constant = (
+    name: string,
+    dataType: number,
+    data: Float32Array | BigInt64Array,
+    dims: number[],
+  ): object => ({
     name,
     dims,
     dataType,
@@ -97,5 +102,5 @@ export async function writeDoublerModel(path: string, fixedBatch?: number): Prom
     },
   };
   const { writeFileSync } = await import('node:fs');
-  writeFileSync(path, onnx.ModelProto.encode(model as never).finish());
+  writeFileSync(path, onnx.ModelProto.encode(model).finish());
 }

@@ -11,7 +11,12 @@ import { InferenceInputError, type Tensor, type TensorMetadata } from './tensor.
 import type { TensorModel, TensorModelInfo } from './tensor-model.js';
 
 export type TensorThreadRequest =
-  | { readonly kind: 'run'; readonly id: number; readonly inputs: readonly Tensor[]; readonly outputs: readonly string[] }
+  | {
+      readonly kind: 'run';
+      readonly id: number;
+      readonly inputs: readonly Tensor[];
+      readonly outputs: readonly string[];
+    }
   | { readonly kind: 'close' };
 
 export type TensorThreadReply =
@@ -22,7 +27,12 @@ export type TensorThreadReply =
       readonly outputs: readonly TensorMetadata[];
       readonly warmUpMs: number | null;
     }
-  | { readonly kind: 'loadError'; readonly message: string; readonly code: string | null; readonly path: string | null }
+  | {
+      readonly kind: 'loadError';
+      readonly message: string;
+      readonly code: string | null;
+      readonly path: string | null;
+    }
   | { readonly kind: 'outputs'; readonly id: number; readonly outputs: Tensor[] }
   | { readonly kind: 'error'; readonly id: number; readonly message: string; readonly input: boolean };
 
@@ -65,7 +75,9 @@ export function loadTensorModelOnThread(
                 pending.set(id, { resolve: res, reject: rej });
                 const request: TensorThreadRequest = { kind: 'run', id, inputs, outputs };
                 const transfer = transferInputs
-                  ? [...new Set(inputs.map((t) => t.data.buffer))].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer)
+                  ? [...new Set(inputs.map((t) => t.data.buffer))].filter(
+                      (b): b is ArrayBuffer => b instanceof ArrayBuffer,
+                    )
                   : [];
                 worker.postMessage(request, transfer);
               });

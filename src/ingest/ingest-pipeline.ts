@@ -28,8 +28,7 @@ import { dot, type Detector, type ImageEmbedder, type ObjectDetection } from './
 
 /** One image of a request: uploaded bytes, or a server-side path. */
 export type IngestItem =
-  | { readonly name: string; readonly bytes: Buffer }
-  | { readonly name: string; readonly path: string };
+  { readonly name: string; readonly bytes: Buffer } | { readonly name: string; readonly path: string };
 
 /** Per-request switches (the API's `enable_faces`, `enable_ocr`, `box_embeddings`). */
 export interface IngestOptions {
@@ -320,7 +319,12 @@ export class IngestPipeline {
     return this.models.embedder.embed(prepared);
   }
 
-  private async analyse(bytes: Buffer, name: string, options: IngestOptions, signal: AbortSignal | undefined) {
+  private async analyse(
+    bytes: Buffer,
+    name: string,
+    options: IngestOptions,
+    signal: AbortSignal | undefined,
+  ) {
     const { detector, embedder } = this.models;
     const needDecoded = options.enableFaces || options.enableOcr || options.boxEmbeddings;
     const prepared = await this.gate.run(() =>
@@ -355,7 +359,9 @@ export class IngestPipeline {
     if (options.boxEmbeddings && decoded !== null) {
       const wanted = detections.filter((d) => VEHICLE_LABELS.has(d.label) || PEOPLE_LABELS.has(d.label));
       const vectors = await Promise.all(
-        wanted.map(async (d) => embedder.embed(await cropForEmbedder(decoded, prepared, d.box, embedder), signal)),
+        wanted.map(async (d) =>
+          embedder.embed(await cropForEmbedder(decoded, prepared, d.box, embedder), signal),
+        ),
       );
       wanted.forEach((d, i) => {
         const embedding = vectors[i];
@@ -381,13 +387,21 @@ export class IngestPipeline {
 
   /** Reads a server-side file, refusing anything that does not resolve inside a configured root. */
   private async readPath(path: string): Promise<Buffer> {
-    this.rootsReal ??= Promise.all(this.config.roots.map(async (r) => realpath(resolve(r)).catch(() => resolve(r))));
+    this.rootsReal ??= Promise.all(
+      this.config.roots.map(async (r) => realpath(resolve(r)).catch(() => resolve(r))),
+    );
     const roots = await this.rootsReal;
     if (roots.length === 0) {
-      throw new PathRefused('outside-roots', 'server-side paths are not enabled (start the service with --root DIR)');
+      throw new PathRefused(
+        'outside-roots',
+        'server-side paths are not enabled (start the service with --root DIR)',
+      );
     }
     if (!isAbsolute(path)) {
-      throw new PathRefused('outside-roots', `is not an absolute path; give a path under ${roots.join(', ')}`);
+      throw new PathRefused(
+        'outside-roots',
+        `is not an absolute path; give a path under ${roots.join(', ')}`,
+      );
     }
     let real: string;
     try {
@@ -395,7 +409,10 @@ export class IngestPipeline {
     } catch {
       // Say "outside" for paths outside the roots even when they do not exist: no probing of the file system.
       const inside = roots.some((r) => isInside(r, resolve(path)));
-      throw new PathRefused(inside ? 'unreadable' : 'outside-roots', inside ? 'no such file' : outsideMessage(roots));
+      throw new PathRefused(
+        inside ? 'unreadable' : 'outside-roots',
+        inside ? 'no such file' : outsideMessage(roots),
+      );
     }
     if (!roots.some((r) => isInside(r, real))) throw new PathRefused('outside-roots', outsideMessage(roots));
     const s = await stat(real);
@@ -448,12 +465,17 @@ async function cropForEmbedder(
   const width = Math.max(1, Math.min(decoded.width - left, Math.ceil((box[2] - box[0]) * sx)));
   const height = Math.max(1, Math.min(decoded.height - top, Math.ceil((box[3] - box[1]) * sy)));
   const size = embedder.inputSize ?? prepared.crop.size;
-  const { data } = await sharp(decoded.data, { raw: { width: decoded.width, height: decoded.height, channels: 3 } })
+  const { data } = await sharp(decoded.data, {
+    raw: { width: decoded.width, height: decoded.height, channels: 3 },
+  })
     .extract({ left, top, width, height })
     .resize(size, size, { fit: 'fill' })
     .raw()
     .toBuffer({ resolveWithObject: true });
-  const bytes = { ...prepared, crop: { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), size } };
+  const bytes = {
+    ...prepared,
+    crop: { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), size },
+  };
   return embedder.layout === 'hwc-uint8' ? bytes : withCropLayout(bytes, 'chw-float');
 }
 

@@ -24,7 +24,11 @@ test('decodeSsd: best class per anchor, category ids to COCO classes, class-agno
   ]);
   const found = decodeSsd(boxes, scores, 90, DEFAULT_DETECTOR_OPTIONS);
   assert.deepEqual(
-    found.map((d) => [COCO_CLASSES[d.classId], Number(d.score.toFixed(2)), d.box.map((v) => Number(v.toFixed(2)))]),
+    found.map((d) => [
+      COCO_CLASSES[d.classId],
+      Number(d.score.toFixed(2)),
+      d.box.map((v) => Number(v.toFixed(2))),
+    ]),
     [
       ['dog', 0.9, [0.2, 0.1, 0.6, 0.5]],
       ['car', 0.8, [0.6, 0.6, 0.95, 0.9]],

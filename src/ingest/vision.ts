@@ -102,14 +102,20 @@ export async function openDetector(
   if (meta.inputs.length === 1 && isBytesImage(input) && input !== undefined) {
     const names = meta.outputs.map((o) => o.name);
     if (!names.includes('detection_boxes') || !names.includes('detection_scores')) {
-      throw new VisionModelError(model, `an SSD detector needs outputs detection_boxes and detection_scores, it has ${names.join(', ')}`);
+      throw new VisionModelError(
+        model,
+        `an SSD detector needs outputs detection_boxes and detection_scores, it has ${names.join(', ')}`,
+      );
     }
     return ssdDetector(engine, meta, input, options);
   }
   if (meta.inputs.length === 1 && isFloatImage(input) && input !== undefined && meta.outputs.length === 1) {
     const size = side(input, 2);
     if (size === null || side(input, 3) !== size) {
-      throw new VisionModelError(model, `a YOLO detector needs a square input of fixed size, got [${input.shape.join(', ')}]`);
+      throw new VisionModelError(
+        model,
+        `a YOLO detector needs a square input of fixed size, got [${input.shape.join(', ')}]`,
+      );
     }
     return yoloDetector(engine, meta, input, size, options);
   }
@@ -126,7 +132,14 @@ function describe(list: readonly TensorMetadata[]): string {
 
 function geometryOf(image: PreparedImage): LetterboxGeometry {
   const l = image.letterbox;
-  return { scale: l.scale, newW: l.contentWidth, newH: l.contentHeight, padX: l.padX, padY: l.padY, target: l.size };
+  return {
+    scale: l.scale,
+    newW: l.contentWidth,
+    newH: l.contentHeight,
+    padX: l.padX,
+    padY: l.padY,
+    target: l.size,
+  };
 }
 
 /** An image tensor of batch 1 from prepared pixels, converted to what the input takes. */
@@ -156,30 +169,54 @@ function ssdDetector(
       // SSD graphs were trained on photos squashed to their square input (no letterbox), and resize whatever
       // they get: so they get the photo without the letterbox's padding, and boxes are fractions of it.
       const l = image.letterbox;
-      const content = contentOf(l.data as Uint8Array, l.size, l.padX, l.padY, l.contentWidth, l.contentHeight);
+      const content = contentOf(
+        l.data as Uint8Array,
+        l.size,
+        l.padX,
+        l.padY,
+        l.contentWidth,
+        l.contentHeight,
+      );
       const data = input.datatype === 'UINT8' ? content : Int32Array.from(content);
       const shape = [1, l.contentHeight, l.contentWidth, 3];
       const r = await engine.infer(meta.name, {
-        inputs: [{ name: input.name, datatype: input.datatype, shape, data } as Tensor],
+        inputs: [{ name: input.name, datatype: input.datatype, shape, data }],
         outputs: ['detection_boxes', 'detection_scores'],
         ...(signal !== undefined ? { signal } : {}),
       });
       const boxes = r.outputs.find((t) => t.name === 'detection_boxes');
       const scores = r.outputs.find((t) => t.name === 'detection_scores');
-      if (boxes === undefined || scores === undefined) throw new VisionModelError(meta.name, 'returned no boxes or scores');
-      const detections = decodeSsd(boxes.data as Float32Array, scores.data as Float32Array, scores.shape[2] ?? 90, o);
+      if (boxes === undefined || scores === undefined)
+        throw new VisionModelError(meta.name, 'returned no boxes or scores');
+      const detections = decodeSsd(
+        boxes.data as Float32Array,
+        scores.data as Float32Array,
+        scores.shape[2] ?? 90,
+        o,
+      );
       return detections.map((d) => ({
         label: COCO_CLASSES[d.classId] ?? String(d.classId),
         classId: d.classId,
         score: d.score,
-        box: clipBox([d.box[0] * image.width, d.box[1] * image.height, d.box[2] * image.width, d.box[3] * image.height], image.width, image.height),
+        box: clipBox(
+          [d.box[0] * image.width, d.box[1] * image.height, d.box[2] * image.width, d.box[3] * image.height],
+          image.width,
+          image.height,
+        ),
       }));
     },
   };
 }
 
 /** The content rectangle of a letterboxed HWC image, as its own HWC buffer. */
-function contentOf(data: Uint8Array, size: number, left: number, top: number, width: number, height: number): Uint8Array {
+function contentOf(
+  data: Uint8Array,
+  size: number,
+  left: number,
+  top: number,
+  width: number,
+  height: number,
+): Uint8Array {
   const out = new Uint8Array(width * height * 3);
   for (let y = 0; y < height; y++) {
     const from = ((top + y) * size + left) * 3;
@@ -226,7 +263,12 @@ export function decodeSsd(
     keptClasses.push(cocoCategoryIdToClassIndex(best + 1) ?? 0);
   }
   return nonMaxSuppression(keptBoxes, keptScores, o.iouThreshold, o.maxDetections).map((i) => ({
-    box: [keptBoxes[4 * i] ?? 0, keptBoxes[4 * i + 1] ?? 0, keptBoxes[4 * i + 2] ?? 0, keptBoxes[4 * i + 3] ?? 0],
+    box: [
+      keptBoxes[4 * i] ?? 0,
+      keptBoxes[4 * i + 1] ?? 0,
+      keptBoxes[4 * i + 2] ?? 0,
+      keptBoxes[4 * i + 3] ?? 0,
+    ],
     score: keptScores[i] ?? 0,
     classId: keptClasses[i] ?? 0,
   }));
@@ -247,7 +289,9 @@ function yoloDetector(
     inputSize: size,
     detect: async (image, signal) => {
       if (image.letterbox.size !== size) {
-        throw new Error(`internal: ${meta.name} takes ${size}x${size}, the image was letterboxed to ${image.letterbox.size}`);
+        throw new Error(
+          `internal: ${meta.name} takes ${size}x${size}, the image was letterboxed to ${image.letterbox.size}`,
+        );
       }
       const r = await engine.infer(meta.name, {
         inputs: [imageTensor(input, image.letterbox.data, size)],
@@ -277,7 +321,13 @@ export async function openImageEmbedder(engine: InferenceEngine, model: string):
   const input = meta.inputs[0];
   const output = meta.outputs[0];
   const dimension = output?.shape.at(-1) ?? -1;
-  if (meta.inputs.length !== 1 || input === undefined || output === undefined || output.shape.length !== 2 || dimension < 1) {
+  if (
+    meta.inputs.length !== 1 ||
+    input === undefined ||
+    output === undefined ||
+    output.shape.length !== 2 ||
+    dimension < 1
+  ) {
     throw new VisionModelError(
       model,
       `an image embedder takes one image and returns [batch, dimension]; it has inputs ${describe(meta.inputs)}, outputs ${describe(meta.outputs)}`,
@@ -285,7 +335,10 @@ export async function openImageEmbedder(engine: InferenceEngine, model: string):
   }
   const bytes = isBytesImage(input);
   if (!bytes && !isFloatImage(input)) {
-    throw new VisionModelError(model, `its input ${describe([input])} is neither [batch, H, W, 3] bytes nor FP32 [batch, 3, S, S]`);
+    throw new VisionModelError(
+      model,
+      `its input ${describe([input])} is neither [batch, H, W, 3] bytes nor FP32 [batch, 3, S, S]`,
+    );
   }
   const inputSize = bytes ? null : side(input, 2);
   return {
@@ -301,7 +354,10 @@ export async function openImageEmbedder(engine: InferenceEngine, model: string):
       });
       const v = r.outputs[0]?.data;
       if (!(v instanceof Float32Array) || v.length !== dimension) {
-        throw new VisionModelError(model, `returned ${v?.length ?? 0} values, expected a ${dimension}-d FP32 vector`);
+        throw new VisionModelError(
+          model,
+          `returned ${v?.length ?? 0} values, expected a ${dimension}-d FP32 vector`,
+        );
       }
       return normalized(v);
     },
@@ -338,8 +394,9 @@ export async function openFaceFinder(engine: InferenceEngine, model: string): Pr
   }
   return {
     find: async (image, signal) => {
-      const run = async (inputs: Tensor[]): Promise<Tensor[]> =>
-        [...(await engine.infer(model, { inputs, ...(signal !== undefined ? { signal } : {}) })).outputs];
+      const run = async (inputs: Tensor[]): Promise<Tensor[]> => [
+        ...(await engine.infer(model, { inputs, ...(signal !== undefined ? { signal } : {}) })).outputs,
+      ];
       const faces = await detectFaces(run, image, { size });
       return faces.map((f) => ({ score: f.score, box: f.box }));
     },
@@ -347,7 +404,11 @@ export async function openFaceFinder(engine: InferenceEngine, model: string): Pr
 }
 
 /** OCR through PaddleOCR detector and recogniser models served by the engine. */
-export async function openTextReader(engine: InferenceEngine, detModel: string, recModel: string): Promise<TextReader> {
+export async function openTextReader(
+  engine: InferenceEngine,
+  detModel: string,
+  recModel: string,
+): Promise<TextReader> {
   const [det, rec] = await Promise.all([engine.modelMetadata(detModel), engine.modelMetadata(recModel)]);
   if (det.inputs[0]?.shape[1] !== 3 || rec.inputs[0]?.shape[2] !== OCR_REC_HEIGHT) {
     throw new VisionModelError(
@@ -357,8 +418,9 @@ export async function openTextReader(engine: InferenceEngine, detModel: string, 
   }
   const runner =
     (model: string, signal: AbortSignal | undefined) =>
-    async (inputs: Tensor[]): Promise<Tensor[]> =>
-      [...(await engine.infer(model, { inputs, ...(signal !== undefined ? { signal } : {}) })).outputs];
+    async (inputs: Tensor[]): Promise<Tensor[]> => [
+      ...(await engine.infer(model, { inputs, ...(signal !== undefined ? { signal } : {}) })).outputs,
+    ];
   return {
     read: async (image, signal) => {
       const lines = await recognizeText(runner(detModel, signal), runner(recModel, signal), image);

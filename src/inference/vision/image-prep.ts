@@ -263,7 +263,9 @@ export async function prepareImage(
   const boxData = hwc
     ? new Uint8Array(3 * o.letterboxSize * o.letterboxSize)
     : new Float32Array(3 * o.letterboxSize * o.letterboxSize);
-  const cropData = hwc ? new Uint8Array(3 * o.cropSize * o.cropSize) : new Float32Array(3 * o.cropSize * o.cropSize);
+  const cropData = hwc
+    ? new Uint8Array(3 * o.cropSize * o.cropSize)
+    : new Float32Array(3 * o.cropSize * o.cropSize);
   const write = (
     src: RawRgb,
     rect: Rect,
@@ -429,7 +431,14 @@ function writeChw(
 }
 
 /** Copies a rectangle of an HWC uint8 RGB image into a size × size × 3 one at (dstLeft, dstTop), row by row. */
-function writeHwc(src: RawRgb, rect: Rect, dst: Uint8Array, size: number, dstLeft: number, dstTop: number): void {
+function writeHwc(
+  src: RawRgb,
+  rect: Rect,
+  dst: Uint8Array,
+  size: number,
+  dstLeft: number,
+  dstTop: number,
+): void {
   for (let y = 0; y < rect.height; y++) {
     const from = ((rect.top + y) * src.width + rect.left) * 3;
     dst.set(src.data.subarray(from, from + rect.width * 3), ((dstTop + y) * size + dstLeft) * 3);
@@ -472,7 +481,9 @@ function knownOtherFormat(ascii: (start: number, end: number) => string): string
 function decodeError(name: string, format: ImageFormat, err: unknown): ImageError {
   if (err instanceof ImageError) return err;
   // libvips repeats its lines (one per attempt); keep each once.
-  const why = [...new Set((err instanceof Error ? err.message : String(err)).split('\n').map((l) => l.trim()))]
+  const why = [
+    ...new Set((err instanceof Error ? err.message : String(err)).split('\n').map((l) => l.trim())),
+  ]
     .filter((l) => l !== '')
     .join('; ');
   if (/pixel limit/i.test(why)) {

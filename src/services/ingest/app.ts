@@ -91,7 +91,12 @@ export function buildIngestApp(state: IngestState, options: IngestAppOptions): F
   });
 
   void app.register(multipart, {
-    limits: { fileSize: options.maxFileBytes, files: options.maxBatchImages + 1, fields: 32, fieldSize: 64 * 1024 },
+    limits: {
+      fileSize: options.maxFileBytes,
+      files: options.maxBatchImages + 1,
+      fields: 32,
+      fieldSize: 64 * 1024,
+    },
   });
 
   app.addHook('onResponse', (request, reply, done) => {
@@ -104,7 +109,11 @@ export function buildIngestApp(state: IngestState, options: IngestAppOptions): F
     if (error instanceof FeatureUnavailableError) return problem(reply, 400, error.message);
     if (error instanceof ImageError) return problem(reply, 400, error.message);
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return problem(reply, 413, `the JSON body is larger than ${options.bodyLimitBytes} bytes; upload images as multipart`);
+      return problem(
+        reply,
+        413,
+        `the JSON body is larger than ${options.bodyLimitBytes} bytes; upload images as multipart`,
+      );
     }
     if (error.code === 'FST_FILES_LIMIT') {
       return problem(reply, 413, `a batch holds at most ${options.maxBatchImages} images (--max-batch)`);
@@ -136,10 +145,16 @@ export function buildIngestApp(state: IngestState, options: IngestAppOptions): F
     const { pipeline } = ready();
     const { items, opts } = await readBatch(request, options);
     if (items.length === 0) {
-      throw new HttpProblem(400, 'no images: send multipart files, or JSON {"paths": [...]} with server-side paths');
+      throw new HttpProblem(
+        400,
+        'no images: send multipart files, or JSON {"paths": [...]} with server-side paths',
+      );
     }
     if (items.length > options.maxBatchImages) {
-      throw new HttpProblem(413, `${items.length} images in one batch; the limit is ${options.maxBatchImages} (--max-batch)`);
+      throw new HttpProblem(
+        413,
+        `${items.length} images in one batch; the limit is ${options.maxBatchImages} (--max-batch)`,
+      );
     }
     const abort = new AbortController();
     const onClose = (): void => {
@@ -186,7 +201,10 @@ export function buildIngestApp(state: IngestState, options: IngestAppOptions): F
     let vector: Float32Array;
     if (q.vector !== null) {
       if (q.vector.length !== index.dimension) {
-        throw new HttpProblem(400, `vector has ${q.vector.length} numbers; this index holds ${index.dimension}-d embeddings`);
+        throw new HttpProblem(
+          400,
+          `vector has ${q.vector.length} numbers; this index holds ${index.dimension}-d embeddings`,
+        );
       }
       vector = q.vector;
     } else if (q.id !== null) {
@@ -228,8 +246,7 @@ function isTrue(query: unknown, key: string): boolean {
 }
 
 type BatchEntry =
-  | { index: number; item: IngestItem }
-  | { index: number; name: string; reason: string; error: string };
+  { index: number; item: IngestItem } | { index: number; name: string; reason: string; error: string };
 
 /** The images and options of an ingest request, multipart or JSON. */
 async function readBatch(
@@ -276,14 +293,21 @@ async function readBatch(
       throw new HttpProblem(400, 'paths must be a list of server-side file paths (non-empty strings)');
     }
     if (paths.length > options.maxBatchImages) {
-      throw new HttpProblem(413, `${paths.length} images in one batch; the limit is ${options.maxBatchImages} (--max-batch)`);
+      throw new HttpProblem(
+        413,
+        `${paths.length} images in one batch; the limit is ${options.maxBatchImages} (--max-batch)`,
+      );
     }
     paths.forEach((path: string, index) => items.push({ index, item: { name: path, path } }));
   }
   const [enableFaces, enableOcr, boxEmbeddings] = BOOL_OPTIONS.map((k) => parseBool(k, fields[k]));
   return {
     items,
-    opts: { enableFaces: enableFaces === true, enableOcr: enableOcr === true, boxEmbeddings: boxEmbeddings === true },
+    opts: {
+      enableFaces: enableFaces === true,
+      enableOcr: enableOcr === true,
+      boxEmbeddings: boxEmbeddings === true,
+    },
   };
 }
 
@@ -302,27 +326,34 @@ async function readSearch(request: FastifyRequest): Promise<SearchQuery> {
   if (request.isMultipart()) {
     for await (const part of request.parts()) {
       if (part.type === 'field') fields[part.fieldname] = part.value;
-      else if (image === null) image = { name: part.filename || part.fieldname, bytes: await part.toBuffer() };
+      else if (image === null)
+        image = { name: part.filename || part.fieldname, bytes: await part.toBuffer() };
       else part.file.resume();
     }
   } else {
     const body = request.body as Record<string, unknown> | null | undefined;
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-      throw new HttpProblem(400, 'send a JSON object ({"vector": [...]} or {"id": "..."}) or a multipart image');
+      throw new HttpProblem(
+        400,
+        'send a JSON object ({"vector": [...]} or {"id": "..."}) or a multipart image',
+      );
     }
     Object.assign(fields, body);
   }
   const k = fields.k === undefined ? 10 : Number(fields.k);
-  if (!Number.isInteger(k) || k < 1 || k > MAX_K) throw new HttpProblem(400, `k must be an integer in 1..${MAX_K}`);
+  if (!Number.isInteger(k) || k < 1 || k > MAX_K)
+    throw new HttpProblem(400, `k must be an integer in 1..${MAX_K}`);
   const index = (fields.index ?? 'global') as IndexName;
-  if (!INDEX_NAMES.includes(index)) throw new HttpProblem(400, `index must be one of ${INDEX_NAMES.join(', ')}`);
+  if (!INDEX_NAMES.includes(index))
+    throw new HttpProblem(400, `index must be one of ${INDEX_NAMES.join(', ')}`);
   let labels: string[] | null = null;
   if (fields.labels !== undefined) {
-    const l = typeof fields.labels === 'string' ? fields.labels.split(',').map((s) => s.trim()) : fields.labels;
+    const l =
+      typeof fields.labels === 'string' ? fields.labels.split(',').map((s) => s.trim()) : fields.labels;
     if (!Array.isArray(l) || !l.every((s) => typeof s === 'string')) {
       throw new HttpProblem(400, 'labels must be a list of class names (or a comma-separated string)');
     }
-    labels = l as string[];
+    labels = l;
   }
   let vector: Float32Array | null = null;
   if (fields.vector !== undefined) {
@@ -332,6 +363,8 @@ async function readSearch(request: FastifyRequest): Promise<SearchQuery> {
     }
     vector = Float32Array.from(v as number[]);
   }
-  const id = fields.id === undefined ? null : String(fields.id);
+  if (fields.id !== undefined && typeof fields.id !== 'string')
+    throw new HttpProblem(400, 'id must be a string');
+  const id = fields.id ?? null;
   return { vector, id, image, k, labels, index };
 }
