@@ -1,34 +1,13 @@
 // `pitlane serve embed` as a user runs it: a real process on a real port, the bundled models.yaml, signals.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { PITLANE, ROOT, pitlane } from './helpers.mjs';
+import { ROOT, pitlane, startService } from './helpers.mjs';
 
-/** Starts the server with --json on a free port; resolves once it prints its ready line. */
-function startServer(args) {
-  const child = spawn(process.execPath, [PITLANE, 'serve', 'embed', '--port', '0', '--json', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (b) => (stderr += b));
-  const exited = new Promise((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal, stderr })),
-  );
-  const ready = new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (b) => {
-      out += b;
-      const nl = out.indexOf('\n');
-      if (nl >= 0) resolve(JSON.parse(out.slice(0, nl)));
-    });
-    void exited.then((r) => reject(new Error(`the server exited before ready: ${JSON.stringify(r)}`)));
-  });
-  return { child, ready, exited };
-}
+/** Starts the server with --json on a free port; `ready` resolves once it prints its ready line. */
+const startServer = (args) => startService('embed', args);
 
 async function embed(url, body, path = '/v1/embeddings') {
   const res = await fetch(url + path, {
@@ -109,7 +88,16 @@ describe('pitlane serve embed', () => {
     );
     const u = await pitlane(['serve', 'embed', '--port', '0', '--model', 'bert-huge']);
     assert.equal(u.code, 2);
-    assert.match(u.stderr, /--model bert-huge: not in .*models\.yaml; models: minilm-l6-arch, use-lite/);
+    assert.match(
+      u.stderr,
+      /--model bert-huge: not in .*models\.yaml; text-embedding models: minilm-l6-arch, use-lite/,
+    );
+    const t = await pitlane(['serve', 'embed', '--port', '0', '--model', 'coco-ssd']);
+    assert.equal(t.code, 2);
+    assert.match(
+      t.stderr,
+      /--model coco-ssd: a tensor model, not a text-embedding one; serve it with `pitlane serve models`/,
+    );
   });
 
   test('--help explains every flag', async () => {
