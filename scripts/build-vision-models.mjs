@@ -24,12 +24,10 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import onnxProto from 'onnx-proto';
+import { attr, floatTensor, FLOAT, int64Tensor, onnx, valueInfo } from './onnx-helpers.mjs';
 // The project's seeded PRNG (mulberry32) and COCO names; this script runs after `npm run build`, so dist/ exists.
 import { seededRandom } from '../dist/lab/stats.js';
 import { COCO_CLASSES } from '../dist/inference/vision/coco.js';
-
-const { onnx } = onnxProto;
 
 /** Bump when a model's graph or weights change: older builds are then rebuilt. */
 export const BUILD_VERSIONS = Object.freeze({
@@ -203,43 +201,6 @@ function calibrationBatch(size, seed) {
 
 // ---------------------------------------------------------------------------------------------------------------
 // ONNX graph
-
-const FLOAT = onnx.TensorProto.DataType.FLOAT;
-const INT64 = onnx.TensorProto.DataType.INT64;
-
-function floatTensor(name, dims, data) {
-  return {
-    name,
-    dims,
-    dataType: FLOAT,
-    rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-  };
-}
-
-function int64Tensor(name, dims, values) {
-  const data = BigInt64Array.from(values.map((v) => BigInt(v)));
-  return { name, dims, dataType: INT64, rawData: new Uint8Array(data.buffer) };
-}
-
-function attr(name, value) {
-  const A = onnx.AttributeProto.AttributeType;
-  if (typeof value === 'string') return { name, type: A.STRING, s: new TextEncoder().encode(value) };
-  if (Array.isArray(value)) return { name, type: A.INTS, ints: value };
-  if (Number.isInteger(value)) return { name, type: A.INT, i: value };
-  return { name, type: A.FLOAT, f: value };
-}
-
-function valueInfo(name, elemType, dims) {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType,
-        shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
-      },
-    },
-  };
-}
 
 /**
  * Collects nodes and initializers in topological order, and counts as it goes: `params` (learned weights, as
