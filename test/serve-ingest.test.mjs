@@ -165,6 +165,36 @@ describe('pitlane serve ingest on real photos', () => {
     assert.ok(labelsOf(fresh).has('kite'), `kite.jpg: ${[...labelsOf(fresh)]}`);
   });
 
+  test('concurrent batches see each other: the same new photo in two batches at once is indexed once', async () => {
+    const bytes = await sharp(readFileSync(join(DARKNET, 'giraffe.jpg')))
+      .rotate(90)
+      .jpeg({ quality: 88 })
+      .toBuffer();
+    const near = await sharp(bytes).resize(400).jpeg({ quality: 75 }).toBuffer();
+    const answers = await Promise.all([
+      upload(`${url}/ingest/batch?details=true`, [['giraffe-a.jpg', bytes]]),
+      upload(`${url}/ingest/batch?details=true`, [['giraffe-b.jpg', bytes]]),
+      upload(`${url}/ingest/batch?details=true`, [['giraffe-small.jpg', near]]),
+    ]);
+    for (const a of answers) assert.equal(a.status, 200, JSON.stringify(a.json));
+    const outcomes = answers.map((a) => a.json.images[0]);
+    const copies = outcomes.slice(0, 2);
+    assert.deepEqual(copies.map((o) => o.status).sort(), ['duplicate', 'indexed'], JSON.stringify(copies));
+    const kept = copies.find((o) => o.status === 'indexed');
+    assert.equal(copies.find((o) => o.status === 'duplicate').duplicate_of, kept.id);
+    assert.equal(
+      answers.reduce((n, a) => n + a.json.duplicates, 0),
+      1,
+    );
+    // The smaller re-encode is a near duplicate of the rotated giraffe whichever batch committed first, or the
+    // rotated giraffe is the near duplicate of it: one near duplicate either way.
+    assert.equal(
+      answers.reduce((n, a) => n + a.json.near_duplicates, 0),
+      1,
+      JSON.stringify(outcomes),
+    );
+  });
+
   test('OCR reads text rendered into an image', async () => {
     const { json } = await upload(`${url}/ingest/batch?details=true`, [['sign.jpg', textImage]], {
       enable_ocr: 'true',

@@ -9,6 +9,10 @@
  * a request and across concurrent requests. Every image that fails (unreadable, not an image, corrupt, too many
  * pixels, a path outside the roots, a model error) gets an entry in `errors` naming it and why; the rest of the
  * batch goes on and is indexed. The batch is acknowledged only after the index says it is durable.
+ *
+ * Concurrent batches: the last three steps (a final exact-duplicate check, the near-duplicate check, the write)
+ * run under one lock, so a batch sees every batch committed before it: the same photo sent in two concurrent
+ * batches is indexed once and reported once as a duplicate, and near copies in concurrent batches are found.
  */
 import { realpath, readFile, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
@@ -141,8 +145,28 @@ interface Models {
   readonly ocr: TextReader | null;
 }
 
+/** An image's bytes and imohash, before analysis. */
+interface LoadedImage {
+  readonly index: number;
+  readonly name: string;
+  readonly bytes: Buffer;
+  readonly hash: string;
+}
+
+/** What analysing one image found. */
+interface Analysis {
+  readonly prepared: PreparedImage;
+  readonly detections: ObjectDetection[];
+  readonly embedding: Float32Array;
+  readonly faces: ImageDocument['faces'];
+  readonly ocr: ImageDocument['ocr'];
+  readonly boxes: Omit<BoxDocument, 'id' | 'imageId'>[];
+}
+
 export class IngestPipeline {
   private readonly gate: Gate;
+  /** Serialises the duplicate checks and the write of each batch (step 4 and 5). */
+  private readonly commitLock = new Gate(1);
   private rootsReal: Promise<string[]> | null = null;
 
   constructor(
@@ -203,17 +227,7 @@ export class IngestPipeline {
       const dupOf = known.get(x.hash) ?? (firstInBatch.has(x.hash) ? x.hash : undefined);
       if (dupOf !== undefined) {
         duplicates++;
-        outcomes[x.index] = {
-          index: x.index,
-          name: x.name,
-          id: null,
-          status: 'duplicate',
-          duplicate_of: dupOf,
-          near_duplicate_of: null,
-          detections: [],
-          faces: 0,
-          ocr: 0,
-        };
+        outcomes[x.index] = duplicateOutcome(x, dupOf);
         continue;
       }
       firstInBatch.set(x.hash, x.index);
@@ -234,63 +248,13 @@ export class IngestPipeline {
       }),
     );
 
-    // 4. Near duplicates: the index first, then earlier images of this batch.
-    const images: ImageDocument[] = [];
-    const boxes: BoxDocument[] = [];
-    let nearDuplicates = 0;
-    const threshold = this.config.nearDuplicateThreshold;
-    for (const a of analysed) {
-      if (a === null) continue;
-      const { x, result } = a;
-      let nearOf: string | null = null;
-      const [hit] = await this.index.nearest(result.embedding, { k: 1 });
-      if (hit !== undefined && hit.score >= threshold) nearOf = hit.id;
-      if (nearOf === null) {
-        for (const earlier of images) {
-          if (dot(earlier.embedding, result.embedding) >= threshold) {
-            nearOf = earlier.id;
-            break;
-          }
-        }
-      }
-      if (nearOf !== null) nearDuplicates++;
-      const id = x.hash;
-      images.push({
-        id,
-        imohash: x.hash,
-        name: x.name,
-        width: result.prepared.width,
-        height: result.prepared.height,
-        format: result.prepared.format,
-        bytes: x.bytes.byteLength,
-        ingestedAt,
-        detections: result.detections,
-        faces: result.faces,
-        ocr: result.ocr,
-        embedding: result.embedding,
-        nearDuplicateOf: nearOf,
-      });
-      result.boxes.forEach((b, i) => {
-        boxes.push({ ...b, id: `${id}:${b.kind === 'vehicles' ? 'v' : 'p'}${i}`, imageId: id });
-      });
-      outcomes[x.index] = {
-        index: x.index,
-        name: x.name,
-        id,
-        status: 'indexed',
-        duplicate_of: null,
-        near_duplicate_of: nearOf,
-        detections: result.detections,
-        faces: result.faces.length,
-        ocr: result.ocr.length,
-      };
-    }
-
-    // 5. One durable write for the whole batch.
-    const indexed =
-      images.length > 0
-        ? await this.index.indexBatch(images, boxes)
-        : { global: 0, vehicles: 0, people: 0, faces: 0, ocr: 0 };
+    // 4 and 5 under the commit lock, so that concurrent batches see each other's committed images: the final
+    // exact-duplicate check (another batch may have committed the same bytes since step 2), the near-duplicate
+    // check (the index first, then earlier images of this batch), and one durable write for the whole batch.
+    const { indexed, nearDuplicates, lateDuplicates } = await this.commitLock.run(() =>
+      this.commit(analysed, outcomes, ingestedAt),
+    );
+    duplicates += lateDuplicates;
     failures.sort((a, b) => a.index - b.index);
     const response: IngestResponse = {
       status: 'success',
@@ -324,7 +288,7 @@ export class IngestPipeline {
     name: string,
     options: IngestOptions,
     signal: AbortSignal | undefined,
-  ) {
+  ): Promise<Analysis> {
     const { detector, embedder } = this.models;
     const needDecoded = options.enableFaces || options.enableOcr || options.boxEmbeddings;
     const prepared = await this.gate.run(() =>
@@ -385,6 +349,80 @@ export class IngestPipeline {
     };
   }
 
+  /**
+   * Steps 4 and 5 of a batch; runs under the commit lock. Images another batch committed since the pre-check are
+   * duplicates after all (their analysis is wasted, which only happens when the same bytes arrive in concurrent
+   * batches).
+   */
+  private async commit(
+    analysed: readonly ({ x: LoadedImage; result: Analysis } | null)[],
+    outcomes: (ImageOutcome | undefined)[],
+    ingestedAt: string,
+  ): Promise<{ indexed: IndexCounts; nearDuplicates: number; lateDuplicates: number }> {
+    const present = analysed.filter((a) => a !== null);
+    const committed = await this.index.findImohashes([...new Set(present.map((a) => a.x.hash))]);
+    const images: ImageDocument[] = [];
+    const boxes: BoxDocument[] = [];
+    let nearDuplicates = 0;
+    let lateDuplicates = 0;
+    const threshold = this.config.nearDuplicateThreshold;
+    for (const { x, result } of present) {
+      const dupOf = committed.get(x.hash);
+      if (dupOf !== undefined) {
+        lateDuplicates++;
+        outcomes[x.index] = duplicateOutcome(x, dupOf);
+        continue;
+      }
+      let nearOf: string | null = null;
+      const [hit] = await this.index.nearest(result.embedding, { k: 1 });
+      if (hit !== undefined && hit.score >= threshold) nearOf = hit.id;
+      if (nearOf === null) {
+        for (const earlier of images) {
+          if (dot(earlier.embedding, result.embedding) >= threshold) {
+            nearOf = earlier.id;
+            break;
+          }
+        }
+      }
+      if (nearOf !== null) nearDuplicates++;
+      const id = x.hash;
+      images.push({
+        id,
+        imohash: x.hash,
+        name: x.name,
+        width: result.prepared.width,
+        height: result.prepared.height,
+        format: result.prepared.format,
+        bytes: x.bytes.byteLength,
+        ingestedAt,
+        detections: result.detections,
+        faces: result.faces,
+        ocr: result.ocr,
+        embedding: result.embedding,
+        nearDuplicateOf: nearOf,
+      });
+      result.boxes.forEach((b, i) => {
+        boxes.push({ ...b, id: `${id}:${b.kind === 'vehicles' ? 'v' : 'p'}${i}`, imageId: id });
+      });
+      outcomes[x.index] = {
+        index: x.index,
+        name: x.name,
+        id,
+        status: 'indexed',
+        duplicate_of: null,
+        near_duplicate_of: nearOf,
+        detections: result.detections,
+        faces: result.faces.length,
+        ocr: result.ocr.length,
+      };
+    }
+    const indexed =
+      images.length > 0
+        ? await this.index.indexBatch(images, boxes)
+        : { global: 0, vehicles: 0, people: 0, faces: 0, ocr: 0 };
+    return { indexed, nearDuplicates, lateDuplicates };
+  }
+
   /** Reads a server-side file, refusing anything that does not resolve inside a configured root. */
   private async readPath(path: string): Promise<Buffer> {
     this.rootsReal ??= Promise.all(
@@ -419,6 +457,20 @@ export class IngestPipeline {
     if (!s.isFile()) throw new PathRefused('unreadable', 'is not a file');
     return readFile(real);
   }
+}
+
+function duplicateOutcome(x: LoadedImage, of: string): ImageOutcome {
+  return {
+    index: x.index,
+    name: x.name,
+    id: null,
+    status: 'duplicate',
+    duplicate_of: of,
+    near_duplicate_of: null,
+    detections: [],
+    faces: 0,
+    ocr: 0,
+  };
 }
 
 function outsideMessage(roots: readonly string[]): string {
