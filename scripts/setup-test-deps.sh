@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# What the tests need from Debian, installed when missing (run by `npm test` through `pretest`, and by .ci/run):
+# What the tests and the default suite need from Debian, installed when missing (run by `npm test` and `npm start`
+# through `pretest` and `prestart`, and by .ci/run):
 #  - python3: the CPython reference executor (standard library only);
 #  - python3-fastapi, python3-uvicorn: the Python contestant of examples/suites/echo.yaml;
+#  - python3-multipart, python3-httpx, python3-pil, python3-numpy, python3-uvloop, python3-httptools: the Python
+#    ingest baseline (baselines/python/ingest) of examples/suites/ingest.yaml and its tests;
 #  - chromium: the HTML report is checked in a real headless browser (driven by playwright-core);
 #  - darknet: real photos (dog.jpg, person.jpg, ...) for the image pipeline and ingest tests;
 #  - astronaut.png from python3-skimage (a real portrait, for the face detector): only that file is unpacked,
@@ -13,6 +16,8 @@ cd "$(dirname "$0")/.."
 need=()
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 /usr/bin/python3 -c 'import fastapi, uvicorn' >/dev/null 2>&1 || need+=(python3-fastapi python3-uvicorn)
+/usr/bin/python3 -c 'import multipart, httpx, PIL, numpy, uvloop, httptools' >/dev/null 2>&1 ||
+  need+=(python3-multipart python3-httpx python3-pil python3-numpy python3-uvloop python3-httptools)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -f /usr/share/darknet/data/dog.jpg ] || need+=(darknet)
 astronaut=test-data/astronaut.png

@@ -89,11 +89,11 @@ function buildProgram(setExit: (code: number) => void): Command {
   program
     .command('bench')
     .description(
-      'run a benchmark suite: a suite file (YAML/JSON: contestants, workloads, scenarios), or "pipelines" (built in)',
+      'run a benchmark suite: a suite file (YAML/JSON: contestants, workloads, scenarios; or kind: ingest), "pipelines" (built in), or "default" (pipelines, embeddings and ingest, one report: what npm start runs)',
     )
-    .argument('<suite>', 'a suite file, or pipelines')
+    .argument('<suite>', 'a suite file, pipelines, or default')
     .option('--out <dir>', 'folder for results, comparison and reports', 'reports')
-    .option('--only <scenarios>', 'comma-separated scenario names to run')
+    .option('--only <scenarios>', 'comma-separated scenario names to run (default: suite names)')
     .option(
       '--repeats <n>',
       'interleaved repeats per scenario (overrides the suite)',
@@ -111,7 +111,26 @@ function buildProgram(setExit: (code: number) => void): Command {
       'a fast look, not for quoting: pipelines: fewer repeats and samples (same sizes); suite files: a tenth of the requests and durations, one repeat',
     )
     .option('--python <path>', 'pipelines: Python interpreter for the reference executor', 'python3')
-    .action(async (suite: string, opts: BenchPipelinesOptions & BenchSuiteOptions) => {
+    .option(
+      '--no-ceilings',
+      "suite files: skip the suite's ceilings (raw-engine limits measured after the contestants)",
+    )
+    .option('--full', 'default: run the HTTP suites at full size instead of their quick sizes')
+    .action(async (suite: string, opts: BenchPipelinesOptions & BenchSuiteOptions & { full?: boolean }) => {
+      if (suite === 'default') {
+        const { benchDefaultCommand } = await import('./default-bench-command.js');
+        setExit(
+          await benchDefaultCommand({
+            out: opts.out,
+            python: opts.python,
+            ...(opts.full === true ? { full: true } : {}),
+            ...(opts.quick === true ? { quick: true } : {}),
+            ...(opts.only !== undefined ? { only: opts.only } : {}),
+            ...(opts.verbose === true ? { verbose: true } : {}),
+          }),
+        );
+        return;
+      }
       if (suite === 'pipelines') {
         const { benchPipelinesCommand } = await import('./bench-command.js');
         setExit(await benchPipelinesCommand(opts));
@@ -119,7 +138,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       }
       if (!/\.(ya?ml|json)$/i.test(suite)) {
         throw new UsageError(
-          `'${suite}' is neither a suite file (.yaml, .yml, .json) nor the built-in suite 'pipelines'`,
+          `'${suite}' is neither a suite file (.yaml, .yml, .json) nor a built-in suite ('pipelines', 'default')`,
         );
       }
       const { benchSuiteCommand } = await import('./suite-command.js');
@@ -278,6 +297,12 @@ function buildProgram(setExit: (code: number) => void): Command {
       positiveInt('--decode-concurrency'),
       4,
     )
+    .option(
+      '--max-in-flight <n>',
+      'images between decode and the models’ answers at the same time, across requests (bounds memory; enough to keep the model server busy)',
+      positiveInt('--max-in-flight'),
+      8,
+    )
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option(
       '-p, --port <port>',
@@ -290,6 +315,15 @@ function buildProgram(setExit: (code: number) => void): Command {
       const { serveIngestCommand } = await import('./serve-ingest-command.js');
       setExit(await serveIngestCommand({ ...opts, version: VERSION }));
     });
+
+  // Go-style flags (-dir D -workers 16): parsed by go-flags.ts, never by commander (see main()); listed here
+  // for `pitlane --help`.
+  program
+    .command('ingest-bench')
+    .description(
+      'batch-ingest load tool, flag-compatible with the Go tool: -dir D -workers 16 -batch 64 -queue 1024 -report 10 -faces=false -ocr=false -port P (-help for all flags)',
+    )
+    .helpOption(false);
 
   program
     .command('bench-worker', { hidden: true })
@@ -317,6 +351,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     code = c;
   });
   try {
+    if (argv[0] === 'ingest-bench') {
+      const { ingestBenchCommand } = await import('./ingest-bench-command.js');
+      return await ingestBenchCommand(argv.slice(1));
+    }
     await program.parseAsync([...argv], { from: 'user' });
     return code;
   } catch (e) {

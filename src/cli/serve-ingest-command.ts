@@ -42,6 +42,7 @@ export interface ServeIngestOptions {
   readonly maxFileMb: number;
   readonly maxMegapixels: number;
   readonly decodeConcurrency: number;
+  readonly maxInFlight: number;
   readonly host: string;
   readonly port: number;
   readonly json?: boolean;
@@ -119,6 +120,7 @@ export async function serveIngestCommand(options: ServeIngestOptions): Promise<n
       roots: options.root ?? [],
       maxPixels: Math.round(options.maxMegapixels * 1e6),
       decodeConcurrency: options.decodeConcurrency,
+      maxInFlight: options.maxInFlight,
     });
     state.index = index;
   } catch (err) {

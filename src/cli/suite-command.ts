@@ -9,6 +9,8 @@ import { BenchError, FileError, toError } from '../core/errors.js';
 import { killAllContestants } from '../lab/contestant.js';
 import { httpComparisonJson, httpLabReport, writeHttpResults } from '../lab/http-report.js';
 import { runHttpSuite, type SuiteProgress } from '../lab/http-suite.js';
+import { ingestLabReport, writeIngestResults } from '../lab/ingest-report.js';
+import { loadIngestSuite, runIngestSuite, suiteKind } from '../lab/ingest-suite.js';
 import { renderHtmlReport } from '../lab/report-html.js';
 import { renderMarkdownReport, renderTerminalTable } from '../lab/report-markdown.js';
 import type { LabReport } from '../lab/report-model.js';
@@ -23,10 +25,12 @@ export interface BenchSuiteOptions {
   json?: boolean;
   verbose?: boolean;
   quick?: boolean;
+  /** False: leave out the suite's ceilings (commander's --no-ceilings). */
+  ceilings?: boolean;
 }
 
 /** Progress on stderr: one rewritten line on a terminal, plain lines otherwise. */
-function progressPrinter(): (p: SuiteProgress) => void {
+export function progressPrinter(): (p: SuiteProgress) => void {
   const tty = process.stderr.isTTY;
   const started = Date.now();
   let step = '';
@@ -81,11 +85,12 @@ function withOverrides(suite: Suite, opts: BenchSuiteOptions): Suite {
     scenarios: only === undefined ? scaled.scenarios : scaled.scenarios.filter((s) => only.includes(s.name)),
     repeats: opts.repeats ?? scaled.repeats,
     coldStartRuns: opts.coldStarts ?? scaled.coldStartRuns,
+    ceilings: opts.ceilings === false ? [] : scaled.ceilings,
   };
 }
 
 /** Writes report.json, report.md and report.html; returns their paths. */
-async function writeReports(report: LabReport, dir: string): Promise<string[]> {
+export async function writeReports(report: LabReport, dir: string): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const json = join(dir, 'report.json');
   const md = join(dir, 'report.md');
@@ -96,8 +101,121 @@ async function writeReports(report: LabReport, dir: string): Promise<string[]> {
   return [json, md, html];
 }
 
-export async function benchSuiteCommand(file: string, opts: BenchSuiteOptions): Promise<number> {
+/** What running one suite file produced. */
+export interface SuiteFileOutcome {
+  readonly report: LabReport;
+  readonly paths: readonly string[];
+  /** The exit code the run deserves on its own (failures, incorrect answers, thresholds). */
+  readonly exit: number;
+  /** Lines for stderr explaining a non-zero exit. */
+  readonly problems: readonly string[];
+}
+
+/**
+ * Runs a suite file of either kind (HTTP, or `kind: ingest`) with a progress display, and writes its results
+ * and reports into OUT/<suite name>/. Used by `pitlane bench FILE` and by the default suite.
+ */
+export async function runSuiteFile(
+  file: string,
+  opts: BenchSuiteOptions,
+  signal: AbortSignal,
+): Promise<SuiteFileOutcome> {
+  const onLog =
+    opts.verbose === true
+      ? { onLog: (name: string, line: string) => void process.stderr.write(`[${name}] ${line}\n`) }
+      : {};
+  if ((await suiteKind(file)) === 'ingest') {
+    const suite = await loadIngestSuite(file, { quick: opts.quick === true });
+    const only = opts.only
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const unknown = (only ?? []).filter((n) => !suite.scenarios.some((s) => s.name === n));
+    if (unknown.length > 0) {
+      throw new BenchError(
+        `unknown scenario ${unknown.join(', ')}; scenarios: ${suite.scenarios.map((s) => s.name).join(', ')}`,
+      );
+    }
+    const printer = progressPrinter();
+    const result = await runIngestSuite(
+      { ...suite, repeats: opts.repeats ?? suite.repeats },
+      {
+        signal,
+        ...(only !== undefined ? { only } : {}),
+        onProgress: (p) =>
+          p.kind === 'load'
+            ? printer({
+                kind: 'load',
+                label: p.label,
+                progress: {
+                  done: p.progress.images,
+                  total: p.progress.total,
+                  ratePerS: p.progress.imagesPerS,
+                  errors: p.progress.errors,
+                },
+              })
+            : printer(p),
+        ...onLog,
+      },
+    );
+    const report = ingestLabReport(result);
+    const dir = join(opts.out, suite.name);
+    const paths = [...(await writeIngestResults(result, dir)), ...(await writeReports(report, dir))];
+    const problems: string[] = [];
+    const failed = result.runs.some((r) => r.failure !== null);
+    const incorrect = report.scenarios.some((s) => s.rows.some((r) => r.correct === false));
+    if (failed || incorrect) {
+      problems.push(
+        `error PL_ERR_BENCH: ${failed ? 'a contestant failed' : 'a contestant gave different answers'} (see the warnings in the report)`,
+      );
+    }
+    return {
+      report,
+      paths,
+      exit: result.interrupted ? EXIT.INTERRUPTED : problems.length > 0 ? EXIT.BENCH_FAILED : EXIT.OK,
+      problems,
+    };
+  }
   const suite = withOverrides(await loadSuite(file), opts);
+  const result = await runHttpSuite(suite, { signal, onProgress: progressPrinter(), ...onLog });
+  const report = httpLabReport(result);
+  const dir = join(opts.out, suite.name);
+  const paths = [...(await writeHttpResults(result, report, dir)), ...(await writeReports(report, dir))];
+  if (result.interrupted) return { report, paths, exit: EXIT.INTERRUPTED, problems: [] };
+  const failed = Object.keys(result.startFailures).length > 0 || result.runs.some((r) => r.failure !== null);
+  const incorrect = report.scenarios.some((s) => s.rows.some((r) => r.correct === false));
+  if (failed || incorrect) {
+    return {
+      report,
+      paths,
+      exit: EXIT.BENCH_FAILED,
+      problems: [
+        `error PL_ERR_BENCH: ${failed ? 'a contestant failed' : 'a contestant gave different answers'} (see the warnings above)`,
+      ],
+    };
+  }
+  const thresholds = report.scenarios.flatMap((s) =>
+    s.rows.flatMap((r) =>
+      r.thresholds
+        .filter((t) => !t.ok)
+        .map((t) => `${s.name} · ${r.contestant}: ${t.expression} (was ${t.actual})`),
+    ),
+  );
+  if (thresholds.length > 0) {
+    return {
+      report,
+      paths,
+      exit: EXIT.THRESHOLDS_FAILED,
+      problems: [
+        `error PL_ERR_THRESHOLDS: ${thresholds.length} threshold(s) failed:\n  ${thresholds.join('\n  ')}`,
+      ],
+    };
+  }
+  return { report, paths, exit: EXIT.OK, problems: [] };
+}
+
+/** Ctrl-C once: stop measuring and write what was measured; twice: kill every contestant and quit. */
+export function interruptible(): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = (): void => {
@@ -113,46 +231,28 @@ export async function benchSuiteCommand(file: string, opts: BenchSuiteOptions): 
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+export async function benchSuiteCommand(file: string, opts: BenchSuiteOptions): Promise<number> {
+  const { signal, dispose } = interruptible();
   try {
-    const result = await runHttpSuite(suite, {
-      signal: controller.signal,
-      onProgress: progressPrinter(),
-      ...(opts.verbose === true
-        ? { onLog: (name: string, line: string) => void process.stderr.write(`[${name}] ${line}\n`) }
-        : {}),
-    });
-    const report = httpLabReport(result);
-    const dir = join(opts.out, suite.name);
-    const paths = [...(await writeHttpResults(result, report, dir)), ...(await writeReports(report, dir))];
-    if (opts.json === true) process.stdout.write(JSON.stringify(httpComparisonJson(report), null, 2) + '\n');
-    else process.stdout.write(`\n${renderTerminalTable(report)}\n\nWrote ${paths.join(', ')}\n`);
-    if (result.interrupted) return EXIT.INTERRUPTED;
-    const failed =
-      Object.keys(result.startFailures).length > 0 || result.runs.some((r) => r.failure !== null);
-    const incorrect = report.scenarios.some((s) => s.rows.some((r) => r.correct === false));
-    if (failed || incorrect) {
-      process.stderr.write(
-        `error PL_ERR_BENCH: ${failed ? 'a contestant failed' : 'a contestant gave different answers'} (see the warnings above)\n`,
-      );
-      return EXIT.BENCH_FAILED;
+    const outcome = await runSuiteFile(file, opts, signal);
+    if (opts.json === true) {
+      process.stdout.write(JSON.stringify(httpComparisonJson(outcome.report), null, 2) + '\n');
+    } else {
+      process.stdout.write(`\n${renderTerminalTable(outcome.report)}\n\nWrote ${outcome.paths.join(', ')}\n`);
     }
-    const thresholds = report.scenarios.flatMap((s) =>
-      s.rows.flatMap((r) =>
-        r.thresholds
-          .filter((t) => !t.ok)
-          .map((t) => `${s.name} · ${r.contestant}: ${t.expression} (was ${t.actual})`),
-      ),
-    );
-    if (thresholds.length > 0) {
-      process.stderr.write(
-        `error PL_ERR_THRESHOLDS: ${thresholds.length} threshold(s) failed:\n  ${thresholds.join('\n  ')}\n`,
-      );
-      return EXIT.THRESHOLDS_FAILED;
-    }
-    return EXIT.OK;
+    for (const p of outcome.problems) process.stderr.write(`${p}\n`);
+    return outcome.exit;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    dispose();
   }
 }
 

@@ -61,6 +61,12 @@ export interface IngestConfig {
   readonly maxPixels: number;
   /** Images prepared (decoded) at the same time, across requests: bounds memory. */
   readonly decodeConcurrency: number;
+  /**
+   * Images between decode and the model's answers at the same time, across requests. Each holds its prepared
+   * tensors (a 640-px letterbox as INT32 is 3.7 MB) until inference answers; without a bound, every image of
+   * every concurrent batch is decoded at once and waits for the model server, all in memory.
+   */
+  readonly maxInFlight: number;
 }
 
 export const DEFAULT_INGEST_CONFIG: IngestConfig = Object.freeze({
@@ -68,6 +74,7 @@ export const DEFAULT_INGEST_CONFIG: IngestConfig = Object.freeze({
   roots: [],
   maxPixels: 50_000_000,
   decodeConcurrency: 4,
+  maxInFlight: 8,
 });
 
 /** Why one image was not ingested. */
@@ -165,6 +172,7 @@ interface Analysis {
 
 export class IngestPipeline {
   private readonly gate: Gate;
+  private readonly inFlight: Gate;
   /** Serialises the duplicate checks and the write of each batch (step 4 and 5). */
   private readonly commitLock = new Gate(1);
   private rootsReal: Promise<string[]> | null = null;
@@ -175,6 +183,7 @@ export class IngestPipeline {
     readonly config: IngestConfig = DEFAULT_INGEST_CONFIG,
   ) {
     this.gate = new Gate(config.decodeConcurrency);
+    this.inFlight = new Gate(config.maxInFlight);
   }
 
   /** Ingests one request batch. Never rejects for a bad image; rejects when the index cannot write. */
@@ -239,7 +248,8 @@ export class IngestPipeline {
     const analysed = await Promise.all(
       fresh.map(async (x) => {
         try {
-          return { x, result: await this.analyse(x.bytes, x.name, options, signal) };
+          const result = await this.inFlight.run(() => this.analyse(x.bytes, x.name, options, signal));
+          return { x, result };
         } catch (err) {
           if (err instanceof ImageError) fail(x.index, x.name, err.reason, err.message);
           else fail(x.index, x.name, 'inference', err instanceof Error ? err.message : String(err));

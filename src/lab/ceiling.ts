@@ -27,8 +27,38 @@ export interface CeilingResult {
 export async function runCeiling(ceiling: SuiteCeiling, signal?: AbortSignal): Promise<CeilingResult> {
   const how = ceiling.command.join(' ');
   const base = { name: ceiling.name, description: ceiling.description, how };
-  const failed = (failure: string): CeilingResult => ({ ...base, scenarios: {}, output: null, failure });
-  const [cmd, ...args] = ceiling.command as [string, ...string[]];
+  const run = await runJsonCommand(ceiling.command, {
+    cwd: ceiling.cwd,
+    env: ceiling.env,
+    timeoutMs: ceiling.timeoutMs,
+    ...(signal !== undefined ? { signal } : {}),
+  });
+  if (!run.ok) return { ...base, scenarios: {}, output: null, failure: run.failure };
+  const scenarios: Record<string, { throughput_per_s: number | null; p50_ms: number | null }> = {};
+  for (const [name, m] of ceiling.scenarios) {
+    scenarios[name] = {
+      throughput_per_s: numberAt(run.output, m.throughput),
+      p50_ms: numberAt(run.output, m.p50Ms),
+    };
+  }
+  return { ...base, scenarios, output: run.output, failure: null };
+}
+
+/**
+ * Runs a command that prints one JSON object on stdout (the last JSON object is taken; log lines around it are
+ * fine) to completion or its timeout. Never throws: a failure names the exit code and the last stderr lines.
+ */
+export async function runJsonCommand(
+  command: readonly string[],
+  options: {
+    readonly cwd: string;
+    readonly env?: Readonly<Record<string, string>>;
+    readonly timeoutMs: number;
+    readonly signal?: AbortSignal;
+  },
+): Promise<{ ok: true; output: unknown } | { ok: false; failure: string }> {
+  const [cmd, ...args] = command as [string, ...string[]];
+  const { signal } = options;
   const { code, stdout, stderr, timedOut } = await new Promise<{
     code: number | null;
     stdout: string;
@@ -36,8 +66,8 @@ export async function runCeiling(ceiling: SuiteCeiling, signal?: AbortSignal): P
     timedOut: boolean;
   }>((resolve) => {
     const child = spawn(cmd, args, {
-      cwd: ceiling.cwd,
-      env: { ...process.env, ...ceiling.env },
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
@@ -46,7 +76,7 @@ export async function runCeiling(ceiling: SuiteCeiling, signal?: AbortSignal): P
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
-    }, ceiling.timeoutMs);
+    }, options.timeoutMs);
     const onAbort = (): void => {
       child.kill('SIGTERM');
     };
@@ -69,15 +99,12 @@ export async function runCeiling(ceiling: SuiteCeiling, signal?: AbortSignal): P
     });
   });
   const tail = stderr.trim().split('\n').slice(-3).join(' | ');
-  if (timedOut) return failed(`timed out after ${ceiling.timeoutMs / 1000} s`);
-  if (code !== 0) return failed(`exited with code ${String(code)}${tail !== '' ? `: ${tail}` : ''}`);
+  if (timedOut) return { ok: false, failure: `timed out after ${options.timeoutMs / 1000} s` };
+  if (code !== 0)
+    return { ok: false, failure: `exited with code ${String(code)}${tail !== '' ? `: ${tail}` : ''}` };
   const output = lastJsonObject(stdout);
-  if (output === undefined) return failed('printed no JSON object on stdout');
-  const scenarios: Record<string, { throughput_per_s: number | null; p50_ms: number | null }> = {};
-  for (const [name, m] of ceiling.scenarios) {
-    scenarios[name] = { throughput_per_s: numberAt(output, m.throughput), p50_ms: numberAt(output, m.p50Ms) };
-  }
-  return { ...base, scenarios, output, failure: null };
+  if (output === undefined) return { ok: false, failure: 'printed no JSON object on stdout' };
+  return { ok: true, output };
 }
 
 function lastJsonObject(stdout: string): unknown {

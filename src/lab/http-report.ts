@@ -297,6 +297,7 @@ export function httpLabReport(result: HttpSuiteResult): LabReport {
     })),
     headline: null,
     warnings,
+    hypotheses: [],
   };
 }
 

@@ -269,5 +269,6 @@ export function pipelineLabReport(result: PipelineSuiteResult): LabReport {
         ? ['Quick mode: fewer samples and repeats; do not quote these figures.']
         : []),
     ],
+    hypotheses: [],
   };
 }

@@ -33,6 +33,7 @@ import {
   formatSetting,
   formatSignificant,
   formatSpread,
+  hypothesisVerdict,
   percentileLabel,
   ratioCell,
   rowStatus,
@@ -650,6 +651,17 @@ function verdictSection(report: LabReport, colours: ReadonlyMap<string, string>)
 <div class="table-wrap"><table class="verdict"><thead>${head}</thead><tbody>${body.join('')}</tbody></table></div></section>`;
 }
 
+function hypothesesSection(report: LabReport): string {
+  if (report.hypotheses.length === 0) return '';
+  const rows = report.hypotheses.map(
+    (h) =>
+      `<tr class="hypothesis-${h.verdict}"><td>${esc(h.statement)}</td><td>${esc(h.contestant)} vs ${esc(h.baseline)}</td><td class="num">${h.measured === null ? NOT_MEASURED : esc(formatRatio(h.measured))}</td><td class="num">≥ ${esc(formatFactor(h.target))}</td><td><strong>${esc(hypothesisVerdict(h.verdict))}</strong></td><td class="muted small">${esc(h.note)}</td></tr>`,
+  );
+  return `<section id="hypotheses"><h2>Hypotheses</h2>
+<p class="lead">Each claim needs the ratio to reach its target (oriented so that &gt; 1 favours the contestant): <strong>supported</strong> when the whole 95% interval is at or above it, <strong>rejected</strong> when the whole interval is below it, <strong>inconclusive</strong> otherwise.</p>
+<div class="table-wrap"><table class="hypotheses"><thead><tr><th>Hypothesis</th><th>Compared</th><th class="num">Measured</th><th class="num">Needs</th><th>Verdict</th><th>Note</th></tr></thead><tbody>${rows.join('')}</tbody></table></div></section>`;
+}
+
 /** True when both the contestant's row and the baseline's row of a ratio may be compared. */
 function ratioCounts(s: ReportScenario, r: ReportRatio): boolean {
   const own = s.rows.find((x) => x.contestant === r.contestant);
@@ -1054,6 +1066,7 @@ td.contestant{white-space:nowrap}
 .ratio.better{color:var(--good)}.ratio.worse{color:var(--bad)}.ratio.even,.ratio.muted{color:var(--muted);font-weight:400}
 tr.status-incorrect td:not(.scenario),tr.status-failed td:not(.scenario){background:#fff6f5}
 tr.status-saturated td:not(.scenario){background:#fffcea}
+tr.hypothesis-supported td{background:#f3fbf4}tr.hypothesis-rejected td{background:#fff6f5}
 tr.status-incorrect td.num,tr.status-saturated td.num,tr.status-failed td.num{color:var(--muted)}
 .badge{display:inline-block;padding:1px 8px;border-radius:999px;font-size:12px;font-weight:600;white-space:nowrap;line-height:1.6}
 .badge.correct{background:var(--good-bg);color:#116329}.badge.bad{background:var(--bad-bg);color:var(--bad)}
@@ -1100,11 +1113,7 @@ footer{margin-top:48px;font-size:12.5px;color:var(--muted)}
 @media print{main{max-width:none;padding:0}article.scenario,figure,tr{break-inside:avoid}}
 `;
 
-/**
- * The whole report as one self-contained HTML page: no network access, no script, charts as inline SVG.
- * Every piece of text from the report is escaped; `null` figures read "—" (not measured).
- */
-export function renderHtmlReport(report: LabReport): string {
+function reportBody(report: LabReport): string {
   const colours = contestantColours(report);
   const headline =
     report.headline === null
@@ -1117,6 +1126,7 @@ export function renderHtmlReport(report: LabReport): string {
   const overview = overviewSection(report, colours);
   const coldStarts = coldStartSection(report, colours);
   const toc: [string, string][] = [['verdict', 'Verdict']];
+  if (report.hypotheses.length > 0) toc.push(['hypotheses', 'Hypotheses']);
   if (overview !== '') toc.push(['overview', 'Across scenarios']);
   if (report.scenarios.length > 0) toc.push(['scenarios', 'Scenarios']);
   if (coldStarts !== '') toc.push(['cold-starts', 'Cold starts']);
@@ -1127,19 +1137,7 @@ export function renderHtmlReport(report: LabReport): string {
     ['not-measured', 'Not measured here'],
   );
   const env = report.environment;
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<meta name="generator" content="pitlane ${esc(env.pitlane_version)}">
-<title>${esc(report.title)}</title>
-<style>${CSS}</style>
-</head>
-<body>
-<main>
-<header>
+  return `<header>
 <h1>${esc(report.title)}</h1>
 <p class="meta">Suite <strong>${esc(report.suite)}</strong> · generated ${esc(report.generated_at)} · pitlane ${esc(env.pitlane_version)}${env.git_commit !== null ? ` (${esc(env.git_commit)})` : ''} · ${esc(env.cpu_model)}, ${env.cores} cores</p>
 </header>
@@ -1148,6 +1146,7 @@ ${headline}
 ${warnings}
 <nav class="toc">${toc.map(([id, label]) => `<a href="#${id}">${esc(label)}</a>`).join('')}</nav>
 ${verdictSection(report, colours)}
+${hypothesesSection(report)}
 ${overview}
 ${report.scenarios.length > 0 ? `<section id="scenarios"><h2>Scenarios</h2>${report.scenarios.map((s, i) => scenarioSection(s, i, colours)).join('\n')}</section>` : ''}
 ${coldStarts}
@@ -1156,8 +1155,95 @@ ${listSection('how', 'How', report.method)}
 ${environmentSection(report)}
 ${listSection('not-measured', 'Not measured here', report.not_measured)}
 <footer>Generated by pitlane ${esc(env.pitlane_version)} from the ${esc(report.suite)} suite. Times are medians unless stated; ratios carry 95% bootstrap intervals over paired repeats; ${NOT_MEASURED} means not measured.</footer>
-</main>
+`;
+}
+
+/** The page around report bodies: self-contained, no network, no script. */
+function htmlPage(title: string, version: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta name="generator" content="pitlane ${esc(version)}">
+<title>${esc(title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<main>
+${body}</main>
 </body>
 </html>
 `;
+}
+
+/**
+ * The whole report as one self-contained HTML page: no network access, no script, charts as inline SVG.
+ * Every piece of text from the report is escaped; `null` figures read "—" (not measured).
+ */
+export function renderHtmlReport(report: LabReport): string {
+  return htmlPage(report.title, report.environment.pitlane_version, reportBody(report));
+}
+
+/** One suite of a report set: its report, or why it has none. */
+export interface ReportSetEntry {
+  readonly name: string;
+  readonly report: LabReport | null;
+  /** Link to the suite's own report page, relative to the set's page. */
+  readonly href: string | null;
+  readonly failure: string | null;
+  readonly minutes: number;
+}
+
+/**
+ * Several suites' reports on one self-contained page (the default suite of `npm start`): a summary table with
+ * each suite's headline and warnings count, then every report in full, its ids prefixed so links stay inside it
+ * and its headings one level down.
+ */
+export function renderHtmlReportSet(
+  title: string,
+  intro: string,
+  entries: readonly ReportSetEntry[],
+): string {
+  const version = entries.find((e) => e.report !== null)?.report?.environment.pitlane_version ?? '';
+  const env = entries.find((e) => e.report !== null)?.report?.environment;
+  const rows = entries.map((e) => {
+    const h = e.report?.headline;
+    const headline =
+      h === null || h === undefined
+        ? NOT_MEASURED
+        : `${esc(formatFactor(h.factor))} <span class="muted small">[${esc(formatSignificant(h.ci95[0]))}, ${esc(formatSignificant(h.ci95[1]))}] ${esc(h.label)}</span>`;
+    const hyp = e.report?.hypotheses ?? [];
+    const verdicts = hyp.length === 0 ? '' : hyp.map((x) => esc(hypothesisVerdict(x.verdict))).join(', ');
+    const status =
+      e.failure !== null
+        ? `<span class="badge bad">failed</span> <span class="small">${esc(e.failure)}</span>`
+        : `${e.report?.warnings.length ?? 0} warning(s)`;
+    return `<tr><td><a href="#suite-${esc(e.name)}">${esc(e.name)}</a>${e.href !== null ? ` <span class="small">(<a href="${esc(e.href)}">own page</a>)</span>` : ''}</td><td>${headline}</td><td>${verdicts === '' ? NOT_MEASURED : verdicts}</td><td>${status}</td><td class="num">${e.minutes.toFixed(1)} min</td></tr>`;
+  });
+  const sections = entries.map((e) => {
+    const inner =
+      e.report === null
+        ? `<h2>${esc(e.name)}</h2><p class="callout bad">This suite did not run: ${esc(e.failure ?? 'unknown')}</p>`
+        : nestedBody(reportBody(e.report), `${e.name}-`);
+    return `<section class="suite" id="suite-${esc(e.name)}">${inner}</section>`;
+  });
+  const body = `<header>
+<h1>${esc(title)}</h1>
+<p class="meta">generated ${esc(new Date().toISOString())}${env !== undefined ? ` · pitlane ${esc(env.pitlane_version)}${env.git_commit !== null ? ` (${esc(env.git_commit)})` : ''} · ${esc(env.cpu_model)}, ${env.cores} cores` : ''}</p>
+</header>
+<p class="summary">${esc(intro)}</p>
+<section id="suites"><h2>Suites</h2><div class="table-wrap"><table><thead><tr><th>Suite</th><th>Headline</th><th>Hypotheses</th><th>Status</th><th class="num">Took</th></tr></thead><tbody>${rows.join('')}</tbody></table></div></section>
+${sections.join('\n')}
+`;
+  return htmlPage(title, version, body);
+}
+
+/** A report body placed inside a page of several: ids prefixed (links follow), headings one level down. */
+function nestedBody(html: string, prefix: string): string {
+  return html
+    .replace(/ id="(?!hatch")/g, ` id="${prefix}`)
+    .replace(/ href="#/g, ` href="#${prefix}`)
+    .replace(/<(\/?)h([1-5])\b/g, (_m, slash: string, level: string) => `<${slash}h${Number(level) + 1}`);
 }

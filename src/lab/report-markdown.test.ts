@@ -64,6 +64,7 @@ const REPORT_KEYS: Record<keyof LabReport, true> = {
   cold_starts: true,
   headline: true,
   warnings: true,
+  hypotheses: true,
 };
 const ENVIRONMENT_KEYS: Record<keyof Environment, true> = {
   cpu_model: true,

@@ -7,6 +7,7 @@
 import type {
   LabReport,
   ReportCeiling,
+  ReportHypothesis,
   ReportPercentile,
   ReportRatio,
   ReportRow,
@@ -478,6 +479,16 @@ export function environmentFacts(report: LabReport): readonly (readonly [string,
 }
 
 /** The Markdown report: the same sections as the HTML page, tables in place of charts. */
+/** The words of a hypothesis verdict. */
+export function hypothesisVerdict(v: ReportHypothesis['verdict']): string {
+  return {
+    supported: 'supported',
+    rejected: 'rejected',
+    inconclusive: 'inconclusive',
+    not_measured: 'not measured',
+  }[v];
+}
+
 export function renderMarkdownReport(report: LabReport): string {
   const out: string[] = [`# ${escapeMarkdown(report.title)}`, escapeMarkdown(report.summary)];
   if (report.headline !== null) {
@@ -502,6 +513,23 @@ export function renderMarkdownReport(report: LabReport): string {
         : ''),
     verdictMarkdown(report),
   );
+  if (report.hypotheses.length > 0) {
+    out.push(
+      '## Hypotheses',
+      'Each claim needs the ratio to reach its target (oriented so that > 1 favours the contestant): supported when the whole 95% interval is at or above it, rejected when the whole interval is below it, inconclusive otherwise.',
+      mdTable(
+        ['hypothesis', 'contestant', 'measured', 'needs', 'verdict', 'note'],
+        report.hypotheses.map((h) => [
+          escapeMarkdown(h.statement),
+          `${escapeMarkdown(h.contestant)} vs ${escapeMarkdown(h.baseline)}`,
+          h.measured === null ? NOT_MEASURED : formatRatio(h.measured),
+          `≥ ${formatFactor(h.target)}`,
+          `**${hypothesisVerdict(h.verdict)}**`,
+          escapeMarkdown(h.note),
+        ]),
+      ),
+    );
+  }
   if (report.scenarios.length > 0) {
     out.push('## Scenarios', ...report.scenarios.map(scenarioMarkdown));
   }

@@ -128,6 +128,30 @@ export interface ReportColdStart {
   readonly to_first_correct_ms: readonly number[];
 }
 
+/** A claim the suite set out to test (e.g. "at least 1.5x the images/s"), with the verdict its figures give. */
+export interface ReportHypothesis {
+  readonly statement: string;
+  readonly scenario: string;
+  readonly metric: ReportRatio['metric'];
+  readonly contestant: string;
+  readonly baseline: string;
+  /** The factor the claim needs, oriented so that > 1 favours the contestant. */
+  readonly target: number;
+  /** The measured ratio (null: not measured, failed or incorrect). */
+  readonly measured: {
+    readonly factor: number;
+    readonly ci95: readonly [number, number];
+    readonly repeats: number;
+  } | null;
+  /**
+   * supported: the whole 95% interval is at or above the target; rejected: the whole interval is below it;
+   * inconclusive: the interval straddles it; not_measured: no comparable figures. With one repeat there is no
+   * interval and the point estimate decides (the note says so).
+   */
+  readonly verdict: 'supported' | 'rejected' | 'inconclusive' | 'not_measured';
+  readonly note: string;
+}
+
 /** The whole report. */
 export interface LabReport {
   readonly title: string;
@@ -166,4 +190,6 @@ export interface LabReport {
   } | null;
   /** Things the reader must know: saturated client, incorrect outputs, failed contestants, differing settings. */
   readonly warnings: readonly string[];
+  /** The claims the suite tests, with verdicts (empty: the suite states none). */
+  readonly hypotheses: readonly ReportHypothesis[];
 }

@@ -1,0 +1,137 @@
+/**
+ * `pitlane bench default` (what `npm start` runs): the default comparison suite on embedded defaults, one
+ * command on a fresh machine. Three suites in turn, each in its own folder under OUT/<date>/, and one page that
+ * holds them all, OUT/<date>/report.html:
+ *
+ * 1. pipelines: pitlane's pipeline runtime against the CPython reference executor (built in);
+ * 2. embeddings (examples/suites/embeddings.yaml): pitlane's embed server against transformers.js;
+ * 3. ingest (examples/suites/ingest.yaml): pitlane's ingest service against the Python FastAPI baseline, with
+ *    one shared model server.
+ *
+ * The HTTP suites run at their `--quick` sizes so the whole job stays within about ten minutes on two cores
+ * (`--full` runs them at full size). A suite that fails is reported on the page and the others still run; a
+ * contestant whose set-up is missing is skipped by its suite with the command that enables it.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { toError } from '../core/errors.js';
+import { pipelineLabReport, writePipelineReports } from '../lab/pipeline-report.js';
+import { runPipelineSuite } from '../lab/pipeline-suite.js';
+import { renderHtmlReportSet, type ReportSetEntry } from '../lab/report-html.js';
+import { renderTerminalTable } from '../lab/report-markdown.js';
+import { EXIT } from './exit-codes.js';
+import { interruptible, runSuiteFile } from './suite-command.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface BenchDefaultOptions {
+  out: string;
+  /** Full-size HTTP suites (not quick). */
+  full?: boolean;
+  /** Quick pipelines too (fewer samples). */
+  quick?: boolean;
+  only?: string;
+  python: string;
+  verbose?: boolean;
+}
+
+export const DEFAULT_SUITES = ['pipelines', 'embeddings', 'ingest'] as const;
+
+export async function benchDefaultCommand(opts: BenchDefaultOptions): Promise<number> {
+  const date = new Date().toISOString().slice(0, 10);
+  const dir = join(opts.out, date);
+  await mkdir(dir, { recursive: true });
+  const wanted = (opts.only ?? DEFAULT_SUITES.join(','))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const { signal, dispose } = interruptible();
+  const entries: ReportSetEntry[] = [];
+  let exit: number = EXIT.OK;
+  const worse = (code: number): void => {
+    if (code !== EXIT.OK && (exit === EXIT.OK || code === EXIT.INTERRUPTED)) exit = code;
+  };
+  try {
+    for (const name of DEFAULT_SUITES) {
+      if (!wanted.includes(name) || signal.aborted) continue;
+      process.stderr.write(`\n== ${name} ==\n`);
+      const started = Date.now();
+      const minutes = (): number => (Date.now() - started) / 60_000;
+      try {
+        if (name === 'pipelines') {
+          const result = await runPipelineSuite({
+            quick: opts.quick === true,
+            python: opts.python,
+            onProgress: ({ done, total, label }) =>
+              process.stderr.write(
+                process.stderr.isTTY
+                  ? `\r\x1b[K[${done}/${total}] ${label}${label === 'done' ? '\n' : ''}`
+                  : `[${done}/${total}] ${label}\n`,
+              ),
+          });
+          await writePipelineReports(result, join(dir, name));
+          const report = pipelineLabReport(result);
+          process.stdout.write(`\n${renderTerminalTable(report)}\n`);
+          if (result.scenarios.some((r) => !r.correct)) worse(EXIT.BENCH_FAILED);
+          entries.push({ name, report, href: `${name}/report.html`, failure: null, minutes: minutes() });
+        } else {
+          const file = join(ROOT, 'examples', 'suites', `${name}.yaml`);
+          const outcome = await runSuiteFile(
+            file,
+            {
+              out: dir,
+              quick: opts.full !== true,
+              // The ceilings (raw-engine loops) would take a third of the ten minutes; the suite files have them.
+              ceilings: opts.full === true,
+              ...(opts.verbose === true ? { verbose: true } : {}),
+            },
+            signal,
+          );
+          process.stdout.write(`\n${renderTerminalTable(outcome.report)}\n`);
+          for (const p of outcome.problems) process.stderr.write(`${p}\n`);
+          worse(outcome.exit);
+          const href = relative(dir, join(dir, outcome.report.suite, 'report.html'));
+          entries.push({ name, report: outcome.report, href, failure: null, minutes: minutes() });
+        }
+      } catch (e) {
+        const message = toError(e).message;
+        process.stderr.write(`error: the ${name} suite failed: ${message}\n`);
+        entries.push({ name, report: null, href: null, failure: message, minutes: minutes() });
+        worse(EXIT.BENCH_FAILED);
+      }
+    }
+  } finally {
+    dispose();
+  }
+  const page = join(dir, 'report.html');
+  await writeFile(
+    page,
+    renderHtmlReportSet(
+      'pitlane: the default comparison suite',
+      `Three comparisons on this machine, in one run: the pipeline runtime against the CPython reference executor, ` +
+        `the embedding server against transformers.js, and photo ingest against a Python FastAPI service sharing one model server. ` +
+        (opts.full === true
+          ? 'Full sizes.'
+          : 'The HTTP suites ran at their quick sizes (one repeat) and without the embedding suite’s ceilings: a look at the shape; run a suite file without --quick for figures to quote.'),
+      entries,
+    ),
+  );
+  await writeFile(
+    join(dir, 'summary.json'),
+    JSON.stringify(
+      entries.map((e) => ({
+        suite: e.name,
+        failure: e.failure,
+        minutes: Math.round(e.minutes * 10) / 10,
+        headline: e.report?.headline ?? null,
+        hypotheses: e.report?.hypotheses ?? [],
+        warnings: e.report?.warnings ?? [],
+      })),
+      null,
+      1,
+    ),
+  );
+  process.stdout.write(`\nReport: ${page}\n`);
+  return exit;
+}
