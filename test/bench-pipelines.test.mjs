@@ -58,7 +58,7 @@ test('bench pipelines: results, comparison (plans format), reports; outputs iden
 test('bench: an unknown suite or scenario is a clear error', async () => {
   const suite = await pitlane(['bench', 'nonsense']);
   assert.equal(suite.code, 2);
-  assert.match(suite.stderr, /neither a suite file .* nor the built-in suite 'pipelines'/);
+  assert.match(suite.stderr, /neither a suite file .* nor a built-in suite \('pipelines', 'default'\)/);
   const scenario = await pitlane([
     'bench',
     'pipelines',
