@@ -8,8 +8,8 @@
  * 3. ingest (examples/suites/ingest.yaml): pitlane's ingest service against the Python FastAPI baseline, with
  *    one shared model server.
  *
- * The HTTP suites run at their `--quick` sizes so the whole job stays within about ten minutes on two cores
- * (`--full` runs them at full size). A suite that fails is reported on the page and the others still run; a
+ * Every suite runs at its `--quick` size so the whole job stays within ten minutes on two cores (`--full` runs
+ * them at full size). A suite that fails is reported on the page and the others still run; a
  * contestant whose set-up is missing is skipped by its suite with the command that enables it.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -27,10 +27,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface BenchDefaultOptions {
   out: string;
-  /** Full-size HTTP suites (not quick). */
+  /** Every suite at full size (not quick). */
   full?: boolean;
-  /** Quick pipelines too (fewer samples). */
-  quick?: boolean;
   only?: string;
   python: string;
   verbose?: boolean;
@@ -61,7 +59,7 @@ export async function benchDefaultCommand(opts: BenchDefaultOptions): Promise<nu
       try {
         if (name === 'pipelines') {
           const result = await runPipelineSuite({
-            quick: opts.quick === true,
+            quick: opts.full !== true,
             python: opts.python,
             onProgress: ({ done, total, label }) =>
               process.stderr.write(
@@ -113,7 +111,7 @@ export async function benchDefaultCommand(opts: BenchDefaultOptions): Promise<nu
         `the embedding server against transformers.js, and photo ingest against a Python FastAPI service sharing one model server. ` +
         (opts.full === true
           ? 'Full sizes.'
-          : 'The HTTP suites ran at their quick sizes (one repeat) and without the embedding suite’s ceilings: a look at the shape; run a suite file without --quick for figures to quote.'),
+          : 'Every suite ran at its quick size (fewer repeats and samples) and without the embedding suite’s ceilings: a look at the shape; run a suite on its own without --quick, or bench default --full, for figures to quote.'),
       entries,
     ),
   );

@@ -115,7 +115,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       '--no-ceilings',
       "suite files: skip the suite's ceilings (raw-engine limits measured after the contestants)",
     )
-    .option('--full', 'default: run the HTTP suites at full size instead of their quick sizes')
+    .option('--full', 'default: run every suite at full size (about 1.5 hours) instead of its quick size')
     .action(async (suite: string, opts: BenchPipelinesOptions & BenchSuiteOptions & { full?: boolean }) => {
       if (suite === 'default') {
         const { benchDefaultCommand } = await import('./default-bench-command.js');
@@ -124,7 +124,6 @@ function buildProgram(setExit: (code: number) => void): Command {
             out: opts.out,
             python: opts.python,
             ...(opts.full === true ? { full: true } : {}),
-            ...(opts.quick === true ? { quick: true } : {}),
             ...(opts.only !== undefined ? { only: opts.only } : {}),
             ...(opts.verbose === true ? { verbose: true } : {}),
           }),
