@@ -110,3 +110,22 @@ export function startService(kind, args) {
   };
   return { child, ready, exited, stop };
 }
+
+/** POST a JSON body; resolves with the status and the parsed JSON answer. */
+export async function postJson(url, body) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, json: await res.json() };
+}
+
+/** Multipart upload of [name, bytes] files plus string fields; resolves with the status and the parsed JSON answer. */
+export async function upload(url, files, fields = {}) {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  files.forEach(([name, bytes], i) => form.append(`file${i}`, new Blob([bytes]), name));
+  const res = await fetch(url, { method: 'POST', body: form });
+  return { status: res.status, json: await res.json() };
+}

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import { ROOT, run, startService } from './helpers.mjs';
+import { ROOT, postJson, run, startService, upload } from './helpers.mjs';
 
 const SYSTEM_PYTHON = process.env.PITLANE_INGEST_PYTHON ?? '/usr/bin/python3';
 const SERVER = join(ROOT, 'baselines', 'python', 'ingest', 'server.py');
@@ -91,24 +91,6 @@ async function untilHealthy(url) {
     }
   }
   return { ready: last.json, loading };
-}
-
-/** Multipart upload of [name, bytes] files plus string fields. */
-async function upload(url, files, fields = {}) {
-  const form = new FormData();
-  for (const [k, v] of Object.entries(fields)) form.append(k, v);
-  files.forEach(([name, bytes], i) => form.append(`file${i}`, new Blob([bytes]), name));
-  const res = await fetch(url, { method: 'POST', body: form });
-  return { status: res.status, json: await res.json() };
-}
-
-async function postJson(url, body) {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, json: await res.json() };
 }
 
 function iou(a, b) {

@@ -8,29 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { ROOT, startService } from './helpers.mjs';
+import { ROOT, postJson, startService, upload } from './helpers.mjs';
 
 const DARKNET = '/usr/share/darknet/data';
 const PHOTOS = ['dog', 'person', 'horses', 'giraffe', 'eagle', 'scream'];
 const ASTRONAUT = join(ROOT, 'test-data', 'astronaut.png');
-
-async function postJson(url, body) {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, json: await res.json() };
-}
-
-/** Multipart upload of [name, bytes] files plus string fields. */
-async function upload(url, files, fields = {}) {
-  const form = new FormData();
-  for (const [k, v] of Object.entries(fields)) form.append(k, v);
-  files.forEach(([name, bytes], i) => form.append(`file${i}`, new Blob([bytes]), name));
-  const res = await fetch(url, { method: 'POST', body: form });
-  return { status: res.status, json: await res.json() };
-}
 
 const labelsOf = (outcome) => new Set(outcome.detections.map((d) => d.label));
 

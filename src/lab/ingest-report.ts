@@ -170,6 +170,19 @@ function ratiosOf(
   return out;
 }
 
+/** Ratios of every other contestant's row against the baseline's. */
+function againstBaseline(
+  rows: ReadonlyMap<string, RowBuild>,
+  baseline: string,
+  metrics: readonly [ReportRatio['metric'], keyof PerRepeat, boolean][],
+): ReportRatio[] {
+  const base = rows.get(baseline);
+  if (base === undefined) return [];
+  return [...rows].flatMap(([name, r]) =>
+    name === baseline ? [] : ratiosOf(base, r, name, baseline, metrics),
+  );
+}
+
 const emptyRow = (contestant: string, failure: string | null): ReportRow => ({
   contestant,
   correct: null,
@@ -311,7 +324,6 @@ export function ingestLabReport(result: IngestSuiteResult): LabReport {
       rows.set(name, { row, perRepeat });
     }
     rowsByScenario.set(sc.name, rows);
-    const base = rows.get(suite.baseline);
     scenarios.push({
       name: sc.name,
       description: sc.description,
@@ -319,12 +331,7 @@ export function ingestLabReport(result: IngestSuiteResult): LabReport {
       setting: `-workers ${sc.workers} -batch ${sc.batch} -queue ${sc.queue} -faces=${sc.faces} -ocr=${sc.ocr}, ${sc.limit > 0 ? `${Math.min(sc.limit, result.corpus.count)}` : result.corpus.count} images per run; latency is per batch (sent → answer)`,
       repeats: suite.repeats,
       rows: [...rows.values()].map((r) => r.row),
-      ratios:
-        base === undefined
-          ? []
-          : [...rows].flatMap(([name, r]) =>
-              name === suite.baseline ? [] : ratiosOf(base, r, name, suite.baseline, ratioMetrics),
-            ),
+      ratios: againstBaseline(rows, suite.baseline, ratioMetrics),
       ceiling: null,
     });
   }
@@ -362,7 +369,6 @@ export function ingestLabReport(result: IngestSuiteResult): LabReport {
       });
     }
     rowsByScenario.set('preprocess', rows);
-    const base = rows.get(suite.baseline);
     scenarios.push({
       name: 'preprocess',
       description:
@@ -371,17 +377,10 @@ export function ingestLabReport(result: IngestSuiteResult): LabReport {
       setting: `${suite.preprocess.limit} corpus images per probe; time is the median per image, CPU is process CPU per image`,
       repeats: suite.repeats,
       rows: [...rows.values()].map((r) => r.row),
-      ratios:
-        base === undefined
-          ? []
-          : [...rows].flatMap(([name, r]) =>
-              name === suite.baseline
-                ? []
-                : ratiosOf(base, r, name, suite.baseline, [
-                    ['cpu_per_request', 'cpu', false],
-                    ['time', 'time', false],
-                  ]),
-            ),
+      ratios: againstBaseline(rows, suite.baseline, [
+        ['cpu_per_request', 'cpu', false],
+        ['time', 'time', false],
+      ]),
       ceiling: null,
     });
   }
@@ -421,7 +420,6 @@ export function ingestLabReport(result: IngestSuiteResult): LabReport {
       });
     }
     rowsByScenario.set('process_overhead', rows);
-    const base = rows.get(suite.baseline);
     scenarios.push({
       name: 'process_overhead',
       description:
@@ -430,17 +428,10 @@ export function ingestLabReport(result: IngestSuiteResult): LabReport {
       setting: 'every run of every scenario; time is spawn → healthy, memory is the idle RSS after warm-up',
       repeats: suite.repeats,
       rows: [...rows.values()].map((r) => r.row),
-      ratios:
-        base === undefined
-          ? []
-          : [...rows].flatMap(([name, r]) =>
-              name === suite.baseline
-                ? []
-                : ratiosOf(base, r, name, suite.baseline, [
-                    ['time', 'time', false],
-                    ['peak_rss', 'rss', false],
-                  ]),
-            ),
+      ratios: againstBaseline(rows, suite.baseline, [
+        ['time', 'time', false],
+        ['peak_rss', 'rss', false],
+      ]),
       ceiling: null,
     });
   }
