@@ -114,7 +114,8 @@ describe('pitlane run', () => {
     child.stdout.on('data', (b) => (stdout += b));
     child.stderr.on('data', (b) => (stderr += b));
     child.stdin.write('1\n2\n3\n');
-    await new Promise((r) => setTimeout(r, 400));
+    // Long enough for the process to have installed its SIGINT handler even on a loaded machine.
+    await new Promise((r) => setTimeout(r, 1500));
     child.kill('SIGINT');
     const code = await new Promise((resolve) => child.on('close', resolve));
     assert.equal(code, 130, stderr);

@@ -72,7 +72,9 @@ describe('pitlane bench on an ingest suite', () => {
     const mine = report.hypotheses.filter((h) => h.contestant === 'pitlane');
     assert.equal(mine.length, 4);
     const ghosts = report.hypotheses.filter((h) => h.contestant === 'ghost');
-    assert.ok(ghosts.length === 4 && ghosts.every((h) => h.verdict === 'not_measured' && h.measured === null));
+    assert.ok(
+      ghosts.length === 4 && ghosts.every((h) => h.verdict === 'not_measured' && h.measured === null),
+    );
     for (const h of mine) {
       assert.ok(['supported', 'rejected'].includes(h.verdict), JSON.stringify(h));
       assert.match(h.note, /one repeat/);
