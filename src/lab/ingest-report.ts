@@ -60,6 +60,8 @@ export interface IngestAgreement {
   readonly duplicates: readonly [number, number];
   readonly nearDuplicates: readonly [number, number];
   readonly firstProblem: string | null;
+  /** The totals of duplicates or near duplicates differ (beyond the order-dependent ones). */
+  readonly countsProblem: string | null;
 }
 
 export function compareRuns(
@@ -85,7 +87,8 @@ export function compareRuns(
   }
   const dups: [number, number] = [base.bench.duplicates, other.bench.duplicates];
   const near: [number, number] = [base.bench.near_duplicates, other.bench.near_duplicates];
-  if (dups[0] !== dups[1]) firstProblem ??= `${dups[1]} duplicates against the baseline's ${dups[0]}`;
+  let countsProblem: string | null = null;
+  if (dups[0] !== dups[1]) countsProblem = `${dups[1]} duplicates against the baseline's ${dups[0]}`;
   // Near duplicates between different pictures chain (A ≈ B and B ≈ C, not A ≈ C), so their total depends on the
   // order images arrive in: totals may differ by up to the unexpected near duplicates either run reported (known
   // near copies are checked against the manifest, in every run).
@@ -94,7 +97,7 @@ export function compareRuns(
     other.bench.check?.unexpected_near_count ?? 0,
   );
   if (Math.abs(near[0] - near[1]) > slack) {
-    firstProblem ??= `${near[1]} near duplicates against the baseline's ${near[0]} (more apart than the ${slack} order-dependent ones)`;
+    countsProblem ??= `${near[1]} near duplicates against the baseline's ${near[0]} (more apart than the ${slack} order-dependent ones)`;
   }
   return {
     contestant: other.contestant,
@@ -104,7 +107,8 @@ export function compareRuns(
     disagreed,
     duplicates: dups,
     nearDuplicates: near,
-    firstProblem,
+    firstProblem: countsProblem ?? firstProblem,
+    countsProblem,
   };
 }
 
@@ -253,7 +257,9 @@ export function ingestLabReport(result: IngestSuiteResult): LabReport {
       );
     }
     const disagreements = agreements.filter(
-      (a) => a.contestant === name && (a.disagreed > 0 || a.firstProblem !== null),
+      (a) =>
+        a.contestant === name &&
+        (a.disagreed > suite.correctness.maxDisagreement * a.images || a.countsProblem !== null),
     );
     for (const a of disagreements.slice(0, 1)) {
       warnings.push(

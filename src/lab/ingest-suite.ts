@@ -159,6 +159,13 @@ export const IngestSuiteSchema = Type.Object(
         {
           iou: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
           min_score: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+          max_disagreement: Type.Optional(
+            Type.Number({
+              minimum: 0,
+              maximum: 1,
+              description: 'share of images whose detections may differ (resamplers move borderline boxes)',
+            }),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -223,7 +230,7 @@ export interface IngestSuite {
   readonly scenarios: readonly IngestScenario[];
   readonly preprocess: { readonly limit: number; readonly timeoutMs: number };
   readonly repeats: number;
-  readonly correctness: { readonly iou: number; readonly minScore: number };
+  readonly correctness: { readonly iou: number; readonly minScore: number; readonly maxDisagreement: number };
   readonly hypotheses: readonly HypothesisDocument[];
   readonly quick: boolean;
 }
@@ -403,6 +410,7 @@ export async function loadIngestSuite(file: string, options: { quick?: boolean }
     correctness: {
       iou: s.correctness?.iou ?? INGEST_SUITE_DEFAULTS.iou,
       minScore: s.correctness?.min_score ?? INGEST_SUITE_DEFAULTS.minScore,
+      maxDisagreement: s.correctness?.max_disagreement ?? 0,
     },
     hypotheses: s.hypotheses ?? [],
     quick,
