@@ -363,7 +363,7 @@ export class ModelRepositoryInvalidError extends DocumentInvalidError {
 
 /** Reads, validates and normalises a models.yaml. Throws FileError or ModelRepositoryInvalidError. */
 export async function loadModelRepository(file: string): Promise<ModelSpec[]> {
-  const text = readConfigFile(file);
+  const text = readConfigFile(file, 'model repository');
   const parsed = await parseDocumentText(text, file);
   if (!parsed.ok) throw new ModelRepositoryInvalidError(file, [{ path: '$', message: parsed.message }]);
   const problems: ManifestProblem[] = [];

@@ -150,7 +150,7 @@ export function durationMs(d: number | string): number {
 
 /** Reads, validates and normalises a suite file. Throws FileError or SuiteInvalidError. */
 export async function loadSuite(file: string): Promise<Suite> {
-  const text = readConfigFile(file);
+  const text = readConfigFile(file, 'suite file');
   const parsed = await parseDocumentText(text, file);
   if (!parsed.ok) throw new SuiteInvalidError(file, [{ path: '$', message: parsed.message }]);
   const problems: ManifestProblem[] = [];

@@ -4,10 +4,10 @@
  * chooses the runtime, and adapts the runtime's batch interface to the executor's. The runtimes themselves are
  * loaded only when a pipeline has a Python node.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { ItemError, toError } from '../core/errors.js';
+import { readUserTextFile } from '../core/user-file.js';
 import type { BatchItemResult, NodeContext, PipelineNode } from '../pipeline/node.js';
 import { defineNodeType } from '../pipeline/node.js';
 import type {
@@ -62,15 +62,17 @@ function timeoutMs(t: Params['timeout']): number {
   return m?.[2] === 'ms' ? n : m?.[2] === 'm' ? n * 60_000 : n * 1000;
 }
 
+/** Largest Python module a node may name (a source file, not a data file). */
+const MAX_MODULE_BYTES = 4 * 1024 * 1024;
+
 /** The node's source text, or an error message. */
 function readSource(p: Params, baseDir: string): { text: string } | { error: string; path: string } {
   if (p.code !== undefined) return { text: p.code };
   const file = resolve(baseDir, p.module ?? '');
-  if (!existsSync(file)) return { error: `no such file: ${file}`, path: '.module' };
   try {
-    return { text: readFileSync(file, 'utf8') };
+    return { text: readUserTextFile(file, 'Python module', MAX_MODULE_BYTES) };
   } catch (e) {
-    return { error: `cannot read ${file}: ${toError(e).message}`, path: '.module' };
+    return { error: toError(e).message, path: '.module' };
   }
 }
 

@@ -7,17 +7,15 @@
  * locate problems.
  */
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
-import { readFileSync } from 'node:fs';
-import { FileError, toError, type ManifestProblem } from '../core/errors.js';
+import { toError, type ManifestProblem } from '../core/errors.js';
+import { readUserTextFile } from '../core/user-file.js';
 
-/** Reads a config file as text; a missing or unreadable file is a FileError naming it. */
-export function readConfigFile(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    const err = toError(e) as NodeJS.ErrnoException;
-    throw new FileError(file, err.code === 'ENOENT' ? 'no such file' : err.message, { cause: err });
-  }
+/**
+ * Reads a config file as text; a missing or unreadable file, one that is not a regular file (`/dev/zero`, a FIFO,
+ * a directory) or one over 16 MiB is a FileError naming it.
+ */
+export function readConfigFile(file: string, what = 'config file'): string {
+  return readUserTextFile(file, what);
 }
 
 /** Parses JSON or YAML text; the format comes from the file name, else from the first character. */
@@ -37,7 +35,12 @@ export async function parseDocumentText(
   const parsed = parseDocument(text, { prettyErrors: true });
   const first = parsed.errors[0];
   if (first) return { ok: false, message: `not valid YAML: ${first.message}` };
-  return { ok: true, doc: parsed.toJS() as unknown };
+  try {
+    // toJS refuses documents whose aliases would expand beyond maxAliasCount (a "billion laughs" alias bomb).
+    return { ok: true, doc: parsed.toJS({ maxAliasCount: 100 }) as unknown };
+  } catch (e) {
+    return { ok: false, message: `not valid YAML: ${toError(e).message}` };
+  }
 }
 
 /** Locates problems in the text and sorts them by position. */

@@ -70,7 +70,7 @@ export interface Manifest {
 /** Reads, parses and validates a manifest file. Throws FileError, ManifestParseError or ManifestInvalidError. */
 export async function loadManifestFile(file: string, registry: NodeTypeRegistry): Promise<Manifest> {
   // Synchronous on purpose: a manifest is small, and fs/promises costs ~0.1 ms more per read (thread pool).
-  const text = readConfigFile(file);
+  const text = readConfigFile(file, 'manifest');
   return parseManifest(text, { source: file, baseDir: dirname(resolve(file)) }, registry);
 }
 

@@ -1,0 +1,91 @@
+/**
+ * What every pitlane service shares about bad and oversized requests: one problem type that carries the HTTP
+ * status, and one description of each request limit (what it bounds, its flag, its value) so that a refusal
+ * names the limit and the flag that raises it, `--help` and the README's limits table say the same, and memory
+ * stays bounded by the configured limits whatever a client sends (TEI's max_client_batch_size and
+ * max_batch_tokens, Triton's and fastify's body limits). A request over a limit is refused before anything
+ * proportional to it is allocated.
+ */
+
+/** A request problem: HTTP status, a message naming the field or limit, and what the API wants beside it. */
+export class HttpProblem extends Error {
+  constructor(
+    /** HTTP status to answer with. */
+    readonly status: number,
+    message: string,
+    /** The request field the problem is about (OpenAI's `param`), or null. */
+    readonly param: string | null = null,
+    /** Headers to send with the answer (e.g. Retry-After). */
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+    this.name = 'HttpProblem';
+  }
+}
+
+/** The unit a limit counts in; it decides how values are printed. */
+export type LimitUnit = 'bytes' | 'items' | 'tokens' | 'files' | 'pixels' | 'characters';
+
+/** One request limit of a service, as documented and as enforced. */
+export interface RequestLimit {
+  /** Short name for messages and tables, e.g. "request body", "inputs per request". */
+  readonly name: string;
+  /** The command-line flag that sets it, e.g. "--max-body-mb". */
+  readonly flag: string;
+  /** The limit, in `unit`s (bytes for sizes, whatever the flag's own unit is). */
+  readonly value: number;
+  readonly unit: LimitUnit;
+  /** HTTP status of a refusal: 413 for sizes, 422 (TEI) or 400 (OpenAI) for counts, as the API does. */
+  readonly status: number;
+}
+
+/** Formats a count of `unit`s for a person: MiB for bytes of a MiB or more, thousands separators otherwise. */
+export function formatLimitValue(value: number, unit: LimitUnit): string {
+  if (unit === 'bytes') {
+    if (value >= 1 << 20) return `${trim(value / (1 << 20))} MiB`;
+    if (value >= 1 << 10) return `${trim(value / (1 << 10))} KiB`;
+    return `${value} bytes`;
+  }
+  return `${value.toLocaleString('en-US')} ${unit}`;
+}
+
+function trim(n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toFixed(1);
+}
+
+/**
+ * The refusal of a request over `limit`: "`what` is 3,000,000 inputs; the limit is 512 inputs (--max-client-batch-size)".
+ * `got` is omitted when it is unknown (a body cut off at the limit).
+ */
+export function overLimit(
+  limit: RequestLimit,
+  what: string,
+  got?: number,
+  param: string | null = null,
+): HttpProblem {
+  const amount =
+    got === undefined ? `over the limit of` : `${formatLimitValue(got, limit.unit)}; the limit is`;
+  return new HttpProblem(
+    limit.status,
+    `${what} is ${amount} ${formatLimitValue(limit.value, limit.unit)} (${limit.flag})`,
+    param,
+  );
+}
+
+/** Throws the refusal when `got` exceeds the limit. */
+export function enforceLimit(
+  limit: RequestLimit,
+  what: string,
+  got: number,
+  param: string | null = null,
+): void {
+  if (got > limit.value) throw overLimit(limit, what, got, param);
+}
+
+/** The limits of a service as a Markdown table (for docs and `--help` text generation). */
+export function limitsTable(limits: readonly RequestLimit[]): string {
+  const rows = limits.map(
+    (l) => `| ${l.name} | ${formatLimitValue(l.value, l.unit)} | \`${l.flag}\` | ${l.status} |`,
+  );
+  return ['| limit | default | flag | refused with |', '| --- | --- | --- | --- |', ...rows].join('\n');
+}
