@@ -94,8 +94,48 @@ def _reject_constant(name: str) -> Any:
 
 # One decoder, built once: every number becomes a float; NaN / Infinity (which Python accepts) are rejected.
 _DECODER = json.JSONDecoder(parse_int=float, parse_constant=_reject_constant)
-parse_item: Callable[[str], Any] = _DECODER.decode
-"""Parse one JSON text the way ``JSON.parse`` does, with every number a ``float``."""
+MAX_JSON_DEPTH = 256
+"""Deepest nesting of arrays and objects accepted in one input line (pitlane's JSONL reader uses the same)."""
+
+
+class TooDeep(ValueError):
+    """An input line nested deeper than MAX_JSON_DEPTH."""
+
+    reason = f"nested deeper than {MAX_JSON_DEPTH} levels"
+
+
+def _depth_exceeds(text: str, limit: int) -> bool:
+    """Whether JSON text nests arrays/objects deeper than ``limit`` (brackets inside strings do not count)."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    in_string = False
+    escaped = False
+    for c in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c == "[" or c == "{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif c == "]" or c == "}":
+            depth -= 1
+    return False
+
+
+def parse_item(text: str, _decode: Callable[[str], Any] = _DECODER.decode) -> Any:
+    """Parse one JSON text the way ``JSON.parse`` does, with every number a ``float``; refuse deep nesting."""
+    if len(text) > 2 * MAX_JSON_DEPTH and _depth_exceeds(text, MAX_JSON_DEPTH):
+        raise TooDeep(text)
+    return _decode(text)
+
 
 _INF = float("inf")
 _TWO_53 = 9007199254740992.0
@@ -1894,11 +1934,12 @@ class ErrorRecord(_Control):
 class BadLine(_Control):
     """An input line that is not JSON, on its way to the entry node whose item error it is."""
 
-    __slots__ = ("text", "line")
+    __slots__ = ("text", "line", "reason")
 
-    def __init__(self, text: str, line: int):
+    def __init__(self, text: str, line: int, reason: str = ""):
         self.text = text
         self.line = line
+        self.reason = reason
 
 
 class NodeQueue(asyncio.Queue):
@@ -2039,13 +2080,14 @@ class _Stage:
                     return
                 try:
                     value = parse(line)
-                except (ValueError, RecursionError):
+                except (ValueError, RecursionError) as exc:
                     text = line[:-1] if line.endswith("\r") else line
                     if not text.strip(" \t\r"):
                         continue  # blank line: not an item
-                    message = f"invalid JSON on input line {line_no}"
+                    reason = f": {TooDeep.reason}" if isinstance(exc, TooDeep) else ""
+                    message = f"invalid JSON on input line {line_no}{reason}"
                     if to_entry_nodes:
-                        await self.emit(BadLine(text, line_no))
+                        await self.emit(BadLine(text, line_no, reason))
                     else:
                         index = self.received
                         self.received = index + 1
@@ -2101,7 +2143,7 @@ class NodeRunner(_Stage):
                 elif not self.stopped:  # BadLine
                     index = self.received
                     self.received = index + 1
-                    await self.item_error(index, f"invalid JSON on input line {item.line}", item.text)
+                    await self.item_error(index, f"invalid JSON on input line {item.line}{item.reason}", item.text)
                 continue
             if self.stopped:
                 continue  # failed: discard, but keep consuming so no upstream put blocks forever

@@ -17,13 +17,18 @@ export const EXIT = Object.freeze({
   THRESHOLDS_FAILED: 4,
   /** A bug in pitlane. */
   INTERNAL: 70,
+  /** The output could not be written (disk full, I/O error): sysexits' EX_IOERR. */
+  OUTPUT_FAILED: 74,
   /** Stopped by Ctrl-C (SIGINT). */
   INTERRUPTED: 130,
+  /** The reader of the output closed it (`| head`): stopped quietly, as Unix tools killed by SIGPIPE (128 + 13). */
+  OUTPUT_CLOSED: 141,
 });
 
 const BY_CODE: Readonly<Record<ErrorCode, number>> = {
   PL_ERR_USAGE: EXIT.INVALID_INPUT,
   PL_ERR_FILE: EXIT.INVALID_INPUT,
+  PL_ERR_OUTPUT: EXIT.OUTPUT_FAILED,
   PL_ERR_MANIFEST_PARSE: EXIT.INVALID_INPUT,
   PL_ERR_MANIFEST_INVALID: EXIT.INVALID_INPUT,
   PL_ERR_NODE_INIT: EXIT.PIPELINE_FAILED,

@@ -26,6 +26,15 @@ function nonNegativeNumber(name: string, integer: boolean) {
   };
 }
 
+function positiveNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
+      throw new InvalidArgumentError(`${name} must be a number > 0`);
+    return n;
+  };
+}
+
 function positiveInt(name: string) {
   return (value: string): number => {
     const n = Number(value);
@@ -54,6 +63,12 @@ function buildProgram(setExit: (code: number) => void): Command {
         '--on-error <policy>',
         'fail: stop at the first item error; skip: write an error record and go on',
       ).choices(['fail', 'skip']),
+    )
+    .option(
+      '--max-line-mb <mb>',
+      'longest input line in MiB; a longer line becomes an error record (skip) or stops the run (fail)',
+      positiveNumber('--max-line-mb'),
+      256,
     )
     .option('--stats', 'print per-node counters and timings to stderr when done')
     .option('--json-stats', 'print per-node counters and timings to stderr as one JSON line')

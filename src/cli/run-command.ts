@@ -1,12 +1,14 @@
 /** `pitlane run`: streams JSONL through a manifest's pipeline. */
-import { createReadStream, createWriteStream } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { FileError } from '../core/errors.js';
+import { describeOpenError } from '../core/user-file.js';
 import { runPipeline, type NodeStats } from '../pipeline/executor.js';
 import { JsonlWriter, readJsonl } from '../pipeline/jsonl.js';
 import { loadManifestFile, type ErrorPolicy } from '../pipeline/manifest.js';
 import { BUILTIN_NODE_TYPES } from '../nodes/registry.js';
 import { EXIT } from './exit-codes.js';
+import { OutputClosed, OutputFile } from './output-file.js';
 import { reportError } from './report-error.js';
 
 export interface RunCommandOptions {
@@ -16,16 +18,19 @@ export interface RunCommandOptions {
   stats?: boolean;
   jsonStats?: boolean;
   pythonRuntime?: 'cpython' | 'pyodide';
+  /** Longest input line in MiB (longer: that line is an error record). */
+  maxLineMb?: number;
 }
 
 export async function runCommand(file: string, opts: RunCommandOptions): Promise<number> {
   const manifest = await loadManifestFile(file, BUILTIN_NODE_TYPES);
   const input = await openInput(opts.input ?? '-');
-  const output = await openOutput(opts.output ?? '-');
-  const writer = new JsonlWriter(output);
+  const output = OutputFile.open(opts.output ?? '-');
+  // A failed write ends the run: sources stop, what is in flight drains, and the failure decides the exit code.
+  const controller = new AbortController();
+  const writer = new JsonlWriter(output, () => controller.abort());
 
   // First Ctrl-C: stop cleanly (sources stop, in-flight items drain, nodes flush). Second: leave now.
-  const controller = new AbortController();
   let interrupted = false;
   const onSigint = (): void => {
     if (interrupted) process.exit(EXIT.INTERRUPTED);
@@ -36,15 +41,25 @@ export async function runCommand(file: string, opts: RunCommandOptions): Promise
   process.on('SIGINT', onSigint);
   try {
     const result = await runPipeline(manifest, {
-      input: readJsonl(input, controller.signal),
+      input: readJsonl(input, {
+        signal: controller.signal,
+        ...(opts.maxLineMb !== undefined ? { maxLineBytes: Math.floor(opts.maxLineMb * 1024 * 1024) } : {}),
+        maxLineFlag: '--max-line-mb',
+      }),
       onOutput: (v) => writer.write(v),
       signal: controller.signal,
       timing: opts.stats === true || opts.jsonStats === true,
       ...(opts.pythonRuntime !== undefined ? { nodeOptions: { pythonRuntime: opts.pythonRuntime } } : {}),
       ...(opts.onError !== undefined ? { onError: opts.onError } : {}),
     });
-    await writer.end();
-    if (output !== process.stdout) await new Promise<void>((resolve) => output.end(resolve));
+    let outputFailure: unknown = null;
+    try {
+      writer.end();
+      output.close();
+    } catch (e) {
+      outputFailure = e;
+      output.abandon();
+    }
     if (opts.jsonStats === true) {
       process.stderr.write(
         JSON.stringify({ state: result.state, duration_ms: result.durationMs, nodes: result.stats }) + '\n',
@@ -52,10 +67,16 @@ export async function runCommand(file: string, opts: RunCommandOptions): Promise
     } else if (opts.stats === true) {
       process.stderr.write(formatStats(result.stats, result.durationMs, writer.count));
     }
+    if (outputFailure instanceof OutputClosed) return EXIT.OUTPUT_CLOSED;
+    if (outputFailure !== null) {
+      if (result.state === 'failed') reportError(result.error);
+      return reportError(outputFailure);
+    }
     if (result.state === 'failed') return reportError(result.error);
     return result.state === 'cancelled' ? EXIT.INTERRUPTED : EXIT.OK;
   } finally {
     process.off('SIGINT', onSigint);
+    output.abandon();
     if (input !== process.stdin) input.destroy();
   }
 }
@@ -66,18 +87,8 @@ async function openInput(path: string): Promise<Readable> {
   await new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve());
     stream.once('error', (e: NodeJS.ErrnoException) =>
-      reject(new FileError(path, e.code === 'ENOENT' ? 'no such file' : e.message, { cause: e })),
+      reject(new FileError(path, describeOpenError(e, 'input'), { cause: e })),
     );
-  });
-  return stream;
-}
-
-async function openOutput(path: string): Promise<Writable> {
-  if (path === '-') return process.stdout;
-  const stream = createWriteStream(path);
-  await new Promise<void>((resolve, reject) => {
-    stream.once('open', () => resolve());
-    stream.once('error', (e) => reject(new FileError(path, e.message, { cause: e })));
   });
   return stream;
 }

@@ -8,6 +8,8 @@
 export const ERROR_CODES = {
   PL_ERR_USAGE: 'The command line is wrong: unknown flag, missing argument or bad value.',
   PL_ERR_FILE: 'A file could not be read or written.',
+  PL_ERR_OUTPUT:
+    'Writing the output failed (disk full, I/O error): the run stopped; the output is incomplete and was not published.',
   PL_ERR_MANIFEST_PARSE: 'A manifest is not valid JSON or YAML.',
   PL_ERR_MANIFEST_INVALID:
     'A manifest parsed but breaks one or more rules; every problem is listed with its path.',
@@ -50,6 +52,20 @@ export class FileError extends PitlaneError {
     super('PL_ERR_FILE', `${path}: ${message}`, options);
     this.path = path;
     this.name = 'FileError';
+  }
+}
+
+/** Writing a run's output failed: it stopped the run, and the output is incomplete. */
+export class OutputError extends PitlaneError {
+  /** The output as the user named it (`-` is stdout). */
+  readonly output: string;
+  /** The errno code of the failed write (ENOSPC, EIO, ...), when there was one. */
+  readonly errno: string | null;
+  constructor(output: string, message: string, errno: string | null, options?: { cause?: unknown }) {
+    super('PL_ERR_OUTPUT', `${output === '-' ? 'stdout' : output}: ${message}`, options);
+    this.output = output;
+    this.errno = errno;
+    this.name = 'OutputError';
   }
 }
 

@@ -481,4 +481,48 @@ describe('executor', () => {
     const r = await runPipeline(m, { input: input() });
     assert.deepEqual(r.outputs, [2, 3]);
   });
+
+  test('a chain of 5,000 nodes runs without overflowing the stack; items and error records keep their order', async () => {
+    const steps: [string, string, Record<string, unknown>?][] = [];
+    for (let i = 0; i < 5000; i++) {
+      steps.push(
+        i % 2 === 0 ? [`p${i}`, 'PassThrough'] : [`c${i}`, 'Calculator', { operation: 'add', operand: 1 }],
+      );
+    }
+    const m = manifestOf(chain([...steps, ['k', 'DataSink']]));
+    async function* input(): AsyncGenerator {
+      yield await Promise.resolve(1);
+      yield 'not a number';
+      yield 2;
+    }
+    const r = await runPipeline(m, { input: input(), onError: 'skip' });
+    assert.equal(r.state, 'completed');
+    assert.equal(r.outputs.length, 3);
+    assert.equal(r.outputs[0], 2501);
+    assert.equal((r.outputs[1] as { $error: { node: string } }).$error.node, 'c1');
+    assert.equal(r.outputs[2], 2502);
+  });
+
+  test("an output the sink cannot write is the emitting node's item error; the run goes on under skip", async () => {
+    const m = manifestOf(
+      chain([
+        ['s', 'DataSource', { items: [1, 2, 3] }],
+        ['k', 'DataSink'],
+      ]),
+    );
+    const written: unknown[] = [];
+    const r = await runPipeline(m, {
+      onError: 'skip',
+      onOutput: (v) => {
+        if (v === 2) throw new Error('the output cannot be written as JSON: test');
+        written.push(v);
+        return null;
+      },
+    });
+    assert.equal(r.state, 'completed');
+    assert.equal(written.length, 3);
+    assert.equal(written[0], 1);
+    assert.match((written[1] as { $error: { message: string } }).$error.message, /cannot be written as JSON/);
+    assert.equal(written[2], 3);
+  });
 });

@@ -189,7 +189,14 @@ abstract class Stage {
   emit(value: unknown): Blocker | null {
     this.emitted++;
     let blocked: Blocker | null = null;
-    if (this.output !== null) blocked = this.output(value, this.id) ?? null;
+    if (this.output !== null) {
+      try {
+        blocked = this.output(value, this.id) ?? null;
+      } catch (e) {
+        // The output cannot take this value (it cannot be written as JSON): the emitting node's item error.
+        return this.reject(e, undefined, null);
+      }
+    }
     const next = this.next;
     for (let i = 0; i < next.length; i++) {
       const b = (next[i] as NodeRunner).push(value);
@@ -245,6 +252,12 @@ class NodeRunner extends Stage {
   dead = false;
   /** The node processes batches (processBatch). */
   readonly batched: boolean;
+  /**
+   * Items reach this node through its queue and pump, never by a synchronous call: set on every
+   * SYNC_DEPTH_LIMIT-th level of the graph, so that a synchronous cascade down a long chain of nodes never
+   * nests deeper than that many calls (a 5,000-node chain would overflow the stack otherwise).
+   */
+  boundary = false;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -263,6 +276,7 @@ class NodeRunner extends Stage {
   /** Takes one item. Returns a Blocker when the producer must wait before sending more. */
   push(item: unknown): Blocker | null {
     if (this.busy) return this.dead ? null : this.queue.push(item);
+    if (this.boundary) return this.deferPush(item);
     if (this.batched) {
       // A batching node is asynchronous: this item starts a batch; items arriving meanwhile form the next one.
       this.busy = true;
@@ -290,7 +304,16 @@ class NodeRunner extends Stage {
   /** Takes an error record passing through. */
   acceptError(record: ErrorRecord): Blocker | null {
     if (this.busy) return this.dead ? null : this.queue.push(record);
+    if (this.boundary) return this.deferPush(record);
     return this.passError(record);
+  }
+
+  /** Queues an item and starts the pump, which takes it from a fresh stack (after a microtask). */
+  private deferPush(item: unknown): Blocker | null {
+    this.busy = true;
+    const b = this.queue.push(item);
+    void this.pump(Promise.resolve());
+    return b;
   }
 
   /**
@@ -560,7 +583,7 @@ class SourceRunner extends Stage {
         const at = index++;
         let b: Blocker | null;
         if (v instanceof InputParseFailure) {
-          const message = `invalid JSON on input line ${v.line}`;
+          const message = `invalid JSON on input line ${v.line}${v.reason !== undefined ? `: ${v.reason}` : ''}`;
           b =
             this.entry instanceof NodeRunner
               ? this.entry.rejectArriving(message, v.text)
@@ -594,6 +617,21 @@ const inputStreamSource: SourceNode = {
   readsInput: true,
   items: (input) => input ?? [],
 };
+
+/** Graph levels between two nodes that take their items asynchronously (NodeRunner.boundary). */
+const SYNC_DEPTH_LIMIT = 128;
+
+/** Marks the runners on every SYNC_DEPTH_LIMIT-th level of the graph (longest path from a source) as boundaries. */
+function markBoundaries(plan: Manifest['plan'], runners: readonly (NodeRunner | null)[]): void {
+  if (plan.order.length <= SYNC_DEPTH_LIMIT) return;
+  const level = new Array<number>(plan.order.length).fill(0);
+  for (const i of plan.order) {
+    const l = level[i] as number;
+    for (const j of plan.successors[i] ?? []) if ((level[j] as number) < l + 1) level[j] = l + 1;
+    const r = runners[i];
+    if (r !== null && r !== undefined && l > 0 && l % SYNC_DEPTH_LIMIT === 0) r.boundary = true;
+  }
+}
 
 /** Runs a validated manifest to completion (or failure, or cancellation). */
 export async function runPipeline(manifest: Manifest, options: RunOptions = {}): Promise<PipelineResult> {
@@ -660,6 +698,7 @@ export async function runPipeline(manifest: Manifest, options: RunOptions = {}):
     sources.push(implicit);
   }
 
+  markBoundaries(plan, runners);
   const order = plan.order.map((i) => stages[i] as Stage);
   const initialised: (PipelineNode | SourceNode)[] = [];
   if (options.signal?.aborted === true) onAbort();

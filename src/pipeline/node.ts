@@ -69,8 +69,10 @@ export class InputParseFailure {
   constructor(
     /** 1-based physical line number (blank lines counted). */
     readonly line: number,
-    /** The raw line text. */
+    /** The raw line text (its start only, for a line over the length limit). */
     readonly text: string,
+    /** Why a line that is not a plain syntax error was refused (too long, nested too deep). */
+    readonly reason?: string,
   ) {}
 }
 
