@@ -4,8 +4,9 @@
  * merged, ratios with bootstrap intervals over repeats, memory. Runs from different moments are flagged: the
  * lab's own comparisons are interleaved in one run, these are not.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { BenchError, FileError, toError } from '../core/errors.js';
+import { MAX_RESULTS_FILE_BYTES, readUserTextFile } from '../core/user-file.js';
 import type { Environment } from '../lab/environment.js';
 import { httpComparisonJson, httpLabReport } from '../lab/http-report.js';
 import type { HttpSuiteResult, ScenarioRun } from '../lab/http-suite.js';
@@ -54,10 +55,10 @@ interface ResultsFile {
   }[];
 }
 
-async function readResults(path: string): Promise<ResultsFile> {
+function readResults(path: string): ResultsFile {
   let data: unknown;
   try {
-    data = JSON.parse(await readFile(path, 'utf8'));
+    data = JSON.parse(readUserTextFile(path, 'results file', MAX_RESULTS_FILE_BYTES));
   } catch (e) {
     throw new FileError(path, `cannot read a results file: ${toError(e).message}`);
   }
@@ -119,8 +120,8 @@ export async function compareCommand(
   bPath: string,
   opts: { json?: boolean; output?: string },
 ): Promise<number> {
-  const a = await readResults(aPath);
-  const b = await readResults(bPath);
+  const a = readResults(aPath);
+  const b = readResults(bPath);
   // Two files of the same contestant name still need distinct names in the report.
   const nameA = a.contestant === b.contestant ? `${a.contestant} (A)` : a.contestant;
   const nameB = a.contestant === b.contestant ? `${b.contestant} (B)` : b.contestant;

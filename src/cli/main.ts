@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { UsageError } from '../core/errors.js';
+import { printable } from '../core/terminal-text.js';
 import type { BenchPipelinesOptions } from './bench-command.js';
 import type { BenchWorkerOptions } from '../lab/pipeline-bench-worker.js';
 import type { RunCommandOptions } from './run-command.js';
@@ -50,7 +51,11 @@ function buildProgram(setExit: (code: number) => void): Command {
     .helpOption('-h, --help', 'show help for a command')
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      // commander's own usage errors get the documented code, like every other error (docs/errors.md).
+      outputError: (s, write) => write(printable(s.replace(/^error: /, 'error PL_ERR_USAGE: '))),
+    });
 
   program
     .command('run')
@@ -368,6 +373,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (argv[0] === 'ingest-bench') {
       const { ingestBenchCommand } = await import('./ingest-bench-command.js');
       return await ingestBenchCommand(argv.slice(1));
+    }
+    const first = argv[0];
+    if (first !== undefined && !first.startsWith('-') && first !== 'help') {
+      // An unknown command is an error even with --help (commander would print the main help and exit 0).
+      const known = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
+      if (!known.includes(first)) {
+        const { closestName } = await import('../pipeline/config-document.js');
+        const hint = closestName(first, known);
+        throw new UsageError(
+          `unknown command '${first}'${hint !== undefined ? ` (did you mean '${hint}'?)` : ''}`,
+        );
+      }
     }
     await program.parseAsync([...argv], { from: 'user' });
     return code;

@@ -1,8 +1,11 @@
-/** Prints any error for a person on stderr and returns the exit code for it. */
+/** Errors for a person, on stderr. */
 import { DocumentInvalidError, NodeFailedError, PitlaneError, toError } from '../core/errors.js';
+import { printable } from '../core/terminal-text.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
-export function reportError(thrown: unknown, stderr: NodeJS.WritableStream = process.stderr): number {
+/** Prints any error for a person on stderr (control characters escaped) and returns the exit code for it. */
+export function reportError(thrown: unknown, out: NodeJS.WritableStream = process.stderr): number {
+  const stderr = { write: (text: string): boolean => out.write(printable(text)) };
   const err = toError(thrown);
   if (err instanceof DocumentInvalidError) {
     const lines = [`error ${err.code}: ${err.message}`];

@@ -2,6 +2,7 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { FileError } from '../core/errors.js';
+import { printable } from '../core/terminal-text.js';
 import { describeOpenError } from '../core/user-file.js';
 import { runPipeline, type NodeStats } from '../pipeline/executor.js';
 import { JsonlWriter, readJsonl } from '../pipeline/jsonl.js';
@@ -96,7 +97,7 @@ async function openInput(path: string): Promise<Readable> {
 /** The `--stats` table: per-node counters and time. */
 export function formatStats(stats: readonly NodeStats[], durationMs: number, outputs: number): string {
   const rows = stats.map((s) => [
-    s.id,
+    printable(s.id),
     s.type,
     String(s.received),
     String(s.emitted),
@@ -109,7 +110,7 @@ export function formatStats(stats: readonly NodeStats[], durationMs: number, out
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: string[]): string =>
     cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
-  const details = stats.flatMap((s) => (s.detail !== null ? [`  ${s.id}: ${s.detail}`] : []));
+  const details = stats.flatMap((s) => (s.detail !== null ? [printable(`  ${s.id}: ${s.detail}`)] : []));
   return [
     line(head),
     ...rows.map(line),

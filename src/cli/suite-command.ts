@@ -3,9 +3,10 @@
  * progress display, write results, comparison, Markdown and HTML; compare two results files; re-render a
  * report. Ctrl-C stops the measurement, stops every contestant and writes what was measured, marked partial.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BenchError, FileError, toError } from '../core/errors.js';
+import { MAX_RESULTS_FILE_BYTES, readUserTextFile } from '../core/user-file.js';
 import { killAllContestants } from '../lab/contestant.js';
 import { httpComparisonJson, httpLabReport, writeHttpResults } from '../lab/http-report.js';
 import { runHttpSuite, type SuiteProgress } from '../lab/http-suite.js';
@@ -261,7 +262,7 @@ export async function reportCommand(dir: string, opts: { output?: string }): Pro
   const path = join(dir, 'report.json');
   let report: LabReport;
   try {
-    report = JSON.parse(await readFile(path, 'utf8')) as LabReport;
+    report = JSON.parse(readUserTextFile(path, 'report data', MAX_RESULTS_FILE_BYTES)) as LabReport;
   } catch (e) {
     throw new FileError(
       path,

@@ -10,6 +10,9 @@ import { FileError } from './errors.js';
 /** Largest config document (manifest, suite, model repository) pitlane reads: far above any real one. */
 export const MAX_CONFIG_FILE_BYTES = 16 * 1024 * 1024;
 
+/** Largest results or report file pitlane reads back (encoded histograms and resource series of a long suite). */
+export const MAX_RESULTS_FILE_BYTES = 256 * 1024 * 1024;
+
 /** Reads a user's file as UTF-8 text: a regular file of at most `maxBytes`, or a FileError naming it. */
 export function readUserTextFile(path: string, what: string, maxBytes = MAX_CONFIG_FILE_BYTES): string {
   return readUserFile(path, what, maxBytes).toString('utf8');

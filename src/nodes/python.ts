@@ -7,6 +7,7 @@
 import { relative, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { ItemError, toError } from '../core/errors.js';
+import { printable } from '../core/terminal-text.js';
 import { readUserTextFile } from '../core/user-file.js';
 import type { BatchItemResult, NodeContext, PipelineNode } from '../pipeline/node.js';
 import { defineNodeType } from '../pipeline/node.js';
@@ -96,7 +97,7 @@ function logTo(ctx: NodeContext<Params>): PythonRuntimeOptions {
   const log =
     ctx.options.log ??
     ((id: string, level: string, message: string) => {
-      process.stderr.write(`[python:${id}] ${level.toUpperCase()} ${message}\n`);
+      process.stderr.write(printable(`[python:${id}] ${level.toUpperCase()} ${message}`) + '\n');
     });
   return {
     onLog: (r) => log(r.nodeId, r.level, r.message),

@@ -119,6 +119,8 @@ function describeSchemaError(e: ValueError): string {
 
 function describeValue(v: unknown): string {
   if (v === undefined) return 'nothing';
+  // JSON.stringify writes NaN and ±Infinity (YAML's .nan, .inf) as null: name them.
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
   const s = JSON.stringify(v);
   return s.length > 40 ? `${s.slice(0, 37)}...` : s;
 }
