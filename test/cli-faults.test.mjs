@@ -168,7 +168,11 @@ describe('hostile input lines fail alone; the run goes on', () => {
     assert.equal(lines[1].$error.message, 'invalid JSON on input line 2: nested deeper than 256 levels');
     const stats = JSON.parse(r.stderr.trim().split('\n').at(-1));
     const source = stats.nodes.find((n) => n.id === 'source');
-    assert.deepEqual([source.emitted, source.errors], [3, 1], 'three values and one error record, nothing lost');
+    assert.deepEqual(
+      [source.emitted, source.errors],
+      [3, 1],
+      'three values and one error record, nothing lost',
+    );
   });
 
   test('under fail, the deep line stops the run naming the line', async () => {
@@ -316,6 +320,6 @@ nodes:
     const r = await pitlane(['run', file], { input: '"x"\n' });
     assert.equal(r.code, 1);
     assert.ok(r.stderr.includes("node 'a\\x1b[31mRED\\r\\u202e' (Calculator)"), r.stderr);
-    assert.doesNotMatch(r.stderr, /[\u001b\r\u202e]/);
+    for (const c of ['\u001b', '\r', '\u202e']) assert.ok(!r.stderr.includes(c), 'no raw control character');
   });
 });
