@@ -62,7 +62,11 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('run a pipeline manifest over a stream of JSONL items (stdin → stdout by default)')
     .argument('<manifest>', 'pipeline manifest, JSON or YAML')
     .option('-i, --input <file>', 'JSONL input file, or - for stdin', '-')
-    .option('-o, --output <file>', 'JSONL output file, or - for stdout', '-')
+    .option(
+      '-o, --output <file>',
+      'JSONL output file, or - for stdout; a file is written as FILE.partial and renamed when complete (a write error: exit 74)',
+      '-',
+    )
     .addOption(
       new Option(
         '--on-error <policy>',
