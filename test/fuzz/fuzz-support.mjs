@@ -179,3 +179,41 @@ export function mutated(valid) {
     return copy;
   });
 }
+
+/**
+ * Deep equality of JSON values without recursion (assert.deepEqual and JSON.stringify overflow the stack on
+ * values nested 10^4 deep, which JSON.parse reads fine).
+ */
+export function sameJson(a, b) {
+  const stack = [[a, b]];
+  while (stack.length > 0) {
+    const [x, y] = stack.pop();
+    if (x === null || y === null || typeof x !== 'object' || typeof y !== 'object') {
+      if (!Object.is(x, y)) return false;
+      continue;
+    }
+    if (Array.isArray(x) !== Array.isArray(y)) return false;
+    const kx = Object.keys(x);
+    const ky = Object.keys(y);
+    if (kx.length !== ky.length) return false;
+    for (const k of kx) {
+      if (!Object.hasOwn(y, k)) return false;
+      stack.push([x[k], y[k]]);
+    }
+  }
+  return true;
+}
+
+/** Asserts sameJson, with a short message (the values themselves may be megabytes). */
+export function assertSameJson(actual, expected, what = 'values differ') {
+  if (sameJson(actual, expected)) return;
+  const preview = (v) => {
+    try {
+      const s = JSON.stringify(v);
+      return s.length > 300 ? `${s.slice(0, 300)}…` : s;
+    } catch {
+      return '(too deep to print)';
+    }
+  };
+  throw new Error(`${what}\n  actual:   ${preview(actual)}\n  expected: ${preview(expected)}`);
+}
