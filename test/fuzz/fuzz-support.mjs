@@ -49,6 +49,7 @@ export const HOSTILE_KEYS = [
   '~1',
   '"',
   '\u0000',
+  '\uE000',
   '\u001b[31m',
   '\ud800',
   '😀',
