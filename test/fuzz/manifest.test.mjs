@@ -330,7 +330,7 @@ describe('manifest parser fuzz', () => {
           await outcome(text, source);
         },
       ),
-      300,
+      150,
     );
   });
 
@@ -346,7 +346,7 @@ describe('manifest parser fuzz', () => {
         assert.deepEqual(yaml.problems, json.problems, 'same problems');
         if (!json.ok) assert.equal(json.parse, false, 'a document JSON.stringify wrote always parses');
       }),
-      300,
+      150,
     );
   });
 

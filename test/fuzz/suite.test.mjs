@@ -140,7 +140,7 @@ describe('suite loader fuzz', () => {
             await outcome(load, text, ext);
           },
         ),
-        100,
+        50,
       );
     });
 
@@ -156,7 +156,7 @@ describe('suite loader fuzz', () => {
           const strip = (list) => list.map((p) => p.replace(/suite-\d+\.(json|yaml)/g, 'FILE'));
           assert.deepEqual(strip(yaml.problems), strip(json.problems), 'same problems');
         }),
-        100,
+        50,
       );
     });
 
@@ -165,7 +165,7 @@ describe('suite loader fuzz', () => {
         fc.asyncProperty(pathDoc, fc.constantFrom('json', 'yaml'), async (doc, ext) => {
           await outcome(load, ext === 'json' ? JSON.stringify(doc) : toYaml(doc), ext);
         }),
-        100,
+        50,
       );
     });
   }
