@@ -3,10 +3,11 @@
  * files and custom modules, and normalise into the Suite the runner uses (all defaults filled in, here and
  * nowhere else). A suite with problems lists them all and starts nothing.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SuiteInvalidError, toError, type ManifestProblem } from '../core/errors.js';
+import { MAX_CONFIG_FILE_BYTES, readUserFile, readUserTextFile } from '../core/user-file.js';
 import {
   locateAndSortProblems,
   parseDocumentText,
@@ -138,6 +139,9 @@ export function quickSuite(suite: Suite): Suite {
     ceilings: suite.ceilings.map((c) => ({ ...c, command: [...c.command, ...c.quickArgs] })),
   };
 }
+
+/** Largest body file (JSONL) a suite may name: far above any real one, and a bound on what loading reads. */
+export const MAX_BODY_FILE_BYTES = 256 * 1024 * 1024;
 
 /** Parses `10s`, `500ms`, `2m` or a number of seconds into milliseconds. */
 export function durationMs(d: number | string): number {
@@ -405,9 +409,10 @@ async function workloadBodies(
     const path = resolve(baseDir, w.bodies.file);
     let text: string;
     try {
-      text = readFileSync(path, 'utf8');
+      // Only a regular file of bounded size: /dev/zero would be read forever, a FIFO would block the load.
+      text = readUserTextFile(path, 'body file', MAX_BODY_FILE_BYTES);
     } catch (e) {
-      problems.push({ path: `${at}.bodies.file`, message: `cannot read ${path}: ${toError(e).message}` });
+      problems.push({ path: `${at}.bodies.file`, message: `cannot read ${toError(e).message}` });
       return [null];
     }
     const out: string[] = [];
@@ -427,6 +432,11 @@ async function workloadBodies(
   }
   if (w.generator !== undefined) {
     const path = resolve(baseDir, w.generator);
+    const unreadable = unreadableModule(path, 'generator module');
+    if (unreadable !== null) {
+      problems.push({ path: `${at}.generator`, message: unreadable });
+      return [null];
+    }
     try {
       const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
       if (typeof mod.default !== 'function') {
@@ -484,6 +494,11 @@ async function correctnessRule(
         return { mode: 'none' };
       }
       const path = resolve(baseDir, c.module);
+      const unreadable = unreadableModule(path, 'compare module');
+      if (unreadable !== null) {
+        problems.push({ path: '$.correctness.module', message: unreadable });
+        return { mode: 'none' };
+      }
       try {
         const mod = (await import(pathToFileURL(path).href)) as { compare?: unknown };
         if (typeof mod.compare !== 'function') {
@@ -504,6 +519,20 @@ async function correctnessRule(
     }
     default:
       return { mode: 'none' };
+  }
+}
+
+/**
+ * Why a module a suite names cannot be imported, or null: import() reads whatever the path is, so a device
+ * (`/dev/zero`) would be read until memory runs out and a FIFO would block the load. Only a regular file of at
+ * most MAX_CONFIG_FILE_BYTES is imported.
+ */
+function unreadableModule(path: string, what: string): string | null {
+  try {
+    readUserFile(path, what, MAX_CONFIG_FILE_BYTES);
+    return null;
+  } catch (e) {
+    return `cannot load ${toError(e).message}`;
   }
 }
 

@@ -300,12 +300,16 @@ export function decodeInferResponse(
 // Body assembly
 
 /**
- * Collects a body's chunks into one buffer with a single copy: preallocated when the length is known, and
- * placed so that the binary part (after a JSON header of `headerLength` bytes) starts 8-byte aligned, so the
- * tensors can be viewed without another copy. `push` returns false once more than `limit` bytes arrived.
+ * Collects a body's chunks into one buffer, placed so that the binary part (after a JSON header of
+ * `headerLength` bytes) starts 8-byte aligned, so the tensors can be viewed without another copy. When the
+ * length is known (Content-Length), the buffer grows by doubling up to it as bytes arrive, never beyond what
+ * arrived: a client that claims a large body and sends a few bytes costs a few bytes, not the claimed size.
+ * `push` returns false once more than `limit` bytes arrived.
  */
 export class BodyAssembler {
-  private readonly whole: Uint8Array | null;
+  /** Smallest buffer allocated for a body of known length (bytes). */
+  static readonly INITIAL_BYTES = 64 * 1024;
+  private buffer: Uint8Array | null;
   private readonly chunks: Uint8Array[] = [];
   private received = 0;
 
@@ -314,7 +318,10 @@ export class BodyAssembler {
     private readonly headerLength: number | undefined,
     private readonly limit: number,
   ) {
-    this.whole = expectedBytes !== undefined && expectedBytes <= limit ? this.allocate(expectedBytes) : null;
+    this.buffer =
+      expectedBytes !== undefined && expectedBytes <= limit
+        ? this.allocate(Math.min(expectedBytes, BodyAssembler.INITIAL_BYTES))
+        : null;
   }
 
   /** Bytes received so far. */
@@ -326,13 +333,17 @@ export class BodyAssembler {
   push(chunk: Uint8Array): boolean {
     const end = this.received + chunk.byteLength;
     if (end > this.limit) return false;
-    if (this.whole !== null) {
-      if (end > this.whole.byteLength) {
-        throw new InferenceInputError(
-          `the body is longer than its Content-Length (${this.whole.byteLength} bytes)`,
-        );
+    if (this.buffer !== null) {
+      const expected = this.expectedBytes as number;
+      if (end > expected) {
+        throw new InferenceInputError(`the body is longer than its Content-Length (${expected} bytes)`);
       }
-      this.whole.set(chunk, this.received);
+      if (end > this.buffer.byteLength) {
+        const grown = this.allocate(Math.min(expected, Math.max(end, 2 * this.buffer.byteLength)));
+        grown.set(this.buffer.subarray(0, this.received));
+        this.buffer = grown;
+      }
+      this.buffer.set(chunk, this.received);
     } else {
       this.chunks.push(chunk);
     }
@@ -342,13 +353,14 @@ export class BodyAssembler {
 
   /** The body. Throws InferenceInputError when it is shorter than its Content-Length. */
   finish(): Uint8Array {
-    if (this.whole !== null) {
-      if (this.received !== this.whole.byteLength) {
+    if (this.buffer !== null) {
+      const expected = this.expectedBytes as number;
+      if (this.received !== expected) {
         throw new InferenceInputError(
-          `the body ended after ${this.received} of its ${this.whole.byteLength} bytes (Content-Length)`,
+          `the body ended after ${this.received} of its ${expected} bytes (Content-Length)`,
         );
       }
-      return this.whole;
+      return this.buffer.subarray(0, this.received);
     }
     const out = this.allocate(this.received);
     let at = 0;
@@ -475,14 +487,21 @@ function parseJsonExact(text: string): unknown {
   return JSON.parse(out + text.slice(copied));
 }
 
-/** A long integer of the JSON, as parseJsonExact kept it. */
+/** What parseJsonExact makes of a long integer literal. */
+const EXACT_INTEGER = /^\uE000-?\d+$/;
+
+/**
+ * A long integer of the JSON, as parseJsonExact kept it. Only the marker followed by digits: a client's own
+ * string that starts with the marker is text (a string of exactly that form cannot be told apart, and is read
+ * as the integer it spells).
+ */
 function exactInteger(v: unknown): bigint | null {
-  return typeof v === 'string' && v.startsWith(EXACT) ? BigInt(v.slice(1)) : null;
+  return typeof v === 'string' && EXACT_INTEGER.test(v) ? BigInt(v.slice(1)) : null;
 }
 
 /** A JSON string (not a long integer parseJsonExact turned into one). */
 function isText(v: unknown): v is string {
-  return typeof v === 'string' && !v.startsWith(EXACT);
+  return typeof v === 'string' && !EXACT_INTEGER.test(v);
 }
 
 /** One input or output tensor of a body (`where` e.g. `inputs[1]`). */
@@ -591,15 +610,43 @@ function readShape(value: unknown, at: string): number[] {
   return dims as number[];
 }
 
+/**
+ * Calls `visit` on each scalar of nested JSON arrays, in row-major order. No recursion: the data may be nested
+ * as deep as the body allows (10^5 levels in a few hundred kB), far beyond the call stack.
+ */
+function forEachLeaf(data: unknown[], visit: (v: unknown) => void): void {
+  const arrays: unknown[][] = [data];
+  const next: number[] = [0];
+  for (let top = 0; top >= 0;) {
+    const arr = arrays[top] as unknown[];
+    const i = next[top] as number;
+    if (i >= arr.length) {
+      arrays.pop();
+      next.pop();
+      top--;
+      continue;
+    }
+    next[top] = i + 1;
+    const v = arr[i];
+    if (Array.isArray(v)) {
+      arrays.push(v);
+      next.push(0);
+      top++;
+    } else {
+      visit(v);
+    }
+  }
+}
+
 /** Number of scalar leaves of nested JSON arrays; throws on objects, strings... anywhere. */
 function countLeaves(data: unknown[], at: string): number {
   let n = 0;
-  for (const v of data) {
-    if (Array.isArray(v)) n += countLeaves(v, at);
-    else if (v !== null && typeof v === 'object') {
+  forEachLeaf(data, (v) => {
+    if (v !== null && typeof v === 'object') {
       throw new InferenceInputError(`${at}: data holds an object; expected numbers (or booleans for BOOL)`);
-    } else n++;
-  }
+    }
+    n++;
+  });
   return n;
 }
 
@@ -644,13 +691,7 @@ function fillFromJson(data: unknown[], out: TensorData, datatype: TensorDataType
     }
     i++;
   };
-  const walk = (arr: unknown[]): void => {
-    for (const v of arr) {
-      if (Array.isArray(v)) walk(v);
-      else put(v);
-    }
-  };
-  walk(data);
+  forEachLeaf(data, put);
 }
 
 /** The flat JSON array text of a tensor's data (BigInt as exact integers, non-finite floats as null). */
