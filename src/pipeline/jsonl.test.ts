@@ -142,3 +142,9 @@ test('jsonDepthExceeds counts only brackets outside strings, escapes included', 
   assert.equal(jsonDepthExceeds('["\\"", [[[]]]]', 3), true);
   assert.equal(jsonDepthExceeds('["\\"[[[[", []]', 3), false);
 });
+
+test('readJsonl: a last line of only blanks without a newline is skipped (found by the fuzz suite)', async () => {
+  const out: unknown[] = [];
+  for await (const v of readJsonl(Readable.from(['1\n', '\t']))) out.push(v);
+  assert.deepEqual(out, [1]);
+});

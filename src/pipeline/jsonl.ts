@@ -126,9 +126,10 @@ export async function* readJsonl(stream: Readable, options?: AbortSignal | Jsonl
     }
     if (partial > 0 || overlong) {
       line++;
-      yield overlong
+      const value = overlong
         ? overlongLine(line, Buffer.concat(parts), partial, maxLine, opts.maxLineFlag)
         : parseLine(Buffer.concat(parts, partial).toString('utf8'), line);
+      if (value !== SKIP) yield value;
     }
   } catch (e) {
     if (signal?.aborted !== true) throw e;

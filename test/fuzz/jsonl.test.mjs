@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { readJsonl } from '../../dist/pipeline/jsonl.js';
+import { MAX_JSON_DEPTH, readJsonl } from '../../dist/pipeline/jsonl.js';
 import { InputParseFailure } from '../../dist/pipeline/node.js';
 import { anyJsonValue, anyString, assertSameJson, fuzz } from './fuzz-support.mjs';
 
@@ -32,6 +32,23 @@ async function readAll(stream) {
   return out;
 }
 
+/** Nesting depth of valid JSON text, counted plainly (brackets inside strings do not count). */
+function depthOf(text) {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '[' || c === '{') max = Math.max(max, ++depth);
+    else if (c === ']' || c === '}') depth--;
+  }
+  return max;
+}
+
 /** The reader's contract, written plainly: split the decoded text into lines and parse each. */
 function expected(text) {
   const lines = text.split('\n');
@@ -41,7 +58,9 @@ function expected(text) {
     const raw = line.endsWith('\r') ? line.slice(0, -1) : line;
     if (/^[ \t]*$/.test(raw)) return;
     try {
-      out.push({ value: JSON.parse(raw) });
+      const value = JSON.parse(raw);
+      // A line nested deeper than MAX_JSON_DEPTH is refused (it would break JSON writers downstream).
+      out.push(depthOf(raw) > MAX_JSON_DEPTH ? { failure: i + 1 } : { value });
     } catch {
       out.push({ failure: i + 1 });
     }
