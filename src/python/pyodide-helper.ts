@@ -590,6 +590,27 @@ def _on_interrupt(signum, frame):
             raise KeyboardInterrupt()
 
 
+def _install_sleep():
+    """Pyodide's time.sleep waits in C without checking signals: sleep in slices, so that a timeout gets through."""
+    import time
+
+    real_sleep = time.sleep
+    monotonic = time.monotonic
+
+    def sleep(secs):
+        if not (isinstance(secs, (int, float)) and secs > 0.05):
+            return real_sleep(secs)  # short sleeps, and the errors of bad arguments, as they are
+        deadline = monotonic() + secs
+        while True:
+            left = deadline - monotonic()
+            if left <= 0:
+                return None
+            real_sleep(min(left, 0.05))
+
+    sleep.__doc__ = real_sleep.__doc__
+    time.sleep = sleep
+
+
 def progress():
     """Flat [call, index, ...] of the asynchronous calls in progress (the VM is idle when this runs)."""
     out = []
@@ -679,6 +700,7 @@ def setup(sink, tag, report_progress, interrupt_targets):
     _interrupt_targets = interrupt_targets
     signal.signal(PROBE_SIGNAL, _on_probe)
     signal.signal(INTERRUPT_SIGNAL, _on_interrupt)
+    _install_sleep()
     import random
 
     random.seed()  # processes restored from one snapshot would otherwise replay the same random sequence
