@@ -43,7 +43,9 @@ const STUBBORN = [
  */
 function runAndInterrupt(file, args, input, { secondAfterMs = null, deadlineMs = 60_000 } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [PITLANE, 'run', file, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [PITLANE, 'run', file, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let signalled = false;
@@ -74,7 +76,10 @@ test('Ctrl-C interrupts a Pyodide item that loops forever: the drain ends, exit 
   assert.equal(r.code, 130, r.stderr);
   assert.match(r.stderr, /interrupted, finishing what is in flight/);
   // The item in flight became an error record; the items behind it were dropped.
-  const records = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const records = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(records.length, 1, r.stdout);
   assert.equal(records[0].$error.node, 'spin');
   assert.equal(records[0].$error.message, 'cancelled: the run was interrupted');
@@ -89,7 +94,11 @@ test('a second Ctrl-C exits at once with 130, even while the item ignores the fi
 });
 
 test('the timeout param applies to Pyodide: the item fails, the run goes on under skip', async () => {
-  const file = manifest('timeout', `        if x == 2:\n${SPIN.replace(/^/gm, '    ')}\n        return x`, '0.5s');
+  const file = manifest(
+    'timeout',
+    `        if x == 2:\n${SPIN.replace(/^/gm, '    ')}\n        return x`,
+    '0.5s',
+  );
   const child = spawn(process.execPath, [PITLANE, 'run', file, '--on-error', 'skip'], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -102,7 +111,10 @@ test('the timeout param applies to Pyodide: the item fails, the run goes on unde
   const code = await new Promise((resolve) => child.on('close', resolve));
   clearTimeout(deadline);
   assert.equal(code, 0, stderr);
-  const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.deepEqual(lines[0], 1);
   assert.equal(lines[1].$error.message, 'timed out after 0.5 s');
   assert.equal(lines[1].$error.item_index, 1);

@@ -653,7 +653,8 @@ test('a timed-out item (while True: pass) is interrupted; the batch goes on; sta
 });
 
 test('an item that catches KeyboardInterrupt forever: the VM is replaced, the state lost, a warning says so', async () => {
-  const other = 'class Count:\n    def __init__(self):\n        self.n = 0\n    def process(self, x):\n        self.n += 1\n        return self.n\n';
+  const other =
+    'class Count:\n    def __init__(self):\n        self.n = 0\n    def process(self, x):\n        self.n += 1\n        return self.n\n';
   const seenOther: Observed = { logs: [], warnings: [] };
   const bystander = create(source(other, { nodeId: 'other' }), seenOther);
   await bystander.start();

@@ -268,7 +268,7 @@ class PyodideVm {
         cancelled: false,
         slot: null,
       });
-      this.#worker.postMessage({ ...request, call: id } as CallRequest);
+      this.#worker.postMessage({ ...request, call: id });
       this.#updateRef();
       if (timeoutMs !== null) this.#armWatch();
     });

@@ -147,7 +147,7 @@ function answer(call: number, run: () => unknown): void {
 function failed(call: number, err: unknown): void {
   const e = err instanceof Error ? err : new Error(String(err));
   const type = (e as { type?: unknown }).type;
-  post({ kind: 'failed', call, type: type === undefined ? e.name : String(type), message: e.message });
+  post({ kind: 'failed', call, type: typeof type === 'string' ? type : e.name, message: e.message });
 }
 
 /** The buffers of the binary outputs of a result ([text, blobs]): moved, not copied, to the main thread. */
@@ -155,7 +155,8 @@ function transferables(value: unknown): ArrayBuffer[] {
   if (!Array.isArray(value) || !Array.isArray(value[1])) return [];
   const out: ArrayBuffer[] = [];
   for (const b of value[1] as unknown[]) {
-    if (b instanceof Uint8Array && b.buffer instanceof ArrayBuffer && !out.includes(b.buffer)) out.push(b.buffer);
+    if (b instanceof Uint8Array && b.buffer instanceof ArrayBuffer && !out.includes(b.buffer))
+      out.push(b.buffer);
   }
   return out;
 }
