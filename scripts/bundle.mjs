@@ -14,6 +14,7 @@ await build({
     'tokenizer-worker': 'src/inference/tokenizer-worker.ts',
     'embedder-worker': 'src/inference/embedder-worker.ts',
     'tensor-model-worker': 'src/inference/tensor-model-worker.ts',
+    'pyodide-worker': 'src/python/pyodide-worker.ts',
   },
   outdir: 'dist/bundle',
   bundle: true,

@@ -120,7 +120,11 @@ class PythonNode implements PipelineNode {
     let instance: PythonNodeInstance;
     if (this.choice.runtime === 'pyodide') {
       const { createPyodideNode } = await import('../python/pyodide-runtime.js');
-      instance = createPyodideNode(this.source, options);
+      instance = createPyodideNode(this.source, {
+        ...options,
+        itemTimeoutMs: timeoutMs(p.timeout),
+        signal: this.ctx.signal,
+      });
     } else {
       const { createCPythonNode } = await import('../python/cpython-runtime.js');
       instance = createCPythonNode(this.source, {

@@ -592,3 +592,146 @@ test(
     );
   },
 );
+
+// Timeouts and cancellation. Deadlines below are for failure detection only; nothing asserts how long a step took.
+
+const TIMEOUT_ERROR = { type: 'WorkerTimeout', message: 'timed out after 0.3 s', traceback: '' };
+
+/** Starts a node with a per-item timeout (and an abort signal), runs `body`, always closes it. */
+async function withTimedNode(
+  code: string,
+  options: { timeoutMs?: number; signal?: AbortSignal; nodeId?: string },
+  body: (node: PythonNodeInstance, seen: Observed) => Promise<void>,
+): Promise<void> {
+  const seen: Observed = { logs: [], warnings: [] };
+  const node = createPyodideNode(source(code, { nodeId: options.nodeId ?? 't' }), {
+    onLog: (r) => seen.logs.push(r),
+    onWarning: (_id, message) => seen.warnings.push(message),
+    itemTimeoutMs: options.timeoutMs ?? 300,
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+  });
+  await node.start();
+  try {
+    await body(node, seen);
+  } finally {
+    await node.close();
+  }
+}
+
+const LOOPS = [
+  'import time',
+  'class Loop:',
+  '    def __init__(self):',
+  '        self.seen = []',
+  '    def process(self, x):',
+  '        if x == "spin":',
+  '            while True:',
+  '                pass',
+  '        if x == "sleep":',
+  '            time.sleep(1e9)',
+  '        if x == "stubborn":',
+  '            while True:',
+  '                try:',
+  '                    while True:',
+  '                        pass',
+  '                except KeyboardInterrupt:',
+  '                    pass',
+  '        self.seen.append(x)',
+  '        return self.seen[:]',
+].join('\n');
+
+test('a timed-out item (while True: pass) is interrupted; the batch goes on; state is kept', async () => {
+  await withTimedNode(LOOPS, {}, async (node, seen) => {
+    const results = await node.processBatch(['a', 'spin', 'b']);
+    assert.deepEqual(results[0], { ok: true, outputs: [['a']] });
+    assert.deepEqual(failure(results[1]), TIMEOUT_ERROR);
+    // Interrupted, not restarted: the instance (and its state) is the same.
+    assert.deepEqual(results[2], { ok: true, outputs: [['a', 'b']] });
+    assert.deepEqual(outputs(await node.processBatch(['c'])), [[['a', 'b', 'c']]]);
+    assert.deepEqual(seen.warnings, []);
+  });
+});
+
+test('an item that catches KeyboardInterrupt forever: the VM is replaced, the state lost, a warning says so', async () => {
+  const other =
+    'class Count:\n    def __init__(self):\n        self.n = 0\n    def process(self, x):\n        self.n += 1\n        return self.n\n';
+  const seenOther: Observed = { logs: [], warnings: [] };
+  const bystander = create(source(other, { nodeId: 'other' }), seenOther);
+  await bystander.start();
+  try {
+    assert.deepEqual(outputs(await bystander.processBatch([0, 0])), [[1], [2]]);
+    await withTimedNode(LOOPS, { nodeId: 'stub' }, async (node, seen) => {
+      const results = await node.processBatch(['a', 'stubborn', 'b']);
+      assert.deepEqual(results[0], { ok: true, outputs: [['a']] });
+      assert.deepEqual(failure(results[1]), TIMEOUT_ERROR);
+      // The other items went to the new VM, where the node started again from scratch ('a' had no result yet:
+      // it runs again, as on a restarted CPython worker).
+      assert.deepEqual(results[2], { ok: true, outputs: [['a', 'b']] });
+      assert.deepEqual(seen.warnings, [
+        "node stub: an item timed out after 0.3 s and did not stop when interrupted; a new Pyodide VM takes over and the node's state is lost",
+      ]);
+      assert.deepEqual(outputs(await node.processBatch(['c'])), [[['a', 'b', 'c']]]);
+    });
+    // Another node of the same VM starts again in the new one, and says that its state was lost.
+    assert.deepEqual(outputs(await bystander.processBatch([0])), [[1]]);
+    assert.equal(seenOther.warnings.length, 1);
+    assert.match(seenOther.warnings[0] ?? '', /^node stub: an item timed out .*the node's state is lost$/);
+  } finally {
+    await bystander.close();
+  }
+});
+
+test('time.sleep(1e9) times out and is interrupted like a loop (the runtime sleeps in slices)', async () => {
+  await withTimedNode(LOOPS, {}, async (node, seen) => {
+    const results = await node.processBatch(['sleep', 'a']);
+    assert.deepEqual(failure(results[0]), TIMEOUT_ERROR);
+    assert.deepEqual(results[1], { ok: true, outputs: [['a']] });
+    assert.deepEqual(seen.warnings, []);
+  });
+});
+
+test('an async item that never resolves times out; the batch goes on', async () => {
+  const code = [
+    'import asyncio',
+    'class Wait:',
+    '    async def process(self, x):',
+    '        if x == "hang":',
+    '            await asyncio.sleep(1e9)',
+    '        if x == "spin":',
+    '            while True:',
+    '                pass',
+    '        return x',
+  ].join('\n');
+  await withTimedNode(code, {}, async (node, seen) => {
+    const results = await node.processBatch(['a', 'hang', 'spin', 'b']);
+    assert.deepEqual(results[0], { ok: true, outputs: ['a'] });
+    assert.deepEqual(failure(results[1]), TIMEOUT_ERROR);
+    assert.deepEqual(failure(results[2]), TIMEOUT_ERROR);
+    assert.deepEqual(results[3], { ok: true, outputs: ['b'] });
+    assert.deepEqual(seen.warnings, []);
+  });
+});
+
+test('flush() has the timeout too; a timed-out node keeps working', async () => {
+  const code =
+    'class F:\n    def process(self, x):\n        return x\n    def flush(self):\n        while True:\n            pass\n';
+  await withTimedNode(code, {}, async (node) => {
+    assert.deepEqual(failure(await node.flush()), TIMEOUT_ERROR);
+    assert.deepEqual(outputs(await node.processBatch([1])), [[1]]);
+  });
+});
+
+test('aborting the signal interrupts the item in flight; it and the rest of its batch fail as cancelled', async () => {
+  const controller = new AbortController();
+  await withTimedNode(LOOPS, { timeoutMs: 60_000, signal: controller.signal }, async (node) => {
+    const pending = node.processBatch(['a', 'spin', 'b']);
+    setTimeout(() => controller.abort(), 200);
+    const results = await pending;
+    assert.deepEqual(results[0], { ok: true, outputs: [['a']] });
+    const cancelled = { type: 'Cancelled', message: 'cancelled: the run was interrupted', traceback: '' };
+    assert.deepEqual(failure(results[1]), cancelled);
+    assert.deepEqual(failure(results[2]), cancelled);
+    // The node still works after the cancellation (flush and cleanup run at the end of a cancelled run).
+    assert.deepEqual(outputs(await node.processBatch(['c'])), [[['a', 'c']]]);
+  });
+});

@@ -3,36 +3,41 @@
  * pitlane process. It exists so that pure-Python nodes run without a worker process per node and without a
  * process boundary per item.
  *
- * It owns the one Pyodide instance of the process, loaded lazily by the first `start()` and shared by every node,
- * and a small Python module (`_pitlane_pyodide`, the `HELPER_SOURCE` below) that does the per-node work on the
- * Python side: it compiles each node's code into a module of its own (so nodes share no globals), selects and
- * instantiates the class, calls process/flush/cleanup, filters tracebacks to the node's own frames, and routes
- * print() and logging to the node that is running (named by a global during a synchronous call, by a context
- * variable in the node's asyncio Tasks). Its behaviour mirrors the CPython worker (worker/pitlane_worker.py).
+ * It owns the one Pyodide VM of the process, loaded lazily by the first `start()` and shared by every node. The VM
+ * lives on a worker thread (pyodide-worker.ts), so that a node that never returns stops neither timers, nor
+ * signals, nor the other work of the main thread; the Python side of every call is the helper module of
+ * pyodide-helper.ts. Each node's calls are serialised; calls of different nodes may interleave in the VM (a node's
+ * asyncio Tasks run while another node's batch waits).
  *
  * Values cross in bulk, as one JSON text each way per batch: `JSON.stringify` here and the C scanner of Python's
  * json module there; Python's C encoder and `JSON.parse` on the way back. This is faster than `toPy`/`toJs`
  * (measured: ~2× per item) and, unlike them, gives exactly the value mapping of the contract (toPy turns `null`
  * into `jsnull` and 2^53 into a float, and crashes on a Node `Buffer`). What JSON cannot carry travels as small
  * tagged objects: binary (out of band, as Uint8Array ↔ bytes), non-finite numbers and integral numbers beyond 2^53
- * (which must become Python floats). A sync `process` never touches asyncio; the first coroutine or async
- * generator of a batch moves the rest of the batch onto a Task that JavaScript awaits.
+ * (which must become Python floats). The texts cross between the threads as strings (one copy each way).
  *
- * Cold start: loading Pyodide takes ~3 s, almost all of it Python's own bootstrap. After a cold load the module
+ * Per-item timeout: a watchdog here probes which item of a call is running (a probe signal in Pyodide's interrupt
+ * buffer, answered by a Python signal handler while Python runs; a probe message while the VM is idle in asyncio),
+ * so nothing is recorded per item on the hot path. An item seen running for longer than the node's timeout is
+ * interrupted: KeyboardInterrupt raised inside it (or its Task cancelled); it fails with the CPython runtime's
+ * `timed out after N s` and the call goes on with the next item, the node's state intact. An item that does not
+ * stop within a grace period (it catches KeyboardInterrupt, or sits in C code) gets the thread terminated and a
+ * fresh VM: every node of the VM is initialised again in it (a warning says its state was lost) and the items
+ * without a result go to the new VM. Cancellation (the node's AbortSignal: Ctrl-C in `pitlane run`) interrupts the
+ * running item the same way and fails it and the rest of its batch as cancelled, so that the drain ends.
+ *
+ * Cold start: loading Pyodide takes ~3 s, almost all of it Python's own bootstrap. After a cold load the worker
  * takes a memory snapshot of the fresh interpreter (helper module included, before any node code runs) and caches
  * it on disk (`$PITLANE_CACHE_DIR`, default `$XDG_CACHE_HOME/pitlane` or `~/.cache/pitlane`; ~31 MB, keyed by the
- * Pyodide build and the helper source); later processes restore it in ~0.35 s. A snapshot that fails to restore
- * is marked bad and never tried again; `PITLANE_PYODIDE_SNAPSHOT=0` turns the cache off. Processes restored from
- * one snapshot share the string-hash seed (hash randomisation is effectively off); `random` is reseeded.
+ * Pyodide build and the helper source); later VMs restore it in ~0.35 s. A snapshot that fails to restore is
+ * marked bad and never tried again; `PITLANE_PYODIDE_SNAPSHOT=0` turns the cache off. VMs restored from one
+ * snapshot share the string-hash seed (hash randomisation is effectively off); `random` is reseeded.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
-import type { PyodideAPI } from 'pyodide';
-import type { PyProxy } from 'pyodide/ffi';
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
 import { toError } from '../core/errors.js';
+import { CONTROL_TARGETS, INTERRUPT_SIGNAL, PROBE_SIGNAL } from './pyodide-helper.js';
 import {
   PythonNodeInitError,
   type PythonCallResult,
@@ -42,6 +47,14 @@ import {
   type PythonNodeSource,
   type PythonRuntimeOptions,
 } from './runtime.js';
+
+/** Options of the Pyodide runtime. */
+export interface PyodideRuntimeOptions extends PythonRuntimeOptions {
+  /** Longest a single `process` or `flush` call may run before it is interrupted (default 30 000 ms). */
+  readonly itemTimeoutMs?: number;
+  /** Aborting it interrupts the node's calls in flight: their items fail as cancelled (Ctrl-C). */
+  readonly signal?: AbortSignal;
+}
 
 /** What the process's Pyodide load cost, for `--stats` and benchmark reports. */
 export interface PyodideLoadInfo {
@@ -53,6 +66,16 @@ export interface PyodideLoadInfo {
   readonly source: 'snapshot' | 'cold';
 }
 
+const DEFAULTS = {
+  itemTimeoutMs: 30_000,
+  /** How long an interrupted item may take to stop before the VM is replaced. */
+  interruptGraceMs: 1_000,
+  /** Probes per timeout period (detection comes within timeout × (1 + 1/this)), and their bounds in ms. */
+  probesPerTimeout: 10,
+  minProbeMs: 10,
+  maxProbeMs: 500,
+};
+
 /**
  * Key of the objects that carry what JSON cannot (binary, some numbers), random per process so that no user data
  * can be mistaken for a tag; the Python side receives it in setup().
@@ -62,592 +85,370 @@ const TAG = `\u0000pitlane-${randomBytes(8).toString('hex')}`;
 const MAX_EXACT_INT = 2 ** 53;
 /** From this magnitude on, JSON.stringify uses exponent notation, which Python parses as a float anyway. */
 const EXPONENT_FROM = 1e21;
-const SNAPSHOT_FORMAT = 1;
 const LOG_LEVELS: ReadonlySet<string> = new Set(['debug', 'info', 'warning', 'error', 'critical']);
 
-/**
- * The Python side, installed once per process as module `_pitlane_pyodide` (and so included in the snapshot).
- * Kept free of backticks and dollar-brace sequences (it lives in a template literal).
- */
-const HELPER_SOURCE = String.raw`
-import asyncio
-import contextvars
-import inspect
-import io
-import json
-import logging
-import re
-import sys
-import types
-from json import encoder as _json_encoder
-from json import scanner as _json_scanner
-
-TAG = None  # set by setup(): a key user data cannot contain by chance
-_NO_OUTPUTS = []
-_HUGE_DIGITS = re.compile(r'[0-9]{309}')
-_MAX_DEPTH = 1000
-_STR_TYPE = frozenset((str,))
-_SCALAR_TYPES = frozenset((int, float, str, bool, bytes, type(None)))
-_CONTAINER_TYPES = frozenset((dict, list, tuple))
-_VALUE_TYPES = _SCALAR_TYPES | _CONTAINER_TYPES
-_ARRAY_OR_DICT = (dict, list, tuple)
-_GeneratorType = types.GeneratorType
-_AsyncGeneratorType = types.AsyncGeneratorType
-_CoroutineType = types.CoroutineType
-
-# The node whose code is running: a context variable in the Tasks of a node (async paths), and a plain global
-# while a synchronous call runs (cheaper, and nothing else can run meanwhile).
-_task_node = contextvars.ContextVar('pitlane_node', default=None)
-_sync_node = None
-
-
-def _running_node():
-    return _task_node.get() or _sync_node
-
-_nodes = {}
-_sink = None
-
-# Input: the C scanner of the standard decoder; an object_hook (tags) only when the JS side tagged something.
-_scan_plain = _json_scanner.make_scanner(json.JSONDecoder())
-
-
-def _decode(payload, blobs):
-    if blobs is None:
-        return _scan_plain(payload, 0)[0]
-    byte_blobs = [b.to_bytes() for b in blobs]
-
-    def hook(d):
-        if len(d) == 1 and TAG in d:
-            kind, value = d[TAG]
-            if kind == 'b':
-                return byte_blobs[value]
-            if kind == 'f':
-                return float(value)
-            if kind == 'i':
-                return int(value)
-        return d
-
-    return json.JSONDecoder(object_hook=hook).decode(payload)
-
-
-# Output: the C encoder, strict about floats; bytes leave out of band; any other type is refused.
-class _SendError(Exception):
-    pass
-
-
-_out_blobs = []
-
-
-def _default(o):
-    if isinstance(o, bytes):
-        _out_blobs.append(o)
-        return {TAG: len(_out_blobs) - 1}
-    raise _SendError(type(o).__name__)
-
-
-# No circular-reference markers (twice as fast): _check_tree has refused cycles and deep nesting before.
-_encode_raw = _json_encoder.c_make_encoder(
-    None, _default, _json_encoder.encode_basestring_ascii, None, ':', ',', False, False, False
-)
-
-
-def _check_tree(value):
-    """Refuses a dict with a non-str key (the encoder would turn the key into a string), and nesting deeper than
-    _MAX_DEPTH: the C encoder recursing that deep overflows the JavaScript stack, which kills Pyodide."""
-    stack = [(value, 0)]
-    pop = stack.pop
-    push = stack.append
-    while stack:
-        c, depth = pop()
-        if isinstance(c, dict):
-            if not set(map(type, c)) <= _STR_TYPE:
-                for k in c:
-                    if not isinstance(k, str):
-                        raise _SendError('dict')
-            c = c.values()
-        if set(map(type, c)) <= _SCALAR_TYPES:
-            continue
-        if depth >= _MAX_DEPTH:
-            if _is_cyclic(value):
-                raise ValueError('Circular reference detected')
-            raise RecursionError('maximum recursion depth exceeded while encoding a JSON object')
-        for x in c:
-            if isinstance(x, _ARRAY_OR_DICT):
-                push((x, depth + 1))
-
-
-def _is_cyclic(value):
-    """Depth-first, iterative (recursing in wasm is what we avoid here)."""
-    path = set()
-    stack = [(value, False)]
-    while stack:
-        c, leaving = stack.pop()
-        if leaving:
-            path.discard(id(c))
-            continue
-        path.add(id(c))
-        stack.append((c, True))
-        for x in c.values() if isinstance(c, dict) else c:
-            if isinstance(x, _ARRAY_OR_DICT):
-                if id(x) in path:
-                    return True
-                stack.append((x, False))
-    return False
-
-
-def _has_huge_int(value):
-    """Whether value holds an int beyond the float range (JSON.parse would make it Infinity)."""
-    stack = [value]
-    while stack:
-        c = stack.pop()
-        for x in c.values() if isinstance(c, dict) else c:
-            if isinstance(x, _ARRAY_OR_DICT):
-                stack.append(x)
-            elif isinstance(x, int) and x.bit_length() > 1000:
-                try:
-                    float(x)
-                except OverflowError:
-                    return True
-    return False
-
-
-def _encode_checked(value, nested):
-    if nested:
-        _check_tree(value)
-    text = _encode(value)
-    # Only an integer literal of 309+ digits can exceed the largest double (~1.8e308).
-    if len(text) > 308 and _HUGE_DIGITS.search(text) and _has_huge_int(value):
-        raise _SendError('int')
-    return text
-
-
-def _encode(value):
-    """JSON text of value; raises _SendError naming the type that cannot cross."""
-    try:
-        return ''.join(_encode_raw(value, 0))
-    except ValueError as e:
-        if str(e).startswith('Out of range float'):
-            raise _SendError('float') from None
-        raise
-
-
-# Errors: the filtered traceback of docs/python-nodes.md, without source lines.
-def _exception(e, filename):
-    tname = type(e).__name__
-    try:
-        message = str(e)
-    except BaseException:
-        message = '<exception str() failed>'
-    frames = []
-    tb = e.__traceback__
-    while tb is not None:
-        code = tb.tb_frame.f_code
-        if code.co_filename == filename:
-            frames.append('  File "%s", line %s, in %s\n' % (filename, tb.tb_lineno, code.co_name))
-        tb = tb.tb_next
-    last = message
-    if isinstance(e, SyntaxError) and e.filename == filename:
-        frames.append('  File "%s", line %s\n' % (filename, e.lineno))
-        last = e.msg or ''
-    tail = '%s: %s\n' % (tname, last) if last else tname + '\n'
-    notes = getattr(e, '__notes__', None)
-    if isinstance(notes, (list, tuple)):
-        tail += ''.join('%s\n' % (n,) for n in notes)
-    return [tname, message, 'Traceback (most recent call last):\n' + ''.join(frames) + tail if frames else tail]
-
-
-def _send_error(type_name):
-    return ['TypeError', 'cannot send a %s out of a Python node' % type_name, '']
-
-
-# Logging: print() and logging reach the node's onLog through _sink, line by line.
-def _emit(node, level, text):
-    _sink(-1 if node is None else node.key, level, text)
-
-
-class _NodeStream(io.TextIOBase):
-    def __init__(self, level, name):
-        self._level = level
-        self._name = name
-        self._orphan = ''
-
-    @property
-    def name(self):
-        return self._name
-
-    @property
-    def encoding(self):
-        return 'utf-8'
-
-    def writable(self):
-        return True
-
-    def isatty(self):
-        return False
-
-    def write(self, s):
-        if not isinstance(s, str):
-            raise TypeError('write() argument must be str, not ' + type(s).__name__)
-        if not s:
-            return 0
-        node = _running_node()
-        pending = (node.pending.get(self._level, '') if node is not None else self._orphan) + s
-        # One record per write that ends a line (a print() call), as the CPython worker does.
-        if pending.endswith('\n'):
-            _emit(node, self._level, pending[:-1])
-            pending = ''
-        if node is not None:
-            node.pending[self._level] = pending
-        else:
-            self._orphan = pending
-        return len(s)
-
-    def flush(self):
-        node = _running_node()
-        if node is not None:
-            _flush_pending(node)
-
-
-def _flush_pending(node):
-    if node.pending:
-        for level, text in node.pending.items():
-            if text:
-                _emit(node, level, text)
-        node.pending.clear()
-
-
-def _level_name(levelno):
-    if levelno >= logging.CRITICAL:
-        return 'critical'
-    if levelno >= logging.ERROR:
-        return 'error'
-    if levelno >= logging.WARNING:
-        return 'warning'
-    if levelno >= logging.INFO:
-        return 'info'
-    return 'debug'
-
-
-class _LogHandler(logging.Handler):
-    def emit(self, record):
-        try:
-            text = self.format(record)
-        except Exception:
-            self.handleError(record)
-            return
-        _emit(_running_node(), _level_name(record.levelno), text)
-
-
-# Nodes.
-class _Node:
-    __slots__ = ('key', 'filename', 'module_name', 'module', 'instance', 'process', 'pending')
-
-    def __init__(self, key, filename):
-        self.key = key
-        self.filename = filename
-        self.module_name = '_pitlane_node_%d' % key
-        self.module = None
-        self.instance = None
-        self.process = None
-        self.pending = {}
-
-
-def _select_class(node, class_name):
-    namespace = node.module.__dict__
-    if class_name is not None:
-        cls = namespace.get(class_name)
-        if cls is None:
-            raise NameError("%s defines no class named '%s'" % (node.filename, class_name))
-        if not isinstance(cls, type):
-            raise TypeError("'%s' in %s is a %s, not a class" % (class_name, node.filename, type(cls).__name__))
-        if not hasattr(cls, 'process'):
-            raise TypeError("class '%s' has no process() method" % (class_name,))
-        return cls
-    found = []
-    for v in namespace.values():
-        if isinstance(v, type) and v.__module__ == node.module_name and hasattr(v, 'process') and v not in found:
-            found.append(v)
-    if not found:
-        raise LookupError('%s defines no class with a process() method' % (node.filename,))
-    if len(found) > 1:
-        names = ', '.join(c.__name__ for c in found)
-        raise LookupError(
-            '%s defines several classes with a process() method (%s): name the one to use with ' % (node.filename, names)
-            + chr(96) + 'class' + chr(96)
-        )
-    return found[0]
-
-
-def _init_failed(node, e):
-    sys.modules.pop(node.module_name, None)
-    if isinstance(e, ModuleNotFoundError):
-        e.add_note('(the pyodide runtime has the standard library only: run this node with runtime_hint: cpython)')
-    return _exception(e, node.filename)
-
-
-def create(key, code, filename, class_name, init_payload, init_blobs):
-    """Compiles and instantiates a node; returns None, an error [type, message, traceback], or a Task of either."""
-    global _sync_node
-    node = _Node(key, filename)
-    previous, _sync_node = _sync_node, node
-    try:
-        module = types.ModuleType(node.module_name)
-        module.__file__ = filename
-        node.module = module
-        sys.modules[node.module_name] = module
-        exec(compile(code, filename, 'exec', dont_inherit=True), module.__dict__)
-        cls = _select_class(node, class_name)
-        init = _decode(init_payload, init_blobs)
-        node.instance = cls(**init)
-        node.process = node.instance.process
-        initialize = getattr(node.instance, 'initialize', None)
-        result = initialize() if callable(initialize) else None
-        if inspect.isawaitable(result):
-            return asyncio.ensure_future(_finish_create(node, result))
-        _nodes[key] = node
-        return None
-    except BaseException as e:
-        return _init_failed(node, e)
-    finally:
-        _flush_pending(node)
-        _sync_node = previous
-
-
-async def _finish_create(node, awaitable):
-    _task_node.set(node)
-    try:
-        await awaitable
-    except BaseException as e:
-        return _init_failed(node, e)
-    finally:
-        _flush_pending(node)
-    _nodes[node.key] = node
-    return None
-
-
-def _outputs_of(r):
-    """Outputs of a call that returned r (not None), or the awaitable / async generator to finish asynchronously."""
-    t = type(r)
-    if t in _VALUE_TYPES:
-        return [r]
-    if t is _GeneratorType:
-        return list(r)
-    if t is _CoroutineType or t is _AsyncGeneratorType or inspect.isawaitable(r) or hasattr(r, '__anext__'):
-        return r
-    return [r]
-
-
-async def _resolve(r):
-    if isinstance(r, _AsyncGeneratorType) or hasattr(r, '__anext__'):
-        return [x async for x in r]
-    v = await r
-    if v is None:
-        return []
-    if type(v) is _GeneratorType:
-        return list(v)
-    return [v]
-
-
-def _finish(node, outputs, errors, nested):
-    """JSON text [outputs per item (null if failed), [[index, type, message, traceback]...]], plus blobs if any.
-    nested: some output may be a container (else there is nothing for _check_tree to refuse)."""
-    _out_blobs.clear()
-    try:
-        text = _encode_checked(outputs, nested)
-    except BaseException:
-        # Something cannot cross: encode item by item to fail only the items concerned.
-        _out_blobs.clear()
-        parts = []
-        for i, o in enumerate(outputs):
-            if o is None:
-                parts.append('null')
-                continue
-            mark = len(_out_blobs)
-            try:
-                parts.append(_encode_checked(o, True))
-            except _SendError as e:
-                del _out_blobs[mark:]
-                parts.append('null')
-                errors.append([i] + _send_error(e.args[0]))
-            except BaseException as e:
-                del _out_blobs[mark:]
-                parts.append('null')
-                errors.append([i] + _exception(e, node.filename))
-        text = '[' + ','.join(parts) + ']'
-    result = '[' + text + (',' + json.dumps(errors) + ']' if errors else ',[]]')
-    _flush_pending(node)
-    if _out_blobs:
-        blobs = list(_out_blobs)
-        _out_blobs.clear()
-        return (result, blobs)
-    return result
-
-
-def _run(node, fn, items):
-    global _sync_node
-    outputs = []
-    errors = []
-    nested = False
-    filename = node.filename
-    previous, _sync_node = _sync_node, node
-    try:
-        for i, item in enumerate(items):
-            try:
-                r = fn(item)
-                # Inline fast paths of _outputs_of: this loop is the per-item cost of the runtime.
-                if r is None:
-                    outputs.append(_NO_OUTPUTS)
-                    continue
-                t = type(r)
-                if t in _SCALAR_TYPES:
-                    outputs.append([r])
-                    continue
-                nested = True
-                if t in _CONTAINER_TYPES:
-                    outputs.append([r])
-                    continue
-                r = _outputs_of(r)
-            except BaseException as e:
-                outputs.append(None)
-                errors.append([i] + _exception(e, filename))
-                continue
-            if type(r) is list:
-                outputs.append(r)
-            else:
-                return asyncio.ensure_future(_run_async(node, fn, items, i, r, outputs, errors))
-        return _finish(node, outputs, errors, nested)
-    finally:
-        _sync_node = previous
-
-
-async def _run_async(node, fn, items, i, pending, outputs, errors):
-    _task_node.set(node)
-    filename = node.filename
-    n = len(items)
-    while True:
-        try:
-            outputs.append(await _resolve(pending))
-        except BaseException as e:
-            outputs.append(None)
-            errors.append([i] + _exception(e, filename))
-        i += 1
-        pending = None
-        while i < n:
-            try:
-                r = fn(items[i])
-                r = _NO_OUTPUTS if r is None else _outputs_of(r)
-            except BaseException as e:
-                outputs.append(None)
-                errors.append([i] + _exception(e, filename))
-                i += 1
-                continue
-            if type(r) is list:
-                outputs.append(r)
-                i += 1
-            else:
-                pending = r
-                break
-        if pending is None:
-            return _finish(node, outputs, errors, True)
-
-
-def run_batch(key, payload, blobs):
-    """Calls process on each item in order; returns _finish's result, or a Task of it once something is async."""
-    node = _nodes[key]
-    return _run(node, node.process, _decode(payload, blobs))
-
-
-def _no_outputs(_):
-    return None
-
-
-def flush(key):
-    node = _nodes[key]
-    fn = getattr(node.instance, 'flush', None)
-    if not callable(fn):
-        return _run(node, _no_outputs, [None])
-    return _run(node, lambda _: fn(), [None])
-
-
-def close(key):
-    """Calls cleanup() if defined and forgets the node; returns None, an error list, or a Task of either."""
-    global _sync_node
-    node = _nodes.pop(key, None)
-    if node is None:
-        return None
-    previous, _sync_node = _sync_node, node
-    try:
-        fn = getattr(node.instance, 'cleanup', None)
-        result = fn() if callable(fn) else None
-        if inspect.isawaitable(result):
-            return asyncio.ensure_future(_finish_close(node, result))
-        _forget(node)
-        return None
-    except BaseException as e:
-        _forget(node)
-        return _exception(e, node.filename)
-    finally:
-        _flush_pending(node)
-        _sync_node = previous
-
-
-async def _finish_close(node, awaitable):
-    _task_node.set(node)
-    try:
-        await awaitable
-        return None
-    except BaseException as e:
-        return _exception(e, node.filename)
-    finally:
-        _flush_pending(node)
-        _forget(node)
-
-
-def _forget(node):
-    sys.modules.pop(node.module_name, None)
-    node.instance = None
-    node.process = None
-    node.module = None
-
-
-def setup(sink, tag):
-    """Once per process, after the load (never before a snapshot: sink is a JavaScript function)."""
-    global _sink, TAG
-    TAG = tag
-    import random
-
-    random.seed()  # processes restored from one snapshot would otherwise replay the same random sequence
-    _sink = sink
-    sys.stdin = io.StringIO('')
-    sys.stdout = _NodeStream('info', '<stdout>')
-    sys.stderr = _NodeStream('error', '<stderr>')
-    root = logging.getLogger()
-    for h in list(root.handlers):
-        root.removeHandler(h)
-    handler = _LogHandler()
-    handler.setFormatter(logging.Formatter('%(message)s'))
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)  # as the CPython worker: debug records stay hidden unless the node lowers it
-    logging.captureWarnings(True)
-`;
-
-/** A Python callable as seen from JavaScript: results are strings, None (undefined) or proxies. */
-type PyFunction = (...args: unknown[]) => unknown;
-
-/** The functions of `_pitlane_pyodide` that JavaScript calls. */
-interface Helper {
-  readonly create: PyFunction;
-  readonly run_batch: PyFunction;
-  readonly flush: PyFunction;
-  readonly close: PyFunction;
-  readonly setup: PyFunction;
+// ---------------------------------------------------------------------------------------------------------------
+// The messages between this thread and the VM's (pyodide-worker.ts)
+
+/** `kind` of a stop request: a timed-out item (KeyboardInterrupt), or a cancelled call (fails the rest too). */
+const STOP_ITEM = 1;
+const STOP_CALL = 2;
+
+/** What the VM's thread starts with. */
+export interface VmWorkerData {
+  /**
+   * Int32 words: [0] Pyodide's interrupt buffer (a signal number); then CONTROL_TARGETS stop requests of three
+   * words each (call, item index or -1 for any, STOP_ITEM | STOP_CALL), call 0 meaning a free slot.
+   */
+  readonly control: SharedArrayBuffer;
+  readonly tag: string;
 }
 
-/** The process's Pyodide instance, ready for nodes. */
-interface LoadedRuntime {
-  readonly helper: Helper;
-  readonly info: PyodideLoadInfo;
+export type VmRequest =
+  | {
+      readonly kind: 'create';
+      readonly call: number;
+      readonly key: number;
+      readonly code: string;
+      readonly fileName: string;
+      readonly className: string | null;
+      readonly initPayload: string;
+      readonly initBlobs: Uint8Array[] | null;
+    }
+  | {
+      readonly kind: 'batch';
+      readonly call: number;
+      readonly key: number;
+      readonly payload: string;
+      readonly blobs: Uint8Array[] | null;
+    }
+  | { readonly kind: 'flush' | 'close'; readonly call: number; readonly key: number }
+  | { readonly kind: 'probe' }
+  | { readonly kind: 'cancel'; readonly call: number; readonly index: number; readonly stop: boolean };
+
+export type VmReply =
+  | { readonly kind: 'ready'; readonly info: PyodideLoadInfo; readonly saving: boolean }
+  | { readonly kind: 'saved' }
+  | { readonly kind: 'loadError'; readonly message: string }
+  | { readonly kind: 'log'; readonly key: number; readonly level: string; readonly message: string }
+  /** Flat (call, item index) pairs: items seen running. */
+  | { readonly kind: 'progress'; readonly entries: number[] }
+  | { readonly kind: 'done'; readonly call: number; readonly value: unknown }
+  | { readonly kind: 'failed'; readonly call: number; readonly type: string; readonly message: string };
+
+type CallRequest = Extract<VmRequest, { call: number }>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+// ---------------------------------------------------------------------------------------------------------------
+// The VM: a worker thread, its calls and their watchdog
+
+/** How a call ended when the VM answered: its value, and the items that were stopped on the way. */
+interface CallOutcome {
+  readonly value: unknown;
+  /** Indices of the items that timed out (and were interrupted). */
+  readonly timedOut: ReadonlySet<number>;
 }
+
+/** The VM went away while a call was in flight: the call has no result. */
+class VmLost extends Error {
+  constructor(
+    /** What happened, for the warning that the node's state was lost. */
+    readonly reason: string,
+    /** Indices of the items of this call that timed out. */
+    readonly timedOut: ReadonlySet<number>,
+    /** The call was cancelled (its items fail as cancelled, they are not sent again). */
+    readonly cancelled: boolean,
+    /** The VM crashed on its own (the call's items fail, they are not sent again). */
+    readonly crashed: boolean,
+  ) {
+    super(reason);
+    this.name = 'VmLost';
+  }
+}
+
+/** A call in flight. */
+interface PendingCall {
+  readonly id: number;
+  readonly nodeId: string;
+  readonly resolve: (outcome: CallOutcome) => void;
+  readonly reject: (err: Error) => void;
+  /** Per-item timeout (null: none, as for create and close). */
+  readonly timeoutMs: number | null;
+  /** The item last seen running, and since when (this thread's clock; null: not seen yet). */
+  index: number | null;
+  since: number;
+  readonly timedOut: Set<number>;
+  /** When the running item was asked to stop, and which one (null: not asked). */
+  stopAskedAt: number | null;
+  stopIndex: number | null;
+  cancelled: boolean;
+  /** The control slot of the stop request (null: none). */
+  slot: number | null;
+}
+
+const WORKER_URL = new URL('./pyodide-worker.js', import.meta.url);
+
+/** One Pyodide VM on its thread. Replaced (a new instance) when it has to be terminated or crashed. */
+class PyodideVm {
+  readonly ready: Promise<PyodideLoadInfo>;
+  /** Why the VM is gone (null while it works). */
+  lost: string | null = null;
+  readonly #worker: Worker;
+  readonly #control: Int32Array;
+  readonly #calls = new Map<number, PendingCall>();
+  #saving = false;
+  #loading = true;
+  #watch: NodeJS.Timeout | null = null;
+  #probeInFlight = false;
+
+  constructor() {
+    this.#control = new Int32Array(new SharedArrayBuffer(4 * (1 + 3 * CONTROL_TARGETS)));
+    const data: VmWorkerData = { control: this.#control.buffer as SharedArrayBuffer, tag: TAG };
+    this.#worker = new Worker(WORKER_URL, {
+      workerData: data,
+      // A thread refuses --input-type (a script given with -e); other flags apply to it as to this thread.
+      execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
+    });
+    this.ready = new Promise<PyodideLoadInfo>((resolve, reject) => {
+      this.#worker.on('message', (reply: VmReply) => {
+        switch (reply.kind) {
+          case 'ready':
+            this.#loading = false;
+            this.#saving = reply.saving;
+            this.#updateRef();
+            resolve(reply.info);
+            return;
+          case 'loadError':
+            this.#loading = false;
+            this.#gone(`could not load Pyodide: ${reply.message}`, true);
+            reject(new Error(reply.message));
+            return;
+          default:
+            this.#onReply(reply);
+        }
+      });
+      const died = (why: string): void => {
+        reject(new Error(why));
+        this.#gone(`the Pyodide VM crashed (${why})`, true);
+      };
+      this.#worker.on('error', (err) => {
+        died(err.message);
+      });
+      this.#worker.on('exit', (code) => {
+        died(`its thread exited with code ${code}`);
+      });
+    });
+    // Handled by whoever starts a node; a VM that fails to load is also `lost`.
+    this.ready.catch(() => undefined);
+  }
+
+  /** Sends a call; resolves with the VM's answer, rejects with VmLost if the VM goes away first. */
+  call(
+    request: DistributiveOmit<CallRequest, 'call'>,
+    nodeId: string,
+    timeoutMs: number | null,
+  ): { id: number; done: Promise<CallOutcome> } {
+    const id = nextCall++;
+    const done = new Promise<CallOutcome>((resolve, reject) => {
+      if (this.lost !== null) {
+        reject(new VmLost(this.lost, new Set(), false, false));
+        return;
+      }
+      this.#calls.set(id, {
+        id,
+        nodeId,
+        resolve,
+        reject,
+        timeoutMs,
+        index: null,
+        since: 0,
+        timedOut: new Set(),
+        stopAskedAt: null,
+        stopIndex: null,
+        cancelled: false,
+        slot: null,
+      });
+      this.#worker.postMessage({ ...request, call: id });
+      this.#updateRef();
+      if (timeoutMs !== null) this.#armWatch();
+    });
+    return { id, done };
+  }
+
+  /** Cancellation: the running item of the call is interrupted; it and the rest of the call fail as cancelled. */
+  cancel(id: number): void {
+    const c = this.#calls.get(id);
+    if (c === undefined || c.cancelled) return;
+    c.cancelled = true;
+    this.#askStop(c, -1, STOP_CALL);
+  }
+
+  #onReply(reply: Exclude<VmReply, { kind: 'ready' | 'loadError' }>): void {
+    switch (reply.kind) {
+      case 'saved':
+        this.#saving = false;
+        this.#updateRef();
+        return;
+      case 'log':
+        routeLog(reply.key, reply.level, reply.message);
+        return;
+      case 'progress':
+        this.#probeInFlight = false;
+        for (let i = 0; i + 1 < reply.entries.length; i += 2) {
+          this.#seen(reply.entries[i] as number, reply.entries[i + 1] as number);
+        }
+        return;
+      case 'done':
+      case 'failed': {
+        const c = this.#calls.get(reply.call);
+        if (c === undefined) return;
+        this.#settled(c);
+        if (reply.kind === 'done') c.resolve({ value: reply.value, timedOut: c.timedOut });
+        else c.reject(Object.assign(new Error(reply.message), { type: reply.type }));
+      }
+    }
+  }
+
+  /** Item `index` of call `id` was seen running now. */
+  #seen(id: number, index: number): void {
+    const c = this.#calls.get(id);
+    if (c === undefined || c.index === index) return;
+    c.index = index;
+    c.since = performance.now();
+    if (c.stopAskedAt !== null && !c.cancelled) {
+      // The interrupted item stopped: the call went on.
+      c.stopAskedAt = null;
+      this.#freeSlot(c);
+    }
+  }
+
+  #settled(c: PendingCall): void {
+    this.#calls.delete(c.id);
+    this.#freeSlot(c);
+    this.#updateRef();
+  }
+
+  // -- the watchdog
+
+  #armWatch(): void {
+    if (this.#watch !== null || this.lost !== null) return;
+    let every = DEFAULTS.maxProbeMs;
+    for (const c of this.#calls.values()) {
+      if (c.timeoutMs !== null) every = Math.min(every, c.timeoutMs / DEFAULTS.probesPerTimeout);
+      if (c.stopAskedAt !== null) every = Math.min(every, DEFAULTS.interruptGraceMs / 10);
+    }
+    this.#watch = setTimeout(this.#onWatch, Math.max(DEFAULTS.minProbeMs, every));
+    this.#watch.unref();
+  }
+
+  readonly #onWatch = (): void => {
+    this.#watch = null;
+    if (this.lost !== null) return;
+    const now = performance.now();
+    let watching = false;
+    for (const c of this.#calls.values()) {
+      if (c.stopAskedAt !== null) {
+        watching = true;
+        const stuck = c.cancelled || c.index === c.stopIndex;
+        if (stuck && now - c.stopAskedAt >= DEFAULTS.interruptGraceMs) {
+          const what = c.cancelled
+            ? 'an item did not stop when the run was cancelled'
+            : `an item timed out after ${seconds(c.timeoutMs ?? 0)} s and did not stop when interrupted`;
+          this.terminate(`node ${c.nodeId}: ${what}`);
+          return;
+        }
+        continue;
+      }
+      if (c.timeoutMs === null) continue;
+      watching = true;
+      if (c.index !== null && now - c.since >= c.timeoutMs) {
+        c.timedOut.add(c.index);
+        this.#askStop(c, c.index, STOP_ITEM);
+      }
+    }
+    if (!watching) return;
+    this.#probe();
+    this.#armWatch();
+  };
+
+  /** Asks which items are running: the signal is answered if Python is running, the message if it is idle. */
+  #probe(): void {
+    Atomics.compareExchange(this.#control, 0, 0, PROBE_SIGNAL);
+    if (!this.#probeInFlight) {
+      this.#probeInFlight = true;
+      this.#worker.postMessage({ kind: 'probe' } satisfies VmRequest);
+    }
+  }
+
+  #askStop(c: PendingCall, index: number, kind: number): void {
+    c.stopAskedAt = performance.now();
+    c.stopIndex = c.index;
+    if (c.slot === null) {
+      let slot = 0;
+      for (let s = 0; s < CONTROL_TARGETS; s++) {
+        if (Atomics.load(this.#control, 1 + 3 * s) === 0) {
+          slot = s;
+          break;
+        }
+      }
+      c.slot = slot;
+    }
+    const at = 1 + 3 * c.slot;
+    Atomics.store(this.#control, at + 1, index);
+    Atomics.store(this.#control, at + 2, kind);
+    Atomics.store(this.#control, at, c.id);
+    // The signal reaches an item running Python code; the message, an item waiting in an asyncio Task.
+    Atomics.store(this.#control, 0, INTERRUPT_SIGNAL);
+    this.#worker.postMessage({
+      kind: 'cancel',
+      call: c.id,
+      index,
+      stop: kind === STOP_CALL,
+    } satisfies VmRequest);
+    this.#armWatch();
+  }
+
+  #freeSlot(c: PendingCall): void {
+    if (c.slot === null) return;
+    const at = 1 + 3 * c.slot;
+    if (Atomics.load(this.#control, at) === c.id) Atomics.store(this.#control, at, 0);
+    c.slot = null;
+  }
+
+  // -- the end
+
+  /** Terminates the thread: every call in flight rejects with VmLost; the next call starts a new VM. */
+  terminate(reason: string): void {
+    this.#gone(reason, false);
+    void this.#worker.terminate();
+  }
+
+  #gone(reason: string, crashed: boolean): void {
+    if (this.lost !== null) return;
+    this.lost = reason;
+    if (currentVm === this) currentVm = null;
+    if (this.#watch !== null) clearTimeout(this.#watch);
+    this.#watch = null;
+    const calls = [...this.#calls.values()];
+    this.#calls.clear();
+    for (const c of calls) c.reject(new VmLost(reason, c.timedOut, c.cancelled, crashed));
+    this.#worker.unref();
+  }
+
+  /** The thread keeps the process alive only while it loads, works, or writes a snapshot. */
+  #updateRef(): void {
+    if (this.lost !== null) return;
+    if (this.#loading || this.#saving || this.#calls.size > 0) this.#worker.ref();
+    else this.#worker.unref();
+  }
+}
+
+let currentVm: PyodideVm | null = null;
+let firstLoad: Promise<PyodideLoadInfo> | null = null;
+let nextCall = 1;
+let nextKey = 1;
+/** Log routes of the started nodes, by the key the Python side knows them by. */
+const routes = new Map<number, LogRoute>();
 
 /** Where a node's log lines go. */
 interface LogRoute {
@@ -655,54 +456,84 @@ interface LogRoute {
   readonly onLog: ((record: PythonLogRecord) => void) | undefined;
 }
 
-let runtimePromise: Promise<LoadedRuntime> | null = null;
-let nextKey = 1;
-/** Log routes of the started nodes, by the key the Python side knows them by. */
-const routes = new Map<number, LogRoute>();
-/** The node that last entered Python: owner of output that bypasses sys.stdout (os.write to fd 1 ...). */
-let lastActiveKey = -1;
+/** The working VM, loaded (a new one if there is none or the last one was lost). */
+async function liveVm(): Promise<PyodideVm> {
+  if (currentVm === null || currentVm.lost !== null) {
+    currentVm = new PyodideVm();
+    firstLoad ??= currentVm.ready;
+  }
+  const vm = currentVm;
+  await vm.ready;
+  return vm;
+}
+
+function routeLog(key: number, level: string, message: string): void {
+  const route = routes.get(key);
+  if (route?.onLog === undefined || !LOG_LEVELS.has(level)) return;
+  try {
+    route.onLog({ nodeId: route.nodeId, level: level as PythonLogRecord['level'], message });
+  } catch {
+    // A failing log consumer must not break the channel.
+  }
+}
+
+function seconds(ms: number): number {
+  return ms / 1000;
+}
 
 /**
- * Load time and version of the process's Pyodide instance (waiting for a load in progress); null if no node has
+ * Load time and version of the process's first Pyodide VM (waiting for a load in progress); null if no node has
  * started yet, or if the load failed.
  */
 export async function pyodideLoadInfo(): Promise<PyodideLoadInfo | null> {
-  if (runtimePromise === null) return null;
+  if (firstLoad === null) return null;
   try {
-    return (await runtimePromise).info;
+    return await firstLoad;
   } catch {
     return null;
   }
 }
 
-/** A Python node running in the process's Pyodide instance (loaded by the first `start()` of any node). */
+/** A Python node running in the process's Pyodide VM (loaded by the first `start()` of any node). */
 export function createPyodideNode(
   source: PythonNodeSource,
-  options: PythonRuntimeOptions,
+  options: PyodideRuntimeOptions,
 ): PythonNodeInstance {
   return new PyodideNode(source, options);
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// The node instance
+
 class PyodideNode implements PythonNodeInstance {
   readonly runtime = 'pyodide' as const;
   #key: number | null = null;
+  #vm: PyodideVm | null = null;
   #closed = false;
-  #runtime: LoadedRuntime | null = null;
+  #code: string | null = null;
+  /** Why a new VM could not start the node again (every later item fails with it). */
+  #broken: PythonException | null = null;
+  /** The call in flight (cancelled when the signal aborts). */
+  #inCall: { vm: PyodideVm; id: number } | null = null;
   /** Calls into Python are serialised per node: a batch never overtakes the previous one. */
   #tail: Promise<unknown> = Promise.resolve();
   #inFlight = 0;
+  readonly #timeoutMs: number;
 
   constructor(
     private readonly source: PythonNodeSource,
-    private readonly options: PythonRuntimeOptions,
-  ) {}
+    private readonly options: PyodideRuntimeOptions,
+  ) {
+    this.#timeoutMs = options.itemTimeoutMs ?? DEFAULTS.itemTimeoutMs;
+    options.signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
 
   async start(): Promise<void> {
     const { nodeId } = this.source;
     if (this.#key !== null || this.#closed) throw new Error(`python node ${nodeId}: start() called twice`);
-    let rt: LoadedRuntime;
+    let vm: PyodideVm;
     try {
-      rt = await getRuntime();
+      vm = await liveVm();
     } catch (err) {
       throw new PythonNodeInitError(nodeId, {
         type: 'RuntimeError',
@@ -710,93 +541,177 @@ class PyodideNode implements PythonNodeInstance {
         traceback: '',
       });
     }
-    const code = await this.#readCode();
+    this.#code = await this.#readCode();
+    const failure = await this.#create(vm, this.#code);
+    if (failure !== null) throw new PythonNodeInitError(nodeId, failure);
+  }
+
+  /** Instantiates the class in vm; null, or why it failed. */
+  async #create(vm: PyodideVm, code: string): Promise<PythonException | null> {
     const key = nextKey++;
-    routes.set(key, { nodeId, onLog: this.options.onLog });
+    routes.set(key, { nodeId: this.source.nodeId, onLog: this.options.onLog });
     const init = encodeValues(this.source.init);
-    let failure: unknown;
+    let value: unknown;
     try {
-      lastActiveKey = key;
-      failure = await settle(
-        // JS null would arrive as jsnull: undefined is None.
-        rt.helper.create(
+      const { done } = vm.call(
+        {
+          kind: 'create',
           key,
           code,
-          this.source.fileName,
-          this.source.className ?? undefined,
-          init.payload,
-          init.blobs ?? undefined,
-        ),
+          fileName: this.source.fileName,
+          className: this.source.className,
+          initPayload: init.payload,
+          initBlobs: init.blobs,
+        },
+        this.source.nodeId,
+        null,
       );
+      value = (await done).value;
     } catch (err) {
       routes.delete(key);
-      throw new PythonNodeInitError(nodeId, internalError(err));
+      return internalError(err);
     }
-    if (failure !== undefined && failure !== null) {
+    if (value !== undefined && value !== null) {
       routes.delete(key);
-      throw new PythonNodeInitError(nodeId, toException(failure));
+      return toException(value);
     }
     this.#key = key;
-    this.#runtime = rt;
+    this.#vm = vm;
+    return null;
   }
 
   processBatch(items: readonly unknown[]): Promise<PythonCallResult[]> {
     const started = this.#started();
-    if (started instanceof Error) return Promise.reject(started);
-    const { key, helper } = started;
+    if (started !== null) return Promise.reject(started);
     if (items.length === 0) return Promise.resolve([]);
-    return this.#serialise(() => {
-      const batch = encodeBatch(items);
-      lastActiveKey = key;
-      const raw = helper.run_batch(key, batch.payload, batch.blobs ?? undefined);
-      // A string: every call was synchronous (no Task, no proxy), the common case.
-      if (typeof raw === 'string') return Promise.resolve(batchResults(raw, batch));
-      return settle(raw).then((settled) => batchResults(settled, batch));
-    });
+    return this.#serialise(() => this.#run('batch', items));
   }
 
   flush(): Promise<PythonCallResult> {
     const started = this.#started();
-    if (started instanceof Error) return Promise.reject(started);
-    const { key, helper } = started;
+    if (started !== null) return Promise.reject(started);
     return this.#serialise(async () => {
-      lastActiveKey = key;
-      const raw = await settle(helper.flush(key));
-      const [result] = decodeResults(raw, 1);
+      const [result] = await this.#run('flush', [null]);
       return result ?? { ok: true, outputs: [] };
     });
   }
 
+  /**
+   * Runs the items (or flush) in the VM; items without a result when the VM had to be replaced go to the new one
+   * (the node started again there), except those that timed out or were cancelled.
+   */
+  async #run(kind: 'batch' | 'flush', items: readonly unknown[]): Promise<PythonCallResult[]> {
+    const results = new Array<PythonCallResult>(items.length);
+    let todo: number[] = items.map((_, i) => i);
+    while (todo.length > 0) {
+      const vm = await this.#liveNode();
+      if (!(vm instanceof PyodideVm)) {
+        for (const i of todo) results[i] = { ok: false, error: vm };
+        break;
+      }
+      const key = this.#key as number;
+      const sent = todo.length === items.length ? items : todo.map((i) => items[i]);
+      const batch = kind === 'batch' ? encodeBatch(sent) : null;
+      const { id, done } = vm.call(
+        batch === null
+          ? { kind: 'flush', key }
+          : { kind: 'batch', key, payload: batch.payload, blobs: batch.blobs },
+        this.source.nodeId,
+        this.#timeoutMs,
+      );
+      this.#inCall = { vm, id };
+      if (this.options.signal?.aborted === true) vm.cancel(id);
+      try {
+        const outcome = await done;
+        const got = batch === null ? decodeResults(outcome.value, 1) : batchResults(outcome.value, batch);
+        for (const j of outcome.timedOut) got[j] = { ok: false, error: this.#timeoutError() };
+        got.forEach((r, j) => {
+          results[todo[j] as number] = r;
+        });
+        break;
+      } catch (err) {
+        if (!(err instanceof VmLost)) {
+          for (const i of todo) results[i] = { ok: false, error: internalError(err) };
+          break;
+        }
+        if (err.cancelled || err.crashed) {
+          const error: PythonException = err.cancelled
+            ? { type: 'Cancelled', message: 'cancelled: the run was interrupted', traceback: '' }
+            : { type: 'WorkerCrashed', message: err.reason, traceback: '' };
+          for (const i of todo) results[i] = { ok: false, error };
+          break;
+        }
+        for (const j of err.timedOut) results[todo[j] as number] = { ok: false, error: this.#timeoutError() };
+        todo = todo.filter((_, j) => !err.timedOut.has(j));
+      } finally {
+        this.#inCall = null;
+      }
+    }
+    return results;
+  }
+
+  #timeoutError(): PythonException {
+    return { type: 'WorkerTimeout', message: `timed out after ${seconds(this.#timeoutMs)} s`, traceback: '' };
+  }
+
+  /** The VM with this node in it: the node is started again in a new VM if its VM was lost. */
+  async #liveNode(): Promise<PyodideVm | PythonException> {
+    if (this.#broken !== null) return this.#broken;
+    const vm = this.#vm as PyodideVm;
+    if (vm.lost === null) return vm;
+    if (this.#key !== null) routes.delete(this.#key);
+    this.#key = null;
+    this.options.onWarning?.(
+      this.source.nodeId,
+      `${vm.lost}; a new Pyodide VM takes over and the node's state is lost`,
+    );
+    let failure: PythonException | null;
+    try {
+      failure = await this.#create(await liveVm(), this.#code as string);
+    } catch (err) {
+      failure = internalError(err);
+    }
+    if (failure === null) return this.#vm as PyodideVm;
+    this.#broken = { ...failure, message: `a new Pyodide VM could not start the node: ${failure.message}` };
+    return this.#broken;
+  }
+
+  readonly #onAbort = (): void => {
+    const c = this.#inCall;
+    if (c !== null) c.vm.cancel(c.id);
+  };
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.options.signal?.removeEventListener('abort', this.#onAbort);
+    await this.#tail.catch(() => undefined);
     const key = this.#key;
-    const rt = this.#runtime;
-    if (key === null || rt === null) return;
+    const vm = this.#vm;
+    this.#key = null;
+    this.#vm = null;
+    if (key === null || vm === null) return;
     try {
-      await this.#tail.catch(() => undefined);
-      lastActiveKey = key;
-      const failure = await settle(rt.helper.close(key));
-      if (failure !== undefined && failure !== null) {
-        const e = toException(failure);
+      if (vm.lost !== null) return;
+      const { value } = await vm.call({ kind: 'close', key }, this.source.nodeId, null).done;
+      if (value !== undefined && value !== null) {
+        const e = toException(value);
         this.options.onWarning?.(this.source.nodeId, `cleanup() failed: ${e.type}: ${e.message}`);
       }
     } catch (err) {
       this.options.onWarning?.(this.source.nodeId, `closing failed: ${toError(err).message}`);
     } finally {
       routes.delete(key);
-      this.#key = null;
-      this.#runtime = null;
     }
   }
 
-  /** The node's key and the helper, or an Error if the node is not started (or closed). */
-  #started(): { key: number; helper: Helper } | Error {
-    if (this.#key === null || this.#runtime === null) {
+  /** null if the node is started, else the Error to reject with. */
+  #started(): Error | null {
+    if (this.#vm === null || this.#closed) {
       const why = this.#closed ? 'is closed' : 'was not started';
       return new Error(`python node ${this.source.nodeId} ${why}`);
     }
-    return { key: this.#key, helper: this.#runtime.helper };
+    return null;
   }
 
   #serialise<T>(call: () => Promise<T>): Promise<T> {
@@ -1009,205 +924,4 @@ function internalError(err: unknown): PythonException {
     message: e.message,
     traceback: '',
   };
-}
-
-function isPyProxy(v: unknown): v is PyProxy {
-  return (
-    typeof v === 'function' ||
-    (typeof v === 'object' &&
-      v !== null &&
-      typeof (v as { destroy?: unknown }).destroy === 'function' &&
-      typeof (v as { toJs?: unknown }).toJs === 'function')
-  );
-}
-
-function isThenable(v: PyProxy): v is PyProxy & PromiseLike<unknown> {
-  return typeof (v as { then?: unknown }).then === 'function';
-}
-
-/**
- * Resolves a helper's return value to plain JavaScript: awaits a Task, converts a tuple or list (shallow: strings
- * and Uint8Arrays), and destroys every proxy on the way.
- */
-async function settle(value: unknown): Promise<unknown> {
-  if (!isPyProxy(value)) return value;
-  const proxy = value;
-  try {
-    if (isThenable(proxy)) {
-      const awaited: unknown = await proxy;
-      return await settle(awaited);
-    }
-    return (proxy as { toJs: (o: { depth: number }) => unknown }).toJs({ depth: 3 });
-  } finally {
-    proxy.destroy();
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Loading
-
-function getRuntime(): Promise<LoadedRuntime> {
-  runtimePromise ??= loadRuntime();
-  return runtimePromise;
-}
-
-async function loadRuntime(): Promise<LoadedRuntime> {
-  const started = performance.now();
-  const pyodideDir = dirname(createRequire(import.meta.url).resolve('pyodide/package.json'));
-  const { loadPyodide, version } = await import('pyodide');
-  const config = {
-    indexURL: pyodideDir + '/',
-    env: { HOME: '/home/pyodide' },
-    stdin: () => null,
-    stdout: (line: string) => {
-      rawOutput('info', line);
-    },
-    stderr: (line: string) => {
-      rawOutput('error', line);
-    },
-  };
-  const snapshot = await snapshotLocation(pyodideDir, version);
-  let py: PyodideAPI | null = null;
-  let source: PyodideLoadInfo['source'] = 'cold';
-  if (snapshot !== null && snapshot.usable) {
-    py = await restoreSnapshot(snapshot.file, (bytes) => loadPyodide({ ...config, _loadSnapshot: bytes }));
-    if (py !== null) source = 'snapshot';
-  }
-  if (py === null) {
-    const makeSnapshot = snapshot !== null && snapshot.usable;
-    py = await loadPyodide({ ...config, _makeSnapshot: makeSnapshot });
-    py.runPython(
-      `import sys, types\nm = types.ModuleType('_pitlane_pyodide')\nexec(compile(${JSON.stringify(HELPER_SOURCE)}, '<pitlane-pyodide>', 'exec'), m.__dict__)\nsys.modules['_pitlane_pyodide'] = m\ndel m`,
-    );
-    if (makeSnapshot) {
-      try {
-        saveSnapshot(snapshot.file, py.makeMemorySnapshot());
-      } catch {
-        // No snapshot this time; the instance itself is fine.
-      }
-    }
-  }
-  py.setStdin({ stdin: () => null });
-  py.setStdout({
-    batched: (line: string) => {
-      rawOutput('info', line);
-    },
-  });
-  py.setStderr({
-    batched: (line: string) => {
-      rawOutput('error', line);
-    },
-  });
-  // Lives as long as the process: the functions below are borrowed from it.
-  const module = py.pyimport('_pitlane_pyodide') as PyProxy;
-  const helper: Helper = {
-    create: module.create as PyFunction,
-    run_batch: module.run_batch as PyFunction,
-    flush: module.flush as PyFunction,
-    close: module.close as PyFunction,
-    setup: module.setup as PyFunction,
-  };
-  helper.setup(routeLog, TAG);
-  const info: PyodideLoadInfo = { loadMs: performance.now() - started, version, source };
-  return { helper, info };
-}
-
-/** The Python side's log sink: key -1 is output written while no node was running. */
-function routeLog(key: number, level: string, message: string): void {
-  const route = routes.get(key === -1 ? lastActiveKey : key);
-  if (route?.onLog === undefined || !LOG_LEVELS.has(level)) return;
-  try {
-    route.onLog({ nodeId: route.nodeId, level: level as PythonLogRecord['level'], message });
-  } catch {
-    // A failing log consumer must not raise inside the node's print().
-  }
-}
-
-function rawOutput(level: 'info' | 'error', line: string): void {
-  routeLog(-1, level, line);
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Memory snapshot cache
-
-interface SnapshotLocation {
-  readonly file: string;
-  /** False once a restore of this very snapshot failed (a `.bad` marker beside it). */
-  readonly usable: boolean;
-}
-
-async function snapshotLocation(pyodideDir: string, version: string): Promise<SnapshotLocation | null> {
-  if (process.env.PITLANE_PYODIDE_SNAPSHOT === '0') return null;
-  const cacheDir =
-    process.env.PITLANE_CACHE_DIR || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'pitlane');
-  try {
-    const [wasm, stdlib] = await Promise.all([
-      stat(join(pyodideDir, 'pyodide.asm.wasm')),
-      stat(join(pyodideDir, 'python_stdlib.zip')),
-    ]);
-    const key = createHash('sha256')
-      .update(
-        JSON.stringify([
-          SNAPSHOT_FORMAT,
-          version,
-          process.versions.node,
-          wasm.size,
-          wasm.mtimeMs,
-          stdlib.size,
-          stdlib.mtimeMs,
-          HELPER_SOURCE,
-        ]),
-      )
-      .digest('hex')
-      .slice(0, 16);
-    const file = join(cacheDir, `pyodide-${version}-${key}.snapshot`);
-    const bad = await stat(`${file}.bad`).then(
-      () => true,
-      () => false,
-    );
-    return { file, usable: !bad };
-  } catch {
-    return null;
-  }
-}
-
-async function restoreSnapshot(
-  file: string,
-  load: (bytes: Uint8Array) => Promise<PyodideAPI>,
-): Promise<PyodideAPI | null> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(file);
-  } catch {
-    return null; // not made yet
-  }
-  try {
-    const py = await load(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    if (py.runPython("import sys\n'_pitlane_pyodide' in sys.modules and 6 * 7 == 42") !== true) {
-      throw new Error('restored interpreter is missing the helper module');
-    }
-    return py;
-  } catch {
-    await writeFile(`${file}.bad`, '').catch(() => undefined);
-    return null;
-  }
-}
-
-/** Writes the snapshot in the background (atomically: temp file + rename) and removes older snapshots. */
-function saveSnapshot(file: string, bytes: Uint8Array): void {
-  const dir = dirname(file);
-  const temp = `${file}.${process.pid}.tmp`;
-  void (async () => {
-    try {
-      await mkdir(dir, { recursive: true });
-      await writeFile(temp, bytes);
-      await rename(temp, file);
-      for (const name of await readdir(dir)) {
-        const path = join(dir, name);
-        if (name.startsWith('pyodide-') && !path.startsWith(file)) await unlink(path).catch(() => undefined);
-      }
-    } catch {
-      await unlink(temp).catch(() => undefined);
-    }
-  })();
 }

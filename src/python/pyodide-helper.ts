@@ -1,0 +1,719 @@
+/**
+ * The Python side of the Pyodide runtime (pyodide-runtime.ts), installed once per VM as module `_pitlane_pyodide`
+ * (and so included in the memory snapshot): it compiles each node's code into a module of its own (so nodes share
+ * no globals), selects and instantiates the class, calls process/flush/cleanup, filters tracebacks to the node's
+ * own frames, and routes print() and logging to the node that is running (named by a global during a synchronous
+ * call, by a context variable in the node's asyncio Tasks). Its behaviour mirrors the CPython worker
+ * (worker/pitlane_worker.py).
+ *
+ * Timeouts and cancellation: every batch is a numbered call. The host reads which item of which call is running
+ * with a probe signal (its handler walks the stack to the frame of `_run` / `_run_async`; nothing is recorded per
+ * item on the synchronous path) or, while the VM is idle, with `progress()`. It stops an item with an interrupt
+ * signal whose handler raises KeyboardInterrupt only if the item named by the host is still the one running, or
+ * with `cancel()` for an item waiting in an asyncio Task.
+ *
+ * Kept free of backticks and dollar-brace sequences (it lives in a template literal) but for the three constants
+ * it shares with TypeScript.
+ */
+
+/** Name of the helper's code in tracebacks and frames (the interrupt handler tells helper frames by it). */
+export const HELPER_FILE = '<pitlane-pyodide>';
+
+/** Signal numbers the host writes into the interrupt buffer (any 1..64 works in Pyodide; these are SIGUSR1/2). */
+export const PROBE_SIGNAL = 10;
+export const INTERRUPT_SIGNAL = 12;
+/** Stop requests the control buffer holds at once (slots of call, item index or -1, kind). */
+export const CONTROL_TARGETS = 8;
+
+export const HELPER_SOURCE = String.raw`
+import asyncio
+import contextvars
+import inspect
+import io
+import json
+import logging
+import re
+import sys
+import types
+from json import encoder as _json_encoder
+from json import scanner as _json_scanner
+
+TAG = None  # set by setup(): a key user data cannot contain by chance
+HELPER_FILE = '${HELPER_FILE}'
+PROBE_SIGNAL = ${PROBE_SIGNAL}
+INTERRUPT_SIGNAL = ${INTERRUPT_SIGNAL}
+_NO_OUTPUTS = []
+_HUGE_DIGITS = re.compile(r'[0-9]{309}')
+_MAX_DEPTH = 1000
+_STR_TYPE = frozenset((str,))
+_SCALAR_TYPES = frozenset((int, float, str, bool, bytes, type(None)))
+_CONTAINER_TYPES = frozenset((dict, list, tuple))
+_VALUE_TYPES = _SCALAR_TYPES | _CONTAINER_TYPES
+_ARRAY_OR_DICT = (dict, list, tuple)
+_GeneratorType = types.GeneratorType
+_AsyncGeneratorType = types.AsyncGeneratorType
+_CoroutineType = types.CoroutineType
+
+# The node whose code is running: a context variable in the Tasks of a node (async paths), and a plain global
+# while a synchronous call runs (cheaper, and nothing else can run meanwhile).
+_task_node = contextvars.ContextVar('pitlane_node', default=None)
+_sync_node = None
+
+
+def _running_node():
+    return _task_node.get() or _sync_node
+
+_nodes = {}
+_sink = None
+
+# Input: the C scanner of the standard decoder; an object_hook (tags) only when the JS side tagged something.
+_scan_plain = _json_scanner.make_scanner(json.JSONDecoder())
+
+
+def _decode(payload, blobs):
+    if blobs is None:
+        return _scan_plain(payload, 0)[0]
+    byte_blobs = [b.to_bytes() for b in blobs]
+
+    def hook(d):
+        if len(d) == 1 and TAG in d:
+            kind, value = d[TAG]
+            if kind == 'b':
+                return byte_blobs[value]
+            if kind == 'f':
+                return float(value)
+            if kind == 'i':
+                return int(value)
+        return d
+
+    return json.JSONDecoder(object_hook=hook).decode(payload)
+
+
+# Output: the C encoder, strict about floats; bytes leave out of band; any other type is refused.
+class _SendError(Exception):
+    pass
+
+
+_out_blobs = []
+
+
+def _default(o):
+    if isinstance(o, bytes):
+        _out_blobs.append(o)
+        return {TAG: len(_out_blobs) - 1}
+    raise _SendError(type(o).__name__)
+
+
+# No circular-reference markers (twice as fast): _check_tree has refused cycles and deep nesting before.
+_encode_raw = _json_encoder.c_make_encoder(
+    None, _default, _json_encoder.encode_basestring_ascii, None, ':', ',', False, False, False
+)
+
+
+def _check_tree(value):
+    """Refuses a dict with a non-str key (the encoder would turn the key into a string), and nesting deeper than
+    _MAX_DEPTH: the C encoder recursing that deep overflows the JavaScript stack, which kills Pyodide."""
+    stack = [(value, 0)]
+    pop = stack.pop
+    push = stack.append
+    while stack:
+        c, depth = pop()
+        if isinstance(c, dict):
+            if not set(map(type, c)) <= _STR_TYPE:
+                for k in c:
+                    if not isinstance(k, str):
+                        raise _SendError('dict')
+            c = c.values()
+        if set(map(type, c)) <= _SCALAR_TYPES:
+            continue
+        if depth >= _MAX_DEPTH:
+            if _is_cyclic(value):
+                raise ValueError('Circular reference detected')
+            raise RecursionError('maximum recursion depth exceeded while encoding a JSON object')
+        for x in c:
+            if isinstance(x, _ARRAY_OR_DICT):
+                push((x, depth + 1))
+
+
+def _is_cyclic(value):
+    """Depth-first, iterative (recursing in wasm is what we avoid here)."""
+    path = set()
+    stack = [(value, False)]
+    while stack:
+        c, leaving = stack.pop()
+        if leaving:
+            path.discard(id(c))
+            continue
+        path.add(id(c))
+        stack.append((c, True))
+        for x in c.values() if isinstance(c, dict) else c:
+            if isinstance(x, _ARRAY_OR_DICT):
+                if id(x) in path:
+                    return True
+                stack.append((x, False))
+    return False
+
+
+def _has_huge_int(value):
+    """Whether value holds an int beyond the float range (JSON.parse would make it Infinity)."""
+    stack = [value]
+    while stack:
+        c = stack.pop()
+        for x in c.values() if isinstance(c, dict) else c:
+            if isinstance(x, _ARRAY_OR_DICT):
+                stack.append(x)
+            elif isinstance(x, int) and x.bit_length() > 1000:
+                try:
+                    float(x)
+                except OverflowError:
+                    return True
+    return False
+
+
+def _encode_checked(value, nested):
+    if nested:
+        _check_tree(value)
+    text = _encode(value)
+    # Only an integer literal of 309+ digits can exceed the largest double (~1.8e308).
+    if len(text) > 308 and _HUGE_DIGITS.search(text) and _has_huge_int(value):
+        raise _SendError('int')
+    return text
+
+
+def _encode(value):
+    """JSON text of value; raises _SendError naming the type that cannot cross."""
+    try:
+        return ''.join(_encode_raw(value, 0))
+    except ValueError as e:
+        if str(e).startswith('Out of range float'):
+            raise _SendError('float') from None
+        raise
+
+
+# Errors: the filtered traceback of docs/python-nodes.md, without source lines.
+def _exception(e, filename):
+    tname = type(e).__name__
+    try:
+        message = str(e)
+    except BaseException:
+        message = '<exception str() failed>'
+    frames = []
+    tb = e.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename == filename:
+            frames.append('  File "%s", line %s, in %s\n' % (filename, tb.tb_lineno, code.co_name))
+        tb = tb.tb_next
+    last = message
+    if isinstance(e, SyntaxError) and e.filename == filename:
+        frames.append('  File "%s", line %s\n' % (filename, e.lineno))
+        last = e.msg or ''
+    tail = '%s: %s\n' % (tname, last) if last else tname + '\n'
+    notes = getattr(e, '__notes__', None)
+    if isinstance(notes, (list, tuple)):
+        tail += ''.join('%s\n' % (n,) for n in notes)
+    return [tname, message, 'Traceback (most recent call last):\n' + ''.join(frames) + tail if frames else tail]
+
+
+def _send_error(type_name):
+    return ['TypeError', 'cannot send a %s out of a Python node' % type_name, '']
+
+
+# Logging: print() and logging reach the node's onLog through _sink, line by line.
+def _emit(node, level, text):
+    _sink(-1 if node is None else node.key, level, text)
+
+
+class _NodeStream(io.TextIOBase):
+    def __init__(self, level, name):
+        self._level = level
+        self._name = name
+        self._orphan = ''
+
+    @property
+    def name(self):
+        return self._name
+
+    @property
+    def encoding(self):
+        return 'utf-8'
+
+    def writable(self):
+        return True
+
+    def isatty(self):
+        return False
+
+    def write(self, s):
+        if not isinstance(s, str):
+            raise TypeError('write() argument must be str, not ' + type(s).__name__)
+        if not s:
+            return 0
+        node = _running_node()
+        pending = (node.pending.get(self._level, '') if node is not None else self._orphan) + s
+        # One record per write that ends a line (a print() call), as the CPython worker does.
+        if pending.endswith('\n'):
+            _emit(node, self._level, pending[:-1])
+            pending = ''
+        if node is not None:
+            node.pending[self._level] = pending
+        else:
+            self._orphan = pending
+        return len(s)
+
+    def flush(self):
+        node = _running_node()
+        if node is not None:
+            _flush_pending(node)
+
+
+def _flush_pending(node):
+    if node.pending:
+        for level, text in node.pending.items():
+            if text:
+                _emit(node, level, text)
+        node.pending.clear()
+
+
+def _level_name(levelno):
+    if levelno >= logging.CRITICAL:
+        return 'critical'
+    if levelno >= logging.ERROR:
+        return 'error'
+    if levelno >= logging.WARNING:
+        return 'warning'
+    if levelno >= logging.INFO:
+        return 'info'
+    return 'debug'
+
+
+class _LogHandler(logging.Handler):
+    def emit(self, record):
+        try:
+            text = self.format(record)
+        except Exception:
+            self.handleError(record)
+            return
+        _emit(_running_node(), _level_name(record.levelno), text)
+
+
+# Nodes.
+class _Node:
+    __slots__ = ('key', 'filename', 'module_name', 'module', 'instance', 'process', 'pending')
+
+    def __init__(self, key, filename):
+        self.key = key
+        self.filename = filename
+        self.module_name = '_pitlane_node_%d' % key
+        self.module = None
+        self.instance = None
+        self.process = None
+        self.pending = {}
+
+
+def _select_class(node, class_name):
+    namespace = node.module.__dict__
+    if class_name is not None:
+        cls = namespace.get(class_name)
+        if cls is None:
+            raise NameError("%s defines no class named '%s'" % (node.filename, class_name))
+        if not isinstance(cls, type):
+            raise TypeError("'%s' in %s is a %s, not a class" % (class_name, node.filename, type(cls).__name__))
+        if not hasattr(cls, 'process'):
+            raise TypeError("class '%s' has no process() method" % (class_name,))
+        return cls
+    found = []
+    for v in namespace.values():
+        if isinstance(v, type) and v.__module__ == node.module_name and hasattr(v, 'process') and v not in found:
+            found.append(v)
+    if not found:
+        raise LookupError('%s defines no class with a process() method' % (node.filename,))
+    if len(found) > 1:
+        names = ', '.join(c.__name__ for c in found)
+        raise LookupError(
+            '%s defines several classes with a process() method (%s): name the one to use with ' % (node.filename, names)
+            + chr(96) + 'class' + chr(96)
+        )
+    return found[0]
+
+
+def _init_failed(node, e):
+    sys.modules.pop(node.module_name, None)
+    if isinstance(e, ModuleNotFoundError):
+        e.add_note('(the pyodide runtime has the standard library only: run this node with runtime_hint: cpython)')
+    return _exception(e, node.filename)
+
+
+def create(key, code, filename, class_name, init_payload, init_blobs):
+    """Compiles and instantiates a node; returns None, an error [type, message, traceback], or a Task of either."""
+    global _sync_node
+    node = _Node(key, filename)
+    previous, _sync_node = _sync_node, node
+    try:
+        module = types.ModuleType(node.module_name)
+        module.__file__ = filename
+        node.module = module
+        sys.modules[node.module_name] = module
+        exec(compile(code, filename, 'exec', dont_inherit=True), module.__dict__)
+        cls = _select_class(node, class_name)
+        init = _decode(init_payload, init_blobs)
+        node.instance = cls(**init)
+        node.process = node.instance.process
+        initialize = getattr(node.instance, 'initialize', None)
+        result = initialize() if callable(initialize) else None
+        if inspect.isawaitable(result):
+            return asyncio.ensure_future(_finish_create(node, result))
+        _nodes[key] = node
+        return None
+    except BaseException as e:
+        return _init_failed(node, e)
+    finally:
+        _flush_pending(node)
+        _sync_node = previous
+
+
+async def _finish_create(node, awaitable):
+    _task_node.set(node)
+    try:
+        await awaitable
+    except BaseException as e:
+        return _init_failed(node, e)
+    finally:
+        _flush_pending(node)
+    _nodes[node.key] = node
+    return None
+
+
+def _outputs_of(r):
+    """Outputs of a call that returned r (not None), or the awaitable / async generator to finish asynchronously."""
+    t = type(r)
+    if t in _VALUE_TYPES:
+        return [r]
+    if t is _GeneratorType:
+        return list(r)
+    if t is _CoroutineType or t is _AsyncGeneratorType or inspect.isawaitable(r) or hasattr(r, '__anext__'):
+        return r
+    return [r]
+
+
+async def _resolve(r):
+    if isinstance(r, _AsyncGeneratorType) or hasattr(r, '__anext__'):
+        return [x async for x in r]
+    v = await r
+    if v is None:
+        return []
+    if type(v) is _GeneratorType:
+        return list(v)
+    return [v]
+
+
+def _finish(node, outputs, errors, nested):
+    """JSON text [outputs per item (null if failed), [[index, type, message, traceback]...]], plus blobs if any.
+    nested: some output may be a container (else there is nothing for _check_tree to refuse)."""
+    _out_blobs.clear()
+    try:
+        text = _encode_checked(outputs, nested)
+    except BaseException:
+        # Something cannot cross: encode item by item to fail only the items concerned.
+        _out_blobs.clear()
+        parts = []
+        for i, o in enumerate(outputs):
+            if o is None:
+                parts.append('null')
+                continue
+            mark = len(_out_blobs)
+            try:
+                parts.append(_encode_checked(o, True))
+            except _SendError as e:
+                del _out_blobs[mark:]
+                parts.append('null')
+                errors.append([i] + _send_error(e.args[0]))
+            except BaseException as e:
+                del _out_blobs[mark:]
+                parts.append('null')
+                errors.append([i] + _exception(e, node.filename))
+        text = '[' + ','.join(parts) + ']'
+    result = '[' + text + (',' + json.dumps(errors) + ']' if errors else ',[]]')
+    _flush_pending(node)
+    if _out_blobs:
+        blobs = list(_out_blobs)
+        _out_blobs.clear()
+        return (result, blobs)
+    return result
+
+
+def _run(node, fn, items, call):
+    global _sync_node
+    outputs = []
+    errors = []
+    nested = False
+    filename = node.filename
+    previous, _sync_node = _sync_node, node
+    try:
+        for i, item in enumerate(items):
+            try:
+                r = fn(item)
+                # Inline fast paths of _outputs_of: this loop is the per-item cost of the runtime.
+                if r is None:
+                    outputs.append(_NO_OUTPUTS)
+                    continue
+                t = type(r)
+                if t in _SCALAR_TYPES:
+                    outputs.append([r])
+                    continue
+                nested = True
+                if t in _CONTAINER_TYPES:
+                    outputs.append([r])
+                    continue
+                r = _outputs_of(r)
+            except BaseException as e:
+                outputs.append(None)
+                if e.__class__ is _RunCancelled:
+                    _cancel_rest(items, i, outputs, errors)
+                    break
+                errors.append([i] + _exception(e, filename))
+                continue
+            if type(r) is list:
+                outputs.append(r)
+            else:
+                _async_index[call] = i
+                task = asyncio.ensure_future(_run_async(node, fn, items, i, r, outputs, errors, call))
+                _async_tasks[call] = task
+                return task
+        return _finish(node, outputs, errors, nested)
+    finally:
+        _sync_node = previous
+
+
+async def _run_async(node, fn, items, i, pending, outputs, errors, call):
+    _task_node.set(node)
+    filename = node.filename
+    n = len(items)
+    try:
+        while True:
+            _async_index[call] = i
+            try:
+                outputs.append(await _resolve(pending))
+            except BaseException as e:
+                outputs.append(None)
+                if call in _stopping or e.__class__ is _RunCancelled:
+                    _cancel_rest(items, i, outputs, errors)
+                    return _finish(node, outputs, errors, True)
+                errors.append([i] + _exception(e, filename))
+            i += 1
+            pending = None
+            while i < n:
+                _async_index[call] = i
+                try:
+                    r = fn(items[i])
+                    r = _NO_OUTPUTS if r is None else _outputs_of(r)
+                except BaseException as e:
+                    outputs.append(None)
+                    if call in _stopping or e.__class__ is _RunCancelled:
+                        _cancel_rest(items, i, outputs, errors)
+                        return _finish(node, outputs, errors, True)
+                    errors.append([i] + _exception(e, filename))
+                    i += 1
+                    continue
+                if type(r) is list:
+                    outputs.append(r)
+                    i += 1
+                else:
+                    pending = r
+                    break
+            if pending is None:
+                return _finish(node, outputs, errors, True)
+    finally:
+        _async_index.pop(call, None)
+        _async_tasks.pop(call, None)
+        _stopping.discard(call)
+
+
+def _cancel_rest(items, i, outputs, errors):
+    """The run was cancelled while item i ran: it and every later item of the call fail as cancelled."""
+    for j in range(i, len(items)):
+        if j > i:
+            outputs.append(None)
+        errors.append([j, 'Cancelled', 'cancelled: the run was interrupted', ''])
+
+
+# -- Timeouts and cancellation (see the module comment of pyodide-helper.ts)
+
+class _RunCancelled(KeyboardInterrupt):
+    """Raised into an item when the run is cancelled: fails it and skips the rest of its call."""
+
+
+_async_index = {}  # call -> index of the item an asynchronous call is at
+_async_tasks = {}  # call -> its Task
+_stopping = set()  # calls cancelled as a whole
+_report_progress = None  # JS function (call, index)
+_interrupt_targets = None  # JS function: flat [call, index, kind, ...] the host asked to stop
+_RUN_CODES = frozenset((_run.__code__, _run_async.__code__))
+# Helper code that runs between items (encoding, tracebacks, logging): never interrupted.
+_BETWEEN_CODES = frozenset((_finish.__code__, _exception.__code__, _flush_pending.__code__, _decode.__code__))
+
+
+def _running_call(frame):
+    """(call, index, in_item) of the innermost _run / _run_async frame on the stack, or None."""
+    in_item = False
+    between = False
+    f = frame
+    while f is not None:
+        code = f.f_code
+        if code in _RUN_CODES:
+            loc = f.f_locals
+            return loc.get('call'), loc.get('i'), in_item and not between
+        if code in _BETWEEN_CODES:
+            between = True
+        elif code.co_filename != HELPER_FILE:
+            in_item = True
+        f = f.f_back
+    return None
+
+
+def _on_probe(signum, frame):
+    found = _running_call(frame)
+    if found is not None and found[1] is not None:
+        _report_progress(found[0], found[1])
+
+
+def _on_interrupt(signum, frame):
+    found = _running_call(frame)
+    if found is None or not found[2]:
+        return
+    call, index, _ = found
+    targets = _interrupt_targets()
+    for k in range(0, len(targets), 3):
+        if targets[k] == call and (targets[k + 1] == index or targets[k + 1] == -1):
+            if targets[k + 2] == 2:
+                raise _RunCancelled()
+            raise KeyboardInterrupt()
+
+
+def _install_sleep():
+    """Pyodide's time.sleep waits in C without checking signals: sleep in slices, so that a timeout gets through."""
+    import time
+
+    real_sleep = time.sleep
+    monotonic = time.monotonic
+
+    def sleep(secs):
+        if not (isinstance(secs, (int, float)) and secs > 0.05):
+            return real_sleep(secs)  # short sleeps, and the errors of bad arguments, as they are
+        deadline = monotonic() + secs
+        while True:
+            left = deadline - monotonic()
+            if left <= 0:
+                return None
+            real_sleep(min(left, 0.05))
+
+    sleep.__doc__ = real_sleep.__doc__
+    time.sleep = sleep
+
+
+def progress():
+    """Flat [call, index, ...] of the asynchronous calls in progress (the VM is idle when this runs)."""
+    out = []
+    for call, index in _async_index.items():
+        out.append(call)
+        out.append(index)
+    return out
+
+
+def cancel(call, index, stop):
+    """Cancels the Task of an asynchronous call if it is still at item index (-1: any); stop: skip the rest."""
+    task = _async_tasks.get(call)
+    if task is None or (index != -1 and _async_index.get(call) != index):
+        return False
+    if stop:
+        _stopping.add(call)
+    task.cancel()
+    return True
+
+
+def run_batch(key, payload, blobs, call):
+    """Calls process on each item in order; returns _finish's result, or a Task of it once something is async."""
+    node = _nodes[key]
+    return _run(node, node.process, _decode(payload, blobs), call)
+
+
+def _no_outputs(_):
+    return None
+
+
+def flush(key, call):
+    node = _nodes[key]
+    fn = getattr(node.instance, 'flush', None)
+    if not callable(fn):
+        return _run(node, _no_outputs, [None], call)
+    return _run(node, lambda _: fn(), [None], call)
+
+
+def close(key):
+    """Calls cleanup() if defined and forgets the node; returns None, an error list, or a Task of either."""
+    global _sync_node
+    node = _nodes.pop(key, None)
+    if node is None:
+        return None
+    previous, _sync_node = _sync_node, node
+    try:
+        fn = getattr(node.instance, 'cleanup', None)
+        result = fn() if callable(fn) else None
+        if inspect.isawaitable(result):
+            return asyncio.ensure_future(_finish_close(node, result))
+        _forget(node)
+        return None
+    except BaseException as e:
+        _forget(node)
+        return _exception(e, node.filename)
+    finally:
+        _flush_pending(node)
+        _sync_node = previous
+
+
+async def _finish_close(node, awaitable):
+    _task_node.set(node)
+    try:
+        await awaitable
+        return None
+    except BaseException as e:
+        return _exception(e, node.filename)
+    finally:
+        _flush_pending(node)
+        _forget(node)
+
+
+def _forget(node):
+    sys.modules.pop(node.module_name, None)
+    node.instance = None
+    node.process = None
+    node.module = None
+
+
+def setup(sink, tag, report_progress, interrupt_targets):
+    """Once per VM, after the load (never before a snapshot: the arguments are JavaScript functions)."""
+    global _sink, TAG, _report_progress, _interrupt_targets
+    import signal
+
+    TAG = tag
+    _report_progress = report_progress
+    _interrupt_targets = interrupt_targets
+    signal.signal(PROBE_SIGNAL, _on_probe)
+    signal.signal(INTERRUPT_SIGNAL, _on_interrupt)
+    _install_sleep()
+    import random
+
+    random.seed()  # processes restored from one snapshot would otherwise replay the same random sequence
+    _sink = sink
+    sys.stdin = io.StringIO('')
+    sys.stdout = _NodeStream('info', '<stdout>')
+    sys.stderr = _NodeStream('error', '<stderr>')
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    handler = _LogHandler()
+    handler.setFormatter(logging.Formatter('%(message)s'))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)  # as the CPython worker: debug records stay hidden unless the node lowers it
+    logging.captureWarnings(True)
+`;

@@ -1,0 +1,123 @@
+// A Pyodide node that never returns, under `pitlane run`: the VM runs on a worker thread, so Ctrl-C reaches
+// pitlane. Real processes and real signals; the deadlines only detect a hang, nothing asserts how long a step took.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { PITLANE } from './helpers.mjs';
+
+const dir = mkdtempSync(join(tmpdir(), 'pl-pyodide-int-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A manifest with one Pyodide node running `body` as the body of process(x) (after it logs `looping`). */
+function manifest(name, body, timeout = '10m') {
+  const code = ['class Spin:', '    def process(self, x):', '        print("looping", x)', body].join('\n');
+  const file = join(dir, `${name}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify({
+      version: 'v1',
+      metadata: { name },
+      nodes: [{ id: 'spin', node_type: 'python', runtime_hint: 'pyodide', params: { code, timeout } }],
+    }),
+  );
+  return file;
+}
+
+const SPIN = '        while True:\n            pass';
+const STUBBORN = [
+  '        while True:',
+  '            try:',
+  '                while True:',
+  '                    pass',
+  '            except KeyboardInterrupt:',
+  '                pass',
+].join('\n');
+
+/**
+ * Runs `pitlane run file args` with `input`, sends SIGINT once the node logged `looping`, and again after
+ * `secondAfterMs` if given; resolves with the exit code and output. Fails the test if the process outlives
+ * `deadlineMs` (then it is killed).
+ */
+function runAndInterrupt(file, args, input, { secondAfterMs = null, deadlineMs = 60_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [PITLANE, 'run', file, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let signalled = false;
+    const deadline = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`pitlane run did not exit within ${deadlineMs} ms; stderr:\n${stderr}`));
+    }, deadlineMs);
+    child.stdout.on('data', (b) => (stdout += b));
+    child.stderr.on('data', (b) => {
+      stderr += b;
+      if (!signalled && stderr.includes('INFO looping')) {
+        signalled = true;
+        child.kill('SIGINT');
+        if (secondAfterMs !== null) setTimeout(() => child.kill('SIGINT'), secondAfterMs);
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(deadline);
+      resolve({ code, signal, stdout, stderr });
+    });
+    child.stdin.end(input);
+  });
+}
+
+test('Ctrl-C interrupts a Pyodide item that loops forever: the drain ends, exit 130', async () => {
+  const r = await runAndInterrupt(manifest('spin', SPIN), ['--on-error', 'skip'], '1\n2\n3\n');
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stderr, /interrupted, finishing what is in flight/);
+  // The item in flight became an error record; the items behind it were dropped.
+  const records = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.equal(records.length, 1, r.stdout);
+  assert.equal(records[0].$error.node, 'spin');
+  assert.equal(records[0].$error.message, 'cancelled: the run was interrupted');
+});
+
+test('a second Ctrl-C exits at once with 130, even while the item ignores the first', async () => {
+  const r = await runAndInterrupt(manifest('stubborn', STUBBORN), [], '1\n', { secondAfterMs: 300 });
+  assert.equal(r.code, 130, r.stderr);
+  // It exited on the second Ctrl-C, before the runtime gave up on the item and replaced the VM.
+  assert.doesNotMatch(r.stderr, /state is lost/);
+  assert.equal(r.stdout, '');
+});
+
+test('the timeout param applies to Pyodide: the item fails, the run goes on under skip', async () => {
+  const file = manifest(
+    'timeout',
+    `        if x == 2:\n${SPIN.replace(/^/gm, '    ')}\n        return x`,
+    '0.5s',
+  );
+  const child = spawn(process.execPath, [PITLANE, 'run', file, '--on-error', 'skip'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b) => (stdout += b));
+  child.stderr.on('data', (b) => (stderr += b));
+  child.stdin.end('1\n2\n3\n');
+  const deadline = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  clearTimeout(deadline);
+  assert.equal(code, 0, stderr);
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(lines[0], 1);
+  assert.equal(lines[1].$error.message, 'timed out after 0.5 s');
+  assert.equal(lines[1].$error.item_index, 1);
+  assert.equal(lines[1].$error.traceback, undefined);
+  assert.deepEqual(lines[2], 3);
+});
