@@ -85,6 +85,13 @@ test('Ctrl-C interrupts a Pyodide item that loops forever: the drain ends, exit 
   assert.equal(records[0].$error.message, 'cancelled: the run was interrupted');
 });
 
+test('under --on-error fail too, one Ctrl-C on a looping item ends the run as interrupted (130), not failed', async () => {
+  const r = await runAndInterrupt(manifest('spin-fail', SPIN), [], '1\n2\n');
+  assert.equal(r.code, 130, r.stderr);
+  assert.doesNotMatch(r.stderr, /PL_ERR_NODE_FAILED/);
+  assert.equal(r.stdout, '');
+});
+
 test('a second Ctrl-C exits at once with 130, even while the item ignores the first', async () => {
   const r = await runAndInterrupt(manifest('stubborn', STUBBORN), [], '1\n', { secondAfterMs: 300 });
   assert.equal(r.code, 130, r.stderr);

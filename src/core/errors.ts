@@ -125,8 +125,14 @@ export class SuiteInvalidError extends DocumentInvalidError {
  * any other error a node throws) into an error record or a NodeFailedError, adding node id and item index.
  */
 export class ItemError extends PitlaneError {
-  constructor(message: string) {
+  /**
+   * The item did not fail on its own: the run was cancelled (Ctrl-C) while it was being processed. Such an item
+   * does not turn a cancelled run into a failed one.
+   */
+  readonly cancelled: boolean;
+  constructor(message: string, options?: { cancelled?: boolean }) {
     super('PL_ERR_ITEM', message);
+    this.cancelled = options?.cancelled === true;
     this.name = 'ItemError';
   }
 }

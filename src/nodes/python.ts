@@ -43,7 +43,8 @@ const Params = Type.Object(
       Type.Union(
         [Type.Number({ exclusiveMinimum: 0 }), Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m)$' })],
         {
-          description: 'Per-item limit for CPython workers (default 30 s).',
+          description:
+            'Per-item limit on CPython workers and in Pyodide (default 30 s): the item fails, the node goes on.',
         },
       ),
     ),
@@ -87,7 +88,9 @@ export class PythonItemError extends ItemError {
   readonly traceback: string | undefined;
   constructor(e: PythonException) {
     const fromCode = e.traceback !== '';
-    super(fromCode ? `${e.type}: ${e.message}` : e.message);
+    super(fromCode ? `${e.type}: ${e.message}` : e.message, {
+      cancelled: !fromCode && e.type === 'Cancelled',
+    });
     this.traceback = fromCode ? e.traceback : undefined;
     this.name = 'PythonItemError';
   }

@@ -12,7 +12,7 @@
  * flush and reports a NodeFailedError. `cleanup` always runs. Semantics: docs/pipelines.md.
  */
 import { performance } from 'node:perf_hooks';
-import { NodeFailedError, NodeInitError, toError } from '../core/errors.js';
+import { ItemError, NodeFailedError, NodeInitError, toError } from '../core/errors.js';
 import { EdgeQueue, type Blocker } from './edge-queue.js';
 import type { ErrorPolicy, Manifest } from './manifest.js';
 import {
@@ -220,6 +220,9 @@ abstract class Stage {
   ): Blocker | null {
     this.errors++;
     const message = toError(thrown).message;
+    if (this.run.policy === 'fail' && this.run.cancelled && thrown instanceof ItemError && thrown.cancelled) {
+      return null; // interrupted by the cancellation, not failed: the run ends as cancelled (exit 130)
+    }
     if (this.run.policy === 'skip') {
       const tb = (thrown as { traceback?: unknown } | null)?.traceback;
       return this.passError(
