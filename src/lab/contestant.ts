@@ -293,6 +293,7 @@ class ManagedGroup {
       sleep(DEFAULTS.drainMs * 2),
     ]);
     if ((await runningMembers(this.pid)).length === 0) this.forget();
+    forgetDescendants(this.pid);
   }
 
   stop(): Promise<ContestantStopResult> {
@@ -315,6 +316,7 @@ class ManagedGroup {
     const exit = await this.exited;
     this.forget();
     const escaped = await endEscaped(this.pid, tree);
+    forgetDescendants(this.pid);
     return { ...exit, killed, escaped };
   }
 
@@ -349,7 +351,6 @@ class ManagedGroup {
     this.gone = true;
     liveGroups.delete(this);
     releaseGroup(this.pid);
-    forgetDescendants(this.pid);
   }
 }
 
