@@ -97,9 +97,9 @@ function cleanUp(remembered, marker) {
   }
 }
 
-test('kill -9 of pitlane run: the CPython worker and the subprocess its node started end', async () => {
+/** Starts `pitlane run` on a manifest whose CPython node starts a long-lived subprocess with `marker` in argv. */
+function runSpawner(marker) {
   const dir = mkdtempSync(join(tmpdir(), 'pl-lifeline-'));
-  const marker = `pl-lifeline-run-${process.pid}-${Date.now()}`;
   const manifest = join(dir, 'spawner.yaml');
   writeFileSync(
     manifest,
@@ -132,17 +132,44 @@ connections:
   const child = spawn(process.execPath, [PITLANE, 'run', manifest, '--python-runtime', 'cpython'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  let stderr = '';
-  child.stderr.on('data', (b) => (stderr += b));
+  const out = { child, stderr: '' };
+  child.stderr.on('data', (b) => (out.stderr += b));
+  return out;
+}
+
+test('kill -9 of pitlane run: the CPython worker and the subprocess its node started end', async () => {
+  const marker = `pl-lifeline-run-${process.pid}-${Date.now()}`;
+  const run = runSpawner(marker);
   let remembered = [];
   try {
-    await waitFor(`the node's subprocess (stderr: ${stderr})`, () =>
+    await waitFor(`the node's subprocess (stderr: ${run.stderr})`, () =>
       pidsNow().some((pid) => cmdline(pid).includes(marker)),
     );
-    remembered = descendants(child.pid);
+    remembered = descendants(run.child.pid);
     assert.ok(remembered.length >= 2, 'the worker and the subprocess are descendants');
-    assert.deepEqual(await killAndCount(child, remembered, marker), []);
+    assert.deepEqual(await killAndCount(run.child, remembered, marker), []);
   } finally {
+    cleanUp(remembered, marker);
+  }
+});
+
+test('kill -9 of pitlane run with its watchdog stopped: the worker still ends its group (belt and braces)', async () => {
+  const marker = `pl-lifeline-belt-${process.pid}-${Date.now()}`;
+  const run = runSpawner(marker);
+  let remembered = [];
+  let watchdog = null;
+  try {
+    await waitFor(`the node's subprocess (stderr: ${run.stderr})`, () =>
+      pidsNow().some((pid) => cmdline(pid).includes(marker)),
+    );
+    remembered = descendants(run.child.pid);
+    watchdog = remembered.find((p) => cmdline(p.pid).includes('pitlane-lifeline'))?.pid ?? null;
+    assert.notEqual(watchdog, null, 'pitlane started its watchdog');
+    process.kill(watchdog, 'SIGSTOP');
+    const others = remembered.filter((p) => p.pid !== watchdog);
+    assert.deepEqual(await killAndCount(run.child, others, marker), []);
+  } finally {
+    if (watchdog !== null) process.kill(watchdog, 'SIGCONT');
     cleanUp(remembered, marker);
   }
 });

@@ -38,9 +38,10 @@ class defined by the code that has `process`. `init`: keyword arguments of the c
 One request (B, F, C) is processed at a time, in order. A batch's results normally come back in one frame; when a
 batch runs long, the results so far are sent every PARTIAL_NS, so that less work is lost if the worker dies
 (pitlane sends the items without a result to a new worker). The worker exits after C, at the end of its input,
-or when its parent process changes (pitlane died while the node's code was busy). In the last two cases it first
+or when its parent process changes (pitlane died while the node's code was busy). Whenever it exits, it first
 SIGKILLs every other process of its process group (subprocesses the node's code started), when it leads that group
-(pitlane starts it so): pitlane's own lifeline does the same, this is the belt to its braces.
+(pitlane starts it so): pitlane does the same once it sees the worker exit, and if pitlane was killed, its
+lifeline does; this is the belt to those braces.
 
 A value block is a JSON document plus the binary data it refers to: 4-byte big-endian length of the UTF-8 JSON
 text, the JSON text, then the raw bytes of every binary value, concatenated. A binary value is the object
@@ -598,6 +599,15 @@ def _open_control():
 
 
 def main():
+    try:
+        return _serve()
+    except BrokenPipeError:  # pitlane is gone
+        return 0
+    finally:
+        _end_group()
+
+
+def _serve():
     global CHANNEL
     faulthandler.enable(all_threads=False)  # a crash in native code leaves its Python stack on stderr, hence in the crash message
     control = _open_control()
@@ -619,7 +629,6 @@ def main():
     while True:
         kind, payload = channel.read()
         if kind is None:  # pitlane closed the channel (or died)
-            _end_group()
             return 0
         if kind != K_START:
             sys.stderr.write("pitlane_worker: expected a start frame, got %r\n" % (kind,))
@@ -643,7 +652,6 @@ def main():
                 worker.cleanup()
                 break
             elif kind is None:  # pitlane closed the channel (or died)
-                _end_group()
                 return 0
             else:
                 sys.stderr.write("pitlane_worker: unknown frame kind %r\n" % (kind,))
