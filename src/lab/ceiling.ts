@@ -3,8 +3,13 @@
  * figures are shown beside the contestants' as the limit they approach. It is never a contestant: it is not
  * loaded over HTTP, not compared for correctness, and its output is its own claim, read from the JSON it prints
  * (the last JSON object on stdout) at the JSON paths the suite names.
+ *
+ * The command runs in a process group of its own, under the lifeline (src/process/lifeline.ts): its timeout and
+ * an abort end the whole group, whatever the command left behind is SIGKILLed when it exits, and nothing of it
+ * outlives the lab, even a lab killed with SIGKILL.
  */
 import { spawn } from 'node:child_process';
+import { guardGroup, releaseGroup } from '../process/lifeline.js';
 import { parseJsonPath, selectPath } from './json-path.js';
 import type { SuiteCeiling } from './suite.js';
 
@@ -69,16 +74,28 @@ export async function runJsonCommand(
       cwd: options.cwd,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
+    const pgid = child.pid;
+    if (pgid !== undefined) guardGroup(pgid);
+    const signalGroup = (signal: NodeJS.Signals): void => {
+      if (pgid === undefined) return;
+      try {
+        process.kill(-pgid, signal);
+      } catch {
+        // ESRCH: the group is gone.
+      }
+      if (signal === 'SIGKILL') releaseGroup(pgid);
+    };
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill('SIGKILL');
+      signalGroup('SIGKILL');
     }, options.timeoutMs);
     const onAbort = (): void => {
-      child.kill('SIGTERM');
+      signalGroup('SIGTERM');
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -90,6 +107,7 @@ export async function runJsonCommand(
     child.on('close', (exitCode) => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
+      signalGroup('SIGKILL'); // whatever it left running
       resolve({
         code: exitCode,
         stdout: Buffer.concat(out).toString('utf8'),

@@ -9,6 +9,7 @@ import { request } from 'undici';
 import { ContestantError } from '../core/errors.js';
 import {
   ContestantProcess,
+  escapeWarning,
   killAllContestants,
   stopAllContestants,
   type ContestantSpec,
@@ -80,7 +81,7 @@ test('a healthy server on an auto port: {port} in argv and env, health, logs, st
   assert.deepEqual(c.logTail(1), [`listening on ${c.port}`]);
 
   const stopped = await c.stop();
-  assert.deepEqual(stopped, { code: 0, signal: null, killed: false });
+  assert.deepEqual(stopped, { code: 0, signal: null, killed: false, escaped: [] });
   assert.equal(c.alive, false);
   assert.deepEqual(c.exit, { code: 0, signal: null });
   assert.deepEqual(await c.stop(), stopped, 'stop() is idempotent');
@@ -181,7 +182,7 @@ test('a server that ignores SIGTERM is SIGKILLed after the grace period', async 
     stopGraceMs: 300,
   });
   const stopped = await c.stop();
-  assert.deepEqual(stopped, { code: null, signal: 'SIGKILL', killed: true });
+  assert.deepEqual(stopped, { code: null, signal: 'SIGKILL', killed: true, escaped: [] });
   assert.ok(c.logTail().includes('ignoring SIGTERM'));
   assert.ok(await isGone(c.pid!));
 });
@@ -209,7 +210,7 @@ test('stop() ends the whole process tree: workers and their children', async () 
   });
   const dPids = (await getJson(`${d.baseUrl}/pids`)) as number[];
   const dStopped = await d.stop();
-  assert.deepEqual(dStopped, { code: 0, signal: null, killed: true });
+  assert.deepEqual(dStopped, { code: 0, signal: null, killed: true, escaped: [] });
   for (const pid of dPids) assert.ok(await isGone(pid), `pid ${pid} still runs`);
 });
 
@@ -224,7 +225,7 @@ test('`exited` resolves and `alive` turns false when the process dies mid-run', 
   assert.deepEqual(await c.exited, { code: null, signal: 'SIGKILL' });
   assert.equal(c.alive, false);
   assert.deepEqual(c.exit, { code: null, signal: 'SIGKILL' });
-  assert.deepEqual(await c.stop(), { code: null, signal: 'SIGKILL', killed: false });
+  assert.deepEqual(await c.stop(), { code: null, signal: 'SIGKILL', killed: false, escaped: [] });
 });
 
 test('a url contestant: health checked, no process, stop is a no-op', async () => {
@@ -247,7 +248,7 @@ test('a url contestant: health checked, no process, stop is a no-op', async () =
     assert.equal(c.exit, null);
     assert.deepEqual(c.logTail(), []);
     assert.equal(await Promise.race([c.exited.then(() => 'exited'), sleep(50, 'pending')]), 'pending');
-    assert.deepEqual(await c.stop(), { code: null, signal: null, killed: false });
+    assert.deepEqual(await c.stop(), { code: null, signal: null, killed: false, escaped: [] });
     assert.ok(c.alive);
 
     const err = await rejection(
@@ -285,4 +286,38 @@ test('stopAllContestants and killAllContestants reach every contestant still run
   const c = await ContestantProcess.start(spec('c'));
   killAllContestants();
   assert.deepEqual(await c.exited, { code: null, signal: 'SIGKILL' });
+});
+
+test('a contestant that detaches a grandchild (setsid): stop() kills it and reports it', async () => {
+  const c = await ContestantProcess.start({
+    name: 'detaching',
+    command: server('detaching.mjs', '--port', '{port}'),
+    port: 'auto',
+    stopGraceMs: 2000,
+  });
+  const [leader, detached] = (await getJson(`${c.baseUrl}/pids`)) as [number, number];
+  assert.equal(leader, c.pid);
+  try {
+    const stat = await readFile(`/proc/${detached}/stat`, 'latin1');
+    const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    assert.notEqual(pgid, c.pid, 'the grandchild left the group');
+    const stopped = await c.stop();
+    assert.deepEqual(
+      stopped.escaped.map((p) => p.pid),
+      [detached],
+    );
+    assert.match(stopped.escaped[0]?.command ?? '', /setInterval/);
+    assert.ok(await isGone(detached), 'the detached grandchild was killed');
+    const warning = escapeWarning('detaching', stopped);
+    assert.match(
+      warning ?? '',
+      new RegExp(`detaching left 1 process\\(es\\) running outside its process group.*${detached}`),
+    );
+  } finally {
+    try {
+      process.kill(detached, 'SIGKILL');
+    } catch {
+      // Gone, as it should be.
+    }
+  }
 });

@@ -10,9 +10,17 @@
  *   still running gets SIGKILL (`killAllContestants`);
  * - on SIGINT/SIGTERM the lab dies without an 'exit' event, and the contestants, in their own process groups, do
  *   not get the terminal's Ctrl-C: the CLI must handle those signals by awaiting `stopAllContestants()` and then
- *   exiting. This module installs no signal handlers itself, since that would change how the whole CLI exits.
+ *   exiting. This module installs no signal handlers itself, since that would change how the whole CLI exits;
+ * - when the lab dies without running any code (SIGKILL, or a signal the CLI does not handle), the lifeline
+ *   (src/process/lifeline.ts) sends the group SIGTERM, then SIGKILL 2 s later: each group is guarded from spawn
+ *   until this module saw it end or sent it SIGKILL.
  *
- * Not covered: descendants that leave the process group (setsid, daemonising), and a lab killed with SIGKILL.
+ * Descendants that leave the process group (setsid, a daemon's double fork) escape the group's signals. `stop()`
+ * looks for them among the processes of the contestant's tree: those seen by the resource sampler during the
+ * measurements (proc-sampler.ts `descendantsSeen`) and those in the tree when the stop begins. Any of them still
+ * running once the group is gone is SIGKILLed (its own group too, if it leads one) and reported in the stop
+ * result (`escaped`), which the suites turn into a warning. A process that left the tree before anything
+ * looked is not found: that is the one case left uncovered, and a lab killed with SIGKILL does not look.
  * Linux only: telling a running group member from a zombie reads /proc.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -21,6 +29,16 @@ import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { ContestantError, toError } from '../core/errors.js';
+import { guardGroup, releaseGroup } from '../process/lifeline.js';
+import {
+  descendantsSeen,
+  forgetDescendants,
+  processCommand,
+  processStatus,
+  processTree,
+  type ProcessIdentity,
+  type ProcessStatus,
+} from './proc-sampler.js';
 
 /** How a contestant is started and checked, as a benchmark spec gives it. */
 export interface ContestantSpec {
@@ -59,10 +77,26 @@ export interface ContestantExit {
   readonly signal: NodeJS.Signals | null;
 }
 
+/** A descendant of a contestant that had left its process group and outlived it. */
+export interface EscapedProcess {
+  readonly pid: number;
+  /** Its command line, for the report. */
+  readonly command: string;
+}
+
 /** How `stop()` ended a contestant. */
 export interface ContestantStopResult extends ContestantExit {
   /** True if something in the group outlived the grace period and was SIGKILLed. */
   readonly killed: boolean;
+  /** Descendants that had left the group (setsid, daemonised) and still ran when it ended: they were SIGKILLed. */
+  readonly escaped: readonly EscapedProcess[];
+}
+
+/** The warning for a stop that found escaped descendants, or null if there were none. */
+export function escapeWarning(name: string, result: ContestantStopResult): string | null {
+  if (result.escaped.length === 0) return null;
+  const list = result.escaped.map((p) => `${p.pid} '${p.command.slice(0, 80)}'`).join(', ');
+  return `${name} left ${result.escaped.length} process(es) running outside its process group after it stopped (${list}): they were killed. A contestant should not detach processes (setsid, daemonising); its figures may not cover them.`;
 }
 
 /** Options of `ContestantProcess.start`. */
@@ -91,6 +125,8 @@ const DEFAULTS = {
   killWaitMs: 5_000,
   /** How long to wait for the output pipes to drain after the process died, for complete error messages. */
   drainMs: 1_000,
+  /** How long descendants outside the group may take to end on their own once the group is gone. */
+  escapeGraceMs: 3_000,
 } as const;
 
 /** Ring buffer of the contestant's output lines, stdout and stderr interleaved in arrival order. */
@@ -244,7 +280,9 @@ class ManagedGroup {
 
   /** SIGKILL to the group, synchronously, unless it is known to be gone. */
   killNow(): void {
-    if (!this.gone) signalGroup(this.pid, 'SIGKILL');
+    if (this.gone) return;
+    signalGroup(this.pid, 'SIGKILL');
+    releaseGroup(this.pid);
   }
 
   /** Kills the group and waits (bounded) until it is gone and its output drained: for failures during start. */
@@ -255,6 +293,7 @@ class ManagedGroup {
       sleep(DEFAULTS.drainMs * 2),
     ]);
     if ((await runningMembers(this.pid)).length === 0) this.forget();
+    forgetDescendants(this.pid);
   }
 
   stop(): Promise<ContestantStopResult> {
@@ -264,6 +303,7 @@ class ManagedGroup {
 
   private async stopGroup(): Promise<ContestantStopResult> {
     let killed = false;
+    const tree = await this.treeSnapshot();
     if (!this.gone && (await runningMembers(this.pid)).length > 0) {
       signalGroup(this.pid, 'SIGTERM');
       if (!(await this.waitGone(this.graceMs))) {
@@ -275,7 +315,19 @@ class ManagedGroup {
     }
     const exit = await this.exited;
     this.forget();
-    return { ...exit, killed };
+    const escaped = await endEscaped(this.pid, tree);
+    forgetDescendants(this.pid);
+    return { ...exit, killed, escaped };
+  }
+
+  /** The processes of the contestant's tree: those the sampler saw, and those in it now. */
+  private async treeSnapshot(): Promise<ProcessIdentity[]> {
+    const now = this.gone ? [] : await processTree(this.pid);
+    const statuses = await Promise.all(now.map(processStatus));
+    const seen = new Map(descendantsSeen(this.pid).map((p) => [p.pid, p.startTicks]));
+    for (const s of statuses) if (s !== null) seen.set(s.pid, s.startTicks);
+    seen.delete(this.pid);
+    return [...seen].map(([pid, startTicks]) => ({ pid, startTicks }));
   }
 
   /** Polls until nothing of the group is running; false if `ms` passed first. */
@@ -298,7 +350,53 @@ class ManagedGroup {
   private forget(): void {
     this.gone = true;
     liveGroups.delete(this);
+    releaseGroup(this.pid);
   }
+}
+
+/** The processes of `tree` that still run (the same processes: same start time) outside the group `pgid`. */
+async function runningOutside(pgid: number, tree: readonly ProcessIdentity[]): Promise<ProcessStatus[]> {
+  const statuses = await Promise.all(tree.map((p) => processStatus(p.pid)));
+  return statuses.filter(
+    (now, i): now is ProcessStatus =>
+      now !== null &&
+      now.startTicks === tree[i]?.startTicks &&
+      now.state !== 'Z' &&
+      now.state !== 'X' &&
+      now.pgid !== pgid,
+  );
+}
+
+/**
+ * Once the group `pgid` is gone: the processes of `tree` still running outside it get `escapeGraceMs` to end on
+ * their own (a descendant that is itself shutting down, such as another pitlane's lifeline watchdog), then are
+ * SIGKILLed, with their own groups when they lead one. Returns those it killed.
+ */
+async function endEscaped(pgid: number, tree: readonly ProcessIdentity[]): Promise<EscapedProcess[]> {
+  let left = await runningOutside(pgid, tree);
+  const deadline = performance.now() + DEFAULTS.escapeGraceMs;
+  while (left.length > 0 && performance.now() < deadline) {
+    await sleep(DEFAULTS.groupPollMs);
+    left = await runningOutside(pgid, left);
+  }
+  const escaped: EscapedProcess[] = [];
+  for (const p of left) {
+    const command = await processCommand(p.pid);
+    if (p.pgid === p.pid) signalGroup(p.pid, 'SIGKILL');
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      // Ended meanwhile.
+    }
+    escaped.push({ pid: p.pid, command });
+  }
+  // Bounded, like the group's SIGKILL: a process stuck in the kernel dies only when its system call returns.
+  const killDeadline = performance.now() + DEFAULTS.killWaitMs;
+  while (left.length > 0 && performance.now() < killDeadline) {
+    await sleep(DEFAULTS.groupPollMs);
+    left = await runningOutside(pgid, left);
+  }
+  return escaped;
 }
 
 /** One health request's outcome: healthy (with the time the answer came), or why not. */
@@ -531,6 +629,7 @@ export class ContestantProcess {
             : `could not start command '${file}' (${code}): ${spawned?.message ?? ''}`;
       throw fail(why, spawned ?? undefined);
     }
+    guardGroup(child.pid);
     const group = new ManagedGroup(
       child as ChildProcess & { pid: number },
       spec.stopGraceMs ?? DEFAULTS.stopGraceMs,
@@ -596,7 +695,7 @@ export class ContestantProcess {
    * group; resolves with how the main process ended. Idempotent. For url contestants: no-op.
    */
   async stop(): Promise<ContestantStopResult> {
-    if (this.group === null) return { code: null, signal: null, killed: false };
+    if (this.group === null) return { code: null, signal: null, killed: false, escaped: [] };
     return this.group.stop();
   }
 }

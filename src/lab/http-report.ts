@@ -228,6 +228,7 @@ export function httpLabReport(result: HttpSuiteResult): LabReport {
   if (result.interrupted) warnings.push('The run was interrupted: results are partial.');
   for (const [name, why] of Object.entries(result.startFailures))
     warnings.push(`${name} did not start: ${why}`);
+  for (const list of Object.values(result.stopWarnings ?? {})) warnings.push(...list);
   for (const c of result.coldStarts)
     if (c.failure !== null) warnings.push(`${c.contestant}: cold start failed: ${c.failure}`);
   for (const c of result.correctness) {
@@ -383,6 +384,7 @@ export async function writeHttpResults(
             correctness:
               result.correctness.find((x) => x.contestant === name && x.workload === workload) ?? null,
             start_failure: result.startFailures[name] ?? null,
+            stop_warnings: result.stopWarnings?.[name] ?? [],
             scenarios: suite.scenarios
               .filter((s) => s.workload === workload)
               .map((s) => ({ name: s.name, description: s.description, plan: s.plan })),

@@ -10,7 +10,12 @@
 import { runCeiling, type CeilingResult } from './ceiling.js';
 import { ContestantError, toError } from '../core/errors.js';
 import { agree } from './correctness.js';
-import { ContestantProcess, type ContestantExit } from './contestant.js';
+import {
+  ContestantProcess,
+  escapeWarning,
+  type ContestantExit,
+  type ContestantStopResult,
+} from './contestant.js';
 import { captureEnvironment, type Environment } from './environment.js';
 import { HttpTarget, type HttpRequestSpec } from './load/http-target.js';
 import {
@@ -68,6 +73,8 @@ export interface HttpSuiteResult {
   readonly interrupted: boolean;
   /** The suite's ceilings, measured after the contestants stopped. */
   readonly ceilings: readonly CeilingResult[];
+  /** Warnings from stopping contestants, by contestant: processes left outside the group, which were killed. */
+  readonly stopWarnings?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Progress events for the CLI's display. */
@@ -117,6 +124,13 @@ export async function runHttpSuite(suite: Suite, options: HttpSuiteOptions = {})
   );
   const progress = options.onProgress ?? (() => undefined);
   const aborted = (): boolean => options.signal?.aborted === true;
+  const stopWarnings: Record<string, string[]> = {};
+  const stopped = (name: string, result: ContestantStopResult): void => {
+    const warning = escapeWarning(name, result);
+    if (warning === null) return;
+    (stopWarnings[name] ??= []).push(warning);
+    progress({ kind: 'phase', text: `warning: ${warning}\n` });
+  };
   const firstWorkload = suite.workloads.get(scenarios[0]?.workload ?? suite.scenarios[0]?.workload ?? '');
   const onLog = (name: string) => (line: string) => options.onLog?.(name, line);
 
@@ -126,7 +140,11 @@ export async function runHttpSuite(suite: Suite, options: HttpSuiteOptions = {})
     if (c.spec.command === undefined || suite.coldStartRuns === 0 || firstWorkload === undefined || aborted())
       continue;
     progress({ kind: 'phase', text: `cold start: ${c.spec.name} × ${suite.coldStartRuns}` });
-    coldStarts.push(await measureColdStarts(c, suite.coldStartRuns, firstWorkload, onLog(c.spec.name)));
+    coldStarts.push(
+      await measureColdStarts(c, suite.coldStartRuns, firstWorkload, onLog(c.spec.name), (r) => {
+        stopped(c.spec.name, r);
+      }),
+    );
   }
 
   // 2. Start every contestant and keep it running.
@@ -190,7 +208,7 @@ export async function runHttpSuite(suite: Suite, options: HttpSuiteOptions = {})
     progress({ kind: 'step', done, total, label: aborted() ? 'interrupted' : 'done' });
   } finally {
     progress({ kind: 'phase', text: 'stopping contestants' });
-    await Promise.all([...running.values()].map((p) => p.stop()));
+    await Promise.all([...running].map(async ([name, p]) => stopped(name, await p.stop())));
   }
   // 5. The ceilings, alone on a quiet machine, for the scenarios that ran.
   const ceilings: CeilingResult[] = [];
@@ -208,6 +226,7 @@ export async function runHttpSuite(suite: Suite, options: HttpSuiteOptions = {})
     startFailures,
     interrupted: aborted(),
     ceilings,
+    stopWarnings,
   };
 }
 
@@ -216,6 +235,7 @@ async function measureColdStarts(
   runs: number,
   workload: SuiteWorkload,
   onLog: (line: string) => void,
+  onStopped: (result: ContestantStopResult) => void,
 ): Promise<ColdStartResult> {
   const toHealthyMs: number[] = [];
   const toFirstCorrectMs: number[] = [];
@@ -248,7 +268,7 @@ async function measureColdStarts(
     } catch (e) {
       return { contestant: c.spec.name, toHealthyMs, toFirstCorrectMs, failure: toError(e).message };
     } finally {
-      await proc?.stop();
+      if (proc !== null) onStopped(await proc.stop());
     }
   }
   return { contestant: c.spec.name, toHealthyMs, toFirstCorrectMs, failure: null };

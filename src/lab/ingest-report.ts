@@ -230,6 +230,7 @@ export function ingestLabReport(result: IngestSuiteResult): LabReport {
   }
   if (result.interrupted) warnings.push('The run was interrupted: results are partial.');
   for (const [name, why] of Object.entries(result.skipped)) warnings.push(`${name} was skipped: ${why}`);
+  warnings.push(...(result.stopWarnings ?? []));
 
   // Correctness: the manifest check of every run, and agreement with the baseline run of the same repeat.
   const agreements: IngestAgreement[] = [];

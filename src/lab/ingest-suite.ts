@@ -28,7 +28,12 @@ import {
   schemaProblems,
 } from '../pipeline/config-document.js';
 import { runJsonCommand } from './ceiling.js';
-import { ContestantProcess, type ContestantSpec } from './contestant.js';
+import {
+  ContestantProcess,
+  escapeWarning,
+  type ContestantSpec,
+  type ContestantStopResult,
+} from './contestant.js';
 import { captureEnvironment, type Environment } from './environment.js';
 import { runIngestBench, type IngestBenchProgress, type IngestBenchResult } from './ingest-bench.js';
 import { makePhotoCorpus } from './photo-corpus.js';
@@ -462,6 +467,8 @@ export interface IngestSuiteResult {
   readonly runs: readonly IngestRun[];
   readonly preprocess: readonly PreprocessRun[];
   readonly interrupted: boolean;
+  /** Warnings from stopping contestants and services: processes left outside their group, which were killed. */
+  readonly stopWarnings?: readonly string[];
 }
 
 export type IngestSuiteProgress =
@@ -554,6 +561,13 @@ export async function runIngestSuite(
   const environment = captureEnvironment({ python: '/usr/bin/python3', repoDir: suite.baseDir });
   const progress = options.onProgress ?? (() => undefined);
   const aborted = (): boolean => options.signal?.aborted === true;
+  const stopWarnings: string[] = [];
+  const stopped = (name: string, result: ContestantStopResult): void => {
+    const warning = escapeWarning(name, result);
+    if (warning === null) return;
+    stopWarnings.push(warning);
+    progress({ kind: 'phase', text: `warning: ${warning}\n` });
+  };
   const scenarios = suite.scenarios.filter(
     (s) => options.only === undefined || options.only.includes(s.name),
   );
@@ -637,7 +651,23 @@ export async function runIngestSuite(
           const label = `${sc.name} · ${name} · repeat ${r + 1}/${suite.repeats}`;
           progress({ kind: 'step', done, total, label });
           const c = active.find((x) => x.name === name) as IngestContestant;
-          runs.push(await measureRun(suite, sc, c, r, corpus.dir, warmups, values, services, options, label));
+          runs.push(
+            await measureRun(
+              suite,
+              sc,
+              c,
+              r,
+              corpus.dir,
+              warmups,
+              values,
+              services,
+              options,
+              label,
+              (result) => {
+                stopped(c.name, result);
+              },
+            ),
+          );
           done++;
         }
       }
@@ -645,9 +675,9 @@ export async function runIngestSuite(
     progress({ kind: 'step', done, total, label: aborted() ? 'interrupted' : 'done' });
   } finally {
     progress({ kind: 'phase', text: 'stopping the shared services' });
-    await Promise.all([...services.values()].map((p) => p.stop()));
+    await Promise.all([...services].map(async ([name, p]) => stopped(name, await p.stop())));
   }
-  return { suite, environment, corpus, skipped, runs, preprocess, interrupted: aborted() };
+  return { suite, environment, corpus, skipped, runs, preprocess, interrupted: aborted(), stopWarnings };
 }
 
 async function runPreprocess(
@@ -697,6 +727,7 @@ async function measureRun(
   services: ReadonlyMap<string, ContestantProcess>,
   options: IngestSuiteOptions,
   label: string,
+  onStopped: (result: ContestantStopResult) => void,
 ): Promise<IngestRun> {
   const base = { scenario: sc.name, repeat, contestant: c.name };
   const empty = {
@@ -794,7 +825,7 @@ async function measureRun(
     };
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
-    await proc?.stop();
+    if (proc !== null) onStopped(await proc.stop());
     await rm(runDir, { recursive: true, force: true });
   }
 }

@@ -3,6 +3,8 @@
  * interleaved (each repeat runs both runtimes, alternating which goes first), each repeat in fresh processes.
  * Every row checks that both runtimes produced identical outputs (SHA-256 of the JSONL); a mismatch marks the
  * row incorrect and keeps it out of the speed-up figures. Ratios carry bootstrap intervals over the repeats.
+ * Each command runs in a process group of its own under the lifeline (src/process/lifeline.ts): what it leaves
+ * running is SIGKILLed when it exits, and nothing of it outlives the lab, even a lab killed with SIGKILL.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -11,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BenchError } from '../core/errors.js';
+import { guardGroup, releaseGroup } from '../process/lifeline.js';
 import { captureEnvironment, type Environment } from './environment.js';
 import { pipelineScenarios, type PipelineScenario } from './pipeline-scenarios.js';
 import { sampleMemory } from './proc-sampler.js';
@@ -115,7 +118,9 @@ function runProcess(
 ): Promise<ProcessOutcome> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], cwd: ROOT });
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], cwd: ROOT, detached: true });
+    const pgid = child.pid;
+    if (pgid !== undefined) guardGroup(pgid);
     const memory = opts.sampleMemory === true && child.pid !== undefined ? sampleMemory(child.pid, 20) : null;
     let firstLineNs: number | null = null;
     const out: Buffer[] = [];
@@ -133,6 +138,14 @@ function runProcess(
     }
     child.on('close', (code) => {
       const totalNs = Number(process.hrtime.bigint() - started);
+      if (pgid !== undefined) {
+        try {
+          process.kill(-pgid, 'SIGKILL'); // whatever it left running
+        } catch {
+          // ESRCH: nothing left.
+        }
+        releaseGroup(pgid);
+      }
       void (async () => {
         const mem = memory ? await memory.stop() : null;
         resolve({

@@ -5,6 +5,10 @@
  * and `sampleMemory` (VmHWM-based peak of short-lived commands, so a child's peak is known even after it exits).
  * Linux only. Written here rather than taken from npm: pidusage reads one pid per call and pidtree finds
  * descendants by running `ps`, so a 20 Hz tree sampler built on them would shell out on every tick.
+ *
+ * It also remembers every process it saw in a tree (`descendantsSeen`), so that when a contestant is stopped, a
+ * descendant that left its process group (setsid, a daemon's double fork), which the group's SIGKILL misses, can
+ * still be found, killed and reported (lab/contestant.ts).
  */
 import { execFile } from 'node:child_process';
 import { open, readFile, readdir, type FileHandle } from 'node:fs/promises';
@@ -46,6 +50,64 @@ export async function processTree(pid: number): Promise<number[]> {
     }
   }
   return out;
+}
+
+/** A process as identified in /proc: its pid, and its start time, which tells it from a later process that reuses the pid. */
+export interface ProcessIdentity {
+  readonly pid: number;
+  /** Start time after boot, clock ticks (field 22 of /proc/<pid>/stat). */
+  readonly startTicks: number;
+}
+
+/** What /proc/<pid>/stat says of a process that concerns its lifetime: state, group, start time. */
+export interface ProcessStatus extends ProcessIdentity {
+  /** State letter: R, S, D, Z (zombie), ... */
+  readonly state: string;
+  /** Process group id. */
+  readonly pgid: number;
+}
+
+/** The status of a process, or null if it is gone. */
+export async function processStatus(pid: number): Promise<ProcessStatus | null> {
+  try {
+    const text = await readFile(`/proc/${pid}/stat`, 'latin1');
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    // f[0] is field 3 (state), f[2] field 5 (pgrp), f[19] field 22 (starttime).
+    const pgid = Number(f[2]);
+    const startTicks = Number(f[19]);
+    if (!Number.isInteger(pgid) || !Number.isInteger(startTicks)) return null;
+    return { pid, state: f[0] ?? '?', pgid, startTicks };
+  } catch {
+    return null;
+  }
+}
+
+/** The command line of a process, arguments joined by spaces ('' if gone or a kernel thread). */
+export async function processCommand(pid: number): Promise<string> {
+  const raw = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  return raw.replace(/\0+$/, '').replaceAll('\0', ' ');
+}
+
+/** Every process `sampleResources` saw in the tree of a root pid, by root: pid → start time. */
+const seenByRoot = new Map<number, Map<number, number>>();
+
+function noteSeen(root: number, pid: number, startTicks: number): void {
+  let seen = seenByRoot.get(root);
+  if (seen === undefined) {
+    seen = new Map();
+    seenByRoot.set(root, seen);
+  }
+  seen.set(pid, startTicks);
+}
+
+/** Every process seen in the tree of `root` by `sampleResources` since the last `forgetDescendants(root)`. */
+export function descendantsSeen(root: number): ProcessIdentity[] {
+  return [...(seenByRoot.get(root) ?? [])].map(([pid, startTicks]) => ({ pid, startTicks }));
+}
+
+/** Drops what was remembered of `root`'s tree (once it was stopped: its pid may be reused). */
+export function forgetDescendants(root: number): void {
+  seenByRoot.delete(root);
 }
 
 /** Samples a process tree every `intervalMs` until `stop()`; returns the peak and mean. */
@@ -297,6 +359,7 @@ export function sampleResources(pid: number, intervalMs = 50): { stop(): Promise
         rssKb: 0,
       };
       tracked.set(child, p);
+      noteSeen(pid, child, fields.startTicks);
       return (await refresh(p)) ? p : null;
     } catch {
       await Promise.all([stat, statm].filter((h) => h !== null).map(closeQuietly));

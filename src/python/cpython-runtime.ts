@@ -26,7 +26,9 @@
  * its class is initialised again, and a warning says that the node's state was lost.
  * Each worker leads a process group of its own (a terminal's Ctrl-C reaches pitlane only, which decides what the
  * workers do); the group is SIGKILLed on timeout, when the worker exited (so nothing it started outlives it),
- * when close() overran its grace period, and when pitlane exits.
+ * when close() overran its grace period, and when pitlane exits. If pitlane dies without running any code
+ * (SIGKILL), the lifeline (src/process/lifeline.ts) ends the group: it is guarded from spawn until pitlane
+ * SIGKILLs it; the worker also SIGKILLs its own group when it sees pitlane gone (belt and braces).
  *
  * Written here rather than taken from a library: the Node packages that drive Python processes (python-shell
  * and the like) exchange text lines of JSON, with no binary values, batching or per-item timeouts.
@@ -45,6 +47,7 @@ import {
 import { endianness, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { guardGroup, releaseGroup } from '../process/lifeline.js';
 import {
   PythonNodeInitError,
   type PythonCallResult,
@@ -421,6 +424,7 @@ class WorkerProcess {
         }
       }
     }
+    if (this.child.pid !== undefined) guardGroup(this.child.pid);
     if (!exitHandlerInstalled) {
       exitHandlerInstalled = true;
       process.on('exit', killAllWorkers);
@@ -606,6 +610,8 @@ class WorkerProcess {
       // ESRCH: the group is gone. The worker itself, if still there, is signalled directly.
       if (this.exit === null) this.child.kill('SIGKILL');
     }
+    // SIGKILL is final: the lifeline need not (and, once the pgid is free, must not) signal the group again.
+    releaseGroup(this.child.pid);
   }
 
   /** Kills the worker for a reason of ours; the item it was running fails with `error`. */

@@ -38,7 +38,10 @@ class defined by the code that has `process`. `init`: keyword arguments of the c
 One request (B, F, C) is processed at a time, in order. A batch's results normally come back in one frame; when a
 batch runs long, the results so far are sent every PARTIAL_NS, so that less work is lost if the worker dies
 (pitlane sends the items without a result to a new worker). The worker exits after C, at the end of its input,
-or when its parent process changes (pitlane died while the node's code was busy).
+or when its parent process changes (pitlane died while the node's code was busy). Whenever it exits, it first
+SIGKILLs every other process of its process group (subprocesses the node's code started), when it leads that group
+(pitlane starts it so): pitlane does the same once it sees the worker exit, and if pitlane was killed, its
+lifeline does; this is the belt to those braces.
 
 A value block is a JSON document plus the binary data it refers to: 4-byte big-endian length of the UTF-8 JSON
 text, the JSON text, then the raw bytes of every binary value, concatenated. A binary value is the object
@@ -64,6 +67,7 @@ import logging  # noqa: E402
 import mmap  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
+import signal  # noqa: E402
 import threading  # noqa: E402
 import types  # noqa: E402
 from time import monotonic_ns, sleep  # noqa: E402
@@ -554,11 +558,34 @@ async def _collect(agen, segments):
 CHANNEL = None
 
 
+def _end_group():
+    """SIGKILLs the other processes of the worker's group, if it leads one (never a caller's group)."""
+    me = os.getpid()
+    if os.getpgrp() != me:
+        return
+    try:
+        entries = os.listdir("/proc")
+    except OSError:  # no /proc: the whole group, the worker included, which is leaving anyway
+        os.killpg(me, signal.SIGKILL)
+        return
+    for entry in entries:
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            with open("/proc/%s/stat" % entry, "rb") as f:
+                stat = f.read()
+            if int(stat[stat.rindex(b")") + 2 :].split()[2]) == me:
+                os.kill(int(entry), signal.SIGKILL)
+        except (OSError, ValueError, IndexError):
+            pass  # ended meanwhile
+
+
 def _watch_parent(parent):
     """Exits when pitlane is gone (the worker is re-parented), even while the node's code is busy."""
     while True:
         sleep(1.0)
         if os.getppid() != parent:
+            _end_group()
             os._exit(70)
 
 
@@ -572,6 +599,15 @@ def _open_control():
 
 
 def main():
+    try:
+        return _serve()
+    except BrokenPipeError:  # pitlane is gone
+        return 0
+    finally:
+        _end_group()
+
+
+def _serve():
     global CHANNEL
     faulthandler.enable(all_threads=False)  # a crash in native code leaves its Python stack on stderr, hence in the crash message
     control = _open_control()
@@ -592,7 +628,7 @@ def main():
     # module and instance of the same source) or close the channel.
     while True:
         kind, payload = channel.read()
-        if kind is None:  # pitlane closed the channel
+        if kind is None:  # pitlane closed the channel (or died)
             return 0
         if kind != K_START:
             sys.stderr.write("pitlane_worker: expected a start frame, got %r\n" % (kind,))
@@ -615,7 +651,7 @@ def main():
             elif kind == K_CLOSE:
                 worker.cleanup()
                 break
-            elif kind is None:  # pitlane closed the channel
+            elif kind is None:  # pitlane closed the channel (or died)
                 return 0
             else:
                 sys.stderr.write("pitlane_worker: unknown frame kind %r\n" % (kind,))
