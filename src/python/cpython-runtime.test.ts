@@ -368,6 +368,10 @@ test('print() and logging become log records with node id and level; fd 1 and su
       'talk error bad',
       'talk info partial',
     ]);
+    // stderr is a pipe of its own: its bytes may arrive after the batch's answer on the channel.
+    for (let waited = 0; !/to stderr\n[^]*to stderr\n/.test(seen.stderr) && waited < 10_000; waited += 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     assert.match(seen.stderr, /raw fd 1\n/);
     assert.match(seen.stderr, /from a subprocess\n/);
     assert.match(seen.stderr, /to stderr\n/);
