@@ -114,18 +114,27 @@ export class DynamicBatcher<S, R> {
       );
     }
     return new Promise<R[]>((resolve, reject) => {
+      // The listener goes when the request settles: a signal shared by the parts of one client request (or
+      // kept by a client) does not collect a listener per part.
+      const onAbort = (): void => this.abandon(request);
       const request: RequestState<R> = {
         results: new Array<R | undefined>(sequences.length),
         remaining: sequences.length,
         settled: false,
-        resolve,
-        reject,
+        resolve: (r) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(r);
+        },
+        reject: (e) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(e as Error);
+        },
         signal,
       };
       const now = performance.now();
       sequences.forEach((seq, position) => this.queue.push({ seq, request, position, enqueuedAt: now }));
       this.stats.queued = this.queue.length;
-      signal?.addEventListener('abort', () => this.abandon(request), { once: true });
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.schedule();
     });
   }

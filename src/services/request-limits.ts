@@ -24,7 +24,7 @@ export class HttpProblem extends Error {
 }
 
 /** The unit a limit counts in; it decides how values are printed. */
-export type LimitUnit = 'bytes' | 'items' | 'tokens' | 'files' | 'pixels' | 'characters';
+export type LimitUnit = 'bytes' | 'items' | 'tokens' | 'files' | 'pixels' | 'characters' | 'requests';
 
 /** One request limit of a service, as documented and as enforced. */
 export interface RequestLimit {
@@ -88,4 +88,64 @@ export function limitsTable(limits: readonly RequestLimit[]): string {
     (l) => `| ${l.name} | ${formatLimitValue(l.value, l.unit)} | \`${l.flag}\` | ${l.status} |`,
   );
   return ['| limit | default | flag | refused with |', '| --- | --- | --- | --- |', ...rows].join('\n');
+}
+
+/**
+ * An upper bound of the values a JSON text holds (every comma, `[` and `{` outside strings, plus one), counted
+ * in one pass without building anything. JSON.parse of a body of tiny values costs far more than the body (a
+ * 16 MiB body of `{}`s becomes 500 MB of objects), so a service that takes at most a few hundred values refuses
+ * a body over its count before parsing it. Malformed JSON is counted as far as it goes; the parser reports it.
+ */
+export function countJsonValues(text: string): number {
+  let count = 1;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \ */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x2c /* , */ || c === 0x5b /* [ */ || c === 0x7b /* { */) count++;
+  }
+  return count;
+}
+
+/**
+ * A budget of what is in flight at once (requests, or request bytes), shared by every request of a service:
+ * `tryTake` before the work, `give` back after the answer. A request that does not fit is refused at once with
+ * 429 + Retry-After (TEI's Overloaded, Triton's rate limiter) rather than held, so memory stays bounded by the
+ * limit × what one unit costs, whatever the number of clients.
+ */
+export class InFlightBudget {
+  private used = 0;
+
+  constructor(readonly limit: RequestLimit) {}
+
+  /** What is taken now. */
+  get inFlight(): number {
+    return this.used;
+  }
+
+  /** Takes `amount` when it fits; false (nothing taken) when it would go over the limit. */
+  tryTake(amount: number): boolean {
+    if (this.used + amount > this.limit.value) return false;
+    this.used += amount;
+    return true;
+  }
+
+  give(amount: number): void {
+    this.used = Math.max(0, this.used - amount);
+  }
+
+  /** The refusal of a request that did not fit: 429 with Retry-After, naming the limit and its flag. */
+  refusal(retryAfterS = 1): HttpProblem {
+    const { limit } = this;
+    return new HttpProblem(
+      429,
+      `overloaded: ${formatLimitValue(this.used, limit.unit)} in flight; the limit is ` +
+        `${formatLimitValue(limit.value, limit.unit)} (${limit.flag}); retry in ${retryAfterS} s`,
+      null,
+      { 'retry-after': String(retryAfterS) },
+    );
+  }
 }
