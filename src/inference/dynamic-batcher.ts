@@ -113,29 +113,28 @@ export class DynamicBatcher<S, R> {
         new QueueFullError(Math.max(1000, batchesAhead * (this.recentBatchMs || 100)), this.queue.length),
       );
     }
-    return new Promise<R[]>((resolve, reject) => {
-      // The listener goes when the request settles: a signal shared by the parts of one client request (or
-      // kept by a client) does not collect a listener per part.
-      const onAbort = (): void => this.abandon(request);
+    let onAbort: (() => void) | null = null;
+    const answer = new Promise<R[]>((resolve, reject) => {
       const request: RequestState<R> = {
         results: new Array<R | undefined>(sequences.length),
         remaining: sequences.length,
         settled: false,
-        resolve: (r) => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(r);
-        },
-        reject: (e) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(e as Error);
-        },
+        resolve,
+        reject,
         signal,
       };
       const now = performance.now();
       sequences.forEach((seq, position) => this.queue.push({ seq, request, position, enqueuedAt: now }));
       this.stats.queued = this.queue.length;
+      onAbort = () => this.abandon(request);
       signal?.addEventListener('abort', onAbort, { once: true });
       this.schedule();
+    });
+    // The listener goes when the request settles: a signal shared by the parts of one client request (or kept
+    // by a client) does not collect a listener per part.
+    if (signal === undefined) return answer;
+    return answer.finally(() => {
+      if (onAbort !== null) signal.removeEventListener('abort', onAbort);
     });
   }
 

@@ -164,7 +164,7 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
         new HttpProblem(
           validationStatus(api),
           `the body holds ${values.toLocaleString('en-US')} JSON values; a request takes at most ` +
-            `${limits.maxClientBatchSize} ${field} (--max-client-batch-size)`,
+            `${limits.maxClientBatchSize} inputs (--max-client-batch-size)`,
           field,
         ),
         undefined,
