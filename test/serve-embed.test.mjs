@@ -172,7 +172,7 @@ describe('pitlane serve embed', () => {
       assert.equal(many.status, 422);
       assert.match(
         (await many.json()).error,
-        /200,001 JSON values; .* at most 4 inputs \(--max-client-batch-size\)/,
+        /200,002 JSON values; .* at most 4 inputs \(--max-client-batch-size\)/,
       );
       // 3×10^6 of them (12 MB): over the body limit.
       const huge = await fetch(`${url}/v1/embeddings`, {

@@ -363,7 +363,7 @@ describe('embed service over HTTP (minilm-l6-arch on ONNX Runtime)', () => {
       assert.equal(refused.status, 422);
       assert.equal(
         (refused.json as Json).error,
-        'the body holds 200,001 JSON values; a request takes at most 4 inputs (--max-client-batch-size)',
+        'the body holds 200,002 JSON values; a request takes at most 4 inputs (--max-client-batch-size)',
       );
       const objects = await post(`${tight.url}/v1/embeddings`, `{"input":[${'{},'.repeat(99_999)}{}]}`);
       assert.equal(objects.status, 400);
