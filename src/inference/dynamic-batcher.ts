@@ -21,7 +21,10 @@ export interface BatcherOptions {
   readonly maxBatchSize: number;
   /** Longest wait for a batch to fill before it runs anyway. */
   readonly maxQueueDelayMs: number;
-  /** Sequences that may wait; a request that does not fit is refused. */
+  /**
+   * Sequences that may wait; a request that does not fit is refused. Each is at most the model's longest
+   * sequence, so the tokens waiting are bounded too (1024 × 512 tokens: 2 MiB of ids for the defaults).
+   */
   readonly queueCapacity: number;
   /** Width of a length bucket in tokens (default 16): sequences batch with others of similar length. */
   readonly bucketTokens?: number;
