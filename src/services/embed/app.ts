@@ -151,9 +151,10 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
     done();
   });
 
-  // fastify's JSON parser, after a count of the body's values: a body of millions of tiny values is refused
-  // before JSON.parse turns it into millions of objects.
-  const parseJson = app.getDefaultJsonParser('error', 'ignore');
+  // fastify's JSON parser (its defaults: __proto__ and constructor keys are errors), after a count of the
+  // body's values: a body of millions of tiny values is refused before JSON.parse turns it into millions of
+  // objects.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
     const values = countJsonValues(text);
@@ -164,7 +165,7 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
         new HttpProblem(
           validationStatus(api),
           `the body holds ${values.toLocaleString('en-US')} JSON values; a request takes at most ` +
-            `${limits.maxClientBatchSize} inputs (--max-client-batch-size)`,
+            `${itemLimit.value} inputs (${itemLimit.flag})`,
           field,
         ),
         undefined,
