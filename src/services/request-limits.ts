@@ -6,6 +6,7 @@
  * max_batch_tokens, Triton's and fastify's body limits). A request over a limit is refused before anything
  * proportional to it is allocated.
  */
+import type { IncomingMessage } from 'node:http';
 
 /** A request problem: HTTP status, a message naming the field or limit, and what the API wants beside it. */
 export class HttpProblem extends Error {
@@ -148,4 +149,40 @@ export class InFlightBudget {
       { 'retry-after': String(retryAfterS) },
     );
   }
+}
+
+/** Lingering after a refusal (nginx's lingering_time): the most bytes and the longest time spent discarding. */
+const LINGER_BYTES = 64 * 1024 * 1024;
+const LINGER_MS = 10_000;
+
+/**
+ * Before a refusal of a request whose body has not been read to the end (over a size or in-flight limit): reads
+ * and discards the rest of the body (up to 64 MiB, for up to 10 s; nothing is kept), then resolves, so that the
+ * refusal goes out on a connection the client has finished writing to. Answering at once would close a connection
+ * the client is still writing to, and most clients then report a broken pipe instead of the answer. A body that
+ * is still coming after the linger is cut off (the connection is dropped) and it resolves then.
+ */
+export function discardRest(raw: IncomingMessage): Promise<void> {
+  raw.unpipe();
+  if (raw.complete || raw.readableEnded || raw.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let discarded = 0;
+    const finish = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const drop = (): void => {
+      finish();
+      raw.socket.destroy();
+    };
+    const timer = setTimeout(drop, LINGER_MS);
+    timer.unref();
+    raw.on('data', (chunk: Buffer) => {
+      discarded += chunk.byteLength;
+      if (discarded > LINGER_BYTES) drop();
+    });
+    raw.once('end', finish);
+    raw.once('close', finish);
+    raw.resume();
+  });
 }

@@ -21,6 +21,7 @@ import {
 import { l2Normalize } from '../../inference/onnx-backend.js';
 import {
   countJsonValues,
+  discardRest,
   formatLimitValue,
   HttpProblem,
   InFlightBudget,
@@ -137,7 +138,10 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
       return;
     }
     if (!inFlight.tryTake(1)) {
-      done(inFlight.refusal());
+      const refusal = inFlight.refusal();
+      void discardRest(request.raw).then(() => {
+        done(refusal);
+      });
       return;
     }
     let given = false;
@@ -182,8 +186,11 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
     done();
   });
 
-  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
+  app.setErrorHandler(async (error: Error & { code?: string; statusCode?: number }, request, reply) => {
     const api = apiOf(request);
+    // Refused before its body was read to the end: the rest is read and dropped first, so that the client,
+    // still sending, gets the answer rather than a broken pipe.
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') await discardRest(request.raw);
     if (error instanceof HttpProblem) return sendProblem(reply, api, error);
     if (error instanceof ClientGone) return reply.code(499).send();
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {

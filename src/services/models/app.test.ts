@@ -654,6 +654,14 @@ describe('model server limits, overload and metrics', () => {
       });
       assert.equal(big.status, 413);
       assert.match(big.json().error as string, message);
+      // A body far over the limit: its rest is read and dropped before the answer, so the client (still
+      // sending) gets the 413 rather than a broken pipe.
+      const huge = await call(`${server.url}/v2/models/affine/infer`, {
+        body: Buffer.alloc(8_000_000, 0x20),
+        headers: { 'content-type': 'application/json' },
+      });
+      assert.equal(huge.status, 413);
+      assert.match(huge.json().error as string, message);
       const chunked = await rawPost(
         server.url,
         '/v2/models/affine/infer',

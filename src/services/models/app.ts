@@ -43,7 +43,7 @@ import {
   parseHeaderLength,
   parseInferRequest,
 } from './kserve-codec.js';
-import { HttpProblem, InFlightBudget, overLimit, type RequestLimit } from '../request-limits.js';
+import { discardRest, HttpProblem, InFlightBudget, overLimit, type RequestLimit } from '../request-limits.js';
 import { ModelServerMetrics, type FailureReason, type ModelStatistics, type ServedModel } from './metrics.js';
 
 /** Default largest request body: 64 MiB. */
@@ -153,8 +153,16 @@ export function buildModelServerApp(options: ModelServerAppOptions): FastifyInst
     return (await isBatched) ? (first.shape[0] ?? 1) : 1;
   };
 
-  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
+  app.setErrorHandler(async (error: Error & { code?: string; statusCode?: number }, request, reply) => {
     if (error instanceof ClientGone) return reply.code(499).send();
+    // Refused before its body was read to the end (over the body limit or the in-flight budget): the rest is
+    // read and dropped first, so that the client, still sending, gets the answer rather than a broken pipe.
+    if (
+      error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ||
+      (error instanceof HttpProblem && (error.status === 413 || error.status === 429))
+    ) {
+      await discardRest(request.raw);
+    }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, tooLarge());
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       return sendProblem(reply, new HttpProblem(415, 'the Content-Type header is not a valid media type'));
