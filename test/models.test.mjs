@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { buildMiniLmArch } from '../scripts/build-models.mjs';
+import { pitlane } from './helpers.mjs';
 import { loadModelRepository } from '../dist/inference/model-repository.js';
 import { l2Normalize, loadOnnxModel, meanPool, textModelFeeds } from '../dist/inference/onnx-backend.js';
 import { loadWordPieceTokenizer } from '../dist/inference/wordpiece-tokenizer.js';
@@ -59,4 +60,15 @@ test('a user-supplied ONNX model + tokenizer.json, named in models.yaml, loads a
   } finally {
     await model.close();
   }
+});
+
+test('serve models: --help explains the limits; an in-flight budget below the body limit is a usage error', async () => {
+  const help = await pitlane(['serve', 'models', '--help']);
+  assert.equal(help.code, 0);
+  const oneLine = help.stdout.replace(/\s+/g, ' ');
+  assert.match(oneLine, /--max-body-mb <mb> .*413.*\(default: 64\)/);
+  assert.match(oneLine, /--max-inflight-mb <mb> .*429 \+ Retry-After.*\(default: 256\)/);
+  const r = await pitlane(['serve', 'models', '--port', '0', '--max-body-mb', '8', '--max-inflight-mb', '4']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /--max-inflight-mb \(4\) is below --max-body-mb \(8\)/);
 });

@@ -111,9 +111,90 @@ describe('pitlane serve embed', () => {
       '--tokenizer-threads',
       '--intra-op-threads',
       '--max-body-mb',
+      '--max-client-batch-size',
+      '--max-request-tokens',
+      '--max-concurrent-requests',
       '--json',
     ]) {
       assert.ok(r.stdout.includes(flag), flag);
+    }
+    // The defaults --help shows are the app's defaults.
+    const { EMBED_LIMIT_DEFAULTS, DEFAULT_EMBED_BODY_LIMIT_BYTES } =
+      await import('../dist/services/embed/app.js');
+    const oneLine = r.stdout.replace(/\s+/g, ' ');
+    assert.match(
+      oneLine,
+      new RegExp(`--max-body-mb <mb> .*\\(default: ${DEFAULT_EMBED_BODY_LIMIT_BYTES / 2 ** 20}\\)`),
+    );
+    assert.match(
+      oneLine,
+      new RegExp(`--max-client-batch-size <n> .*\\(default: ${EMBED_LIMIT_DEFAULTS.maxClientBatchSize}\\)`),
+    );
+    assert.match(
+      oneLine,
+      new RegExp(`--max-request-tokens <n> .*\\(default: ${EMBED_LIMIT_DEFAULTS.maxRequestTokens}\\)`),
+    );
+    assert.match(
+      oneLine,
+      new RegExp(
+        `--max-concurrent-requests <n> .*\\(default: ${EMBED_LIMIT_DEFAULTS.maxConcurrentRequests}\\)`,
+      ),
+    );
+  });
+
+  test('over-limit requests are refused naming the limit and flag; the server goes on; /info hides absolute paths', async () => {
+    const server = startServer([
+      '--model',
+      'minilm-l6-arch',
+      '--max-client-batch-size',
+      '4',
+      '--max-body-mb',
+      '1',
+    ]);
+    try {
+      const { url } = await server.ready;
+      const five = ['a', 'b', 'c', 'd', 'e'];
+      const tei = await embed(url, { inputs: five }, '/embed');
+      assert.equal(tei.status, 422);
+      assert.match(
+        tei.json.error,
+        /^batch size 5 > maximum allowed batch size 4: .*\(--max-client-batch-size\)$/,
+      );
+      const oai = await embed(url, { input: five });
+      assert.equal(oai.status, 400);
+      assert.match(oai.json.error.message, /--max-client-batch-size/);
+      // 200,000 one-character inputs (800 kB): refused before they are parsed.
+      const many = await fetch(`${url}/embed`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: `{"inputs":[${'"a",'.repeat(199_999)}"a"]}`,
+      });
+      assert.equal(many.status, 422);
+      assert.match(
+        (await many.json()).error,
+        /200,002 JSON values; .* at most 4 inputs \(--max-client-batch-size\)/,
+      );
+      // 3×10^6 of them (12 MB): over the body limit.
+      // The rest of the body is read and dropped before the answer, so the client gets it, not a broken pipe.
+      const huge = await fetch(`${url}/v1/embeddings`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: `{"input":[${'"a",'.repeat(2_999_999)}"a"]}`,
+      });
+      assert.equal(huge.status, 413);
+      assert.equal(
+        (await huge.json()).error.message,
+        'the request body is over the limit of 1 MiB (--max-body-mb)',
+      );
+      const ok = await embed(url, { input: five.slice(0, 4) });
+      assert.equal(ok.status, 200);
+      assert.equal(ok.json.data.length, 4);
+      const info = await (await fetch(`${url}/info`)).json();
+      assert.equal(info.model_path, 'models/minilm-l6-arch/model.onnx');
+      assert.equal(info.max_client_batch_size, 4);
+      assert.ok(!JSON.stringify(info).includes(ROOT), 'no absolute path of the server in /info');
+    } finally {
+      await server.stop();
     }
   });
 });

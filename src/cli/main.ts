@@ -228,9 +228,27 @@ function buildProgram(setExit: (code: number) => void): Command {
     )
     .option(
       '--max-body-mb <mb>',
-      'largest request body in MiB (larger: 413); big input arrays are split into batches, not refused',
+      'largest request body in MiB (larger: 413, while it is read); TEI allows 2 MB',
       nonNegativeNumber('--max-body-mb', false),
-      16,
+      2,
+    )
+    .option(
+      '--max-client-batch-size <n>',
+      'most inputs in one request (more: 422 on /embed and /tokenize, 400 on /v1/embeddings, before tokenizing); as TEI',
+      positiveInt('--max-client-batch-size'),
+      32,
+    )
+    .option(
+      '--max-request-tokens <n>',
+      "most tokens of all inputs of one request, after truncation (more: 422 / 400, counted as they are tokenized); TEI's --max-batch-tokens default",
+      positiveInt('--max-request-tokens'),
+      16384,
+    )
+    .option(
+      '--max-concurrent-requests <n>',
+      'most POST requests in flight at once (more: 429 + Retry-After, before the body is read); with --max-body-mb it bounds memory',
+      positiveInt('--max-concurrent-requests'),
+      64,
     )
     .option('--json', 'print one JSON line on stdout when ready (url, models), and no log lines')
     .action(async (opts: Omit<ServeEmbedOptions, 'version'>) => {
@@ -258,9 +276,15 @@ function buildProgram(setExit: (code: number) => void): Command {
     )
     .option(
       '--max-body-mb <mb>',
-      'largest request body in MiB (larger: 413)',
+      'largest request body in MiB, after decompression (larger: 413, as soon as it is known)',
       nonNegativeNumber('--max-body-mb', false),
       64,
+    )
+    .option(
+      '--max-inflight-mb <mb>',
+      'most request body MiB of all requests in flight together (more: 429 + Retry-After, before the body is read); bounds memory; at least --max-body-mb',
+      nonNegativeNumber('--max-inflight-mb', false),
+      256,
     )
     .option('--json', 'print one JSON line on stdout when ready (url, models), and no log lines')
     .action(async (opts: Omit<ServeModelsOptions, 'version'>) => {

@@ -5,7 +5,7 @@
  * stops accepting, requests in flight finish, then the models are released.
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../core/errors.js';
 import { EmbeddingService } from '../inference/embedding-service.js';
@@ -22,6 +22,12 @@ export interface ServeEmbedOptions {
   readonly tokenizerThreads: number;
   readonly intraOpThreads?: number;
   readonly maxBodyMb: number;
+  /** Inputs per request (TEI's --max-client-batch-size). */
+  readonly maxClientBatchSize: number;
+  /** Tokens per request, all inputs together. */
+  readonly maxRequestTokens: number;
+  /** POST requests in flight at once. */
+  readonly maxConcurrentRequests: number;
   readonly json?: boolean;
   readonly version: string;
 }
@@ -51,6 +57,12 @@ export async function serveEmbedCommand(options: ServeEmbedOptions): Promise<num
   const app = buildEmbedApp(state, {
     defaultModel: specs[0]?.id ?? '',
     bodyLimitBytes: Math.round(options.maxBodyMb * 1024 * 1024),
+    limits: {
+      maxClientBatchSize: options.maxClientBatchSize,
+      maxRequestTokens: options.maxRequestTokens,
+      maxConcurrentRequests: options.maxConcurrentRequests,
+    },
+    modelRoot: dirname(file),
     version: options.version,
     metrics,
   });

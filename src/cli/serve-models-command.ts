@@ -17,6 +17,8 @@ export interface ServeModelsOptions {
   readonly host: string;
   readonly port: number;
   readonly maxBodyMb: number;
+  /** Request body bytes of all requests in flight together, in MiB. */
+  readonly maxInflightMb: number;
   readonly json?: boolean;
   readonly version: string;
 }
@@ -41,6 +43,12 @@ export function pickSpecs(
 }
 
 export async function serveModelsCommand(options: ServeModelsOptions): Promise<number> {
+  if (options.maxInflightMb < options.maxBodyMb) {
+    throw new UsageError(
+      `--max-inflight-mb (${options.maxInflightMb}) is below --max-body-mb (${options.maxBodyMb}): ` +
+        'a request of the largest size allowed could never be served',
+    );
+  }
   const file = resolveModelsFile(options.models);
   const specs = pickSpecs(await loadModelRepository(file), options.model, file);
   const log = serviceLog('models', options.json);
@@ -58,6 +66,7 @@ export async function serveModelsCommand(options: ServeModelsOptions): Promise<n
     engine,
     version: options.version,
     bodyLimitBytes: Math.round(options.maxBodyMb * 1024 * 1024),
+    inFlightLimitBytes: Math.round(options.maxInflightMb * 1024 * 1024),
     models: () => specs.map((s) => ({ name: s.id, versions: [MODEL_VERSION] })),
     statistics: () =>
       (local?.statistics() ?? []).map((s) => ({

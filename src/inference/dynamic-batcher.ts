@@ -21,7 +21,10 @@ export interface BatcherOptions {
   readonly maxBatchSize: number;
   /** Longest wait for a batch to fill before it runs anyway. */
   readonly maxQueueDelayMs: number;
-  /** Sequences that may wait; a request that does not fit is refused. */
+  /**
+   * Sequences that may wait; a request that does not fit is refused. Each is at most the model's longest
+   * sequence, so the tokens waiting are bounded too (1024 × 512 tokens: 2 MiB of ids for the defaults).
+   */
   readonly queueCapacity: number;
   /** Width of a length bucket in tokens (default 16): sequences batch with others of similar length. */
   readonly bucketTokens?: number;
@@ -113,7 +116,8 @@ export class DynamicBatcher<S, R> {
         new QueueFullError(Math.max(1000, batchesAhead * (this.recentBatchMs || 100)), this.queue.length),
       );
     }
-    return new Promise<R[]>((resolve, reject) => {
+    let onAbort: (() => void) | null = null;
+    const answer = new Promise<R[]>((resolve, reject) => {
       const request: RequestState<R> = {
         results: new Array<R | undefined>(sequences.length),
         remaining: sequences.length,
@@ -125,8 +129,15 @@ export class DynamicBatcher<S, R> {
       const now = performance.now();
       sequences.forEach((seq, position) => this.queue.push({ seq, request, position, enqueuedAt: now }));
       this.stats.queued = this.queue.length;
-      signal?.addEventListener('abort', () => this.abandon(request), { once: true });
+      onAbort = () => this.abandon(request);
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.schedule();
+    });
+    // The listener goes when the request settles: a signal shared by the parts of one client request (or kept
+    // by a client) does not collect a listener per part.
+    if (signal === undefined) return answer;
+    return answer.finally(() => {
+      if (onAbort !== null) signal.removeEventListener('abort', onAbort);
     });
   }
 

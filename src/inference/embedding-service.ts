@@ -26,6 +26,21 @@ export class InputTooLongError extends Error {
   }
 }
 
+/**
+ * A request's inputs hold more tokens than it may (HTTP 422). Counted as tokenization goes, in chunks, so a
+ * request far over the limit is refused after its first chunks, not after all of it.
+ */
+export class TooManyTokensError extends Error {
+  constructor(
+    /** Tokens counted when the limit was passed (the request holds at least this many). */
+    readonly tokens: number,
+    readonly limit: number,
+  ) {
+    super(`the inputs hold at least ${tokens} tokens, more than the limit of ${limit} per request`);
+    this.name = 'TooManyTokensError';
+  }
+}
+
 /** What the service reports as it works (all optional). */
 export interface EmbeddingObserver {
   tokenized?(ms: number, texts: number): void;
@@ -42,7 +57,12 @@ export interface EmbedOptions {
   readonly normalize?: boolean;
   /** Aborted when the client goes away: its sequences are dropped before inference. */
   readonly signal?: AbortSignal;
+  /** Most tokens (after truncation, specials included) all inputs together may hold: TooManyTokensError. */
+  readonly maxTokens?: number;
 }
+
+/** Texts tokenized at once when a request is checked against a token limit. */
+const TOKENIZE_CHUNK = 256;
 
 export interface EmbedResult {
   readonly vectors: Float32Array[];
@@ -98,17 +118,31 @@ export class EmbeddingService {
     return Math.min(this.embedder.maxSequenceLength, this.spec.maxSequenceLength);
   }
 
-  /** Tokenizes texts, checking lengths: cut when `truncate`, else InputTooLongError for the first too long. */
-  async tokenize(texts: readonly string[], truncate: boolean): Promise<TokenizedText[]> {
+  /**
+   * Tokenizes texts, checking lengths: cut when `truncate`, else InputTooLongError for the first too long; and
+   * TooManyTokensError as soon as the texts so far hold more than `maxTokens` (they are tokenized in chunks, so
+   * what a request over the limit costs is bounded by the chunk, not by the request).
+   */
+  async tokenize(
+    texts: readonly string[],
+    truncate: boolean,
+    maxTokens = Number.POSITIVE_INFINITY,
+  ): Promise<TokenizedText[]> {
     const t0 = performance.now();
     const limit = this.maxSequenceLength;
-    const out = await this.tokenizer.encode(texts, limit);
-    this.observer.tokenized?.(performance.now() - t0, texts.length);
-    if (!truncate) {
-      out.forEach((t, i) => {
-        if (t.fullLength > limit) throw new InputTooLongError(i, t.fullLength, limit);
-      });
+    const chunk = Number.isFinite(maxTokens) ? TOKENIZE_CHUNK : texts.length;
+    const out: TokenizedText[] = [];
+    let tokens = 0;
+    for (let start = 0; start < texts.length; start += chunk) {
+      const part = await this.tokenizer.encode(texts.slice(start, start + chunk), limit);
+      for (const [j, t] of part.entries()) {
+        if (!truncate && t.fullLength > limit) throw new InputTooLongError(start + j, t.fullLength, limit);
+        tokens += t.ids.length;
+        out.push(t);
+      }
+      if (tokens > maxTokens) throw new TooManyTokensError(tokens, maxTokens);
     }
+    this.observer.tokenized?.(performance.now() - t0, texts.length);
     return out;
   }
 
@@ -117,7 +151,7 @@ export class EmbeddingService {
    * when the client went away, or the error of the batch that ran its sequences.
    */
   async embed(texts: readonly string[], options: EmbedOptions = {}): Promise<EmbedResult> {
-    const tokenized = await this.tokenize(texts, options.truncate ?? false);
+    const tokenized = await this.tokenize(texts, options.truncate ?? false, options.maxTokens);
     const normalize = options.normalize ?? this.spec.normalize;
     const queuedAt = performance.now();
     const sequences: BatchSequence<Payload>[] = tokenized.map((t) => ({

@@ -493,7 +493,7 @@ describe('KServeClient: overload, unreachable servers and Triton’s error answe
       await assert.rejects(client.infer('affine', { inputs: inputs(64), outputs: ['Y'] }), {
         message:
           `${server.url}: POST /v2/models/affine/infer answered 413: ` +
-          "the request body is larger than the server's limit of 1024 bytes",
+          'the request body is over the limit of 1 KiB (--max-body-mb)',
       });
       const small = await client.infer('affine', { inputs: inputs(1), outputs: ['Y'] });
       assert.deepEqual(small.outputs[0]!.shape, [1, 4]);

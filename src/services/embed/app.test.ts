@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { request as httpRequest } from 'node:http';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { EmbeddingService } from '../../inference/embedding-service.js';
 import { loadModelRepository, type ModelSpec } from '../../inference/model-repository.js';
 import { buildMiniLmArchInTemp, cosine, type BuiltModelDir } from '../../inference/test-support.js';
-import { buildEmbedApp, type EmbedState } from './app.js';
+import { buildEmbedApp, EMBED_LIMIT_DEFAULTS, type EmbedLimits, type EmbedState } from './app.js';
 import { EmbedMetrics } from './metrics.js';
 
 type Json = Record<string, unknown>;
@@ -23,10 +24,22 @@ interface Served {
   close(): Promise<void>;
 }
 
-async function serve(spec: ModelSpec, bodyLimitBytes = 1 << 20): Promise<Served> {
+async function serve(
+  spec: ModelSpec,
+  bodyLimitBytes = 1 << 20,
+  limits: Partial<EmbedLimits> = {},
+  modelRoot?: string,
+): Promise<Served> {
   const metrics = new EmbedMetrics();
   const state: EmbedState = { services: new Map(), ready: false };
-  const app = buildEmbedApp(state, { defaultModel: spec.id, bodyLimitBytes, version: 'test', metrics });
+  const app = buildEmbedApp(state, {
+    defaultModel: spec.id,
+    bodyLimitBytes,
+    limits,
+    ...(modelRoot !== undefined && { modelRoot }),
+    version: 'test',
+    metrics,
+  });
   metrics.watch(state.services);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const service = await EmbeddingService.load(spec, {
@@ -65,11 +78,12 @@ describe('embed service over HTTP (minilm-l6-arch on ONNX Runtime)', () => {
   let built: BuiltModelDir;
   let spec: ModelSpec;
   let server: Served;
+  let yaml: string;
 
   before(async () => {
     built = buildMiniLmArchInTemp();
     // Placed like a model a user downloaded: a models.yaml beside the folder, relative paths.
-    const yaml = join(built.dir, '..', 'models.yaml');
+    yaml = join(built.dir, '..', 'models.yaml');
     writeFileSync(
       yaml,
       [
@@ -83,7 +97,8 @@ describe('embed service over HTTP (minilm-l6-arch on ONNX Runtime)', () => {
       ].join('\n'),
     );
     [spec] = (await loadModelRepository(yaml)) as [ModelSpec];
-    server = await serve(spec);
+    // Up to 256 inputs, so that a client batch can be larger than the queue (64 sequences).
+    server = await serve(spec, 1 << 20, { maxClientBatchSize: 256 }, dirname(yaml));
   });
   after(async () => {
     await server.close();
@@ -284,19 +299,152 @@ describe('embed service over HTTP (minilm-l6-arch on ONNX Runtime)', () => {
     }
   });
 
-  test('/info describes the model; a body over the limit is 413 with the limit', async () => {
+  test('/info describes the model and the limits, with the model path relative to the repository', async () => {
     const info = (await (await fetch(`${server.url}/info`)).json()) as Json;
     assert.equal(info.model_id, 'mini');
     assert.equal(info.dimension, 384);
     assert.equal(info.max_input_length, 512);
     assert.equal(info.tokenization_workers, 1);
+    assert.equal(info.model_path, 'minilm-l6-arch/model.onnx');
+    assert.equal(info.max_client_batch_size, 256);
+    assert.equal(info.max_request_tokens, EMBED_LIMIT_DEFAULTS.maxRequestTokens);
+    assert.equal(info.max_concurrent_requests, EMBED_LIMIT_DEFAULTS.maxConcurrentRequests);
+    assert.equal(info.max_body_bytes, 1 << 20);
+    // Without a repository folder, only the file name: never the server's absolute path.
+    const bare = await serve(spec, 2048);
+    try {
+      const bareInfo = (await (await fetch(`${bare.url}/info`)).json()) as Json;
+      assert.equal(bareInfo.model_path, 'model.onnx');
+      assert.equal(bareInfo.max_client_batch_size, EMBED_LIMIT_DEFAULTS.maxClientBatchSize);
+    } finally {
+      await bare.close();
+    }
+  });
+
+  test('a body over the limit is 413 naming the limit and its flag; the server goes on', async () => {
     const small = await serve(spec, 2048);
     try {
       const r = await post(`${small.url}/v1/embeddings`, { input: 'x'.repeat(5000) });
       assert.equal(r.status, 413);
-      assert.match(((r.json as Json).error as Json).message as string, /larger than the limit of 2048 bytes/);
+      assert.equal(
+        ((r.json as Json).error as Json).message,
+        'the request body is over the limit of 2 KiB (--max-body-mb)',
+      );
+      const tei = await post(`${small.url}/embed`, { inputs: 'x'.repeat(5000) });
+      assert.equal(tei.status, 413);
+      assert.equal((tei.json as Json).error_type, 'Validation');
+      assert.equal((await post(`${small.url}/embed`, { inputs: 'still served' })).status, 200);
     } finally {
       await small.close();
+    }
+  });
+
+  test('too many inputs: 422 (TEI) / 400 (OpenAI) in TEI’s words, naming the flag; the server goes on', async () => {
+    const tight = await serve(spec, 1 << 20, { maxClientBatchSize: 4 });
+    try {
+      const five = ['a', 'b', 'c', 'd', 'e'];
+      const tei = await post(`${tight.url}/embed`, { inputs: five });
+      assert.equal(tei.status, 422);
+      assert.deepEqual(tei.json, {
+        error:
+          'batch size 5 > maximum allowed batch size 4: send at most 4 inputs per request (--max-client-batch-size)',
+        error_type: 'Validation',
+      });
+      const tokenize = await post(`${tight.url}/tokenize`, { inputs: five });
+      assert.equal(tokenize.status, 422);
+      const oai = await post(`${tight.url}/v1/embeddings`, { input: five });
+      assert.equal(oai.status, 400);
+      const error = (oai.json as Json).error as Json;
+      assert.match(error.message as string, /maximum allowed batch size 4: .*\(--max-client-batch-size\)$/);
+      assert.equal(error.param, 'input');
+      // A body of 200,000 values is refused before it is parsed, naming the limit too.
+      const many = `{"inputs":[${'"a",'.repeat(199_999)}"a"]}`;
+      const refused = await post(`${tight.url}/embed`, many);
+      assert.equal(refused.status, 422);
+      assert.equal(
+        (refused.json as Json).error,
+        'the body holds 200,002 JSON values; a request takes at most 4 inputs (--max-client-batch-size)',
+      );
+      const objects = await post(`${tight.url}/v1/embeddings`, `{"input":[${'{},'.repeat(99_999)}{}]}`);
+      assert.equal(objects.status, 400);
+      assert.match(((objects.json as Json).error as Json).message as string, /--max-client-batch-size/);
+      assert.equal(tight.state.services.get('mini')!.tokenizer.counts.threaded, 0, 'nothing was tokenized');
+      assert.equal((await post(`${tight.url}/embed`, { inputs: five.slice(0, 4) })).status, 200);
+    } finally {
+      await tight.close();
+    }
+  });
+
+  test('too many tokens: 422 / 400 naming the limit and its flag, counted as they are tokenized', async () => {
+    const tight = await serve(spec, 1 << 20, { maxRequestTokens: 40 });
+    try {
+      // Each input is 3 words + [CLS] and [SEP]: 5 tokens; 9 of them are 45 tokens.
+      const inputs = Array.from({ length: 9 }, () => 'one two three');
+      const tei = await post(`${tight.url}/embed`, { inputs });
+      assert.equal(tei.status, 422);
+      assert.equal(
+        (tei.json as Json).error,
+        'the inputs hold at least 45 tokens; the limit is 40 tokens per request (--max-request-tokens)',
+      );
+      const oai = await post(`${tight.url}/v1/embeddings`, { input: inputs });
+      assert.equal(oai.status, 400);
+      assert.match(((oai.json as Json).error as Json).message as string, /--max-request-tokens/);
+      const tok = await post(`${tight.url}/tokenize`, { inputs });
+      assert.equal(tok.status, 422);
+      // Truncated inputs count as cut: 9 inputs of 700 words cut to 512 tokens are far over.
+      const long = await post(`${tight.url}/embed`, { inputs: [LONG], truncate: true });
+      assert.equal(long.status, 422);
+      assert.match((long.json as Json).error as string, /at least 512 tokens/);
+      assert.equal((await post(`${tight.url}/embed`, { inputs: inputs.slice(0, 8) })).status, 200);
+    } finally {
+      await tight.close();
+    }
+  });
+
+  test('requests in flight over the limit: 429 + Retry-After before the body is read; then served', async () => {
+    const tight = await serve(spec, 1 << 20, { maxConcurrentRequests: 1 });
+    const port = new URL(tight.url).port;
+    try {
+      // The first request sends half its body and waits: it is in flight.
+      const body = JSON.stringify({ inputs: ['held open'] });
+      const first = httpRequest({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/embed',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      });
+      const answered = new Promise<number>((resolve, reject) => {
+        first.once('response', (res) => {
+          res.resume();
+          res.once('end', () => resolve(res.statusCode ?? 0));
+        });
+        first.once('error', reject);
+      });
+      first.write(body.slice(0, 5));
+      // Wait until the server has it (its count is taken on arrival).
+      let second = await post(`${tight.url}/embed`, { inputs: 'second' });
+      for (let i = 0; i < 50 && second.status !== 429; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        second = await post(`${tight.url}/embed`, { inputs: 'second' });
+      }
+      assert.equal(second.status, 429);
+      assert.equal(second.headers.get('retry-after'), '1');
+      assert.equal((second.json as Json).error_type, 'Overloaded');
+      assert.match(
+        (second.json as Json).error as string,
+        /the limit is 1 requests \(--max-concurrent-requests\)/,
+      );
+      const oai = await post(`${tight.url}/v1/embeddings`, { input: 'second' });
+      assert.equal(oai.status, 429);
+      assert.equal(((oai.json as Json).error as Json).code, 'rate_limit_exceeded');
+      // GETs are not counted.
+      assert.equal((await fetch(`${tight.url}/health`)).status, 200);
+      first.end(body.slice(5));
+      assert.equal(await answered, 200);
+      assert.equal((await post(`${tight.url}/embed`, { inputs: 'now served' })).status, 200);
+    } finally {
+      await tight.close();
     }
   });
 });

@@ -3,15 +3,31 @@
  * `/v1/embeddings`, and Prometheus `/metrics`. Handlers only validate, call an EmbeddingService and shape the
  * answer; every error names the field it is about, in the error format of the API it belongs to (TEI:
  * `{error, error_type}`; OpenAI: `{error: {message, type, param, code}}`).
+ *
+ * Memory is bounded by the limits (EmbedLimits), each checked before anything proportional to what it bounds is
+ * allocated: requests in flight when a request arrives (429, before its body is read), the body size while it
+ * is read (413), the values in the body before it is parsed and the inputs before they are tokenized (422 TEI /
+ * 400 OpenAI), and the tokens as they are counted, chunk by chunk (422 / 400).
  */
+import { isAbsolute, relative } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { QueueFullError } from '../../inference/dynamic-batcher.js';
 import {
   InputTooLongError,
+  TooManyTokensError,
   type EmbeddingService,
   type EmbedResult,
 } from '../../inference/embedding-service.js';
 import { l2Normalize } from '../../inference/onnx-backend.js';
+import {
+  countJsonValues,
+  discardRest,
+  formatLimitValue,
+  HttpProblem,
+  InFlightBudget,
+  overLimit,
+  type RequestLimit,
+} from '../request-limits.js';
 import type { EmbedMetrics } from './metrics.js';
 
 /** What the app serves; `ready` turns true once every model is loaded and warm. */
@@ -20,25 +36,79 @@ export interface EmbedState {
   ready: boolean;
 }
 
+/** What one request may hold, and how many may be in flight (defaults: EMBED_LIMIT_DEFAULTS). */
+export interface EmbedLimits {
+  /** Inputs per request (TEI's max_client_batch_size). */
+  readonly maxClientBatchSize: number;
+  /** Tokens per request, all inputs together, after truncation, specials included. */
+  readonly maxRequestTokens: number;
+  /** Requests (POST) being read, tokenized, queued or answered at once; more: 429 before the body is read. */
+  readonly maxConcurrentRequests: number;
+}
+
+/**
+ * The defaults, in one place. TEI's max_client_batch_size (32), and its max_batch_tokens (16384 = 32 inputs
+ * of 512 tokens) as the token limit of one request. 64 requests in flight keep 2 cores busy with room to spare
+ * (a batch runs at a time); with a 2 MiB body each, their bodies are bounded at 128 MiB however many clients
+ * come. See docs/embed.md, "Resource limits".
+ */
+export const EMBED_LIMIT_DEFAULTS: EmbedLimits = Object.freeze({
+  maxClientBatchSize: 32,
+  maxRequestTokens: 16_384,
+  maxConcurrentRequests: 64,
+});
+
+/** Default largest request body: 2 MiB (TEI's payload limit is 2 MB). */
+export const DEFAULT_EMBED_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
+
+/**
+ * JSON values a body may hold beyond its inputs (the other fields), before it is refused unparsed. A body of
+ * 32 inputs holds about 35 values; one with 3×10^6 is refused after one pass over its text.
+ */
+const OTHER_JSON_VALUES = 64;
+
+/** The limits of the embed service as documented and enforced (for refusals, --help and the docs table). */
+export function embedRequestLimits(bodyLimitBytes: number, limits: EmbedLimits): RequestLimit[] {
+  return [
+    { name: 'request body', flag: '--max-body-mb', value: bodyLimitBytes, unit: 'bytes', status: 413 },
+    {
+      name: 'inputs per request',
+      flag: '--max-client-batch-size',
+      value: limits.maxClientBatchSize,
+      unit: 'items',
+      status: 422,
+    },
+    {
+      name: 'tokens per request',
+      flag: '--max-request-tokens',
+      value: limits.maxRequestTokens,
+      unit: 'tokens',
+      status: 422,
+    },
+    {
+      name: 'requests in flight',
+      flag: '--max-concurrent-requests',
+      value: limits.maxConcurrentRequests,
+      unit: 'requests',
+      status: 429,
+    },
+  ];
+}
+
 export interface EmbedAppOptions {
   /** Model used when a request names none. */
   readonly defaultModel: string;
-  /** Largest request body, in bytes (larger: 413). */
-  readonly bodyLimitBytes: number;
+  /** Largest request body, in bytes (larger: 413); default DEFAULT_EMBED_BODY_LIMIT_BYTES. */
+  readonly bodyLimitBytes?: number;
+  /** Request limits; each one not given is its EMBED_LIMIT_DEFAULTS value. */
+  readonly limits?: Partial<EmbedLimits>;
+  /**
+   * The model repository's folder (models.yaml's): /info shows model paths relative to it, and only the file
+   * name of a model outside it, so that it does not tell clients the server's file layout.
+   */
+  readonly modelRoot?: string;
   readonly version: string;
   readonly metrics: EmbedMetrics;
-}
-
-/** A request problem: HTTP status, message naming the field, and the field. */
-class HttpProblem extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly param: string | null = null,
-    readonly retryAfterS: number | null = null,
-  ) {
-    super(message);
-  }
 }
 
 /** The client went away before the answer: nothing is sent. */
@@ -47,12 +117,67 @@ class ClientGone extends Error {}
 type Api = 'tei' | 'openai';
 
 export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): FastifyInstance {
-  const app = Fastify({ bodyLimit: options.bodyLimitBytes, logger: false });
+  const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_EMBED_BODY_LIMIT_BYTES;
+  const limits: EmbedLimits = { ...EMBED_LIMIT_DEFAULTS, ...definedOnly(options.limits ?? {}) };
+  const [bodyLimit, itemLimit, tokenLimit, inFlightLimit] = embedRequestLimits(bodyLimitBytes, limits) as [
+    RequestLimit,
+    RequestLimit,
+    RequestLimit,
+    RequestLimit,
+  ];
+  const inFlight = new InFlightBudget(inFlightLimit);
+  const app = Fastify({ bodyLimit: bodyLimitBytes, logger: false });
   const { metrics } = options;
-  const limit =
-    options.bodyLimitBytes >= 1 << 20
-      ? `${(options.bodyLimitBytes / (1 << 20)).toFixed(1)} MiB`
-      : `${options.bodyLimitBytes} bytes`;
+  const apiOf = (request: FastifyRequest): Api => (request.url.startsWith('/v1/') ? 'openai' : 'tei');
+
+  // Requests in flight are counted from their arrival, before their bodies are read, to the end of their
+  // answer (or of their connection): whatever the number of clients, at most this many bodies are held.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.method !== 'POST') {
+      done();
+      return;
+    }
+    if (!inFlight.tryTake(1)) {
+      const refusal = inFlight.refusal();
+      void discardRest(request.raw).then(() => {
+        done(refusal);
+      });
+      return;
+    }
+    let given = false;
+    const give = (): void => {
+      if (given) return;
+      given = true;
+      inFlight.give(1);
+    };
+    reply.raw.once('close', give);
+    reply.raw.once('finish', give);
+    done();
+  });
+
+  // fastify's JSON parser (its defaults: __proto__ and constructor keys are errors), after a count of the
+  // body's values: a body of millions of tiny values is refused before JSON.parse turns it into millions of
+  // objects.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body as string;
+    const values = countJsonValues(text);
+    if (values > limits.maxClientBatchSize + OTHER_JSON_VALUES) {
+      const api = apiOf(request);
+      const field = api === 'openai' ? 'input' : 'inputs';
+      done(
+        new HttpProblem(
+          validationStatus(api),
+          `the body holds ${values.toLocaleString('en-US')} JSON values; a request takes at most ` +
+            `${itemLimit.value} inputs (${itemLimit.flag})`,
+          field,
+        ),
+        undefined,
+      );
+      return;
+    }
+    void parseJson(request, text, done);
+  });
 
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unknown';
@@ -61,16 +186,15 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
     done();
   });
 
-  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
-    const api: Api = request.url.startsWith('/v1/') ? 'openai' : 'tei';
+  app.setErrorHandler(async (error: Error & { code?: string; statusCode?: number }, request, reply) => {
+    const api = apiOf(request);
+    // Refused before its body was read to the end: the rest is read and dropped first, so that the client,
+    // still sending, gets the answer rather than a broken pipe.
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') await discardRest(request.raw);
     if (error instanceof HttpProblem) return sendProblem(reply, api, error);
     if (error instanceof ClientGone) return reply.code(499).send();
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return sendProblem(
-        reply,
-        api,
-        new HttpProblem(413, `the request body is larger than the limit of ${limit} (--max-body-mb)`),
-      );
+      return sendProblem(reply, api, overLimit(bodyLimit, 'the request body'));
     }
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       return sendProblem(reply, api, new HttpProblem(415, 'send the body as application/json'));
@@ -90,9 +214,18 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
   });
 
   app.get('/info', (_request, reply) => {
-    const models = [...state.services.values()].map(describe);
+    const models = [...state.services.values()].map((s) => describe(s, options.modelRoot));
     const main = models.find((m) => m.model_id === options.defaultModel) ?? models[0];
-    return reply.send({ ...main, version: options.version, ready: state.ready, models });
+    return reply.send({
+      ...main,
+      version: options.version,
+      ready: state.ready,
+      max_client_batch_size: limits.maxClientBatchSize,
+      max_request_tokens: limits.maxRequestTokens,
+      max_concurrent_requests: limits.maxConcurrentRequests,
+      max_body_bytes: bodyLimitBytes,
+      models,
+    });
   });
 
   app.get('/metrics', async (_request, reply) => {
@@ -103,24 +236,29 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
   app.post('/embed', async (request, reply) => {
     const body = objectBody(request.body, 'tei');
     const service = pickService(state, body.model, options.defaultModel, 'tei');
-    const texts = readInputs(body.inputs, 'inputs', 'tei');
+    const texts = readInputs(body.inputs, 'inputs', 'tei', itemLimit);
     const normalize = readBoolean(body.normalize, 'normalize', true, 'tei');
     const truncate = readBoolean(body.truncate, 'truncate', false, 'tei');
     if (body.truncation_direction !== undefined && body.truncation_direction !== 'Right') {
       throw new HttpProblem(422, 'truncation_direction: only "Right" is supported', 'truncation_direction');
     }
-    const result = await embedFor(service, texts, { normalize, truncate }, request, reply);
+    const result = await embedFor(service, texts, { normalize, truncate }, tokenLimit, request, reply);
     return reply.send(result.vectors.map((v) => Array.from(v)));
   });
 
   app.post('/tokenize', async (request, reply) => {
     const body = objectBody(request.body, 'tei');
     const service = pickService(state, body.model, options.defaultModel, 'tei');
-    const texts = readInputs(body.inputs, 'inputs', 'tei');
+    const texts = readInputs(body.inputs, 'inputs', 'tei', itemLimit);
     if (body.add_special_tokens !== undefined && body.add_special_tokens !== true) {
       throw new HttpProblem(422, 'add_special_tokens: only true is supported', 'add_special_tokens');
     }
-    const tokenized = await service.tokenize(texts, true);
+    let tokenized;
+    try {
+      tokenized = await service.tokenize(texts, true, tokenLimit.value);
+    } catch (err) {
+      throw tokenProblem(err, tokenLimit, 'tei');
+    }
     return reply.send(
       tokenized.map((t) =>
         Array.from(t.ids, (id) => ({ id, text: service.tokenizer.tokenText(id) ?? null })),
@@ -131,7 +269,7 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
   app.post('/v1/embeddings', async (request, reply) => {
     const body = objectBody(request.body, 'openai');
     const service = pickService(state, body.model, options.defaultModel, 'openai');
-    const texts = readInputs(body.input, 'input', 'openai');
+    const texts = readInputs(body.input, 'input', 'openai', itemLimit);
     const format = body.encoding_format ?? 'float';
     if (format !== 'float' && format !== 'base64') {
       throw new HttpProblem(400, 'encoding_format must be "float" or "base64"', 'encoding_format');
@@ -146,7 +284,7 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
       );
     }
     const truncate = readBoolean(body.truncate, 'truncate', false, 'openai');
-    const result = await embedFor(service, texts, { normalize: true, truncate }, request, reply);
+    const result = await embedFor(service, texts, { normalize: true, truncate }, tokenLimit, request, reply);
     const data = result.vectors.map((v, index) => {
       const cut = dims < dimension ? l2Normalize(v.subarray(0, dims)) : v;
       const embedding =
@@ -172,6 +310,7 @@ async function embedFor(
   service: EmbeddingService,
   texts: string[],
   options: { normalize: boolean; truncate: boolean },
+  tokenLimit: RequestLimit,
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<EmbedResult> {
@@ -180,9 +319,15 @@ async function embedFor(
     if (!reply.raw.writableFinished) controller.abort(new ClientGone());
   };
   reply.raw.once('close', onClose);
+  const api: Api = request.url.startsWith('/v1/') ? 'openai' : 'tei';
   try {
-    return await service.embed(texts, { ...options, signal: controller.signal });
+    return await service.embed(texts, {
+      ...options,
+      signal: controller.signal,
+      maxTokens: tokenLimit.value,
+    });
   } catch (err) {
+    if (err instanceof TooManyTokensError) throw tokenProblem(err, tokenLimit, api);
     if (err instanceof InputTooLongError) {
       const field = request.url.startsWith('/v1/') ? 'input' : 'inputs';
       throw new HttpProblem(
@@ -192,7 +337,8 @@ async function embedFor(
       );
     }
     if (err instanceof QueueFullError) {
-      throw new HttpProblem(429, `overloaded: ${err.message}`, null, Math.ceil(err.retryAfterMs / 1000));
+      const retryAfterS = Math.max(1, Math.ceil(err.retryAfterMs / 1000));
+      throw new HttpProblem(429, `overloaded: ${err.message}`, null, { 'retry-after': String(retryAfterS) });
     }
     if (err instanceof ClientGone) throw err;
     throw new HttpProblem(500, `inference failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -201,8 +347,19 @@ async function embedFor(
   }
 }
 
+/** The refusal of a request over the token limit (other errors pass through unchanged). */
+function tokenProblem(err: unknown, limit: RequestLimit, api: Api): unknown {
+  if (!(err instanceof TooManyTokensError)) return err;
+  return new HttpProblem(
+    validationStatus(api),
+    `the inputs hold at least ${formatLimitValue(err.tokens, 'tokens')}; the limit is ` +
+      `${formatLimitValue(limit.value, 'tokens')} per request (${limit.flag})`,
+    api === 'openai' ? 'input' : 'inputs',
+  );
+}
+
 function sendProblem(reply: FastifyReply, api: Api, problem: HttpProblem): FastifyReply {
-  if (problem.retryAfterS !== null) void reply.header('retry-after', String(problem.retryAfterS));
+  for (const [name, value] of Object.entries(problem.headers)) void reply.header(name, value);
   void reply.code(problem.status);
   if (api === 'openai') {
     const type = problem.status >= 500 ? 'server_error' : 'invalid_request_error';
@@ -244,8 +401,12 @@ function pickService(state: EmbedState, model: unknown, fallback: string, api: A
   return service;
 }
 
-/** A string or a non-empty array of non-empty strings, as a list. */
-function readInputs(value: unknown, field: string, api: Api): string[] {
+/**
+ * A string or a non-empty array of non-empty strings, as a list; an array longer than `itemLimit` is refused
+ * before its items are looked at, in TEI's words ("batch size N > maximum allowed batch size M"), which
+ * clients parse to split their batches.
+ */
+function readInputs(value: unknown, field: string, api: Api, itemLimit: RequestLimit): string[] {
   const status = validationStatus(api);
   if (value === undefined) throw new HttpProblem(status, `${field} is required`, field);
   if (typeof value === 'string') {
@@ -260,6 +421,14 @@ function readInputs(value: unknown, field: string, api: Api): string[] {
     );
   }
   if (value.length === 0) throw new HttpProblem(status, `${field} is an empty array`, field);
+  if (value.length > itemLimit.value) {
+    throw new HttpProblem(
+      status,
+      `batch size ${value.length} > maximum allowed batch size ${itemLimit.value}: send at most ` +
+        `${itemLimit.value} ${field} per request (${itemLimit.flag})`,
+      field,
+    );
+  }
   value.forEach((v, i) => {
     if (typeof v !== 'string') {
       const hint =
@@ -294,14 +463,17 @@ function kindOf(v: unknown): string {
 }
 
 /** /info of one model. */
-function describe(s: EmbeddingService): Record<string, unknown> & { model_id: string } {
+function describe(
+  s: EmbeddingService,
+  modelRoot: string | undefined,
+): Record<string, unknown> & { model_id: string } {
   const { spec, embedder } = s;
   return {
     model_id: spec.id,
     model_name: spec.name,
     backend: embedder.info.backend,
     runtime: embedder.info.runtime,
-    model_path: embedder.info.modelPath,
+    model_path: shownPath(embedder.info.modelPath, modelRoot),
     dimension: embedder.dimension,
     pooling: spec.pooling,
     normalize: spec.normalize,
@@ -313,4 +485,15 @@ function describe(s: EmbeddingService): Record<string, unknown> & { model_id: st
     tokenization_workers: s.tokenizer.threads,
     threads: { intra_op: embedder.info.threads.intraOp, inter_op: embedder.info.threads.interOp },
   };
+}
+
+/** A model path as /info shows it: relative to the model repository, or only its file name when outside it. */
+function shownPath(path: string, root: string | undefined): string {
+  const inside = root === undefined ? '' : relative(root, path);
+  if (inside !== '' && !inside.startsWith('..') && !isAbsolute(inside)) return inside.split('\\').join('/');
+  return path.split(/[\\/]/).pop() ?? path;
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -247,7 +247,12 @@ interface Served {
 
 async function serve(
   dir: string,
-  options: { queueCapacity?: number; bodyLimitBytes?: number; statistics?: boolean } = {},
+  options: {
+    queueCapacity?: number;
+    bodyLimitBytes?: number;
+    inFlightLimitBytes?: number;
+    statistics?: boolean;
+  } = {},
 ): Promise<Served> {
   const engine = await AffineEngine.load(dir, options.queueCapacity);
   const app = buildModelServerApp({
@@ -255,6 +260,7 @@ async function serve(
     version: 'test',
     models: () => [{ name: 'affine', versions: ['1'] }],
     ...(options.bodyLimitBytes !== undefined && { bodyLimitBytes: options.bodyLimitBytes }),
+    ...(options.inFlightLimitBytes !== undefined && { inFlightLimitBytes: options.inFlightLimitBytes }),
     ...(options.statistics === true && { statistics: () => engine.statistics() }),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -641,13 +647,21 @@ describe('model server limits, overload and metrics', () => {
   test('413 over the body limit: by Content-Length, chunked, and once decompressed', async () => {
     const server = await serve(dir, { bodyLimitBytes: 1024 });
     try {
-      const message = /^the request body is larger than the server's limit of 1024 bytes$/;
+      const message = /^the request body is over the limit of 1 KiB \(--max-body-mb\)$/;
       const big = await call(`${server.url}/v2/models/affine/infer`, {
         body: Buffer.alloc(2000, 0x20),
         headers: { 'content-type': 'application/json' },
       });
       assert.equal(big.status, 413);
       assert.match(big.json().error as string, message);
+      // A body far over the limit: its rest is read and dropped before the answer, so the client (still
+      // sending) gets the 413 rather than a broken pipe.
+      const huge = await call(`${server.url}/v2/models/affine/infer`, {
+        body: Buffer.alloc(8_000_000, 0x20),
+        headers: { 'content-type': 'application/json' },
+      });
+      assert.equal(huge.status, 413);
+      assert.match(huge.json().error as string, message);
       const chunked = await rawPost(
         server.url,
         '/v2/models/affine/infer',
@@ -666,6 +680,45 @@ describe('model server limits, overload and metrics', () => {
         headers: { 'content-type': 'application/json' },
       });
       assert.equal(ok.status, 200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('429 + Retry-After when the request bytes in flight are at their limit, before the body is read', async () => {
+    const one = Buffer.byteLength(jsonRequest({ outputs: [{ name: 'Y' }] }));
+    // Room for one request in flight, not two.
+    const server = await serve(dir, { bodyLimitBytes: one + 10, inFlightLimitBytes: one + 10 });
+    try {
+      const release = server.engine.hold();
+      const body = jsonRequest({ outputs: [{ name: 'Y' }] });
+      const running = call(`${server.url}/v2/models/affine/infer`, { body });
+      await until(() => server.engine.started === 1, 'the first request is at the model');
+      const refused = await call(`${server.url}/v2/models/affine/infer`, { body });
+      assert.equal(refused.status, 429);
+      assert.equal(refused.headers.get('retry-after'), '1');
+      assert.match(
+        refused.json().error as string,
+        new RegExp(
+          `^overloaded: ${one} bytes in flight; the limit is ${one + 10} bytes \\(--max-inflight-mb\\)`,
+        ),
+      );
+      // Without a declared length (chunked), its bytes are taken as they come: refused too.
+      const chunked = await rawPost(
+        server.url,
+        '/v2/models/affine/infer',
+        { 'transfer-encoding': 'chunked' },
+        [Buffer.from(body)],
+      );
+      assert.equal(chunked.status, 429);
+      release();
+      assert.equal((await running).status, 200);
+      // Given back once answered: the next ones are served, declared or chunked.
+      assert.equal((await call(`${server.url}/v2/models/affine/infer`, { body })).status, 200);
+      const again = await rawPost(server.url, '/v2/models/affine/infer', { 'transfer-encoding': 'chunked' }, [
+        Buffer.from(body),
+      ]);
+      assert.equal(again.status, 200);
     } finally {
       await server.close();
     }

@@ -13,8 +13,15 @@
  * Handlers only read the body (kserve-codec.ts), call the InferenceEngine and shape the answer. Errors are
  * KServe's `{"error": "..."}`: 400 malformed request or tensors that do not fit the model (the message names
  * the tensor), 404 unknown model or version, 413 body over the limit, 415 unsupported Content-Encoding, 429 +
- * Retry-After when the engine's queue is full, 499 when the client went away (the engine is told through the
- * request's AbortSignal and drops the request if it has not run yet), 503 model not ready, 500 otherwise.
+ * Retry-After when the engine's queue is full or the request bytes in flight are at their limit, 499 when the
+ * client went away (the engine is told through the request's AbortSignal and drops the request if it has not
+ * run yet), 503 model not ready, 500 otherwise.
+ *
+ * Memory is bounded by two limits (Triton's approach): the body size (413, as soon as it is known to be over)
+ * and the request bytes in flight across all requests (an InFlightBudget: a request's declared length is taken
+ * when it arrives, before its body is read, or its bytes as they come when the length is not declared or the
+ * body is compressed; given back when its answer has been sent). A request that does not fit gets 429 +
+ * Retry-After at once instead of being held.
  */
 import type { Readable, Transform } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
@@ -36,10 +43,32 @@ import {
   parseHeaderLength,
   parseInferRequest,
 } from './kserve-codec.js';
+import { discardRest, HttpProblem, InFlightBudget, overLimit, type RequestLimit } from '../request-limits.js';
 import { ModelServerMetrics, type FailureReason, type ModelStatistics, type ServedModel } from './metrics.js';
 
 /** Default largest request body: 64 MiB. */
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Default request bytes in flight at once: 256 MiB (four bodies at the largest; twelve 21 MB ones). What a byte
+ * costs in memory while its request is served: about 3x for binary tensors, more for JSON (see docs/models.md,
+ * "Resource limits").
+ */
+export const DEFAULT_INFLIGHT_LIMIT_BYTES = 256 * 1024 * 1024;
+
+/** The limits of the model server as documented and enforced (for refusals, --help and the docs table). */
+export function modelServerRequestLimits(bodyLimitBytes: number, inFlightLimitBytes: number): RequestLimit[] {
+  return [
+    { name: 'request body', flag: '--max-body-mb', value: bodyLimitBytes, unit: 'bytes', status: 413 },
+    {
+      name: 'request bytes in flight',
+      flag: '--max-inflight-mb',
+      value: inFlightLimitBytes,
+      unit: 'bytes',
+      status: 429,
+    },
+  ];
+}
 
 export interface ModelServerAppOptions {
   /** Runs inference and answers metadata and readiness (local models, or another KServe v2 server). */
@@ -56,6 +85,11 @@ export interface ModelServerAppOptions {
   /** Largest request body in bytes, after decompression (default 64 MiB); larger: 413. */
   readonly bodyLimitBytes?: number;
   /**
+   * Most request body bytes (after decompression) of all requests in flight together (default 256 MiB, and
+   * never below the body limit); more: 429 + Retry-After.
+   */
+  readonly inFlightLimitBytes?: number;
+  /**
    * Engine statistics (model executions, queue and compute time) for /metrics, read at each scrape. Without
    * it each request counts as one execution.
    */
@@ -64,15 +98,11 @@ export interface ModelServerAppOptions {
   readonly metrics?: ModelServerMetrics;
 }
 
-/** A request problem: HTTP status, message, and headers to send with it. */
-class HttpProblem extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Readonly<Record<string, string>> = {},
-  ) {
-    super(message);
-  }
+/** The bytes a request holds of the in-flight budget. */
+interface Reservation {
+  taken: number;
+  /** Taken in full when the request came (its declared length); else taken chunk by chunk as it is read. */
+  readonly prepaid: boolean;
 }
 
 /** The client went away before the answer: nothing is sent (499 in the logs). */
@@ -94,9 +124,13 @@ export function buildModelServerApp(options: ModelServerAppOptions): FastifyInst
       ...(options.statistics !== undefined && { statistics: options.statistics }),
     });
   const app = Fastify({ bodyLimit: limit, logger: false });
-  const limitText = limit >= 1 << 20 ? `${(limit / (1 << 20)).toFixed(1)} MiB` : `${limit} bytes`;
-  const tooLarge = (): HttpProblem =>
-    new HttpProblem(413, `the request body is larger than the server's limit of ${limitText}`);
+  const [bodyLimit, inFlightLimit] = modelServerRequestLimits(
+    limit,
+    Math.max(limit, options.inFlightLimitBytes ?? DEFAULT_INFLIGHT_LIMIT_BYTES),
+  ) as [RequestLimit, RequestLimit];
+  const inFlight = new InFlightBudget(inFlightLimit);
+  const reservations = new WeakMap<FastifyRequest, Reservation>();
+  const tooLarge = (): HttpProblem => overLimit(bodyLimit, 'the request body');
   /** Whether a model version's first input has a variable first dimension (then it is the batch size). */
   const batched = new Map<string, Promise<boolean>>();
   /** The batch size of a request, for nv_inference_count when the engine gives no statistics. */
@@ -119,8 +153,16 @@ export function buildModelServerApp(options: ModelServerAppOptions): FastifyInst
     return (await isBatched) ? (first.shape[0] ?? 1) : 1;
   };
 
-  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply) => {
+  app.setErrorHandler(async (error: Error & { code?: string; statusCode?: number }, request, reply) => {
     if (error instanceof ClientGone) return reply.code(499).send();
+    // Refused before its body was read to the end (over the body limit or the in-flight budget): the rest is
+    // read and dropped first, so that the client, still sending, gets the answer rather than a broken pipe.
+    if (
+      error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ||
+      (error instanceof HttpProblem && (error.status === 413 || error.status === 429))
+    ) {
+      await discardRest(request.raw);
+    }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, tooLarge());
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       return sendProblem(reply, new HttpProblem(415, 'the Content-Type header is not a valid media type'));
@@ -229,9 +271,43 @@ export function buildModelServerApp(options: ModelServerAppOptions): FastifyInst
   // The infer routes read their bodies themselves, whatever the Content-Type (the binary extension sends
   // application/octet-stream; tritonclient may send none): JSON, or a JSON header and tensor bytes.
   void app.register((scope, _opts, done) => {
+    // A request's bytes are taken from the in-flight budget when it arrives (its declared length, when the body
+    // is not compressed) or as they are read, and given back once its answer is sent or its client is gone.
+    scope.addHook('onRequest', (request, reply, next) => {
+      const declared = wholeNumber(request.headers['content-length']);
+      const encoding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+      const prepaid = declared !== undefined && (encoding === 'identity' || encoding === '');
+      // A declared body over the limit is refused as such (413) when its body is read; it takes nothing here.
+      const want = prepaid && declared <= limit ? declared : 0;
+      if (!inFlight.tryTake(want)) {
+        next(inFlight.refusal());
+        return;
+      }
+      const reservation: Reservation = { taken: want, prepaid };
+      reservations.set(request, reservation);
+      let given = false;
+      const give = (): void => {
+        if (given) return;
+        given = true;
+        inFlight.give(reservation.taken);
+        reservation.taken = 0;
+      };
+      reply.raw.once('close', give);
+      reply.raw.once('finish', give);
+      next();
+    });
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (request, payload, parsed) => {
-      readBody(request, payload, limit, tooLarge).then(
+      const reservation = reservations.get(request);
+      const take =
+        reservation === undefined || reservation.prepaid
+          ? null
+          : (bytes: number): HttpProblem | null => {
+              if (!inFlight.tryTake(bytes)) return inFlight.refusal();
+              reservation.taken += bytes;
+              return null;
+            };
+      readBody(request, payload, limit, tooLarge, take).then(
         (body) => {
           parsed(null, body);
         },
@@ -274,6 +350,8 @@ function readBody(
   payload: Readable,
   limit: number,
   tooLarge: () => HttpProblem,
+  /** Takes bytes from the in-flight budget as they are read (null: taken already); a problem when full. */
+  take: ((bytes: number) => HttpProblem | null) | null,
 ): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const encoding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
@@ -285,9 +363,8 @@ function readBody(
         new HttpProblem(
           415,
           `Content-Encoding '${encoding}' is not supported; use gzip, deflate or identity`,
-          {
-            'accept-encoding': 'gzip, deflate',
-          },
+          null,
+          { 'accept-encoding': 'gzip, deflate' },
         ),
       );
       return;
@@ -317,6 +394,12 @@ function readBody(
     };
     const onData = (chunk: Buffer): void => {
       try {
+        const full = take?.(chunk.byteLength) ?? null;
+        if (full !== null) {
+          stop();
+          reject(full);
+          return;
+        }
         if (assembler.push(chunk)) return;
         stop();
         reject(tooLarge());
@@ -363,7 +446,7 @@ function problemOf(error: Error & { code?: string; statusCode?: number }, inferr
   if (error instanceof InferenceInputError) return new HttpProblem(400, error.message);
   if (error instanceof ModelNotFoundError) return new HttpProblem(404, error.message);
   if (error instanceof QueueFullError) {
-    return new HttpProblem(429, `overloaded: ${error.message}`, {
+    return new HttpProblem(429, `overloaded: ${error.message}`, null, {
       'retry-after': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))),
     });
   }
