@@ -41,12 +41,15 @@ import { dot, type Detector, type ImageEmbedder, type ObjectDetection } from './
 
 /**
  * One image of a request: bytes in memory, a server-side path (checked against the roots and the per-file size),
- * or an upload the service spooled to a temp file it owns (`spooled`: read as is, deleted by the service).
+ * an upload the service spooled to a temp file it owns (`spooled`: read as is, deleted by the service), or an
+ * upload the service refused while reading the request (`refused`, e.g. over the per-file limit: it fails with
+ * that reason and message, in its place in the batch).
  */
 export type IngestItem =
   | { readonly name: string; readonly bytes: Buffer }
   | { readonly name: string; readonly path: string }
-  | { readonly name: string; readonly spooled: string };
+  | { readonly name: string; readonly spooled: string }
+  | { readonly name: string; readonly refused: { readonly reason: string; readonly message: string } };
 
 /** Per-request switches (the API's `enable_faces`, `enable_ocr`, `box_embeddings`). */
 export interface IngestOptions {
@@ -162,6 +165,16 @@ class PathRefused extends Error {
   }
 }
 
+/** An item the service refused before the pipeline (see IngestItem). */
+class Refused extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 interface Models {
   readonly detector: Detector;
   readonly embedder: ImageEmbedder;
@@ -238,7 +251,7 @@ export class IngestPipeline {
         try {
           return { index, name: item.name, ...(await this.load(item)) };
         } catch (err) {
-          const reason = err instanceof PathRefused ? err.reason : 'unreadable';
+          const reason = err instanceof PathRefused || err instanceof Refused ? err.reason : 'unreadable';
           fail(index, item.name, reason, err instanceof Error ? err.message : String(err));
           return null;
         }
@@ -481,6 +494,7 @@ export class IngestPipeline {
 
   /** Size, imohash and a reader of one item, without reading a file whole. */
   private async load(item: IngestItem): Promise<Omit<LoadedImage, 'index' | 'name'>> {
+    if ('refused' in item) throw new Refused(item.refused.reason, item.refused.message);
     if ('bytes' in item) {
       const { bytes } = item;
       return { size: bytes.byteLength, hash: imohashHex(bytes), source: bytes };

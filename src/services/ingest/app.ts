@@ -219,33 +219,10 @@ export function buildIngestApp(state: IngestState, options: IngestAppOptions): F
     };
     reply.raw.once('close', onClose);
     try {
-      const preFailed = items.filter((i) => 'error' in i);
-      const good = items.filter((i): i is { index: number; item: IngestItem } => !('error' in i));
-      const { response, outcomes } = await pipeline.ingest(
-        good.map((g) => g.item),
-        opts,
-        abort.signal,
-      );
-      // Images refused while reading the upload (too large) join the errors, in request order.
-      const remap = good.map((g) => g.index);
-      const errors = [
-        ...response.errors.map((e) => ({ ...e, index: remap[e.index] ?? e.index })),
-        ...preFailed.map((p) => ({ index: p.index, name: p.name, reason: p.reason, message: p.error })),
-      ].sort((a, b) => a.index - b.index);
+      const { response, outcomes } = await pipeline.ingest(items, opts, abort.signal);
       for (const o of outcomes) images.inc({ outcome: o.status });
-      if (preFailed.length > 0) images.inc({ outcome: 'error' }, preFailed.length);
       nearDuplicates.inc(response.near_duplicates);
-      const body = {
-        ...response,
-        total: items.length,
-        processed: items.length - errors.length,
-        errors_count: errors.length,
-        errors,
-        ...(isTrue(request.query, 'details')
-          ? { images: outcomes.map((o) => ({ ...o, index: remap[o.index] ?? o.index })) }
-          : {}),
-      };
-      return body;
+      return isTrue(request.query, 'details') ? { ...response, images: outcomes } : response;
     } finally {
       reply.raw.off('close', onClose);
     }
@@ -316,23 +293,20 @@ function isTrue(query: unknown, key: string): boolean {
   return v === 'true' || v === '1' || v === true;
 }
 
-type BatchEntry =
-  { index: number; item: IngestItem } | { index: number; name: string; reason: string; error: string };
-
 /** The images and options of an ingest request: multipart (spooled to `spool`) or JSON. */
 async function readBatch(
   request: FastifyRequest,
   limits: UploadLimits,
   spool: UploadSpool,
-): Promise<{ items: BatchEntry[]; opts: IngestOptions }> {
+): Promise<{ items: IngestItem[]; opts: IngestOptions }> {
   const fields: Record<string, unknown> = { ...(request.query as Record<string, unknown>) };
-  const items: BatchEntry[] = [];
+  const items: IngestItem[] = [];
   if (request.isMultipart()) {
     const upload = await readMultipart(request, limits, spool);
     Object.assign(fields, upload.fields);
     for (const f of upload.files) {
-      if ('path' in f) items.push({ index: f.index, item: { name: f.name, spooled: f.path } });
-      else items.push({ index: f.index, name: f.name, reason: f.reason, error: f.message });
+      if ('path' in f) items.push({ name: f.name, spooled: f.path });
+      else items.push({ name: f.name, refused: { reason: f.reason, message: f.message } });
     }
   } else {
     const body = request.body as Record<string, unknown> | null | undefined;
@@ -345,7 +319,7 @@ async function readBatch(
       throw new HttpProblem(400, 'paths must be a list of server-side file paths (non-empty strings)');
     }
     if (paths.length > limits.files.value) throw overLimit(limits.files, 'the batch', paths.length);
-    paths.forEach((path: string, index) => items.push({ index, item: { name: path, path } }));
+    for (const path of paths as string[]) items.push({ name: path, path });
   }
   const [enableFaces, enableOcr, boxEmbeddings] = BOOL_OPTIONS.map((k) => parseBool(k, fields[k]));
   return {

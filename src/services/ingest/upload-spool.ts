@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
-import { HttpProblem, enforceLimit, overLimit, type RequestLimit } from '../request-limits.js';
+import { HttpProblem, overLimit, type RequestLimit } from '../request-limits.js';
 
 /** Prefix of the per-request spool folders under os.tmpdir(); the service's pid follows it. */
 export const SPOOL_PREFIX = 'pitlane-ingest-upload-';
@@ -109,15 +109,38 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** The refusal with `Connection: close`: the rest of the body is not read, the connection is not reused. */
-function refuse(problem: HttpProblem): HttpProblem {
-  return new HttpProblem(problem.status, problem.message, problem.param, { connection: 'close' });
+/** Lingering after a refusal (nginx's lingering_time): the most bytes and the longest time spent discarding. */
+const LINGER_BYTES = 64 * 1024 * 1024;
+const LINGER_MS = 10_000;
+
+/**
+ * After a refusal before the body has been read: reads and discards the rest of it (up to LINGER_BYTES, for up to
+ * LINGER_MS), then drops the connection if the body is still coming. Closing at once would reset a connection the
+ * client is still writing to, and most clients then report a broken pipe instead of the answer (the 413 or 400).
+ */
+function discardRest(raw: FastifyRequest['raw']): void {
+  raw.unpipe();
+  if (raw.readableEnded || raw.destroyed) return;
+  let discarded = 0;
+  const drop = (): void => {
+    clearTimeout(timer);
+    raw.socket.destroy();
+  };
+  const timer = setTimeout(drop, LINGER_MS);
+  timer.unref();
+  raw.on('data', (chunk: Buffer) => {
+    discarded += chunk.byteLength;
+    if (discarded > LINGER_BYTES) drop();
+  });
+  raw.once('end', () => clearTimeout(timer));
+  raw.once('close', () => clearTimeout(timer));
+  raw.resume();
 }
 
 /**
  * Reads a multipart request under `limits`: fields into `fields`, the first `keep` files into `spool` (later
- * files are read and dropped, and not listed). Rejects with an HttpProblem: 413 over the body or file-count limit, 400 for a body
- * that cannot be parsed, 507 when the temp folder is full.
+ * files are read and dropped, and not listed). Rejects with an HttpProblem: 413 over the body or file-count
+ * limit, 400 for a body that cannot be parsed, 507 when the temp folder is full.
  */
 export async function readMultipart(
   request: FastifyRequest,
@@ -125,15 +148,12 @@ export async function readMultipart(
   spool: UploadSpool,
   keep = Number.POSITIVE_INFINITY,
 ): Promise<MultipartUpload> {
-  const declared = request.headers['content-length'];
-  if (declared !== undefined) {
-    try {
-      enforceLimit(limits.request, 'the request body', Number(declared));
-    } catch (err) {
-      throw err instanceof HttpProblem ? refuse(err) : err;
-    }
-  }
   const raw = request.raw;
+  const declared = Number(request.headers['content-length'] ?? NaN);
+  if (declared > limits.request.value) {
+    discardRest(raw);
+    throw overLimit(limits.request, 'the request body', declared);
+  }
   const iterable = request.parts({
     limits: {
       fileSize: limits.file.value,
@@ -146,8 +166,9 @@ export async function readMultipart(
   // next() starts the parser: the request is piped into busboy synchronously, and bytes flow from the next tick.
   let next = parts.next();
   let current: Readable | null = null;
+  // A body without Content-Length is counted as it arrives; past the limit, reading stops (the byte counter sets
+  // `over` and rejects `stopped`; a closure, hence the holder: control-flow analysis does not see it).
   let received = 0;
-  // Set by the byte counter (a closure, hence the holder: control-flow analysis does not see it).
   const over: { problem: HttpProblem | null } = { problem: null };
   let stop: (problem: HttpProblem) => void = () => undefined;
   const stopped = new Promise<never>((_resolve, reject) => (stop = reject));
@@ -155,10 +176,9 @@ export async function readMultipart(
   const onData = (chunk: Buffer): void => {
     received += chunk.byteLength;
     if (over.problem !== null || received <= limits.request.value) return;
-    const problem = refuse(overLimit(limits.request, 'the request body'));
+    const problem = overLimit(limits.request, 'the request body');
     over.problem = problem;
     raw.unpipe();
-    raw.pause();
     current?.destroy(problem);
     stop(problem);
   };
@@ -178,10 +198,7 @@ export async function readMultipart(
         continue;
       }
       const index = seen++;
-      if (index >= limits.files.value) {
-        part.file.resume();
-        throw refuse(overLimit(limits.files, 'the batch', index + 1));
-      }
+      if (index >= limits.files.value) throw overLimit(limits.files, 'the batch', index + 1);
       const name = part.filename !== '' ? part.filename : `${part.fieldname}[${index}]`;
       current = part.file;
       if (index >= keep) {
@@ -193,11 +210,12 @@ export async function readMultipart(
         await pipeline(part.file, createWriteStream(path, { flags: 'wx' }));
         if (part.file.truncated) {
           await rm(path, { force: true });
+          const what = `the file of form field '${part.fieldname}'`;
           files.push({
             index,
             name,
             reason: 'too-large',
-            message: `${name} (form field '${part.fieldname}'): ${overLimit(limits.file, 'the file').message}; this image was not read`,
+            message: `${name}: ${overLimit(limits.file, what).message}; this image was not read`,
           });
         } else {
           files.push({ index, name, path, size });
@@ -207,10 +225,12 @@ export async function readMultipart(
       next = parts.next();
     }
   } catch (err) {
-    throw over.problem ?? asProblem(err, limits);
-  } finally {
     raw.off('data', onData);
+    current?.destroy();
+    discardRest(raw);
+    throw over.problem ?? asProblem(err, limits);
   }
+  raw.off('data', onData);
   if (over.problem !== null) throw over.problem;
   return { fields, files };
 }
@@ -221,28 +241,26 @@ function asProblem(err: unknown, limits: UploadLimits): HttpProblem {
   const e = err as Error & { code?: string; syscall?: string };
   switch (e.code) {
     case 'FST_FILES_LIMIT':
-      return refuse(overLimit(limits.files, 'the batch'));
+      return overLimit(limits.files, 'the batch');
     case 'FST_FIELDS_LIMIT':
-      return refuse(new HttpProblem(413, `a request holds at most ${MAX_FIELDS} form fields`));
+      return new HttpProblem(413, `a request holds at most ${MAX_FIELDS} form fields`);
     case 'FST_PARTS_LIMIT':
-      return refuse(new HttpProblem(413, 'the request has too many multipart parts'));
+      return new HttpProblem(413, 'the request has too many multipart parts');
     case 'FST_PROTO_VIOLATION':
-      return refuse(new HttpProblem(400, `a form field has a reserved name: ${e.message}`));
+      return new HttpProblem(400, `a form field has a reserved name: ${e.message}`);
     case 'FST_MP_PREMATURE_CLOSE':
-      return refuse(new HttpProblem(400, 'the request ended before its multipart body was complete'));
+      return new HttpProblem(400, 'the request ended before its multipart body was complete');
     default:
   }
   if (e.syscall !== undefined) {
     // The temp folder, not the client: the server cannot store the upload.
     const full = e.code === 'ENOSPC' || e.code === 'EDQUOT';
-    return refuse(
-      new HttpProblem(
-        full ? 507 : 500,
-        `cannot spool the upload to ${tmpdir()} (${e.code ?? e.message}); free space there or set TMPDIR`,
-      ),
+    return new HttpProblem(
+      full ? 507 : 500,
+      `cannot spool the upload to ${tmpdir()} (${e.code ?? e.message}); free space there or set TMPDIR`,
     );
   }
-  return refuse(new HttpProblem(400, `the multipart body is malformed: ${e.message}`));
+  return new HttpProblem(400, `the multipart body is malformed: ${e.message}`);
 }
 
 /** A writable that drops what it is given (files past `keep`). */
