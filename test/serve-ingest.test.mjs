@@ -463,7 +463,7 @@ describe('pitlane serve ingest under hostile uploads: limits, broken bodies, tem
     await new Promise((r) => dead.on('exit', r));
     mkdirSync(join(spoolRoot, `pitlane-ingest-upload-${stalePid}-abc123`));
     writeFileSync(join(spoolRoot, `pitlane-ingest-upload-${stalePid}-abc123`, '0'), 'left behind');
-    // Noise does not compress: about 3 MB of JPEG, over the 1 MiB per-file limit.
+    // Noise does not compress: about 1.5 MB of JPEG, over the 1 MiB per-file limit.
     big = await sharp({
       create: { width: 1200, height: 1000, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 60 } },
     })
