@@ -149,7 +149,17 @@ describe('the Python baseline ingest service against pitlane serve ingest, one m
     assert.ok(existsSync(SYSTEM_PYTHON), `${SYSTEM_PYTHON} is missing (Debian's python3)`);
     models = startService('models', ['--model', 'coco-ssd', '--model', 'mobilenetv2-coco-embed']);
     const modelsUrl = (await models.ready).url;
-    python = startPython(['--inference', modelsUrl, '--db', join(temp, 'python.db'), '--workers', '2']);
+    // A 2 MiB per-file limit on both (every darknet photo is under it), so that a test can go over it cheaply.
+    python = startPython([
+      '--inference',
+      modelsUrl,
+      '--db',
+      join(temp, 'python.db'),
+      '--workers',
+      '2',
+      '--max-file-mb',
+      '2',
+    ]);
     pitlane = startService('ingest', [
       '--inference',
       modelsUrl,
@@ -157,6 +167,8 @@ describe('the Python baseline ingest service against pitlane serve ingest, one m
       '--no-ocr',
       '--db',
       join(temp, 'pitlane.db'),
+      '--max-file-mb',
+      '2',
     ]);
     const [listening, ready] = await Promise.all([python.listening, pitlane.ready]);
     assert.equal(listening.workers, 2);
@@ -343,6 +355,64 @@ describe('the Python baseline ingest service against pitlane serve ingest, one m
       for (const e of json.errors)
         assert.ok(e.message.startsWith(`${e.name}: `) && e.message.length > 20, e.message);
     }
+  });
+
+  test('a file over --max-file-mb fails alone; identical corrupt images both fail, neither is a duplicate', async () => {
+    // Noise does not compress: about 3.2 MB of JPEG, over the 2 MiB per-file limit.
+    const big = await sharp({
+      create: { width: 1800, height: 1400, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 60 } },
+    })
+      .jpeg({ quality: 100 })
+      .toBuffer();
+    const corrupt = readFileSync(join(DARKNET, 'scream.jpg')).subarray(0, 9000);
+    const good = await sharp(join(DARKNET, 'eagle.jpg')).flip().jpeg({ quality: 83 }).toBuffer();
+    const files = [
+      ['bad-a.jpg', corrupt],
+      ['big.jpg', big],
+      ['bad-b.jpg', corrupt],
+      ['good.jpg', good],
+      ['good-again.jpg', good],
+    ];
+    const answers = [];
+    for (const url of [py, pl]) {
+      const { status, json } = await upload(`${url}/ingest/batch?details=true`, files);
+      assert.equal(status, 200, `${url}: ${JSON.stringify(json)}`);
+      assert.deepEqual(
+        json.errors.map((e) => [e.index, e.name, e.reason]),
+        [
+          [0, 'bad-a.jpg', 'corrupt'],
+          [1, 'big.jpg', 'too-large'],
+          [2, 'bad-b.jpg', 'corrupt'],
+        ],
+        url,
+      );
+      assert.match(
+        json.errors[1].message,
+        /^big\.jpg: .*'file1'.* over the limit of 2 MiB \(--max-file-mb\)/,
+        url,
+      );
+      assert.match(json.errors[2].message, /^bad-b\.jpg: .*bad-a\.jpg.*failed/, url);
+      assert.deepEqual(
+        [json.total, json.processed, json.duplicates, json.errors_count, json.indexed.global],
+        [5, 2, 1, 3, 1],
+        url,
+      );
+      assert.deepEqual(
+        json.images.map((o) => [o.status, o.duplicate_of === null]),
+        [
+          ['error', true],
+          ['error', true],
+          ['error', true],
+          ['indexed', true],
+          ['duplicate', false],
+        ],
+        url,
+      );
+      assert.equal(json.images[4].duplicate_of, json.images[3].id);
+      assert.equal((await fetch(`${url}/images/${json.images[3].id}`)).status, 200);
+      answers.push(json.images.map((o) => [o.id, o.duplicate_of]));
+    }
+    assert.deepEqual(answers[0], answers[1], 'the same ids and duplicate links');
   });
 
   test('limits and refusals: 257 images → 413, faces/OCR → 400, unknown image → 404', async () => {

@@ -3,7 +3,17 @@
 // package, plus the astronaut portrait of Debian's python3-skimage (test-data/astronaut.png, unpacked by
 // scripts/setup-test-deps.sh: none of the darknet photos shows a face from the front). Also through `pitlane serve models` (KServe v2) with `--inference`.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -370,5 +380,302 @@ describe('pitlane serve ingest with the YOLO11s and MobileCLIP-S2 stand-ins', ()
     assert.equal(image.embedding.length, 512);
     const norm = Math.hypot(...image.embedding);
     assert.ok(Math.abs(norm - 1) < 1e-5, `L2 norm ${norm}`);
+  });
+});
+
+// Hostile but honest uploads (issue 13, defects 4 and 10): real multipart bodies over real sockets, a service with
+// small limits and a temp folder of its own (TMPDIR), checked for leftovers after every request.
+describe('pitlane serve ingest under hostile uploads: limits, broken bodies, temp files, failed copies', () => {
+  const temp = mkdtempSync(join(tmpdir(), 'pitlane-ingest-hostile-'));
+  const spoolRoot = join(temp, 'tmp');
+  const root = join(temp, 'photos');
+  let server;
+  let url;
+  let port;
+  let big;
+  let stalePid;
+  const BOUNDARY = 'pitlane-test-boundary';
+
+  /** What the service left in its temp folder. */
+  const leftovers = () => readdirSync(spoolRoot);
+  /** Waits (polling) until the service's temp folder is empty or 30 s have passed; returns what is left. */
+  const settled = async () => {
+    const deadline = Date.now() + 30_000;
+    while (leftovers().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    return leftovers();
+  };
+  const filePart = (field, name, bytes) =>
+    Buffer.concat([
+      Buffer.from(
+        `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${field}"; filename="${name}"\r\n` +
+          'Content-Type: image/jpeg\r\n\r\n',
+      ),
+      bytes,
+      Buffer.from('\r\n'),
+    ]);
+  const closing = Buffer.from(`--${BOUNDARY}--\r\n`);
+
+  /**
+   * POSTs `chunks` to /ingest/batch over one connection and resolves with the answer (status and parsed JSON) as
+   * soon as it arrives, whether or not the service read everything (after a refusal it reads and drops the rest,
+   * so that the client sees the answer, not a reset connection). `length`: a Content-Length header (else
+   * chunked); `keepOpen`: do not end the request after the chunks (a client that stops sending).
+   */
+  const post = (chunks, { length, keepOpen = false, contentType } = {}) =>
+    new Promise((resolve, reject) => {
+      const headers = { 'content-type': contentType ?? `multipart/form-data; boundary=${BOUNDARY}` };
+      if (length !== undefined) headers['content-length'] = String(length);
+      const req = request(
+        { host: '127.0.0.1', port, path: '/ingest/batch', method: 'POST', headers },
+        (res) => {
+          let body = '';
+          res.on('data', (b) => (body += b));
+          res.on('end', () => {
+            req.destroy();
+            resolve({ status: res.statusCode, headers: res.headers, json: JSON.parse(body) });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.on('close', () => reject(new Error('the connection closed without an answer')));
+      (async () => {
+        for (const c of chunks) {
+          if (req.destroyed) return;
+          if (req.write(c)) continue;
+          await new Promise((resolve) => {
+            const done = () => {
+              req.off('drain', done).off('close', done);
+              resolve();
+            };
+            req.on('drain', done).on('close', done);
+          });
+        }
+        if (!keepOpen) req.end();
+      })().catch(reject);
+    });
+
+  before(async () => {
+    mkdirSync(spoolRoot);
+    mkdirSync(root);
+    // A spool folder of a service that was killed (its pid no longer runs): removed when the service starts.
+    const dead = spawn(process.execPath, ['-e', '']);
+    stalePid = dead.pid;
+    await new Promise((r) => dead.on('exit', r));
+    mkdirSync(join(spoolRoot, `pitlane-ingest-upload-${stalePid}-abc123`));
+    writeFileSync(join(spoolRoot, `pitlane-ingest-upload-${stalePid}-abc123`, '0'), 'left behind');
+    // Noise does not compress: about 1.5 MB of JPEG, over the 1 MiB per-file limit.
+    big = await sharp({
+      create: { width: 1200, height: 1000, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 60 } },
+    })
+      .jpeg({ quality: 100 })
+      .toBuffer();
+    writeFileSync(join(root, 'big.jpg'), big);
+    copyFileSync(join(DARKNET, 'giraffe.jpg'), join(root, 'giraffe.jpg'));
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = spoolRoot;
+    try {
+      server = startService('ingest', [
+        '--db',
+        join(temp, 'index.db'),
+        '--root',
+        root,
+        '--no-faces',
+        '--no-ocr',
+        '--max-batch',
+        '8',
+        '--max-file-mb',
+        '1',
+        '--max-request-mb',
+        '4',
+      ]);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+    url = (await server.ready).url;
+    port = Number(new URL(url).port);
+  });
+  after(async () => {
+    await server?.stop();
+    rmSync(temp, { recursive: true, force: true });
+  });
+
+  test('a spool folder left by a killed service is removed when the service starts', () => {
+    assert.ok(big.length > 1024 * 1024, `the big image is ${big.length} bytes`);
+    assert.deepEqual(leftovers(), []);
+  });
+
+  test('a file over --max-file-mb fails alone, naming the file, its field and the limit; the rest is indexed', async () => {
+    const { status, json } = await upload(`${url}/ingest/batch?details=true`, [
+      ['dog.jpg', readFileSync(join(DARKNET, 'dog.jpg'))],
+      ['big.jpg', big],
+      ['eagle.jpg', readFileSync(join(DARKNET, 'eagle.jpg'))],
+    ]);
+    assert.equal(status, 200, JSON.stringify(json));
+    assert.equal(json.total, 3);
+    assert.equal(json.indexed.global, 2);
+    assert.deepEqual(
+      json.errors.map((e) => [e.index, e.name, e.reason]),
+      [[1, 'big.jpg', 'too-large']],
+    );
+    const [{ message }] = json.errors;
+    assert.match(message, /^big\.jpg: .*'file1'.* over the limit of 1 MiB \(--max-file-mb\)/);
+    assert.deepEqual(
+      json.images.map((o) => o.status),
+      ['indexed', 'error', 'indexed'],
+    );
+    assert.deepEqual(leftovers(), [], 'the spooled uploads are removed when the request ends');
+  });
+
+  test('a server-side file over --max-file-mb fails alone too', async () => {
+    const { status, json } = await postJson(`${url}/ingest/batch`, {
+      paths: [join(root, 'big.jpg'), join(root, 'giraffe.jpg')],
+    });
+    assert.equal(status, 200, JSON.stringify(json));
+    assert.deepEqual(
+      json.errors.map((e) => [e.index, e.reason]),
+      [[0, 'too-large']],
+    );
+    assert.match(json.errors[0].message, /over the per-file limit of 1 MiB \(--max-file-mb\)/);
+    assert.equal(json.indexed.global, 1);
+  });
+
+  test('a body over --max-request-mb is refused with 413 naming the limit and the flag, with or without Content-Length', async () => {
+    const parts = Array.from({ length: 5 }, (_, i) =>
+      filePart(`f${i}`, `p${i}.jpg`, Buffer.alloc(900 * 1024, i)),
+    );
+    const body = Buffer.concat([...parts, closing]);
+    const declared = await post([body], { length: body.length });
+    assert.equal(declared.status, 413, JSON.stringify(declared.json));
+    assert.match(declared.json.error, /request body is .*MiB; the limit is 4 MiB \(--max-request-mb\)/);
+    // Chunked: no Content-Length, the bytes are counted as they arrive; 64 KiB chunks, 6 MiB in all.
+    const chunks = [];
+    for (let i = 0; i < body.length; i += 64 * 1024) chunks.push(body.subarray(i, i + 64 * 1024));
+    chunks.push(...Array.from({ length: 24 }, () => Buffer.alloc(64 * 1024, 7)));
+    const counted = await post(chunks, { keepOpen: true });
+    assert.equal(counted.status, 413, JSON.stringify(counted.json));
+    assert.match(counted.json.error, /request body is over the limit of 4 MiB \(--max-request-mb\)/);
+    assert.deepEqual(await settled(), []);
+    assert.equal((await fetch(`${url}/health`)).status, 200);
+  });
+
+  test('more images than --max-batch: 413 naming the limit and the flag', async () => {
+    const tiny = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#336699' } })
+      .jpeg()
+      .toBuffer();
+    const { status, json } = await upload(
+      `${url}/ingest/batch`,
+      Array.from({ length: 9 }, (_, i) => [`t${i}.jpg`, tiny]),
+    );
+    assert.equal(status, 413, JSON.stringify(json));
+    assert.match(json.error, /8 files \(--max-batch\)/);
+    assert.deepEqual(leftovers(), []);
+  });
+
+  test('a broken multipart body is a 400 naming the problem, never a 500', async () => {
+    const dog = readFileSync(join(DARKNET, 'dog.jpg'));
+    const whole = Buffer.concat([filePart('f', 'dog.jpg', dog), closing]);
+    const cut = whole.subarray(0, 20_000);
+    const cases = [
+      ['no boundary', [whole], { length: whole.length, contentType: 'multipart/form-data' }, /boundary/i],
+      [
+        'another boundary',
+        [whole],
+        { length: whole.length, contentType: 'multipart/form-data; boundary=other' },
+        /multipart/,
+      ],
+      // All the declared bytes arrive, but the part never ends (the client waits for the answer).
+      ['cut mid-part (Content-Length)', [cut], { length: cut.length, keepOpen: true }, /unexpected end/i],
+      ['cut mid-part (chunked)', [cut], {}, /unexpected end/i],
+      ['not multipart at all', [Buffer.from('x'.repeat(500))], { length: 500 }, /multipart/],
+    ];
+    for (const [what, chunks, opts, pattern] of cases) {
+      const { status, json } = await post(chunks, opts);
+      assert.equal(status, 400, `${what}: ${JSON.stringify(json)}`);
+      assert.equal(json.status, 'error');
+      assert.match(json.error, pattern, what);
+    }
+    assert.deepEqual(await settled(), []);
+  });
+
+  test('the spooled files are removed when the client goes away mid-upload or mid-processing', async () => {
+    const dog = readFileSync(join(DARKNET, 'dog.jpg'));
+    // Mid-upload: one whole file, then half of the next; wait until the service has spooled something; hang up.
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      path: '/ingest/batch',
+      method: 'POST',
+      headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` },
+    });
+    req.on('error', () => {});
+    req.write(filePart('a', 'dog.jpg', dog));
+    req.write(filePart('b', 'big.jpg', big).subarray(0, 500_000));
+    const deadline = Date.now() + 30_000;
+    while (leftovers().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(leftovers().length, 1, 'the upload is being spooled');
+    req.destroy();
+    assert.deepEqual(await settled(), [], 'removed after the client hung up mid-upload');
+
+    // Mid-processing: the whole batch is sent, the client hangs up before the answer.
+    const photos = ['person', 'horses', 'giraffe', 'scream'].map((p) =>
+      filePart(p, `${p}.jpg`, readFileSync(join(DARKNET, `${p}.jpg`))),
+    );
+    const body = Buffer.concat([...photos, closing]);
+    const gone = request({
+      host: '127.0.0.1',
+      port,
+      path: '/ingest/batch',
+      method: 'POST',
+      headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}`, 'content-length': body.length },
+    });
+    gone.on('error', () => {});
+    gone.end(body);
+    while (leftovers().length === 0 && Date.now() < deadline + 30_000)
+      await new Promise((r) => setTimeout(r, 5));
+    gone.destroy();
+    assert.deepEqual(await settled(), [], 'removed after the client hung up mid-processing');
+    assert.equal((await fetch(`${url}/health`)).status, 200);
+  });
+
+  test('two identical corrupt images: both fail with the same reason; no duplicate points at a missing image', async () => {
+    const corrupt = readFileSync(join(DARKNET, 'person.jpg')).subarray(0, 6000);
+    const good = await sharp(join(DARKNET, 'horses.jpg')).flop().jpeg({ quality: 81 }).toBuffer();
+    const { status, json } = await upload(`${url}/ingest/batch?details=true`, [
+      ['bad-a.jpg', corrupt],
+      ['bad-b.jpg', corrupt],
+      ['good.jpg', good],
+      ['good-again.jpg', good],
+      ['bad-c.jpg', corrupt],
+    ]);
+    assert.equal(status, 200, JSON.stringify(json));
+    assert.deepEqual(
+      json.errors.map((e) => [e.index, e.name, e.reason]),
+      [
+        [0, 'bad-a.jpg', 'corrupt'],
+        [1, 'bad-b.jpg', 'corrupt'],
+        [4, 'bad-c.jpg', 'corrupt'],
+      ],
+    );
+    assert.match(json.errors[1].message, /^bad-b\.jpg: .*bad-a\.jpg.*failed/);
+    assert.equal(json.duplicates, 1);
+    assert.equal(json.processed, 2);
+    assert.equal(json.indexed.global, 1);
+    const [a, b, g, again, c] = json.images;
+    assert.deepEqual(
+      [a, b, c].map((o) => [o.status, o.id, o.duplicate_of]),
+      [
+        ['error', null, null],
+        ['error', null, null],
+        ['error', null, null],
+      ],
+    );
+    assert.equal(again.status, 'duplicate');
+    assert.equal(again.duplicate_of, g.id);
+    for (const o of json.images) {
+      for (const id of [o.duplicate_of, o.near_duplicate_of]) {
+        if (id !== null) assert.equal((await fetch(`${url}/images/${id}`)).status, 200, `${o.name} → ${id}`);
+      }
+    }
   });
 });

@@ -328,9 +328,15 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--max-batch <n>', 'most images in one request (more: 413)', positiveInt('--max-batch'), 256)
     .option(
       '--max-file-mb <mb>',
-      'largest uploaded image in MiB (larger: that image fails)',
+      'largest image file in MiB, uploaded or server-side (larger: that image fails with reason too-large; the rest of the batch is indexed)',
       nonNegativeNumber('--max-file-mb', false),
       50,
+    )
+    .option(
+      '--max-request-mb <mb>',
+      'largest multipart request body in MiB (larger: 413, nothing processed); uploads are spooled to the temp folder, not memory',
+      nonNegativeNumber('--max-request-mb', false),
+      2048,
     )
     .option(
       '--max-megapixels <mp>',

@@ -10,11 +10,20 @@
  * pixels, a path outside the roots, a model error) gets an entry in `errors` naming it and why; the rest of the
  * batch goes on and is indexed. The batch is acknowledged only after the index says it is durable.
  *
+ * Memory: an image in a file (a server-side path, or an upload the service spooled to a temp file) is never read
+ * into memory whole: its imohash reads three samples of the file, and the decoder (libvips) reads the file itself
+ * when the image's turn comes, so memory does not grow with the size of the batch or of its files.
+ *
+ * A copy within the batch (the same imohash as an earlier image of the batch) takes the outcome of its first
+ * copy once that is known: a duplicate of it when it was indexed (or of what it turned out to duplicate), and
+ * the same failure (same reason) when it failed. An image that failed is never a duplicate's or a near
+ * duplicate's original: only indexed images are.
+ *
  * Concurrent batches: the last three steps (a final exact-duplicate check, the near-duplicate check, the write)
  * run under one lock, so a batch sees every batch committed before it: the same photo sent in two concurrent
  * batches is indexed once and reported once as a duplicate, and near copies in concurrent batches are found.
  */
-import { realpath, readFile, stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
@@ -27,12 +36,20 @@ import type {
   TextLine,
 } from '../index/index-port.js';
 import { ImageError, prepareImage, type PreparedImage, type RawRgb } from '../inference/vision/image-prep.js';
-import { imohashHex } from './imohash.js';
+import { imohashFile, imohashHex } from './imohash.js';
 import { dot, type Detector, type ImageEmbedder, type ObjectDetection } from './vision.js';
 
-/** One image of a request: uploaded bytes, or a server-side path. */
+/**
+ * One image of a request: bytes in memory, a server-side path (checked against the roots and the per-file size),
+ * an upload the service spooled to a temp file it owns (`spooled`: read as is, deleted by the service), or an
+ * upload the service refused while reading the request (`refused`, e.g. over the per-file limit: it fails with
+ * that reason and message, in its place in the batch).
+ */
 export type IngestItem =
-  { readonly name: string; readonly bytes: Buffer } | { readonly name: string; readonly path: string };
+  | { readonly name: string; readonly bytes: Buffer }
+  | { readonly name: string; readonly path: string }
+  | { readonly name: string; readonly spooled: string }
+  | { readonly name: string; readonly refused: { readonly reason: string; readonly message: string } };
 
 /** Per-request switches (the API's `enable_faces`, `enable_ocr`, `box_embeddings`). */
 export interface IngestOptions {
@@ -67,6 +84,8 @@ export interface IngestConfig {
    * every concurrent batch is decoded at once and waits for the model server, all in memory.
    */
   readonly maxInFlight: number;
+  /** Largest image file read, in bytes: a larger server-side file fails with reason `too-large` (--max-file-mb). */
+  readonly maxFileBytes: number;
 }
 
 export const DEFAULT_INGEST_CONFIG: IngestConfig = Object.freeze({
@@ -75,6 +94,7 @@ export const DEFAULT_INGEST_CONFIG: IngestConfig = Object.freeze({
   maxPixels: 50_000_000,
   decodeConcurrency: 4,
   maxInFlight: 8,
+  maxFileBytes: 50 * 1024 * 1024,
 });
 
 /** Why one image was not ingested. */
@@ -82,7 +102,7 @@ export interface ImageFailure {
   /** Position in the request. */
   readonly index: number;
   readonly name: string;
-  /** Short machine-readable reason: empty, unreadable, not-an-image, unsupported-format, corrupt, too-many-pixels, outside-roots, inference. */
+  /** Short machine-readable reason: empty, unreadable, not-an-image, unsupported-format, corrupt, too-many-pixels, too-large, outside-roots, inference. */
   readonly reason: string;
   readonly message: string;
 }
@@ -138,7 +158,17 @@ class Gate {
 
 class PathRefused extends Error {
   constructor(
-    readonly reason: 'outside-roots' | 'unreadable',
+    readonly reason: 'outside-roots' | 'unreadable' | 'too-large',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** An item the service refused before the pipeline (see IngestItem). */
+class Refused extends Error {
+  constructor(
+    readonly reason: string,
     message: string,
   ) {
     super(message);
@@ -152,12 +182,15 @@ interface Models {
   readonly ocr: TextReader | null;
 }
 
-/** An image's bytes and imohash, before analysis. */
+/** An image's size and imohash, before analysis. */
 interface LoadedImage {
   readonly index: number;
   readonly name: string;
-  readonly bytes: Buffer;
+  /** Size in bytes. */
+  readonly size: number;
   readonly hash: string;
+  /** What the decoder reads: the bytes, or the file (read by libvips when its turn comes, never whole by us). */
+  readonly source: Buffer | string;
 }
 
 /** What analysing one image found. */
@@ -212,34 +245,38 @@ export class IngestPipeline {
     if (options.enableFaces && this.models.faces === null) throw new FeatureUnavailableError('faces');
     if (options.enableOcr && this.models.ocr === null) throw new FeatureUnavailableError('ocr');
 
-    // 1. Bytes and imohash of every image.
+    // 1. Size and imohash of every image (files: three samples, not the whole file).
     const loaded = await Promise.all(
-      items.map(async (item, index) => {
+      items.map(async (item, index): Promise<LoadedImage | null> => {
         try {
-          const bytes = 'bytes' in item ? item.bytes : await this.readPath(item.path);
-          return { index, name: item.name, bytes, hash: imohashHex(bytes) };
+          return { index, name: item.name, ...(await this.load(item)) };
         } catch (err) {
-          const reason = err instanceof PathRefused ? err.reason : 'unreadable';
+          const reason = err instanceof PathRefused || err instanceof Refused ? err.reason : 'unreadable';
           fail(index, item.name, reason, err instanceof Error ? err.message : String(err));
           return null;
         }
       }),
     );
 
-    // 2. Exact duplicates: earlier in this batch, then in the index.
+    // 2. Exact duplicates: in the index, then earlier in this batch. A copy of an earlier image of the batch waits
+    // for that image's outcome (step 6): the first copy may still fail.
     const present = loaded.filter((x) => x !== null);
     const known = await this.index.findImohashes([...new Set(present.map((x) => x.hash))]);
-    const firstInBatch = new Map<string, number>();
-    const fresh: typeof present = [];
-    let duplicates = 0;
+    const firstInBatch = new Map<string, LoadedImage>();
+    const copies: { x: LoadedImage; first: LoadedImage }[] = [];
+    const fresh: LoadedImage[] = [];
     for (const x of present) {
-      const dupOf = known.get(x.hash) ?? (firstInBatch.has(x.hash) ? x.hash : undefined);
+      const dupOf = known.get(x.hash);
       if (dupOf !== undefined) {
-        duplicates++;
         outcomes[x.index] = duplicateOutcome(x, dupOf);
         continue;
       }
-      firstInBatch.set(x.hash, x.index);
+      const first = firstInBatch.get(x.hash);
+      if (first !== undefined) {
+        copies.push({ x, first });
+        continue;
+      }
+      firstInBatch.set(x.hash, x);
       fresh.push(x);
     }
 
@@ -248,7 +285,7 @@ export class IngestPipeline {
     const analysed = await Promise.all(
       fresh.map(async (x) => {
         try {
-          const result = await this.inFlight.run(() => this.analyse(x.bytes, x.name, options, signal));
+          const result = await this.inFlight.run(() => this.analyse(x, options, signal));
           return { x, result };
         } catch (err) {
           if (err instanceof ImageError) fail(x.index, x.name, err.reason, err.message);
@@ -261,10 +298,35 @@ export class IngestPipeline {
     // 4 and 5 under the commit lock, so that concurrent batches see each other's committed images: the final
     // exact-duplicate check (another batch may have committed the same bytes since step 2), the near-duplicate
     // check (the index first, then earlier images of this batch), and one durable write for the whole batch.
-    const { indexed, nearDuplicates, lateDuplicates } = await this.commitLock.run(() =>
+    const { indexed, nearDuplicates } = await this.commitLock.run(() =>
       this.commit(analysed, outcomes, ingestedAt),
     );
-    duplicates += lateDuplicates;
+
+    // 6. Copies within the batch take their first copy's outcome: a duplicate of what it was indexed as (or
+    // turned out to duplicate), or the same failure. Never a duplicate of an image that is not in the index.
+    const failureAt = new Map(failures.map((f) => [f.index, f]));
+    for (const { x, first } of copies) {
+      const firstOutcome = outcomes[first.index];
+      const original =
+        firstOutcome?.status === 'indexed'
+          ? firstOutcome.id
+          : firstOutcome?.status === 'duplicate'
+            ? firstOutcome.duplicate_of
+            : null;
+      if (original !== null) {
+        outcomes[x.index] = duplicateOutcome(x, original);
+        continue;
+      }
+      const failed = failureAt.get(first.index);
+      fail(
+        x.index,
+        x.name,
+        failed?.reason ?? 'inference',
+        `${x.name}: the same image (imohash) as ${first.name} (image ${first.index} of this batch), which failed: ` +
+          (failed?.message ?? 'no outcome'),
+      );
+    }
+    const duplicates = outcomes.filter((o) => o?.status === 'duplicate').length;
     failures.sort((a, b) => a.index - b.index);
     const response: IngestResponse = {
       status: 'success',
@@ -280,8 +342,8 @@ export class IngestPipeline {
     return { response, outcomes: outcomes.filter((o) => o !== undefined) };
   }
 
-  /** Embeds an uploaded image for search (no indexing). Rejects with ImageError for a bad image. */
-  async embedQuery(bytes: Buffer, name: string): Promise<Float32Array> {
+  /** Embeds an uploaded image (bytes, or a file) for search (no indexing). Rejects with ImageError for a bad image. */
+  async embedQuery(bytes: Buffer | string, name: string): Promise<Float32Array> {
     const prepared = await this.gate.run(() =>
       prepareImage(bytes, {
         name,
@@ -294,16 +356,15 @@ export class IngestPipeline {
   }
 
   private async analyse(
-    bytes: Buffer,
-    name: string,
+    image: LoadedImage,
     options: IngestOptions,
     signal: AbortSignal | undefined,
   ): Promise<Analysis> {
     const { detector, embedder } = this.models;
     const needDecoded = options.enableFaces || options.enableOcr || options.boxEmbeddings;
     const prepared = await this.gate.run(() =>
-      prepareImage(bytes, {
-        name,
+      prepareImage(image.source, {
+        name: image.name,
         layout: detector.layout,
         maxPixels: this.config.maxPixels,
         keepDecoded: needDecoded,
@@ -368,18 +429,16 @@ export class IngestPipeline {
     analysed: readonly ({ x: LoadedImage; result: Analysis } | null)[],
     outcomes: (ImageOutcome | undefined)[],
     ingestedAt: string,
-  ): Promise<{ indexed: IndexCounts; nearDuplicates: number; lateDuplicates: number }> {
+  ): Promise<{ indexed: IndexCounts; nearDuplicates: number }> {
     const present = analysed.filter((a) => a !== null);
     const committed = await this.index.findImohashes([...new Set(present.map((a) => a.x.hash))]);
     const images: ImageDocument[] = [];
     const boxes: BoxDocument[] = [];
     let nearDuplicates = 0;
-    let lateDuplicates = 0;
     const threshold = this.config.nearDuplicateThreshold;
     for (const { x, result } of present) {
       const dupOf = committed.get(x.hash);
       if (dupOf !== undefined) {
-        lateDuplicates++;
         outcomes[x.index] = duplicateOutcome(x, dupOf);
         continue;
       }
@@ -403,7 +462,7 @@ export class IngestPipeline {
         width: result.prepared.width,
         height: result.prepared.height,
         format: result.prepared.format,
-        bytes: x.bytes.byteLength,
+        bytes: x.size,
         ingestedAt,
         detections: result.detections,
         faces: result.faces,
@@ -430,11 +489,31 @@ export class IngestPipeline {
       images.length > 0
         ? await this.index.indexBatch(images, boxes)
         : { global: 0, vehicles: 0, people: 0, faces: 0, ocr: 0 };
-    return { indexed, nearDuplicates, lateDuplicates };
+    return { indexed, nearDuplicates };
   }
 
-  /** Reads a server-side file, refusing anything that does not resolve inside a configured root. */
-  private async readPath(path: string): Promise<Buffer> {
+  /** Size, imohash and a reader of one item, without reading a file whole. */
+  private async load(item: IngestItem): Promise<Omit<LoadedImage, 'index' | 'name'>> {
+    if ('refused' in item) throw new Refused(item.refused.reason, item.refused.message);
+    if ('bytes' in item) {
+      const { bytes } = item;
+      return { size: bytes.byteLength, hash: imohashHex(bytes), source: bytes };
+    }
+    const file = 'path' in item ? await this.resolvePath(item.path) : item.spooled;
+    const s = await stat(file);
+    if (!s.isFile()) throw new PathRefused('unreadable', 'is not a file');
+    if (s.size > this.config.maxFileBytes) throw new PathRefused('too-large', this.tooLarge(s.size));
+    const hash = await imohashFile(file);
+    return { size: s.size, hash, source: file };
+  }
+
+  private tooLarge(size: number): string {
+    const mib = (n: number): string => `${Math.round((n / 1048576) * 10) / 10} MiB`;
+    return `is ${mib(size)}, over the per-file limit of ${mib(this.config.maxFileBytes)} (--max-file-mb)`;
+  }
+
+  /** Resolves a server-side path, refusing anything that does not resolve inside a configured root. */
+  private async resolvePath(path: string): Promise<string> {
     this.rootsReal ??= Promise.all(
       this.config.roots.map(async (r) => realpath(resolve(r)).catch(() => resolve(r))),
     );
@@ -463,13 +542,11 @@ export class IngestPipeline {
       );
     }
     if (!roots.some((r) => isInside(r, real))) throw new PathRefused('outside-roots', outsideMessage(roots));
-    const s = await stat(real);
-    if (!s.isFile()) throw new PathRefused('unreadable', 'is not a file');
-    return readFile(real);
+    return real;
   }
 }
 
-function duplicateOutcome(x: LoadedImage, of: string): ImageOutcome {
+function duplicateOutcome(x: Pick<LoadedImage, 'index' | 'name'>, of: string): ImageOutcome {
   return {
     index: x.index,
     name: x.name,

@@ -9,6 +9,10 @@ Images are analysed concurrently (asyncio.gather): decoding and tensor work run 
 and NumPy release the GIL), inference calls go out per image, so the model server's dynamic batcher batches
 across the images of a request and across requests. Every image that fails gets an entry in `errors` naming it
 and why; the rest of the batch goes on. The batch is acknowledged only after the index has committed it.
+
+A copy within the batch (the same imohash as an earlier image of the batch) takes its first copy's outcome once
+that is known: a duplicate of it when it was indexed (or of what it turned out to duplicate), the same failure
+(same reason) when it failed. A failed image is never a duplicate's original (pitlane does the same).
 """
 from __future__ import annotations
 
@@ -130,20 +134,24 @@ class IngestPipeline:
         # 1. imohash of every image (CPU: off the event loop).
         hashes = await self._cpu(lambda: [imohash_hex(u.data) for u in present])  # type: ignore[arg-type]
 
-        # 2. Exact duplicates: earlier in this batch, then in the index.
+        # 2. Exact duplicates: in the index, then earlier in this batch. A copy of an earlier image of the batch
+        # waits for that image's outcome (step 5): the first copy may still fail.
         index = self.db.index
         assert index is not None
         known = await self.db.run(index.find_imohashes, sorted(set(hashes)))
-        first_in_batch: set[str] = set()
+        first_in_batch: dict[str, Upload] = {}
+        copies: list[tuple[Upload, Upload]] = []
         fresh: list[tuple[Upload, str]] = []
-        duplicates = 0
         for u, h in zip(present, hashes):
-            dup_of = known.get(h) or (h if h in first_in_batch else None)
+            dup_of = known.get(h)
             if dup_of is not None:
-                duplicates += 1
                 outcomes[u.index] = _outcome(u.index, u.name, "duplicate", duplicate_of=dup_of)
                 continue
-            first_in_batch.add(h)
+            first = first_in_batch.get(h)
+            if first is not None:
+                copies.append((u, first))
+                continue
+            first_in_batch[h] = u
             fresh.append((u, h))
 
         # 3. Decode, detect, embed, image by image, concurrently.
@@ -153,13 +161,27 @@ class IngestPipeline:
 
         # 4. Final duplicate decisions and one durable write, under the index's write lock.
         result = await self.db.run(index.commit_batch, [c for _, c in ready], self.threshold, ingested_at)
-        duplicates += result.late_duplicates
         for (u, c), d in zip(ready, result.decisions):
             if d.duplicate_of is not None:
                 outcomes[u.index] = _outcome(u.index, u.name, "duplicate", duplicate_of=d.duplicate_of)
             else:
                 outcomes[u.index] = _outcome(u.index, u.name, "indexed", image_id=c.hash,
                                              near_of=d.near_duplicate_of, detections=c.detections)
+
+        # 5. Copies within the batch take their first copy's outcome; never a duplicate of a missing image.
+        failure_at = {f["index"]: f for f in failures}
+        for u, first in copies:
+            o = outcomes[first.index]
+            original = (o["id"] if o is not None and o["status"] == "indexed"
+                        else o["duplicate_of"] if o is not None and o["status"] == "duplicate" else None)
+            if original is not None:
+                outcomes[u.index] = _outcome(u.index, u.name, "duplicate", duplicate_of=original)
+                continue
+            failed = failure_at.get(first.index)
+            fail(u, failed["reason"] if failed else "inference",
+                 f"{u.name}: the same image (imohash) as {first.name} (image {first.index} of this batch), which "
+                 f"failed: {failed['message'] if failed else 'no outcome'}")
+        duplicates = sum(1 for o in outcomes if o is not None and o["status"] == "duplicate")
         failures.sort(key=lambda f: f["index"])
         response = {
             "status": "success",

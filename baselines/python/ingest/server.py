@@ -330,6 +330,12 @@ def _is_true(request: Request, key: str) -> bool:
     return request.query_params.get(key) in ("true", "1")
 
 
+def _mib(n: int) -> str:
+    """Bytes as pitlane's request-limits formats them: "50 MiB", "1.5 MiB"."""
+    v = n / 1048576
+    return f"{int(v)} MiB" if v == int(v) else f"{v:.1f} MiB"
+
+
 def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
@@ -408,13 +414,13 @@ def create_app(config: Config | None = None) -> FastAPI:
                         continue
                     index = len(uploads)
                     name = value.filename or f"{key}[{index}]"
-                    data = await value.read()
-                    if len(data) > max_bytes:
+                    # Starlette has spooled the file (to disk past 1 MiB): its size is known before reading it.
+                    if value.size is not None and value.size > max_bytes:
                         uploads.append(Upload(index, name, None, "too-large",
-                                              f"is larger than the per-file limit of {round(cfg.max_file_mb)} "
-                                              "MiB (--max-file-mb)"))
+                                              f"{name}: the file of form field '{key}' is over the limit of "
+                                              f"{_mib(max_bytes)} (--max-file-mb); this image was not read"))
                     else:
-                        uploads.append(Upload(index, name, data))
+                        uploads.append(Upload(index, name, await value.read()))
             finally:
                 await form.close()
         elif content_type.startswith("application/json"):

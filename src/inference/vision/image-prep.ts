@@ -30,7 +30,7 @@
  *
  * Letterbox and crop arithmetic is private here for now (the detector's own letterbox module can take it over).
  */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import sharp, { type Metadata } from 'sharp';
 import { PitlaneError } from '../../core/errors.js';
@@ -186,18 +186,23 @@ export async function prepareImage(
   if (!(o.maxPixels > 0)) throw new RangeError(`maxPixels must be a positive number, got ${o.maxPixels}`);
   const t0 = performance.now();
 
-  let bytes: Buffer;
+  // A file is not read into memory: its first bytes are sniffed, and libvips reads it itself (JPEG and PNG a
+  // strip at a time with shrink-on-load), so a large file costs native memory only while it decodes.
+  let bytes: Buffer | string;
+  let head: Buffer;
   if (typeof input === 'string') {
     try {
-      bytes = await readFile(input);
+      head = await readHead(input, SNIFF_BYTES);
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
       throw new ImageError(name, 'unreadable', `cannot read the image file (${why})`, { cause: err });
     }
+    bytes = input;
   } else {
+    head = input;
     bytes = input;
   }
-  const format = sniffFormat(name, bytes);
+  const format = sniffFormat(name, head);
 
   // The header only: format, size and orientation, before any pixel is decoded.
   let meta: Metadata;
@@ -446,6 +451,25 @@ function writeHwc(
 }
 
 /** Recognises JPEG, PNG and WebP by their magic bytes; refuses everything else before libvips sees it. */
+/** Bytes of a file's start that sniffFormat looks at. */
+const SNIFF_BYTES = 256;
+
+/** The first `n` bytes of a file (fewer when it is shorter). */
+async function readHead(path: string, n: number): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const into = Buffer.alloc(n);
+    let done = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(into, done, n - done, done);
+      if (bytesRead === 0 || done + bytesRead === n) return into.subarray(0, done + bytesRead);
+      done += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
 function sniffFormat(name: string, b: Buffer): ImageFormat {
   if (b.length === 0)
     throw new ImageError(name, 'empty', 'is empty (0 bytes); expected a JPEG, PNG or WebP image');

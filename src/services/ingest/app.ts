@@ -12,7 +12,12 @@
  * - `GET /images/{id}`: an indexed image (`?embedding=true` includes its vector);
  * - `GET /metrics`: Prometheus text.
  *
- * Errors are `{"status":"error","error":"..."}` with a 4xx naming the field, or 5xx.
+ * Errors are `{"status":"error","error":"..."}` with a 4xx naming the field or the limit and its flag, or 5xx.
+ *
+ * Multipart uploads are spooled to a per-request temp folder (upload-spool.ts), never held whole in memory, and
+ * the folder is removed when the request ends, whatever the outcome. Limits (`ingestLimits`): the whole body
+ * (--max-request-mb) and the number of images (--max-batch) refuse the request with 413; a file over
+ * --max-file-mb fails alone (reason `too-large`) and the rest of the batch is indexed.
  */
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -25,6 +30,14 @@ import {
   type IngestOptions,
   type IngestPipeline,
 } from '../../ingest/ingest-pipeline.js';
+import { HttpProblem, formatLimitValue, overLimit, type RequestLimit } from '../request-limits.js';
+import {
+  MAX_FIELDS,
+  MAX_FIELD_BYTES,
+  UploadSpool,
+  readMultipart,
+  type UploadLimits,
+} from './upload-spool.js';
 
 export interface IngestState {
   pipeline: IngestPipeline | null;
@@ -38,6 +51,8 @@ export interface IngestAppOptions {
   readonly maxBatchImages: number;
   /** Largest uploaded file, in bytes (larger: that image fails with reason `too-large`). */
   readonly maxFileBytes: number;
+  /** Largest multipart request body, in bytes (larger: 413, nothing processed). */
+  readonly maxRequestBytes: number;
   /** Largest JSON body, in bytes. */
   readonly bodyLimitBytes: number;
 }
@@ -45,16 +60,45 @@ export interface IngestAppOptions {
 export const DEFAULT_INGEST_APP_OPTIONS = Object.freeze({
   maxBatchImages: 256,
   maxFileBytes: 50 * 1024 * 1024,
-  bodyLimitBytes: 1024 * 1024,
+  maxRequestBytes: 2048 * 1024 * 1024,
+  bodyLimitBytes: 4 * 1024 * 1024,
 });
 
-class HttpProblem extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
+/** The request limits of the ingest service, as enforced and as documented (docs/ingest.md, the README table). */
+export function ingestLimits(
+  options: Pick<IngestAppOptions, 'maxBatchImages' | 'maxFileBytes' | 'maxRequestBytes' | 'bodyLimitBytes'>,
+): UploadLimits & { readonly json: RequestLimit } {
+  return {
+    request: {
+      name: 'multipart request body',
+      flag: '--max-request-mb',
+      value: options.maxRequestBytes,
+      unit: 'bytes',
+      status: 413,
+    },
+    files: {
+      name: 'images per request',
+      flag: '--max-batch',
+      value: options.maxBatchImages,
+      unit: 'files',
+      status: 413,
+    },
+    // A batch answers 200 with a `too-large` error for that image; /search refuses its one image with 413.
+    file: {
+      name: 'one image file',
+      flag: '--max-file-mb',
+      value: options.maxFileBytes,
+      unit: 'bytes',
+      status: 413,
+    },
+    json: {
+      name: 'JSON body',
+      flag: 'fixed',
+      value: options.bodyLimitBytes,
+      unit: 'bytes',
+      status: 413,
+    },
+  };
 }
 
 const BOOL_OPTIONS = ['enable_faces', 'enable_ocr', 'box_embeddings'] as const;
@@ -69,6 +113,7 @@ function parseBool(name: string, v: unknown): boolean {
 
 export function buildIngestApp(state: IngestState, options: IngestAppOptions): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: options.bodyLimitBytes });
+  const limits = ingestLimits(options);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'pitlane_ingest_' });
   const images = new Counter({
@@ -90,12 +135,15 @@ export function buildIngestApp(state: IngestState, options: IngestAppOptions): F
     registers: [registry],
   });
 
+  // The per-request limits are passed to every parse (readMultipart); these are the same, as a backstop.
   void app.register(multipart, {
+    // A file over the limit is truncated and fails alone (upload-spool.ts), not the whole request.
+    throwFileSizeLimit: false,
     limits: {
       fileSize: options.maxFileBytes,
       files: options.maxBatchImages + 1,
-      fields: 32,
-      fieldSize: 64 * 1024,
+      fields: MAX_FIELDS,
+      fieldSize: MAX_FIELD_BYTES,
     },
   });
 
@@ -105,18 +153,18 @@ export function buildIngestApp(state: IngestState, options: IngestAppOptions): F
   });
 
   app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, _request, reply) => {
-    if (error instanceof HttpProblem) return problem(reply, error.status, error.message);
+    if (error instanceof HttpProblem) {
+      for (const [k, v] of Object.entries(error.headers)) void reply.header(k, v);
+      return problem(reply, error.status, error.message);
+    }
     if (error instanceof FeatureUnavailableError) return problem(reply, 400, error.message);
     if (error instanceof ImageError) return problem(reply, 400, error.message);
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return problem(
         reply,
         413,
-        `the JSON body is larger than ${options.bodyLimitBytes} bytes; upload images as multipart`,
+        `the JSON body is over the limit of ${formatLimitValue(limits.json.value, 'bytes')}; upload images as multipart`,
       );
-    }
-    if (error.code === 'FST_FILES_LIMIT') {
-      return problem(reply, 413, `a batch holds at most ${options.maxBatchImages} images (--max-batch)`);
     }
     const status = error.statusCode ?? 500;
     if (status < 500) return problem(reply, status, error.message);
@@ -143,61 +191,61 @@ export function buildIngestApp(state: IngestState, options: IngestAppOptions): F
 
   app.post('/ingest/batch', async (request, reply) => {
     const { pipeline } = ready();
-    const { items, opts } = await readBatch(request, options);
+    const spool = new UploadSpool();
+    try {
+      return await ingestBatch(request, reply, pipeline, spool);
+    } finally {
+      await spool.remove();
+    }
+  });
+
+  const ingestBatch = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    pipeline: IngestPipeline,
+    spool: UploadSpool,
+  ): Promise<unknown> => {
+    const { items, opts } = await readBatch(request, limits, spool);
     if (items.length === 0) {
       throw new HttpProblem(
         400,
         'no images: send multipart files, or JSON {"paths": [...]} with server-side paths',
       );
     }
-    if (items.length > options.maxBatchImages) {
-      throw new HttpProblem(
-        413,
-        `${items.length} images in one batch; the limit is ${options.maxBatchImages} (--max-batch)`,
-      );
-    }
+    if (items.length > limits.files.value) throw overLimit(limits.files, 'the batch', items.length);
     const abort = new AbortController();
     const onClose = (): void => {
       if (!reply.raw.writableFinished) abort.abort();
     };
     reply.raw.once('close', onClose);
     try {
-      const preFailed = items.filter((i) => 'error' in i);
-      const good = items.filter((i): i is { index: number; item: IngestItem } => !('error' in i));
-      const { response, outcomes } = await pipeline.ingest(
-        good.map((g) => g.item),
-        opts,
-        abort.signal,
-      );
-      // Images refused while reading the upload (too large) join the errors, in request order.
-      const remap = good.map((g) => g.index);
-      const errors = [
-        ...response.errors.map((e) => ({ ...e, index: remap[e.index] ?? e.index })),
-        ...preFailed.map((p) => ({ index: p.index, name: p.name, reason: p.reason, message: p.error })),
-      ].sort((a, b) => a.index - b.index);
+      const { response, outcomes } = await pipeline.ingest(items, opts, abort.signal);
       for (const o of outcomes) images.inc({ outcome: o.status });
-      if (preFailed.length > 0) images.inc({ outcome: 'error' }, preFailed.length);
       nearDuplicates.inc(response.near_duplicates);
-      const body = {
-        ...response,
-        total: items.length,
-        processed: items.length - errors.length,
-        errors_count: errors.length,
-        errors,
-        ...(isTrue(request.query, 'details')
-          ? { images: outcomes.map((o) => ({ ...o, index: remap[o.index] ?? o.index })) }
-          : {}),
-      };
-      return body;
+      return isTrue(request.query, 'details') ? { ...response, images: outcomes } : response;
     } finally {
       reply.raw.off('close', onClose);
     }
-  });
+  };
 
   app.post('/search', async (request) => {
     const { pipeline, index } = ready();
+    const spool = new UploadSpool();
+    try {
+      return await search(request, pipeline, index, spool);
+    } finally {
+      await spool.remove();
+    }
+  });
+
+  const search = async (
+    request: FastifyRequest,
+    pipeline: IngestPipeline,
+    index: SearchIndex,
+    spool: UploadSpool,
+  ): Promise<unknown> => {
     const t0 = performance.now();
-    const q = await readSearch(request);
+    const q = await readSearch(request, limits, spool);
     let vector: Float32Array;
     if (q.vector !== null) {
       if (q.vector.length !== index.dimension) {
@@ -212,7 +260,7 @@ export function buildIngestApp(state: IngestState, options: IngestAppOptions): F
       if (image === null) throw new HttpProblem(404, `no indexed image has id '${q.id}'`);
       vector = image.embedding;
     } else if (q.image !== null) {
-      vector = await pipeline.embedQuery(q.image.bytes, q.image.name);
+      vector = await pipeline.embedQuery(q.image.file, q.image.name);
     } else {
       throw new HttpProblem(400, 'search by "vector", by indexed "id", or by uploading an image (multipart)');
     }
@@ -223,7 +271,7 @@ export function buildIngestApp(state: IngestState, options: IngestAppOptions): F
       ...(q.id !== null && q.index === 'global' ? { excludeIds: [q.id] } : {}),
     });
     return { hits, took_ms: Math.round((performance.now() - t0) * 10) / 10 };
-  });
+  };
 
   app.get<{ Params: { id: string }; Querystring: Record<string, string> }>('/images/:id', async (request) => {
     const { index } = ready();
@@ -245,42 +293,20 @@ function isTrue(query: unknown, key: string): boolean {
   return v === 'true' || v === '1' || v === true;
 }
 
-type BatchEntry =
-  { index: number; item: IngestItem } | { index: number; name: string; reason: string; error: string };
-
-/** The images and options of an ingest request, multipart or JSON. */
+/** The images and options of an ingest request: multipart (spooled to `spool`) or JSON. */
 async function readBatch(
   request: FastifyRequest,
-  options: IngestAppOptions,
-): Promise<{ items: BatchEntry[]; opts: IngestOptions }> {
+  limits: UploadLimits,
+  spool: UploadSpool,
+): Promise<{ items: IngestItem[]; opts: IngestOptions }> {
   const fields: Record<string, unknown> = { ...(request.query as Record<string, unknown>) };
-  const items: BatchEntry[] = [];
+  const items: IngestItem[] = [];
   if (request.isMultipart()) {
-    for await (const part of request.parts()) {
-      if (part.type === 'field') {
-        fields[part.fieldname] = part.value;
-        continue;
-      }
-      const index = items.length;
-      const name = part.filename !== '' ? part.filename : `${part.fieldname}[${index}]`;
-      if (items.length >= options.maxBatchImages) {
-        part.file.resume();
-        throw new HttpProblem(413, `a batch holds at most ${options.maxBatchImages} images (--max-batch)`);
-      }
-      const bytes = await part.toBuffer().catch((err: unknown) => {
-        if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') return null;
-        throw err;
-      });
-      if (bytes === null) {
-        items.push({
-          index,
-          name,
-          reason: 'too-large',
-          error: `is larger than the per-file limit of ${Math.round(options.maxFileBytes / 1048576)} MiB (--max-file-mb)`,
-        });
-      } else {
-        items.push({ index, item: { name, bytes } });
-      }
+    const upload = await readMultipart(request, limits, spool);
+    Object.assign(fields, upload.fields);
+    for (const f of upload.files) {
+      if ('path' in f) items.push({ name: f.name, spooled: f.path });
+      else items.push({ name: f.name, refused: { reason: f.reason, message: f.message } });
     }
   } else {
     const body = request.body as Record<string, unknown> | null | undefined;
@@ -292,13 +318,8 @@ async function readBatch(
     if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string' && p !== '')) {
       throw new HttpProblem(400, 'paths must be a list of server-side file paths (non-empty strings)');
     }
-    if (paths.length > options.maxBatchImages) {
-      throw new HttpProblem(
-        413,
-        `${paths.length} images in one batch; the limit is ${options.maxBatchImages} (--max-batch)`,
-      );
-    }
-    paths.forEach((path: string, index) => items.push({ index, item: { name: path, path } }));
+    if (paths.length > limits.files.value) throw overLimit(limits.files, 'the batch', paths.length);
+    for (const path of paths as string[]) items.push({ name: path, path });
   }
   const [enableFaces, enableOcr, boxEmbeddings] = BOOL_OPTIONS.map((k) => parseBool(k, fields[k]));
   return {
@@ -314,22 +335,29 @@ async function readBatch(
 interface SearchQuery {
   vector: Float32Array | null;
   id: string | null;
-  image: { name: string; bytes: Buffer } | null;
+  /** An uploaded query image, spooled to a file. */
+  image: { name: string; file: string } | null;
   k: number;
   labels: string[] | null;
   index: IndexName;
 }
 
-async function readSearch(request: FastifyRequest): Promise<SearchQuery> {
+async function readSearch(
+  request: FastifyRequest,
+  limits: UploadLimits,
+  spool: UploadSpool,
+): Promise<SearchQuery> {
   const fields: Record<string, unknown> = { ...(request.query as Record<string, unknown>) };
   let image: SearchQuery['image'] = null;
   if (request.isMultipart()) {
-    for await (const part of request.parts()) {
-      if (part.type === 'field') fields[part.fieldname] = part.value;
-      else if (image === null)
-        image = { name: part.filename || part.fieldname, bytes: await part.toBuffer() };
-      else part.file.resume();
+    // The first file is the query image; later ones are read and dropped.
+    const upload = await readMultipart(request, limits, spool, 1);
+    Object.assign(fields, upload.fields);
+    const [first] = upload.files;
+    if (first !== undefined && !('path' in first)) {
+      throw overLimit(limits.file, `the query image ${first.name}`, undefined, 'image');
     }
+    if (first !== undefined) image = { name: first.name, file: first.path };
   } else {
     const body = request.body as Record<string, unknown> | null | undefined;
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
