@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
-import { HttpProblem, overLimit, type RequestLimit } from '../request-limits.js';
+import { discardRest, HttpProblem, overLimit, type RequestLimit } from '../request-limits.js';
 
 /** Prefix of the per-request spool folders under os.tmpdir(); the service's pid follows it. */
 export const SPOOL_PREFIX = 'pitlane-ingest-upload-';
@@ -109,34 +109,6 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Lingering after a refusal (nginx's lingering_time): the most bytes and the longest time spent discarding. */
-const LINGER_BYTES = 64 * 1024 * 1024;
-const LINGER_MS = 10_000;
-
-/**
- * After a refusal before the body has been read: reads and discards the rest of it (up to LINGER_BYTES, for up to
- * LINGER_MS), then drops the connection if the body is still coming. Closing at once would reset a connection the
- * client is still writing to, and most clients then report a broken pipe instead of the answer (the 413 or 400).
- */
-function discardRest(raw: FastifyRequest['raw']): void {
-  raw.unpipe();
-  if (raw.readableEnded || raw.destroyed) return;
-  let discarded = 0;
-  const drop = (): void => {
-    clearTimeout(timer);
-    raw.socket.destroy();
-  };
-  const timer = setTimeout(drop, LINGER_MS);
-  timer.unref();
-  raw.on('data', (chunk: Buffer) => {
-    discarded += chunk.byteLength;
-    if (discarded > LINGER_BYTES) drop();
-  });
-  raw.once('end', () => clearTimeout(timer));
-  raw.once('close', () => clearTimeout(timer));
-  raw.resume();
-}
-
 /**
  * Reads a multipart request under `limits`: fields into `fields`, the first `keep` files into `spool` (later
  * files are read and dropped, and not listed). Rejects with an HttpProblem: 413 over the body or file-count
@@ -151,7 +123,7 @@ export async function readMultipart(
   const raw = request.raw;
   const declared = Number(request.headers['content-length'] ?? NaN);
   if (declared > limits.request.value) {
-    discardRest(raw);
+    void discardRest(raw);
     throw overLimit(limits.request, 'the request body', declared);
   }
   const iterable = request.parts({
@@ -227,7 +199,7 @@ export async function readMultipart(
   } catch (err) {
     raw.off('data', onData);
     current?.destroy();
-    discardRest(raw);
+    void discardRest(raw);
     throw over.problem ?? asProblem(err, limits);
   }
   raw.off('data', onData);
