@@ -5,7 +5,7 @@ import { FileError } from '../core/errors.js';
 import { printable } from '../core/terminal-text.js';
 import { describeOpenError } from '../core/user-file.js';
 import { runPipeline, type NodeStats } from '../pipeline/executor.js';
-import { JsonlWriter, readJsonl } from '../pipeline/jsonl.js';
+import { JSONL_READ_CHUNK_BYTES, JsonlWriter, readJsonl } from '../pipeline/jsonl.js';
 import { loadManifestFile, type ErrorPolicy } from '../pipeline/manifest.js';
 import { BUILTIN_NODE_TYPES } from '../nodes/registry.js';
 import { EXIT } from './exit-codes.js';
@@ -84,7 +84,7 @@ export async function runCommand(file: string, opts: RunCommandOptions): Promise
 
 async function openInput(path: string): Promise<Readable> {
   if (path === '-') return process.stdin;
-  const stream = createReadStream(path);
+  const stream = createReadStream(path, { highWaterMark: JSONL_READ_CHUNK_BYTES });
   await new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve());
     stream.once('error', (e: NodeJS.ErrnoException) =>

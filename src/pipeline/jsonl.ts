@@ -23,6 +23,9 @@ export const MAX_JSON_DEPTH = 256;
 /** Longest input line by default, in bytes (`--max-line-mb`); V8's longest string is about 512 MiB. */
 export const DEFAULT_MAX_LINE_BYTES = 256 * 1024 * 1024;
 
+/** Read size for JSONL files: larger than fs's 64 KiB default, so a long line arrives in fewer chunks. */
+export const JSONL_READ_CHUNK_BYTES = 1024 * 1024;
+
 /** Options of readJsonl. */
 export interface JsonlReadOptions {
   /** Stops reading (and destroys the stream) when aborted. */

@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { ItemError, toError } from '../../core/errors.js';
-import { readJsonl } from '../../pipeline/jsonl.js';
+import { JSONL_READ_CHUNK_BYTES, readJsonl } from '../../pipeline/jsonl.js';
 import { defineNodeType, type SourceNode } from '../../pipeline/node.js';
 
 const Params = Type.Object(
@@ -50,7 +50,7 @@ function rangeArray(start: number, stop: number, step: number): number[] {
 /** The items of a JSONL file; a file that cannot be read is an item error naming it. */
 async function* readFileItems(file: string, path: string, signal: AbortSignal): AsyncGenerator {
   try {
-    yield* readJsonl(createReadStream(path), signal);
+    yield* readJsonl(createReadStream(path, { highWaterMark: JSONL_READ_CHUNK_BYTES }), signal);
   } catch (e) {
     const err = toError(e) as NodeJS.ErrnoException;
     const reason =
