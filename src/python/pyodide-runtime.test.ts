@@ -723,9 +723,21 @@ test('flush() has the timeout too; a timed-out node keeps working', async () => 
 
 test('aborting the signal interrupts the item in flight; it and the rest of its batch fail as cancelled', async () => {
   const controller = new AbortController();
-  await withTimedNode(LOOPS, { timeoutMs: 60_000, signal: controller.signal }, async (node) => {
+  // The spin item says when it starts, so the abort lands while it runs (not before the batch began, on a slow machine).
+  const talking = LOOPS.replace(
+    '        if x == "spin":\n',
+    '        if x == "spin":\n            print("spinning", flush=True)\n',
+  );
+  await withTimedNode(talking, { timeoutMs: 60_000, signal: controller.signal }, async (node, seen) => {
     const pending = node.processBatch(['a', 'spin', 'b']);
-    setTimeout(() => controller.abort(), 200);
+    for (
+      let waited = 0;
+      !seen.logs.some((r) => r.message.includes('spinning')) && waited < 30_000;
+      waited += 10
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    controller.abort();
     const results = await pending;
     assert.deepEqual(results[0], { ok: true, outputs: [['a']] });
     const cancelled = { type: 'Cancelled', message: 'cancelled: the run was interrupted', traceback: '' };
