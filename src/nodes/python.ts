@@ -134,6 +134,7 @@ class PythonNode implements PipelineNode {
         ...options,
         itemTimeoutMs: timeoutMs(p.timeout),
         poolSize: p.stateless === true ? POOL_SIZE : 1,
+        signal: this.ctx.signal,
       });
     }
     this.instance = instance;

@@ -68,6 +68,11 @@ export interface CPythonRuntimeOptions extends PythonRuntimeOptions {
   readonly poolSize?: number;
   /** Receives what the workers write on stderr (default: copied to pitlane's stderr). */
   readonly onStderr?: (text: string) => void;
+  /**
+   * The run's cancellation (Ctrl-C): a worker running an item is killed, and that item and the rest of its batch
+   * fail as `Cancelled`, so the drain does not wait for the item's timeout. The node's state is lost with the worker.
+   */
+  readonly signal?: AbortSignal;
 }
 
 const DEFAULTS = {
@@ -308,6 +313,13 @@ interface WorkerConfig {
   readonly onLog: (record: PythonLogRecord) => void;
   readonly onStderr: (text: string) => void;
 }
+
+/** What an item interrupted by the run's cancellation fails with (the same words as in Pyodide). */
+const CANCELLED: PythonException = {
+  type: 'Cancelled',
+  message: 'cancelled: the run was interrupted',
+  traceback: '',
+};
 
 /** Workers alive, for the SIGKILL at pitlane's exit. */
 const liveWorkers = new Set<WorkerProcess>();
@@ -612,6 +624,11 @@ class WorkerProcess {
     }
     // SIGKILL is final: the lifeline need not (and, once the pgid is free, must not) signal the group again.
     releaseGroup(this.child.pid);
+  }
+
+  /** Cancellation: kills the worker if it is running a request; that request fails with CANCELLED. */
+  cancel(): void {
+    if (this.pending !== null && !this.dead) this.abort(CANCELLED, 'the run was cancelled');
   }
 
   /** Kills the worker for a reason of ours; the item it was running fails with `error`. */
@@ -960,7 +977,10 @@ class WorkerSlot {
   constructor(
     private readonly config: WorkerConfig,
     private readonly warn: (message: string) => void,
-  ) {}
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    signal?.addEventListener('abort', () => this.worker?.cancel(), { once: true });
+  }
 
   /** Starts the first worker; rejects with PythonNodeInitError. */
   async start(): Promise<void> {
@@ -1051,6 +1071,12 @@ class WorkerSlot {
       const { failedIndex, failure } = outcome;
       results[at(failedIndex)] = { ok: false, error: failure.error };
       this.worker = null;
+      if (failure.error === CANCELLED) {
+        // Cancelled: the rest of the batch is not run; a later flush starts a new worker.
+        for (let j = outcome.results.length; j < count; j++)
+          if (j !== failedIndex) results[at(j)] = { ok: false, error: CANCELLED };
+        break;
+      }
       this.warn(`${failure.what}; a new worker takes over and the node's state is lost`);
       const rest: number[] = [];
       for (let j = outcome.results.length; j < count; j++) if (j !== failedIndex) rest.push(at(j));
@@ -1120,9 +1146,13 @@ class CPythonNode implements PythonNodeInstance {
     this.slots = Array.from(
       { length: size },
       () =>
-        new WorkerSlot(config, (message) => {
-          onWarning(source.nodeId, message);
-        }),
+        new WorkerSlot(
+          config,
+          (message) => {
+            onWarning(source.nodeId, message);
+          },
+          options.signal,
+        ),
     );
   }
 

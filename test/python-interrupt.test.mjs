@@ -1,5 +1,5 @@
-// A Pyodide node that never returns, under `pitlane run`: the VM runs on a worker thread, so Ctrl-C reaches
-// pitlane. Real processes and real signals; the deadlines only detect a hang, nothing asserts how long a step took.
+// A Python node that never returns, under `pitlane run`: Pyodide runs on a worker thread, so Ctrl-C reaches
+// pitlane and interrupts the item; a CPython worker running an item is killed on Ctrl-C. Real processes and real signals; the deadlines only detect a hang, nothing asserts how long a step took.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ const dir = mkdtempSync(join(tmpdir(), 'pl-pyodide-int-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A manifest with one Pyodide node running `body` as the body of process(x) (after it logs `looping`). */
-function manifest(name, body, timeout = '10m') {
+function manifest(name, body, timeout = '10m', runtime = 'pyodide') {
   const code = ['class Spin:', '    def process(self, x):', '        print("looping", x)', body].join('\n');
   const file = join(dir, `${name}.json`);
   writeFileSync(
@@ -20,7 +20,7 @@ function manifest(name, body, timeout = '10m') {
     JSON.stringify({
       version: 'v1',
       metadata: { name },
-      nodes: [{ id: 'spin', node_type: 'python', runtime_hint: 'pyodide', params: { code, timeout } }],
+      nodes: [{ id: 'spin', node_type: 'python', runtime_hint: runtime, params: { code, timeout } }],
     }),
   );
   return file;
@@ -90,6 +90,28 @@ test('under --on-error fail too, one Ctrl-C on a looping item ends the run as in
   assert.equal(r.code, 130, r.stderr);
   assert.doesNotMatch(r.stderr, /PL_ERR_NODE_FAILED/);
   assert.equal(r.stdout, '');
+});
+
+test('CPython: one Ctrl-C on a looping item ends the drain at once (the worker is killed), exit 130', async () => {
+  for (const policy of ['skip', 'fail']) {
+    const r = await runAndInterrupt(
+      manifest(`spin-cpython-${policy}`, SPIN, '10m', 'cpython'),
+      ['--on-error', policy],
+      '1\n2\n',
+    );
+    assert.equal(r.code, 130, r.stderr);
+    assert.doesNotMatch(r.stderr, /PL_ERR_NODE_FAILED|a new worker takes over/);
+    if (policy === 'skip') {
+      const records = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      assert.equal(records.length, 1, r.stdout);
+      assert.equal(records[0].$error.message, 'cancelled: the run was interrupted');
+    } else {
+      assert.equal(r.stdout, '');
+    }
+  }
 });
 
 test('a second Ctrl-C exits at once with 130, even while the item ignores the first', async () => {
