@@ -354,7 +354,14 @@ class PyodideVm {
           const what = c.cancelled
             ? 'an item did not stop when the run was cancelled'
             : `an item timed out after ${seconds(c.timeoutMs ?? 0)} s and did not stop when interrupted`;
-          this.terminate(`node ${c.nodeId}: ${what}`);
+          // After a stall of this thread the timer can run before the VM's answer waiting in the message queue:
+          // decide after the queue (setImmediate runs after pending messages), on what is still unanswered.
+          setImmediate(() => {
+            if (this.lost !== null) return;
+            if (this.#calls.get(c.id) === c && c.stopAskedAt !== null)
+              this.terminate(`node ${c.nodeId}: ${what}`);
+            else this.#armWatch();
+          });
           return;
         }
         continue;
