@@ -6,6 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BenchError, FileError, toError } from '../core/errors.js';
+import { printable } from '../core/terminal-text.js';
 import { MAX_RESULTS_FILE_BYTES, readUserTextFile } from '../core/user-file.js';
 import { killAllContestants } from '../lab/contestant.js';
 import { httpComparisonJson, httpLabReport, writeHttpResults } from '../lab/http-report.js';
@@ -38,6 +39,11 @@ export function progressPrinter(): (p: SuiteProgress) => void {
   let lastPlain = 0;
   return (p) => {
     const elapsed = `${((Date.now() - started) / 1000).toFixed(0)}s`;
+    if (p.kind === 'warning') {
+      // Its own line, never overwritten by the next progress line on a terminal.
+      process.stderr.write(`${tty ? '\r\x1b[K' : ''}warning: ${printable(p.text)}\n`);
+      return;
+    }
     if (p.kind === 'phase') {
       if (tty) process.stderr.write(`\r\x1b[K${elapsed} ${p.text}`);
       else process.stderr.write(`${elapsed} ${p.text}\n`);

@@ -80,6 +80,8 @@ export interface HttpSuiteResult {
 /** Progress events for the CLI's display. */
 export type SuiteProgress =
   | { readonly kind: 'phase'; readonly text: string }
+  /** Something the user must see that is not progress (a contestant left a process behind): a line of its own. */
+  | { readonly kind: 'warning'; readonly text: string }
   | { readonly kind: 'step'; readonly done: number; readonly total: number; readonly label: string }
   | { readonly kind: 'load'; readonly label: string; readonly progress: LoadProgress };
 
@@ -129,7 +131,7 @@ export async function runHttpSuite(suite: Suite, options: HttpSuiteOptions = {})
     const warning = escapeWarning(name, result);
     if (warning === null) return;
     (stopWarnings[name] ??= []).push(warning);
-    progress({ kind: 'phase', text: `warning: ${warning}\n` });
+    progress({ kind: 'warning', text: warning });
   };
   const firstWorkload = suite.workloads.get(scenarios[0]?.workload ?? suite.scenarios[0]?.workload ?? '');
   const onLog = (name: string) => (line: string) => options.onLog?.(name, line);

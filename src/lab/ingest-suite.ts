@@ -473,6 +473,8 @@ export interface IngestSuiteResult {
 
 export type IngestSuiteProgress =
   | { readonly kind: 'phase'; readonly text: string }
+  /** Something the user must see that is not progress (a contestant left a process behind): a line of its own. */
+  | { readonly kind: 'warning'; readonly text: string }
   | { readonly kind: 'step'; readonly done: number; readonly total: number; readonly label: string }
   | { readonly kind: 'load'; readonly label: string; readonly progress: IngestBenchProgress };
 
@@ -566,7 +568,7 @@ export async function runIngestSuite(
     const warning = escapeWarning(name, result);
     if (warning === null) return;
     stopWarnings.push(warning);
-    progress({ kind: 'phase', text: `warning: ${warning}\n` });
+    progress({ kind: 'warning', text: warning });
   };
   const scenarios = suite.scenarios.filter(
     (s) => options.only === undefined || options.only.includes(s.name),
