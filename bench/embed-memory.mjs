@@ -10,9 +10,8 @@
 //              (truncate: true), to /embed
 // Usage: node bench/embed-memory.mjs [--model minilm-l6-arch] [--cases huge,huge-oai,largest] [--at-once 1,2,8]
 //        [--settle-s 5] [-- extra server flags]
-import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { resetPeak, rssMiB, sleep, startServed, statusMiB } from './served-process.mjs';
 
 const { values, positionals } = parseArgs({
   options: {
@@ -23,37 +22,8 @@ const { values, positionals } = parseArgs({
   },
   allowPositionals: true,
 });
-const PITLANE = new URL('../bin/pitlane.js', import.meta.url).pathname;
-
-const child = spawn(
-  process.execPath,
-  [PITLANE, 'serve', 'embed', '--port', '0', '--json', '--model', values.model, ...positionals],
-  { stdio: ['ignore', 'pipe', 'inherit'] },
-);
-const ready = await new Promise((resolve, reject) => {
-  let out = '';
-  child.stdout.on('data', (b) => {
-    out += b;
-    const nl = out.indexOf('\n');
-    if (nl >= 0) resolve(JSON.parse(out.slice(0, nl)));
-  });
-  child.once('exit', (code) => reject(new Error(`the server exited (${code}) before ready`)));
-});
-const pid = child.pid;
-const url = ready.url;
-
-const status = () => readFileSync(`/proc/${pid}/status`, 'utf8');
-const kb = (field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status())?.[1] ?? NaN);
-const rssMb = () => kb('VmRSS') / 1024;
-const resetPeak = () => {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-    return true;
-  } catch {
-    return false;
-  }
-};
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const { child, pid, url } = await startServed('embed', ['--model', values.model, ...positionals]);
+const rssMb = () => rssMiB(pid);
 
 // Warm the server with a few normal requests so idle RSS includes what every request needs once.
 for (let i = 0; i < 5; i++) await post('/embed', JSON.stringify({ inputs: ['warm the server up', 'twice'] }));
@@ -124,7 +94,7 @@ for (const name of values.cases.split(',')) {
   for (const n of values['at-once'].split(',').map(Number)) {
     await sleep(500);
     const before = rssMb();
-    const hwm = resetPeak();
+    const hwm = resetPeak(pid);
     let peak = before;
     let sampling = true;
     const sampler = (async () => {
@@ -138,7 +108,7 @@ for (const name of values.cases.split(',')) {
     const ms = performance.now() - t0;
     sampling = false;
     await sampler;
-    if (hwm) peak = Math.max(peak, kb('VmHWM') / 1024);
+    if (hwm) peak = Math.max(peak, statusMiB(pid, 'VmHWM'));
     await sleep(Number(values['settle-s']) * 1000);
     const after = rssMb();
     const statuses = [...new Set(results.map((r) => r.status))].join('/');

@@ -7,7 +7,6 @@
 // Prints JSON: RSS when ready, idle (after the warm-up), peak and after RSS in MiB, peak / idle, the HTTP status and the answer's counts, and the
 // service's temp entries left in os.tmpdir() after the request.
 //   node bench/ingest-multipart-memory.mjs [--files 24] [--mb 45] [--kind jpeg|random] [--warmup N] [-- serve flags]
-import { spawn } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -23,6 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { rssMiB, startServed } from './served-process.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const { values, positionals } = parseArgs({
@@ -38,11 +38,6 @@ const count = Number(values.files);
 const warmups = Number(values.warmup ?? values.files);
 const bytesEach = Math.round(Number(values.mb) * 1048576);
 
-/** VmRSS of a process, in MiB. */
-const rssMiB = (pid) => {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m === null ? NaN : Number(m[1]) / 1024;
-};
 const serviceTemps = () => readdirSync(tmpdir()).filter((n) => n.startsWith('pitlane-ingest-upload-'));
 
 /** A JPEG of noise of about `bytes` bytes (cached under os.tmpdir(): it takes a few seconds to encode). */
@@ -87,32 +82,13 @@ for (let i = 0; i < count; i++) {
   paths.push(p);
 }
 
-const child = spawn(
-  process.execPath,
-  [
-    join(ROOT, 'bin', 'pitlane.js'),
-    'serve',
-    'ingest',
-    '--port',
-    '0',
-    '--json',
-    '--no-faces',
-    '--no-ocr',
-    '--db',
-    join(work, 'index.db'),
-    ...positionals,
-  ],
-  { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-);
-const url = await new Promise((resolve, reject) => {
-  let out = '';
-  child.stdout.on('data', (b) => {
-    out += b;
-    const nl = out.indexOf('\n');
-    if (nl >= 0) resolve(JSON.parse(out.slice(0, nl)).url);
-  });
-  child.on('exit', (code) => reject(new Error(`the service exited (${code}) before ready`)));
-});
+const { child, url } = await startServed('ingest', [
+  '--no-faces',
+  '--no-ocr',
+  '--db',
+  join(work, 'index.db'),
+  ...positionals,
+]);
 
 try {
   const temps0 = serviceTemps().length;

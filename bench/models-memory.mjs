@@ -6,9 +6,8 @@
 //   json    the same tensor as JSON numbers (batch 1 of yolo11s-arch with 17-digit values: about 22 MB)
 // Usage: node bench/models-memory.mjs [--model yolo11s-arch] [--formats binary,json] [--requests 40]
 //        [--batch 4] [--json-batch 1] [--rounds 2] [--settle-s 5] [-- extra server flags]
-import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { resetPeak, rssMiB, sleep, startServed, statusMiB } from './served-process.mjs';
 import { encodeInferRequest, INFERENCE_HEADER } from '../dist/services/models/kserve-codec.js';
 import { allocTensorData, shapeSize } from '../dist/inference/tensor.js';
 
@@ -24,33 +23,8 @@ const { values, positionals } = parseArgs({
   },
   allowPositionals: true,
 });
-const PITLANE = new URL('../bin/pitlane.js', import.meta.url).pathname;
-const child = spawn(
-  process.execPath,
-  [PITLANE, 'serve', 'models', '--port', '0', '--json', '--model', values.model, ...positionals],
-  { stdio: ['ignore', 'pipe', 'inherit'] },
-);
-const url = await new Promise((resolve, reject) => {
-  let out = '';
-  child.stdout.on('data', (b) => {
-    out += b;
-    if (out.includes('\n')) resolve(JSON.parse(out.slice(0, out.indexOf('\n'))).url);
-  });
-  child.once('exit', (code) => reject(new Error(`serve models exited (${code}) before ready`)));
-});
-const pid = child.pid;
-const kb = (field) =>
-  Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
-const rssMb = () => kb('VmRSS') / 1024;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const resetPeak = () => {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-    return true;
-  } catch {
-    return false;
-  }
-};
+const { child, pid, url } = await startServed('models', ['--model', values.model, ...positionals]);
+const rssMb = () => rssMiB(pid);
 
 const meta = await (await fetch(`${url}/v2/models/${values.model}`)).json();
 function body(format, batch) {
@@ -92,7 +66,7 @@ for (const format of values.formats.split(',')) {
   const encoded = body(format, Number(format === 'json' ? values['json-batch'] : values.batch));
   for (let round = 0; round < Number(values.rounds); round++) {
     const before = rssMb();
-    const hwm = resetPeak();
+    const hwm = resetPeak(pid);
     let peak = before;
     let sampling = true;
     const sampler = (async () => {
@@ -106,7 +80,7 @@ for (const format of values.formats.split(',')) {
     const s = (performance.now() - t0) / 1000;
     sampling = false;
     await sampler;
-    if (hwm) peak = Math.max(peak, kb('VmHWM') / 1024);
+    if (hwm) peak = Math.max(peak, statusMiB(pid, 'VmHWM'));
     await sleep(Number(values['settle-s']) * 1000);
     const after = rssMb();
     const counts = {};
