@@ -600,7 +600,7 @@ const TIMEOUT_ERROR = { type: 'WorkerTimeout', message: 'timed out after 0.3 s',
 /** Starts a node with a per-item timeout (and an abort signal), runs `body`, always closes it. */
 async function withTimedNode(
   code: string,
-  options: { timeoutMs?: number; signal?: AbortSignal; nodeId?: string },
+  options: { timeoutMs?: number; signal?: AbortSignal; nodeId?: string; graceMs?: number },
   body: (node: PythonNodeInstance, seen: Observed) => Promise<void>,
 ): Promise<void> {
   const seen: Observed = { logs: [], warnings: [] };
@@ -608,6 +608,9 @@ async function withTimedNode(
     onLog: (r) => seen.logs.push(r),
     onWarning: (_id, message) => seen.warnings.push(message),
     itemTimeoutMs: options.timeoutMs ?? 300,
+    // Long, so that an item that does stop is never taken for stuck on a loaded machine (CI ran the full suite on
+    // 2 cores and a 1 s grace ran out once); the tests of a stuck item set a short one.
+    interruptGraceMs: options.graceMs ?? 10_000,
     ...(options.signal !== undefined ? { signal: options.signal } : {}),
   });
   await node.start();
@@ -660,7 +663,7 @@ test('an item that catches KeyboardInterrupt forever: the VM is replaced, the st
   await bystander.start();
   try {
     assert.deepEqual(outputs(await bystander.processBatch([0, 0])), [[1], [2]]);
-    await withTimedNode(LOOPS, { nodeId: 'stub' }, async (node, seen) => {
+    await withTimedNode(LOOPS, { nodeId: 'stub', graceMs: 1_000 }, async (node, seen) => {
       const results = await node.processBatch(['a', 'stubborn', 'b']);
       assert.deepEqual(results[0], { ok: true, outputs: [['a']] });
       assert.deepEqual(failure(results[1]), TIMEOUT_ERROR);

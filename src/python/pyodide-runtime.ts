@@ -54,6 +54,12 @@ export interface PyodideRuntimeOptions extends PythonRuntimeOptions {
   readonly itemTimeoutMs?: number;
   /** Aborting it interrupts the node's calls in flight: their items fail as cancelled (Ctrl-C). */
   readonly signal?: AbortSignal;
+  /**
+   * How long an interrupted item may take to stop before its VM is replaced (default 2 000 ms). It is wall-clock
+   * time on this thread: on a machine so loaded that the VM's thread is not scheduled for that long, an item that
+   * would have stopped is taken for stuck and the VM replaced (the documented fallback: the node's state is lost).
+   */
+  readonly interruptGraceMs?: number;
 }
 
 /** What the process's Pyodide load cost, for `--stats` and benchmark reports. */
@@ -69,7 +75,7 @@ export interface PyodideLoadInfo {
 const DEFAULTS = {
   itemTimeoutMs: 30_000,
   /** How long an interrupted item may take to stop before the VM is replaced. */
-  interruptGraceMs: 1_000,
+  interruptGraceMs: 2_000,
   /** Probes per timeout period (detection comes within timeout × (1 + 1/this)), and their bounds in ms. */
   probesPerTimeout: 10,
   minProbeMs: 10,
@@ -174,6 +180,8 @@ interface PendingCall {
   readonly reject: (err: Error) => void;
   /** Per-item timeout (null: none, as for create and close). */
   readonly timeoutMs: number | null;
+  /** How long an item asked to stop may take before the VM is replaced. */
+  readonly graceMs: number;
   /** The item last seen running, and since when (this thread's clock; null: not seen yet). */
   index: number | null;
   since: number;
@@ -247,6 +255,7 @@ class PyodideVm {
     request: DistributiveOmit<CallRequest, 'call'>,
     nodeId: string,
     timeoutMs: number | null,
+    graceMs: number = DEFAULTS.interruptGraceMs,
   ): { id: number; done: Promise<CallOutcome> } {
     const id = nextCall++;
     const done = new Promise<CallOutcome>((resolve, reject) => {
@@ -260,6 +269,7 @@ class PyodideVm {
         resolve,
         reject,
         timeoutMs,
+        graceMs,
         index: null,
         since: 0,
         timedOut: new Set(),
@@ -335,7 +345,7 @@ class PyodideVm {
     let every = DEFAULTS.maxProbeMs;
     for (const c of this.#calls.values()) {
       if (c.timeoutMs !== null) every = Math.min(every, c.timeoutMs / DEFAULTS.probesPerTimeout);
-      if (c.stopAskedAt !== null) every = Math.min(every, DEFAULTS.interruptGraceMs / 10);
+      if (c.stopAskedAt !== null) every = Math.min(every, c.graceMs / 10);
     }
     this.#watch = setTimeout(this.#onWatch, Math.max(DEFAULTS.minProbeMs, every));
     this.#watch.unref();
@@ -350,7 +360,7 @@ class PyodideVm {
       if (c.stopAskedAt !== null) {
         watching = true;
         const stuck = c.cancelled || c.index === c.stopIndex;
-        if (stuck && now - c.stopAskedAt >= DEFAULTS.interruptGraceMs) {
+        if (stuck && now - c.stopAskedAt >= c.graceMs) {
           const what = c.cancelled
             ? 'an item did not stop when the run was cancelled'
             : `an item timed out after ${seconds(c.timeoutMs ?? 0)} s and did not stop when interrupted`;
@@ -625,6 +635,7 @@ class PyodideNode implements PythonNodeInstance {
           : { kind: 'batch', key, payload: batch.payload, blobs: batch.blobs },
         this.source.nodeId,
         this.#timeoutMs,
+        this.options.interruptGraceMs,
       );
       this.#inCall = { vm, id };
       if (this.options.signal?.aborted === true) vm.cancel(id);
