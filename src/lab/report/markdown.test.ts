@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import type { Environment } from './environment.js';
+import type { Environment } from '../environment.js';
 import type {
   LabReport,
   ReportColdStart,
@@ -10,7 +10,7 @@ import type {
   ReportRow,
   ReportScenario,
   ReportSeries,
-} from './report-model.js';
+} from './model.js';
 import {
   NOT_MEASURED,
   escapeMarkdown,
@@ -22,12 +22,12 @@ import {
   formatRatio,
   renderMarkdownReport,
   renderTerminalTable,
-} from './report-markdown.js';
+} from './markdown.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 function loadFixture(name: 'pipelines' | 'http'): LabReport {
-  const url = new URL(`../../test/fixtures/lab-report-${name}.json`, import.meta.url);
+  const url = new URL(`../../../test/fixtures/lab-report-${name}.json`, import.meta.url);
   return JSON.parse(readFileSync(url, 'utf8')) as LabReport;
 }
 

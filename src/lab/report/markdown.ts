@@ -12,8 +12,8 @@ import type {
   ReportRatio,
   ReportRow,
   ReportScenario,
-} from './report-model.js';
-import { median } from './stats.js';
+} from './model.js';
+import { median } from '../stats.js';
 
 /** What a renderer prints for a value that was not measured (`null` in the model): never 0. */
 export const NOT_MEASURED = '—';

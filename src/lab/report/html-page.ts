@@ -15,7 +15,7 @@ import type {
   ReportRow,
   ReportScenario,
   ReportSeries,
-} from './report-model.js';
+} from './model.js';
 import {
   NOT_MEASURED,
   baselineName,
@@ -40,7 +40,7 @@ import {
   type RatioCell,
   ceilingSentences,
   verdictColumns,
-} from './report-markdown.js';
+} from './markdown.js';
 
 /** Escapes text for HTML element content and quoted attribute values. */
 export function escapeHtml(text: string): string {

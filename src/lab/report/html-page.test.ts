@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import type { LabReport, ReportRow, ReportScenario } from './report-model.js';
-import { escapeHtml, renderHtmlReport } from './report-html.js';
+import type { LabReport, ReportRow, ReportScenario } from './model.js';
+import { escapeHtml, renderHtmlReport } from './html-page.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 function loadFixture(name: 'pipelines' | 'http'): LabReport {
-  const url = new URL(`../../test/fixtures/lab-report-${name}.json`, import.meta.url);
+  const url = new URL(`../../../test/fixtures/lab-report-${name}.json`, import.meta.url);
   return JSON.parse(readFileSync(url, 'utf8')) as LabReport;
 }
 
