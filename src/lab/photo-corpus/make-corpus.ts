@@ -28,8 +28,8 @@ import { extname, join, resolve, sep } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import sharp, { type Sharp } from 'sharp';
-import { BenchError, FileError, toError } from '../core/errors.js';
-import { seededRandom } from './stats.js';
+import { BenchError, FileError, toError } from '../../core/errors.js';
+import { seededRandom } from '../stats.js';
 
 /** Defaults of PhotoCorpusOptions (concurrency defaults to the machine's available parallelism). */
 export const PHOTO_CORPUS_DEFAULTS = Object.freeze({

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { FileError } from '../core/errors.js';
+import { FileError } from '../../core/errors.js';
 import {
   expectedDuplicates,
   groupOf,
@@ -13,7 +13,7 @@ import {
   PHOTO_CORPUS_MANIFEST,
   readPhotoCorpusManifest,
   type PhotoCorpusResult,
-} from './photo-corpus.js';
+} from './make-corpus.js';
 
 const DARKNET = '/usr/share/darknet/data';
 const OPTIONS = { count: 24, seed: 7, exactShare: 0.125, nearShare: 0.125 } as const;
