@@ -11,6 +11,7 @@ import { FileError, toError } from '../../core/errors.js';
 
 /** The `generator` field of every manifest this module writes; a folder whose manifest lacks it is not ours. */
 export const PHOTO_CORPUS_GENERATOR = 'pitlane photo-corpus';
+/** The manifest's file name in the corpus folder. */
 export const PHOTO_CORPUS_MANIFEST = 'manifest.json';
 
 const PhotoFormatSchema = Type.Union([Type.Literal('jpeg'), Type.Literal('png'), Type.Literal('webp')]);

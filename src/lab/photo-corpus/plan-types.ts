@@ -5,6 +5,7 @@
  */
 import type { PhotoFormat } from './manifest.js';
 
+/** WebP quality range, of originals and of the near copies of a WebP original. */
 export const WEBP_QUALITY: readonly [number, number] = [70, 90];
 /** Entries in the grain table (a power of two). */
 export const GRAIN_SIZE = 1 << 20;

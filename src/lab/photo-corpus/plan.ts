@@ -26,6 +26,7 @@ export function photoCorpusCounts(
   return { originals: count - exact - near, exact, near };
 }
 
+/** The plan of the whole corpus, every choice drawn from `seed` in a fixed order, before any pixel work. */
 export function planCorpus(
   count: number,
   exactShare: number,
