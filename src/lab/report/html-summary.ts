@@ -6,8 +6,15 @@
 import { horizontalBarChart, verticalBarChart } from './html-charts.js';
 import { METRIC_LABEL, escapeHtml as esc, ratioHtml, statusHtml, swatch, valueHtml } from './html-parts.js';
 import { NOT_MEASURED, formatCount, formatFactor, formatMs, formatRate, formatRatio } from './format.js';
-import type { LabReport, ReportRatio, ReportRow, ReportScenario } from './model.js';
-import { baselineName, hypothesisVerdict, ratioCell, rowStatus, verdictColumns } from './rows.js';
+import type { LabReport, ReportRow } from './model.js';
+import {
+  baselineName,
+  hypothesisVerdict,
+  ratioCell,
+  ratioCounts,
+  rowStatus,
+  verdictColumns,
+} from './rows.js';
 import { figure, type LegendItem } from './svg-plot.js';
 
 /** The verdict table: every row of every scenario, its figures, ratios against the baseline and status. */
@@ -48,13 +55,6 @@ export function hypothesesSection(report: LabReport): string {
   return `<section id="hypotheses"><h2>Hypotheses</h2>
 <p class="lead">Each claim needs the ratio to reach its target (oriented so that &gt; 1 favours the contestant): <strong>supported</strong> when the whole 95% interval is at or above it, <strong>rejected</strong> when the whole interval is below it, <strong>inconclusive</strong> otherwise.</p>
 <div class="table-wrap"><table class="hypotheses"><thead><tr><th>Hypothesis</th><th>Compared</th><th class="num">Measured</th><th class="num">Needs</th><th>Verdict</th><th>Note</th></tr></thead><tbody>${rows.join('')}</tbody></table></div></section>`;
-}
-
-/** True when both the contestant's row and the baseline's row of a ratio may be compared. */
-function ratioCounts(s: ReportScenario, r: ReportRatio): boolean {
-  const own = s.rows.find((x) => x.contestant === r.contestant);
-  const base = s.rows.find((x) => x.contestant === r.baseline);
-  return (own === undefined || rowStatus(own).counted) && (base === undefined || rowStatus(base).counted);
 }
 
 /** The charts across scenarios: ratios with intervals, throughput, median times; empty when there is none. */

@@ -92,6 +92,13 @@ export function ratioCell(
   return ratio === undefined ? null : { kind: 'ratio', ratio };
 }
 
+/** True when both the contestant's row and the baseline's row of a ratio may be compared. */
+export function ratioCounts(s: ReportScenario, r: ReportRatio): boolean {
+  const own = s.rows.find((x) => x.contestant === r.contestant);
+  const base = s.rows.find((x) => x.contestant === r.baseline);
+  return (own === undefined || rowStatus(own).counted) && (base === undefined || rowStatus(base).counted);
+}
+
 /** One figure column of the verdict table. */
 export interface VerdictColumnSpec {
   /** Column heading. */
