@@ -3,7 +3,7 @@ import { createHook } from 'node:async_hooks';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorRecord, runPipeline } from './executor.js';
-import { chain, manifestOf, registryWith } from './test-support.js';
+import { chain, manifestOf, registryWith } from '../nodes/test-support.js';
 import type { PipelineNode } from './node.js';
 
 const range = (stop: number): Record<string, unknown> => ({ range: { stop } });
