@@ -42,7 +42,6 @@ export function buildStages(
   abort: LazyAbort,
   nodeOptions: NodeRunOptions | undefined,
 ): StageGraph {
-  // Build: one runner per node, wired by the plan.
   const { nodes, plan } = manifest;
   const stages: Stage[] = [];
   const runners: (NodeRunner | null)[] = [];
