@@ -26,7 +26,7 @@ import {
   parseDocumentText,
   readConfigFile,
   schemaProblems,
-} from '../pipeline/config-document.js';
+} from '../core/config-document.js';
 import { runJsonCommand } from './ceiling.js';
 import {
   ContestantProcess,
