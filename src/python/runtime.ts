@@ -1,6 +1,6 @@
 /**
  * The contract between pitlane's `python` node and the runtimes that execute Python code (docs/python-nodes.md):
- * a CPython worker process (cpython-runtime.ts) or the in-process Pyodide VM (pyodide-runtime.ts). The node
+ * a CPython worker process (cpython/) or the in-process Pyodide VM (pyodide/). The node
  * (nodes/python.ts) only sees this interface, so both runtimes give the same semantics.
  */
 

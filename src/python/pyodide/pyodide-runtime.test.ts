@@ -7,14 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createPyodideNode, pyodideLoadInfo, type PyodideLoadInfo } from './pyodide-runtime.js';
+import { createPyodideNode, pyodideLoadInfo, type PyodideLoadInfo } from './node.js';
 import {
   PythonNodeInitError,
   type PythonLogRecord,
   type PythonNodeInstance,
   type PythonNodeSource,
-} from './runtime.js';
-import { failure, outputs } from './test-support.js';
+} from '../runtime.js';
+import { failure, outputs } from '../test-support.js';
 
 const CACHE = mkdtempSync(join(tmpdir(), 'pitlane-pyodide-test-'));
 after(() => {
@@ -71,7 +71,7 @@ const IDENTITY = 'class Identity:\n    def process(self, x):\n        return x\n
 
 /** Runs one node in a fresh process (its own Pyodide) with the test's cache folder; returns load info and output. */
 function freshProcess(): Promise<{ info: PyodideLoadInfo; random: number }> {
-  const runtime = fileURLToPath(new URL('./pyodide-runtime.js', import.meta.url));
+  const runtime = fileURLToPath(new URL('./node.js', import.meta.url));
   const script = [
     `import { createPyodideNode, pyodideLoadInfo } from ${JSON.stringify(runtime)};`,
     // print() and a raw write to fd 1 must not reach stdout, where the result goes.

@@ -5,14 +5,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createCPythonNode, type CPythonRuntimeOptions } from './cpython-runtime.js';
+import { createCPythonNode, type CPythonRuntimeOptions } from './node.js';
 import {
   PythonNodeInitError,
   type PythonLogRecord,
   type PythonNodeInstance,
   type PythonNodeSource,
-} from './runtime.js';
-import { failure, outputs } from './test-support.js';
+} from '../runtime.js';
+import { failure, outputs } from '../test-support.js';
 
 /** What a test node reported besides its results. */
 interface Observed {
