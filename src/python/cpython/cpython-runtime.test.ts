@@ -1,30 +1,14 @@
-// The CPython runtime against real python3 worker processes ($PITLANE_PYTHON, else python3 on the PATH).
+// The CPython runtime against real python3 worker processes ($PITLANE_PYTHON, else python3 on the PATH): what
+// only this runtime does (worker processes, their crashes and timeouts, pools, reuse). What both runtimes do alike
+// is in ../runtime-conformance.test.ts.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { failure, nodeHarness, observed, outputs, source, type Observed } from '../test-support.js';
 import { createCPythonNode, type CPythonRuntimeOptions } from './node.js';
-import {
-  PythonNodeInitError,
-  type PythonLogRecord,
-  type PythonNodeInstance,
-  type PythonNodeSource,
-} from '../runtime.js';
-import { failure, outputs } from '../test-support.js';
-
-/** What a test node reported besides its results. */
-interface Observed {
-  readonly logs: PythonLogRecord[];
-  readonly warnings: string[];
-  stderr: string;
-}
-
-function source(code: string, extra: Partial<PythonNodeSource> = {}): PythonNodeSource {
-  const nodeId = extra.nodeId ?? 'n';
-  return { nodeId, code, fileName: `<node ${nodeId}>`, className: null, init: {}, ...extra };
-}
 
 function observedOptions(seen: Observed, options: Partial<CPythonRuntimeOptions>): CPythonRuntimeOptions {
   return {
@@ -37,34 +21,10 @@ function observedOptions(seen: Observed, options: Partial<CPythonRuntimeOptions>
   };
 }
 
-/** Starts a node, runs `body`, always closes it. */
-async function withNode(
-  src: PythonNodeSource | string,
-  body: (node: PythonNodeInstance, seen: Observed) => Promise<void>,
-  options: Partial<CPythonRuntimeOptions> = {},
-): Promise<void> {
-  const seen: Observed = { logs: [], warnings: [], stderr: '' };
-  const node = createCPythonNode(typeof src === 'string' ? source(src) : src, observedOptions(seen, options));
-  await node.start();
-  try {
-    await body(node, seen);
-  } finally {
-    await node.close();
-  }
-}
-
-async function startError(src: PythonNodeSource): Promise<PythonNodeInitError> {
-  const node = createCPythonNode(src, observedOptions({ logs: [], warnings: [], stderr: '' }, {}));
-  try {
-    await node.start();
-  } catch (e) {
-    assert.ok(e instanceof PythonNodeInitError, String(e));
-    return e;
-  } finally {
-    await node.close();
-  }
-  assert.fail('start() should have failed');
-}
+const { withNode } = nodeHarness<Partial<CPythonRuntimeOptions>>(
+  (src, seen, options) => createCPythonNode(src, observedOptions(seen, options)),
+  {},
+);
 
 /** Whether a process is running (zombies count as gone: their parent may be a container init that reaps late). */
 function running(pid: number): boolean {
@@ -77,246 +37,19 @@ function running(pid: number): boolean {
   }
 }
 
-const IDENTITY = 'class Identity:\n    def process(self, x):\n        return x\n';
-
-test('identity over 1000 items in batches of 100 keeps order and values', async () => {
-  await withNode(IDENTITY, async (node) => {
-    const items = Array.from({ length: 1000 }, (_, i) =>
-      i % 3 === 0 ? i : i % 3 === 1 ? { i, s: `é${i}`, a: [i, null, true] } : `s${i}`,
-    );
-    const got: unknown[] = [];
-    for (let i = 0; i < items.length; i += 100) {
-      const results = await node.processBatch(items.slice(i, i + 100));
-      assert.equal(results.length, 100);
-      for (const o of outputs(results)) got.push(...o);
-    }
-    assert.deepEqual(got, items);
-  });
-});
-
-test('numbers: integral JSON numbers within 2^53 are int, others float; outputs map back', async () => {
-  const code = [
-    'class Types:',
-    '    def process(self, x):',
-    '        if isinstance(x, dict):',
-    '            return eval(x["expr"])',
-    '        return [type(x).__name__, x]',
-  ].join('\n');
-  await withNode(code, async (node) => {
-    const results = await node.processBatch([1, 1.5, 2 ** 53, -(2 ** 53), 2 ** 53 + 2, 1e21, 3.0]);
-    assert.deepEqual(outputs(results), [
-      [['int', 1]],
-      [['float', 1.5]],
-      [['int', 2 ** 53]],
-      [['int', -(2 ** 53)]],
-      [['float', 2 ** 53 + 2]],
-      [['float', 1e21]],
-      [['int', 3]],
-    ]);
-    const exprs = ['2**53 + 1', '3.0', '(1, "a")', '{"k": [1.5]}', 'True', 'None and 1'];
-    const more = await node.processBatch(exprs.map((expr) => ({ expr })));
-    assert.deepEqual(outputs(more), [[2 ** 53], [3], [[1, 'a']], [{ k: [1.5] }], [true], []]);
-    const bad = await node.processBatch(
-      ['{1, 2}', 'float("nan")', 'float("inf")', '{1: "a"}', '10**400', 'object()', '[1, {2}]'].map(
-        (expr) => ({
-          expr,
-        }),
-      ),
-    );
-    assert.deepEqual(
-      bad.map((r) => failure(r).message),
-      ['set', 'float', 'float', 'dict', 'int', 'object', 'set'].map(
-        (t) => `cannot send a ${t} out of a Python node`,
-      ),
-    );
-    assert.equal(failure(bad[0]).type, 'TypeError');
-    const cyclic: Record<string, unknown> = {};
-    cyclic.self = cyclic;
-    const unsendable = await node.processBatch([1, 10n, cyclic, 2]);
-    assert.deepEqual(unsendable[0], { ok: true, outputs: [['int', 1]] });
-    assert.match(failure(unsendable[1]).message, /^cannot send this item to a Python node: .*BigInt/);
-    assert.match(failure(unsendable[2]).message, /^cannot send this item to a Python node: .*circular/);
-    assert.deepEqual(unsendable[3], { ok: true, outputs: [['int', 2]] });
-  });
-});
-
-test('binary values cross as bytes both ways, alone and nested; marker-like keys survive', async () => {
-  const code = [
-    'class Bin:',
-    '    def process(self, x):',
-    '        if isinstance(x, bytes):',
-    '            return x[::-1]',
-    '        return [type(x["b"]).__name__, x["b"] + b"!", {"\\x00b": [0, 1]}, {"\\x00o": x["o"]}, x["nul"]]',
-  ].join('\n');
-  await withNode(code, async (node) => {
-    const big = Buffer.alloc(100_000, 7);
-    big[0] = 1;
-    const results = await node.processBatch([
-      new Uint8Array([1, 2, 3]),
-      { b: Buffer.from('hi'), o: { '\u0000b': 5 }, nul: 'a\u0000b' },
-      big,
-    ]);
-    const [first, second, third] = outputs(results);
-    const reversedSmall = first?.[0];
-    assert.ok(Buffer.isBuffer(reversedSmall));
-    assert.deepEqual([...reversedSmall], [3, 2, 1]);
-    assert.deepEqual(second?.[0], [
-      'bytes',
-      Buffer.from('hi!'),
-      { '\u0000b': [0, 1] },
-      { '\u0000o': { '\u0000b': 5 } },
-      'a\u0000b',
-    ]);
-    const reversed = third?.[0] as Buffer;
-    assert.equal(reversed.length, 100_000);
-    assert.equal(reversed[99_999], 1);
-  });
-});
-
-test('generators, async generators and async def; None drops the item', async () => {
-  const code = [
-    'import asyncio',
-    'class Many:',
-    '    def process(self, x):',
-    '        if x == "gen":',
-    '            return (i for i in range(3))',
-    '        if x == "none":',
-    '            return None',
-    '        if x == "agen":',
-    '            return self.agen()',
-    '        return self.later(x)',
-    '    async def agen(self):',
-    '        for i in range(2):',
-    '            await asyncio.sleep(0)',
-    '            yield i * 10',
-    '    async def later(self, x):',
-    '        await asyncio.sleep(0.001)',
-    '        return x * 2',
-  ].join('\n');
-  await withNode(code, async (node) => {
-    const results = await node.processBatch(['gen', 'none', 'agen', 21]);
-    assert.deepEqual(outputs(results), [[0, 1, 2], [], [0, 10], [42]]);
-  });
-  const direct = [
-    'class G:',
-    '    def process(self, x):',
-    '        yield x',
-    '        yield x + 1',
-    'class A:',
-    '    async def process(self, x):',
-    '        return -x',
-    'class AG:',
-    '    async def process(self, x):',
-    '        yield x',
-  ].join('\n');
-  for (const [className, expected] of [
-    ['G', [[1, 2]]],
-    ['A', [[-1]]],
-    ['AG', [[1]]],
-  ] as const) {
-    await withNode(source(direct, { className }), async (node) => {
-      assert.deepEqual(outputs(await node.processBatch([1])), expected);
-    });
-  }
-});
-
-test('state across items, init kwargs, initialize(), flush() outputs', async () => {
-  const code = [
-    'class Sum:',
-    '    def __init__(self, start=0, scale=1):',
-    '        self.total = start',
-    '        self.scale = scale',
-    '    async def initialize(self):',
-    '        self.total *= self.scale',
-    '    def process(self, x):',
-    '        self.total += x',
-    '        return self.total',
-    '    def flush(self):',
-    '        yield "end"',
-    '        yield self.total',
-  ].join('\n');
-  await withNode(source(code, { init: { start: 5, scale: 2 } }), async (node) => {
-    assert.deepEqual(outputs(await node.processBatch([1, 2])), [[11], [13]]);
-    assert.deepEqual(outputs(await node.processBatch([3])), [[16]]);
-    assert.deepEqual(await node.flush(), { ok: true, outputs: ['end', 16] });
-  });
-  await withNode(IDENTITY, async (node) => {
-    assert.deepEqual(await node.flush(), { ok: true, outputs: [] });
-  });
-});
-
-test('class selection: the only class with process(), or the one named; errors otherwise', async () => {
-  const two =
-    'import json\nclass A:\n    def process(self, x):\n        return "a"\nclass B:\n    def process(self, x):\n        return "b"\nclass Helper:\n    pass\n';
-  await withNode(source(two, { className: 'B' }), async (node) => {
-    assert.deepEqual(outputs(await node.processBatch([0])), [['b']]);
-  });
+test('numbers: an item JSON cannot carry (a BigInt, a cycle) fails alone; the other items of the batch run', async () => {
   await withNode(
-    'from collections import OrderedDict\nclass Only:\n    def process(self, x):\n        return "only"\nAlias = Only\n',
+    'class Types:\n    def process(self, x):\n        return [type(x).__name__, x]\n',
     async (node) => {
-      assert.deepEqual(outputs(await node.processBatch([0])), [['only']]);
+      const cyclic: Record<string, unknown> = {};
+      cyclic.self = cyclic;
+      const unsendable = await node.processBatch([1, 10n, cyclic, 2]);
+      assert.deepEqual(unsendable[0], { ok: true, outputs: [['int', 1]] });
+      assert.match(failure(unsendable[1]).message, /^cannot send this item to a Python node: .*BigInt/);
+      assert.match(failure(unsendable[2]).message, /^cannot send this item to a Python node: .*circular/);
+      assert.deepEqual(unsendable[3], { ok: true, outputs: [['int', 2]] });
     },
   );
-  const several = await startError(source(two));
-  assert.equal(several.exception.type, 'LookupError');
-  assert.match(several.exception.message, /several classes with a process\(\) method \(A, B\)/);
-  const none = await startError(source('class Helper:\n    pass\n'));
-  assert.match(none.exception.message, /defines no class with a process\(\) method/);
-  const missing = await startError(source(two, { className: 'C' }));
-  assert.equal(missing.exception.type, 'NameError');
-  assert.match(missing.exception.message, /no class named 'C'/);
-});
-
-test('a syntax error or an exception in __init__ fails start() with a filtered traceback', async () => {
-  const syntax = await startError(
-    source('class S:\n    def process(self, x)\n        return x\n', { nodeId: 'syn' }),
-  );
-  assert.equal(syntax.exception.type, 'SyntaxError');
-  // The wording of the message varies across Python versions ("expected ':'", "invalid syntax").
-  assert.match(
-    syntax.exception.traceback,
-    /^Traceback \(most recent call last\):\n {2}File "<node syn>", line 2\nSyntaxError: [^\n]+\n$/,
-  );
-  assert.match(syntax.message, /^SyntaxError: .*\(<node syn>, line 2\)/);
-  const init = await startError(
-    source(
-      'class I:\n    def __init__(self):\n        raise ValueError("bad config")\n    def process(self, x):\n        return x\n',
-      {
-        nodeId: 'ini',
-      },
-    ),
-  );
-  assert.deepEqual(init.exception, {
-    type: 'ValueError',
-    message: 'bad config',
-    traceback:
-      'Traceback (most recent call last):\n  File "<node ini>", line 3, in __init__\nValueError: bad config\n',
-  });
-});
-
-test('an exception in process() is an item error with the filtered traceback of the contract', async () => {
-  const code =
-    'class Div:\n    def process(self, x):\n        return self.helper(x)\n    def helper(self, x):\n        return 1 / x\n';
-  await withNode(
-    source('class Div:\n    def process(self, x):\n        return 1 / x\n', { nodeId: 'div' }),
-    async (node) => {
-      const [ok, bad] = await node.processBatch([2, 0]);
-      assert.deepEqual(ok, { ok: true, outputs: [0.5] });
-      assert.deepEqual(failure(bad), {
-        type: 'ZeroDivisionError',
-        message: 'division by zero',
-        traceback:
-          'Traceback (most recent call last):\n  File "<node div>", line 3, in process\nZeroDivisionError: division by zero\n',
-      });
-    },
-  );
-  await withNode(source(code, { nodeId: 'deep' }), async (node) => {
-    const [bad] = await node.processBatch([0]);
-    assert.equal(
-      failure(bad).traceback,
-      'Traceback (most recent call last):\n  File "<node deep>", line 3, in process\n  File "<node deep>", line 5, in helper\nZeroDivisionError: division by zero\n',
-    );
-  });
 });
 
 test('a module file: its relative name in tracebacks, sibling imports work', async () => {
@@ -466,9 +199,7 @@ test('an item over its timeout is killed and fails; the next item works', async 
   await withNode(
     code,
     async (node, seen) => {
-      const started = performance.now();
       const results = await node.processBatch(['before', 'hang', 'after']);
-      const elapsed = performance.now() - started;
       assert.deepEqual(results[0], { ok: true, outputs: ['before'] });
       assert.deepEqual(failure(results[1]), {
         type: 'WorkerTimeout',
@@ -476,9 +207,11 @@ test('an item over its timeout is killed and fails; the next item works', async 
         traceback: '',
       });
       assert.deepEqual(results[2], { ok: true, outputs: ['after'] });
-      assert.ok(elapsed < 5000, `took ${elapsed} ms`);
       assert.deepEqual(outputs(await node.processBatch(['next'])), [['next']]);
-      assert.equal(seen.warnings.length, 1);
+      // The hung worker was killed and replaced: one warning says so (the batch did not wait for the item).
+      assert.deepEqual(seen.warnings, [
+        "an item timed out after 0.5 s (the worker was killed); a new worker takes over and the node's state is lost",
+      ]);
     },
     { itemTimeoutMs: 500 },
   );
@@ -495,7 +228,7 @@ test('close() runs cleanup() and leaves no process behind, even one the node sta
     '    def cleanup(self):',
     '        print("cleaning up")',
   ].join('\n');
-  const seen: Observed = { logs: [], warnings: [], stderr: '' };
+  const seen: Observed = observed();
   const node = createCPythonNode(source(code), observedOptions(seen, {}));
   await node.start();
   const [pids] = outputs(await node.processBatch([0]));
@@ -514,7 +247,7 @@ test('close() runs cleanup() and leaves no process behind, even one the node sta
 });
 
 test('a cleanup() that fails is a warning, one that hangs is killed; close() never rejects', async () => {
-  const seen: Observed = { logs: [], warnings: [], stderr: '' };
+  const seen: Observed = observed();
   const code =
     'class C:\n    def process(self, x):\n        return x\n    def cleanup(self):\n        raise RuntimeError("cannot clean")\n';
   const node = createCPythonNode(source(code), observedOptions(seen, {}));
@@ -527,10 +260,14 @@ test('a cleanup() that fails is a warning, one that hangs is killed; close() nev
   const stuck = createCPythonNode(source(hang), observedOptions(seen, { itemTimeoutMs: 300 }));
   await stuck.start();
   const [[pid]] = outputs(await stuck.processBatch([0])) as [[number]];
-  const started = performance.now();
+  // cleanup() never returns: close() kills the worker once it overruns the item timeout, and resolves.
   await stuck.close();
-  assert.ok(performance.now() - started < 3000);
-  assert.ok(!running(pid));
+  assert.ok(!running(pid), 'the worker was killed');
+  assert.deepEqual(
+    seen.warnings,
+    ['cleanup() failed: RuntimeError: cannot clean'],
+    'no warning for the kill',
+  );
 });
 
 test('a pool of workers for a stateless node keeps the order of outputs', async () => {
