@@ -169,3 +169,51 @@ export function encodingProblem(item: unknown): PythonException | null {
 export function isWorkerFrameKind(kind: number): boolean {
   return kind === K_RESULTS || kind === K_LOG || kind === K_READY || kind === K_INIT_ERROR || kind === K_DONE;
 }
+
+/** Reassembles the frames of a worker's stdout from its chunks. */
+export class FrameReader {
+  // Chunks not yet parsed, and how many bytes the next step needs.
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private need = HEADER_BYTES;
+
+  /** `maxFrameBytes`: a frame longer than this is taken for garbage on the channel. */
+  constructor(private readonly maxFrameBytes: number) {}
+
+  /**
+   * Adds a chunk and calls `onFrame` for every frame it completes, in order. Throws ProtocolViolation (and forgets
+   * what it held) for data that is not a frame, or when `onFrame` throws it.
+   */
+  push(chunk: Buffer, onFrame: (kind: number, payload: Buffer) => void): void {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    if (this.buffered < this.need) return;
+    const data = this.chunks.length === 1 ? chunk : Buffer.concat(this.chunks, this.buffered);
+    let offset = 0;
+    this.need = HEADER_BYTES;
+    try {
+      while (data.length - offset >= HEADER_BYTES) {
+        const size = data.readUInt32BE(offset);
+        const kind = data[offset + 4] ?? 0;
+        if (!isWorkerFrameKind(kind) || size > this.maxFrameBytes) {
+          throw new ProtocolViolation(`unexpected data on the channel: ${preview(data.subarray(offset))}`);
+        }
+        if (data.length - offset - HEADER_BYTES < size) {
+          this.need = HEADER_BYTES + size;
+          break;
+        }
+        const payload = data.subarray(offset + HEADER_BYTES, offset + HEADER_BYTES + size);
+        offset += HEADER_BYTES + size;
+        onFrame(kind, payload);
+      }
+    } catch (e) {
+      if (e instanceof ProtocolViolation) {
+        this.chunks = [];
+        this.buffered = 0;
+      }
+      throw e;
+    }
+    this.chunks = offset === data.length ? [] : [data.subarray(offset)];
+    this.buffered = data.length - offset;
+  }
+}

@@ -17,7 +17,7 @@
  * SIGKILLs it; the worker also SIGKILLs its own group when it sees pitlane gone (belt and braces).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { closeSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { closeSync, unlinkSync } from 'node:fs';
 import { guardGroup, releaseGroup } from '../../process/lifeline.js';
 import { pythonWorkerFile } from '../package-files.js';
 import {
@@ -28,12 +28,13 @@ import {
   type PythonNodeSource,
 } from '../runtime.js';
 import { closeControl, createControlFile, readControl } from './control-file.js';
+import { groupHasOthers } from './process-group.js';
+import { LineRing } from './stderr-tail.js';
 import {
   decodeValueBlock,
   emptyFrame,
-  HEADER_BYTES,
+  FrameReader,
   isException,
-  isWorkerFrameKind,
   K_BATCH,
   K_CLOSE,
   K_DONE,
@@ -44,7 +45,6 @@ import {
   K_RESULTS,
   K_START,
   parseJson,
-  preview,
   ProtocolViolation,
   valueFrame,
 } from './wire.js';
@@ -122,45 +122,17 @@ function killAllWorkers(): void {
   for (const worker of liveWorkers) worker.kill();
 }
 
-/** A ring of the last lines a worker wrote on stderr. */
-class LineRing {
-  private readonly lines: string[] = [];
-  private partial = '';
-
-  push(text: string): void {
-    const parts = (this.partial + text).split('\n');
-    this.partial = parts.pop() ?? '';
-    for (const part of parts) this.add(part);
-    while (this.partial.length > DEFAULTS.stderrLineChars) {
-      this.add(this.partial.slice(0, DEFAULTS.stderrLineChars));
-      this.partial = this.partial.slice(DEFAULTS.stderrLineChars);
-    }
-  }
-
-  private add(line: string): void {
-    this.lines.push(line.slice(0, DEFAULTS.stderrLineChars));
-    if (this.lines.length > DEFAULTS.stderrLines) this.lines.shift();
-  }
-
-  tail(): string {
-    return [...this.lines, ...(this.partial === '' ? [] : [this.partial])].join('\n').trim();
-  }
-}
-
 /**
  * One `python3 pitlane_worker.py` process and its protocol state. Serves one request at a time (its slot queues
  * them). Once dead it stays dead; the slot starts another.
  */
 export class WorkerProcess {
   private readonly child: ChildProcessWithoutNullStreams;
-  private readonly stderr = new LineRing();
+  private readonly stderr = new LineRing(DEFAULTS.stderrLines, DEFAULTS.stderrLineChars);
   private readonly control: { fd: number; buffer: Buffer } | null;
   private readonly timeoutNs: bigint;
 
-  // Incoming frames: chunks not yet parsed, and how many bytes the next step needs.
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  private need = HEADER_BYTES;
+  private readonly frames = new FrameReader(DEFAULTS.maxFrameBytes);
 
   private starting: { resolve: (info: ReadyInfo) => void; reject: (e: PythonNodeInitError) => void } | null =
     null;
@@ -352,28 +324,12 @@ export class WorkerProcess {
     await Promise.race([cleanedUp, this.done]);
     clearTimeout(timer);
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- dead may change while awaiting
-    if (this.dead || this.cleanupError !== null || this.groupHasOthers()) {
+    const healthy = !this.dead && this.cleanupError === null;
+    if (!healthy || (this.child.pid !== undefined && groupHasOthers(this.child.pid))) {
       this.kill();
       return false;
     }
     return true;
-  }
-
-  /** Whether anything besides the worker lives in its process group (a subprocess the node left running). */
-  private groupHasOthers(): boolean {
-    const self = this.child.pid;
-    if (self === undefined) return false;
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry) || Number(entry) === self) continue;
-      try {
-        const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        if (Number(fields[2]) === self && fields[0] !== 'Z') return true;
-      } catch {
-        // The process ended meanwhile.
-      }
-    }
-    return false;
   }
 
   /** Whether an idle worker keeps pitlane's process alive (it must not: it may never be used again). */
@@ -430,39 +386,15 @@ export class WorkerProcess {
 
   private onStdout(chunk: Buffer): void {
     if (this.killedFor?.error.type === 'WorkerProtocolError') return; // the stream is out of step: ignore the rest
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    if (this.buffered < this.need) return;
-    const data = this.chunks.length === 1 ? chunk : Buffer.concat(this.chunks, this.buffered);
-    let offset = 0;
-    this.need = HEADER_BYTES;
     try {
-      while (data.length - offset >= HEADER_BYTES) {
-        const size = data.readUInt32BE(offset);
-        const kind = data[offset + 4] ?? 0;
-        if (!isWorkerFrameKind(kind) || size > DEFAULTS.maxFrameBytes) {
-          throw new ProtocolViolation(`unexpected data on the channel: ${preview(data.subarray(offset))}`);
-        }
-        if (data.length - offset - HEADER_BYTES < size) {
-          this.need = HEADER_BYTES + size;
-          break;
-        }
-        const payload = data.subarray(offset + HEADER_BYTES, offset + HEADER_BYTES + size);
-        offset += HEADER_BYTES + size;
-        this.onFrame(kind, payload);
-      }
+      this.frames.push(chunk, this.onFrame);
     } catch (e) {
       if (!(e instanceof ProtocolViolation)) throw e;
-      this.chunks = [];
-      this.buffered = 0;
       this.protocolError(e.message);
-      return;
     }
-    this.chunks = offset === data.length ? [] : [data.subarray(offset)];
-    this.buffered = data.length - offset;
   }
 
-  private onFrame(kind: number, payload: Buffer): void {
+  private readonly onFrame = (kind: number, payload: Buffer): void => {
     switch (kind) {
       case K_RESULTS:
         this.onResults(decodeValueBlock(payload));
@@ -516,7 +448,7 @@ export class WorkerProcess {
       default:
         throw new ProtocolViolation(`unexpected frame kind 0x${kind.toString(16)}`);
     }
-  }
+  };
 
   private onResults(value: unknown): void {
     const pending = this.pending;

@@ -1,7 +1,7 @@
 /**
  * Loads the Pyodide VM on its thread (pyodide-thread.ts): from the cached memory snapshot when there is one
  * (snapshot.ts), else cold, installing the Python helper modules first. The helper modules are real Python files in
- * src/python/worker/ (pitlane_pyodide.py and the two it shares with the CPython worker), read from the package
+ * src/python/worker/ (pitlane_pyodide.py, its codec, and the two modules it shares with the CPython worker), read from the package
  * (package-files.ts) and executed into the VM as modules; setup() then gives the helper this thread's functions
  * and the constants it shares with TypeScript (messages.ts).
  */
@@ -45,6 +45,7 @@ export interface HelperHooks {
 const HELPER_MODULES = [
   { module: 'pitlane_logging', file: 'pitlane_logging.py' },
   { module: 'pitlane_node_code', file: 'pitlane_node_code.py' },
+  { module: 'pitlane_pyodide_codec', file: 'pitlane_pyodide_codec.py' },
   { module: '_pitlane_pyodide', file: 'pitlane_pyodide.py' },
 ] as const;
 

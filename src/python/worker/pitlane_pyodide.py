@@ -3,13 +3,13 @@
 The VM's thread (pyodide-thread.ts) installs it as module `_pitlane_pyodide` once per VM, before the memory
 snapshot is taken (so a restored VM has it), together with the two modules it shares with the CPython worker
 (pitlane_worker.py): pitlane_logging.py (print() and logging) and pitlane_node_code.py (class selection,
-tracebacks). It compiles each node's code into a module of its own (so nodes share no globals), selects and
+tracebacks), and its codec, pitlane_pyodide_codec.py. It compiles each node's code into a module of its own (so nodes share no globals), selects and
 instantiates the class, calls process/flush/cleanup, filters tracebacks to the node's own frames, and routes
 print() and logging to the node that is running (named by a global during a synchronous call, by a context
 variable in the node's asyncio Tasks). Its behaviour mirrors the CPython worker.
 
-Values: a batch arrives as one JSON text (and the binary values it refers to) and its results leave as one; the
-JavaScript side of this codec is src/python/pyodide/codec.ts.
+Values: a batch arrives as one JSON text (and the binary values it refers to) and its results leave as one
+(pitlane_pyodide_codec.py).
 
 Timeouts and cancellation: every batch is a numbered call. The host reads which item of which call is running
 with a probe signal (its handler walks the stack to the frame of `_run` / `_run_async`; nothing is recorded per
@@ -25,25 +25,22 @@ import inspect
 import io
 import json
 import logging
-import re
 import sys
 import types
-from json import encoder as _json_encoder
-from json import scanner as _json_scanner
 
+import pitlane_pyodide_codec
 from pitlane_logging import LineStream, forward_logging
 from pitlane_node_code import describe, select_class
+from pitlane_pyodide_codec import SCALAR_TYPES as _SCALAR_TYPES
+from pitlane_pyodide_codec import SendError as _SendError
+from pitlane_pyodide_codec import decode as _decode
+from pitlane_pyodide_codec import encode_checked as _encode_checked
+from pitlane_pyodide_codec import out_blobs as _out_blobs
 
-TAG = None  # set by setup(): a key user data cannot contain by chance
 _STOP_CALL = None  # set by setup(): the kind of a stop request that cancels the rest of the call too
 _NO_OUTPUTS = []
-_HUGE_DIGITS = re.compile(r'[0-9]{309}')
-_MAX_DEPTH = 1000
-_STR_TYPE = frozenset((str,))
-_SCALAR_TYPES = frozenset((int, float, str, bool, bytes, type(None)))
 _CONTAINER_TYPES = frozenset((dict, list, tuple))
 _VALUE_TYPES = _SCALAR_TYPES | _CONTAINER_TYPES
-_ARRAY_OR_DICT = (dict, list, tuple)
 _GeneratorType = types.GeneratorType
 _AsyncGeneratorType = types.AsyncGeneratorType
 _CoroutineType = types.CoroutineType
@@ -59,130 +56,6 @@ def _running_node():
 
 _nodes = {}
 _sink = None
-
-# Input: the C scanner of the standard decoder; an object_hook (tags) only when the JS side tagged something.
-_scan_plain = _json_scanner.make_scanner(json.JSONDecoder())
-
-
-def _decode(payload, blobs):
-    if blobs is None:
-        return _scan_plain(payload, 0)[0]
-    byte_blobs = [b.to_bytes() for b in blobs]
-
-    def hook(d):
-        if len(d) == 1 and TAG in d:
-            kind, value = d[TAG]
-            if kind == 'b':
-                return byte_blobs[value]
-            if kind == 'f':
-                return float(value)
-            if kind == 'i':
-                return int(value)
-        return d
-
-    return json.JSONDecoder(object_hook=hook).decode(payload)
-
-
-# Output: the C encoder, strict about floats; bytes leave out of band; any other type is refused.
-class _SendError(Exception):
-    pass
-
-
-_out_blobs = []
-
-
-def _default(o):
-    if isinstance(o, bytes):
-        _out_blobs.append(o)
-        return {TAG: len(_out_blobs) - 1}
-    raise _SendError(type(o).__name__)
-
-
-# No circular-reference markers (twice as fast): _check_tree has refused cycles and deep nesting before.
-_encode_raw = _json_encoder.c_make_encoder(
-    None, _default, _json_encoder.encode_basestring_ascii, None, ':', ',', False, False, False
-)
-
-
-def _check_tree(value):
-    """Refuses a dict with a non-str key (the encoder would turn the key into a string), and nesting deeper than
-    _MAX_DEPTH: the C encoder recursing that deep overflows the JavaScript stack, which kills Pyodide."""
-    stack = [(value, 0)]
-    pop = stack.pop
-    push = stack.append
-    while stack:
-        c, depth = pop()
-        if isinstance(c, dict):
-            if not set(map(type, c)) <= _STR_TYPE:
-                for k in c:
-                    if not isinstance(k, str):
-                        raise _SendError('dict')
-            c = c.values()
-        if set(map(type, c)) <= _SCALAR_TYPES:
-            continue
-        if depth >= _MAX_DEPTH:
-            if _is_cyclic(value):
-                raise ValueError('Circular reference detected')
-            raise RecursionError('maximum recursion depth exceeded while encoding a JSON object')
-        for x in c:
-            if isinstance(x, _ARRAY_OR_DICT):
-                push((x, depth + 1))
-
-
-def _is_cyclic(value):
-    """Depth-first, iterative (recursing in wasm is what we avoid here)."""
-    path = set()
-    stack = [(value, False)]
-    while stack:
-        c, leaving = stack.pop()
-        if leaving:
-            path.discard(id(c))
-            continue
-        path.add(id(c))
-        stack.append((c, True))
-        for x in c.values() if isinstance(c, dict) else c:
-            if isinstance(x, _ARRAY_OR_DICT):
-                if id(x) in path:
-                    return True
-                stack.append((x, False))
-    return False
-
-
-def _has_huge_int(value):
-    """Whether value holds an int beyond the float range (JSON.parse would make it Infinity)."""
-    stack = [value]
-    while stack:
-        c = stack.pop()
-        for x in c.values() if isinstance(c, dict) else c:
-            if isinstance(x, _ARRAY_OR_DICT):
-                stack.append(x)
-            elif isinstance(x, int) and x.bit_length() > 1000:
-                try:
-                    float(x)
-                except OverflowError:
-                    return True
-    return False
-
-
-def _encode_checked(value, nested):
-    if nested:
-        _check_tree(value)
-    text = _encode(value)
-    # Only an integer literal of 309+ digits can exceed the largest double (~1.8e308).
-    if len(text) > 308 and _HUGE_DIGITS.search(text) and _has_huge_int(value):
-        raise _SendError('int')
-    return text
-
-
-def _encode(value):
-    """JSON text of value; raises _SendError naming the type that cannot cross."""
-    try:
-        return ''.join(_encode_raw(value, 0))
-    except ValueError as e:
-        if str(e).startswith('Out of range float'):
-            raise _SendError('float') from None
-        raise
-
 
 # Errors: the filtered traceback of docs/python-nodes.md, without source lines.
 def _exception(e, filename):
@@ -471,8 +344,8 @@ _interrupt_targets = None  # JS function: flat [call, index, kind, ...] the host
 _RUN_CODES = frozenset((_run.__code__, _run_async.__code__))
 # Helper code that runs between items (encoding, tracebacks, logging): never interrupted.
 _BETWEEN_CODES = frozenset((_finish.__code__, _exception.__code__, _flush_pending.__code__, _decode.__code__))
-# The files of the runtime's own code (this module and the two it imports): frames of any other file are the node's.
-_HELPER_FILES = frozenset(f.__code__.co_filename for f in (_run, LineStream.write, describe))
+# The files of the runtime's own code (this module and the three it imports): frames of any other file are the node's.
+_HELPER_FILES = frozenset(f.__code__.co_filename for f in (_run, LineStream.write, describe, _decode))
 
 
 def _running_call(frame):
@@ -614,10 +487,10 @@ def _forget(node):
 
 def setup(sink, tag, report_progress, interrupt_targets, probe_signal, interrupt_signal, stop_call):
     """Once per VM, after the load (never before a snapshot: the arguments are JavaScript functions)."""
-    global _sink, TAG, _report_progress, _interrupt_targets, _STOP_CALL
+    global _sink, _report_progress, _interrupt_targets, _STOP_CALL
     import signal
 
-    TAG = tag
+    pitlane_pyodide_codec.set_tag(tag)
     _report_progress = report_progress
     _interrupt_targets = interrupt_targets
     _STOP_CALL = stop_call
