@@ -12,6 +12,7 @@
  * and the like) exchange text lines of JSON, with no binary values, batching or per-item timeouts.
  */
 import {
+  DEFAULT_ITEM_TIMEOUT_MS,
   type PythonCallResult,
   type PythonNodeInstance,
   type PythonNodeSource,
@@ -20,25 +21,20 @@ import {
 import { WorkerSlot } from './pool.js';
 import type { WorkerConfig } from './worker-process.js';
 
-/** Options of the CPython runtime. */
+/**
+ * Options of the CPython runtime. A timeout or a cancellation kills the worker running the item: the node's state is
+ * lost with it.
+ */
 export interface CPythonRuntimeOptions extends PythonRuntimeOptions {
   /** The interpreter to run (default: `$PITLANE_PYTHON`, else `python3` on the PATH). */
   readonly python?: string;
-  /** Longest a single `process` or `flush` call may run before its worker is killed (default 30 000 ms). */
-  readonly itemTimeoutMs?: number;
   /** Number of workers (default 1). Give more than 1 only for a stateless node: each has its own instance. */
   readonly poolSize?: number;
   /** Receives what the workers write on stderr (default: copied to pitlane's stderr). */
   readonly onStderr?: (text: string) => void;
-  /**
-   * The run's cancellation (Ctrl-C): a worker running an item is killed, and that item and the rest of its batch
-   * fail as `Cancelled`, so the drain does not wait for the item's timeout. The node's state is lost with the worker.
-   */
-  readonly signal?: AbortSignal;
 }
 
 const DEFAULTS = {
-  itemTimeoutMs: 30_000,
   poolSize: 1,
 } as const;
 
@@ -58,7 +54,7 @@ class CPythonNode implements PythonNodeInstance {
     const config: WorkerConfig = {
       source,
       python: options.python ?? process.env.PITLANE_PYTHON ?? 'python3',
-      itemTimeoutMs: options.itemTimeoutMs ?? DEFAULTS.itemTimeoutMs,
+      itemTimeoutMs: options.itemTimeoutMs ?? DEFAULT_ITEM_TIMEOUT_MS,
       onLog:
         options.onLog ??
         ((r) => {

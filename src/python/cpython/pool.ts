@@ -3,9 +3,9 @@
  * order), starts a new worker when the previous one died, and re-sends the items a failed worker did not finish
  * (the node's state is lost, and a warning says so). Idle workers are kept here for the next run of the same node.
  */
-import { PythonNodeInitError, type PythonCallResult, type PythonException } from '../runtime.js';
+import { CANCELLED, PythonNodeInitError, type PythonCallResult, type PythonException } from '../runtime.js';
 import { encodingProblem } from './wire.js';
-import { CANCELLED, WorkerProcess, type RequestOutcome, type WorkerConfig } from './worker-process.js';
+import { WorkerProcess, type RequestOutcome, type WorkerConfig } from './worker-process.js';
 
 /** A failure to start a worker as the PythonNodeInitError start() promises. */
 function asInitError(nodeId: string, e: unknown): PythonNodeInitError {

@@ -21,6 +21,8 @@ import { closeSync, unlinkSync } from 'node:fs';
 import { guardGroup, releaseGroup } from '../../process/lifeline.js';
 import { pythonWorkerFile } from '../package-files.js';
 import {
+  CANCELLED,
+  itemTimedOut,
   PythonNodeInitError,
   type PythonCallResult,
   type PythonException,
@@ -106,13 +108,6 @@ export interface WorkerConfig {
   readonly onLog: (record: PythonLogRecord) => void;
   readonly onStderr: (text: string) => void;
 }
-
-/** What an item interrupted by the run's cancellation fails with (the same words as in Pyodide). */
-export const CANCELLED: PythonException = {
-  type: 'Cancelled',
-  message: 'cancelled: the run was interrupted',
-  traceback: '',
-};
 
 /** Workers alive, for the SIGKILL at pitlane's exit. */
 const liveWorkers = new Set<WorkerProcess>();
@@ -497,10 +492,10 @@ export class WorkerProcess {
     if (this.pending === null || this.dead) return;
     const now = process.hrtime.bigint();
     const reading = this.readControl();
-    const timeoutText = `timed out after ${this.config.itemTimeoutMs / 1000} s`;
+    const timedOut = itemTimedOut(this.config.itemTimeoutMs);
     if (reading === null) {
       // No control file: the request as a whole gets one timeout per item.
-      this.abort({ type: 'WorkerTimeout', message: timeoutText, traceback: '' }, `a batch ${timeoutText}`);
+      this.abort(timedOut, `a batch ${timedOut.message}`);
       return;
     }
     const same = reading.seq === this.lastSeen.seq && reading.start === this.lastSeen.start;
@@ -508,7 +503,7 @@ export class WorkerProcess {
     if (reading.start !== 0n) {
       const deadline = reading.start + this.clockOffset + this.timeoutNs;
       if (same && now >= deadline) {
-        this.abort({ type: 'WorkerTimeout', message: timeoutText, traceback: '' }, `an item ${timeoutText}`);
+        this.abort(timedOut, `an item ${timedOut.message}`);
         return;
       }
       this.armWatch(Number(deadline - now) / 1e6);

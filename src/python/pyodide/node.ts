@@ -17,6 +17,9 @@
 import { readFile } from 'node:fs/promises';
 import { toError } from '../../core/errors.js';
 import {
+  CANCELLED,
+  DEFAULT_ITEM_TIMEOUT_MS,
+  itemTimedOut,
   PythonNodeInitError,
   type PythonCallResult,
   type PythonException,
@@ -32,17 +35,16 @@ import {
   internalError,
   toException,
 } from './codec.js';
-import { liveVm, newNodeKey, PyodideVm, routes, seconds, VmLost } from './vm.js';
+import { liveVm, newNodeKey, PyodideVm, routes, VmLost } from './vm.js';
 
 export { pyodideLoadInfo } from './vm.js';
 export type { PyodideLoadInfo } from './messages.js';
 
-/** Options of the Pyodide runtime. */
+/**
+ * Options of the Pyodide runtime. A timeout or a cancellation interrupts the item in the VM (the node keeps its
+ * state), unless it does not stop within the grace period.
+ */
 export interface PyodideRuntimeOptions extends PythonRuntimeOptions {
-  /** Longest a single `process` or `flush` call may run before it is interrupted (default 30 000 ms). */
-  readonly itemTimeoutMs?: number;
-  /** Aborting it interrupts the node's calls in flight: their items fail as cancelled (Ctrl-C). */
-  readonly signal?: AbortSignal;
   /**
    * How long an interrupted item may take to stop before its VM is replaced (default 2 000 ms). It is wall-clock
    * time on this thread: on a machine so loaded that the VM's thread is not scheduled for that long, an item that
@@ -50,10 +52,6 @@ export interface PyodideRuntimeOptions extends PythonRuntimeOptions {
    */
   readonly interruptGraceMs?: number;
 }
-
-const DEFAULTS = {
-  itemTimeoutMs: 30_000,
-};
 
 /** A Python node running in the process's Pyodide VM (loaded by the first `start()` of any node). */
 export function createPyodideNode(
@@ -85,7 +83,7 @@ class PyodideNode implements PythonNodeInstance {
     private readonly source: PythonNodeSource,
     private readonly options: PyodideRuntimeOptions,
   ) {
-    this.#timeoutMs = options.itemTimeoutMs ?? DEFAULTS.itemTimeoutMs;
+    this.#timeoutMs = options.itemTimeoutMs ?? DEFAULT_ITEM_TIMEOUT_MS;
     options.signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
 
@@ -198,7 +196,7 @@ class PyodideNode implements PythonNodeInstance {
         }
         if (err.cancelled || err.crashed) {
           const error: PythonException = err.cancelled
-            ? { type: 'Cancelled', message: 'cancelled: the run was interrupted', traceback: '' }
+            ? CANCELLED
             : { type: 'WorkerCrashed', message: err.reason, traceback: '' };
           for (const i of todo) results[i] = { ok: false, error };
           break;
@@ -213,7 +211,7 @@ class PyodideNode implements PythonNodeInstance {
   }
 
   #timeoutError(): PythonException {
-    return { type: 'WorkerTimeout', message: `timed out after ${seconds(this.#timeoutMs)} s`, traceback: '' };
+    return itemTimedOut(this.#timeoutMs);
   }
 
   /** The VM with this node in it: the node is started again in a new VM if its VM was lost. */

@@ -391,7 +391,7 @@ function routeLog(key: number, level: string, message: string): void {
   }
 }
 
-export function seconds(ms: number): number {
+function seconds(ms: number): number {
   return ms / 1000;
 }
 
