@@ -3,7 +3,7 @@
  * (snapshot.ts), else cold, installing the Python helper modules first. The helper modules are real Python files in
  * src/python/worker/ (pitlane_pyodide.py, its codec, and the two modules it shares with the CPython worker), read from the package
  * (package-files.ts) and executed into the VM as modules; setup() then gives the helper this thread's functions
- * and the constants it shares with TypeScript (messages.ts).
+ * and the constants it shares with TypeScript (control-buffer.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -11,7 +11,8 @@ import { dirname } from 'node:path';
 import type { PyodideAPI } from 'pyodide';
 import type { PyProxy } from 'pyodide/ffi';
 import { pythonWorkerFile } from '../package-files.js';
-import { INTERRUPT_SIGNAL, PROBE_SIGNAL, STOP_CALL, type PyodideLoadInfo } from './messages.js';
+import { INTERRUPT_SIGNAL, PROBE_SIGNAL, STOP_CALL } from './control-buffer.js';
+import type { PyodideLoadInfo } from './messages.js';
 import { restoreSnapshot, saveSnapshot, snapshotLocation } from './snapshot.js';
 
 /** A Python callable as seen from JavaScript: results are strings, None (undefined) or proxies. */
@@ -31,7 +32,7 @@ export interface Helper {
 export interface HelperHooks {
   /** Key of the objects that carry what JSON cannot (codec.ts). */
   readonly tag: string;
-  /** Pyodide's interrupt buffer: word 0 of the control buffer (messages.ts). */
+  /** The control buffer (control-buffer.ts): its word 0 is Pyodide's interrupt buffer. */
   readonly control: Int32Array;
   /** A log line of node `key` (-1: written while no node was running). */
   readonly sendLog: (key: number, level: string, message: string) => void;

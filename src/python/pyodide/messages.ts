@@ -1,14 +1,8 @@
 /**
- * The messages between the main thread (vm.ts) and the thread of the Pyodide VM (pyodide-thread.ts), and the
- * constants both threads and the Python helper (src/python/worker/pitlane_pyodide.py, which receives them in its
- * setup()) share: the signal numbers of Pyodide's interrupt buffer and the layout of the control buffer.
+ * The messages between the main thread (vm.ts) and the thread of the Pyodide VM (pyodide-thread.ts): what the
+ * thread starts with, the calls and probes it receives, and its replies. What the main thread writes while the
+ * thread is busy goes through the control buffer instead (control-buffer.ts).
  */
-
-/** Signal numbers the host writes into the interrupt buffer (any 1..64 works in Pyodide; these are SIGUSR1/2). */
-export const PROBE_SIGNAL = 10;
-export const INTERRUPT_SIGNAL = 12;
-/** Stop requests the control buffer holds at once (slots of call, item index or -1, kind). */
-export const CONTROL_TARGETS = 8;
 
 /** What the process's Pyodide load cost, for `--stats` and benchmark reports. */
 export interface PyodideLoadInfo {
@@ -20,16 +14,9 @@ export interface PyodideLoadInfo {
   readonly source: 'snapshot' | 'cold';
 }
 
-/** `kind` of a stop request: a timed-out item (KeyboardInterrupt), or a cancelled call (fails the rest too). */
-export const STOP_ITEM = 1;
-export const STOP_CALL = 2;
-
 /** What the VM's thread starts with. */
 export interface VmWorkerData {
-  /**
-   * Int32 words: [0] Pyodide's interrupt buffer (a signal number); then CONTROL_TARGETS stop requests of three
-   * words each (call, item index or -1 for any, STOP_ITEM | STOP_CALL), call 0 meaning a free slot.
-   */
+  /** The control buffer (control-buffer.ts). */
   readonly control: SharedArrayBuffer;
   readonly tag: string;
 }

@@ -12,7 +12,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PyProxy } from 'pyodide/ffi';
 import { load, type Loaded } from './loader.js';
-import { CONTROL_TARGETS, type VmReply, type VmRequest, type VmWorkerData } from './messages.js';
+import { clearSignal, stopRequests } from './control-buffer.js';
+import type { VmReply, VmRequest, VmWorkerData } from './messages.js';
 
 const port = parentPort;
 if (port === null) throw new Error('pyodide-thread.js runs on a worker thread');
@@ -37,12 +38,7 @@ function reportProgress(call: number, index: number): void {
 
 /** The stop requests the main thread wrote (call, index, kind triples with call ≠ 0). */
 function interruptTargets(): number[] {
-  const out: number[] = [];
-  for (let i = 1; i + 2 < 1 + CONTROL_TARGETS * 3; i += 3) {
-    const call = Atomics.load(control, i);
-    if (call !== 0) out.push(call, Atomics.load(control, i + 1), Atomics.load(control, i + 2));
-  }
-  return out;
+  return stopRequests(control);
 }
 
 let loaded: Loaded;
@@ -57,7 +53,7 @@ try {
 const { helper, info, saving } = loaded;
 port.on('message', (req: VmRequest) => {
   // A signal left in the buffer is stale now: it targeted a call that is no longer running synchronously.
-  Atomics.store(control, 0, 0);
+  clearSignal(control);
   switch (req.kind) {
     case 'probe':
       post({ kind: 'progress', entries: asNumbers(settleNow(helper.progress())) });

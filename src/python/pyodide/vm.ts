@@ -17,11 +17,14 @@ import { Worker } from 'node:worker_threads';
 import type { PythonLogRecord } from '../runtime.js';
 import { TAG } from './codec.js';
 import {
-  CONTROL_TARGETS,
-  INTERRUPT_SIGNAL,
-  PROBE_SIGNAL,
+  clearStopRequest,
+  createControlBuffer,
+  requestProbe,
   STOP_CALL,
   STOP_ITEM,
+  writeStopRequest,
+} from './control-buffer.js';
+import {
   type CallRequest,
   type DistributiveOmit,
   type PyodideLoadInfo,
@@ -102,7 +105,7 @@ export class PyodideVm {
   #probeInFlight = false;
 
   constructor() {
-    this.#control = new Int32Array(new SharedArrayBuffer(4 * (1 + 3 * CONTROL_TARGETS)));
+    this.#control = createControlBuffer();
     const data: VmWorkerData = { control: this.#control.buffer as SharedArrayBuffer, tag: TAG };
     this.#worker = new Worker(WORKER_URL, {
       workerData: data,
@@ -282,7 +285,7 @@ export class PyodideVm {
 
   /** Asks which items are running: the signal is answered if Python is running, the message if it is idle. */
   #probe(): void {
-    Atomics.compareExchange(this.#control, 0, 0, PROBE_SIGNAL);
+    requestProbe(this.#control);
     if (!this.#probeInFlight) {
       this.#probeInFlight = true;
       this.#worker.postMessage({ kind: 'probe' } satisfies VmRequest);
@@ -292,22 +295,8 @@ export class PyodideVm {
   #askStop(c: PendingCall, index: number, kind: number): void {
     c.stopAskedAt = performance.now();
     c.stopIndex = c.index;
-    if (c.slot === null) {
-      let slot = 0;
-      for (let s = 0; s < CONTROL_TARGETS; s++) {
-        if (Atomics.load(this.#control, 1 + 3 * s) === 0) {
-          slot = s;
-          break;
-        }
-      }
-      c.slot = slot;
-    }
-    const at = 1 + 3 * c.slot;
-    Atomics.store(this.#control, at + 1, index);
-    Atomics.store(this.#control, at + 2, kind);
-    Atomics.store(this.#control, at, c.id);
     // The signal reaches an item running Python code; the message, an item waiting in an asyncio Task.
-    Atomics.store(this.#control, 0, INTERRUPT_SIGNAL);
+    c.slot = writeStopRequest(this.#control, c.slot, c.id, index, kind);
     this.#worker.postMessage({
       kind: 'cancel',
       call: c.id,
@@ -319,8 +308,7 @@ export class PyodideVm {
 
   #freeSlot(c: PendingCall): void {
     if (c.slot === null) return;
-    const at = 1 + 3 * c.slot;
-    if (Atomics.load(this.#control, at) === c.id) Atomics.store(this.#control, at, 0);
+    clearStopRequest(this.#control, c.slot, c.id);
     c.slot = null;
   }
 
