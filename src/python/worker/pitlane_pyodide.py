@@ -137,12 +137,41 @@ def _init_failed(node, e):
     return _exception(e, node.filename)
 
 
-def create(key, code, filename, class_name, init_payload, init_blobs):
-    """Compiles and instantiates a node; returns None, an error [type, message, traceback], or a Task of either."""
+def _as_node(node, fn, settle):
+    """Runs fn() as node's code (its print() and logging are the node's), then returns settle(None), or settle(e)
+    for the exception it raised. A result that is awaitable is awaited in a Task of the node, which settles then:
+    the caller gets that Task."""
     global _sync_node
-    node = _Node(key, filename)
     previous, _sync_node = _sync_node, node
     try:
+        result = fn()
+        if inspect.isawaitable(result):
+            return asyncio.ensure_future(_finish_as_node(node, result, settle))
+        return settle(None)
+    except BaseException as e:
+        return settle(e)
+    finally:
+        _flush_pending(node)
+        _sync_node = previous
+
+
+async def _finish_as_node(node, awaitable, settle):
+    _task_node.set(node)
+    error = None
+    try:
+        await awaitable
+    except BaseException as e:
+        error = e
+    finally:
+        _flush_pending(node)
+    return settle(error)
+
+
+def create(key, code, filename, class_name, init_payload, init_blobs):
+    """Compiles and instantiates a node; returns None, an error [type, message, traceback], or a Task of either."""
+    node = _Node(key, filename)
+
+    def start():
         module = types.ModuleType(node.module_name)
         module.__file__ = filename
         node.module = module
@@ -153,28 +182,15 @@ def create(key, code, filename, class_name, init_payload, init_blobs):
         node.instance = cls(**init)
         node.process = node.instance.process
         initialize = getattr(node.instance, 'initialize', None)
-        result = initialize() if callable(initialize) else None
-        if inspect.isawaitable(result):
-            return asyncio.ensure_future(_finish_create(node, result))
+        return initialize() if callable(initialize) else None
+
+    def settle(error):
+        if error is not None:
+            return _init_failed(node, error)
         _nodes[key] = node
         return None
-    except BaseException as e:
-        return _init_failed(node, e)
-    finally:
-        _flush_pending(node)
-        _sync_node = previous
 
-
-async def _finish_create(node, awaitable):
-    _task_node.set(node)
-    try:
-        await awaitable
-    except BaseException as e:
-        return _init_failed(node, e)
-    finally:
-        _flush_pending(node)
-    _nodes[node.key] = node
-    return None
+    return _as_node(node, start, settle)
 
 
 def _outputs_of(r):
@@ -446,36 +462,19 @@ def flush(key, call):
 
 def close(key):
     """Calls cleanup() if defined and forgets the node; returns None, an error list, or a Task of either."""
-    global _sync_node
     node = _nodes.pop(key, None)
     if node is None:
         return None
-    previous, _sync_node = _sync_node, node
-    try:
+
+    def cleanup():
         fn = getattr(node.instance, 'cleanup', None)
-        result = fn() if callable(fn) else None
-        if inspect.isawaitable(result):
-            return asyncio.ensure_future(_finish_close(node, result))
-        _forget(node)
-        return None
-    except BaseException as e:
-        _forget(node)
-        return _exception(e, node.filename)
-    finally:
-        _flush_pending(node)
-        _sync_node = previous
+        return fn() if callable(fn) else None
 
-
-async def _finish_close(node, awaitable):
-    _task_node.set(node)
-    try:
-        await awaitable
-        return None
-    except BaseException as e:
-        return _exception(e, node.filename)
-    finally:
-        _flush_pending(node)
+    def settle(error):
         _forget(node)
+        return None if error is None else _exception(error, node.filename)
+
+    return _as_node(node, cleanup, settle)
 
 
 def _forget(node):
