@@ -29,7 +29,8 @@ import {
   type PythonLogRecord,
   type PythonNodeSource,
 } from '../runtime.js';
-import { closeControl, createControlFile, readControl } from './control-file.js';
+import { closeControl, createControlFile } from './control-file.js';
+import { ItemWatch } from './item-watch.js';
 import { groupHasOthers } from './process-group.js';
 import { LineRing } from './stderr-tail.js';
 import {
@@ -125,7 +126,7 @@ export class WorkerProcess {
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly stderr = new LineRing(DEFAULTS.stderrLines, DEFAULTS.stderrLineChars);
   private readonly control: { fd: number; buffer: Buffer } | null;
-  private readonly timeoutNs: bigint;
+  private readonly watch: ItemWatch;
 
   private readonly frames = new FrameReader(DEFAULTS.maxFrameBytes);
 
@@ -135,11 +136,6 @@ export class WorkerProcess {
   private closing: (() => void) | null = null;
   private cleanupError: PythonException | null = null;
   private seq = 0;
-  /** Our hrtime minus the worker's monotonic clock, measured when it was ready. */
-  private clockOffset = 0n;
-
-  private watchTimer: NodeJS.Timeout | null = null;
-  private lastSeen = { seq: -1n, start: -1n, at: 0n };
 
   /** Why we killed the worker (timeout, protocol); null: it died on its own. */
   private killedFor: WorkerFailure | null = null;
@@ -151,7 +147,6 @@ export class WorkerProcess {
   private resolveDone!: () => void;
 
   constructor(private readonly config: WorkerConfig) {
-    this.timeoutNs = BigInt(Math.round(config.itemTimeoutMs * 1e6));
     const script = pythonWorkerFile('pitlane_worker.py');
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
@@ -163,6 +158,16 @@ export class WorkerProcess {
       // Without a control file, timeouts still work (a whole request is timed), only less precisely.
     }
     this.control = control === null ? null : { fd: control.fd, buffer: Buffer.alloc(16) };
+    this.watch = new ItemWatch(this.control, config.itemTimeoutMs, {
+      waiting: () => this.pending !== null && !this.dead,
+      timedOut: (scope) => {
+        const error = itemTimedOut(config.itemTimeoutMs);
+        this.abort(error, `${scope} ${error.message}`);
+      },
+      silent: () => {
+        this.protocolError(`no answer for ${config.itemTimeoutMs / 1000} s while no item was running`);
+      },
+    });
     const stdio: ('pipe' | number)[] = ['pipe', 'pipe', 'pipe'];
     if (control !== null) stdio.push(control.fd);
     try {
@@ -272,8 +277,7 @@ export class WorkerProcess {
       this.pending = { count, firstSeq: this.seq + 1, results: [], settle };
       this.seq += count;
       this.write(frame);
-      this.lastSeen = { seq: -1n, start: -1n, at: 0n };
-      this.armWatch(this.config.itemTimeoutMs * (this.control === null ? count : 1));
+      this.watch.start(count);
     });
   }
 
@@ -414,7 +418,7 @@ export class WorkerProcess {
         const info = parseJson(payload.toString('utf8')) as ReadyInfo;
         if (this.starting === null) throw new ProtocolViolation('a ready message out of turn');
         try {
-          this.clockOffset = process.hrtime.bigint() - BigInt(info.clock);
+          this.watch.clockOffset = process.hrtime.bigint() - BigInt(info.clock);
         } catch {
           throw new ProtocolViolation('a ready message without a clock');
         }
@@ -459,62 +463,10 @@ export class WorkerProcess {
     }
     if (results.length === pending.count) {
       this.pending = null;
-      this.stopWatch();
+      this.watch.stop();
       pending.settle({ complete: true, results });
     }
   }
-
-  // -- the per-item timeout
-
-  private armWatch(delayMs: number): void {
-    this.stopWatch();
-    this.watchTimer = setTimeout(this.onWatch, Math.max(1, Math.ceil(delayMs)));
-  }
-
-  private stopWatch(): void {
-    if (this.watchTimer !== null) clearTimeout(this.watchTimer);
-    this.watchTimer = null;
-  }
-
-  /** The worker's control words (control-file.ts), or null without a control file. */
-  private readControl(): { seq: bigint; start: bigint } | null {
-    return this.control === null ? null : readControl(this.control);
-  }
-
-  /**
-   * Timer: a reading of the control words that has not changed since the previous wake-up, and whose call began
-   * at least a timeout ago, is a hung item. A reading seen for the first time re-arms the timer for the moment
-   * that call reaches its timeout, so detection comes within ~1 ms of it. Without a call running (the worker
-   * between items, or gone quiet), the same reading over a whole timeout means the worker stopped answering.
-   */
-  private readonly onWatch = (): void => {
-    this.watchTimer = null;
-    if (this.pending === null || this.dead) return;
-    const now = process.hrtime.bigint();
-    const reading = this.readControl();
-    const timedOut = itemTimedOut(this.config.itemTimeoutMs);
-    if (reading === null) {
-      // No control file: the request as a whole gets one timeout per item.
-      this.abort(timedOut, `a batch ${timedOut.message}`);
-      return;
-    }
-    const same = reading.seq === this.lastSeen.seq && reading.start === this.lastSeen.start;
-    if (!same) this.lastSeen = { ...reading, at: now };
-    if (reading.start !== 0n) {
-      const deadline = reading.start + this.clockOffset + this.timeoutNs;
-      if (same && now >= deadline) {
-        this.abort(timedOut, `an item ${timedOut.message}`);
-        return;
-      }
-      this.armWatch(Number(deadline - now) / 1e6);
-      return;
-    }
-    if (same && now - this.lastSeen.at >= this.timeoutNs) {
-      this.protocolError(`no answer for ${this.config.itemTimeoutMs / 1000} s while no item was running`);
-      return;
-    }
-    this.armWatch(this.config.itemTimeoutMs);
-  };
 
   // -- the end
 
@@ -535,7 +487,7 @@ export class WorkerProcess {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
-    this.stopWatch();
+    this.watch.stop();
     liveWorkers.delete(this);
     const failure = this.failure();
     if (this.starting !== null) {
@@ -549,7 +501,7 @@ export class WorkerProcess {
       let failedIndex = received;
       // The control words tell which item a crash or a timeout hit; garbage on the channel says nothing about
       // when it was written, so it fails the first item without a result.
-      const reading = this.killedFor?.error.type === 'WorkerProtocolError' ? null : this.readControl();
+      const reading = this.killedFor?.error.type === 'WorkerProtocolError' ? null : this.watch.read();
       if (reading !== null && reading.start !== 0n) {
         const index = Number(reading.seq) - pending.firstSeq;
         if (index >= received && index < pending.count) failedIndex = index;
