@@ -72,6 +72,11 @@ import threading  # noqa: E402
 import types  # noqa: E402
 from time import monotonic_ns, sleep  # noqa: E402
 
+# The modules shared with the Pyodide runtime are beside this file, in sys.path[0] (the script's folder), unless
+# Python runs with -P / PYTHONSAFEPATH: then the folder is put there for them (_serve() removes sys.path[0] again).
+if not os.path.isfile(os.path.join(sys.path[0] if sys.path else "", "pitlane_logging.py")):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
 from pitlane_logging import LineStream, forward_logging  # noqa: E402
 from pitlane_node_code import select_class  # noqa: E402
 from pitlane_node_code import describe as _describe  # noqa: E402
