@@ -5,7 +5,7 @@
 // cold start: point PITLANE_PYTHON at the real binary to leave it out).
 //   node bench/python-cpython.mjs [items per batch size (default 100000)] [cold starts (default 5)]
 import { execFileSync } from 'node:child_process';
-import { createCPythonNode } from '../dist/python/cpython-runtime.js';
+import { createCPythonNode } from '../dist/python/cpython/node.js';
 
 const itemsPerSize = Number(process.argv[2] ?? 100_000);
 const coldStarts = Number(process.argv[3] ?? 5);

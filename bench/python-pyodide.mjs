@@ -9,10 +9,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPyodideNode, pyodideLoadInfo } from '../dist/python/pyodide-runtime.js';
+import { createPyodideNode, pyodideLoadInfo } from '../dist/python/pyodide/node.js';
 
 const rounds = Number(process.argv[2] ?? 3);
-const RUNTIME = new URL('../dist/python/pyodide-runtime.js', import.meta.url).href;
+const RUNTIME = new URL('../dist/python/pyodide/node.js', import.meta.url).href;
 const IDENTITY = 'class Identity:\n    def process(self, x):\n        return x\n';
 
 const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];

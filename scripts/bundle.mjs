@@ -14,7 +14,7 @@ await build({
     'tokenizer-worker': 'src/inference/tokenizer-worker.ts',
     'embedder-worker': 'src/inference/embedder-worker.ts',
     'tensor-model-worker': 'src/inference/tensor-model-worker.ts',
-    'pyodide-worker': 'src/python/pyodide-worker.ts',
+    'pyodide-thread': 'src/python/pyodide/pyodide-thread.ts',
   },
   outdir: 'dist/bundle',
   bundle: true,

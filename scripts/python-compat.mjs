@@ -399,7 +399,7 @@ async function mapLimited(list, limit, fn) {
 
 /** Runs every probe in both runtimes; returns the Markdown of docs/python-compatibility.md. */
 export async function renderCompatibility() {
-  const runtime = await import(pathToFileURL(`${ROOT}dist/python/pyodide-runtime.js`).href);
+  const runtime = await import(pathToFileURL(`${ROOT}dist/python/pyodide/node.js`).href);
   const cpython = await mapLimited(PROBES, 4, ([, snippet]) => runCPython(snippet));
   const pyodide = [];
   for (const [name, snippet] of PROBES) pyodide.push(await runPyodide(runtime, name, snippet));

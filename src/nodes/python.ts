@@ -122,14 +122,14 @@ class PythonNode implements PipelineNode {
     const options = logTo(this.ctx);
     let instance: PythonNodeInstance;
     if (this.choice.runtime === 'pyodide') {
-      const { createPyodideNode } = await import('../python/pyodide-runtime.js');
+      const { createPyodideNode } = await import('../python/pyodide/node.js');
       instance = createPyodideNode(this.source, {
         ...options,
         itemTimeoutMs: timeoutMs(p.timeout),
         signal: this.ctx.signal,
       });
     } else {
-      const { createCPythonNode } = await import('../python/cpython-runtime.js');
+      const { createCPythonNode } = await import('../python/cpython/node.js');
       instance = createCPythonNode(this.source, {
         ...options,
         itemTimeoutMs: timeoutMs(p.timeout),

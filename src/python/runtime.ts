@@ -1,6 +1,6 @@
 /**
  * The contract between pitlane's `python` node and the runtimes that execute Python code (docs/python-nodes.md):
- * a CPython worker process (cpython-runtime.ts) or the in-process Pyodide VM (pyodide-runtime.ts). The node
+ * a CPython worker process (cpython/) or the in-process Pyodide VM (pyodide/). The node
  * (nodes/python.ts) only sees this interface, so both runtimes give the same semantics.
  */
 
@@ -65,6 +65,31 @@ export interface PythonRuntimeOptions {
   readonly onLog?: (record: PythonLogRecord) => void;
   /** Receives warnings of the runtime itself (a worker restarted and lost its state ...). */
   readonly onWarning?: (nodeId: string, message: string) => void;
+  /**
+   * Longest a single `process` or `flush` call may run (default DEFAULT_ITEM_TIMEOUT_MS) before it is stopped: its
+   * CPython worker is killed, or its item interrupted in the Pyodide VM. The item fails with itemTimedOut().
+   */
+  readonly itemTimeoutMs?: number;
+  /**
+   * The run's cancellation (Ctrl-C): the item a node is running is stopped (as on a timeout), and it and the rest of
+   * its batch fail with CANCELLED, so the drain does not wait for the item's timeout.
+   */
+  readonly signal?: AbortSignal;
+}
+
+/** The per-item timeout of both runtimes when the node sets none. */
+export const DEFAULT_ITEM_TIMEOUT_MS = 30_000;
+
+/** What an item stopped by the run's cancellation fails with, in both runtimes. */
+export const CANCELLED: PythonException = {
+  type: 'Cancelled',
+  message: 'cancelled: the run was interrupted',
+  traceback: '',
+};
+
+/** What an item that ran over its timeout fails with, in both runtimes. */
+export function itemTimedOut(timeoutMs: number): PythonException {
+  return { type: 'WorkerTimeout', message: `timed out after ${timeoutMs / 1000} s`, traceback: '' };
 }
 
 /** A failure to start a node's class: a syntax error, a missing class, an exception in __init__/initialize. */

@@ -1,8 +1,10 @@
 """pitlane_worker: runs one pitlane `python` node's class in a CPython process.
 
-pitlane's CPython runtime (src/python/cpython-runtime.ts) starts one of these per node (a few for a stateless
-node), keeps it for the node's life and talks to it over pipes. The contract the node's class sees is
-docs/python-nodes.md; this module owns the worker side of the protocol below. Standard library only, Python >= 3.9.
+pitlane's CPython runtime (src/python/cpython/) starts one of these per node (a few for a stateless node), keeps
+it for the node's life and talks to it over pipes. The contract the node's class sees is docs/python-nodes.md;
+this module owns the worker side of the protocol below; what it shares with the Pyodide runtime's helper is in
+pitlane_logging.py (print() and logging) and pitlane_node_code.py (class selection, tracebacks), beside it.
+Standard library only, Python >= 3.9.
 
 File descriptors, as pitlane spawns the worker:
 
@@ -61,9 +63,7 @@ if sys.version_info < (3, 9):
     sys.exit(2)
 
 import faulthandler  # noqa: E402
-import io  # noqa: E402
 import json  # noqa: E402
-import logging  # noqa: E402
 import mmap  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
@@ -71,6 +71,15 @@ import signal  # noqa: E402
 import threading  # noqa: E402
 import types  # noqa: E402
 from time import monotonic_ns, sleep  # noqa: E402
+
+# The modules shared with the Pyodide runtime are beside this file, in sys.path[0] (the script's folder), unless
+# Python runs with -P / PYTHONSAFEPATH: then the folder is put there for them (_serve() removes sys.path[0] again).
+if not os.path.isfile(os.path.join(sys.path[0] if sys.path else "", "pitlane_logging.py")):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from pitlane_logging import LineStream, forward_logging  # noqa: E402
+from pitlane_node_code import select_class  # noqa: E402
+from pitlane_node_code import describe as _describe  # noqa: E402
 
 # Frame kinds.
 K_START, K_BATCH, K_FLUSH, K_CLOSE = ord("S"), ord("B"), ord("F"), ord("C")
@@ -254,33 +263,7 @@ class Channel:
         self.write(json_frame(K_LOG, [level, message]))
 
 
-def _level_name(levelno):
-    if levelno >= logging.CRITICAL:
-        return "critical"
-    if levelno >= logging.ERROR:
-        return "error"
-    if levelno >= logging.WARNING:
-        return "warning"
-    if levelno >= logging.INFO:
-        return "info"
-    return "debug"
-
-
-class ForwardingHandler(logging.Handler):
-    """Sends every record that reaches the root logger to pitlane, with its level."""
-
-    def __init__(self, channel):
-        super().__init__()
-        self._channel = channel
-
-    def emit(self, record):
-        try:
-            self._channel.log(_level_name(record.levelno), self.format(record))
-        except Exception:
-            self.handleError(record)
-
-
-class PrintToLog(io.TextIOBase):
+class PrintToLog(LineStream):
     """sys.stdout of the node's code: each print() (up to its newline) becomes one log record of level info."""
 
     def __init__(self, channel):
@@ -289,32 +272,19 @@ class PrintToLog(io.TextIOBase):
         self._pending = []
         self._lock = threading.Lock()
 
-    @property
-    def encoding(self):
-        return "utf-8"
-
-    def writable(self):
-        return True
-
-    def isatty(self):
-        return False
-
     def fileno(self):
         return 1  # now stderr: for code that hands sys.stdout to a subprocess
 
-    def write(self, text):
-        if not isinstance(text, str):
-            raise TypeError("write() argument must be str, not %s" % type(text).__name__)
+    def add(self, text):
         if text.endswith("\n"):
             with self._lock:
                 self._pending.append(text[:-1])
                 message = "".join(self._pending)
                 self._pending.clear()
             self._channel.log("info", message)
-        elif text:
+        else:
             with self._lock:
                 self._pending.append(text)
-        return len(text)
 
     def flush(self):
         with self._lock:
@@ -330,25 +300,7 @@ class PrintToLog(io.TextIOBase):
 
 def describe(exc, file_name):
     """{type, message, traceback} of an exception, the traceback restricted to frames of the node's file."""
-    type_name = type(exc).__name__
-    try:
-        message = str(exc)
-    except Exception:
-        message = "<str() of the exception failed>"
-    frames = []
-    tb = exc.__traceback__
-    while tb is not None:
-        code = tb.tb_frame.f_code
-        if code.co_filename == file_name:
-            line = tb.tb_lineno if tb.tb_lineno is not None else "?"
-            frames.append('  File "%s", line %s, in %s\n' % (file_name, line, code.co_name))
-        tb = tb.tb_next
-    last = message
-    if isinstance(exc, SyntaxError) and exc.filename == file_name:
-        frames.append('  File "%s", line %s\n' % (file_name, exc.lineno))
-        last = exc.msg or ""
-    tail = "%s: %s\n" % (type_name, last) if last else type_name + "\n"
-    traceback = "Traceback (most recent call last):\n" + "".join(frames) + tail if frames else tail
+    type_name, message, traceback = _describe(exc, file_name)
     return {"type": type_name, "message": message, "traceback": traceback}
 
 
@@ -435,35 +387,10 @@ class Worker:
         }
 
     def _select_class(self, module, class_name):
-        namespace = module.__dict__
-        where = self.file_name
-        if class_name is not None:
-            cls = namespace.get(class_name)
-            if cls is None:
-                raise InitFailure(_setup_error("NameError", "%s defines no class named '%s'" % (where, class_name)))
-            if not isinstance(cls, type):
-                raise InitFailure(
-                    _setup_error("TypeError", "'%s' in %s is a %s, not a class" % (class_name, where, type(cls).__name__))
-                )
-            if not hasattr(cls, "process"):
-                raise InitFailure(_setup_error("TypeError", "class '%s' has no process() method" % class_name))
-            return cls
-        found = []
-        for value in namespace.values():
-            if isinstance(value, type) and value.__module__ == NODE_MODULE and hasattr(value, "process"):
-                if value not in found:
-                    found.append(value)
-        if len(found) == 1:
-            return found[0]
-        if not found:
-            raise InitFailure(_setup_error("LookupError", "%s defines no class with a process() method" % where))
-        names = ", ".join(c.__name__ for c in found)
-        raise InitFailure(
-            _setup_error(
-                "LookupError",
-                "%s defines several classes with a process() method (%s): name the one to use with `class`" % (where, names),
-            )
-        )
+        try:
+            return select_class(module.__dict__, NODE_MODULE, self.file_name, class_name)
+        except (NameError, TypeError, LookupError) as e:
+            raise InitFailure(describe(e, self.file_name)) from None
 
     # -- calls
 
@@ -617,9 +544,7 @@ def _serve():
     os.close(devnull)
     os.dup2(2, 1)
     sys.stdout = PrintToLog(channel)
-    root = logging.getLogger()
-    root.addHandler(ForwardingHandler(channel))
-    root.setLevel(logging.INFO)
+    forward_logging(channel.log)
     threading.Thread(target=_watch_parent, args=(os.getppid(),), name="pitlane-parent-watch", daemon=True).start()
     sys.path[0:1] = []  # the worker's own folder is no place to import the node's modules from
 

@@ -1,5 +1,7 @@
 // The Pyodide runtime against the real Pyodide of node_modules: one instance for the whole file (loaded by the
-// first start()), restored from a snapshot that the first test makes in a temporary cache folder.
+// first start()), restored from a snapshot that the first test makes in a temporary cache folder. What only this
+// runtime does (the snapshot cache, one VM for every node, interrupting an item in place); what both runtimes do
+// alike is in ../runtime-conformance.test.ts.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,30 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createPyodideNode, pyodideLoadInfo, type PyodideLoadInfo } from './pyodide-runtime.js';
-import {
-  PythonNodeInitError,
-  type PythonLogRecord,
-  type PythonNodeInstance,
-  type PythonNodeSource,
-} from './runtime.js';
-import { failure, outputs } from './test-support.js';
+import type { PythonNodeInstance, PythonNodeSource } from '../runtime.js';
+import { failure, nodeHarness, observed, outputs, source, type Observed } from '../test-support.js';
+import { createPyodideNode, pyodideLoadInfo, type PyodideLoadInfo } from './node.js';
 
 const CACHE = mkdtempSync(join(tmpdir(), 'pitlane-pyodide-test-'));
 after(() => {
   rmSync(CACHE, { recursive: true, force: true });
 });
-
-/** What a test node reported besides its results. */
-interface Observed {
-  readonly logs: PythonLogRecord[];
-  readonly warnings: string[];
-}
-
-function source(code: string, extra: Partial<PythonNodeSource> = {}): PythonNodeSource {
-  const nodeId = extra.nodeId ?? 'n';
-  return { nodeId, code, fileName: `<node ${nodeId}>`, className: null, init: {}, ...extra };
-}
 
 function create(src: PythonNodeSource, seen: Observed): PythonNodeInstance {
   return createPyodideNode(src, {
@@ -39,39 +25,13 @@ function create(src: PythonNodeSource, seen: Observed): PythonNodeInstance {
   });
 }
 
-/** Starts a node, runs `body`, always closes it. */
-async function withNode(
-  src: PythonNodeSource | string,
-  body: (node: PythonNodeInstance, seen: Observed) => Promise<void>,
-): Promise<void> {
-  const seen: Observed = { logs: [], warnings: [] };
-  const node = create(typeof src === 'string' ? source(src) : src, seen);
-  await node.start();
-  try {
-    await body(node, seen);
-  } finally {
-    await node.close();
-  }
-}
-
-async function startError(src: PythonNodeSource): Promise<PythonNodeInitError> {
-  const node = create(src, { logs: [], warnings: [] });
-  try {
-    await node.start();
-  } catch (e) {
-    assert.ok(e instanceof PythonNodeInitError, String(e));
-    return e;
-  } finally {
-    await node.close();
-  }
-  assert.fail('start() should have failed');
-}
+const { withNode, startError } = nodeHarness((src, seen) => create(src, seen), undefined);
 
 const IDENTITY = 'class Identity:\n    def process(self, x):\n        return x\n';
 
 /** Runs one node in a fresh process (its own Pyodide) with the test's cache folder; returns load info and output. */
 function freshProcess(): Promise<{ info: PyodideLoadInfo; random: number }> {
-  const runtime = fileURLToPath(new URL('./pyodide-runtime.js', import.meta.url));
+  const runtime = fileURLToPath(new URL('./node.js', import.meta.url));
   const script = [
     `import { createPyodideNode, pyodideLoadInfo } from ${JSON.stringify(runtime)};`,
     // print() and a raw write to fd 1 must not reach stdout, where the result goes.
@@ -133,363 +93,21 @@ test('this process: loads once, on the first start()', async () => {
   });
 });
 
-test('identity over 1000 items in one batch keeps order and values', async () => {
-  await withNode(IDENTITY, async (node) => {
-    const items = Array.from({ length: 1000 }, (_, i) =>
-      i % 3 === 0 ? i : i % 3 === 1 ? { i, s: `é${i}\u{1F600}`, a: [i, null, true, -0.5] } : `s${i}`,
-    );
-    const results = await node.processBatch(items);
-    assert.equal(results.length, 1000);
-    assert.deepEqual(
-      outputs(results).map((o) => o[0]),
-      items,
-    );
-  });
-});
-
-test('numbers: integral JSON numbers within 2^53 are int, others float; outputs map back', async () => {
-  const code = [
-    'class Types:',
-    '    def process(self, x):',
-    '        if isinstance(x, dict):',
-    '            return eval(x["expr"])',
-    '        return [type(x).__name__, x]',
-  ].join('\n');
-  await withNode(code, async (node) => {
-    const results = await node.processBatch([1, 1.5, 2 ** 53, -(2 ** 53), 2 ** 53 + 2, 1e21, 3.0, -0]);
-    assert.deepEqual(outputs(results), [
-      [['int', 1]],
-      [['float', 1.5]],
-      [['int', 2 ** 53]],
-      [['int', -(2 ** 53)]],
-      [['float', 2 ** 53 + 2]],
-      [['float', 1e21]],
-      [['int', 3]],
-      [['int', 0]],
-    ]);
-    const exprs = ['2**53 + 1', '3.0', '(1, "a")', '{"k": [1.5]}', 'True', 'None and 1', '10**300', '[None]'];
-    const more = await node.processBatch(exprs.map((expr) => ({ expr })));
-    assert.deepEqual(outputs(more), [
-      [2 ** 53],
-      [3],
-      [[1, 'a']],
-      [{ k: [1.5] }],
-      [true],
-      [],
-      [1e300],
-      [[null]],
-    ]);
-    const bad = await node.processBatch(
-      [
-        '{1, 2}',
-        'float("nan")',
-        'float("inf")',
-        '{1: "a"}',
-        '10**400',
-        'object()',
-        '[1, {2}]',
-        '{"a": {True: 1}}',
-      ].map((expr) => ({ expr })),
-    );
-    assert.deepEqual(
-      bad.map((r) => failure(r).message),
-      ['set', 'float', 'float', 'dict', 'int', 'object', 'set', 'dict'].map(
-        (t) => `cannot send a ${t} out of a Python node`,
-      ),
-    );
-    assert.deepEqual(failure(bad[0]), {
-      type: 'TypeError',
-      message: 'cannot send a set out of a Python node',
-      traceback: '',
-    });
-    // Items that do cross: NaN and the infinities as floats, integral numbers beyond 2^53 as floats.
-    const odd = await node.processBatch([Number.NaN, -Infinity, 2 ** 60]);
-    assert.deepEqual(
-      odd.map((r) => (r.ok ? r.outputs : failure(r).message)),
-      [
-        'cannot send a float out of a Python node',
-        'cannot send a float out of a Python node',
-        [['float', 2 ** 60]],
-      ],
-    );
-  });
-});
-
-test('binary values cross as bytes both ways, alone and nested', async () => {
-  const code = [
-    'class Bin:',
-    '    def process(self, x):',
-    '        if isinstance(x, bytes):',
-    '            return x[::-1]',
-    '        return [type(x["b"]).__name__, x["b"] + b"!", {"\\x00b": [0, 1]}, x["nul"], b""]',
-  ].join('\n');
-  await withNode(code, async (node) => {
-    const big = Buffer.alloc(100_000, 7);
-    big[0] = 1;
-    const results = await node.processBatch([
-      new Uint8Array([1, 2, 3]),
-      { b: Buffer.from('hi'), nul: 'a\u0000b' },
-      big,
-    ]);
-    const [first, second, third] = outputs(results);
-    const small = first?.[0];
-    assert.ok(small instanceof Uint8Array);
-    assert.deepEqual([...small], [3, 2, 1]);
-    assert.deepEqual(second?.[0], [
-      'bytes',
-      Buffer.from('hi!'),
-      { '\u0000b': [0, 1] },
-      'a\u0000b',
-      Buffer.alloc(0),
-    ]);
-    const reversed = third?.[0] as Uint8Array;
-    assert.equal(reversed.length, 100_000);
-    assert.equal(reversed[99_999], 1);
-  });
-});
-
-test('generators, async generators and async def; None drops the item', async () => {
-  const code = [
-    'import asyncio',
-    'class Many:',
-    '    def process(self, x):',
-    '        if x == "gen":',
-    '            return (i for i in range(3))',
-    '        if x == "none":',
-    '            return None',
-    '        if x == "agen":',
-    '            return self.agen()',
-    '        if x == "nones":',
-    '            return (v for v in [None, 1])',
-    '        return self.later(x)',
-    '    async def agen(self):',
-    '        for i in range(2):',
-    '            await asyncio.sleep(0)',
-    '            yield i * 10',
-    '    async def later(self, x):',
-    '        await asyncio.sleep(0.001)',
-    '        return x * 2',
-  ].join('\n');
-  await withNode(code, async (node) => {
-    const results = await node.processBatch(['gen', 21, 'none', 'agen', 'nones', 'gen']);
-    assert.deepEqual(outputs(results), [[0, 1, 2], [42], [], [0, 10], [null, 1], [0, 1, 2]]);
-  });
-  const direct = [
-    'class G:',
-    '    def process(self, x):',
-    '        yield x',
-    '        yield x + 1',
-    'class A:',
-    '    async def process(self, x):',
-    '        return -x',
-    'class AG:',
-    '    async def process(self, x):',
-    '        yield x',
-    '        if x == 2:',
-    '            raise ValueError("two")',
-  ].join('\n');
-  for (const [className, expected] of [
-    [
-      'G',
-      [
-        [1, 2],
-        [2, 3],
-      ],
-    ],
-    ['A', [[-1], [-2]]],
-  ] as const) {
-    await withNode(source(direct, { className }), async (node) => {
-      assert.deepEqual(outputs(await node.processBatch([1, 2])), expected);
-    });
-  }
-  await withNode(source(direct, { className: 'AG', nodeId: 'ag' }), async (node) => {
-    const [one, two, three] = await node.processBatch([1, 2, 3]);
-    assert.deepEqual(one, { ok: true, outputs: [1] });
-    assert.equal(
-      failure(two).traceback,
-      'Traceback (most recent call last):\n  File "<node ag>", line 12, in process\nValueError: two\n',
-    );
-    assert.deepEqual(three, { ok: true, outputs: [3] });
-  });
-});
-
-test('batches of one node never overtake each other', async () => {
-  const code =
-    'import asyncio\nclass Slow:\n    async def process(self, x):\n        await asyncio.sleep(0.002 * (3 - x))\n        return x\n';
-  await withNode(code, async (node) => {
-    const batches = await Promise.all([
-      node.processBatch([0]),
-      node.processBatch([1]),
-      node.processBatch([2]),
-    ]);
-    assert.deepEqual(
-      batches.map((b) => outputs(b)),
-      [[[0]], [[1]], [[2]]],
-    );
-  });
-});
-
-test('state across items, init kwargs, initialize(), flush() outputs, cleanup()', async () => {
-  const code = [
-    'class Sum:',
-    '    def __init__(self, start=0, scale=1, tags=()):',
-    '        self.total = start',
-    '        self.scale = scale',
-    '        self.tags = tags',
-    '    async def initialize(self):',
-    '        self.total *= self.scale',
-    '    def process(self, x):',
-    '        self.total += x',
-    '        return self.total',
-    '    def flush(self):',
-    '        yield "end"',
-    '        yield self.total',
-    '        yield self.tags',
-    '    def cleanup(self):',
-    '        print("cleaned", self.total)',
-  ].join('\n');
-  await withNode(source(code, { init: { start: 5, scale: 2, tags: ['a', null] } }), async (node, seen) => {
-    assert.deepEqual(outputs(await node.processBatch([1, 2])), [[11], [13]]);
-    assert.deepEqual(outputs(await node.processBatch([3])), [[16]]);
-    assert.deepEqual(await node.flush(), { ok: true, outputs: ['end', 16, ['a', null]] });
-    await node.close();
-    assert.deepEqual(
-      seen.logs.map((r) => r.message),
-      ['cleaned 16'],
-    );
-    await assert.rejects(node.processBatch([1]), /is closed/);
-  });
-  await withNode(IDENTITY, async (node) => {
-    assert.deepEqual(await node.flush(), { ok: true, outputs: [] });
-  });
-  const failing =
-    'class F:\n    def process(self, x):\n        return x\n    def cleanup(self):\n        raise OSError("busy")\n';
-  await withNode(failing, async (node, seen) => {
-    await node.close();
-    assert.deepEqual(seen.warnings, ['cleanup() failed: OSError: busy']);
-  });
-});
-
-test('class selection: the only class with process(), or the one named; errors otherwise', async () => {
-  const two =
-    'import json\nclass A:\n    def process(self, x):\n        return "a"\nclass B:\n    def process(self, x):\n        return "b"\nclass Helper:\n    pass\n';
-  await withNode(source(two, { className: 'B' }), async (node) => {
-    assert.deepEqual(outputs(await node.processBatch([0])), [['b']]);
-  });
+test('numbers: NaN and the infinities cross as floats (and cannot come back), integral numbers beyond 2^53 as floats', async () => {
   await withNode(
-    'from collections import OrderedDict\nclass Only:\n    def process(self, x):\n        return "only"\nAlias = Only\n',
+    'class Types:\n    def process(self, x):\n        return [type(x).__name__, x]\n',
     async (node) => {
-      assert.deepEqual(outputs(await node.processBatch([0])), [['only']]);
+      const odd = await node.processBatch([Number.NaN, -Infinity, 2 ** 60]);
+      assert.deepEqual(
+        odd.map((r) => (r.ok ? r.outputs : failure(r).message)),
+        [
+          'cannot send a float out of a Python node',
+          'cannot send a float out of a Python node',
+          [['float', 2 ** 60]],
+        ],
+      );
     },
   );
-  const several = await startError(source(two));
-  assert.deepEqual(several.exception, {
-    type: 'LookupError',
-    message:
-      '<node n> defines several classes with a process() method (A, B): name the one to use with `class`',
-    traceback:
-      'LookupError: <node n> defines several classes with a process() method (A, B): name the one to use with `class`\n',
-  });
-  const none = await startError(source('class Helper:\n    pass\n'));
-  assert.match(none.exception.message, /defines no class with a process\(\) method/);
-  const missing = await startError(source(two, { className: 'C' }));
-  assert.equal(missing.exception.type, 'NameError');
-  assert.match(missing.exception.message, /no class named 'C'/);
-  const notClass = await startError(source('x = 1\n', { className: 'x' }));
-  assert.equal(notClass.exception.message, "'x' in <node n> is a int, not a class");
-});
-
-test('a syntax error or an exception in __init__ fails start() with a filtered traceback', async () => {
-  const syntax = await startError(
-    source('class S:\n    def process(self, x)\n        return x\n', { nodeId: 'syn' }),
-  );
-  assert.equal(syntax.exception.type, 'SyntaxError');
-  assert.match(
-    syntax.exception.traceback,
-    /^Traceback \(most recent call last\):\n {2}File "<node syn>", line 2\nSyntaxError: [^\n]+\n$/,
-  );
-  assert.match(syntax.message, /^SyntaxError: .*\(<node syn>, line 2\)/);
-  const init = await startError(
-    source(
-      'class I:\n    def __init__(self):\n        raise ValueError("bad config")\n    def process(self, x):\n        return x\n',
-      { nodeId: 'ini' },
-    ),
-  );
-  assert.deepEqual(init.exception, {
-    type: 'ValueError',
-    message: 'bad config',
-    traceback:
-      'Traceback (most recent call last):\n  File "<node ini>", line 3, in __init__\nValueError: bad config\n',
-  });
-  const asyncInit = await startError(
-    source(
-      'class I:\n    async def initialize(self):\n        raise KeyError("k")\n    def process(self, x):\n        return x\n',
-    ),
-  );
-  assert.equal(
-    asyncInit.exception.traceback,
-    'Traceback (most recent call last):\n  File "<node n>", line 3, in initialize\nKeyError: \'k\'\n',
-  );
-});
-
-test('an exception in process() is an item error with the filtered traceback of the contract', async () => {
-  await withNode(
-    source('class Div:\n    def process(self, x):\n        return 1 / x\n', { nodeId: 'div' }),
-    async (node) => {
-      const [ok, bad, after] = await node.processBatch([2, 0, 4]);
-      assert.deepEqual(ok, { ok: true, outputs: [0.5] });
-      assert.deepEqual(failure(bad), {
-        type: 'ZeroDivisionError',
-        message: 'division by zero',
-        traceback:
-          'Traceback (most recent call last):\n  File "<node div>", line 3, in process\nZeroDivisionError: division by zero\n',
-      });
-      assert.deepEqual(after, { ok: true, outputs: [0.25] });
-    },
-  );
-  const deep =
-    'import json\nclass Div:\n    def process(self, x):\n        return self.helper(x)\n    def helper(self, x):\n        return json.loads(x)\n';
-  await withNode(source(deep, { nodeId: 'deep' }), async (node) => {
-    const [bad] = await node.processBatch(['{']);
-    assert.equal(failure(bad).type, 'JSONDecodeError');
-    assert.match(
-      failure(bad).traceback,
-      /^Traceback \(most recent call last\):\n {2}File "<node deep>", line 4, in process\n {2}File "<node deep>", line 6, in helper\nJSONDecodeError: Expecting property name/,
-    );
-  });
-});
-
-test('a module file: read here, its relative name in tracebacks', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pitlane-pyodide-mod-'));
-  try {
-    const path = join(dir, 'node.py');
-    writeFileSync(
-      path,
-      'import math\n\nclass Mod:\n    def process(self, x):\n        return math.floor(10 // x)\n',
-    );
-    await withNode(
-      { nodeId: 'm', modulePath: path, fileName: 'nodes/node.py', className: 'Mod', init: {} },
-      async (node) => {
-        const [ok, bad] = await node.processBatch([2, 0]);
-        assert.deepEqual(ok, { ok: true, outputs: [5] });
-        assert.equal(
-          failure(bad).traceback,
-          // Python 3.14's wording (3.11 says "integer division or modulo by zero").
-          'Traceback (most recent call last):\n  File "nodes/node.py", line 5, in process\nZeroDivisionError: division by zero\n',
-        );
-      },
-    );
-    const missing = await startError({
-      nodeId: 'm',
-      modulePath: join(dir, 'absent.py'),
-      fileName: 'absent.py',
-      className: 'X',
-      init: {},
-    });
-    assert.equal(missing.exception.type, 'FileNotFoundError');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 });
 
 test('print(), sys.stderr and logging become log records of the node, with levels', async () => {
@@ -532,8 +150,8 @@ test('two nodes: separate namespaces, each one its own log', async () => {
     'counter = 0\nclass A:\n    def process(self, x):\n        global counter\n        counter += x\n        print("a", counter)\n        return counter\n';
   const b =
     'import asyncio\nclass B:\n    async def process(self, x):\n        await asyncio.sleep(0.001)\n        print("b", "counter" in globals())\n        return "counter" in globals()\n';
-  const seenA: Observed = { logs: [], warnings: [] };
-  const seenB: Observed = { logs: [], warnings: [] };
+  const seenA: Observed = observed();
+  const seenB: Observed = observed();
   const nodeA = create(source(a, { nodeId: 'a' }), seenA);
   const nodeB = create(source(b, { nodeId: 'b' }), seenB);
   await Promise.all([nodeA.start(), nodeB.start()]);
@@ -603,7 +221,7 @@ async function withTimedNode(
   options: { timeoutMs?: number; signal?: AbortSignal; nodeId?: string; graceMs?: number },
   body: (node: PythonNodeInstance, seen: Observed) => Promise<void>,
 ): Promise<void> {
-  const seen: Observed = { logs: [], warnings: [] };
+  const seen: Observed = observed();
   const node = createPyodideNode(source(code, { nodeId: options.nodeId ?? 't' }), {
     onLog: (r) => seen.logs.push(r),
     onWarning: (_id, message) => seen.warnings.push(message),
@@ -658,7 +276,7 @@ test('a timed-out item (while True: pass) is interrupted; the batch goes on; sta
 test('an item that catches KeyboardInterrupt forever: the VM is replaced, the state lost, a warning says so', async () => {
   const other =
     'class Count:\n    def __init__(self):\n        self.n = 0\n    def process(self, x):\n        self.n += 1\n        return self.n\n';
-  const seenOther: Observed = { logs: [], warnings: [] };
+  const seenOther: Observed = observed();
   const bystander = create(source(other, { nodeId: 'other' }), seenOther);
   await bystander.start();
   try {

@@ -1,55 +1,46 @@
-/**
- * The Python side of the Pyodide runtime (pyodide-runtime.ts), installed once per VM as module `_pitlane_pyodide`
- * (and so included in the memory snapshot): it compiles each node's code into a module of its own (so nodes share
- * no globals), selects and instantiates the class, calls process/flush/cleanup, filters tracebacks to the node's
- * own frames, and routes print() and logging to the node that is running (named by a global during a synchronous
- * call, by a context variable in the node's asyncio Tasks). Its behaviour mirrors the CPython worker
- * (worker/pitlane_worker.py).
- *
- * Timeouts and cancellation: every batch is a numbered call. The host reads which item of which call is running
- * with a probe signal (its handler walks the stack to the frame of `_run` / `_run_async`; nothing is recorded per
- * item on the synchronous path) or, while the VM is idle, with `progress()`. It stops an item with an interrupt
- * signal whose handler raises KeyboardInterrupt only if the item named by the host is still the one running, or
- * with `cancel()` for an item waiting in an asyncio Task.
- *
- * Kept free of backticks and dollar-brace sequences (it lives in a template literal) but for the three constants
- * it shares with TypeScript.
- */
+"""pitlane_pyodide: the Python side of pitlane's Pyodide runtime (src/python/pyodide/), one module per VM.
 
-/** Name of the helper's code in tracebacks and frames (the interrupt handler tells helper frames by it). */
-export const HELPER_FILE = '<pitlane-pyodide>';
+The VM's thread (pyodide-thread.ts) installs it as module `_pitlane_pyodide` once per VM, before the memory
+snapshot is taken (so a restored VM has it), together with the two modules it shares with the CPython worker
+(pitlane_worker.py): pitlane_logging.py (print() and logging) and pitlane_node_code.py (class selection,
+tracebacks), and its codec, pitlane_pyodide_codec.py. It compiles each node's code into a module of its own (so nodes share no globals), selects and
+instantiates the class, calls process/flush/cleanup, filters tracebacks to the node's own frames, and routes
+print() and logging to the node that is running (named by a global during a synchronous call, by a context
+variable in the node's asyncio Tasks). Its behaviour mirrors the CPython worker.
 
-/** Signal numbers the host writes into the interrupt buffer (any 1..64 works in Pyodide; these are SIGUSR1/2). */
-export const PROBE_SIGNAL = 10;
-export const INTERRUPT_SIGNAL = 12;
-/** Stop requests the control buffer holds at once (slots of call, item index or -1, kind). */
-export const CONTROL_TARGETS = 8;
+Values: a batch arrives as one JSON text (and the binary values it refers to) and its results leave as one
+(pitlane_pyodide_codec.py).
 
-export const HELPER_SOURCE = String.raw`
+Timeouts and cancellation: every batch is a numbered call. The host reads which item of which call is running
+with a probe signal (its handler walks the stack to the frame of `_run` / `_run_async`; nothing is recorded per
+item on the synchronous path) or, while the VM is idle, with `progress()`. It stops an item with an interrupt
+signal whose handler raises KeyboardInterrupt only if the item named by the host is still the one running, or
+with `cancel()` for an item waiting in an asyncio Task. The signal numbers and the stop kinds are the host's
+(src/python/pyodide/messages.ts): it passes them to setup().
+"""
+
 import asyncio
 import contextvars
 import inspect
 import io
 import json
 import logging
-import re
 import sys
 import types
-from json import encoder as _json_encoder
-from json import scanner as _json_scanner
 
-TAG = None  # set by setup(): a key user data cannot contain by chance
-HELPER_FILE = '${HELPER_FILE}'
-PROBE_SIGNAL = ${PROBE_SIGNAL}
-INTERRUPT_SIGNAL = ${INTERRUPT_SIGNAL}
+import pitlane_pyodide_codec
+from pitlane_logging import LineStream, forward_logging
+from pitlane_node_code import describe, select_class
+from pitlane_pyodide_codec import SCALAR_TYPES as _SCALAR_TYPES
+from pitlane_pyodide_codec import SendError as _SendError
+from pitlane_pyodide_codec import decode as _decode
+from pitlane_pyodide_codec import encode_checked as _encode_checked
+from pitlane_pyodide_codec import out_blobs as _out_blobs
+
+_STOP_CALL = None  # set by setup(): the kind of a stop request that cancels the rest of the call too
 _NO_OUTPUTS = []
-_HUGE_DIGITS = re.compile(r'[0-9]{309}')
-_MAX_DEPTH = 1000
-_STR_TYPE = frozenset((str,))
-_SCALAR_TYPES = frozenset((int, float, str, bool, bytes, type(None)))
 _CONTAINER_TYPES = frozenset((dict, list, tuple))
 _VALUE_TYPES = _SCALAR_TYPES | _CONTAINER_TYPES
-_ARRAY_OR_DICT = (dict, list, tuple)
 _GeneratorType = types.GeneratorType
 _AsyncGeneratorType = types.AsyncGeneratorType
 _CoroutineType = types.CoroutineType
@@ -66,153 +57,9 @@ def _running_node():
 _nodes = {}
 _sink = None
 
-# Input: the C scanner of the standard decoder; an object_hook (tags) only when the JS side tagged something.
-_scan_plain = _json_scanner.make_scanner(json.JSONDecoder())
-
-
-def _decode(payload, blobs):
-    if blobs is None:
-        return _scan_plain(payload, 0)[0]
-    byte_blobs = [b.to_bytes() for b in blobs]
-
-    def hook(d):
-        if len(d) == 1 and TAG in d:
-            kind, value = d[TAG]
-            if kind == 'b':
-                return byte_blobs[value]
-            if kind == 'f':
-                return float(value)
-            if kind == 'i':
-                return int(value)
-        return d
-
-    return json.JSONDecoder(object_hook=hook).decode(payload)
-
-
-# Output: the C encoder, strict about floats; bytes leave out of band; any other type is refused.
-class _SendError(Exception):
-    pass
-
-
-_out_blobs = []
-
-
-def _default(o):
-    if isinstance(o, bytes):
-        _out_blobs.append(o)
-        return {TAG: len(_out_blobs) - 1}
-    raise _SendError(type(o).__name__)
-
-
-# No circular-reference markers (twice as fast): _check_tree has refused cycles and deep nesting before.
-_encode_raw = _json_encoder.c_make_encoder(
-    None, _default, _json_encoder.encode_basestring_ascii, None, ':', ',', False, False, False
-)
-
-
-def _check_tree(value):
-    """Refuses a dict with a non-str key (the encoder would turn the key into a string), and nesting deeper than
-    _MAX_DEPTH: the C encoder recursing that deep overflows the JavaScript stack, which kills Pyodide."""
-    stack = [(value, 0)]
-    pop = stack.pop
-    push = stack.append
-    while stack:
-        c, depth = pop()
-        if isinstance(c, dict):
-            if not set(map(type, c)) <= _STR_TYPE:
-                for k in c:
-                    if not isinstance(k, str):
-                        raise _SendError('dict')
-            c = c.values()
-        if set(map(type, c)) <= _SCALAR_TYPES:
-            continue
-        if depth >= _MAX_DEPTH:
-            if _is_cyclic(value):
-                raise ValueError('Circular reference detected')
-            raise RecursionError('maximum recursion depth exceeded while encoding a JSON object')
-        for x in c:
-            if isinstance(x, _ARRAY_OR_DICT):
-                push((x, depth + 1))
-
-
-def _is_cyclic(value):
-    """Depth-first, iterative (recursing in wasm is what we avoid here)."""
-    path = set()
-    stack = [(value, False)]
-    while stack:
-        c, leaving = stack.pop()
-        if leaving:
-            path.discard(id(c))
-            continue
-        path.add(id(c))
-        stack.append((c, True))
-        for x in c.values() if isinstance(c, dict) else c:
-            if isinstance(x, _ARRAY_OR_DICT):
-                if id(x) in path:
-                    return True
-                stack.append((x, False))
-    return False
-
-
-def _has_huge_int(value):
-    """Whether value holds an int beyond the float range (JSON.parse would make it Infinity)."""
-    stack = [value]
-    while stack:
-        c = stack.pop()
-        for x in c.values() if isinstance(c, dict) else c:
-            if isinstance(x, _ARRAY_OR_DICT):
-                stack.append(x)
-            elif isinstance(x, int) and x.bit_length() > 1000:
-                try:
-                    float(x)
-                except OverflowError:
-                    return True
-    return False
-
-
-def _encode_checked(value, nested):
-    if nested:
-        _check_tree(value)
-    text = _encode(value)
-    # Only an integer literal of 309+ digits can exceed the largest double (~1.8e308).
-    if len(text) > 308 and _HUGE_DIGITS.search(text) and _has_huge_int(value):
-        raise _SendError('int')
-    return text
-
-
-def _encode(value):
-    """JSON text of value; raises _SendError naming the type that cannot cross."""
-    try:
-        return ''.join(_encode_raw(value, 0))
-    except ValueError as e:
-        if str(e).startswith('Out of range float'):
-            raise _SendError('float') from None
-        raise
-
-
 # Errors: the filtered traceback of docs/python-nodes.md, without source lines.
 def _exception(e, filename):
-    tname = type(e).__name__
-    try:
-        message = str(e)
-    except BaseException:
-        message = '<exception str() failed>'
-    frames = []
-    tb = e.__traceback__
-    while tb is not None:
-        code = tb.tb_frame.f_code
-        if code.co_filename == filename:
-            frames.append('  File "%s", line %s, in %s\n' % (filename, tb.tb_lineno, code.co_name))
-        tb = tb.tb_next
-    last = message
-    if isinstance(e, SyntaxError) and e.filename == filename:
-        frames.append('  File "%s", line %s\n' % (filename, e.lineno))
-        last = e.msg or ''
-    tail = '%s: %s\n' % (tname, last) if last else tname + '\n'
-    notes = getattr(e, '__notes__', None)
-    if isinstance(notes, (list, tuple)):
-        tail += ''.join('%s\n' % (n,) for n in notes)
-    return [tname, message, 'Traceback (most recent call last):\n' + ''.join(frames) + tail if frames else tail]
+    return list(describe(e, filename))
 
 
 def _send_error(type_name):
@@ -224,8 +71,13 @@ def _emit(node, level, text):
     _sink(-1 if node is None else node.key, level, text)
 
 
-class _NodeStream(io.TextIOBase):
+def _emit_running(level, text):
+    _emit(_running_node(), level, text)
+
+
+class _NodeStream(LineStream):
     def __init__(self, level, name):
+        super().__init__()
         self._level = level
         self._name = name
         self._orphan = ''
@@ -234,21 +86,7 @@ class _NodeStream(io.TextIOBase):
     def name(self):
         return self._name
 
-    @property
-    def encoding(self):
-        return 'utf-8'
-
-    def writable(self):
-        return True
-
-    def isatty(self):
-        return False
-
-    def write(self, s):
-        if not isinstance(s, str):
-            raise TypeError('write() argument must be str, not ' + type(s).__name__)
-        if not s:
-            return 0
+    def add(self, s):
         node = _running_node()
         pending = (node.pending.get(self._level, '') if node is not None else self._orphan) + s
         # One record per write that ends a line (a print() call), as the CPython worker does.
@@ -259,7 +97,6 @@ class _NodeStream(io.TextIOBase):
             node.pending[self._level] = pending
         else:
             self._orphan = pending
-        return len(s)
 
     def flush(self):
         node = _running_node()
@@ -273,28 +110,6 @@ def _flush_pending(node):
             if text:
                 _emit(node, level, text)
         node.pending.clear()
-
-
-def _level_name(levelno):
-    if levelno >= logging.CRITICAL:
-        return 'critical'
-    if levelno >= logging.ERROR:
-        return 'error'
-    if levelno >= logging.WARNING:
-        return 'warning'
-    if levelno >= logging.INFO:
-        return 'info'
-    return 'debug'
-
-
-class _LogHandler(logging.Handler):
-    def emit(self, record):
-        try:
-            text = self.format(record)
-        except Exception:
-            self.handleError(record)
-            return
-        _emit(_running_node(), _level_name(record.levelno), text)
 
 
 # Nodes.
@@ -312,29 +127,7 @@ class _Node:
 
 
 def _select_class(node, class_name):
-    namespace = node.module.__dict__
-    if class_name is not None:
-        cls = namespace.get(class_name)
-        if cls is None:
-            raise NameError("%s defines no class named '%s'" % (node.filename, class_name))
-        if not isinstance(cls, type):
-            raise TypeError("'%s' in %s is a %s, not a class" % (class_name, node.filename, type(cls).__name__))
-        if not hasattr(cls, 'process'):
-            raise TypeError("class '%s' has no process() method" % (class_name,))
-        return cls
-    found = []
-    for v in namespace.values():
-        if isinstance(v, type) and v.__module__ == node.module_name and hasattr(v, 'process') and v not in found:
-            found.append(v)
-    if not found:
-        raise LookupError('%s defines no class with a process() method' % (node.filename,))
-    if len(found) > 1:
-        names = ', '.join(c.__name__ for c in found)
-        raise LookupError(
-            '%s defines several classes with a process() method (%s): name the one to use with ' % (node.filename, names)
-            + chr(96) + 'class' + chr(96)
-        )
-    return found[0]
+    return select_class(node.module.__dict__, node.module_name, node.filename, class_name)
 
 
 def _init_failed(node, e):
@@ -344,12 +137,41 @@ def _init_failed(node, e):
     return _exception(e, node.filename)
 
 
-def create(key, code, filename, class_name, init_payload, init_blobs):
-    """Compiles and instantiates a node; returns None, an error [type, message, traceback], or a Task of either."""
+def _as_node(node, fn, settle):
+    """Runs fn() as node's code (its print() and logging are the node's), then returns settle(None), or settle(e)
+    for the exception it raised. A result that is awaitable is awaited in a Task of the node, which settles then:
+    the caller gets that Task."""
     global _sync_node
-    node = _Node(key, filename)
     previous, _sync_node = _sync_node, node
     try:
+        result = fn()
+        if inspect.isawaitable(result):
+            return asyncio.ensure_future(_finish_as_node(node, result, settle))
+        return settle(None)
+    except BaseException as e:
+        return settle(e)
+    finally:
+        _flush_pending(node)
+        _sync_node = previous
+
+
+async def _finish_as_node(node, awaitable, settle):
+    _task_node.set(node)
+    error = None
+    try:
+        await awaitable
+    except BaseException as e:
+        error = e
+    finally:
+        _flush_pending(node)
+    return settle(error)
+
+
+def create(key, code, filename, class_name, init_payload, init_blobs):
+    """Compiles and instantiates a node; returns None, an error [type, message, traceback], or a Task of either."""
+    node = _Node(key, filename)
+
+    def start():
         module = types.ModuleType(node.module_name)
         module.__file__ = filename
         node.module = module
@@ -360,28 +182,15 @@ def create(key, code, filename, class_name, init_payload, init_blobs):
         node.instance = cls(**init)
         node.process = node.instance.process
         initialize = getattr(node.instance, 'initialize', None)
-        result = initialize() if callable(initialize) else None
-        if inspect.isawaitable(result):
-            return asyncio.ensure_future(_finish_create(node, result))
+        return initialize() if callable(initialize) else None
+
+    def settle(error):
+        if error is not None:
+            return _init_failed(node, error)
         _nodes[key] = node
         return None
-    except BaseException as e:
-        return _init_failed(node, e)
-    finally:
-        _flush_pending(node)
-        _sync_node = previous
 
-
-async def _finish_create(node, awaitable):
-    _task_node.set(node)
-    try:
-        await awaitable
-    except BaseException as e:
-        return _init_failed(node, e)
-    finally:
-        _flush_pending(node)
-    _nodes[node.key] = node
-    return None
+    return _as_node(node, start, settle)
 
 
 def _outputs_of(r):
@@ -537,7 +346,7 @@ def _cancel_rest(items, i, outputs, errors):
         errors.append([j, 'Cancelled', 'cancelled: the run was interrupted', ''])
 
 
-# -- Timeouts and cancellation (see the module comment of pyodide-helper.ts)
+# -- Timeouts and cancellation (see the module docstring)
 
 class _RunCancelled(KeyboardInterrupt):
     """Raised into an item when the run is cancelled: fails it and skips the rest of its call."""
@@ -551,6 +360,8 @@ _interrupt_targets = None  # JS function: flat [call, index, kind, ...] the host
 _RUN_CODES = frozenset((_run.__code__, _run_async.__code__))
 # Helper code that runs between items (encoding, tracebacks, logging): never interrupted.
 _BETWEEN_CODES = frozenset((_finish.__code__, _exception.__code__, _flush_pending.__code__, _decode.__code__))
+# The files of the runtime's own code (this module and the three it imports): frames of any other file are the node's.
+_HELPER_FILES = frozenset(f.__code__.co_filename for f in (_run, LineStream.write, describe, _decode))
 
 
 def _running_call(frame):
@@ -565,7 +376,7 @@ def _running_call(frame):
             return loc.get('call'), loc.get('i'), in_item and not between
         if code in _BETWEEN_CODES:
             between = True
-        elif code.co_filename != HELPER_FILE:
+        elif code.co_filename not in _HELPER_FILES:
             in_item = True
         f = f.f_back
     return None
@@ -585,7 +396,7 @@ def _on_interrupt(signum, frame):
     targets = _interrupt_targets()
     for k in range(0, len(targets), 3):
         if targets[k] == call and (targets[k + 1] == index or targets[k + 1] == -1):
-            if targets[k + 2] == 2:
+            if targets[k + 2] == _STOP_CALL:
                 raise _RunCancelled()
             raise KeyboardInterrupt()
 
@@ -651,36 +462,19 @@ def flush(key, call):
 
 def close(key):
     """Calls cleanup() if defined and forgets the node; returns None, an error list, or a Task of either."""
-    global _sync_node
     node = _nodes.pop(key, None)
     if node is None:
         return None
-    previous, _sync_node = _sync_node, node
-    try:
+
+    def cleanup():
         fn = getattr(node.instance, 'cleanup', None)
-        result = fn() if callable(fn) else None
-        if inspect.isawaitable(result):
-            return asyncio.ensure_future(_finish_close(node, result))
-        _forget(node)
-        return None
-    except BaseException as e:
-        _forget(node)
-        return _exception(e, node.filename)
-    finally:
-        _flush_pending(node)
-        _sync_node = previous
+        return fn() if callable(fn) else None
 
-
-async def _finish_close(node, awaitable):
-    _task_node.set(node)
-    try:
-        await awaitable
-        return None
-    except BaseException as e:
-        return _exception(e, node.filename)
-    finally:
-        _flush_pending(node)
+    def settle(error):
         _forget(node)
+        return None if error is None else _exception(error, node.filename)
+
+    return _as_node(node, cleanup, settle)
 
 
 def _forget(node):
@@ -690,16 +484,17 @@ def _forget(node):
     node.module = None
 
 
-def setup(sink, tag, report_progress, interrupt_targets):
+def setup(sink, tag, report_progress, interrupt_targets, probe_signal, interrupt_signal, stop_call):
     """Once per VM, after the load (never before a snapshot: the arguments are JavaScript functions)."""
-    global _sink, TAG, _report_progress, _interrupt_targets
+    global _sink, _report_progress, _interrupt_targets, _STOP_CALL
     import signal
 
-    TAG = tag
+    pitlane_pyodide_codec.set_tag(tag)
     _report_progress = report_progress
     _interrupt_targets = interrupt_targets
-    signal.signal(PROBE_SIGNAL, _on_probe)
-    signal.signal(INTERRUPT_SIGNAL, _on_interrupt)
+    _STOP_CALL = stop_call
+    signal.signal(probe_signal, _on_probe)
+    signal.signal(interrupt_signal, _on_interrupt)
     _install_sleep()
     import random
 
@@ -708,12 +503,5 @@ def setup(sink, tag, report_progress, interrupt_targets):
     sys.stdin = io.StringIO('')
     sys.stdout = _NodeStream('info', '<stdout>')
     sys.stderr = _NodeStream('error', '<stderr>')
-    root = logging.getLogger()
-    for h in list(root.handlers):
-        root.removeHandler(h)
-    handler = _LogHandler()
-    handler.setFormatter(logging.Formatter('%(message)s'))
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)  # as the CPython worker: debug records stay hidden unless the node lowers it
+    forward_logging(_emit_running)
     logging.captureWarnings(True)
-`;
