@@ -16,8 +16,8 @@ import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLocalInference } from '../dist/inference/local-inference.js';
-import { loadModelRepository } from '../dist/inference/model-repository.js';
+import { createLocalInference } from '../dist/inference/tensor/local-inference.js';
+import { loadModelRepository } from '../dist/inference/tensor/model-repository.js';
 import { prepareImage } from '../dist/inference/vision/image-prep.js';
 import { dot, openImageEmbedder } from '../dist/ingest/vision.js';
 import {

@@ -7,8 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
-import { DynamicBatcher } from '../../inference/dynamic-batcher.js';
-import { loadOnnxModel, type OnnxModel, type OnnxTensorMap } from '../../inference/onnx-backend.js';
+import { DynamicBatcher } from '../../inference/tensor/dynamic-batcher.js';
+import { loadOnnxModel, type OnnxModel, type OnnxTensorMap } from '../../inference/backends/onnx/session.js';
 import {
   InferenceInputError,
   ModelNotFoundError,
@@ -19,9 +19,9 @@ import {
   type Tensor,
   type TensorData,
   type TensorDataType,
-} from '../../inference/tensor.js';
+} from '../../inference/tensor/tensor.js';
 import { buildModelServerApp } from './app.js';
-import { decodeInferResponse } from './kserve-codec.js';
+import { decodeInferResponse } from '../../inference/kserve/codec.js';
 import type { ModelStatistics } from './metrics.js';
 
 // -----------------------------------------------------------------------------------------------------------

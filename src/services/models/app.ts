@@ -26,7 +26,7 @@
 import type { Readable, Transform } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { QueueFullError } from '../../inference/dynamic-batcher.js';
+import { QueueFullError } from '../../inference/tensor/dynamic-batcher.js';
 import {
   InferenceInputError,
   ModelNotFoundError,
@@ -34,7 +34,7 @@ import {
   type InferenceRequest,
   type ModelMetadata,
   type Tensor,
-} from '../../inference/tensor.js';
+} from '../../inference/tensor/tensor.js';
 import {
   BodyAssembler,
   INFERENCE_HEADER,
@@ -42,7 +42,7 @@ import {
   encodeInferResponse,
   parseHeaderLength,
   parseInferRequest,
-} from './kserve-codec.js';
+} from '../../inference/kserve/codec.js';
 import { discardRest, HttpProblem, InFlightBudget, overLimit, type RequestLimit } from '../request-limits.js';
 import { ModelServerMetrics, type FailureReason, type ModelStatistics, type ServedModel } from './metrics.js';
 

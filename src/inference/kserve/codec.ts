@@ -28,7 +28,7 @@ import {
   type Tensor,
   type TensorData,
   type TensorDataType,
-} from '../../inference/tensor.js';
+} from '../tensor/tensor.js';
 
 /** The HTTP header giving the length of the JSON part of a body that carries binary tensor data. */
 export const INFERENCE_HEADER = 'inference-header-content-length';

@@ -6,7 +6,7 @@ import {
   type InferenceResult,
   type Tensor,
   type TensorDataType,
-} from '../../inference/tensor.js';
+} from '../tensor/tensor.js';
 import {
   BodyAssembler,
   decodeInferResponse,
@@ -15,7 +15,7 @@ import {
   parseHeaderLength,
   parseInferRequest,
   type EncodedBody,
-} from './kserve-codec.js';
+} from './codec.js';
 
 /** One tensor of every datatype, with its edge values. */
 function sampleTensor(datatype: TensorDataType): Tensor {

@@ -5,9 +5,9 @@
  * dies fails what it held and every later call, with a message saying so.
  */
 import { Worker } from 'node:worker_threads';
-import { FileError } from '../core/errors.js';
+import { FileError } from '../../core/errors.js';
 import type { Embedder, EmbedderInfo, TokenizerSpec } from './embedder.js';
-import type { ModelSpec } from './model-repository.js';
+import type { ModelSpec } from '../tensor/model-repository.js';
 
 export type EmbedderThreadRequest =
   | { readonly kind: 'embed'; readonly id: number; readonly ids: Int32Array; readonly lengths: Int32Array }

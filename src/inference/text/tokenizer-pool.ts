@@ -7,7 +7,7 @@
  * threads everything is inline. A thread that dies fails only the requests it held, and is replaced.
  */
 import { Worker } from 'node:worker_threads';
-import { toError } from '../core/errors.js';
+import { toError } from '../../core/errors.js';
 import type { TextTokenizer, TokenizedText, TokenizerSpec } from './embedder.js';
 import { createTokenizer } from './tokenizers.js';
 

@@ -10,13 +10,8 @@
  * the status and the server's message. An unreachable server gives an Error naming the URL.
  */
 import { Pool } from 'undici';
-import {
-  BodyAssembler,
-  INFERENCE_HEADER,
-  decodeInferResponse,
-  encodeInferRequest,
-} from '../services/models/kserve-codec.js';
-import { QueueFullError } from './dynamic-batcher.js';
+import { BodyAssembler, INFERENCE_HEADER, decodeInferResponse, encodeInferRequest } from './codec.js';
+import { QueueFullError } from '../tensor/dynamic-batcher.js';
 import {
   InferenceInputError,
   ModelNotFoundError,
@@ -26,7 +21,7 @@ import {
   type InferenceResult,
   type ModelMetadata,
   type TensorMetadata,
-} from './tensor.js';
+} from '../tensor/tensor.js';
 
 export interface KServeClientOptions {
   /** The server's base URL, e.g. `http://127.0.0.1:8000` (a path prefix is kept: `http://gw/triton`). */

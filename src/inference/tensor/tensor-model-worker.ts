@@ -3,7 +3,7 @@
  * batches posted by the main thread. Input and output tensor buffers are transferred, not copied.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { FileError, PitlaneError } from '../core/errors.js';
+import { FileError, PitlaneError } from '../../core/errors.js';
 import type { ModelSpec } from './model-repository.js';
 import { InferenceInputError, type Tensor } from './tensor.js';
 import { loadTensorModel, warmUpInputs } from './tensor-model.js';

@@ -5,10 +5,10 @@
  * What happens is reported to an observer (the HTTP layer turns it into Prometheus metrics), so this module
  * knows nothing about HTTP.
  */
-import { DynamicBatcher, type BatchSequence } from './dynamic-batcher.js';
+import { DynamicBatcher, type BatchSequence } from '../tensor/dynamic-batcher.js';
 import type { Embedder, TokenizedText } from './embedder.js';
-import type { ModelSpec } from './model-repository.js';
-import { l2Normalize } from './onnx-backend.js';
+import type { ModelSpec } from '../tensor/model-repository.js';
+import { l2Normalize } from '../backends/onnx/session.js';
 import { loadEmbedderOnThread } from './thread-embedder.js';
 import { TokenizerPool } from './tokenizer-pool.js';
 

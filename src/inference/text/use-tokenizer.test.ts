@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { FileError } from '../core/errors.js';
+import { FileError } from '../../core/errors.js';
 import { loadUseTokenizer, UseTokenizer } from './use-tokenizer.js';
 
 /** The real USE lite vocabulary, as installed with the model. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { FileError } from '../core/errors.js';
+import { FileError } from '../../../core/errors.js';
 import {
   l2Normalize,
   loadOnnxModel,
@@ -10,9 +10,9 @@ import {
   textModelFeeds,
   warmUpTextModel,
   type OnnxModel,
-} from './onnx-backend.js';
-import { buildMiniLmArchInTemp, cosine, type BuiltModelDir } from './test-support.js';
-import { loadWordPieceTokenizer, type WordPieceTokenizer } from './wordpiece-tokenizer.js';
+} from './session.js';
+import { buildMiniLmArchInTemp, cosine, type BuiltModelDir } from '../../test-support.js';
+import { loadWordPieceTokenizer, type WordPieceTokenizer } from '../../text/wordpiece-tokenizer.js';
 
 describe('meanPool and l2Normalize', () => {
   test('mean over unmasked tokens only', () => {

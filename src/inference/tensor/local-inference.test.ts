@@ -8,7 +8,7 @@ import { createLocalInference, type LocalInference } from './local-inference.js'
 import { validateModelRepository, type ModelSpec } from './model-repository.js';
 import { InferenceInputError, ModelNotFoundError, type Tensor } from './tensor.js';
 import { globalAveragePool, normalizeRows } from './tensor-model.js';
-import { writeDoublerModel } from './test-support.js';
+import { writeDoublerModel } from '../test-support.js';
 
 /** A models.yaml entry, validated like a real one. */
 function specs(dir: string, models: Record<string, unknown>): ModelSpec[] {

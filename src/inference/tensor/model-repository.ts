@@ -7,13 +7,13 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
-import { DocumentInvalidError, type ManifestProblem } from '../core/errors.js';
+import { DocumentInvalidError, type ManifestProblem } from '../../core/errors.js';
 import {
   locateAndSortProblems,
   parseDocumentText,
   readConfigFile,
   schemaProblems,
-} from '../pipeline/config-document.js';
+} from '../../pipeline/config-document.js';
 
 const Positive = Type.Integer({ minimum: 1 });
 

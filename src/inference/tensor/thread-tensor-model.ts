@@ -5,7 +5,7 @@
  * that call; a thread that dies fails what it held and every later call, with a message saying so.
  */
 import { Worker } from 'node:worker_threads';
-import { FileError } from '../core/errors.js';
+import { FileError } from '../../core/errors.js';
 import type { ModelSpec } from './model-repository.js';
 import { InferenceInputError, type Tensor, type TensorMetadata } from './tensor.js';
 import type { TensorModel, TensorModelInfo } from './tensor-model.js';

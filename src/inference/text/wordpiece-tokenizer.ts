@@ -9,7 +9,7 @@
  * ONNX Runtime.
  */
 import { readFileSync } from 'node:fs';
-import { FileError } from '../core/errors.js';
+import { FileError } from '../../core/errors.js';
 
 /** One encoded text. */
 export interface Encoding {

@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { FileError } from '../core/errors.js';
-import { buildMiniLmArchInTemp, type BuiltModelDir } from './test-support.js';
+import { FileError } from '../../core/errors.js';
+import { buildMiniLmArchInTemp, type BuiltModelDir } from '../test-support.js';
 import { loadWordPieceTokenizer, WordPieceTokenizer } from './wordpiece-tokenizer.js';
 
 /** A handmade tokenizer.json small enough to compute every expectation by hand. */

@@ -8,9 +8,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
-import { FileError } from '../core/errors.js';
+import { FileError } from '../../core/errors.js';
 import type { ModelSpec, TensorOutputSpec } from './model-repository.js';
-import { datatypeOfOrt, loadOnnxModel, ORT_TYPE_OF, type OnnxModel } from './onnx-backend.js';
+import { datatypeOfOrt, loadOnnxModel, ORT_TYPE_OF, type OnnxModel } from '../backends/onnx/session.js';
 import {
   allocTensorData,
   InferenceInputError,
@@ -20,7 +20,7 @@ import {
   type TensorDataType,
   type TensorMetadata,
 } from './tensor.js';
-import { readGraphModel, startTfjs } from './tfjs-embedder.js';
+import { readGraphModel, startTfjs } from '../backends/tfjs/use-embedder.js';
 
 export interface TensorModelInfo {
   readonly backend: 'onnx' | 'tfjs';

@@ -5,10 +5,10 @@
  * depend on what it was batched with.
  */
 import { createRequire } from 'node:module';
-import { FileError } from '../core/errors.js';
-import type { Embedder } from './embedder.js';
-import type { ModelSpec } from './model-repository.js';
-import { int64Tensor, loadOnnxModel, meanPool, type OnnxModel } from './onnx-backend.js';
+import { FileError } from '../../../core/errors.js';
+import type { Embedder } from '../../text/embedder.js';
+import type { ModelSpec } from '../../tensor/model-repository.js';
+import { int64Tensor, loadOnnxModel, meanPool, type OnnxModel } from './session.js';
 
 const ORT_VERSION = (
   createRequire(import.meta.url)('onnxruntime-node/package.json') as { readonly version: string }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { buildMiniLmArchInTemp, type BuiltModelDir } from './test-support.js';
+import { buildMiniLmArchInTemp, type BuiltModelDir } from '../test-support.js';
 import { TokenizerPool } from './tokenizer-pool.js';
 import { createTokenizer } from './tokenizers.js';
 

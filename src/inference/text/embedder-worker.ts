@@ -6,8 +6,8 @@
  * (token ids, transferred) and receives vectors (transferred).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { FileError, PitlaneError } from '../core/errors.js';
-import type { ModelSpec } from './model-repository.js';
+import { FileError, PitlaneError } from '../../core/errors.js';
+import type { ModelSpec } from '../tensor/model-repository.js';
 import { loadEmbedder } from './load-embedder.js';
 import type { EmbedderThreadReply, EmbedderThreadRequest } from './thread-embedder.js';
 

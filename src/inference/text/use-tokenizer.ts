@@ -25,7 +25,7 @@
  * the two agree for this vocabulary, which has no character outside the Basic Multilingual Plane.
  */
 import { readFileSync } from 'node:fs';
-import { FileError } from '../core/errors.js';
+import { FileError } from '../../core/errors.js';
 import type { TextTokenizer, TokenizedText } from './embedder.js';
 
 /** SentencePiece's word-boundary mark, U+2581 LOWER ONE EIGHTH BLOCK. */

@@ -28,9 +28,9 @@ import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { FileError } from '../core/errors.js';
-import type { Embedder } from './embedder.js';
-import type { ModelSpec } from './model-repository.js';
+import { FileError } from '../../../core/errors.js';
+import type { Embedder } from '../../text/embedder.js';
+import type { ModelSpec } from '../../tensor/model-repository.js';
 
 /** The graph inputs of Universal Sentence Encoder lite. */
 export const USE_INPUTS = Object.freeze({ indices: 'indices', values: 'values' });

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
-import { buildModelServerApp } from '../services/models/app.js';
-import { DynamicBatcher, QueueFullError } from './dynamic-batcher.js';
-import { KServeClient } from './kserve-client.js';
-import { loadOnnxModel, type OnnxModel, type OnnxTensorMap } from './onnx-backend.js';
+import { buildModelServerApp } from '../../services/models/app.js';
+import { DynamicBatcher, QueueFullError } from '../tensor/dynamic-batcher.js';
+import { KServeClient } from './client.js';
+import { loadOnnxModel, type OnnxModel, type OnnxTensorMap } from '../backends/onnx/session.js';
 import {
   InferenceInputError,
   ModelNotFoundError,
@@ -21,7 +21,7 @@ import {
   type Tensor,
   type TensorData,
   type TensorDataType,
-} from './tensor.js';
+} from '../tensor/tensor.js';
 
 // -----------------------------------------------------------------------------------------------------------
 // The engine behind the server: a real ONNX graph run by ONNX Runtime through loadOnnxModel, queued by the
