@@ -465,11 +465,17 @@ export function normalize(text: string, settings: NormalizerSettings): string {
       const cp = ch.codePointAt(0) ?? 0;
       if (settings.cleanText) {
         if (cp === 0 || cp === 0xfffd) continue;
-        if (ch === '\t' || ch === '\n' || ch === '\r' || WHITESPACE.test(ch)) {
+        // Controls go before whitespace is mapped, as in the Rust crate: U+000B, U+000C and U+0085 are both
+        // (Cc and White_Space) and are dropped, not turned into a space.
+        if (ch === '\t' || ch === '\n' || ch === '\r') {
           buf += ' ';
           continue;
         }
         if (CONTROL.test(ch)) continue;
+        if (WHITESPACE.test(ch)) {
+          buf += ' ';
+          continue;
+        }
       }
       if (settings.handleChineseChars && isChineseChar(cp)) buf += ` ${ch} `;
       else buf += ch;
@@ -486,7 +492,8 @@ export function preTokenize(text: string): string[] {
   let current = '';
   for (const ch of text) {
     const cp = ch.codePointAt(0) ?? 0;
-    if (cp === 32 || cp === 9 || cp === 10 || cp === 13 || (cp > 127 && WHITESPACE.test(ch))) {
+    // Rust's char::is_whitespace: ASCII 9-13 and 32, then the Unicode White_Space characters.
+    if (cp === 32 || (cp >= 9 && cp <= 13) || (cp > 127 && WHITESPACE.test(ch))) {
       if (current) words.push(current);
       current = '';
     } else if (isBertPunctuation(ch, cp)) {
