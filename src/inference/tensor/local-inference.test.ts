@@ -7,7 +7,7 @@ import { QueueFullError } from './dynamic-batcher.js';
 import { createLocalInference, type LocalInference } from './local-inference.js';
 import { validateModelRepository, type ModelSpec } from './model-repository.js';
 import { InferenceInputError, ModelNotFoundError, type Tensor } from './tensor.js';
-import { globalAveragePool, normalizeRows } from './tensor-model.js';
+import { globalAveragePool, normalizeRows } from './output-processing.js';
 import { writeDoublerModel } from '../test-support.js';
 
 /** A models.yaml entry, validated like a real one. */

@@ -30,7 +30,8 @@ import {
   type TensorData,
   type TensorMetadata,
 } from './tensor.js';
-import { loadTensorModel, type TensorModel } from './tensor-model.js';
+import { loadTensorModel } from '../backends/registry.js';
+import type { TensorModel } from './tensor-model.js';
 import { loadTensorModelOnThread } from './thread-tensor-model.js';
 
 /** The only version pitlane serves of each model. */

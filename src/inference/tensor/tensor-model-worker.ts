@@ -6,7 +6,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { FileError, PitlaneError } from '../../core/errors.js';
 import type { ModelSpec } from './model-repository.js';
 import { InferenceInputError, type Tensor } from './tensor.js';
-import { loadTensorModel, warmUpInputs } from './tensor-model.js';
+import { loadTensorModel } from '../backends/registry.js';
+import { warmUpInputs } from './tensor-model.js';
 import type { TensorThreadReply, TensorThreadRequest } from './thread-tensor-model.js';
 
 const port = parentPort;

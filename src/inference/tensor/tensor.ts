@@ -2,7 +2,7 @@
  * Tensors as the model server, its client and the ingest service exchange them: the KServe v2 / Triton data
  * model (datatype names, row-major shapes, one typed array per tensor). `InferenceEngine` is what the ingest
  * service calls, whether inference runs in this process (local-inference.ts) or in any KServe v2 server
- * (kserve-client.ts: pitlane's own `serve models`, or a real Triton).
+ * (kserve/client.ts: pitlane's own `serve models`, or a real Triton).
  */
 
 /** KServe v2 tensor datatypes (BYTES excluded: pitlane's models take numbers). */

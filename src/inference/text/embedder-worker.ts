@@ -8,7 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { FileError, PitlaneError } from '../../core/errors.js';
 import type { ModelSpec } from '../tensor/model-repository.js';
-import { loadEmbedder } from './load-embedder.js';
+import { loadEmbedder } from '../backends/registry.js';
 import type { EmbedderThreadReply, EmbedderThreadRequest } from './thread-embedder.js';
 
 const port = parentPort;

@@ -1,8 +1,8 @@
 /**
  * What the embedding service needs from a text-embedding model, whatever runs it: a tokenizer that can be
  * rebuilt on a worker thread from a plain description (`TokenizerSpec`), and a backend that turns a batch of
- * token-id sequences into one pooled vector each. ONNX Runtime (onnx-embedder.ts) and TF.js
- * (tfjs-embedder.ts) implement it; the batcher, the tokenizer pool and the HTTP layer only see this.
+ * token-id sequences into one pooled vector each. The backends (backends/registry.ts: ONNX Runtime and TF.js)
+ * implement it; the batcher, the tokenizer pool and the HTTP layer only see this.
  */
 
 /** One tokenized text. */

@@ -8,7 +8,7 @@
 import { DynamicBatcher, type BatchSequence } from '../tensor/dynamic-batcher.js';
 import type { Embedder, TokenizedText } from './embedder.js';
 import type { ModelSpec } from '../tensor/model-repository.js';
-import { l2Normalize } from '../backends/onnx/session.js';
+import { l2Normalize } from './pooling.js';
 import { loadEmbedderOnThread } from './thread-embedder.js';
 import { TokenizerPool } from './tokenizer-pool.js';
 

@@ -1,7 +1,7 @@
 /**
  * The Universal Sentence Encoder lite tokenizer: turns text into ids of the SentencePiece-style vocabulary
  * (`vocab.json`, a list of `[piece, score]`) that USE lite was trained with, so that the TF.js embedder
- * (tfjs-embedder.ts) can be fed from worker threads without TF.js. Written here because the JavaScript
+ * (backends/tfjs/use-embedder.ts) can be fed from worker threads without TF.js. Written here because the JavaScript
  * implementations ship inside packages that pull a TF.js runtime
  * (@tensorflow-models/universal-sentence-encoder, @energetic-ai/embeddings). It gives the same ids as theirs
  * (checked on 104k texts), which is what the published model was used with, and is about ten times faster.

@@ -18,7 +18,7 @@ import {
   type EmbeddingService,
   type EmbedResult,
 } from '../../inference/text/embedding-service.js';
-import { l2Normalize } from '../../inference/backends/onnx/session.js';
+import { l2Normalize } from '../../inference/text/pooling.js';
 import {
   countJsonValues,
   discardRest,

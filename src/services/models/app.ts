@@ -10,7 +10,7 @@
  *   POST /v2/models/{m}[/versions/{v}]/infer             JSON, or JSON header + binary tensor data
  *   GET  /metrics                                        Prometheus text
  *
- * Handlers only read the body (kserve-codec.ts), call the InferenceEngine and shape the answer. Errors are
+ * Handlers only read the body (inference/kserve/codec.ts), call the InferenceEngine and shape the answer. Errors are
  * KServe's `{"error": "..."}`: 400 malformed request or tensors that do not fit the model (the message names
  * the tensor), 404 unknown model or version, 413 body over the limit, 415 unsupported Content-Encoding, 429 +
  * Retry-After when the engine's queue is full or the request bytes in flight are at their limit, 499 when the

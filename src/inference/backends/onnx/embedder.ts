@@ -8,7 +8,8 @@ import { createRequire } from 'node:module';
 import { FileError } from '../../../core/errors.js';
 import type { Embedder } from '../../text/embedder.js';
 import type { ModelSpec } from '../../tensor/model-repository.js';
-import { int64Tensor, loadOnnxModel, meanPool, type OnnxModel } from './session.js';
+import { meanPool } from '../../text/pooling.js';
+import { int64Tensor, loadOnnxModel, onnxOptionsOf, type OnnxModel } from './session.js';
 
 const ORT_VERSION = (
   createRequire(import.meta.url)('onnxruntime-node/package.json') as { readonly version: string }
@@ -22,13 +23,7 @@ export async function loadOnnxEmbedder(spec: ModelSpec): Promise<Embedder> {
       `model ${spec.id} has no tokenizer; set paths.tokenizer in models.yaml`,
     );
   }
-  const model = await loadOnnxModel(spec.modelPath, {
-    intraOpThreads: spec.threads.intraOp,
-    interOpThreads: spec.threads.interOp,
-    allowSpinning: spec.threads.spinning,
-    graphOptimizationLevel: spec.session.graphOptimization,
-    enableCpuMemArena: spec.session.memoryArena,
-  });
+  const model = await loadOnnxModel(spec.modelPath, onnxOptionsOf(spec));
   try {
     return await embedderOf(model, spec);
   } catch (err) {

@@ -3,16 +3,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FileError } from '../../../core/errors.js';
-import {
-  l2Normalize,
-  loadOnnxModel,
-  meanPool,
-  textModelFeeds,
-  warmUpTextModel,
-  type OnnxModel,
-} from './session.js';
 import { buildMiniLmArchInTemp, cosine, type BuiltModelDir } from '../../test-support.js';
+import { l2Normalize, meanPool } from '../../text/pooling.js';
 import { loadWordPieceTokenizer, type WordPieceTokenizer } from '../../text/wordpiece-tokenizer.js';
+import { loadOnnxModel, textModelFeeds, warmUpTextModel, type OnnxModel } from './session.js';
 
 describe('meanPool and l2Normalize', () => {
   test('mean over unmasked tokens only', () => {

@@ -1,9 +1,7 @@
 /**
  * The TF.js embedder: Universal Sentence Encoder lite (a TF.js graph model, 512-d) behind the `Embedder`
- * interface, run by @tensorflow/tfjs on its WebAssembly backend. It owns the process's TF.js runtime (started
- * once: backend `wasm`, binaries found beside the installed @tensorflow/tfjs-backend-wasm), reads model.json
- * and its weight shards itself (tfjs-node, which would read files, does not install here), checks them with
- * errors that name the file, and feeds batches in the model's sparse form.
+ * interface, run on the process's TF.js runtime (runtime.ts). It checks the graph's inputs and output and feeds
+ * batches in the model's sparse form.
  *
  * USE lite takes one batch as `indices` (int32 [n, 2]: row, position) and `values` (int32 [n]: token id) and
  * pools in the graph: it returns [rows, 512], already L2-normalised by its last op. The number of rows is one
@@ -15,22 +13,12 @@
  * The graph has dynamic ops (`Where`), so it runs with `executeAsync`, which rules out `tf.tidy`: the inputs
  * and the output are disposed by hand, and the executor disposes the intermediates (tests check that the
  * tensor count does not grow).
- *
- * Threads: under Node the backend always runs a single-threaded binary (the SIMD one where supported).
- * @tensorflow/tfjs-backend-wasm 4.22.0 reports no multithread support in Node (tfjs issue 3830). Forcing the
- * flag picks the threaded binary, whose pthread workers are started from blob: URLs that Node's
- * worker_threads refuses (ERR_WORKER_PATH); and that build caps XNNPACK at half the logical cores anyway
- * (1 on two cores). `setThreadsCount` is therefore called but without effect, and `info.threads` reports what
- * the backend uses. To use more cores, run more processes.
  */
-import { readFile, stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { FileError } from '../../../core/errors.js';
 import type { Embedder } from '../../text/embedder.js';
 import type { ModelSpec } from '../../tensor/model-repository.js';
+import { loadGraphModelFile, type TfjsRuntime } from './runtime.js';
 
 /** The graph inputs of Universal Sentence Encoder lite. */
 export const USE_INPUTS = Object.freeze({ indices: 'indices', values: 'values' });
@@ -70,53 +58,6 @@ export function toSparseBatch(batch: readonly Int32Array[]): SparseBatch {
   return { indices, values, rows };
 }
 
-/** The TF.js runtime of this process, as started by `startTfjs`. */
-export interface TfjsRuntime {
-  /** Threads the wasm backend's XNNPACK pool uses. */
-  readonly threads: number;
-  /** Whether the SIMD binary was loaded. */
-  readonly simd: boolean;
-  /** For `info.runtime`, e.g. `@tensorflow/tfjs 4.22.0 (wasm, 1 thread, simd)`. */
-  readonly description: string;
-}
-
-let runtime: Promise<TfjsRuntime> | undefined;
-
-/**
- * Starts TF.js on the wasm backend, once per process (TF.js keeps one global engine); later calls get the
- * same runtime, whatever `threads` they ask for. A failed start is not cached, so a later call tries again.
- */
-export function startTfjs(threads: number): Promise<TfjsRuntime> {
-  runtime ??= startWasmBackend(threads).catch((err: unknown) => {
-    runtime = undefined;
-    throw err;
-  });
-  return runtime;
-}
-
-async function startWasmBackend(threads: number): Promise<TfjsRuntime> {
-  // The .wasm binaries sit next to the package's Node entry point (dist/).
-  const wasmDir = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'));
-  setWasmPaths(wasmDir + sep);
-  // Honoured only by the threaded binary, which TF.js does not choose under Node (see the module header).
-  setThreadsCount(threads);
-  const ok = await tf.setBackend('wasm');
-  if (!ok) {
-    throw new Error(
-      `@tensorflow/tfjs could not start its wasm backend; check that ${wasmDir} holds the tfjs-backend-wasm*.wasm files`,
-    );
-  }
-  await tf.ready();
-  const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
-  const threadsUsed = getThreadsCount();
-  const features = `${threadsUsed} thread${threadsUsed === 1 ? '' : 's'}, ${simd ? 'simd' : 'no simd'}`;
-  return {
-    threads: threadsUsed,
-    simd,
-    description: `@tensorflow/tfjs ${tf.version.tfjs} (wasm, ${features})`,
-  };
-}
-
 /**
  * Loads a Universal Sentence Encoder lite graph model (spec.modelPath: model.json, its shards beside it) on
  * TF.js's wasm backend. Rejects with FileError naming the file when model.json or a shard is missing, when
@@ -130,17 +71,7 @@ export async function loadTfjsEmbedder(spec: ModelSpec): Promise<Embedder> {
       `model ${spec.id} runs on tfjs (Universal Sentence Encoder lite), which needs a "use" tokenizer; set tokenizer.kind: use and paths.tokenizer to its vocab.json in models.yaml`,
     );
   }
-  const artifacts = await readGraphModel(spec.modelPath);
-  const rt = await startTfjs(spec.threads.intraOp);
-  let model: tf.GraphModel;
-  try {
-    model = await tf.loadGraphModel(tf.io.fromMemory(artifacts));
-  } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    throw new FileError(spec.modelPath, `is not a TF.js graph model @tensorflow/tfjs can load: ${why}`, {
-      cause: err,
-    });
-  }
+  const { model, runtime: rt } = await loadGraphModelFile(spec.modelPath, spec.threads.intraOp);
   try {
     return await embedderOf(model, spec, spec.tokenizerPath, rt);
   } catch (err) {
@@ -275,125 +206,4 @@ function graphMaxLength(model: tf.GraphModel): number | null {
     if (limit !== undefined && Number.isInteger(limit) && limit > 0) return limit;
   }
   return null;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Reading model.json and its shards
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Bytes one weight takes in the shards, or null when it cannot be known ahead (strings). */
-function weightBytes(w: tf.io.WeightsManifestEntry): number | null {
-  const count = w.shape.reduce((a, b) => a * b, 1);
-  const q = w.quantization?.dtype;
-  if (q !== undefined) return count * (q === 'uint8' ? 1 : 2);
-  switch (w.dtype) {
-    case 'float32':
-    case 'int32':
-      return count * 4;
-    case 'bool':
-      return count;
-    case 'complex64':
-      return count * 8;
-    case 'string':
-      return null;
-  }
-}
-
-/**
- * Reads a TF.js graph model.json and the weight shards it lists (paths relative to it) into ModelArtifacts.
- * Rejects with FileError naming the file: model.json missing or not a graph model, a shard missing, or shards
- * whose total size does not match the weights model.json describes.
- */
-export async function readGraphModel(modelPath: string): Promise<tf.io.ModelArtifacts> {
-  try {
-    const s = await stat(modelPath);
-    if (!s.isFile())
-      throw new FileError(modelPath, 'is not a file; expected a TF.js graph model (model.json)');
-  } catch (err) {
-    if (err instanceof FileError) throw err;
-    throw new FileError(modelPath, 'TF.js model file (model.json) not found; check the model path', {
-      cause: err,
-    });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(modelPath, 'utf8'));
-  } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    throw new FileError(modelPath, `is not a TF.js model.json (not valid JSON: ${why})`, { cause: err });
-  }
-  if (!isRecord(json) || !isRecord(json.modelTopology)) {
-    throw new FileError(modelPath, 'is not a TF.js model.json (no "modelTopology" object)');
-  }
-  if (!Array.isArray(json.modelTopology.node)) {
-    const layers = json.format === 'layers-model' || 'class_name' in json.modelTopology;
-    throw new FileError(
-      modelPath,
-      layers
-        ? 'is a TF.js layers model; the tfjs backend loads graph models (tensorflowjs_converter --output_format tfjs_graph_model)'
-        : 'is not a TF.js graph model (modelTopology has no "node" list)',
-    );
-  }
-  const manifest = json.weightsManifest;
-  const groups = Array.isArray(manifest) ? manifest : [];
-  const valid =
-    Array.isArray(manifest) &&
-    groups.every(
-      (g: unknown) =>
-        isRecord(g) &&
-        Array.isArray(g.paths) &&
-        g.paths.every((p: unknown) => typeof p === 'string') &&
-        Array.isArray(g.weights) &&
-        g.weights.every(
-          (w: unknown) =>
-            isRecord(w) &&
-            typeof w.name === 'string' &&
-            typeof w.dtype === 'string' &&
-            Array.isArray(w.shape),
-        ),
-    );
-  if (!valid) {
-    throw new FileError(modelPath, 'has no valid "weightsManifest" (a list of {paths, weights} groups)');
-  }
-  const typedGroups = groups as tf.io.WeightsManifestConfig;
-  const weightSpecs = typedGroups.flatMap((g) => g.weights);
-  const dir = dirname(modelPath);
-  const weightData: ArrayBuffer[] = [];
-  let actual = 0;
-  for (const file of typedGroups.flatMap((g) => g.paths.map((p) => join(dir, p)))) {
-    let buf: Buffer;
-    try {
-      buf = await readFile(file);
-    } catch (err) {
-      throw new FileError(
-        file,
-        `weight shard listed in ${modelPath} cannot be read; is the model complete?`,
-        {
-          cause: err,
-        },
-      );
-    }
-    actual += buf.byteLength;
-    const whole = buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength;
-    // readFile gives a buffer of its own (no copy needed); copy only if it is a view into a larger one.
-    weightData.push(whole ? (buf.buffer as ArrayBuffer) : new Uint8Array(buf).buffer);
-  }
-  let expected: number | null = 0;
-  for (const w of weightSpecs) {
-    const b = weightBytes(w);
-    expected = b === null || expected === null ? null : expected + b;
-  }
-  if (expected !== null && expected !== actual) {
-    throw new FileError(
-      modelPath,
-      `describes ${expected} bytes of weights but its shards hold ${actual}; a shard is truncated or from another model`,
-    );
-  }
-  // format, generatedBy, signature ... pass through; the manifest is replaced by the weights it lists.
-  const artifacts: Record<string, unknown> = { ...json, weightSpecs, weightData };
-  delete artifacts.weightsManifest;
-  return artifacts;
 }
