@@ -1,128 +1,90 @@
 /**
- * An Embedder whose model lives on its own worker thread (embedder-worker.ts), so that inference never blocks
- * the event loop. Same interface as the in-thread backends; batches go over as one transferred Int32Array of
- * ids and come back as one transferred Float32Array. A batch that throws fails only that call; a thread that
- * dies fails what it held and every later call, with a message saying so.
+ * An Embedder whose model lives on a worker thread of its own (backends/thread-host.ts), so that inference never
+ * blocks the event loop: the same interface as the in-thread backends. Batches go over as one transferred
+ * Int32Array of ids (and one of lengths) and come back as one transferred Float32Array. This module holds both
+ * halves: `loadEmbedderOnThread` on the calling side, `embedderThreadService` on the thread.
  */
-import { Worker } from 'node:worker_threads';
-import { FileError } from '../../core/errors.js';
-import type { Embedder, EmbedderInfo, TokenizerSpec } from './embedder.js';
+import type { ThreadAnswer, ThreadServiceLoader } from '../backends/thread-worker.js';
+import { startThread } from '../backends/thread-host.js';
+import { loadEmbedder } from '../backends/registry.js';
 import type { ModelSpec } from '../tensor/model-repository.js';
+import type { Embedder, EmbedderInfo, TokenizerSpec } from './embedder.js';
 
-export type EmbedderThreadRequest =
-  | { readonly kind: 'embed'; readonly id: number; readonly ids: Int32Array; readonly lengths: Int32Array }
-  | { readonly kind: 'warmUp'; readonly id: number }
-  | { readonly kind: 'close' };
+/** What the thread says once its model is loaded. */
+interface EmbedderReady {
+  readonly info: EmbedderInfo;
+  readonly dimension: number;
+  readonly maxSequenceLength: number;
+  readonly tokenizer: TokenizerSpec;
+}
 
-export type EmbedderThreadReply =
-  | {
-      readonly kind: 'ready';
-      readonly info: EmbedderInfo;
-      readonly dimension: number;
-      readonly maxSequenceLength: number;
-      readonly tokenizer: TokenizerSpec;
-    }
-  | {
-      readonly kind: 'loadError';
-      readonly message: string;
-      readonly code: string | null;
-      readonly path: string | null;
-    }
-  | { readonly kind: 'vectors'; readonly id: number; readonly data: Float32Array }
-  | { readonly kind: 'warm'; readonly id: number; readonly ms: number }
-  | { readonly kind: 'error'; readonly id: number; readonly message: string };
-
-const WORKER_URL = new URL('./embedder-worker.js', import.meta.url);
+/** One batch as it crosses: every sequence's ids back to back, and each sequence's length. */
+interface PackedBatch {
+  readonly ids: Int32Array;
+  readonly lengths: Int32Array;
+}
 
 /** Loads the model on a new thread; rejects as the backend would (FileError naming the file). */
-export function loadEmbedderOnThread(spec: ModelSpec): Promise<Embedder> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_URL, { workerData: spec });
-    const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-    let nextId = 1;
-    let dead: Error | null = null;
-    let loaded = false;
-
-    const call = <T>(request: EmbedderThreadRequest, transfer: ArrayBuffer[] = []): Promise<T> => {
-      if (dead !== null) return Promise.reject(dead);
-      return new Promise<T>((res, rej) => {
-        if (request.kind !== 'close')
-          pending.set(request.id, { resolve: res as (v: unknown) => void, reject: rej });
-        worker.postMessage(request, transfer);
-      });
-    };
-
-    worker.on('message', (reply: EmbedderThreadReply) => {
-      switch (reply.kind) {
-        case 'ready': {
-          loaded = true;
-          const dim = reply.dimension;
-          let closed = false;
-          resolve({
-            info: reply.info,
-            dimension: dim,
-            maxSequenceLength: reply.maxSequenceLength,
-            tokenizer: reply.tokenizer,
-            embed: async (batch) => {
-              let total = 0;
-              for (const s of batch) total += s.length;
-              const ids = new Int32Array(total);
-              const lengths = new Int32Array(batch.length);
-              let at = 0;
-              batch.forEach((s, i) => {
-                ids.set(s, at);
-                at += s.length;
-                lengths[i] = s.length;
-              });
-              const data = await call<Float32Array>({ kind: 'embed', id: nextId++, ids, lengths }, [
-                ids.buffer,
-                lengths.buffer,
-              ]);
-              return batch.map((_, i) => data.subarray(i * dim, (i + 1) * dim));
-            },
-            warmUp: () => call<number>({ kind: 'warmUp', id: nextId++ }),
-            close: async () => {
-              if (closed) return;
-              closed = true;
-              dead = new Error('the model was closed');
-              worker.postMessage({ kind: 'close' } satisfies EmbedderThreadRequest);
-              await new Promise<void>((done) => {
-                const timer = setTimeout(() => void worker.terminate().then(() => done()), 2000);
-                worker.once('exit', () => {
-                  clearTimeout(timer);
-                  done();
-                });
-              });
-            },
-          });
-          return;
-        }
-        case 'loadError':
-          reject(
-            reply.path !== null
-              ? new FileError(reply.path, reply.message.replace(`${reply.path}: `, ''))
-              : new Error(reply.message),
-          );
-          void worker.terminate();
-          return;
-        case 'vectors':
-        case 'warm':
-        case 'error': {
-          const p = pending.get(reply.id);
-          if (p === undefined) return;
-          pending.delete(reply.id);
-          if (reply.kind === 'error') p.reject(new Error(reply.message));
-          else p.resolve(reply.kind === 'vectors' ? reply.data : reply.ms);
-        }
-      }
-    });
-    const fail = (err: Error): void => {
-      dead ??= err;
-      for (const p of pending.values()) p.reject(dead);
-      pending.clear();
-      if (!loaded) reject(dead);
-    };
-    worker.on('error', (err) => fail(new Error(`the inference thread of ${spec.id} failed: ${err.message}`)));
-    worker.on('exit', (code) => fail(new Error(`the inference thread of ${spec.id} exited (code ${code})`)));
+export async function loadEmbedderOnThread(spec: ModelSpec): Promise<Embedder> {
+  const host = await startThread<EmbedderReady>({
+    service: 'embedder',
+    init: spec,
+    failed: (err) => new Error(`the inference thread of ${spec.id} failed: ${err.message}`),
+    exited: (code) => new Error(`the inference thread of ${spec.id} exited (code ${code})`),
+    callError: (message) => new Error(message),
   });
+  const { info, dimension: dim, maxSequenceLength, tokenizer } = host.ready;
+  return {
+    info,
+    dimension: dim,
+    maxSequenceLength,
+    tokenizer,
+    embed: async (batch) => {
+      let total = 0;
+      for (const s of batch) total += s.length;
+      const ids = new Int32Array(total);
+      const lengths = new Int32Array(batch.length);
+      let at = 0;
+      batch.forEach((s, i) => {
+        ids.set(s, at);
+        at += s.length;
+        lengths[i] = s.length;
+      });
+      const packed: PackedBatch = { ids, lengths };
+      const data = await host.call<Float32Array>('embed', packed, [ids.buffer, lengths.buffer]);
+      return batch.map((_, i) => data.subarray(i * dim, (i + 1) * dim));
+    },
+    warmUp: () => host.call<number>('warmUp', null),
+    close: () => host.close(new Error('the model was closed')),
+  };
 }
+
+/** The thread's half: loads the model on its backend and answers `embed` and `warmUp`. */
+export const embedderThreadService: ThreadServiceLoader = async (init) => {
+  const embedder = await loadEmbedder(init as ModelSpec);
+  const ready: EmbedderReady = {
+    info: embedder.info,
+    dimension: embedder.dimension,
+    maxSequenceLength: embedder.maxSequenceLength,
+    tokenizer: embedder.tokenizer,
+  };
+  return {
+    ready,
+    handle: async (method, args): Promise<ThreadAnswer> => {
+      if (method === 'warmUp') return { value: await embedder.warmUp() };
+      const { ids, lengths } = args as PackedBatch;
+      const batch: Int32Array[] = [];
+      let at = 0;
+      for (const n of lengths) {
+        batch.push(ids.subarray(at, at + n));
+        at += n;
+      }
+      const vectors = await embedder.embed(batch);
+      const dim = embedder.dimension;
+      const out = new Float32Array(vectors.length * dim);
+      vectors.forEach((v, i) => out.set(v, i * dim));
+      return { value: out, transfer: [out.buffer] };
+    },
+    close: () => embedder.close(),
+  };
+};

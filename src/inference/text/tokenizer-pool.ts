@@ -4,29 +4,27 @@
  * inline: posting them to a thread and back costs more than the work (`inlineBelowChars`; a 200-word paragraph
  * takes about 0.1 ms). The threads start with the first request that needs them: each costs about 50 MB of
  * memory (a V8 isolate and the tokenizer), which a server that only sees short texts should not pay. With 0
- * threads everything is inline. A thread that dies fails only the requests it held, and is replaced.
+ * threads everything is inline. A thread that dies fails only the requests it held, and is replaced. The threads
+ * are inference threads (backends/thread-host.ts) running `tokenizerThreadService`, defined here.
  */
-import { Worker } from 'node:worker_threads';
 import { toError } from '../../core/errors.js';
+import { startThread, type ThreadHost } from '../backends/thread-host.js';
+import type { ThreadServiceLoader } from '../backends/thread-worker.js';
 import type { TextTokenizer, TokenizedText, TokenizerSpec } from './embedder.js';
 import { createTokenizer } from './tokenizers.js';
 
-/** A message to a tokenizer thread. */
-export interface TokenizeRequest {
-  readonly id: number;
+/** What a tokenizer thread is asked: texts, each cut to `maxLength` tokens. */
+interface TokenizeArgs {
   readonly texts: readonly string[];
   readonly maxLength: number;
 }
 
 /** A tokenizer thread's answer: ids of every text back to back, and each text's length. */
-export type TokenizeReply =
-  | {
-      readonly id: number;
-      readonly ids: Int32Array;
-      readonly lengths: Int32Array;
-      readonly fullLengths: Int32Array;
-    }
-  | { readonly id: number; readonly error: string };
+interface Tokenized {
+  readonly ids: Int32Array;
+  readonly lengths: Int32Array;
+  readonly fullLengths: Int32Array;
+}
 
 export interface TokenizerPoolOptions {
   /** Worker threads (0: tokenize on the calling thread). */
@@ -36,16 +34,12 @@ export interface TokenizerPoolOptions {
 }
 
 interface Slot {
-  worker: Worker;
+  host: ThreadHost<true>;
   /** False from the thread's exit until its replacement is up. */
   alive: boolean;
-  readonly pending: Map<number, { resolve: (r: TokenizedText[]) => void; reject: (e: Error) => void }>;
 }
 
-const WORKER_URL = new URL('./tokenizer-worker.js', import.meta.url);
-
 export class TokenizerPool {
-  private nextId = 1;
   private closed = false;
   private readonly slots: Slot[] = [];
   private starting: Promise<void> | null = null;
@@ -75,9 +69,9 @@ export class TokenizerPool {
   start(): Promise<void> {
     this.starting ??= Promise.all(
       Array.from({ length: this.threads }, async () => {
-        const slot: Slot = { worker: await startWorker(this.spec), alive: true, pending: new Map() };
+        const slot: Slot = { host: await startTokenizerThread(this.spec), alive: true };
         if (this.closed) {
-          await slot.worker.terminate();
+          await slot.host.terminate();
           return;
         }
         this.slots.push(slot);
@@ -109,12 +103,8 @@ export class TokenizerPool {
     const slot = this.leastBusy();
     if (slot === undefined) return this.encodeHere(texts, maxLength);
     this.counts.threaded += texts.length;
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      slot.pending.set(id, { resolve, reject });
-      const request: TokenizeRequest = { id, texts, maxLength };
-      slot.worker.postMessage(request);
-    });
+    const args: TokenizeArgs = { texts, maxLength };
+    return slot.host.call<Tokenized>('encode', args).then(unpack);
   }
 
   private encodeHere(texts: readonly string[], maxLength: number): Promise<TokenizedText[]> {
@@ -135,50 +125,29 @@ export class TokenizerPool {
   async close(): Promise<void> {
     this.closed = true;
     await this.starting?.catch(() => undefined);
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    await Promise.all(this.slots.map((s) => s.host.terminate()));
   }
 
   private leastBusy(): Slot | undefined {
     let best: Slot | undefined;
     for (const s of this.slots) {
-      if (s.alive && (best === undefined || s.pending.size < best.pending.size)) best = s;
+      if (s.alive && (best === undefined || s.host.pending < best.host.pending)) best = s;
     }
     return best;
   }
 
   private watch(slot: Slot): void {
-    const worker = slot.worker;
-    worker.on('message', (reply: TokenizeReply) => {
-      const p = slot.pending.get(reply.id);
-      if (p === undefined) return;
-      slot.pending.delete(reply.id);
-      if ('error' in reply) {
-        p.reject(new Error(`tokenizer: ${reply.error}`));
-        return;
-      }
-      const out: TokenizedText[] = [];
-      let at = 0;
-      for (let i = 0; i < reply.lengths.length; i++) {
-        const n = reply.lengths[i] ?? 0;
-        out.push({ ids: reply.ids.subarray(at, at + n), fullLength: reply.fullLengths[i] ?? n });
-        at += n;
-      }
-      p.resolve(out);
-    });
-    worker.once('exit', (code) => {
+    slot.host.onDeath(() => {
       slot.alive = false;
-      const lost = [...slot.pending.values()];
-      slot.pending.clear();
-      for (const p of lost) p.reject(new Error(`a tokenizer thread exited (code ${code}) with this request`));
       if (this.closed) return;
       // Replace the thread; until it is up, requests go to the other threads or inline.
-      startWorker(this.spec).then(
-        (w) => {
+      startTokenizerThread(this.spec).then(
+        (host) => {
           if (this.closed) {
-            void w.terminate();
+            void host.terminate();
             return;
           }
-          slot.worker = w;
+          slot.host = host;
           slot.alive = true;
           this.watch(slot);
         },
@@ -192,21 +161,54 @@ export class TokenizerPool {
 }
 
 /** Starts one tokenizer thread; resolves once its tokenizer is loaded, rejects with its load error. */
-function startWorker(spec: TokenizerSpec): Promise<Worker> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_URL, { workerData: spec });
-    const onError = (err: Error): void => {
-      worker.off('message', onReady);
-      reject(err);
-    };
-    const onReady = (m: unknown): void => {
-      if (typeof m === 'object' && m !== null && 'ready' in m) {
-        worker.off('error', onError);
-        worker.off('message', onReady);
-        resolve(worker);
-      }
-    };
-    worker.on('error', onError);
-    worker.on('message', onReady);
+function startTokenizerThread(spec: TokenizerSpec): Promise<ThreadHost<true>> {
+  return startThread<true>({
+    service: 'tokenizer',
+    init: spec,
+    failed: (err) => new Error(`a tokenizer thread failed with this request: ${err.message}`),
+    exited: (code) => new Error(`a tokenizer thread exited (code ${code}) with this request`),
+    callError: (message) => new Error(`tokenizer: ${message}`),
   });
 }
+
+/** One TokenizedText per text of a thread's answer (views of its one ids array). */
+function unpack(reply: Tokenized): TokenizedText[] {
+  const out: TokenizedText[] = [];
+  let at = 0;
+  for (let i = 0; i < reply.lengths.length; i++) {
+    const n = reply.lengths[i] ?? 0;
+    out.push({ ids: reply.ids.subarray(at, at + n), fullLength: reply.fullLengths[i] ?? n });
+    at += n;
+  }
+  return out;
+}
+
+/**
+ * The thread's half: builds the tokenizer its spec describes, then answers `encode` with every text's ids packed
+ * into one transferred Int32Array (no copy back).
+ */
+export const tokenizerThreadService: ThreadServiceLoader = async (init) => {
+  const tokenizer = await createTokenizer(init as TokenizerSpec);
+  return {
+    ready: true,
+    handle: (_method, args) => {
+      const { texts, maxLength } = args as TokenizeArgs;
+      const encoded = texts.map((t) => tokenizer.encode(t, maxLength));
+      let total = 0;
+      for (const e of encoded) total += e.ids.length;
+      const ids = new Int32Array(total);
+      const lengths = new Int32Array(encoded.length);
+      const fullLengths = new Int32Array(encoded.length);
+      let at = 0;
+      encoded.forEach((e, i) => {
+        ids.set(e.ids, at);
+        at += e.ids.length;
+        lengths[i] = e.ids.length;
+        fullLengths[i] = e.fullLength;
+      });
+      const value: Tokenized = { ids, lengths, fullLengths };
+      return Promise.resolve({ value, transfer: [ids.buffer, lengths.buffer, fullLengths.buffer] });
+    },
+    close: () => Promise.resolve(),
+  };
+};
