@@ -1,267 +1,23 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import onnxProto from 'onnx-proto';
-import * as ort from 'onnxruntime-node';
-import { buildModelServerApp } from '../../services/models/app.js';
-import { DynamicBatcher, QueueFullError } from '../tensor/dynamic-batcher.js';
-import { KServeClient } from './client.js';
-import { loadOnnxModel, type OnnxModel, type OnnxTensorMap } from '../backends/onnx/session.js';
+import { serve, type Served } from '../../services/models/test-support.js';
+import { QueueFullError } from '../tensor/dynamic-batcher.js';
 import {
   InferenceInputError,
   ModelNotFoundError,
-  type InferenceEngine,
-  type InferenceRequest,
   type InferenceResult,
-  type ModelMetadata,
   type Tensor,
-  type TensorData,
-  type TensorDataType,
 } from '../tensor/tensor.js';
-
-// -----------------------------------------------------------------------------------------------------------
-// The engine behind the server: a real ONNX graph run by ONNX Runtime through loadOnnxModel, queued by the
-// project's DynamicBatcher (one request per batch). Y = 2X + B, POSITIVE = X > 0, Y_HALF = FP16(Y),
-// IDS_NEXT = IDS + 1.
-
-const AFFINE: ModelMetadata = {
-  name: 'affine',
-  versions: ['1'],
-  platform: 'onnxruntime_onnx',
-  inputs: [
-    { name: 'X', datatype: 'FP32', shape: [-1, 4] },
-    { name: 'B', datatype: 'FP32', shape: [4] },
-    { name: 'IDS', datatype: 'INT64', shape: [-1] },
-  ],
-  outputs: [
-    { name: 'Y', datatype: 'FP32', shape: [-1, 4] },
-    { name: 'POSITIVE', datatype: 'BOOL', shape: [-1, 4] },
-    { name: 'Y_HALF', datatype: 'FP16', shape: [-1, 4] },
-    { name: 'IDS_NEXT', datatype: 'INT64', shape: [-1] },
-  ],
-};
-
-function writeAffineModel(path: string): void {
-  const { onnx } = onnxProto;
-  const T = onnx.TensorProto.DataType;
-  const valueInfo = (name: string, elemType: number, dims: (number | string)[]) => ({
-    name,
-    type: {
-      tensorType: {
-        elemType,
-        shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
-      },
-    },
-  });
-  const scalar = (name: string, dataType: number, data: Float32Array | BigInt64Array) => ({
-    name,
-    dims: [],
-    dataType,
-    rawData: new Uint8Array(data.buffer),
-  });
-  const model = {
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 17 }],
-    producerName: 'pitlane kserve-client.test',
-    graph: {
-      name: 'affine',
-      node: [
-        { opType: 'Mul', input: ['X', 'two'], output: ['X2'], name: 'mul' },
-        { opType: 'Add', input: ['X2', 'B'], output: ['Y'], name: 'add' },
-        { opType: 'Greater', input: ['X', 'zero'], output: ['POSITIVE'], name: 'greater' },
-        {
-          opType: 'Cast',
-          input: ['Y'],
-          output: ['Y_HALF'],
-          name: 'cast',
-          attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: T.FLOAT16 }],
-        },
-        { opType: 'Add', input: ['IDS', 'one'], output: ['IDS_NEXT'], name: 'next' },
-      ],
-      initializer: [
-        scalar('two', T.FLOAT, new Float32Array([2])),
-        scalar('zero', T.FLOAT, new Float32Array([0])),
-        scalar('one', T.INT64, new BigInt64Array([1n])),
-      ],
-      input: [
-        valueInfo('X', T.FLOAT, ['batch', 4]),
-        valueInfo('B', T.FLOAT, [4]),
-        valueInfo('IDS', T.INT64, ['n']),
-      ],
-      output: [
-        valueInfo('Y', T.FLOAT, ['batch', 4]),
-        valueInfo('POSITIVE', T.BOOL, ['batch', 4]),
-        valueInfo('Y_HALF', T.FLOAT16, ['batch', 4]),
-        valueInfo('IDS_NEXT', T.INT64, ['n']),
-      ],
-    },
-  };
-  writeFileSync(path, onnx.ModelProto.encode(model).finish());
-}
-
-const ORT_TYPE = { FP32: 'float32', INT64: 'int64' } as const;
-const DATATYPE_OF: Readonly<Record<string, TensorDataType>> = {
-  float32: 'FP32',
-  int64: 'INT64',
-  bool: 'BOOL',
-  float16: 'FP16',
-};
-
-class AffineEngine implements InferenceEngine {
-  loaded = true;
-  /** Batches that reached the model (they may be held at the gate). */
-  started = 0;
-  inferences = 0;
-  readonly batcher: DynamicBatcher<OnnxTensorMap, OnnxTensorMap>;
-  private gate: Promise<void> | null = null;
-
-  static async load(dir: string, queueCapacity = 64): Promise<AffineEngine> {
-    const path = join(dir, 'affine.onnx');
-    writeAffineModel(path);
-    return new AffineEngine(
-      await loadOnnxModel(path, { intraOpThreads: 1, allowSpinning: false }),
-      queueCapacity,
-    );
-  }
-
-  private constructor(
-    private readonly model: OnnxModel,
-    queueCapacity: number,
-  ) {
-    this.batcher = new DynamicBatcher(
-      { maxBatchTokens: 1 << 20, maxBatchSize: 1, maxQueueDelayMs: 0, queueCapacity },
-      async (batch) => {
-        this.started++;
-        if (this.gate !== null) await this.gate;
-        return Promise.all(batch.map((s) => this.model.run(s.payload)));
-      },
-    );
-  }
-
-  /**
-   * Holds every batch at the model until the returned function is called: a slow model, deterministically.
-   */
-  hold(): () => void {
-    let release = (): void => undefined;
-    this.gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    return () => {
-      this.gate = null;
-      release();
-    };
-  }
-
-  ready(): Promise<boolean> {
-    return Promise.resolve(this.loaded);
-  }
-
-  modelReady(model: string, version?: string): Promise<boolean> {
-    return Promise.resolve(this.loaded && known(model, version));
-  }
-
-  modelMetadata(model: string, version?: string): Promise<ModelMetadata> {
-    return known(model, version)
-      ? Promise.resolve(AFFINE)
-      : Promise.reject(new ModelNotFoundError(model, version));
-  }
-
-  async infer(model: string, request: InferenceRequest, version?: string): Promise<InferenceResult> {
-    if (!known(model, version)) throw new ModelNotFoundError(model, version);
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const t of request.inputs) {
-      const meta = AFFINE.inputs.find((m) => m.name === t.name);
-      if (meta === undefined)
-        throw new InferenceInputError(`unknown input '${t.name}' (the inputs are X, B, IDS)`);
-      if (t.datatype !== meta.datatype) {
-        throw new InferenceInputError(`input '${t.name}' is ${t.datatype}; the model takes ${meta.datatype}`);
-      }
-      if (t.shape.length !== meta.shape.length || meta.shape.some((d, k) => d !== -1 && d !== t.shape[k])) {
-        throw new InferenceInputError(
-          `input '${t.name}' has shape [${t.shape.join(',')}]; the model takes [${meta.shape.join(',')}]`,
-        );
-      }
-      feeds[t.name] = new ort.Tensor(
-        ORT_TYPE[meta.datatype as 'FP32' | 'INT64'],
-        t.data as Float32Array,
-        t.shape,
-      );
-    }
-    for (const m of AFFINE.inputs) {
-      if (feeds[m.name] === undefined) throw new InferenceInputError(`input '${m.name}' is missing`);
-    }
-    const wanted = request.outputs ?? AFFINE.outputs.map((o) => o.name);
-    for (const name of wanted) {
-      if (!AFFINE.outputs.some((o) => o.name === name))
-        throw new InferenceInputError(`unknown output '${name}'`);
-    }
-    const [out] = await this.batcher.submit([{ tokens: 1, payload: feeds }], request.signal);
-    this.inferences += request.inputs.find((t) => t.name === 'X')?.shape[0] ?? 1;
-    const outputs = wanted.map((name): Tensor => {
-      const t = out![name]!;
-      return { name, datatype: DATATYPE_OF[t.type]!, shape: [...t.dims], data: t.data as TensorData };
-    });
-    return {
-      modelName: 'affine',
-      modelVersion: '1',
-      outputs,
-      ...(request.id !== undefined && { id: request.id }),
-    };
-  }
-
-  async close(): Promise<void> {
-    await this.batcher.close();
-    await this.model.close();
-  }
-}
-
-function known(model: string, version: string | undefined): boolean {
-  return model === 'affine' && (version === undefined || version === '1');
-}
+import { AFFINE, until } from '../test-support.js';
+import { KServeClient } from './client.js';
 
 // -----------------------------------------------------------------------------------------------------------
 // Helpers
-
-interface Served {
-  readonly url: string;
-  readonly engine: AffineEngine;
-  close(): Promise<void>;
-}
-
-async function serve(dir: string, queueCapacity?: number, bodyLimitBytes?: number): Promise<Served> {
-  const engine = await AffineEngine.load(dir, queueCapacity);
-  const app = buildModelServerApp({
-    engine,
-    version: 'test',
-    models: () => [{ name: 'affine', versions: ['1'] }],
-    ...(bodyLimitBytes !== undefined && { bodyLimitBytes }),
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    engine,
-    close: async () => {
-      const closing = app.close();
-      app.server.closeAllConnections();
-      await closing;
-      await engine.close();
-    },
-  };
-}
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    if (condition()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`gave up waiting until ${what}`);
-}
 
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -463,7 +219,7 @@ describe('KServeClient: overload, unreachable servers and Triton’s error answe
   });
 
   test('429 → QueueFullError with the Retry-After delay', async () => {
-    const server = await serve(dir, 1);
+    const server = await serve(dir, { queueCapacity: 1 });
     const client = new KServeClient({ url: server.url });
     try {
       const release = server.engine.hold();
@@ -487,7 +243,7 @@ describe('KServeClient: overload, unreachable servers and Triton’s error answe
   });
 
   test('413 → an Error naming the URL, the status and the server message', async () => {
-    const server = await serve(dir, undefined, 1024);
+    const server = await serve(dir, { bodyLimitBytes: 1024 });
     const client = new KServeClient({ url: server.url });
     try {
       await assert.rejects(client.infer('affine', { inputs: inputs(64), outputs: ['Y'] }), {
