@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
@@ -53,6 +54,21 @@ export function buildMiniLmArchInTemp(): BuiltModelDir {
   };
 }
 
+/**
+ * A temporary folder for the tests of the enclosing `describe`: made before them, removed after them. Returns a
+ * function that gives its path (call it inside a test or a hook).
+ */
+export function suiteTempDir(prefix: string): () => string {
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), prefix));
+  });
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return () => dir;
+}
+
 /** Cosine similarity of two vectors of the same length (1: same direction). */
 export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let dot = 0;
@@ -68,6 +84,16 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return dot / Math.sqrt(na * nb);
 }
 
+/** An initializer of an ONNX graph (a constant tensor, a scalar by default) from a typed array. */
+function onnxInitializer(
+  name: string,
+  dataType: number,
+  data: Float32Array | BigInt64Array,
+  dims: number[] = [],
+): object {
+  return { name, dims, dataType, rawData: new Uint8Array(data.buffer) };
+}
+
 /**
  * Writes a tiny real ONNX model for tensor-model tests: `Y = 2·X + 1` and `S = sum of each row of X`, with X
  * FP32 [batch, 4] (`batch` symbolic, or `fixedBatch` when given: a model that cannot be batched).
@@ -80,17 +106,6 @@ export function writeDoublerModel(path: string, fixedBatch?: number): Promise<vo
   const info = (name: string, dims: object[]): object => ({
     name,
     type: { tensorType: { elemType: FLOAT, shape: { dim: dims } } },
-  });
-  const constant = (
-    name: string,
-    dataType: number,
-    data: Float32Array | BigInt64Array,
-    dims: number[],
-  ): object => ({
-    name,
-    dims,
-    dataType,
-    rawData: new Uint8Array(data.buffer),
   });
   const model = {
     irVersion: 8,
@@ -109,9 +124,9 @@ export function writeDoublerModel(path: string, fixedBatch?: number): Promise<vo
         },
       ],
       initializer: [
-        constant('two', FLOAT, new Float32Array([2]), []),
-        constant('one', FLOAT, new Float32Array([1]), []),
-        constant('axis', INT64, new BigInt64Array([1n]), [1]),
+        onnxInitializer('two', FLOAT, new Float32Array([2]), []),
+        onnxInitializer('one', FLOAT, new Float32Array([1]), []),
+        onnxInitializer('axis', INT64, new BigInt64Array([1n]), [1]),
       ],
       input: [info('X', [batch, { dimValue: 4 }])],
       output: [info('Y', [batch, { dimValue: 4 }]), info('S', [batch])],
@@ -155,12 +170,6 @@ export function writeAffineModel(path: string): void {
       },
     },
   });
-  const scalar = (name: string, dataType: number, data: Float32Array | BigInt64Array) => ({
-    name,
-    dims: [],
-    dataType,
-    rawData: new Uint8Array(data.buffer),
-  });
   const model = {
     irVersion: 8,
     opsetImport: [{ domain: '', version: 17 }],
@@ -181,9 +190,9 @@ export function writeAffineModel(path: string): void {
         { opType: 'Add', input: ['IDS', 'one'], output: ['IDS_NEXT'], name: 'next' },
       ],
       initializer: [
-        scalar('two', T.FLOAT, new Float32Array([2])),
-        scalar('zero', T.FLOAT, new Float32Array([0])),
-        scalar('one', T.INT64, new BigInt64Array([1n])),
+        onnxInitializer('two', T.FLOAT, new Float32Array([2])),
+        onnxInitializer('zero', T.FLOAT, new Float32Array([0])),
+        onnxInitializer('one', T.INT64, new BigInt64Array([1n])),
       ],
       input: [
         valueInfo('X', T.FLOAT, ['batch', 4]),

@@ -13,7 +13,7 @@ import {
   type InferenceResult,
   type Tensor,
 } from '../tensor/tensor.js';
-import { AFFINE, until } from '../test-support.js';
+import { AFFINE, suiteTempDir, until } from '../test-support.js';
 import { KServeClient } from './client.js';
 
 // -----------------------------------------------------------------------------------------------------------
@@ -210,16 +210,10 @@ describe('KServeClient against the model server on a real port', () => {
 });
 
 describe('KServeClient: overload, unreachable servers and Triton’s error answers', () => {
-  let dir: string;
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'pitlane-kserve-client-'));
-  });
-  after(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const tempDir = suiteTempDir('pitlane-kserve-client-');
 
   test('429 → QueueFullError with the Retry-After delay', async () => {
-    const server = await serve(dir, { queueCapacity: 1 });
+    const server = await serve(tempDir(), { queueCapacity: 1 });
     const client = new KServeClient({ url: server.url });
     try {
       const release = server.engine.hold();
@@ -243,7 +237,7 @@ describe('KServeClient: overload, unreachable servers and Triton’s error answe
   });
 
   test('413 → an Error naming the URL, the status and the server message', async () => {
-    const server = await serve(dir, { bodyLimitBytes: 1024 });
+    const server = await serve(tempDir(), { bodyLimitBytes: 1024 });
     const client = new KServeClient({ url: server.url });
     try {
       await assert.rejects(client.infer('affine', { inputs: inputs(64), outputs: ['Y'] }), {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { FileError } from '../../core/errors.js';
+import { suiteTempDir } from '../test-support.js';
 import { loadUseTokenizer, UseTokenizer } from './use-tokenizer.js';
 
 /** The real USE lite vocabulary, as installed with the model. */
@@ -148,16 +148,10 @@ describe('UseTokenizer on the USE lite vocabulary', () => {
 });
 
 describe('loadUseTokenizer errors', () => {
-  let dir: string;
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'pitlane-use-'));
-  });
-  after(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const tempDir = suiteTempDir('pitlane-use-');
 
   const rejects = (content: string | null, pattern: RegExp): void => {
-    const file = join(dir, `vocab-${Math.random().toString(36).slice(2)}.json`);
+    const file = join(tempDir(), `vocab-${Math.random().toString(36).slice(2)}.json`);
     if (content !== null) writeFileSync(file, content);
     assert.throws(
       () => loadUseTokenizer(file),

@@ -24,8 +24,8 @@
  * The walk back through the lattice counts pieces in code points, where the reference counts UTF-16 units;
  * the two agree for this vocabulary, which has no character outside the Basic Multilingual Plane.
  */
-import { readFileSync } from 'node:fs';
 import { FileError } from '../../core/errors.js';
+import { readTokenizerJson } from './tokenizer-file.js';
 import type { TextTokenizer, TokenizedText } from './embedder.js';
 
 /** SentencePiece's word-boundary mark, U+2581 LOWER ONE EIGHTH BLOCK. */
@@ -181,23 +181,10 @@ export class UseTokenizer implements TextTokenizer {
 
 /** Reads a USE vocab.json; errors (missing file, bad JSON, not a list of [piece, score]) name the file. */
 export function loadUseTokenizer(path: string): UseTokenizer {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new FileError(path, 'cannot read the USE vocabulary (vocab.json); check the tokenizer path', {
-      cause: err,
-    });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new FileError(path, `is not valid JSON: ${err instanceof Error ? err.message : String(err)}`, {
-      cause: err,
-    });
-  }
-  return UseTokenizer.fromJson(json, path);
+  return UseTokenizer.fromJson(
+    readTokenizerJson(path, 'cannot read the USE vocabulary (vocab.json); check the tokenizer path'),
+    path,
+  );
 }
 
 function codePoints(text: string): Int32Array {

@@ -8,8 +8,8 @@
  * special-token wrapping, truncation, and a batch encoder that writes padded int64 typed arrays ready for
  * ONNX Runtime.
  */
-import { readFileSync } from 'node:fs';
 import { FileError } from '../../core/errors.js';
+import { readTokenizerJson } from './tokenizer-file.js';
 
 /** One encoded text. */
 export interface Encoding {
@@ -321,21 +321,10 @@ export class WordPieceTokenizer {
 
 /** Reads and parses a tokenizer.json; errors (missing file, bad JSON, not WordPiece) name the file. */
 export function loadWordPieceTokenizer(path: string): WordPieceTokenizer {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new FileError(path, 'cannot read the tokenizer file; check the path', { cause: err });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new FileError(path, `is not valid JSON: ${err instanceof Error ? err.message : String(err)}`, {
-      cause: err,
-    });
-  }
-  return WordPieceTokenizer.fromJson(json, path);
+  return WordPieceTokenizer.fromJson(
+    readTokenizerJson(path, 'cannot read the tokenizer file; check the path'),
+    path,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { FileError } from '../../../core/errors.js';
 import type { Embedder } from '../../text/embedder.js';
 import { MODEL_DEFAULTS, type ModelSpec } from '../../tensor/model-repository.js';
-import { cosine } from '../../test-support.js';
+import { cosine, suiteTempDir } from '../../test-support.js';
 import { loadTfjsEmbedder, toSparseBatch } from './use-embedder.js';
 import { loadUseTokenizer, type UseTokenizer } from '../../text/use-tokenizer.js';
 
@@ -140,32 +139,26 @@ describe('loadTfjsEmbedder with Universal Sentence Encoder lite', () => {
 });
 
 describe('loadTfjsEmbedder errors and close', () => {
-  let dir: string;
-  before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'pitlane-tfjs-'));
-  });
-  after(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const tempDir = suiteTempDir('pitlane-tfjs-');
 
   const isFileError = (file: string, pattern: RegExp) => (err: unknown) =>
     err instanceof FileError && err.path === file && err.message.includes(file) && pattern.test(err.message);
 
   test('a missing model.json, a missing or short shard, a layers model: FileError naming the file', async () => {
-    const missing = join(dir, 'nope', 'model.json');
+    const missing = join(tempDir(), 'nope', 'model.json');
     await assert.rejects(
       loadTfjsEmbedder(useSpec({ modelPath: missing })),
       isFileError(missing, /not found/),
     );
 
-    const notJson = join(dir, 'not-json.json');
+    const notJson = join(tempDir(), 'not-json.json');
     writeFileSync(notJson, 'model');
     await assert.rejects(
       loadTfjsEmbedder(useSpec({ modelPath: notJson })),
       isFileError(notJson, /not valid JSON/),
     );
 
-    const layers = join(dir, 'layers.json');
+    const layers = join(tempDir(), 'layers.json');
     writeFileSync(
       layers,
       JSON.stringify({ format: 'layers-model', modelTopology: { class_name: 'Sequential' } }),
@@ -175,9 +168,9 @@ describe('loadTfjsEmbedder errors and close', () => {
       isFileError(layers, /layers model/),
     );
 
-    const tiny = join(dir, 'tiny.json');
+    const tiny = join(tempDir(), 'tiny.json');
     writeFileSync(tiny, JSON.stringify(TINY_GRAPH));
-    const shard = join(dir, 'tiny.bin');
+    const shard = join(tempDir(), 'tiny.bin');
     await assert.rejects(
       loadTfjsEmbedder(useSpec({ modelPath: tiny })),
       isFileError(shard, /weight shard listed in .*tiny\.json cannot be read/),
@@ -187,13 +180,16 @@ describe('loadTfjsEmbedder errors and close', () => {
       loadTfjsEmbedder(useSpec({ modelPath: tiny })),
       isFileError(tiny, /describes 16 bytes of weights but its shards hold 12/),
     );
-    await assert.rejects(loadTfjsEmbedder(useSpec({ modelPath: dir })), isFileError(dir, /is not a file/));
+    await assert.rejects(
+      loadTfjsEmbedder(useSpec({ modelPath: tempDir() })),
+      isFileError(tempDir(), /is not a file/),
+    );
   });
 
   test('a graph model that is not USE lite is refused by its inputs', async () => {
-    const tiny = join(dir, 'tiny.json');
+    const tiny = join(tempDir(), 'tiny.json');
     writeFileSync(tiny, JSON.stringify(TINY_GRAPH));
-    writeFileSync(join(dir, 'tiny.bin'), Buffer.from(new Float32Array([1, 2, 3, 4]).buffer));
+    writeFileSync(join(tempDir(), 'tiny.bin'), Buffer.from(new Float32Array([1, 2, 3, 4]).buffer));
     await assert.rejects(
       loadTfjsEmbedder(useSpec({ modelPath: tiny })),
       isFileError(tiny, /has inputs \(x\); expected .*"indices" \[n, 2\] and "values" \[n\]/),
