@@ -12,25 +12,23 @@
  *   estimate (QueueFullError → HTTP 429). A request whose signal aborted is dropped before it runs.
  *
  * Requests are checked against the model's metadata first: every input present, known, of the right datatype,
- * rank and fixed dimensions, data length matching the shape. The message names the input and what is wrong.
+ * rank and fixed dimensions, data length matching the shape (request-check.ts). The message names the input and
+ * what is wrong.
  */
 import { performance } from 'node:perf_hooks';
 import { QueueFullError } from './dynamic-batcher.js';
 import type { ModelSpec } from './model-repository.js';
 import {
-  allocTensorData,
-  InferenceInputError,
   ModelNotFoundError,
-  shapeSize,
   type InferenceEngine,
   type InferenceRequest,
   type InferenceResult,
   type ModelMetadata,
   type Tensor,
-  type TensorData,
-  type TensorMetadata,
 } from './tensor.js';
 import { loadTensorModel } from '../backends/registry.js';
+import { concatenateBatch, splitBatch } from './batch-tensors.js';
+import { checkRequest, type CheckedRequest } from './request-check.js';
 import type { TensorModel } from './tensor-model.js';
 import { loadTensorModelOnThread } from './thread-tensor-model.js';
 
@@ -207,9 +205,9 @@ class ModelEntry {
 
   infer(request: InferenceRequest): Promise<InferenceResult> {
     if (this.closed) return Promise.reject(new Error(`model ${this.spec.id} is closed`));
-    let checked: { inputs: Tensor[]; outputs: string[]; size: number; key: string };
+    let checked: CheckedRequest;
     try {
-      checked = this.check(request);
+      checked = checkRequest(request, this.served.metadata, this.served.maxBatchSize);
     } catch (err) {
       this.stats.failure++;
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
@@ -242,64 +240,6 @@ class ModelEntry {
     for (const p of this.queue.splice(0)) p.reject(new Error(`model ${this.spec.id} was closed`));
     this.queuedElements = 0;
     await Promise.all(this.instances.map((m) => m.close()));
-  }
-
-  /** Validates a request against the metadata; inputs come back in the model's order. */
-  private check(request: InferenceRequest): {
-    inputs: Tensor[];
-    outputs: string[];
-    size: number;
-    key: string;
-  } {
-    const meta = this.served.metadata;
-    const model = this.spec.id;
-    const byName = new Map<string, Tensor>();
-    for (const t of request.inputs) {
-      if (byName.has(t.name)) throw new InferenceInputError(`input '${t.name}' is given twice`);
-      if (!meta.inputs.some((m) => m.name === t.name)) {
-        throw new InferenceInputError(
-          `model '${model}' has no input '${t.name}' (its inputs: ${meta.inputs.map((m) => m.name).join(', ')})`,
-        );
-      }
-      byName.set(t.name, t);
-    }
-    const batching = this.served.maxBatchSize > 0;
-    let size = 1;
-    const inputs = meta.inputs.map((m, i) => {
-      const t = byName.get(m.name);
-      if (t === undefined)
-        throw new InferenceInputError(`model '${model}' needs input '${m.name}' (${describe(m)})`);
-      checkTensor(t, m, model);
-      if (batching) {
-        const b = t.shape[0] ?? 0;
-        if (i === 0) size = b;
-        else if (b !== size) {
-          throw new InferenceInputError(
-            `input '${t.name}' has batch size ${b}, but '${meta.inputs[0]?.name ?? ''}' has ${size}; every input has the same first dimension`,
-          );
-        }
-      }
-      return t;
-    });
-    if (batching && (size < 1 || size > this.served.maxBatchSize)) {
-      throw new InferenceInputError(
-        `batch size ${size} of model '${model}' is outside 1..${this.served.maxBatchSize} (its max_batch_size)`,
-      );
-    }
-    const known = new Set(meta.outputs.map((o) => o.name));
-    const outputs =
-      request.outputs === undefined || request.outputs.length === 0 ? [...known] : [...request.outputs];
-    for (const o of outputs) {
-      if (!known.has(o)) {
-        throw new InferenceInputError(
-          `model '${model}' has no output '${o}' (its outputs: ${[...known].join(', ')})`,
-        );
-      }
-    }
-    const key = batching
-      ? JSON.stringify([inputs.map((t) => [t.datatype, t.shape.slice(1)]), outputs])
-      : `solo:${Math.random()}`;
-    return { inputs, outputs, size, key };
   }
 
   private dispatch(): void {
@@ -363,7 +303,7 @@ class ModelEntry {
     const t0 = performance.now();
     const total = batch.reduce((n, p) => n + p.size, 0);
     try {
-      const inputs = batch.length === 1 ? first.inputs : concatenate(batch.map((p) => p.inputs));
+      const inputs = batch.length === 1 ? first.inputs : concatenateBatch(batch.map((p) => p.inputs));
       const outputs = await instance.run(inputs, first.outputs);
       const t1 = performance.now();
       this.runMs = 0.8 * this.runMs + 0.2 * (t1 - t0);
@@ -371,7 +311,7 @@ class ModelEntry {
       const parts =
         batch.length === 1
           ? [outputs]
-          : split(
+          : splitBatch(
               outputs,
               batch.map((p) => p.size),
               total,
@@ -398,79 +338,6 @@ class ModelEntry {
       }
     }
   }
-}
-
-function describe(m: TensorMetadata): string {
-  return `${m.datatype} [${m.shape.join(', ')}]`;
-}
-
-function checkTensor(t: Tensor, m: TensorMetadata, model: string): void {
-  if (t.datatype !== m.datatype) {
-    throw new InferenceInputError(
-      `input '${t.name}' of model '${model}' is ${m.datatype}, got ${t.datatype}`,
-    );
-  }
-  const wrongShape =
-    m.shape.length > 0 &&
-    (t.shape.length !== m.shape.length || m.shape.some((d, i) => d >= 0 && t.shape[i] !== d));
-  if (wrongShape || t.shape.some((d) => !Number.isInteger(d) || d < 0)) {
-    throw new InferenceInputError(
-      `input '${t.name}' of model '${model}' has shape [${t.shape.join(', ')}]; the model takes [${m.shape.join(', ')}] (-1: any size)`,
-    );
-  }
-  const n = shapeSize(t.shape);
-  if (t.data.length !== n) {
-    throw new InferenceInputError(
-      `input '${t.name}': shape [${t.shape.join(', ')}] holds ${n} elements, its data has ${t.data.length}`,
-    );
-  }
-}
-
-/** Concatenates each input of several requests along the first dimension. */
-function concatenate(requests: readonly (readonly Tensor[])[]): Tensor[] {
-  const first = requests[0] ?? [];
-  return first.map((t, i) => {
-    const parts = requests.map((r) => r[i] as Tensor);
-    const rows = parts.reduce((n, p) => n + (p.shape[0] ?? 0), 0);
-    const data = allocTensorData(
-      t.datatype,
-      parts.reduce((n, p) => n + p.data.length, 0),
-    );
-    let at = 0;
-    for (const p of parts) {
-      (data as unknown as { set(a: TensorData, o: number): void }).set(p.data, at);
-      at += p.data.length;
-    }
-    return { name: t.name, datatype: t.datatype, shape: [rows, ...t.shape.slice(1)], data };
-  });
-}
-
-/** Splits each output along the first dimension back into the requests' parts. */
-function split(
-  outputs: readonly Tensor[],
-  sizes: readonly number[],
-  total: number,
-  model: string,
-): Tensor[][] {
-  const parts: Tensor[][] = sizes.map(() => []);
-  for (const o of outputs) {
-    if (o.shape[0] !== total) {
-      throw new Error(
-        `model ${model}: output '${o.name}' has first dimension ${o.shape[0]}, expected the batch size ${total}`,
-      );
-    }
-    const per = o.data.length / total;
-    let row = 0;
-    sizes.forEach((n, i) => {
-      parts[i]?.push({
-        ...o,
-        shape: [n, ...o.shape.slice(1)],
-        data: o.data.slice(row * per, (row + n) * per),
-      });
-      row += n;
-    });
-  }
-  return parts;
 }
 
 function abortError(signal: AbortSignal): Error {
