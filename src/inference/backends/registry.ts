@@ -4,24 +4,13 @@
  * model (the model server, ingest). Both paths choose their runtime here and nowhere else. A backend's module
  * (and its runtime: onnxruntime-node, @tensorflow/tfjs) is imported only when a model asks for it.
  *
- * Adding a backend: a folder beside onnx/ and tfjs/ whose backend.ts exports an `InferenceBackend`, one line
- * here, and its name in models.yaml's schema (tensor/model-repository.ts).
+ * Adding a backend: a folder beside onnx/ and tfjs/ whose backend.ts exports an `InferenceBackend`
+ * (inference-backend.ts), one line here, and its name in models.yaml's schema (tensor/model-repository.ts).
  */
 import type { Embedder } from '../text/embedder.js';
 import type { ModelSpec } from '../tensor/model-repository.js';
 import type { TensorModel } from '../tensor/tensor-model.js';
-
-/** The name of a backend, as models.yaml writes it. */
-export type BackendName = ModelSpec['backend'];
-
-/** What a backend can load a model spec as. Both reject with FileError naming the file. */
-export interface InferenceBackend {
-  readonly name: BackendName;
-  /** A text-embedding model (ids in, one pooled vector per sequence out). */
-  loadEmbedder(spec: ModelSpec): Promise<Embedder>;
-  /** A model served by tensor names (KServe v2). */
-  loadTensorModel(spec: ModelSpec): Promise<TensorModel>;
-}
+import type { BackendName, InferenceBackend } from './inference-backend.js';
 
 /** Every backend, by name, imported on first use. */
 export const BACKENDS: Readonly<Record<BackendName, () => Promise<InferenceBackend>>> = Object.freeze({

@@ -14,33 +14,7 @@
 import { Worker } from 'node:worker_threads';
 import { FileError } from '../../core/errors.js';
 import { InferenceInputError } from '../tensor/tensor.js';
-
-/** The services a thread can run (the keys of THREAD_SERVICES in thread-worker.ts). */
-export type ThreadServiceName = 'embedder' | 'tensor-model' | 'tokenizer';
-
-/** What the starting thread posts as workerData. */
-export interface ThreadWorkerData {
-  readonly service: ThreadServiceName;
-  /** Plain data the service loads from (a model spec, a tokenizer spec). */
-  readonly init: unknown;
-}
-
-/** A message to the thread. */
-export type HostMessage =
-  | { readonly kind: 'call'; readonly id: number; readonly method: string; readonly args: unknown }
-  | { readonly kind: 'close' };
-
-/** A message from the thread. */
-export type ThreadMessage =
-  | { readonly kind: 'ready'; readonly ready: unknown }
-  | {
-      readonly kind: 'loadError';
-      readonly message: string;
-      readonly code: string | null;
-      readonly path: string | null;
-    }
-  | { readonly kind: 'result'; readonly id: number; readonly value: unknown }
-  | { readonly kind: 'error'; readonly id: number; readonly message: string; readonly input: boolean };
+import type { HostMessage, ThreadMessage, ThreadServiceName, ThreadWorkerData } from './thread-protocol.js';
 
 /** How a thread's failures read to the callers. */
 export interface ThreadHostOptions {

@@ -7,26 +7,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { FileError, PitlaneError } from '../../core/errors.js';
 import { InferenceInputError } from '../tensor/tensor.js';
-import type { HostMessage, ThreadMessage, ThreadServiceName, ThreadWorkerData } from './thread-host.js';
-
-/** A service loaded on its thread. */
-export interface ThreadService {
-  /** Plain data posted back with `ready` (what the service says about itself). */
-  readonly ready: unknown;
-  /** Answers one call: its value, and the buffers of the value to transfer rather than copy. */
-  handle(method: string, args: unknown): Promise<ThreadAnswer>;
-  /** Releases what the service holds. */
-  close(): Promise<void>;
-}
-
-/** One call's answer. */
-export interface ThreadAnswer {
-  readonly value: unknown;
-  readonly transfer?: readonly ArrayBuffer[];
-}
-
-/** Loads a service on its thread from plain data. */
-export type ThreadServiceLoader = (init: unknown) => Promise<ThreadService>;
+import type {
+  HostMessage,
+  ThreadMessage,
+  ThreadServiceLoader,
+  ThreadServiceName,
+  ThreadWorkerData,
+} from './thread-protocol.js';
 
 /** The services a thread can run, by name. */
 const THREAD_SERVICES: Readonly<Record<ThreadServiceName, () => Promise<ThreadServiceLoader>>> =

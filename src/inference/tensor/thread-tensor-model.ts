@@ -7,7 +7,7 @@
  */
 import { loadTensorModel } from '../backends/registry.js';
 import { startThread } from '../backends/thread-host.js';
-import type { ThreadServiceLoader } from '../backends/thread-worker.js';
+import type { ThreadServiceLoader } from '../backends/thread-protocol.js';
 import type { ModelSpec } from './model-repository.js';
 import type { Tensor, TensorMetadata } from './tensor.js';
 import { warmUpInputs, type TensorModel, type TensorModelInfo } from './tensor-model.js';

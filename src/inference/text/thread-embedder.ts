@@ -4,7 +4,7 @@
  * Int32Array of ids (and one of lengths) and come back as one transferred Float32Array. This module holds both
  * halves: `loadEmbedderOnThread` on the calling side, `embedderThreadService` on the thread.
  */
-import type { ThreadAnswer, ThreadServiceLoader } from '../backends/thread-worker.js';
+import type { ThreadAnswer, ThreadServiceLoader } from '../backends/thread-protocol.js';
 import { startThread } from '../backends/thread-host.js';
 import { loadEmbedder } from '../backends/registry.js';
 import type { ModelSpec } from '../tensor/model-repository.js';

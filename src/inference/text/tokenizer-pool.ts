@@ -9,7 +9,7 @@
  */
 import { toError } from '../../core/errors.js';
 import { startThread, type ThreadHost } from '../backends/thread-host.js';
-import type { ThreadServiceLoader } from '../backends/thread-worker.js';
+import type { ThreadServiceLoader } from '../backends/thread-protocol.js';
 import type { TextTokenizer, TokenizedText, TokenizerSpec } from './embedder.js';
 import { createTokenizer } from './tokenizers.js';
 
@@ -165,7 +165,7 @@ function startTokenizerThread(spec: TokenizerSpec): Promise<ThreadHost<true>> {
   return startThread<true>({
     service: 'tokenizer',
     init: spec,
-    failed: (err) => new Error(`a tokenizer thread failed with this request: ${err.message}`),
+    failed: (err) => new Error(`a tokenizer thread failed: ${err.message}`),
     exited: (code) => new Error(`a tokenizer thread exited (code ${code}) with this request`),
     callError: (message) => new Error(`tokenizer: ${message}`),
   });

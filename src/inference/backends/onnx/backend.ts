@@ -1,5 +1,5 @@
 /** ONNX Runtime (onnxruntime-node) as an inference backend of the registry (backends/registry.ts). */
-import type { InferenceBackend } from '../registry.js';
+import type { InferenceBackend } from '../inference-backend.js';
 import { loadOnnxEmbedder } from './embedder.js';
 import { loadOnnxTensorModel } from './tensor-model.js';
 
