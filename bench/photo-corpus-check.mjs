@@ -1,4 +1,4 @@
-// Does the ingest benchmark's photo corpus (src/lab/photo-corpus.ts) do what its manifest claims, to the real image
+// Does the ingest benchmark's photo corpus (src/lab/photo-corpus/) do what its manifest claims, to the real image
 // embedder? Embeds every image in-process as the ingest service does (prepareImage, hwc-uint8, centre crop 256,
 // model mobilenetv2-coco-embed from models.yaml) and prints:
 //   - the cosine of each near copy to its original (min, median; target: every one ≥ 0.985), and of near copies of
@@ -20,12 +20,8 @@ import { createLocalInference } from '../dist/inference/tensor/local-inference.j
 import { loadModelRepository } from '../dist/inference/tensor/model-repository.js';
 import { prepareImage } from '../dist/inference/vision/image-prep.js';
 import { dot, openImageEmbedder } from '../dist/ingest/vision.js';
-import {
-  expectedDuplicates,
-  groupOf,
-  makePhotoCorpus,
-  readPhotoCorpusManifest,
-} from '../dist/lab/photo-corpus.js';
+import { makePhotoCorpus } from '../dist/lab/photo-corpus/make-corpus.js';
+import { expectedDuplicates, groupOf, readPhotoCorpusManifest } from '../dist/lab/photo-corpus/manifest.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const { values } = parseArgs({

@@ -104,7 +104,7 @@ describe('pitlane bench on an ingest suite', () => {
     }
 
     // The page of `bench default`: this report and a suite that failed, on one page, ids kept apart.
-    const { renderHtmlReportSet } = await import('../dist/lab/report-html.js');
+    const { renderHtmlReportSet } = await import('../dist/lab/report/html-page.js');
     const setFile = join(temp, 'set.html');
     writeFileSync(
       setFile,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { renderHtmlReport } from '../dist/lab/report-html.js';
+import { renderHtmlReport } from '../dist/lab/report/html-page.js';
 import { CHROMIUM_ARGS } from './helpers.mjs';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { renderManifestSchema } from '../dist/pipeline/schema-file.js';
+import { renderManifestSchema } from '../dist/nodes/schema-file.js';
 
 test('schemas/manifest.v1.json is up to date (run npm run gen:schema)', () => {
   const committed = readFileSync(new URL('../schemas/manifest.v1.json', import.meta.url), 'utf8');

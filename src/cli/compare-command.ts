@@ -13,8 +13,9 @@ import type { HttpSuiteResult, ScenarioRun } from '../lab/http-suite.js';
 import { LatencyHistogram } from '../lab/load/latency-histogram.js';
 import type { LoadPlan, LoadResult } from '../lab/load/load-engine.js';
 import type { ResourceSample } from '../lab/proc-sampler.js';
-import { renderHtmlReport } from '../lab/report-html.js';
-import { renderMarkdownReport, renderTerminalTable } from '../lab/report-markdown.js';
+import { renderHtmlReport } from '../lab/report/html-page.js';
+import { renderMarkdownReport } from '../lab/report/markdown.js';
+import { renderTerminalTable } from '../lab/report/terminal-table.js';
 import type { Suite, SuiteScenario } from '../lab/suite.js';
 import { EXIT } from './exit-codes.js';
 

@@ -18,8 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { toError } from '../core/errors.js';
 import { pipelineLabReport, writePipelineReports } from '../lab/pipeline-report.js';
 import { runPipelineSuite } from '../lab/pipeline-suite.js';
-import { renderHtmlReportSet, type ReportSetEntry } from '../lab/report-html.js';
-import { renderTerminalTable } from '../lab/report-markdown.js';
+import { renderHtmlReportSet, type ReportSetEntry } from '../lab/report/html-page.js';
+import { renderTerminalTable } from '../lab/report/terminal-table.js';
 import { EXIT } from './exit-codes.js';
 import { interruptible, runSuiteFile } from './suite-command.js';
 

@@ -413,7 +413,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       // An unknown command is an error even with --help (commander would print the main help and exit 0).
       const known = program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
       if (!known.includes(first)) {
-        const { closestName } = await import('../pipeline/config-document.js');
+        const { closestName } = await import('../core/config-document.js');
         const hint = closestName(first, known);
         throw new UsageError(
           `unknown command '${first}'${hint !== undefined ? ` (did you mean '${hint}'?)` : ''}`,

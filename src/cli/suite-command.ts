@@ -13,9 +13,10 @@ import { httpComparisonJson, httpLabReport, writeHttpResults } from '../lab/http
 import { runHttpSuite, type SuiteProgress } from '../lab/http-suite.js';
 import { ingestLabReport, writeIngestResults } from '../lab/ingest-report.js';
 import { loadIngestSuite, runIngestSuite, suiteKind } from '../lab/ingest-suite.js';
-import { renderHtmlReport } from '../lab/report-html.js';
-import { renderMarkdownReport, renderTerminalTable } from '../lab/report-markdown.js';
-import type { LabReport } from '../lab/report-model.js';
+import { renderHtmlReport } from '../lab/report/html-page.js';
+import { renderMarkdownReport } from '../lab/report/markdown.js';
+import { renderTerminalTable } from '../lab/report/terminal-table.js';
+import type { LabReport } from '../lab/report/model.js';
 import { loadSuite, quickSuite, type Suite } from '../lab/suite.js';
 import { EXIT } from './exit-codes.js';
 

@@ -16,7 +16,7 @@ import type {
   ReportRow,
   ReportScenario,
   ReportSeries,
-} from './report-model.js';
+} from './report/model.js';
 import { median, ratioOfMedians } from './stats.js';
 import { describePlan } from './suite.js';
 import { evaluateThreshold } from './thresholds.js';

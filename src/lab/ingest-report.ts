@@ -16,7 +16,7 @@ import type {
   ReportRow,
   ReportScenario,
   ReportSeries,
-} from './report-model.js';
+} from './report/model.js';
 import { median, ratioOfMedians } from './stats.js';
 
 /** Does contestant B find what A found in one image? Detections at or above minScore need a same-class box at IoU ≥ iou. */

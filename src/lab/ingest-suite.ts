@@ -26,7 +26,7 @@ import {
   parseDocumentText,
   readConfigFile,
   schemaProblems,
-} from '../pipeline/config-document.js';
+} from '../core/config-document.js';
 import { runJsonCommand } from './ceiling.js';
 import {
   ContestantProcess,
@@ -36,7 +36,7 @@ import {
 } from './contestant.js';
 import { captureEnvironment, type Environment } from './environment.js';
 import { runIngestBench, type IngestBenchProgress, type IngestBenchResult } from './ingest-bench.js';
-import { makePhotoCorpus } from './photo-corpus.js';
+import { makePhotoCorpus } from './photo-corpus/make-corpus.js';
 import { sampleResources, type ResourceSummary } from './proc-sampler.js';
 import { ContestantSchema, DurationSchema } from './suite-schema.js';
 import { durationMs } from './suite.js';

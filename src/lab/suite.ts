@@ -13,7 +13,7 @@ import {
   parseDocumentText,
   readConfigFile,
   schemaProblems,
-} from '../pipeline/config-document.js';
+} from '../core/config-document.js';
 import { parsePaths, type CorrectnessRule, type CustomCompare } from './correctness.js';
 import { parseJsonPath } from './json-path.js';
 import type { ContestantSpec } from './contestant.js';

@@ -3,10 +3,23 @@ import { createHook } from 'node:async_hooks';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorRecord, runPipeline } from './executor.js';
-import { chain, manifestOf, registryWith } from './test-support.js';
+import { chain, manifestOf, registryWith } from '../nodes/test-support.js';
+import type { Manifest } from './manifest.js';
 import type { PipelineNode } from './node.js';
 
 const range = (stop: number): Record<string, unknown> => ({ range: { stop } });
+
+type Step = [string, string, Record<string, unknown>?];
+/** A step of a Custom node whose instance comes from the factory registered as `name`. */
+const custom = (id: string, name = id): Step => [id, 'Custom', { name }];
+/** A linear manifest of `steps`, whose Custom nodes come from `factories`, with pipeline `settings` if given. */
+function customChain(
+  steps: Step[],
+  factories: Record<string, () => PipelineNode>,
+  settings?: Record<string, unknown>,
+): Manifest {
+  return manifestOf(chain(steps, settings === undefined ? {} : { settings }), registryWith(factories));
+}
 
 describe('executor', () => {
   test('runs a synchronous chain in order', async () => {
@@ -55,27 +68,21 @@ describe('executor', () => {
 
   test('async nodes keep order and apply backpressure through a small queue', async () => {
     let inFlight = 0;
-    const registry = registryWith({
-      slow: (): PipelineNode => ({
-        process: async (x) => {
-          inFlight++;
-          await sleep(1);
-          inFlight--;
-          return (x as number) * 2;
-        },
-      }),
+    const slow = (): PipelineNode => ({
+      process: async (x) => {
+        inFlight++;
+        await sleep(1);
+        inFlight--;
+        return (x as number) * 2;
+      },
     });
-    const doc = chain(
-      [
-        ['s', 'DataSource', range(50)],
-        ['slow', 'Custom', { name: 'slow' }],
-        ['k', 'DataSink'],
-      ],
+    const m = customChain(
+      [['s', 'DataSource', range(50)], custom('slow'), ['k', 'DataSink']],
+      { slow },
       {
-        settings: { queue_capacity: 4 },
+        queue_capacity: 4,
       },
     );
-    const m = manifestOf(doc, registry);
     const seen: number[] = [];
     const r = await runPipeline(m, {
       onOutput: (v) => {
@@ -96,23 +103,13 @@ describe('executor', () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => (release = resolve));
     let produced = 0;
-    const registry = registryWith({
-      gate: (): PipelineNode => ({ process: async (x) => (await gate, x) }),
-      count: (): PipelineNode => ({ process: (x) => (produced++, x) }),
-    });
-    const m = manifestOf(
-      chain(
-        [
-          ['s', 'DataSource', range(1000)],
-          ['count', 'Custom', { name: 'count' }],
-          ['gate', 'Custom', { name: 'gate' }],
-          ['k', 'DataSink'],
-        ],
-        {
-          settings: { queue_capacity: 8 },
-        },
-      ),
-      registry,
+    const m = customChain(
+      [['s', 'DataSource', range(1000)], custom('count'), custom('gate'), ['k', 'DataSink']],
+      {
+        gate: (): PipelineNode => ({ process: async (x) => (await gate, x) }),
+        count: (): PipelineNode => ({ process: (x) => (produced++, x) }),
+      },
+      { queue_capacity: 8 },
     );
     const running = runPipeline(m);
     await sleep(20);
@@ -130,21 +127,10 @@ describe('executor', () => {
     ] as const) {
       let release: () => void = () => {};
       const gate = new Promise<void>((resolve) => (release = resolve));
-      const registry = registryWith({
-        gate: (): PipelineNode => ({ process: async (x) => (await gate, x) }),
-      });
-      const m = manifestOf(
-        chain(
-          [
-            ['s', 'DataSource', range(100)],
-            ['gate', 'Custom', { name: 'gate' }],
-            ['k', 'DataSink'],
-          ],
-          {
-            settings: { queue_capacity: 5, queue_policy: policy },
-          },
-        ),
-        registry,
+      const m = customChain(
+        [['s', 'DataSource', range(100)], custom('gate'), ['k', 'DataSink']],
+        { gate: (): PipelineNode => ({ process: async (x) => (await gate, x) }) },
+        { queue_capacity: 5, queue_policy: policy },
       );
       const running = runPipeline(m);
       await sleep(10);
@@ -158,56 +144,40 @@ describe('executor', () => {
   });
 
   test('streaming nodes: generators and async generators output several items', async () => {
-    const registry = registryWith({
-      twice: (): PipelineNode => ({
-        *process(x) {
-          yield x;
-          yield x;
-        },
-      }),
-      asyncTwice: (): PipelineNode => ({
-        async *process(x) {
-          await sleep(0);
-          yield [x];
-          yield null; // null is a value, not a drop
-        },
-      }),
-    });
-    const m = manifestOf(
-      chain([
-        ['s', 'DataSource', range(3)],
-        ['a', 'Custom', { name: 'twice' }],
-        ['b', 'Custom', { name: 'asyncTwice' }],
-        ['k', 'DataSink'],
-      ]),
-      registry,
+    const m = customChain(
+      [['s', 'DataSource', range(3)], custom('a', 'twice'), custom('b', 'asyncTwice'), ['k', 'DataSink']],
+      {
+        twice: (): PipelineNode => ({
+          *process(x) {
+            yield x;
+            yield x;
+          },
+        }),
+        asyncTwice: (): PipelineNode => ({
+          async *process(x) {
+            await sleep(0);
+            yield [x];
+            yield null; // null is a value, not a drop
+          },
+        }),
+      },
     );
     const r = await runPipeline(m);
     assert.deepEqual(r.outputs, [[0], null, [0], null, [1], null, [1], null, [2], null, [2], null]);
   });
 
   test('a generator blocked mid-way resumes after the successor drains', async () => {
-    const registry = registryWith({
-      burst: (): PipelineNode => ({
-        *process(x) {
-          for (let i = 0; i < 20; i++) yield (x as number) * 100 + i;
-        },
-      }),
-      slow: (): PipelineNode => ({ process: async (x) => (await sleep(0), x) }),
-    });
-    const m = manifestOf(
-      chain(
-        [
-          ['s', 'DataSource', range(3)],
-          ['b', 'Custom', { name: 'burst' }],
-          ['slow', 'Custom', { name: 'slow' }],
-          ['k', 'DataSink'],
-        ],
-        {
-          settings: { queue_capacity: 2 },
-        },
-      ),
-      registry,
+    const m = customChain(
+      [['s', 'DataSource', range(3)], custom('b', 'burst'), custom('slow'), ['k', 'DataSink']],
+      {
+        burst: (): PipelineNode => ({
+          *process(x) {
+            for (let i = 0; i < 20; i++) yield (x as number) * 100 + i;
+          },
+        }),
+        slow: (): PipelineNode => ({ process: async (x) => (await sleep(0), x) }),
+      },
+      { queue_capacity: 2 },
     );
     const r = await runPipeline(m);
     assert.deepEqual(
@@ -224,16 +194,10 @@ describe('executor', () => {
       flush: () => (log.push(`flush ${name}`), `${name}-flushed`),
       cleanup: () => void log.push(`cleanup ${name}`),
     });
-    const registry = registryWith({ a: () => node('a'), b: () => node('b') });
-    const m = manifestOf(
-      chain([
-        ['s', 'DataSource', range(1)],
-        ['a', 'Custom', { name: 'a' }],
-        ['b', 'Custom', { name: 'b' }],
-        ['k', 'DataSink'],
-      ]),
-      registry,
-    );
+    const m = customChain([['s', 'DataSource', range(1)], custom('a'), custom('b'), ['k', 'DataSink']], {
+      a: () => node('a'),
+      b: () => node('b'),
+    });
     const r = await runPipeline(m);
     assert.deepEqual(r.outputs, [0, 'a-flushed', 'b-flushed']);
     assert.deepEqual(log, ['init a', 'init b', 'flush a', 'flush b', 'cleanup b', 'cleanup a']);
@@ -241,22 +205,21 @@ describe('executor', () => {
 
   test('fail policy: stops at the first error, no flush, cleanup runs, the error names node and item', async () => {
     const log: string[] = [];
-    const registry = registryWith({
-      watch: (): PipelineNode => ({
-        process: (x) => x,
-        flush: () => void log.push('flush'),
-        cleanup: () => void log.push('cleanup'),
-      }),
-    });
-    const m = manifestOf(
-      chain([
+    const m = customChain(
+      [
         ['s', 'DataSource', { items: [4, 2, 0, 8] }],
         ['d', 'Calculator', { operation: 'modulo', operand: 3 }],
-        ['w', 'Custom', { name: 'watch' }],
+        custom('w', 'watch'),
         ['x', 'TextTransform', { operation: 'length' }],
         ['k', 'DataSink'],
-      ]),
-      registry,
+      ],
+      {
+        watch: (): PipelineNode => ({
+          process: (x) => x,
+          flush: () => void log.push('flush'),
+          cleanup: () => void log.push('cleanup'),
+        }),
+      },
     );
     const r = await runPipeline(m);
     assert.equal(r.state, 'failed');
@@ -295,7 +258,7 @@ describe('executor', () => {
   });
 
   test('an error thrown in flush is an item error with a null index', async () => {
-    const registry = registryWith({
+    const m = customChain([['s', 'DataSource', range(1)], custom('b', 'bad'), ['k', 'DataSink']], {
       bad: (): PipelineNode => ({
         process: (x) => x,
         flush: () => {
@@ -303,14 +266,6 @@ describe('executor', () => {
         },
       }),
     });
-    const m = manifestOf(
-      chain([
-        ['s', 'DataSource', range(1)],
-        ['b', 'Custom', { name: 'bad' }],
-        ['k', 'DataSink'],
-      ]),
-      registry,
-    );
     const r = await runPipeline(m, { onError: 'skip' });
     assert.deepEqual(r.outputs, [0, new ErrorRecord('b', 'Custom', null, 'boom', undefined).toJSON()]);
     const f = await runPipeline(m);
@@ -320,7 +275,7 @@ describe('executor', () => {
 
   test('initialisation errors fail the run and still clean up what was initialised', async () => {
     const log: string[] = [];
-    const registry = registryWith({
+    const m = customChain([['s', 'DataSource', range(3)], custom('ok'), custom('bad'), ['k', 'DataSink']], {
       ok: (): PipelineNode => ({ process: (x) => x, cleanup: () => void log.push('cleanup ok') }),
       bad: (): PipelineNode => ({
         initialize: () => {
@@ -329,15 +284,6 @@ describe('executor', () => {
         process: (x) => x,
       }),
     });
-    const m = manifestOf(
-      chain([
-        ['s', 'DataSource', range(3)],
-        ['ok', 'Custom', { name: 'ok' }],
-        ['bad', 'Custom', { name: 'bad' }],
-        ['k', 'DataSink'],
-      ]),
-      registry,
-    );
     const r = await runPipeline(m);
     assert.equal(r.state, 'failed');
     assert.match(String(r.error?.message), /node 'bad' \(Custom\) failed to initialise: no model/);
@@ -347,17 +293,14 @@ describe('executor', () => {
 
   test('cancellation stops the sources, discards queued items, flushes and reports cancelled', async () => {
     const controller = new AbortController();
-    const registry = registryWith({
-      slow: (): PipelineNode => ({ process: async (x) => (await sleep(1), x) }),
-    });
-    const m = manifestOf(
-      chain([
+    const m = customChain(
+      [
         ['s', 'DataSource', range(100_000)],
-        ['slow', 'Custom', { name: 'slow' }],
+        custom('slow'),
         ['b', 'Buffer', { buffer_size: 1000 }],
         ['k', 'DataSink'],
-      ]),
-      registry,
+      ],
+      { slow: (): PipelineNode => ({ process: async (x) => (await sleep(1), x) }) },
     );
     setTimeout(() => controller.abort(), 30);
     const r = await runPipeline(m, { signal: controller.signal });
@@ -400,30 +343,29 @@ describe('executor', () => {
 
   test('batching nodes get the items waiting in their queue; order, per-item errors and error records are kept', async () => {
     const batches: number[] = [];
-    const registry = registryWith({
-      batch: (): PipelineNode => ({
-        process: () => {
-          throw new Error('process must not be called on a batching node');
-        },
-        processBatch: async (items) => {
-          batches.push(items.length);
-          await sleep(2);
-          return items.map((x) =>
-            x === 13
-              ? { ok: false, error: Object.assign(new Error('unlucky'), { traceback: 'Traceback: 13\n' }) }
-              : { ok: true, output: [x, x] },
-          );
-        },
-      }),
-    });
-    const m = manifestOf(
-      chain([
+    const m = customChain(
+      [
         ['s', 'DataSource', { items: [...Array.from({ length: 30 }, (_, i) => i), 'x', 30, 31] }],
         ['c', 'Calculator', { operation: 'add', operand: 0 }],
-        ['b', 'Custom', { name: 'batch' }],
+        custom('b', 'batch'),
         ['k', 'DataSink'],
-      ]),
-      registry,
+      ],
+      {
+        batch: (): PipelineNode => ({
+          process: () => {
+            throw new Error('process must not be called on a batching node');
+          },
+          processBatch: async (items) => {
+            batches.push(items.length);
+            await sleep(2);
+            return items.map((x) =>
+              x === 13
+                ? { ok: false, error: Object.assign(new Error('unlucky'), { traceback: 'Traceback: 13\n' }) }
+                : { ok: true, output: [x, x] },
+            );
+          },
+        }),
+      },
     );
     const r = await runPipeline(m, { onError: 'skip' });
     assert.equal(r.state, 'completed');

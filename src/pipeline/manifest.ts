@@ -14,7 +14,7 @@ import {
   parseDocumentText,
   readConfigFile,
   schemaProblems,
-} from './config-document.js';
+} from '../core/config-document.js';
 import { findCycle, planGraph, reachableFrom, type GraphPlan } from './graph.js';
 import {
   ManifestSchema,

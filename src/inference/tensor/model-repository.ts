@@ -13,7 +13,7 @@ import {
   parseDocumentText,
   readConfigFile,
   schemaProblems,
-} from '../../pipeline/config-document.js';
+} from '../../core/config-document.js';
 
 const Positive = Type.Integer({ minimum: 1 });
 

@@ -4,7 +4,7 @@
  * results as compressed base64 so any percentile can be recomputed later.
  */
 import * as hdr from 'hdr-histogram-js';
-import type { ReportPercentile } from '../report-model.js';
+import type { ReportPercentile } from '../report/model.js';
 
 const HIGHEST_US = 3_600_000_000;
 

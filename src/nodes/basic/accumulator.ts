@@ -1,26 +1,18 @@
 /** Accumulator: a stateful running aggregate; outputs the value over all items so far after each item. */
 import { Type, type Static } from '@sinclair/typebox';
-import { ItemError } from '../../core/errors.js';
-import { jsonTypeOf } from '../../core/json.js';
 import { defineNodeType, type PipelineNode } from '../../pipeline/node.js';
+import { needNumber } from './item-types.js';
+import { oneOf } from './operation-param.js';
 
 export const ACCUMULATOR_OPERATIONS = ['sum', 'count', 'mean', 'min', 'max'] as const;
 
 const Params = Type.Object(
   {
-    operation: Type.Union(
-      ACCUMULATOR_OPERATIONS.map((op) => Type.Literal(op)),
-      { description: 'The aggregate.' },
-    ),
+    operation: oneOf(ACCUMULATOR_OPERATIONS, 'The aggregate.'),
   },
   { additionalProperties: false },
 );
 type Params = Static<typeof Params>;
-
-function needNumber(x: unknown): number {
-  if (typeof x !== 'number') throw new ItemError(`expected a number, got ${jsonTypeOf(x)}`);
-  return x;
-}
 
 export const Accumulator = defineNodeType<Params>({
   name: 'Accumulator',

@@ -1,17 +1,15 @@
 /** Calculator: one arithmetic operation with a constant operand, on IEEE-754 doubles. */
 import { Type, type Static } from '@sinclair/typebox';
 import { ItemError } from '../../core/errors.js';
-import { jsonTypeOf } from '../../core/json.js';
 import { defineNodeType, type PipelineNode } from '../../pipeline/node.js';
+import { wrongItemType } from './item-types.js';
+import { oneOf } from './operation-param.js';
 
 export const CALCULATOR_OPERATIONS = ['add', 'subtract', 'multiply', 'divide', 'power', 'modulo'] as const;
 
 const Params = Type.Object(
   {
-    operation: Type.Union(
-      CALCULATOR_OPERATIONS.map((op) => Type.Literal(op)),
-      { description: 'The operation: x <op> operand.' },
-    ),
+    operation: oneOf(CALCULATOR_OPERATIONS, 'The operation: x <op> operand.'),
     operand: Type.Number({ description: 'The constant right-hand side.' }),
   },
   { additionalProperties: false },
@@ -19,7 +17,7 @@ const Params = Type.Object(
 type Params = Static<typeof Params>;
 
 function notNumber(x: unknown): ItemError {
-  return new ItemError(`expected a number, got ${jsonTypeOf(x)}`);
+  return wrongItemType('a number', x);
 }
 function notFinite(): ItemError {
   return new ItemError('result is not a finite number');

@@ -3,16 +3,15 @@ import { Type, type Static } from '@sinclair/typebox';
 import { ItemError } from '../../core/errors.js';
 import { jsonEqual, jsonTypeOf } from '../../core/json.js';
 import { defineNodeType, type PipelineNode } from '../../pipeline/node.js';
+import { needNumber, wrongItemType } from './item-types.js';
+import { oneOf } from './operation-param.js';
 
 export const FILTER_OPS = ['gt', 'ge', 'lt', 'le', 'eq', 'ne', 'even', 'odd', 'contains'] as const;
 type Op = (typeof FILTER_OPS)[number];
 
 const Params = Type.Object(
   {
-    op: Type.Union(
-      FILTER_OPS.map((op) => Type.Literal(op)),
-      { description: 'The test.' },
-    ),
+    op: oneOf(FILTER_OPS, 'The test.'),
     value: Type.Optional(Type.Unknown({ description: 'Right-hand side (not used by even/odd).' })),
   },
   { additionalProperties: false },
@@ -20,11 +19,6 @@ const Params = Type.Object(
 type Params = Static<typeof Params>;
 
 const NUMERIC: readonly Op[] = ['gt', 'ge', 'lt', 'le'];
-
-function needNumber(x: unknown): number {
-  if (typeof x !== 'number') throw new ItemError(`expected a number, got ${jsonTypeOf(x)}`);
-  return x;
-}
 
 function makeTest(op: Op, value: unknown): (x: unknown) => boolean {
   const k = value as number;
@@ -59,7 +53,7 @@ function makeTest(op: Op, value: unknown): (x: unknown) => boolean {
           return x.includes(value);
         }
         if (Array.isArray(x)) return x.some((e) => jsonEqual(e, value));
-        throw new ItemError(`expected a string or an array, got ${jsonTypeOf(x)}`);
+        throw wrongItemType('a string or an array', x);
       };
   }
 }

@@ -3,18 +3,15 @@
  * set, title's word rule, length in code points), so the CPython reference agrees exactly.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { ItemError } from '../../core/errors.js';
-import { jsonTypeOf } from '../../core/json.js';
 import { defineNodeType, type PipelineNode } from '../../pipeline/node.js';
+import { wrongItemType } from './item-types.js';
+import { oneOf } from './operation-param.js';
 
 export const TEXT_OPERATIONS = ['uppercase', 'lowercase', 'reverse', 'strip', 'title', 'length'] as const;
 
 const Params = Type.Object(
   {
-    operation: Type.Union(
-      TEXT_OPERATIONS.map((op) => Type.Literal(op)),
-      { description: 'The transform.' },
-    ),
+    operation: oneOf(TEXT_OPERATIONS, 'The transform.'),
   },
   { additionalProperties: false },
 );
@@ -114,7 +111,7 @@ export const TextTransform = defineNodeType<Params>({
     const f = transform(params.operation);
     return {
       process: (x) => {
-        if (typeof x !== 'string') throw new ItemError(`expected a string, got ${jsonTypeOf(x)}`);
+        if (typeof x !== 'string') throw wrongItemType('a string', x);
         return f(x);
       },
     };

@@ -6,7 +6,7 @@
  *
  * Times are milliseconds, memory MiB, rates per second. `null` means "not measured", never zero.
  */
-import type { Environment } from './environment.js';
+import type { Environment } from '../environment.js';
 
 /** A ratio between a contestant and the baseline, with its bootstrap interval. */
 export interface ReportRatio {

@@ -1,27 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import type { LabReport, ReportRow, ReportScenario } from './report-model.js';
-import { escapeHtml, renderHtmlReport } from './report-html.js';
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-function loadFixture(name: 'pipelines' | 'http'): LabReport {
-  const url = new URL(`../../test/fixtures/lab-report-${name}.json`, import.meta.url);
-  return JSON.parse(readFileSync(url, 'utf8')) as LabReport;
-}
-
-function scenarioOf(report: LabReport, name: string): Mutable<ReportScenario> {
-  const s = report.scenarios.find((x) => x.name === name);
-  assert.ok(s, `scenario ${name}`);
-  return s;
-}
-
-function rowOf(report: LabReport, scenario: string, contestant: string): Mutable<ReportRow> {
-  const row = scenarioOf(report, scenario).rows.find((r) => r.contestant === contestant);
-  assert.ok(row, `row ${scenario}/${contestant}`);
-  return row;
-}
+import { escapeHtml } from './html-parts.js';
+import { renderHtmlReport } from './html-page.js';
+import type { LabReport, ReportRow, ReportScenario } from './model.js';
+import { FIXTURES, loadFixture, rowOf, scenarioOf, type Mutable } from './test-support.js';
 
 /** The verdict table's row of one contestant in one scenario (the <tr> that holds its name). */
 function verdictRow(html: string, scenario: string, contestant: string): string {
@@ -36,8 +18,6 @@ function verdictRow(html: string, scenario: string, contestant: string): string 
   assert.ok(row, `verdict row ${scenario}/${contestant}`);
   return row;
 }
-
-const FIXTURES = ['pipelines', 'http'] as const;
 
 test('every contestant and scenario is on the page, with every section', () => {
   for (const name of FIXTURES) {

@@ -1,8 +1,16 @@
-/** Helpers for unit tests: build manifests with custom node types without files. */
+/**
+ * Helpers for unit tests: build manifests of the built-in node types plus custom ones, without files. It lives
+ * in nodes/ (not pipeline/) because it needs the built-in registry, and nodes/ sits above pipeline/.
+ */
 import { Type } from '@sinclair/typebox';
-import { BUILTIN_NODE_TYPES } from '../nodes/registry.js';
-import { validateManifest, type Manifest } from './manifest.js';
-import { createNodeTypeRegistry, defineNodeType, type PipelineNode, type NodeTypeRegistry } from './node.js';
+import { validateManifest, type Manifest } from '../pipeline/manifest.js';
+import {
+  createNodeTypeRegistry,
+  defineNodeType,
+  type PipelineNode,
+  type NodeTypeRegistry,
+} from '../pipeline/node.js';
+import { BUILTIN_NODE_TYPES } from './registry.js';
 
 /** A registry of the built-ins plus a `Custom` node whose instances come from `factories[params.name]`. */
 export function registryWith(factories: Record<string, () => PipelineNode>): NodeTypeRegistry {

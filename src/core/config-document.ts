@@ -7,8 +7,8 @@
  * locate problems.
  */
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
-import { toError, type ManifestProblem } from '../core/errors.js';
-import { readUserTextFile } from '../core/user-file.js';
+import { toError, type ManifestProblem } from './errors.js';
+import { readUserTextFile } from './user-file.js';
 
 /**
  * Reads a config file as text; a missing or unreadable file, one that is not a regular file (`/dev/zero`, a FIFO,

@@ -5,15 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { FileError } from '../core/errors.js';
-import {
-  expectedDuplicates,
-  groupOf,
-  makePhotoCorpus,
-  PHOTO_CORPUS_MANIFEST,
-  readPhotoCorpusManifest,
-  type PhotoCorpusResult,
-} from './photo-corpus.js';
+import { FileError } from '../../core/errors.js';
+import { makePhotoCorpus } from './make-corpus.js';
+import { expectedDuplicates, groupOf, PHOTO_CORPUS_MANIFEST, readPhotoCorpusManifest } from './manifest.js';
+import type { PhotoCorpusResult } from './options.js';
 
 const DARKNET = '/usr/share/darknet/data';
 const OPTIONS = { count: 24, seed: 7, exactShare: 0.125, nearShare: 0.125 } as const;
