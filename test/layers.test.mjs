@@ -44,11 +44,6 @@ const MAY_IMPORT = {
  */
 const KNOWN = [
   {
-    from: 'src/inference/kserve-client.ts',
-    to: 'src/services/models/kserve-codec.ts',
-    why: 'inference imports services: the codec and the client move to inference/kserve/ (issue 14, part 3)',
-  },
-  {
     from: 'src/ingest/vision.ts',
     to: 'src/ingest/ingest-pipeline.ts',
     why: 'cycle ingest-pipeline.ts ↔ vision.ts: the ingest ports get a module of their own (issue 14, part 4)',

@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { buildMiniLmArch } from '../scripts/build-models.mjs';
 import { pitlane } from './helpers.mjs';
-import { loadModelRepository } from '../dist/inference/model-repository.js';
-import { l2Normalize, loadOnnxModel, meanPool, textModelFeeds } from '../dist/inference/onnx-backend.js';
-import { loadWordPieceTokenizer } from '../dist/inference/wordpiece-tokenizer.js';
+import { loadModelRepository } from '../dist/inference/tensor/model-repository.js';
+import { loadOnnxModel, textModelFeeds } from '../dist/inference/backends/onnx/session.js';
+import { l2Normalize, meanPool } from '../dist/inference/text/pooling.js';
+import { loadWordPieceTokenizer } from '../dist/inference/text/wordpiece-tokenizer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pl-user-model-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -9,10 +9,10 @@ import { dirname, resolve } from 'node:path';
 import sharp from 'sharp';
 import { UsageError } from '../core/errors.js';
 import type { SearchIndex } from '../index/index-port.js';
-import { KServeClient } from '../inference/kserve-client.js';
-import { createLocalInference } from '../inference/local-inference.js';
-import { loadModelRepository } from '../inference/model-repository.js';
-import type { InferenceEngine } from '../inference/tensor.js';
+import { KServeClient } from '../inference/kserve/client.js';
+import { createLocalInference } from '../inference/tensor/local-inference.js';
+import { loadModelRepository } from '../inference/tensor/model-repository.js';
+import type { InferenceEngine } from '../inference/tensor/tensor.js';
 import {
   IngestPipeline,
   DEFAULT_INGEST_CONFIG,

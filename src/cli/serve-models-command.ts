@@ -4,9 +4,13 @@
  * while models load), loads and warms every model on threads of its own, then reports ready.
  */
 import { UsageError } from '../core/errors.js';
-import { createLocalInference, MODEL_VERSION, type LocalInference } from '../inference/local-inference.js';
-import { loadModelRepository, type ModelSpec } from '../inference/model-repository.js';
-import type { InferenceEngine } from '../inference/tensor.js';
+import {
+  createLocalInference,
+  MODEL_VERSION,
+  type LocalInference,
+} from '../inference/tensor/local-inference.js';
+import { loadModelRepository, type ModelSpec } from '../inference/tensor/model-repository.js';
+import type { InferenceEngine } from '../inference/tensor/tensor.js';
 import { buildModelServerApp } from '../services/models/app.js';
 import { resolveModelsFile } from './serve-command.js';
 import { closeServer, listen, serviceLog, untilSignal } from './serve-support.js';

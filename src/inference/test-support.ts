@@ -1,12 +1,30 @@
 /**
  * Helpers for the inference tests: builds the minilm-l6-arch stand-in (scripts/build-models.mjs) into a
- * temporary folder, once per test file, so tests never depend on what is in models/.
+ * temporary folder, once per test file, so tests never depend on what is in models/; writes tiny real ONNX models;
+ * and the affine engine (a real ONNX graph behind the InferenceEngine interface) that the model server's tests and
+ * the KServe client's tests both serve.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import onnxProto from 'onnx-proto';
+import * as ort from 'onnxruntime-node';
+import { loadOnnxModel, type OnnxModel, type OnnxTensorMap } from './backends/onnx/session.js';
+import { DynamicBatcher } from './tensor/dynamic-batcher.js';
+import {
+  InferenceInputError,
+  ModelNotFoundError,
+  type InferenceEngine,
+  type InferenceRequest,
+  type InferenceResult,
+  type ModelMetadata,
+  type Tensor,
+  type TensorData,
+  type TensorDataType,
+} from './tensor/tensor.js';
 
 /** scripts/build-models.mjs, found from dist/inference/ (or src/inference/). */
 export const BUILD_MODELS_SCRIPT = fileURLToPath(new URL('../../scripts/build-models.mjs', import.meta.url));
@@ -36,6 +54,21 @@ export function buildMiniLmArchInTemp(): BuiltModelDir {
   };
 }
 
+/**
+ * A temporary folder for the tests of the enclosing `describe`: made before them, removed after them. Returns a
+ * function that gives its path (call it inside a test or a hook).
+ */
+export function suiteTempDir(prefix: string): () => string {
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), prefix));
+  });
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return () => dir;
+}
+
 /** Cosine similarity of two vectors of the same length (1: same direction). */
 export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let dot = 0;
@@ -51,12 +84,21 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return dot / Math.sqrt(na * nb);
 }
 
+/** An initializer of an ONNX graph (a constant tensor, a scalar by default) from a typed array. */
+function onnxInitializer(
+  name: string,
+  dataType: number,
+  data: Float32Array | BigInt64Array,
+  dims: number[] = [],
+): object {
+  return { name, dims, dataType, rawData: new Uint8Array(data.buffer) };
+}
+
 /**
  * Writes a tiny real ONNX model for tensor-model tests: `Y = 2·X + 1` and `S = sum of each row of X`, with X
  * FP32 [batch, 4] (`batch` symbolic, or `fixedBatch` when given: a model that cannot be batched).
  */
-export async function writeDoublerModel(path: string, fixedBatch?: number): Promise<void> {
-  const { default: onnxProto } = await import('onnx-proto');
+export function writeDoublerModel(path: string, fixedBatch?: number): Promise<void> {
   const { onnx } = onnxProto;
   const FLOAT = onnx.TensorProto.DataType.FLOAT;
   const INT64 = onnx.TensorProto.DataType.INT64;
@@ -64,17 +106,6 @@ export async function writeDoublerModel(path: string, fixedBatch?: number): Prom
   const info = (name: string, dims: object[]): object => ({
     name,
     type: { tensorType: { elemType: FLOAT, shape: { dim: dims } } },
-  });
-  const constant = (
-    name: string,
-    dataType: number,
-    data: Float32Array | BigInt64Array,
-    dims: number[],
-  ): object => ({
-    name,
-    dims,
-    dataType,
-    rawData: new Uint8Array(data.buffer),
   });
   const model = {
     irVersion: 8,
@@ -93,14 +124,239 @@ export async function writeDoublerModel(path: string, fixedBatch?: number): Prom
         },
       ],
       initializer: [
-        constant('two', FLOAT, new Float32Array([2]), []),
-        constant('one', FLOAT, new Float32Array([1]), []),
-        constant('axis', INT64, new BigInt64Array([1n]), [1]),
+        onnxInitializer('two', FLOAT, new Float32Array([2]), []),
+        onnxInitializer('one', FLOAT, new Float32Array([1]), []),
+        onnxInitializer('axis', INT64, new BigInt64Array([1n]), [1]),
       ],
       input: [info('X', [batch, { dimValue: 4 }])],
       output: [info('Y', [batch, { dimValue: 4 }]), info('S', [batch])],
     },
   };
-  const { writeFileSync } = await import('node:fs');
   writeFileSync(path, onnx.ModelProto.encode(model).finish());
+  return Promise.resolve();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// An engine for the KServe server and client tests: a real ONNX graph run by ONNX Runtime through loadOnnxModel, queued by the
+// project's DynamicBatcher (one request per batch). Y = 2X + B, POSITIVE = X > 0, Y_HALF = FP16(Y),
+// IDS_NEXT = IDS + 1.
+
+export const AFFINE: ModelMetadata = {
+  name: 'affine',
+  versions: ['1'],
+  platform: 'onnxruntime_onnx',
+  inputs: [
+    { name: 'X', datatype: 'FP32', shape: [-1, 4] },
+    { name: 'B', datatype: 'FP32', shape: [4] },
+    { name: 'IDS', datatype: 'INT64', shape: [-1] },
+  ],
+  outputs: [
+    { name: 'Y', datatype: 'FP32', shape: [-1, 4] },
+    { name: 'POSITIVE', datatype: 'BOOL', shape: [-1, 4] },
+    { name: 'Y_HALF', datatype: 'FP16', shape: [-1, 4] },
+    { name: 'IDS_NEXT', datatype: 'INT64', shape: [-1] },
+  ],
+};
+
+export function writeAffineModel(path: string): void {
+  const { onnx } = onnxProto;
+  const T = onnx.TensorProto.DataType;
+  const valueInfo = (name: string, elemType: number, dims: (number | string)[]) => ({
+    name,
+    type: {
+      tensorType: {
+        elemType,
+        shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
+      },
+    },
+  });
+  const model = {
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 17 }],
+    producerName: 'pitlane test-support',
+    graph: {
+      name: 'affine',
+      node: [
+        { opType: 'Mul', input: ['X', 'two'], output: ['X2'], name: 'mul' },
+        { opType: 'Add', input: ['X2', 'B'], output: ['Y'], name: 'add' },
+        { opType: 'Greater', input: ['X', 'zero'], output: ['POSITIVE'], name: 'greater' },
+        {
+          opType: 'Cast',
+          input: ['Y'],
+          output: ['Y_HALF'],
+          name: 'cast',
+          attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: T.FLOAT16 }],
+        },
+        { opType: 'Add', input: ['IDS', 'one'], output: ['IDS_NEXT'], name: 'next' },
+      ],
+      initializer: [
+        onnxInitializer('two', T.FLOAT, new Float32Array([2])),
+        onnxInitializer('zero', T.FLOAT, new Float32Array([0])),
+        onnxInitializer('one', T.INT64, new BigInt64Array([1n])),
+      ],
+      input: [
+        valueInfo('X', T.FLOAT, ['batch', 4]),
+        valueInfo('B', T.FLOAT, [4]),
+        valueInfo('IDS', T.INT64, ['n']),
+      ],
+      output: [
+        valueInfo('Y', T.FLOAT, ['batch', 4]),
+        valueInfo('POSITIVE', T.BOOL, ['batch', 4]),
+        valueInfo('Y_HALF', T.FLOAT16, ['batch', 4]),
+        valueInfo('IDS_NEXT', T.INT64, ['n']),
+      ],
+    },
+  };
+  writeFileSync(path, onnx.ModelProto.encode(model).finish());
+}
+
+const ORT_TYPE = { FP32: 'float32', INT64: 'int64' } as const;
+const DATATYPE_OF: Readonly<Record<string, TensorDataType>> = {
+  float32: 'FP32',
+  int64: 'INT64',
+  bool: 'BOOL',
+  float16: 'FP16',
+};
+
+export class AffineEngine implements InferenceEngine {
+  loaded = true;
+  /** Batches that reached the model (they may be held at the gate). */
+  started = 0;
+  inferences = 0;
+  readonly batcher: DynamicBatcher<OnnxTensorMap, OnnxTensorMap>;
+  private gate: Promise<void> | null = null;
+
+  static async load(dir: string, queueCapacity = 64): Promise<AffineEngine> {
+    const path = join(dir, 'affine.onnx');
+    writeAffineModel(path);
+    return new AffineEngine(
+      await loadOnnxModel(path, { intraOpThreads: 1, allowSpinning: false }),
+      queueCapacity,
+    );
+  }
+
+  private constructor(
+    private readonly model: OnnxModel,
+    queueCapacity: number,
+  ) {
+    this.batcher = new DynamicBatcher(
+      { maxBatchTokens: 1 << 20, maxBatchSize: 1, maxQueueDelayMs: 0, queueCapacity },
+      async (batch) => {
+        this.started++;
+        if (this.gate !== null) await this.gate;
+        return Promise.all(batch.map((s) => this.model.run(s.payload)));
+      },
+    );
+  }
+
+  /**
+   * Holds every batch at the model until the returned function is called: a slow model, deterministically.
+   */
+  hold(): () => void {
+    let release = (): void => undefined;
+    this.gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    return () => {
+      this.gate = null;
+      release();
+    };
+  }
+
+  /** Triton-style statistics of the one model (a fixed queue time). */
+  statistics(): AffineStatistics[] {
+    return [
+      {
+        model: 'affine',
+        version: '1',
+        inferenceCount: this.inferences,
+        executionCount: this.batcher.stats.batches,
+        queueUs: 1234,
+      },
+    ];
+  }
+
+  ready(): Promise<boolean> {
+    return Promise.resolve(this.loaded);
+  }
+
+  modelReady(model: string, version?: string): Promise<boolean> {
+    return Promise.resolve(this.loaded && known(model, version));
+  }
+
+  modelMetadata(model: string, version?: string): Promise<ModelMetadata> {
+    return known(model, version)
+      ? Promise.resolve(AFFINE)
+      : Promise.reject(new ModelNotFoundError(model, version));
+  }
+
+  async infer(model: string, request: InferenceRequest, version?: string): Promise<InferenceResult> {
+    if (!known(model, version)) throw new ModelNotFoundError(model, version);
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const t of request.inputs) {
+      const meta = AFFINE.inputs.find((m) => m.name === t.name);
+      if (meta === undefined)
+        throw new InferenceInputError(`unknown input '${t.name}' (the inputs are X, B, IDS)`);
+      if (t.datatype !== meta.datatype) {
+        throw new InferenceInputError(`input '${t.name}' is ${t.datatype}; the model takes ${meta.datatype}`);
+      }
+      if (t.shape.length !== meta.shape.length || meta.shape.some((d, k) => d !== -1 && d !== t.shape[k])) {
+        throw new InferenceInputError(
+          `input '${t.name}' has shape [${t.shape.join(',')}]; the model takes [${meta.shape.join(',')}]`,
+        );
+      }
+      feeds[t.name] = new ort.Tensor(
+        ORT_TYPE[meta.datatype as 'FP32' | 'INT64'],
+        t.data as Float32Array,
+        t.shape,
+      );
+    }
+    for (const m of AFFINE.inputs) {
+      if (feeds[m.name] === undefined) throw new InferenceInputError(`input '${m.name}' is missing`);
+    }
+    const wanted = request.outputs ?? AFFINE.outputs.map((o) => o.name);
+    for (const name of wanted) {
+      if (!AFFINE.outputs.some((o) => o.name === name))
+        throw new InferenceInputError(`unknown output '${name}'`);
+    }
+    const [out] = await this.batcher.submit([{ tokens: 1, payload: feeds }], request.signal);
+    this.inferences += request.inputs.find((t) => t.name === 'X')?.shape[0] ?? 1;
+    const outputs = wanted.map((name): Tensor => {
+      const t = out![name]!;
+      return { name, datatype: DATATYPE_OF[t.type]!, shape: [...t.dims], data: t.data as TensorData };
+    });
+    return {
+      modelName: 'affine',
+      modelVersion: '1',
+      outputs,
+      ...(request.id !== undefined && { id: request.id }),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.batcher.close();
+    await this.model.close();
+  }
+}
+
+function known(model: string, version: string | undefined): boolean {
+  return model === 'affine' && (version === undefined || version === '1');
+}
+
+/** One model's counters as the affine engine reports them (the model server's ModelStatistics shape). */
+export interface AffineStatistics {
+  readonly model: string;
+  readonly version: string;
+  readonly inferenceCount: number;
+  readonly executionCount: number;
+  readonly queueUs?: number;
+}
+
+/** Polls `condition` every 5 ms for up to 10 s; throws naming `what` when it never holds. */
+export async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 2000; i++) {
+    if (condition()) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`gave up waiting until ${what}`);
 }

@@ -19,7 +19,7 @@ import { COCO_CLASSES, COCO_SSD_LABELS, cocoCategoryIdToClassIndex } from '../in
 import type { LetterboxGeometry } from '../inference/vision/letterbox.js';
 import { nonMaxSuppression, type Box } from '../inference/vision/nms.js';
 import { decodeYolo, unletterboxDetections } from '../inference/vision/yolo.js';
-import type { InferenceEngine, ModelMetadata, Tensor, TensorMetadata } from '../inference/tensor.js';
+import type { InferenceEngine, ModelMetadata, Tensor, TensorMetadata } from '../inference/tensor/tensor.js';
 import { detectFaces } from '../inference/vision/faces.js';
 import { OCR_REC_HEIGHT, recognizeText } from '../inference/vision/ocr.js';
 import type { FaceFinder, TextReader } from './ingest-pipeline.js';

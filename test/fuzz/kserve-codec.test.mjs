@@ -6,12 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { InferenceInputError, shapeSize } from '../../dist/inference/tensor.js';
-import {
-  BodyAssembler,
-  parseHeaderLength,
-  parseInferRequest,
-} from '../../dist/services/models/kserve-codec.js';
+import { InferenceInputError, shapeSize } from '../../dist/inference/tensor/tensor.js';
+import { BodyAssembler, parseHeaderLength, parseInferRequest } from '../../dist/inference/kserve/codec.js';
 import { anyJsonValue, anyString, fuzz, mutated } from './fuzz-support.mjs';
 
 const DATATYPES = [

@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { loadOnnxModel, type OnnxModel } from '../onnx-backend.js';
-import type { Tensor } from '../tensor.js';
+import { loadOnnxModel, type OnnxModel } from '../backends/onnx/session.js';
+import type { Tensor } from '../tensor/tensor.js';
 import {
   DEFAULT_FACE_MODEL_PATHS,
   DEFAULT_FACE_SCORE_THRESHOLDS,

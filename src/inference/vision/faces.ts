@@ -28,7 +28,7 @@
 import { fileURLToPath } from 'node:url';
 import { letterboxGeometry } from './letterbox.js';
 import { iou, type Box } from './nms.js';
-import type { Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 
 /** A decoded RGB image: `width × height` pixels, 3 bytes each, row-major (HWC), no padding between rows. */
 export interface RgbImage {

@@ -6,8 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { FileError } from '../../core/errors.js';
-import { loadOnnxModel, type OnnxModel } from '../onnx-backend.js';
-import type { Tensor } from '../tensor.js';
+import { loadOnnxModel, type OnnxModel } from '../backends/onnx/session.js';
+import type { Tensor } from '../tensor/tensor.js';
 import type { RgbImage } from './faces.js';
 import {
   DEFAULT_OCR_MODEL_PATHS,

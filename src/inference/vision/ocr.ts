@@ -36,7 +36,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileError } from '../../core/errors.js';
-import type { Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { checkImage, resizeRgb, type RgbImage } from './faces.js';
 import type { Box } from './nms.js';
 

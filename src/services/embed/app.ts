@@ -11,14 +11,14 @@
  */
 import { isAbsolute, relative } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { QueueFullError } from '../../inference/dynamic-batcher.js';
+import { QueueFullError } from '../../inference/tensor/dynamic-batcher.js';
 import {
   InputTooLongError,
   TooManyTokensError,
   type EmbeddingService,
   type EmbedResult,
-} from '../../inference/embedding-service.js';
-import { l2Normalize } from '../../inference/onnx-backend.js';
+} from '../../inference/text/embedding-service.js';
+import { l2Normalize } from '../../inference/text/pooling.js';
 import {
   countJsonValues,
   discardRest,

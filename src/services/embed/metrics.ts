@@ -4,7 +4,7 @@
  * is the EmbeddingObserver that feeds them from the inference layer.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { EmbeddingObserver, EmbeddingService } from '../../inference/embedding-service.js';
+import type { EmbeddingObserver, EmbeddingService } from '../../inference/text/embedding-service.js';
 
 const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 

@@ -10,7 +10,7 @@
  *   POST /v2/models/{m}[/versions/{v}]/infer             JSON, or JSON header + binary tensor data
  *   GET  /metrics                                        Prometheus text
  *
- * Handlers only read the body (kserve-codec.ts), call the InferenceEngine and shape the answer. Errors are
+ * Handlers only read the body (inference/kserve/codec.ts), call the InferenceEngine and shape the answer. Errors are
  * KServe's `{"error": "..."}`: 400 malformed request or tensors that do not fit the model (the message names
  * the tensor), 404 unknown model or version, 413 body over the limit, 415 unsupported Content-Encoding, 429 +
  * Retry-After when the engine's queue is full or the request bytes in flight are at their limit, 499 when the
@@ -26,7 +26,7 @@
 import type { Readable, Transform } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { QueueFullError } from '../../inference/dynamic-batcher.js';
+import { QueueFullError } from '../../inference/tensor/dynamic-batcher.js';
 import {
   InferenceInputError,
   ModelNotFoundError,
@@ -34,7 +34,7 @@ import {
   type InferenceRequest,
   type ModelMetadata,
   type Tensor,
-} from '../../inference/tensor.js';
+} from '../../inference/tensor/tensor.js';
 import {
   BodyAssembler,
   INFERENCE_HEADER,
@@ -42,7 +42,7 @@ import {
   encodeInferResponse,
   parseHeaderLength,
   parseInferRequest,
-} from './kserve-codec.js';
+} from '../../inference/kserve/codec.js';
 import { discardRest, HttpProblem, InFlightBudget, overLimit, type RequestLimit } from '../request-limits.js';
 import { ModelServerMetrics, type FailureReason, type ModelStatistics, type ServedModel } from './metrics.js';
 

@@ -1,0 +1,376 @@
+/**
+ * The model repository: `models.yaml`, the seed's shape (`models: {id: {name, paths: {onnx: ...}}}`) extended with
+ * what serving needs: backend, tokenizer, tensor names, pooling and normalisation, sequence length, dimension,
+ * dynamic batching and threads. Validated like manifests (every problem with its path, line and column); paths
+ * are resolved against the file's folder; defaults are filled in here and nowhere else.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { DocumentInvalidError, type ManifestProblem } from '../../core/errors.js';
+import {
+  locateAndSortProblems,
+  parseDocumentText,
+  readConfigFile,
+  schemaProblems,
+} from '../../core/config-document.js';
+
+const Positive = Type.Integer({ minimum: 1 });
+
+export const ModelSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, description: 'What the model is (say when it is a stand-in).' }),
+    kind: Type.Optional(
+      Type.Union([Type.Literal('text-embedding'), Type.Literal('tensor')], {
+        description:
+          'text-embedding: texts in, pooled vectors out (serve embed); tensor: named tensors in and out (serve models). Default: text-embedding when a tokenizer is given, else tensor',
+      }),
+    ),
+    outputs: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            name: Type.String({ minLength: 1, description: 'the name clients see' }),
+            node: Type.Optional(
+              Type.String({
+                minLength: 1,
+                description: 'graph node or output to read (default: name); TF.js may name any inner node',
+              }),
+            ),
+            pool: Type.Optional(
+              Type.Literal('global_average', {
+                description:
+                  'average a [batch, H, W, C] (TF.js) or [batch, C, H, W] (ONNX) map to [batch, C]',
+              }),
+            ),
+            normalize: Type.Optional(Type.Boolean({ description: 'L2-normalise each row (after pooling)' })),
+          },
+          { additionalProperties: false },
+        ),
+        { minItems: 1, description: 'tensor models: the outputs served (default: the graph outputs)' },
+      ),
+    ),
+    dynamic_batching: Type.Optional(
+      Type.Object(
+        {
+          max_batch_size: Type.Optional(
+            Type.Integer({
+              minimum: 0,
+              description:
+                'largest batch (Triton semantics: the first dimension of every input and output is the batch one); 0 = no batching. Default: 4 when every input and output has a variable first dimension, else 0',
+            }),
+          ),
+          max_queue_delay_microseconds: Type.Optional(Type.Integer({ minimum: 0 })),
+          preferred_batch_size: Type.Optional(Type.Array(Positive, { minItems: 1 })),
+          queue_capacity: Type.Optional(Positive),
+        },
+        { additionalProperties: false, description: 'tensor models: batching across requests, as in Triton' },
+      ),
+    ),
+    instances: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 64,
+        description: 'copies of the model, each on its own thread (default 1)',
+      }),
+    ),
+    backend: Type.Optional(
+      Type.Union([Type.Literal('onnx'), Type.Literal('tfjs')], { description: 'default onnx' }),
+    ),
+    paths: Type.Object(
+      {
+        onnx: Type.Optional(Type.String({ description: 'model.onnx, relative to models.yaml' })),
+        tfjs: Type.Optional(Type.String({ description: 'a TF.js graph model.json' })),
+        tokenizer: Type.Optional(
+          Type.String({ description: 'tokenizer.json (Hugging Face format), or vocab.json for use' }),
+        ),
+      },
+      { additionalProperties: false },
+    ),
+    tokenizer: Type.Optional(
+      Type.Object(
+        {
+          kind: Type.Union([Type.Literal('wordpiece'), Type.Literal('use'), Type.Literal('none')], {
+            description: 'wordpiece: tokenizer.json; use: Universal Sentence Encoder vocab.json',
+          }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    inputs: Type.Optional(
+      Type.Object(
+        {
+          input_ids: Type.Optional(Type.String()),
+          attention_mask: Type.Optional(Type.String()),
+          token_type_ids: Type.Optional(Type.String()),
+        },
+        { additionalProperties: false, description: 'graph input names (defaults: the same names)' },
+      ),
+    ),
+    output: Type.Optional(Type.String({ description: 'graph output to pool (default last_hidden_state)' })),
+    pooling: Type.Optional(Type.Union([Type.Literal('mean'), Type.Literal('cls'), Type.Literal('none')])),
+    normalize: Type.Optional(Type.Boolean({ description: 'L2-normalise embeddings (default true)' })),
+    max_sequence_length: Type.Optional(Positive),
+    dimension: Type.Optional(Positive),
+    batching: Type.Optional(
+      Type.Object(
+        {
+          max_batch_tokens: Type.Optional(Positive),
+          max_batch_size: Type.Optional(Positive),
+          max_queue_delay_ms: Type.Optional(Type.Number({ minimum: 0 })),
+          queue_capacity: Type.Optional(Positive),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    session: Type.Optional(
+      Type.Object(
+        {
+          graph_optimization: Type.Optional(
+            Type.Union(
+              [
+                Type.Literal('disabled'),
+                Type.Literal('basic'),
+                Type.Literal('extended'),
+                Type.Literal('all'),
+              ],
+              { description: 'ONNX Runtime graph optimisation level (default all)' },
+            ),
+          ),
+          memory_arena: Type.Optional(
+            Type.Boolean({ description: 'keep a CPU memory arena (default true: faster, holds memory)' }),
+          ),
+        },
+        { additionalProperties: false, description: 'ONNX Runtime session options' },
+      ),
+    ),
+    threads: Type.Optional(
+      Type.Object(
+        {
+          intra_op: Type.Optional(Positive),
+          inter_op: Type.Optional(Positive),
+          spinning: Type.Optional(
+            Type.Boolean({ description: 'idle ONNX Runtime threads spin for work (default false)' }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ModelRepositorySchema = Type.Object(
+  { models: Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' }), ModelSchema) },
+  { additionalProperties: false },
+);
+
+export type ModelDocument = Static<typeof ModelSchema>;
+
+/**
+ * Defaults of a model entry, in one place. Batches are small on purpose: on a CPU, a BERT-size model gains
+ * about 10% from batches beyond a handful of mixed-length texts (1.7x for short queries, by 16), while ONNX
+ * Runtime's memory arena keeps the activations of the largest batch it ever ran (about 600 MB more after one
+ * 64 x 256-token batch of MiniLM): 2048 padded tokens bound that at about 100 MB.
+ */
+export const MODEL_DEFAULTS = Object.freeze({
+  backend: 'onnx' satisfies 'onnx' | 'tfjs',
+  output: 'last_hidden_state',
+  pooling: 'mean' satisfies 'mean' | 'cls' | 'none',
+  normalize: true,
+  maxSequenceLength: 512,
+  maxBatchTokens: 2048,
+  maxBatchSize: 32,
+  maxQueueDelayMs: 0,
+  queueCapacity: 1024,
+  intraOpThreads: 2,
+  interOpThreads: 1,
+  spinning: false,
+  graphOptimization: 'all' satisfies 'disabled' | 'basic' | 'extended' | 'all',
+  memoryArena: true,
+});
+
+/** One served output of a tensor model. */
+export interface TensorOutputSpec {
+  readonly name: string;
+  /** The graph node or output it reads. */
+  readonly node: string;
+  readonly pool: 'global_average' | null;
+  readonly normalize: boolean;
+}
+
+/** A model as the inference core uses it: every field present, paths absolute. */
+export interface ModelSpec {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: 'text-embedding' | 'tensor';
+  /** Outputs of a tensor model; null: the graph's own outputs. */
+  readonly tensorOutputs: readonly TensorOutputSpec[] | null;
+  readonly dynamicBatching: {
+    /** null: decided at load from the model's shapes (4 when every first dimension is variable, else 0). */
+    readonly maxBatchSize: number | null;
+    readonly maxQueueDelayUs: number;
+    readonly preferredBatchSizes: readonly number[];
+    readonly queueCapacity: number;
+  };
+  readonly instances: number;
+  readonly backend: 'onnx' | 'tfjs';
+  /** The model file (model.onnx or model.json). */
+  readonly modelPath: string;
+  readonly tokenizerPath: string | null;
+  readonly tokenizer: 'wordpiece' | 'use' | 'none';
+  readonly inputs: {
+    readonly inputIds: string;
+    readonly attentionMask: string;
+    readonly tokenTypeIds: string;
+  };
+  readonly output: string;
+  readonly pooling: 'mean' | 'cls' | 'none';
+  readonly normalize: boolean;
+  readonly maxSequenceLength: number;
+  /** Output dimension, when declared (checked against the model at load). */
+  readonly dimension: number | null;
+  readonly batching: {
+    readonly maxBatchTokens: number;
+    readonly maxBatchSize: number;
+    readonly maxQueueDelayMs: number;
+    readonly queueCapacity: number;
+  };
+  readonly threads: { readonly intraOp: number; readonly interOp: number; readonly spinning: boolean };
+  readonly session: {
+    readonly graphOptimization: 'disabled' | 'basic' | 'extended' | 'all';
+    readonly memoryArena: boolean;
+  };
+}
+
+/** Validates a parsed models.yaml; pushes every problem; returns the models when there are none. */
+export function validateModelRepository(
+  doc: unknown,
+  baseDir: string,
+  problems: ManifestProblem[],
+): ModelSpec[] | null {
+  problems.push(...schemaProblems(ModelRepositorySchema, doc, '$'));
+  if (problems.length > 0) return null;
+  const models = (doc as Static<typeof ModelRepositorySchema>).models;
+  const out: ModelSpec[] = [];
+  for (const [id, m] of Object.entries(models)) {
+    const at = `$.models.${id}`;
+    const backend = m.backend ?? MODEL_DEFAULTS.backend;
+    const file = backend === 'onnx' ? m.paths.onnx : m.paths.tfjs;
+    if (file === undefined) {
+      problems.push({ path: `${at}.paths.${backend}`, message: `required for backend ${backend}` });
+      continue;
+    }
+    const modelPath = resolve(baseDir, file);
+    if (!existsSync(modelPath))
+      problems.push({ path: `${at}.paths.${backend}`, message: `no such file: ${modelPath}` });
+    const tokenizer =
+      m.tokenizer?.kind ??
+      (m.paths.tokenizer === undefined ? 'none' : backend === 'tfjs' ? 'use' : 'wordpiece');
+    const tokenizerPath = m.paths.tokenizer !== undefined ? resolve(baseDir, m.paths.tokenizer) : null;
+    if (tokenizer !== 'none' && tokenizerPath === null) {
+      problems.push({
+        path: `${at}.paths.tokenizer`,
+        message: `required for a ${tokenizer} tokenizer (${tokenizer === 'use' ? 'vocab.json' : 'tokenizer.json'})`,
+      });
+    }
+    if (tokenizerPath !== null && !existsSync(tokenizerPath)) {
+      problems.push({ path: `${at}.paths.tokenizer`, message: `no such file: ${tokenizerPath}` });
+    }
+    const b = m.batching ?? {};
+    const maxSequenceLength = m.max_sequence_length ?? MODEL_DEFAULTS.maxSequenceLength;
+    const maxBatchTokens = b.max_batch_tokens ?? MODEL_DEFAULTS.maxBatchTokens;
+    if (maxBatchTokens < maxSequenceLength) {
+      problems.push({
+        path: `${at}.batching.max_batch_tokens`,
+        message: `must be at least max_sequence_length (${maxSequenceLength}), or the longest input could never be batched`,
+      });
+    }
+    const db = m.dynamic_batching ?? {};
+    const outputNames = new Set<string>();
+    (m.outputs ?? []).forEach((o, i) => {
+      if (outputNames.has(o.name))
+        problems.push({ path: `${at}.outputs[${i}].name`, message: `output '${o.name}' is listed twice` });
+      outputNames.add(o.name);
+    });
+    const maxBatchSize = db.max_batch_size ?? null;
+    (db.preferred_batch_size ?? []).forEach((n, i) => {
+      if (maxBatchSize !== null && n > maxBatchSize)
+        problems.push({
+          path: `${at}.dynamic_batching.preferred_batch_size[${i}]`,
+          message: `${n} is larger than max_batch_size (${maxBatchSize})`,
+        });
+    });
+    out.push({
+      id,
+      name: m.name,
+      kind: m.kind ?? (tokenizer === 'none' ? 'tensor' : 'text-embedding'),
+      tensorOutputs:
+        m.outputs?.map((o) => ({
+          name: o.name,
+          node: o.node ?? o.name,
+          pool: o.pool ?? null,
+          normalize: o.normalize ?? false,
+        })) ?? null,
+      dynamicBatching: {
+        maxBatchSize,
+        maxQueueDelayUs: db.max_queue_delay_microseconds ?? 0,
+        preferredBatchSizes: [...(db.preferred_batch_size ?? [])].sort((a, b) => a - b),
+        queueCapacity: db.queue_capacity ?? MODEL_DEFAULTS.queueCapacity,
+      },
+      instances: m.instances ?? 1,
+      backend,
+      modelPath,
+      tokenizerPath,
+      tokenizer,
+      inputs: {
+        inputIds: m.inputs?.input_ids ?? 'input_ids',
+        attentionMask: m.inputs?.attention_mask ?? 'attention_mask',
+        tokenTypeIds: m.inputs?.token_type_ids ?? 'token_type_ids',
+      },
+      output: m.output ?? MODEL_DEFAULTS.output,
+      pooling: m.pooling ?? MODEL_DEFAULTS.pooling,
+      normalize: m.normalize ?? MODEL_DEFAULTS.normalize,
+      maxSequenceLength,
+      dimension: m.dimension ?? null,
+      batching: {
+        maxBatchTokens,
+        maxBatchSize: b.max_batch_size ?? MODEL_DEFAULTS.maxBatchSize,
+        maxQueueDelayMs: b.max_queue_delay_ms ?? MODEL_DEFAULTS.maxQueueDelayMs,
+        queueCapacity: b.queue_capacity ?? MODEL_DEFAULTS.queueCapacity,
+      },
+      threads: {
+        intraOp: m.threads?.intra_op ?? MODEL_DEFAULTS.intraOpThreads,
+        interOp: m.threads?.inter_op ?? MODEL_DEFAULTS.interOpThreads,
+        spinning: m.threads?.spinning ?? MODEL_DEFAULTS.spinning,
+      },
+      session: {
+        graphOptimization: m.session?.graph_optimization ?? MODEL_DEFAULTS.graphOptimization,
+        memoryArena: m.session?.memory_arena ?? MODEL_DEFAULTS.memoryArena,
+      },
+    });
+  }
+  return problems.length > 0 ? null : out;
+}
+
+/** A models.yaml with problems. */
+export class ModelRepositoryInvalidError extends DocumentInvalidError {
+  constructor(file: string, problems: readonly ManifestProblem[]) {
+    super('PL_ERR_MODELS_INVALID', file, 'model repository', problems);
+    this.name = 'ModelRepositoryInvalidError';
+  }
+}
+
+/** Reads, validates and normalises a models.yaml. Throws FileError or ModelRepositoryInvalidError. */
+export async function loadModelRepository(file: string): Promise<ModelSpec[]> {
+  const text = readConfigFile(file, 'model repository');
+  const parsed = await parseDocumentText(text, file);
+  if (!parsed.ok) throw new ModelRepositoryInvalidError(file, [{ path: '$', message: parsed.message }]);
+  const problems: ManifestProblem[] = [];
+  const models = validateModelRepository(parsed.doc, dirname(resolve(file)), problems);
+  if (models === null) {
+    await locateAndSortProblems(text, problems);
+    throw new ModelRepositoryInvalidError(file, problems);
+  }
+  return models;
+}

@@ -1,0 +1,95 @@
+/**
+ * A TensorModel on a worker thread of its own (backends/thread-host.ts): onnxruntime-node and TF.js's wasm
+ * backend compute on the thread that calls them, so a model on the main thread would stop the server from reading
+ * and answering requests while a batch runs. Tensors cross as transferred buffers. The thread loads the model,
+ * warms it up (a batch of 1), then runs batches. This module holds both halves: `loadTensorModelOnThread` on
+ * the calling side, `tensorModelThreadService` on the thread.
+ */
+import { loadTensorModel } from '../backends/registry.js';
+import { startThread } from '../backends/thread-host.js';
+import type { ThreadServiceLoader } from '../backends/thread-protocol.js';
+import type { ModelSpec } from './model-repository.js';
+import type { Tensor, TensorMetadata } from './tensor.js';
+import { warmUpInputs, type TensorModel, type TensorModelInfo } from './tensor-model.js';
+
+/** A TensorModel that also says how long its warm-up run took. */
+export interface ThreadTensorModel extends TensorModel {
+  readonly warmUpMs: number | null;
+}
+
+/** What the thread says once its model is loaded and warmed up. */
+interface TensorModelReady {
+  readonly info: TensorModelInfo;
+  readonly inputs: readonly TensorMetadata[];
+  readonly outputs: readonly TensorMetadata[];
+  readonly warmUpMs: number | null;
+}
+
+/** The arguments of a run. */
+interface RunArgs {
+  readonly inputs: readonly Tensor[];
+  readonly outputs: readonly string[];
+}
+
+/**
+ * Loads the model on a new thread. `transferInputs`: the caller gives up the input buffers (they are moved to the
+ * thread, not copied); leave it false when the caller keeps using them.
+ */
+export async function loadTensorModelOnThread(
+  spec: ModelSpec,
+  { transferInputs = true }: { readonly transferInputs?: boolean } = {},
+): Promise<ThreadTensorModel> {
+  const host = await startThread<TensorModelReady>({
+    service: 'tensor-model',
+    init: spec,
+    failed: (err) => new Error(`the inference thread of ${spec.id} failed: ${err.message}`),
+    exited: (code) => new Error(`the inference thread of ${spec.id} exited (code ${code})`),
+  });
+  return {
+    ...host.ready,
+    run: (inputs, outputs) => {
+      const transfer = transferInputs
+        ? [...new Set(inputs.map((t) => t.data.buffer))].filter(
+            (b): b is ArrayBuffer => b instanceof ArrayBuffer,
+          )
+        : [];
+      const args: RunArgs = { inputs, outputs };
+      return host.call<Tensor[]>('run', args, transfer);
+    },
+    close: () => host.close(new Error(`model ${spec.id} was closed`)),
+  };
+}
+
+/** The thread's half: loads the model on its backend, warms it up, and answers `run`. */
+export const tensorModelThreadService: ThreadServiceLoader = async (init) => {
+  const model = await loadTensorModel(init as ModelSpec);
+  let warmUpMs: number | null = null;
+  try {
+    const t0 = performance.now();
+    await model.run(
+      warmUpInputs(model.inputs),
+      model.outputs.map((o) => o.name),
+    );
+    warmUpMs = performance.now() - t0;
+  } catch {
+    // A model whose variable dimensions cannot be 1 warms up on its first request instead.
+  }
+  const ready: TensorModelReady = {
+    info: model.info,
+    inputs: model.inputs,
+    outputs: model.outputs,
+    warmUpMs,
+  };
+  return {
+    ready,
+    handle: async (_method, args) => {
+      const { inputs, outputs } = args as RunArgs;
+      const result = await model.run(inputs, outputs);
+      const transfer = result
+        .map((t) => t.data.buffer)
+        .filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+      return { value: result, transfer };
+    },
+    close: () => model.close(),
+  };
+};

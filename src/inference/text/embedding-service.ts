@@ -1,0 +1,192 @@
+/**
+ * One served text-embedding model: its tokenizer pool, its backend and its dynamic batcher, put together.
+ * `embed(texts)` tokenizes (on worker threads), checks lengths (truncate or refuse, naming the input and the
+ * limit), queues the sequences in the batcher, and returns unit-length (or raw) vectors with token counts.
+ * What happens is reported to an observer (the HTTP layer turns it into Prometheus metrics), so this module
+ * knows nothing about HTTP.
+ */
+import { DynamicBatcher, type BatchSequence } from '../tensor/dynamic-batcher.js';
+import type { Embedder, TokenizedText } from './embedder.js';
+import type { ModelSpec } from '../tensor/model-repository.js';
+import { l2Normalize } from './pooling.js';
+import { loadEmbedderOnThread } from './thread-embedder.js';
+import { TokenizerPool } from './tokenizer-pool.js';
+
+/** An input is longer than the model's limit and truncation was not asked for (HTTP 413). */
+export class InputTooLongError extends Error {
+  constructor(
+    readonly index: number,
+    readonly tokens: number,
+    readonly limit: number,
+  ) {
+    super(
+      `input ${index} has ${tokens} tokens, more than the model's limit of ${limit}; shorten it or ask for truncation`,
+    );
+    this.name = 'InputTooLongError';
+  }
+}
+
+/**
+ * A request's inputs hold more tokens than it may (HTTP 422). Counted as tokenization goes, in chunks, so a
+ * request far over the limit is refused after its first chunks, not after all of it.
+ */
+export class TooManyTokensError extends Error {
+  constructor(
+    /** Tokens counted when the limit was passed (the request holds at least this many). */
+    readonly tokens: number,
+    readonly limit: number,
+  ) {
+    super(`the inputs hold at least ${tokens} tokens, more than the limit of ${limit} per request`);
+    this.name = 'TooManyTokensError';
+  }
+}
+
+/** What the service reports as it works (all optional). */
+export interface EmbeddingObserver {
+  tokenized?(ms: number, texts: number): void;
+  /** A batch ran: its size, real and padded tokens, inference time. */
+  batch?(size: number, tokens: number, paddedTokens: number, ms: number): void;
+  /** A sequence waited this long in the queue before its batch started. */
+  queueWait?(ms: number): void;
+}
+
+export interface EmbedOptions {
+  /** Cut inputs longer than the model's limit instead of refusing them. */
+  readonly truncate?: boolean;
+  /** Scale each vector to unit length (default: the model's `normalize`). */
+  readonly normalize?: boolean;
+  /** Aborted when the client goes away: its sequences are dropped before inference. */
+  readonly signal?: AbortSignal;
+  /** Most tokens (after truncation, specials included) all inputs together may hold: TooManyTokensError. */
+  readonly maxTokens?: number;
+}
+
+/** Texts tokenized at once when a request is checked against a token limit. */
+const TOKENIZE_CHUNK = 256;
+
+export interface EmbedResult {
+  readonly vectors: Float32Array[];
+  /** Tokens of each input as embedded (after truncation), specials included. */
+  readonly tokens: number[];
+}
+
+export interface EmbeddingServiceOptions {
+  /** Tokenizer worker threads (0: on the event loop). */
+  readonly tokenizerThreads: number;
+  /** Requests with fewer characters are tokenized on the event loop even with threads. */
+  readonly inlineBelowChars?: number;
+  readonly observer?: EmbeddingObserver;
+}
+
+interface Payload {
+  readonly ids: Int32Array;
+  readonly queuedAt: number;
+}
+
+export class EmbeddingService {
+  private readonly batcher: DynamicBatcher<Payload, Float32Array>;
+
+  private constructor(
+    readonly spec: ModelSpec,
+    readonly embedder: Embedder,
+    readonly tokenizer: TokenizerPool,
+    private readonly observer: EmbeddingObserver,
+  ) {
+    this.batcher = new DynamicBatcher(spec.batching, (batch) => this.runBatch(batch));
+  }
+
+  /** Loads the model and its tokenizer (threads included). Rejects naming the file when either fails. */
+  static async load(spec: ModelSpec, options: EmbeddingServiceOptions): Promise<EmbeddingService> {
+    const embedder = await loadEmbedderOnThread(spec);
+    try {
+      const tokenizer = await TokenizerPool.create(embedder.tokenizer, {
+        threads: options.tokenizerThreads,
+        ...(options.inlineBelowChars !== undefined ? { inlineBelowChars: options.inlineBelowChars } : {}),
+      });
+      return new EmbeddingService(spec, embedder, tokenizer, options.observer ?? {});
+    } catch (err) {
+      await embedder.close();
+      throw err;
+    }
+  }
+
+  get stats(): DynamicBatcher<Payload, Float32Array>['stats'] {
+    return this.batcher.stats;
+  }
+
+  get maxSequenceLength(): number {
+    return Math.min(this.embedder.maxSequenceLength, this.spec.maxSequenceLength);
+  }
+
+  /**
+   * Tokenizes texts, checking lengths: cut when `truncate`, else InputTooLongError for the first too long; and
+   * TooManyTokensError as soon as the texts so far hold more than `maxTokens` (they are tokenized in chunks, so
+   * what a request over the limit costs is bounded by the chunk, not by the request).
+   */
+  async tokenize(
+    texts: readonly string[],
+    truncate: boolean,
+    maxTokens = Number.POSITIVE_INFINITY,
+  ): Promise<TokenizedText[]> {
+    const t0 = performance.now();
+    const limit = this.maxSequenceLength;
+    const chunk = Number.isFinite(maxTokens) ? TOKENIZE_CHUNK : texts.length;
+    const out: TokenizedText[] = [];
+    let tokens = 0;
+    for (let start = 0; start < texts.length; start += chunk) {
+      const part = await this.tokenizer.encode(texts.slice(start, start + chunk), limit);
+      for (const [j, t] of part.entries()) {
+        if (!truncate && t.fullLength > limit) throw new InputTooLongError(start + j, t.fullLength, limit);
+        tokens += t.ids.length;
+        out.push(t);
+      }
+      if (tokens > maxTokens) throw new TooManyTokensError(tokens, maxTokens);
+    }
+    this.observer.tokenized?.(performance.now() - t0, texts.length);
+    return out;
+  }
+
+  /**
+   * Embeds texts. Rejects with InputTooLongError, QueueFullError (the queue has no room now), the signal's reason
+   * when the client went away, or the error of the batch that ran its sequences.
+   */
+  async embed(texts: readonly string[], options: EmbedOptions = {}): Promise<EmbedResult> {
+    const tokenized = await this.tokenize(texts, options.truncate ?? false, options.maxTokens);
+    const normalize = options.normalize ?? this.spec.normalize;
+    const queuedAt = performance.now();
+    const sequences: BatchSequence<Payload>[] = tokenized.map((t) => ({
+      tokens: t.ids.length,
+      payload: { ids: t.ids, queuedAt },
+    }));
+    // A request larger than a quarter of the queue is split into parts that each fit, queued one after the
+    // other: a big client batch is served, not refused, and does not crowd everyone else out of the queue.
+    const part = Math.max(1, Math.floor(this.spec.batching.queueCapacity / 4));
+    const vectors: Float32Array[] = [];
+    for (let i = 0; i < sequences.length; i += part) {
+      const got = await this.batcher.submit(sequences.slice(i, i + part), options.signal);
+      for (const v of got) vectors.push(normalize ? l2Normalize(v) : v);
+    }
+    return { vectors, tokens: tokenized.map((t) => t.ids.length) };
+  }
+
+  /** Stops the batcher (queued requests are rejected), the tokenizer threads and the model. */
+  async close(): Promise<void> {
+    await this.batcher.close();
+    await this.tokenizer.close();
+    await this.embedder.close();
+  }
+
+  private async runBatch(batch: readonly BatchSequence<Payload>[]): Promise<Float32Array[]> {
+    const started = performance.now();
+    let tokens = 0;
+    let longest = 0;
+    for (const s of batch) {
+      this.observer.queueWait?.(started - s.payload.queuedAt);
+      tokens += s.tokens;
+      longest = Math.max(longest, s.tokens);
+    }
+    const out = await this.embedder.embed(batch.map((s) => s.payload.ids));
+    this.observer.batch?.(batch.length, tokens, longest * batch.length, performance.now() - started);
+    return out;
+  }
+}
