@@ -170,7 +170,7 @@ describe('pitlane bench SUITE.yaml', () => {
   });
 
   test('suite rules beyond the schema: duplicate names, missing files, scenario shapes, thresholds', async () => {
-    const { validateSuite } = await import('../dist/lab/suite.js');
+    const { validateSuite } = await import('../dist/lab/kinds/http/suite.js');
     const problems = [];
     const suite = await validateSuite(
       {

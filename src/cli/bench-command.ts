@@ -1,7 +1,7 @@
 /** `pitlane bench pipelines`: runs the pipeline suite with progress, prints the table, writes the reports. */
 import { join } from 'node:path';
-import { runPipelineSuite } from '../lab/pipeline-suite.js';
-import { comparisonJson, resultsTable, writePipelineReports } from '../lab/pipeline-report.js';
+import { runPipelineSuite } from '../lab/kinds/pipelines/runner.js';
+import { comparisonJson, resultsTable, writePipelineReports } from '../lab/kinds/pipelines/report.js';
 import { EXIT } from './exit-codes.js';
 
 export interface BenchPipelinesOptions {

@@ -8,14 +8,14 @@ import { writeFile } from 'node:fs/promises';
 import { BenchError, FileError, toError } from '../core/errors.js';
 import { MAX_RESULTS_FILE_BYTES, readUserTextFile } from '../core/user-file.js';
 import type { Environment } from '../lab/environment.js';
-import { httpComparisonJson, httpLabReport } from '../lab/http-report.js';
-import type { HttpSuiteResult, ScenarioRun } from '../lab/http-suite.js';
+import { httpComparisonJson, httpLabReport } from '../lab/kinds/http/report.js';
+import type { HttpSuiteResult, ScenarioRun } from '../lab/kinds/http/runner.js';
 import { LatencyHistogram } from '../lab/load/latency-histogram.js';
 import type { LoadPlan, LoadResult } from '../lab/load/load-engine.js';
 import type { ResourceSample } from '../lab/proc-sampler.js';
 import { renderHtmlReport } from '../lab/report-html.js';
 import { renderMarkdownReport, renderTerminalTable } from '../lab/report-markdown.js';
-import type { Suite, SuiteScenario } from '../lab/suite.js';
+import type { Suite, SuiteScenario } from '../lab/kinds/http/suite.js';
 import { EXIT } from './exit-codes.js';
 
 interface ResultsFile {

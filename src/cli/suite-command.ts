@@ -8,15 +8,15 @@ import { join } from 'node:path';
 import { BenchError, FileError, toError } from '../core/errors.js';
 import { printable } from '../core/terminal-text.js';
 import { MAX_RESULTS_FILE_BYTES, readUserTextFile } from '../core/user-file.js';
-import { killAllContestants } from '../lab/contestant.js';
-import { httpComparisonJson, httpLabReport, writeHttpResults } from '../lab/http-report.js';
-import { runHttpSuite, type SuiteProgress } from '../lab/http-suite.js';
-import { ingestLabReport, writeIngestResults } from '../lab/ingest-report.js';
-import { loadIngestSuite, runIngestSuite, suiteKind } from '../lab/ingest-suite.js';
+import { killAllContestants } from '../lab/run/contestant.js';
+import { httpComparisonJson, httpLabReport, writeHttpResults } from '../lab/kinds/http/report.js';
+import { runHttpSuite, type SuiteProgress } from '../lab/kinds/http/runner.js';
+import { ingestLabReport, writeIngestResults } from '../lab/kinds/ingest/report.js';
+import { loadIngestSuite, runIngestSuite, suiteKind } from '../lab/kinds/ingest/runner.js';
 import { renderHtmlReport } from '../lab/report-html.js';
 import { renderMarkdownReport, renderTerminalTable } from '../lab/report-markdown.js';
 import type { LabReport } from '../lab/report-model.js';
-import { loadSuite, quickSuite, type Suite } from '../lab/suite.js';
+import { loadSuite, quickSuite, type Suite } from '../lab/kinds/http/suite.js';
 import { EXIT } from './exit-codes.js';
 
 export interface BenchSuiteOptions {

@@ -6,8 +6,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { IngestImageOutcome } from './ingest-bench.js';
-import type { IngestRun, IngestSuiteResult } from './ingest-suite.js';
+import type { IngestImageOutcome } from './bench.js';
+import type { IngestRun, IngestSuiteResult } from './runner.js';
 import type {
   LabReport,
   ReportHypothesis,
@@ -16,8 +16,8 @@ import type {
   ReportRow,
   ReportScenario,
   ReportSeries,
-} from './report-model.js';
-import { median, ratioOfMedians } from './stats.js';
+} from '../../report-model.js';
+import { median, ratioOfMedians } from '../../stats.js';
 
 /** Does contestant B find what A found in one image? Detections at or above minScore need a same-class box at IoU ≥ iou. */
 export function detectionsAgree(

@@ -6,25 +6,25 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SuiteInvalidError, toError, type ManifestProblem } from '../core/errors.js';
-import { MAX_CONFIG_FILE_BYTES, readUserFile, readUserTextFile } from '../core/user-file.js';
+import { SuiteInvalidError, toError, type ManifestProblem } from '../../../core/errors.js';
+import { MAX_CONFIG_FILE_BYTES, readUserFile, readUserTextFile } from '../../../core/user-file.js';
 import {
   locateAndSortProblems,
   parseDocumentText,
   readConfigFile,
   schemaProblems,
-} from '../pipeline/config-document.js';
-import { parsePaths, type CorrectnessRule, type CustomCompare } from './correctness.js';
-import { parseJsonPath } from './json-path.js';
-import type { ContestantSpec } from './contestant.js';
-import type { LoadPlan } from './load/load-engine.js';
+} from '../../../pipeline/config-document.js';
+import { parsePaths, type CorrectnessRule, type CustomCompare } from '../../correctness.js';
+import { parseJsonPath } from '../../json-path.js';
+import type { ContestantSpec } from '../../run/contestant.js';
+import type { LoadPlan } from '../../load/load-engine.js';
 import {
   SuiteSchema,
   type CeilingDocument,
   type SuiteDocument,
   type WorkloadDocument,
-} from './suite-schema.js';
-import { parseThreshold, type Threshold } from './thresholds.js';
+} from '../../suite-schema.js';
+import { parseThreshold, type Threshold } from '../../thresholds.js';
 
 /** Defaults of a suite, in one place. */
 export const SUITE_DEFAULTS = Object.freeze({

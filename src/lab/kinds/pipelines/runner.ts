@@ -11,12 +11,12 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { BenchError } from '../core/errors.js';
-import { guardGroup, releaseGroup } from '../process/lifeline.js';
-import { captureEnvironment, type Environment } from './environment.js';
-import { pipelineScenarios, type PipelineScenario } from './pipeline-scenarios.js';
-import { sampleMemory } from './proc-sampler.js';
+import { BenchError } from '../../../core/errors.js';
+import { guardGroup, releaseGroup } from '../../../process/lifeline.js';
+import { PACKAGE_ROOT } from '../../run/package-root.js';
+import { captureEnvironment, type Environment } from '../../environment.js';
+import { pipelineScenarios, type PipelineScenario } from './scenarios.js';
+import { sampleMemory } from '../../proc-sampler.js';
 import {
   geometricMeanOfRatios,
   median,
@@ -24,9 +24,9 @@ import {
   summarize,
   type RatioEstimate,
   type Summary,
-} from './stats.js';
+} from '../../stats.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = PACKAGE_ROOT;
 const PITLANE_BIN = join(ROOT, 'bin', 'pitlane.js');
 const REFERENCE = join(ROOT, 'baselines', 'python', 'pitlane_ref.py');
 

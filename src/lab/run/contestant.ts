@@ -28,8 +28,8 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { ContestantError, toError } from '../core/errors.js';
-import { guardGroup, releaseGroup } from '../process/lifeline.js';
+import { ContestantError, toError } from '../../core/errors.js';
+import { guardGroup, releaseGroup } from '../../process/lifeline.js';
 import {
   descendantsSeen,
   forgetDescendants,
@@ -38,7 +38,7 @@ import {
   processTree,
   type ProcessIdentity,
   type ProcessStatus,
-} from './proc-sampler.js';
+} from '../proc-sampler.js';
 
 /** How a contestant is started and checked, as a benchmark spec gives it. */
 export interface ContestantSpec {

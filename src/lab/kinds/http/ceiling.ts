@@ -9,8 +9,8 @@
  * outlives the lab, even a lab killed with SIGKILL.
  */
 import { spawn } from 'node:child_process';
-import { guardGroup, releaseGroup } from '../process/lifeline.js';
-import { parseJsonPath, selectPath } from './json-path.js';
+import { guardGroup, releaseGroup } from '../../../process/lifeline.js';
+import { parseJsonPath, selectPath } from '../../json-path.js';
 import type { SuiteCeiling } from './suite.js';
 
 export interface CeilingResult {

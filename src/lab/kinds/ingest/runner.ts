@@ -20,26 +20,26 @@ import { spawnSync } from 'node:child_process';
 import { Type, type Static } from '@sinclair/typebox';
 import sharp from 'sharp';
 import { FormData, fetch } from 'undici';
-import { BenchError, SuiteInvalidError, toError, type ManifestProblem } from '../core/errors.js';
+import { BenchError, SuiteInvalidError, toError, type ManifestProblem } from '../../../core/errors.js';
 import {
   locateAndSortProblems,
   parseDocumentText,
   readConfigFile,
   schemaProblems,
-} from '../pipeline/config-document.js';
-import { runJsonCommand } from './ceiling.js';
+} from '../../../pipeline/config-document.js';
+import { runJsonCommand } from '../http/ceiling.js';
 import {
   ContestantProcess,
   escapeWarning,
   type ContestantSpec,
   type ContestantStopResult,
-} from './contestant.js';
-import { captureEnvironment, type Environment } from './environment.js';
-import { runIngestBench, type IngestBenchProgress, type IngestBenchResult } from './ingest-bench.js';
-import { makePhotoCorpus } from './photo-corpus.js';
-import { sampleResources, type ResourceSummary } from './proc-sampler.js';
-import { ContestantSchema, DurationSchema } from './suite-schema.js';
-import { durationMs } from './suite.js';
+} from '../../run/contestant.js';
+import { captureEnvironment, type Environment } from '../../environment.js';
+import { runIngestBench, type IngestBenchProgress, type IngestBenchResult } from './bench.js';
+import { makePhotoCorpus } from '../../photo-corpus.js';
+import { sampleResources, type ResourceSummary } from '../../proc-sampler.js';
+import { ContestantSchema, DurationSchema } from '../../suite-schema.js';
+import { durationMs } from '../http/suite.js';
 
 const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', description: 'letters, digits, _ . -' });
 const Argv = Type.Array(Type.String(), { minItems: 1, description: 'argv (no shell)' });

@@ -8,25 +8,25 @@
  * This module measures; http-report.ts turns its result into numbers, ratios and the report model.
  */
 import { runCeiling, type CeilingResult } from './ceiling.js';
-import { ContestantError, toError } from '../core/errors.js';
-import { agree } from './correctness.js';
+import { ContestantError, toError } from '../../../core/errors.js';
+import { agree } from '../../correctness.js';
 import {
   ContestantProcess,
   escapeWarning,
   type ContestantExit,
   type ContestantStopResult,
-} from './contestant.js';
-import { captureEnvironment, type Environment } from './environment.js';
-import { HttpTarget, type HttpRequestSpec } from './load/http-target.js';
+} from '../../run/contestant.js';
+import { captureEnvironment, type Environment } from '../../environment.js';
+import { HttpTarget, type HttpRequestSpec } from '../../load/http-target.js';
 import {
   runLoad,
   type ClientWatch,
   type LoadProgress,
   type LoadResult,
   type RequestSource,
-} from './load/load-engine.js';
-import { sampleResources, type ResourceSummary } from './proc-sampler.js';
-import { seededRandom } from './stats.js';
+} from '../../load/load-engine.js';
+import { sampleResources, type ResourceSummary } from '../../proc-sampler.js';
+import { seededRandom } from '../../stats.js';
 import type { Suite, SuiteContestant, SuiteScenario, SuiteWorkload } from './suite.js';
 
 /** One contestant's measurement of one scenario in one repeat. */

@@ -7,8 +7,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CeilingResult } from './ceiling.js';
-import { clientOf, type HttpSuiteResult, type ScenarioRun } from './http-suite.js';
-import { LatencyHistogram } from './load/latency-histogram.js';
+import { clientOf, type HttpSuiteResult, type ScenarioRun } from './runner.js';
+import { LatencyHistogram } from '../../load/latency-histogram.js';
 import type {
   LabReport,
   ReportCeiling,
@@ -16,10 +16,10 @@ import type {
   ReportRow,
   ReportScenario,
   ReportSeries,
-} from './report-model.js';
-import { median, ratioOfMedians } from './stats.js';
+} from '../../report-model.js';
+import { median, ratioOfMedians } from '../../stats.js';
 import { describePlan } from './suite.js';
-import { evaluateThreshold } from './thresholds.js';
+import { evaluateThreshold } from '../../thresholds.js';
 
 /** One contestant's figures in one scenario, with what the ratios need per repeat. */
 interface RowFigures {

@@ -4,11 +4,11 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { contestantsOf, RUNTIMES, type PipelineSuiteResult, type RuntimeName } from './pipeline-suite.js';
-import { geometricMean } from './stats.js';
-import { renderHtmlReport } from './report-html.js';
-import { renderMarkdownReport } from './report-markdown.js';
-import type { LabReport, ReportRatio, ReportRow, ReportScenario } from './report-model.js';
+import { contestantsOf, RUNTIMES, type PipelineSuiteResult, type RuntimeName } from './runner.js';
+import { geometricMean } from '../../stats.js';
+import { renderHtmlReport } from '../../report-html.js';
+import { renderMarkdownReport } from '../../report-markdown.js';
+import type { LabReport, ReportRatio, ReportRow, ReportScenario } from '../../report-model.js';
 
 const ms = (ns: number): number => ns / 1e6;
 const round = (x: number, digits = 4): number => Number(x.toPrecision(digits));

@@ -19,7 +19,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Agent, FormData, fetch } from 'undici';
-import { FileError, toError } from '../core/errors.js';
+import { FileError, toError } from '../../../core/errors.js';
 
 export interface IngestBenchOptions {
   /** Folder of photos (walked recursively; JPEG, PNG and WebP by extension). */
