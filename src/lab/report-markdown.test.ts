@@ -21,8 +21,8 @@ import {
   formatRate,
   formatRatio,
   renderMarkdownReport,
-  renderTerminalTable,
 } from './report-markdown.js';
+import { renderTerminalTable } from './report/terminal.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 

@@ -11,7 +11,10 @@ export const DurationSchema = Type.Union([
   Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m)$', description: 'e.g. 500ms, 10s, 2m' }),
 ]);
 
-const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', description: 'letters, digits, _ . -' });
+export const Name = Type.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$',
+  description: 'letters, digits, _ . -',
+});
 
 export const ContestantSchema = Type.Object(
   {
@@ -138,6 +141,7 @@ export const CeilingSchema = Type.Object(
 
 export const SuiteSchema = Type.Object(
   {
+    kind: Type.Optional(Type.Literal('http', { description: 'the suite kind; http when absent' })),
     name: Type.Optional(Name),
     description: Type.Optional(Type.String()),
     contestants: Type.Array(ContestantSchema, { minItems: 1 }),

@@ -24,21 +24,24 @@
  * Linux only: telling a running group member from a zombie reads /proc.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { request } from 'undici';
-import { ContestantError, toError } from '../../core/errors.js';
-import { guardGroup, releaseGroup } from '../../process/lifeline.js';
+import { stat } from 'node:fs/promises';
+import { ContestantError } from '../../core/errors.js';
+import { guardGroup } from '../../process/lifeline.js';
+import { freePort, pollHealth, portInUse, seconds } from './health.js';
 import {
-  descendantsSeen,
-  forgetDescendants,
-  processCommand,
-  processStatus,
-  processTree,
-  type ProcessIdentity,
-  type ProcessStatus,
-} from '../proc-sampler.js';
+  installExitHandler,
+  ManagedGroup,
+  type ContestantExit,
+  type ContestantStopResult,
+} from './process-group.js';
+
+export {
+  killAllContestants,
+  stopAllContestants,
+  type ContestantExit,
+  type ContestantStopResult,
+  type EscapedProcess,
+} from './process-group.js';
 
 /** How a contestant is started and checked, as a benchmark spec gives it. */
 export interface ContestantSpec {
@@ -69,29 +72,6 @@ export interface ContestantSpec {
   readonly stopGraceMs?: number;
 }
 
-/** How a process ended: exit code, or the signal that ended it. */
-export interface ContestantExit {
-  /** Exit code, or null if a signal ended the process. */
-  readonly code: number | null;
-  /** Signal that ended the process, or null if it exited with a code. */
-  readonly signal: NodeJS.Signals | null;
-}
-
-/** A descendant of a contestant that had left its process group and outlived it. */
-export interface EscapedProcess {
-  readonly pid: number;
-  /** Its command line, for the report. */
-  readonly command: string;
-}
-
-/** How `stop()` ended a contestant. */
-export interface ContestantStopResult extends ContestantExit {
-  /** True if something in the group outlived the grace period and was SIGKILLed. */
-  readonly killed: boolean;
-  /** Descendants that had left the group (setsid, daemonised) and still ran when it ended: they were SIGKILLed. */
-  readonly escaped: readonly EscapedProcess[];
-}
-
 /** The warning for a stop that found escaped descendants, or null if there were none. */
 export function escapeWarning(name: string, result: ContestantStopResult): string | null {
   if (result.escaped.length === 0) return null;
@@ -110,368 +90,10 @@ const DEFAULTS = {
   healthStatus: 200,
   healthTimeoutMs: 30_000,
   healthIntervalMs: 50,
-  /** Upper bound of one health request, so a server that accepts but never answers is retried. */
-  healthAttemptMs: 2_000,
   stopGraceMs: 5_000,
-  /** Lines kept in the ring buffer. */
-  logLines: 200,
-  /** Longest line kept; longer output without a newline is split. */
-  logLineChars: 4_096,
   /** Lines of log put into an error. */
   errorLogLines: 20,
-  /** How often `stop()` checks whether the group is gone. */
-  groupPollMs: 20,
-  /** How long `stop()` waits for the group to vanish after SIGKILL. */
-  killWaitMs: 5_000,
-  /** How long to wait for the output pipes to drain after the process died, for complete error messages. */
-  drainMs: 1_000,
-  /** How long descendants outside the group may take to end on their own once the group is gone. */
-  escapeGraceMs: 3_000,
 } as const;
-
-/** Ring buffer of the contestant's output lines, stdout and stderr interleaved in arrival order. */
-class LogRing {
-  private readonly lines: string[] = [];
-  private next = 0;
-  constructor(private readonly capacity: number) {}
-
-  push(line: string): void {
-    if (this.lines.length < this.capacity) this.lines.push(line);
-    else this.lines[this.next] = line;
-    this.next = (this.next + 1) % this.capacity;
-  }
-
-  last(n: number): string[] {
-    const ordered =
-      this.lines.length < this.capacity
-        ? this.lines
-        : [...this.lines.slice(this.next), ...this.lines.slice(0, this.next)];
-    return n <= 0 ? [] : ordered.slice(-n);
-  }
-}
-
-/** Whether a signal to a process group can reach anything: ESRCH means the group is empty. */
-function groupExists(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
-
-/**
- * Pids of the group's running processes, from /proc (all of /proc, or only the pids `among`). Zombies do not count:
- * an orphan that died stays a zombie until init reaps it, which some container inits do only every second or so.
- */
-async function runningMembers(pgid: number, among?: readonly number[]): Promise<number[]> {
-  if (!groupExists(pgid)) return [];
-  const pids = among ?? (await readdir('/proc')).filter((d) => /^\d+$/.test(d)).map(Number);
-  const members = await Promise.all(
-    pids.map(async (pid) => {
-      try {
-        const text = await readFile(`/proc/${pid}/stat`, 'latin1');
-        const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-        // f[0] is the state, f[2] the process group (fields 3 and 5).
-        return Number(f[2]) === pgid && f[0] !== 'Z' && f[0] !== 'X' ? pid : null;
-      } catch {
-        return null;
-      }
-    }),
-  );
-  return members.filter((pid) => pid !== null);
-}
-
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // ESRCH: already gone.
-  }
-}
-
-/** Every process group this module started and has not yet seen end. */
-const liveGroups = new Set<ManagedGroup>();
-let exitHandlerInstalled = false;
-
-function installExitHandler(): void {
-  if (exitHandlerInstalled) return;
-  exitHandlerInstalled = true;
-  process.on('exit', killAllContestants);
-}
-
-/** Kills (SIGKILL) every process group still running that this module started. Synchronous: safe in process.on('exit'). */
-export function killAllContestants(): void {
-  for (const group of liveGroups) group.killNow();
-}
-
-/**
- * Stops every contestant still running (SIGTERM, grace period, SIGKILL), in parallel. For the CLI's SIGINT and
- * SIGTERM handlers: `process.once('SIGINT', () => void stopAllContestants().finally(() => process.exit(130)))`.
- */
-export async function stopAllContestants(): Promise<void> {
-  await Promise.all([...liveGroups].map((group) => group.stop()));
-}
-
-/** A spawned command, leader of its own process group, with its output captured and its exit observed. */
-class ManagedGroup {
-  readonly pid: number;
-  readonly exited: Promise<ContestantExit>;
-  /** Resolves when stdout and stderr have both ended (the whole group closed them). */
-  readonly drained: Promise<void>;
-  exit: ContestantExit | null = null;
-  private readonly log = new LogRing(DEFAULTS.logLines);
-  private stopping: Promise<ContestantStopResult> | null = null;
-  private gone = false;
-
-  constructor(
-    child: ChildProcess & { readonly pid: number },
-    private readonly graceMs: number,
-    onLog: ContestantStartOptions['onLog'],
-  ) {
-    this.pid = child.pid;
-    this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        this.exit = { code, signal };
-        resolve(this.exit);
-        // If nothing else of the group is left, forget it now (its pid may be reused later).
-        if (!groupExists(this.pid)) this.forget();
-      });
-    });
-    const streams = (['stdout', 'stderr'] as const).map(
-      (name) =>
-        new Promise<void>((resolve) => {
-          const stream = child[name];
-          if (stream === null) {
-            resolve();
-            return;
-          }
-          let partial = '';
-          const emit = (line: string): void => {
-            this.log.push(line);
-            onLog?.(line, name);
-          };
-          stream.setEncoding('utf8');
-          stream.on('data', (chunk: string) => {
-            const parts = (partial + chunk).split('\n');
-            partial = parts.pop() ?? '';
-            for (const part of parts) emit(part.endsWith('\r') ? part.slice(0, -1) : part);
-            while (partial.length > DEFAULTS.logLineChars) {
-              emit(partial.slice(0, DEFAULTS.logLineChars));
-              partial = partial.slice(DEFAULTS.logLineChars);
-            }
-          });
-          stream.once('close', () => {
-            if (partial !== '') emit(partial);
-            partial = '';
-            resolve();
-          });
-        }),
-    );
-    this.drained = Promise.all(streams).then(() => undefined);
-    // Errors after a successful spawn (e.g. a failed kill) must not crash the lab.
-    child.on('error', () => undefined);
-    liveGroups.add(this);
-  }
-
-  logTail(n: number): string[] {
-    return this.log.last(n);
-  }
-
-  /** SIGKILL to the group, synchronously, unless it is known to be gone. */
-  killNow(): void {
-    if (this.gone) return;
-    signalGroup(this.pid, 'SIGKILL');
-    releaseGroup(this.pid);
-  }
-
-  /** Kills the group and waits (bounded) until it is gone and its output drained: for failures during start. */
-  async kill(): Promise<void> {
-    this.killNow();
-    await Promise.race([
-      Promise.all([this.exited, this.drained, this.waitGone(DEFAULTS.drainMs * 2)]),
-      sleep(DEFAULTS.drainMs * 2),
-    ]);
-    if ((await runningMembers(this.pid)).length === 0) this.forget();
-    forgetDescendants(this.pid);
-  }
-
-  stop(): Promise<ContestantStopResult> {
-    this.stopping ??= this.stopGroup();
-    return this.stopping;
-  }
-
-  private async stopGroup(): Promise<ContestantStopResult> {
-    let killed = false;
-    const tree = await this.treeSnapshot();
-    if (!this.gone && (await runningMembers(this.pid)).length > 0) {
-      signalGroup(this.pid, 'SIGTERM');
-      if (!(await this.waitGone(this.graceMs))) {
-        signalGroup(this.pid, 'SIGKILL');
-        killed = true;
-        // Bounded: a process stuck in the kernel (state D) dies only when its system call returns.
-        await this.waitGone(DEFAULTS.killWaitMs);
-      }
-    }
-    const exit = await this.exited;
-    this.forget();
-    const escaped = await endEscaped(this.pid, tree);
-    forgetDescendants(this.pid);
-    return { ...exit, killed, escaped };
-  }
-
-  /** The processes of the contestant's tree: those the sampler saw, and those in it now. */
-  private async treeSnapshot(): Promise<ProcessIdentity[]> {
-    const now = this.gone ? [] : await processTree(this.pid);
-    const statuses = await Promise.all(now.map(processStatus));
-    const seen = new Map(descendantsSeen(this.pid).map((p) => [p.pid, p.startTicks]));
-    for (const s of statuses) if (s !== null) seen.set(s.pid, s.startTicks);
-    seen.delete(this.pid);
-    return [...seen].map(([pid, startTicks]) => ({ pid, startTicks }));
-  }
-
-  /** Polls until nothing of the group is running; false if `ms` passed first. */
-  private async waitGone(ms: number): Promise<boolean> {
-    const deadline = performance.now() + ms;
-    let members = await runningMembers(this.pid);
-    for (;;) {
-      if (members.length === 0) {
-        // The known members ended: a full scan confirms that nothing new joined the group meanwhile.
-        members = await runningMembers(this.pid);
-        if (members.length === 0) return true;
-      }
-      const left = deadline - performance.now();
-      if (left <= 0) return false;
-      await sleep(Math.min(DEFAULTS.groupPollMs, left));
-      members = await runningMembers(this.pid, members);
-    }
-  }
-
-  private forget(): void {
-    this.gone = true;
-    liveGroups.delete(this);
-    releaseGroup(this.pid);
-  }
-}
-
-/** The processes of `tree` that still run (the same processes: same start time) outside the group `pgid`. */
-async function runningOutside(pgid: number, tree: readonly ProcessIdentity[]): Promise<ProcessStatus[]> {
-  const statuses = await Promise.all(tree.map((p) => processStatus(p.pid)));
-  return statuses.filter(
-    (now, i): now is ProcessStatus =>
-      now !== null &&
-      now.startTicks === tree[i]?.startTicks &&
-      now.state !== 'Z' &&
-      now.state !== 'X' &&
-      now.pgid !== pgid,
-  );
-}
-
-/**
- * Once the group `pgid` is gone: the processes of `tree` still running outside it get `escapeGraceMs` to end on
- * their own (a descendant that is itself shutting down, such as another pitlane's lifeline watchdog), then are
- * SIGKILLed, with their own groups when they lead one. Returns those it killed.
- */
-async function endEscaped(pgid: number, tree: readonly ProcessIdentity[]): Promise<EscapedProcess[]> {
-  let left = await runningOutside(pgid, tree);
-  const deadline = performance.now() + DEFAULTS.escapeGraceMs;
-  while (left.length > 0 && performance.now() < deadline) {
-    await sleep(DEFAULTS.groupPollMs);
-    left = await runningOutside(pgid, left);
-  }
-  const escaped: EscapedProcess[] = [];
-  for (const p of left) {
-    const command = await processCommand(p.pid);
-    if (p.pgid === p.pid) signalGroup(p.pid, 'SIGKILL');
-    try {
-      process.kill(p.pid, 'SIGKILL');
-    } catch {
-      // Ended meanwhile.
-    }
-    escaped.push({ pid: p.pid, command });
-  }
-  // Bounded, like the group's SIGKILL: a process stuck in the kernel dies only when its system call returns.
-  const killDeadline = performance.now() + DEFAULTS.killWaitMs;
-  while (left.length > 0 && performance.now() < killDeadline) {
-    await sleep(DEFAULTS.groupPollMs);
-    left = await runningOutside(pgid, left);
-  }
-  return escaped;
-}
-
-/** One health request's outcome: healthy (with the time the answer came), or why not. */
-type HealthAttempt =
-  | { readonly ok: true; readonly atNs: bigint }
-  | { readonly ok: false; readonly why: string; readonly timedOut: boolean };
-
-function seconds(ms: number): string {
-  return `${Number((ms / 1000).toFixed(3))} s`;
-}
-
-async function probeHealth(url: string, expected: number, timeoutMs: number): Promise<HealthAttempt> {
-  const noAnswer = { ok: false, why: `no answer within ${seconds(timeoutMs)}`, timedOut: true } as const;
-  try {
-    const res = await request(url, {
-      method: 'GET',
-      reset: true,
-      signal: AbortSignal.timeout(timeoutMs),
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
-    const atNs = process.hrtime.bigint();
-    await res.body.dump();
-    return res.statusCode === expected
-      ? { ok: true, atNs }
-      : { ok: false, why: `status ${res.statusCode} (expected ${expected})`, timedOut: false };
-  } catch (e) {
-    const err = toError(e) as NodeJS.ErrnoException;
-    switch (err.code) {
-      case 'ECONNREFUSED':
-        return { ok: false, why: 'connection refused', timedOut: false };
-      case 'ECONNRESET':
-      case 'UND_ERR_SOCKET':
-        return { ok: false, why: 'connection closed without an answer', timedOut: false };
-      case 'UND_ERR_HEADERS_TIMEOUT':
-      case 'UND_ERR_BODY_TIMEOUT':
-      case 'UND_ERR_CONNECT_TIMEOUT':
-        return noAnswer;
-      default:
-        if (err.name === 'TimeoutError' || err.name === 'AbortError') return noAnswer;
-        return { ok: false, why: err.message, timedOut: false };
-    }
-  }
-}
-
-/** A port nothing listens on now (the kernel's choice for port 0, on every address). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen({ port: 0 }, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
-
-/** Whether binding the port on every address fails because something already uses it. */
-function portInUse(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', (e: NodeJS.ErrnoException) => {
-      // EACCES (a privileged port) is not "in use": the contestant may be allowed to bind it.
-      resolve(e.code === 'EADDRINUSE');
-    });
-    server.listen({ port }, () => {
-      server.close(() => {
-        resolve(false);
-      });
-    });
-  });
-}
 
 const NEVER = new Promise<never>(() => undefined);
 
@@ -697,36 +319,5 @@ export class ContestantProcess {
   async stop(): Promise<ContestantStopResult> {
     if (this.group === null) return { code: null, signal: null, killed: false, escaped: [] };
     return this.group.stop();
-  }
-}
-
-/**
- * Polls a health URL until it answers `expected`, the timeout passes, or the group's main process exits (checked
- * between and during attempts).
- */
-async function pollHealth(
-  url: string,
-  expected: number,
-  timeoutMs: number,
-  intervalMs: number,
-  group: ManagedGroup | null,
-): Promise<{ ok: true; atNs: bigint } | { ok: false; exited: boolean; why: string }> {
-  const deadline = performance.now() + timeoutMs;
-  const exited = group?.exited.then(() => 'exited' as const) ?? NEVER;
-  let why = 'no attempt made';
-  for (;;) {
-    if (group !== null && group.exit !== null) return { ok: false, exited: true, why };
-    const left = deadline - performance.now();
-    if (left <= 0) return { ok: false, exited: false, why };
-    // Whole milliseconds (timers want integers), at least a few, at most one attempt's bound.
-    const attemptMs = Math.min(Math.max(Math.ceil(left), 10), DEFAULTS.healthAttemptMs);
-    const attempt = await Promise.race([probeHealth(url, expected, attemptMs), exited]);
-    if (attempt === 'exited') return { ok: false, exited: true, why };
-    if (attempt.ok) return attempt;
-    // An attempt cut short by the deadline says less than the full answer before it ("status 503").
-    const cutShort = attempt.timedOut && attemptMs < DEFAULTS.healthAttemptMs && why !== 'no attempt made';
-    if (!cutShort) why = attempt.why;
-    const wait = Math.min(intervalMs, deadline - performance.now());
-    if (wait > 0) await Promise.race([sleep(wait), exited]);
   }
 }

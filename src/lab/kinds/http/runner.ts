@@ -18,14 +18,9 @@ import {
 } from '../../run/contestant.js';
 import { captureEnvironment, type Environment } from '../../environment.js';
 import { HttpTarget, type HttpRequestSpec } from '../../load/http-target.js';
-import {
-  runLoad,
-  type ClientWatch,
-  type LoadProgress,
-  type LoadResult,
-  type RequestSource,
-} from '../../load/load-engine.js';
+import { runLoad, type ClientWatch, type LoadResult, type RequestSource } from '../../load/load-engine.js';
 import { sampleResources, type ResourceSummary } from '../../proc-sampler.js';
+import type { SuiteProgress } from '../../run/progress.js';
 import { seededRandom } from '../../stats.js';
 import type { Suite, SuiteContestant, SuiteScenario, SuiteWorkload } from './suite.js';
 
@@ -76,14 +71,6 @@ export interface HttpSuiteResult {
   /** Warnings from stopping contestants, by contestant: processes left outside the group, which were killed. */
   readonly stopWarnings?: Readonly<Record<string, readonly string[]>>;
 }
-
-/** Progress events for the CLI's display. */
-export type SuiteProgress =
-  | { readonly kind: 'phase'; readonly text: string }
-  /** Something the user must see that is not progress (a contestant left a process behind): a line of its own. */
-  | { readonly kind: 'warning'; readonly text: string }
-  | { readonly kind: 'step'; readonly done: number; readonly total: number; readonly label: string }
-  | { readonly kind: 'load'; readonly label: string; readonly progress: LoadProgress };
 
 export interface HttpSuiteOptions {
   /** Scenario names to run (default: all). */
