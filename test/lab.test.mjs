@@ -169,6 +169,15 @@ describe('pitlane bench SUITE.yaml', () => {
     }
   });
 
+  test('a suite file of an unknown kind is an invalid suite that names the kinds (exit 2)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pl-lab-'));
+    const file = join(dir, 'odd.yaml');
+    writeFileSync(file, 'kind: teleport\nname: odd\n');
+    const r = await pitlane(['bench', file, '--out', dir]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /\$\.kind.*unknown suite kind 'teleport'; kinds: http, ingest, pipelines/);
+  });
+
   test('suite rules beyond the schema: duplicate names, missing files, scenario shapes, thresholds', async () => {
     const { validateSuite } = await import('../dist/lab/kinds/http/suite.js');
     const problems = [];

@@ -7,6 +7,7 @@
  * `defineKind` closes a kind over its own suite and result types, so the registry can hold kinds of different
  * types side by side and the shared path never sees them.
  */
+import type { TSchema } from '@sinclair/typebox';
 import { BenchError } from '../../core/errors.js';
 import type { LabReport } from '../report-model.js';
 import type { SuiteProgress } from '../run/progress.js';
@@ -40,6 +41,8 @@ export interface SuiteKind<S, R> {
   readonly name: string;
   /** One line for listings. */
   readonly description: string;
+  /** The schema of its suite files, with its `kind` field (null: a kind whose suite is built in). */
+  readonly schema: TSchema | null;
   /** Reads and validates a suite file of this kind; null: the kind's built-in suite (a kind without one throws). */
   load(file: string | null, options: { readonly quick: boolean }): Promise<S>;
   /** The suite's name: its output folder and its title. */
@@ -76,6 +79,7 @@ export interface KindOutcome {
 export interface RegisteredKind {
   readonly name: string;
   readonly description: string;
+  readonly schema: TSchema | null;
   /** Loads (file null: the built-in suite), checks `only`, runs, and builds the report and the files' payloads. */
   runSuite(file: string | null, options: KindRunOptions): Promise<KindOutcome>;
   recognises(data: Readonly<Record<string, unknown>>): boolean;
@@ -87,6 +91,7 @@ export function defineKind<S, R>(kind: SuiteKind<S, R>): RegisteredKind {
   return Object.freeze({
     name: kind.name,
     description: kind.description,
+    schema: kind.schema,
     async runSuite(file: string | null, options: KindRunOptions): Promise<KindOutcome> {
       const suite = await kind.load(file, { quick: options.quick });
       const names = kind.scenarioNames(suite);

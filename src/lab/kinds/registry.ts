@@ -2,6 +2,7 @@
  * The suite kinds, one frozen registry: the `kind` field of a suite file (and of a results file) names one of
  * these. Adding a kind is a folder lab/kinds/<name>/ with its kind.ts, and one line here.
  */
+import { Type, type TSchema } from '@sinclair/typebox';
 import { BenchError, SuiteInvalidError } from '../../core/errors.js';
 import { httpKind } from './http/kind.js';
 import { ingestKind } from './ingest/kind.js';
@@ -42,4 +43,12 @@ export async function kindOfSuiteFile(file: string): Promise<RegisteredKind> {
 /** The kind of a results file without a `kind` field (format 1), or undefined when none recognises it. */
 export function legacyResultsKind(data: Readonly<Record<string, unknown>>): string | undefined {
   return Object.values(SUITE_KINDS).find((k) => k.recognises(data))?.name;
+}
+
+/** The one schema of suite files: any kind's, told apart by the `kind` field (for editors and documentation). */
+export function suiteFileSchema(): TSchema {
+  return Type.Union(
+    Object.values(SUITE_KINDS).flatMap((k) => (k.schema !== null ? [k.schema] : [])),
+    { title: 'pitlane suite file', description: `kinds: ${Object.keys(SUITE_KINDS).join(', ')}` },
+  );
 }

@@ -4,6 +4,7 @@
  */
 import { BenchError } from '../../../core/errors.js';
 import { defineKind } from '../kind.js';
+import { SuiteSchema } from './schema.js';
 import { httpLabReport } from './report.js';
 import { httpResultsFiles, isHttpResults, readHttpResults } from './results.js';
 import { runHttpSuite } from './runner.js';
@@ -12,6 +13,7 @@ import { loadSuite, quickSuite } from './suite.js';
 export const httpKind = defineKind({
   name: 'http',
   description: 'HTTP services under load: latency, throughput, memory, CPU, cold start, correctness',
+  schema: SuiteSchema,
   async load(file, { quick }) {
     if (file === null) throw new BenchError('the http kind has no built-in suite: give a suite file');
     const suite = await loadSuite(file);

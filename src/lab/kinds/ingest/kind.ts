@@ -5,6 +5,7 @@
  */
 import { BenchError } from '../../../core/errors.js';
 import { defineKind } from '../kind.js';
+import { IngestSuiteSchema } from './schema.js';
 import { ingestLabReport } from './report.js';
 import { ingestResultsFiles, isIngestResults, readIngestResults } from './results.js';
 import { runIngestSuite } from './runner.js';
@@ -13,6 +14,7 @@ import { loadIngestSuite } from './suite.js';
 export const ingestKind = defineKind({
   name: 'ingest',
   description: 'photo-ingest services under the batch-ingest load tool, with a shared model server',
+  schema: IngestSuiteSchema,
   async load(file, { quick }) {
     if (file === null) throw new BenchError('the ingest kind has no built-in suite: give a suite file');
     return loadIngestSuite(file, { quick });

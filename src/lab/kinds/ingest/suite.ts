@@ -13,7 +13,7 @@ import {
   schemaProblems,
 } from '../../../pipeline/config-document.js';
 import type { ContestantSpec } from '../../run/contestant.js';
-import { durationMs } from '../http/suite.js';
+import { durationMs } from '../../suite-schema.js';
 import { IngestSuiteSchema, type HypothesisDocument, type IngestSuiteDocument } from './schema.js';
 
 export interface IngestService {

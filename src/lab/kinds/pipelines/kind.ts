@@ -12,6 +12,7 @@ import { pipelineScenarios } from './scenarios.js';
 export const pipelinesKind = defineKind({
   name: 'pipelines',
   description: 'the pipeline runtime against the CPython reference executor, built-in scenarios',
+  schema: null,
   load(file, { quick }) {
     if (file !== null) {
       return Promise.reject(
