@@ -63,6 +63,11 @@ test('bench pipelines: results, comparison (plans format), reports; outputs iden
     }
   }
 
+  // pitlane report re-renders any kind's report from its folder.
+  const md = await pitlane(['report', dir, '-o', join(out, 'again.md')]);
+  assert.equal(md.code, 0, md.stderr);
+  assert.match(readFileSync(join(out, 'again.md'), 'utf8'), /cpython-ref/);
+
   const page = await openInBrowser(join(dir, 'report.html'));
   try {
     assert.deepEqual(page.errors, []);

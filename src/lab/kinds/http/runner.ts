@@ -5,7 +5,7 @@
  * against the baseline before any speed is measured. A contestant that fails to start or dies mid-run is
  * recorded with its exit and last log lines, and the run goes on with the others.
  *
- * This module measures; http-report.ts turns its result into numbers, ratios and the report model.
+ * This module measures; report.ts turns its result into numbers, ratios and the report model.
  */
 import { runCeiling, type CeilingResult } from './ceiling.js';
 import { ContestantError, toError } from '../../../core/errors.js';

@@ -18,6 +18,7 @@ import type { LoadPlan } from '../../load/load-engine.js';
 import { durationMs } from '../../suite-schema.js';
 import { SuiteSchema, type SuiteDocument } from './schema.js';
 import type { Threshold } from '../../thresholds.js';
+import { checkContestants, contestantSpec } from '../../suite-contestants.js';
 import { SUITE_DEFAULTS } from './defaults.js';
 import { ceilingOf, correctnessRule, thresholdsOf, workloadBodies } from './suite-sections.js';
 
@@ -148,12 +149,9 @@ export async function validateSuite(
   const s = doc as SuiteDocument;
 
   // Contestants: unique names, a command or a URL, one baseline.
-  const names = new Set<string>();
+  const baseline = checkContestants(s.contestants, problems);
   s.contestants.forEach((c, i) => {
     const at = `$.contestants[${i}]`;
-    if (names.has(c.name))
-      problems.push({ path: `${at}.name`, message: `duplicate contestant name '${c.name}'` });
-    names.add(c.name);
     if ((c.command === undefined) === (c.url === undefined)) {
       problems.push({
         path: at,
@@ -174,13 +172,6 @@ export async function validateSuite(
       problems.push({ path: `${at}.cwd`, message: `no such folder: ${resolve(baseDir, c.cwd)}` });
     }
   });
-  const marked = s.contestants.filter((c) => c.baseline === true);
-  if (marked.length > 1)
-    problems.push({
-      path: '$.contestants',
-      message: `only one contestant can be the baseline (${marked.map((c) => c.name).join(', ')})`,
-    });
-  const baseline = marked[0]?.name ?? s.contestants[0]?.name ?? '';
 
   // Workloads: bodies from one source, files readable and JSONL.
   const workloads = new Map<string, SuiteWorkload>();
@@ -300,25 +291,7 @@ export async function validateSuite(
     description: s.description ?? '',
     file,
     contestants: s.contestants.map((c) => ({
-      spec: {
-        name: c.name,
-        ...(c.command !== undefined ? { command: c.command } : {}),
-        ...(c.url !== undefined ? { url: c.url } : {}),
-        ...(c.env !== undefined ? { env: c.env } : {}),
-        cwd: resolve(baseDir, c.cwd ?? '.'),
-        ...(c.port !== undefined ? { port: c.port } : {}),
-        ...(c.health !== undefined
-          ? {
-              health: {
-                ...(c.health.url !== undefined ? { url: c.health.url } : {}),
-                ...(c.health.status !== undefined ? { status: c.health.status } : {}),
-                ...(c.health.timeout !== undefined ? { timeoutMs: durationMs(c.health.timeout) } : {}),
-                ...(c.health.interval !== undefined ? { intervalMs: durationMs(c.health.interval) } : {}),
-              },
-            }
-          : {}),
-        ...(c.stop_grace !== undefined ? { stopGraceMs: durationMs(c.stop_grace) } : {}),
-      },
+      spec: contestantSpec(c, resolve(baseDir, c.cwd ?? '.')),
       settings: c.settings ?? {},
       baseline: c.name === baseline,
       how: c.command !== undefined ? c.command.join(' ') : (c.url as string),

@@ -1,6 +1,6 @@
 /**
  * The ingest suite (`kind: ingest`): photo-ingest services compared under the batch-ingest load tool
- * (ingest-bench.ts), as the original benchmark guide set it up: one shared model server started once, every
+ * (bench.ts), as the original benchmark guide set it up: one shared model server started once, every
  * contestant started fresh with a fresh index for every run, identical flags, interleaved repeats (A B, B A ...).
  *
  * Per run: spawn → healthy (cold start) → a warm-up batch of synthetic images (spawn → first answer) → the idle

@@ -13,6 +13,7 @@ import {
   schemaProblems,
 } from '../../../pipeline/config-document.js';
 import type { ContestantSpec } from '../../run/contestant.js';
+import { checkContestants, contestantSpec } from '../../suite-contestants.js';
 import { durationMs } from '../../suite-schema.js';
 import { IngestSuiteSchema, type HypothesisDocument, type IngestSuiteDocument } from './schema.js';
 
@@ -104,39 +105,17 @@ export async function loadIngestSuite(file: string, options: { quick?: boolean }
     if (!existsSync(dir)) problems.push({ path: `${at}.cwd`, message: `no such folder: ${dir}` });
     return dir;
   };
-  const healthOf = (h: IngestSuiteDocument['contestants'][number]['health']): ContestantSpec['health'] =>
-    h === undefined
-      ? undefined
-      : {
-          ...(h.url !== undefined ? { url: h.url } : {}),
-          ...(h.status !== undefined ? { status: h.status } : {}),
-          ...(h.timeout !== undefined ? { timeoutMs: durationMs(h.timeout) } : {}),
-          ...(h.interval !== undefined ? { intervalMs: durationMs(h.interval) } : {}),
-        };
-
-  const services: IngestService[] = Object.entries(s.services ?? {}).map(([name, sv]) => {
-    const health = healthOf(sv.health);
-    return {
-      name,
-      description: sv.description ?? '',
-      settings: sv.settings ?? {},
-      spec: {
-        name,
-        command: sv.command,
-        cwd: cwdOf(`$.services.${name}`, sv.cwd),
-        ...(sv.env !== undefined ? { env: sv.env } : {}),
-        ...(sv.port !== undefined ? { port: sv.port } : {}),
-        ...(health !== undefined ? { health } : {}),
-      },
-    };
-  });
+  const services: IngestService[] = Object.entries(s.services ?? {}).map(([name, sv]) => ({
+    name,
+    description: sv.description ?? '',
+    settings: sv.settings ?? {},
+    spec: contestantSpec({ ...sv, name }, cwdOf(`$.services.${name}`, sv.cwd)),
+  }));
   const serviceNames = new Set(services.map((x) => x.name));
-  const names = new Set<string>();
+  const names = new Set(s.contestants.map((c) => c.name));
+  const baseline = checkContestants(s.contestants, problems);
   s.contestants.forEach((c, i) => {
     const at = `$.contestants[${i}]`;
-    if (names.has(c.name))
-      problems.push({ path: `${at}.name`, message: `duplicate contestant name '${c.name}'` });
-    names.add(c.name);
     for (const m of c.command.join(' ').matchAll(/\{services\.([^.}]+)\.url\}/g)) {
       if (!serviceNames.has(m[1] ?? '')) {
         problems.push({
@@ -149,31 +128,15 @@ export async function loadIngestSuite(file: string, options: { quick?: boolean }
       problems.push({ path: `${at}.port`, message: '{port} is used but no port is set (use port: auto)' });
     }
   });
-  const marked = s.contestants.filter((c) => c.baseline === true);
-  if (marked.length > 1) {
-    problems.push({ path: '$.contestants', message: 'only one contestant can be the baseline' });
-  }
-  const baseline = marked[0]?.name ?? s.contestants[0]?.name ?? '';
-  const contestants: IngestContestant[] = s.contestants.map((c, i) => {
-    const health = healthOf(c.health);
-    return {
-      name: c.name,
-      baseline: c.name === baseline,
-      settings: c.settings ?? {},
-      requires: c.requires ?? null,
-      preprocess: c.preprocess ?? null,
-      how: c.command.join(' '),
-      spec: {
-        name: c.name,
-        command: c.command,
-        cwd: cwdOf(`$.contestants[${i}]`, c.cwd),
-        ...(c.env !== undefined ? { env: c.env } : {}),
-        ...(c.port !== undefined ? { port: c.port } : {}),
-        ...(health !== undefined ? { health } : {}),
-        ...(c.stop_grace !== undefined ? { stopGraceMs: durationMs(c.stop_grace) } : {}),
-      },
-    };
-  });
+  const contestants: IngestContestant[] = s.contestants.map((c, i) => ({
+    name: c.name,
+    baseline: c.name === baseline,
+    settings: c.settings ?? {},
+    requires: c.requires ?? null,
+    preprocess: c.preprocess ?? null,
+    how: c.command.join(' '),
+    spec: contestantSpec(c, cwdOf(`$.contestants[${i}]`, c.cwd)),
+  }));
   const scenarios: IngestScenario[] = Object.entries(s.scenarios).map(([name, sc]) => {
     const limit = (quick ? (sc.quick_limit ?? sc.limit) : sc.limit) ?? 0;
     return {

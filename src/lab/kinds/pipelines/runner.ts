@@ -15,14 +15,8 @@ import { PACKAGE_ROOT } from '../../run/package-root.js';
 import { captureEnvironment, type Environment } from '../../environment.js';
 import { pipelineScenarios, type PipelineScenario } from './scenarios.js';
 import { runTimedProcess, type ProcessOutcome } from '../../run/command.js';
-import {
-  geometricMeanOfRatios,
-  median,
-  ratioOfMedians,
-  summarize,
-  type RatioEstimate,
-  type Summary,
-} from '../../stats.js';
+import { pairedRatio, type RepeatFigures } from '../../results/ratios.js';
+import { geometricMeanOfRatios, median, summarize, type RatioEstimate, type Summary } from '../../stats.js';
 
 const ROOT = PACKAGE_ROOT;
 const PITLANE_BIN = join(ROOT, 'bin', 'pitlane.js');
@@ -185,7 +179,7 @@ async function runRepeat(
   return { samples_ns: samples, peak_rss_kb: peak, output_count: count, outputs_sha256: hash };
 }
 
-/** Runs the suite; writes nothing (see writePipelineReports). */
+/** Runs the suite; writes nothing (run/suite-run.ts writes what every kind writes). */
 export async function runPipelineSuite(options: PipelineSuiteOptions): Promise<PipelineSuiteResult> {
   const all = pipelineScenarios(options.quick);
   const unknown = (options.only ?? []).filter((n) => !all.some((s) => s.name === n));
@@ -285,14 +279,18 @@ function summarizeScenario(
   }
   const hashes = new Set(who.flatMap((rt) => (repeats[rt] ?? []).map((x) => x.outputs_sha256)));
   const correct = hashes.size === 1;
-  const reference = (repeats.cpython ?? []).map((x) => x.samples_ns);
+  // Speed-ups: the shared paired-repeat ratio of each repeat's median time (repeat i against repeat i).
+  const times = (rt: RuntimeName): RepeatFigures[] =>
+    (repeats[rt] ?? []).map((x, i) => ({ repeat: i, values: { time: median(x.samples_ns) } }));
   const speedups: ScenarioResult['speedups'] = {};
   for (const rt of who) {
-    if (rt !== 'cpython')
-      speedups[rt] = ratioOfMedians(
-        reference,
-        (repeats[rt] ?? []).map((x) => x.samples_ns),
-      );
+    if (rt !== 'cpython') {
+      speedups[rt] = pairedRatio(times('cpython'), times(rt), { metric: 'time', higherIsBetter: false }) ?? {
+        ratio: NaN,
+        ci95: [NaN, NaN],
+        repeats: 0,
+      };
+    }
   }
   const primary = who.find((rt) => rt !== 'cpython') ?? 'pitlane';
   return {
