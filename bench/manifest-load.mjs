@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadManifestFile } from '../dist/pipeline/manifest.js';
 import { BUILTIN_NODE_TYPES } from '../dist/nodes/registry.js';
-import { chainManifest } from '../dist/lab/pipeline-scenarios.js';
+import { chainManifest } from '../dist/lab/kinds/pipelines/scenarios.js';
 
 const calc = (operation, operand) => ({ node_type: 'Calculator', params: { operation, operand } });
 const file = join(mkdtempSync(join(tmpdir(), 'pl-bench-')), 'm.json');

@@ -1,7 +1,7 @@
 // pitlane bench pipelines, run for real on a few scenarios: both runtimes, the comparison in the plans' format,
 // identical outputs, and the shared HTML report loading cleanly in Chromium.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -43,6 +43,30 @@ test('bench pipelines: results, comparison (plans format), reports; outputs iden
   assert.deepEqual(c.summary.average_of, ['simple', 'text']);
   assert.equal(typeof c.summary.average_speedup, 'number');
   assert.match(r.stdout, /Geometric-mean speed-up/);
+
+  // pitlane compare reads pipelines results files: the reference as the baseline, a time ratio per scenario; a
+  // file from before results files named their kind (no format, version or kind field) reads the same.
+  const results = join(dir, 'results', 'pipelines');
+  const written = JSON.parse(readFileSync(join(results, 'pitlane.json'), 'utf8'));
+  assert.equal(written.kind, 'pipelines');
+  const { format, version, kind, ...legacy } = written;
+  assert.deepEqual([format, version, kind], ['pitlane-results', 2, 'pipelines']);
+  writeFileSync(join(out, 'legacy-pitlane.json'), JSON.stringify(legacy));
+  for (const contestant of [join(results, 'pitlane.json'), join(out, 'legacy-pitlane.json')]) {
+    const cmp = await pitlane(['compare', join(results, 'cpython.json'), contestant, '--json']);
+    assert.equal(cmp.code, 0, cmp.stderr);
+    const cj = JSON.parse(cmp.stdout);
+    assert.equal(cj.baseline, 'cpython-ref');
+    for (const s of ['simple', 'text', 'cold_start']) {
+      assert.equal(typeof cj.comparison[s]['cpython-ref_ms'], 'number', s);
+      assert.equal(typeof cj.comparison[s].time_ratio, 'number', `${s}: ${JSON.stringify(cj.comparison[s])}`);
+    }
+  }
+
+  // pitlane report re-renders any kind's report from its folder.
+  const md = await pitlane(['report', dir, '-o', join(out, 'again.md')]);
+  assert.equal(md.code, 0, md.stderr);
+  assert.match(readFileSync(join(out, 'again.md'), 'utf8'), /cpython-ref/);
 
   const page = await openInBrowser(join(dir, 'report.html'));
   try {

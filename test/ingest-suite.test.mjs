@@ -88,6 +88,21 @@ describe('pitlane bench on an ingest suite', () => {
     assert.equal(results.runs.length, 1);
     assert.equal(results.runs[0].bench.check.correct, true);
     assert.ok(results.runs[0].bench.outcomes.length >= 12);
+    assert.deepEqual([results.format, results.version, results.kind], ['pitlane-results', 2, 'ingest']);
+    // pitlane compare reads ingest results files: each file's rows rebuilt, the first as the baseline.
+    const cmp = await pitlane([
+      'compare',
+      join(out, 'small-ingest', 'results', 'throughput', 'python.json'),
+      join(out, 'small-ingest', 'results', 'throughput', 'pitlane.json'),
+      '--json',
+    ]);
+    assert.equal(cmp.code, 0, cmp.stderr);
+    const cj = JSON.parse(cmp.stdout);
+    assert.equal(cj.baseline, 'python');
+    assert.equal(typeof cj.comparison.throughput.pitlane_rps, 'number', JSON.stringify(cj.comparison));
+    assert.equal(cj.comparison.throughput.pitlane_correct, true);
+    assert.equal(typeof cj.comparison.throughput.throughput_ratio, 'number');
+    assert.ok('process_overhead' in cj.comparison && 'preprocess' in cj.comparison);
     assert.ok(existsSync(join(out, 'small-ingest', 'report.html')));
     const md = readFileSync(join(out, 'small-ingest', 'report.md'), 'utf8');
     assert.match(md, /## Hypotheses/);

@@ -16,12 +16,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toError } from '../core/errors.js';
-import { pipelineLabReport, writePipelineReports } from '../lab/pipeline-report.js';
-import { runPipelineSuite } from '../lab/pipeline-suite.js';
+import { kindNamed } from '../lab/kinds/registry.js';
 import { renderHtmlReportSet, type ReportSetEntry } from '../lab/report/html-page.js';
-import { renderTerminalTable } from '../lab/report/terminal-table.js';
+import { renderTerminalTable } from '../lab/report/terminal.js';
 import { EXIT } from './exit-codes.js';
-import { interruptible, runSuiteFile } from './suite-command.js';
+import { interruptible, runSuiteFile, runSuiteWith } from './suite-command.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -57,41 +56,30 @@ export async function benchDefaultCommand(opts: BenchDefaultOptions): Promise<nu
       const started = Date.now();
       const minutes = (): number => (Date.now() - started) / 60_000;
       try {
-        if (name === 'pipelines') {
-          const result = await runPipelineSuite({
-            quick: opts.full !== true,
-            python: opts.python,
-            onProgress: ({ done, total, label }) =>
-              process.stderr.write(
-                process.stderr.isTTY
-                  ? `\r\x1b[K[${done}/${total}] ${label}${label === 'done' ? '\n' : ''}`
-                  : `[${done}/${total}] ${label}\n`,
-              ),
-          });
-          await writePipelineReports(result, join(dir, name));
-          const report = pipelineLabReport(result);
-          process.stdout.write(`\n${renderTerminalTable(report)}\n`);
-          if (result.scenarios.some((r) => !r.correct)) worse(EXIT.BENCH_FAILED);
-          entries.push({ name, report, href: `${name}/report.html`, failure: null, minutes: minutes() });
-        } else {
-          const file = join(ROOT, 'examples', 'suites', `${name}.yaml`);
-          const outcome = await runSuiteFile(
-            file,
-            {
-              out: dir,
-              quick: opts.full !== true,
-              // The ceilings (raw-engine loops) would take a third of the ten minutes; the suite files have them.
-              ceilings: opts.full === true,
-              ...(opts.verbose === true ? { verbose: true } : {}),
-            },
-            signal,
-          );
-          process.stdout.write(`\n${renderTerminalTable(outcome.report)}\n`);
-          for (const p of outcome.problems) process.stderr.write(`${p}\n`);
-          worse(outcome.exit);
-          const href = relative(dir, join(dir, outcome.report.suite, 'report.html'));
-          entries.push({ name, report: outcome.report, href, failure: null, minutes: minutes() });
-        }
+        const outcome =
+          name === 'pipelines'
+            ? await runSuiteWith(
+                kindNamed('pipelines'),
+                null,
+                { out: dir, quick: opts.full !== true, python: opts.python },
+                signal,
+              )
+            : await runSuiteFile(
+                join(ROOT, 'examples', 'suites', `${name}.yaml`),
+                {
+                  out: dir,
+                  quick: opts.full !== true,
+                  // The ceilings (raw-engine loops) would take a third of the ten minutes; the suite files have them.
+                  ceilings: opts.full === true,
+                  ...(opts.verbose === true ? { verbose: true } : {}),
+                },
+                signal,
+              );
+        process.stdout.write(`\n${renderTerminalTable(outcome.report)}\n`);
+        for (const p of outcome.problems) process.stderr.write(`${p}\n`);
+        worse(outcome.exit);
+        const href = relative(dir, join(dir, outcome.report.suite, 'report.html'));
+        entries.push({ name, report: outcome.report, href, failure: null, minutes: minutes() });
       } catch (e) {
         const message = toError(e).message;
         process.stderr.write(`error: the ${name} suite failed: ${message}\n`);

@@ -16,7 +16,7 @@ import {
   formatIngestSummary,
   runIngestBench,
   type IngestBenchProgress,
-} from '../lab/ingest-bench.js';
+} from '../lab/kinds/ingest/bench.js';
 import { EXIT } from './exit-codes.js';
 import { goFlagsHelp, parseGoFlags, type GoFlagSpec } from './go-flags.js';
 

@@ -6,7 +6,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { UsageError } from '../core/errors.js';
 import { printable } from '../core/terminal-text.js';
 import type { BenchPipelinesOptions } from './bench-command.js';
-import type { BenchWorkerOptions } from '../lab/pipeline-bench-worker.js';
+import type { BenchWorkerOptions } from '../lab/kinds/pipelines/bench-worker.js';
 import type { RunCommandOptions } from './run-command.js';
 import type { BenchSuiteOptions } from './suite-command.js';
 import type { ServeEmbedOptions } from './serve-command.js';
@@ -390,7 +390,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--input <file>', 'JSONL input, read into memory before timing')
     .addOption(new Option('--python-runtime <runtime>').choices(['cpython', 'pyodide']))
     .action(async (file: string, opts: BenchWorkerOptions) => {
-      const { benchWorker } = await import('../lab/pipeline-bench-worker.js');
+      const { benchWorker } = await import('../lab/kinds/pipelines/bench-worker.js');
       setExit(await benchWorker(file, opts));
     });
 

@@ -1,23 +1,23 @@
 /**
- * `pitlane bench SUITE.yaml`, `pitlane compare A.json B.json` and `pitlane report DIR`: run an HTTP suite with a
- * progress display, write results, comparison, Markdown and HTML; compare two results files; re-render a
- * report. Ctrl-C stops the measurement, stops every contestant and writes what was measured, marked partial.
+ * `pitlane bench SUITE.yaml` and `pitlane report DIR`: run a suite of any kind with a progress display (the lab
+ * writes results, comparison, Markdown and HTML; this prints the summary and turns the verdict into an exit
+ * code); re-render a report. Ctrl-C stops the measurement, stops every contestant and writes what was measured,
+ * marked partial.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BenchError, FileError, toError } from '../core/errors.js';
+import { FileError, toError } from '../core/errors.js';
 import { printable } from '../core/terminal-text.js';
 import { MAX_RESULTS_FILE_BYTES, readUserTextFile } from '../core/user-file.js';
-import { killAllContestants } from '../lab/contestant.js';
-import { httpComparisonJson, httpLabReport, writeHttpResults } from '../lab/http-report.js';
-import { runHttpSuite, type SuiteProgress } from '../lab/http-suite.js';
-import { ingestLabReport, writeIngestResults } from '../lab/ingest-report.js';
-import { loadIngestSuite, runIngestSuite, suiteKind } from '../lab/ingest-suite.js';
+import type { RegisteredKind } from '../lab/kinds/kind.js';
+import { kindOfSuiteFile } from '../lab/kinds/registry.js';
 import { renderHtmlReport } from '../lab/report/html-page.js';
 import { renderMarkdownReport } from '../lab/report/markdown.js';
-import { renderTerminalTable } from '../lab/report/terminal-table.js';
 import type { LabReport } from '../lab/report/model.js';
-import { loadSuite, quickSuite, type Suite } from '../lab/suite.js';
+import { killAllContestants } from '../lab/run/contestant.js';
+import type { SuiteProgress } from '../lab/run/progress.js';
+import { runSuite } from '../lab/run/suite-run.js';
+import type { SuiteOutcome } from '../lab/results/verdict.js';
 import { EXIT } from './exit-codes.js';
 
 export interface BenchSuiteOptions {
@@ -30,6 +30,8 @@ export interface BenchSuiteOptions {
   quick?: boolean;
   /** False: leave out the suite's ceilings (commander's --no-ceilings). */
   ceilings?: boolean;
+  /** The Python interpreter, for kinds that run Python themselves (pipelines). */
+  python?: string;
 }
 
 /** Progress on stderr: one rewritten line on a terminal, plain lines otherwise. */
@@ -73,153 +75,77 @@ export function progressPrinter(): (p: SuiteProgress) => void {
   };
 }
 
-/** Applies command-line overrides to a loaded suite. */
-function withOverrides(suite: Suite, opts: BenchSuiteOptions): Suite {
-  const only = opts.only
-    ?.split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (only !== undefined) {
-    const unknown = only.filter((n) => !suite.scenarios.some((s) => s.name === n));
-    if (unknown.length > 0) {
-      throw new BenchError(
-        `unknown scenario ${unknown.join(', ')}; scenarios: ${suite.scenarios.map((s) => s.name).join(', ')}`,
-      );
-    }
-  }
-  const scaled = opts.quick === true ? quickSuite(suite) : suite;
-  return {
-    ...scaled,
-    scenarios: only === undefined ? scaled.scenarios : scaled.scenarios.filter((s) => only.includes(s.name)),
-    repeats: opts.repeats ?? scaled.repeats,
-    coldStartRuns: opts.coldStarts ?? scaled.coldStartRuns,
-    ceilings: opts.ceilings === false ? [] : scaled.ceilings,
-  };
-}
-
-/** Writes report.json, report.md and report.html; returns their paths. */
-export async function writeReports(report: LabReport, dir: string): Promise<string[]> {
-  await mkdir(dir, { recursive: true });
-  const json = join(dir, 'report.json');
-  const md = join(dir, 'report.md');
-  const html = join(dir, 'report.html');
-  await writeFile(json, JSON.stringify(report, null, 1));
-  await writeFile(md, renderMarkdownReport(report));
-  await writeFile(html, renderHtmlReport(report));
-  return [json, md, html];
-}
-
-/** What running one suite file produced. */
+/** What running one suite produced. */
 export interface SuiteFileOutcome {
   readonly report: LabReport;
   readonly paths: readonly string[];
+  /** The comparison JSON (what --json prints). */
+  readonly comparison: object;
+  /** The terminal summary. */
+  readonly terminal: string;
   /** The exit code the run deserves on its own (failures, incorrect answers, thresholds). */
   readonly exit: number;
   /** Lines for stderr explaining a non-zero exit. */
   readonly problems: readonly string[];
 }
 
+const EXIT_OF: Readonly<Record<SuiteOutcome, number>> = {
+  ok: EXIT.OK,
+  interrupted: EXIT.INTERRUPTED,
+  failed: EXIT.BENCH_FAILED,
+  thresholds_failed: EXIT.THRESHOLDS_FAILED,
+};
+
 /**
- * Runs a suite file of either kind (HTTP, or `kind: ingest`) with a progress display, and writes its results
- * and reports into OUT/<suite name>/. Used by `pitlane bench FILE` and by the default suite.
+ * Runs a suite of any kind (a suite file: its `kind` field picks the kind; null file: the kind's built-in suite)
+ * with a progress display, and writes its results and reports into OUT/<suite name>/. Used by `pitlane bench
+ * FILE`, `pitlane bench pipelines` and the default suite.
  */
+export async function runSuiteWith(
+  kind: RegisteredKind,
+  file: string | null,
+  opts: BenchSuiteOptions,
+  signal: AbortSignal,
+): Promise<SuiteFileOutcome> {
+  const only = opts.only
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const run = await runSuite(
+    kind,
+    file,
+    {
+      quick: opts.quick === true,
+      ceilings: opts.ceilings !== false,
+      python: opts.python ?? 'python3',
+      signal,
+      onProgress: progressPrinter(),
+      ...(only !== undefined ? { only } : {}),
+      ...(opts.repeats !== undefined ? { repeats: opts.repeats } : {}),
+      ...(opts.coldStarts !== undefined ? { coldStarts: opts.coldStarts } : {}),
+      ...(opts.verbose === true
+        ? { onLog: (name: string, line: string) => void process.stderr.write(`[${name}] ${line}\n`) }
+        : {}),
+    },
+    opts.out,
+  );
+  return {
+    report: run.report,
+    paths: run.paths,
+    comparison: run.comparison,
+    terminal: run.terminal,
+    exit: EXIT_OF[run.verdict.outcome],
+    problems: run.verdict.problems,
+  };
+}
+
+/** Runs a suite file of any kind; see runSuiteWith. */
 export async function runSuiteFile(
   file: string,
   opts: BenchSuiteOptions,
   signal: AbortSignal,
 ): Promise<SuiteFileOutcome> {
-  const onLog =
-    opts.verbose === true
-      ? { onLog: (name: string, line: string) => void process.stderr.write(`[${name}] ${line}\n`) }
-      : {};
-  if ((await suiteKind(file)) === 'ingest') {
-    const suite = await loadIngestSuite(file, { quick: opts.quick === true });
-    const only = opts.only
-      ?.split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-    const unknown = (only ?? []).filter((n) => !suite.scenarios.some((s) => s.name === n));
-    if (unknown.length > 0) {
-      throw new BenchError(
-        `unknown scenario ${unknown.join(', ')}; scenarios: ${suite.scenarios.map((s) => s.name).join(', ')}`,
-      );
-    }
-    const printer = progressPrinter();
-    const result = await runIngestSuite(
-      { ...suite, repeats: opts.repeats ?? suite.repeats },
-      {
-        signal,
-        ...(only !== undefined ? { only } : {}),
-        onProgress: (p) =>
-          p.kind === 'load'
-            ? printer({
-                kind: 'load',
-                label: p.label,
-                progress: {
-                  done: p.progress.images,
-                  total: p.progress.total,
-                  ratePerS: p.progress.imagesPerS,
-                  errors: p.progress.errors,
-                },
-              })
-            : printer(p),
-        ...onLog,
-      },
-    );
-    const report = ingestLabReport(result);
-    const dir = join(opts.out, suite.name);
-    const paths = [...(await writeIngestResults(result, dir)), ...(await writeReports(report, dir))];
-    const problems: string[] = [];
-    const failed = result.runs.some((r) => r.failure !== null);
-    const incorrect = report.scenarios.some((s) => s.rows.some((r) => r.correct === false));
-    if (failed || incorrect) {
-      problems.push(
-        `error PL_ERR_BENCH: ${failed ? 'a contestant failed' : 'a contestant gave different answers'} (see the warnings in the report)`,
-      );
-    }
-    return {
-      report,
-      paths,
-      exit: result.interrupted ? EXIT.INTERRUPTED : problems.length > 0 ? EXIT.BENCH_FAILED : EXIT.OK,
-      problems,
-    };
-  }
-  const suite = withOverrides(await loadSuite(file), opts);
-  const result = await runHttpSuite(suite, { signal, onProgress: progressPrinter(), ...onLog });
-  const report = httpLabReport(result);
-  const dir = join(opts.out, suite.name);
-  const paths = [...(await writeHttpResults(result, report, dir)), ...(await writeReports(report, dir))];
-  if (result.interrupted) return { report, paths, exit: EXIT.INTERRUPTED, problems: [] };
-  const failed = Object.keys(result.startFailures).length > 0 || result.runs.some((r) => r.failure !== null);
-  const incorrect = report.scenarios.some((s) => s.rows.some((r) => r.correct === false));
-  if (failed || incorrect) {
-    return {
-      report,
-      paths,
-      exit: EXIT.BENCH_FAILED,
-      problems: [
-        `error PL_ERR_BENCH: ${failed ? 'a contestant failed' : 'a contestant gave different answers'} (see the warnings above)`,
-      ],
-    };
-  }
-  const thresholds = report.scenarios.flatMap((s) =>
-    s.rows.flatMap((r) =>
-      r.thresholds
-        .filter((t) => !t.ok)
-        .map((t) => `${s.name} · ${r.contestant}: ${t.expression} (was ${t.actual})`),
-    ),
-  );
-  if (thresholds.length > 0) {
-    return {
-      report,
-      paths,
-      exit: EXIT.THRESHOLDS_FAILED,
-      problems: [
-        `error PL_ERR_THRESHOLDS: ${thresholds.length} threshold(s) failed:\n  ${thresholds.join('\n  ')}`,
-      ],
-    };
-  }
-  return { report, paths, exit: EXIT.OK, problems: [] };
+  return runSuiteWith(await kindOfSuiteFile(file), file, opts, signal);
 }
 
 /** Ctrl-C once: stop measuring and write what was measured; twice: kill every contestant and quit. */
@@ -248,15 +174,20 @@ export function interruptible(): { signal: AbortSignal; dispose: () => void } {
   };
 }
 
+/** The comparison JSON (--json) or the terminal summary and the files written, on stdout; problems on stderr. */
+export function printOutcome(outcome: SuiteFileOutcome, opts: Pick<BenchSuiteOptions, 'json'>): void {
+  if (opts.json === true) {
+    process.stdout.write(JSON.stringify(outcome.comparison, null, 2) + '\n');
+  } else {
+    process.stdout.write(`\n${outcome.terminal}\nWrote ${outcome.paths.join(', ')}\n`);
+  }
+}
+
 export async function benchSuiteCommand(file: string, opts: BenchSuiteOptions): Promise<number> {
   const { signal, dispose } = interruptible();
   try {
     const outcome = await runSuiteFile(file, opts, signal);
-    if (opts.json === true) {
-      process.stdout.write(JSON.stringify(httpComparisonJson(outcome.report), null, 2) + '\n');
-    } else {
-      process.stdout.write(`\n${renderTerminalTable(outcome.report)}\n\nWrote ${outcome.paths.join(', ')}\n`);
-    }
+    printOutcome(outcome, opts);
     for (const p of outcome.problems) process.stderr.write(`${p}\n`);
     return outcome.exit;
   } finally {

@@ -8,7 +8,7 @@
  *
  * It also remembers every process it saw in a tree (`descendantsSeen`), so that when a contestant is stopped, a
  * descendant that left its process group (setsid, a daemon's double fork), which the group's SIGKILL misses, can
- * still be found, killed and reported (lab/contestant.ts).
+ * still be found, killed and reported (lab/run/contestant.ts).
  */
 import { execFile } from 'node:child_process';
 import { open, readFile, readdir, type FileHandle } from 'node:fs/promises';

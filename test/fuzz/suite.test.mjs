@@ -12,8 +12,8 @@ import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { FileError, SuiteInvalidError } from '../../dist/core/errors.js';
-import { loadIngestSuite } from '../../dist/lab/ingest-suite.js';
-import { loadSuite } from '../../dist/lab/suite.js';
+import { loadIngestSuite } from '../../dist/lab/kinds/ingest/suite.js';
+import { loadSuite } from '../../dist/lab/kinds/http/suite.js';
 import { ROOT } from '../helpers.mjs';
 import { HOSTILE_PATHS, anyJsonValue, anyString, clean, fuzz, mutated } from './fuzz-support.mjs';
 

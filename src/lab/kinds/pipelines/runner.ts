@@ -6,27 +6,19 @@
  * Each command runs in a process group of its own under the lifeline (src/process/lifeline.ts): what it leaves
  * running is SIGKILLed when it exits, and nothing of it outlives the lab, even a lab killed with SIGKILL.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { BenchError } from '../core/errors.js';
-import { guardGroup, releaseGroup } from '../process/lifeline.js';
-import { captureEnvironment, type Environment } from './environment.js';
-import { pipelineScenarios, type PipelineScenario } from './pipeline-scenarios.js';
-import { sampleMemory } from './proc-sampler.js';
-import {
-  geometricMeanOfRatios,
-  median,
-  ratioOfMedians,
-  summarize,
-  type RatioEstimate,
-  type Summary,
-} from './stats.js';
+import { BenchError } from '../../../core/errors.js';
+import { PACKAGE_ROOT } from '../../run/package-root.js';
+import { captureEnvironment, type Environment } from '../../environment.js';
+import { pipelineScenarios, type PipelineScenario } from './scenarios.js';
+import { runTimedProcess, type ProcessOutcome } from '../../run/command.js';
+import { pairedRatio, type RepeatFigures } from '../../results/ratios.js';
+import { geometricMeanOfRatios, median, summarize, type RatioEstimate, type Summary } from '../../stats.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = PACKAGE_ROOT;
 const PITLANE_BIN = join(ROOT, 'bin', 'pitlane.js');
 const REFERENCE = join(ROOT, 'baselines', 'python', 'pitlane_ref.py');
 
@@ -101,66 +93,6 @@ export interface PipelineSuiteOptions {
   readonly onProgress?: (step: { done: number; total: number; label: string }) => void;
 }
 
-interface ProcessOutcome {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly firstLineNs: number | null;
-  readonly totalNs: number;
-  readonly peakRssKb: number;
-}
-
-/** Spawns a command, optionally feeding a file on stdin, timing first stdout byte and exit. */
-function runProcess(
-  cmd: string,
-  args: readonly string[],
-  opts: { stdinFile?: string; sampleMemory?: boolean } = {},
-): Promise<ProcessOutcome> {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], cwd: ROOT, detached: true });
-    const pgid = child.pid;
-    if (pgid !== undefined) guardGroup(pgid);
-    const memory = opts.sampleMemory === true && child.pid !== undefined ? sampleMemory(child.pid, 20) : null;
-    let firstLineNs: number | null = null;
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => {
-      if (firstLineNs === null && b.includes(10)) firstLineNs = Number(process.hrtime.bigint() - started);
-      out.push(b);
-    });
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e) => reject(new BenchError(`could not start ${cmd}: ${e.message}`, { cause: e })));
-    if (opts.stdinFile !== undefined) {
-      void readFile(opts.stdinFile).then((data) => child.stdin.end(data));
-    } else {
-      child.stdin.end();
-    }
-    child.on('close', (code) => {
-      const totalNs = Number(process.hrtime.bigint() - started);
-      if (pgid !== undefined) {
-        try {
-          process.kill(-pgid, 'SIGKILL'); // whatever it left running
-        } catch {
-          // ESRCH: nothing left.
-        }
-        releaseGroup(pgid);
-      }
-      void (async () => {
-        const mem = memory ? await memory.stop() : null;
-        resolve({
-          code,
-          stdout: Buffer.concat(out).toString('utf8'),
-          stderr: Buffer.concat(err).toString('utf8'),
-          firstLineNs,
-          totalNs,
-          peakRssKb: mem?.peakRssKb ?? 0,
-        });
-      })();
-    });
-  });
-}
-
 function command(runtime: RuntimeName, python: string, args: readonly string[]): [string, string[]] {
   if (runtime === 'cpython') return [python, [REFERENCE, ...args]];
   const forced =
@@ -203,7 +135,7 @@ async function runRepeat(
     if ((s.concurrent ?? 1) > 1) args.push('--concurrent', String(s.concurrent));
     if (runtime !== 'cpython') args[0] = 'bench-worker';
     const [cmd, argv] = command(runtime, python, args);
-    const outcome = await runProcess(cmd, argv);
+    const outcome = await runTimedProcess(cmd, argv, { cwd: ROOT });
     if (outcome.code !== 0) fail(runtime, s.name, 'bench worker', outcome);
     const line = outcome.stdout.trim().split('\n').pop() ?? '';
     const report = JSON.parse(line) as {
@@ -228,7 +160,8 @@ async function runRepeat(
   let count = 0;
   for (let i = 0; i < plan.samples; i++) {
     const [cmd, argv] = command(runtime, python, ['run', files.manifest]);
-    const outcome = await runProcess(cmd, argv, {
+    const outcome = await runTimedProcess(cmd, argv, {
+      cwd: ROOT,
       ...(files.input !== null ? { stdinFile: files.input } : {}),
       sampleMemory: s.kind === 'stream',
     });
@@ -246,7 +179,7 @@ async function runRepeat(
   return { samples_ns: samples, peak_rss_kb: peak, output_count: count, outputs_sha256: hash };
 }
 
-/** Runs the suite; writes nothing (see writePipelineReports). */
+/** Runs the suite; writes nothing (run/suite-run.ts writes what every kind writes). */
 export async function runPipelineSuite(options: PipelineSuiteOptions): Promise<PipelineSuiteResult> {
   const all = pipelineScenarios(options.quick);
   const unknown = (options.only ?? []).filter((n) => !all.some((s) => s.name === n));
@@ -346,14 +279,18 @@ function summarizeScenario(
   }
   const hashes = new Set(who.flatMap((rt) => (repeats[rt] ?? []).map((x) => x.outputs_sha256)));
   const correct = hashes.size === 1;
-  const reference = (repeats.cpython ?? []).map((x) => x.samples_ns);
+  // Speed-ups: the shared paired-repeat ratio of each repeat's median time (repeat i against repeat i).
+  const times = (rt: RuntimeName): RepeatFigures[] =>
+    (repeats[rt] ?? []).map((x, i) => ({ repeat: i, values: { time: median(x.samples_ns) } }));
   const speedups: ScenarioResult['speedups'] = {};
   for (const rt of who) {
-    if (rt !== 'cpython')
-      speedups[rt] = ratioOfMedians(
-        reference,
-        (repeats[rt] ?? []).map((x) => x.samples_ns),
-      );
+    if (rt !== 'cpython') {
+      speedups[rt] = pairedRatio(times('cpython'), times(rt), { metric: 'time', higherIsBetter: false }) ?? {
+        ratio: NaN,
+        ci95: [NaN, NaN],
+        repeats: 0,
+      };
+    }
   }
   const primary = who.find((rt) => rt !== 'cpython') ?? 'pitlane';
   return {

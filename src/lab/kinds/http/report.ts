@@ -1,40 +1,41 @@
 /**
  * From an HTTP suite's measurements to figures: rows pooled over repeats (histograms merged, never percentiles
- * averaged), ratios against the baseline with bootstrap intervals over the paired repeats, thresholds, and
- * the files a run writes: results/<workload>/<contestant>.json, comparison.json (the seed's format, extended),
- * and the LabReport every renderer draws from.
+ * averaged), ratios against the baseline (the shared paired-repeat ratios, results/ratios.ts), thresholds,
+ * ceilings, and the LabReport every renderer draws from. Its results files are results.ts.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { CeilingResult } from './ceiling.js';
-import { clientOf, type HttpSuiteResult, type ScenarioRun } from './http-suite.js';
-import { LatencyHistogram } from './load/latency-histogram.js';
+import { clientOf, type HttpSuiteResult, type ScenarioRun } from './runner.js';
+import { LatencyHistogram } from '../../load/latency-histogram.js';
 import type {
   LabReport,
   ReportCeiling,
-  ReportRatio,
   ReportRow,
   ReportScenario,
   ReportSeries,
-} from './report/model.js';
-import { median, ratioOfMedians } from './stats.js';
+} from '../../report/model.js';
+import {
+  ratiosAgainstBaseline,
+  type RatioMetricSpec,
+  type RatioSide,
+  type RepeatFigures,
+} from '../../results/ratios.js';
+import { median } from '../../stats.js';
 import { describePlan } from './suite.js';
-import { evaluateThreshold } from './thresholds.js';
+import { evaluateThreshold } from '../../thresholds.js';
 
 /** One contestant's figures in one scenario, with what the ratios need per repeat. */
-interface RowFigures {
+export interface RowFigures extends RatioSide {
   readonly row: ReportRow;
-  /** Per repeat: throughput, p50, p99, peak RSS, CPU per request (null when not measured). */
-  readonly perRepeat: {
-    throughput: number;
-    p50: number;
-    p99: number;
-    rss: number | null;
-    cpu: number | null;
-  }[];
-  /** The row counts in comparisons: correct, not saturated, not failed. */
-  readonly comparable: boolean;
 }
+
+/** The metrics an HTTP row is compared on. */
+export const HTTP_RATIO_METRICS: readonly RatioMetricSpec[] = [
+  { metric: 'throughput', higherIsBetter: true },
+  { metric: 'p50', higherIsBetter: false },
+  { metric: 'p99', higherIsBetter: false },
+  { metric: 'peak_rss', higherIsBetter: false },
+  { metric: 'cpu_per_request', higherIsBetter: false },
+];
 
 const MB = 1024;
 
@@ -54,7 +55,7 @@ function series(runs: readonly ScenarioRun[]): ReportSeries | null {
   return { t_s: s.map((x) => (x.tMs - t0) / 1000), rss_mb: s.map((x) => x.rssKb / MB), cpu_percent: cpu };
 }
 
-function rowOf(result: HttpSuiteResult, scenario: string, contestant: string): RowFigures {
+export function rowOf(result: HttpSuiteResult, scenario: string, contestant: string): RowFigures {
   const runs = result.runs.filter((r) => r.scenario === scenario && r.contestant === contestant);
   const loads = runs.flatMap((r) => (r.load !== null ? [r.load] : []));
   const service = new LatencyHistogram();
@@ -124,48 +125,23 @@ function rowOf(result: HttpSuiteResult, scenario: string, contestant: string): R
     }),
   };
   // Latency ratios use what the row shows: response time in open loop (what a user waits), service time otherwise.
-  const perRepeat = runs.flatMap((r) =>
-    r.load === null || r.load.service.count === 0
-      ? []
-      : [
-          {
-            throughput: r.load.throughputPerS,
-            p50: (r.load.response ?? r.load.service).percentileMs(50),
-            p99: (r.load.response ?? r.load.service).percentileMs(99),
-            rss: r.resources !== null ? r.resources.peakRssKb / MB : null,
-            cpu: r.resources !== null && r.load.ok > 0 ? r.resources.cpuSeconds / r.load.ok : null,
-          },
-        ],
-  );
-  return {
-    row,
-    perRepeat,
-    comparable: correct !== false && !row.client_saturated && row.failure === null && perRepeat.length > 0,
-  };
-}
-
-function ratios(base: RowFigures, other: RowFigures, contestant: string, baseline: string): ReportRatio[] {
-  const out: ReportRatio[] = [];
-  const add = (
-    metric: ReportRatio['metric'],
-    pick: (x: RowFigures['perRepeat'][number]) => number | null,
-    higherIsBetter: boolean,
-  ): void => {
-    const a = base.perRepeat.map(pick);
-    const b = other.perRepeat.map(pick);
-    if (a.some((x) => x === null) || b.some((x) => x === null)) return;
-    const av = (a as number[]).map((x) => [x]);
-    const bv = (b as number[]).map((x) => [x]);
-    const r = higherIsBetter ? ratioOfMedians(bv, av) : ratioOfMedians(av, bv);
-    if (!Number.isFinite(r.ratio)) return;
-    out.push({ contestant, baseline, metric, factor: r.ratio, ci95: r.ci95, repeats: r.repeats });
-  };
-  add('throughput', (x) => x.throughput, true);
-  add('p50', (x) => x.p50, false);
-  add('p99', (x) => x.p99, false);
-  add('peak_rss', (x) => x.rss, false);
-  add('cpu_per_request', (x) => x.cpu, false);
-  return out;
+  // Every repeat is a pair candidate; one that measured nothing has no figures, and then the metric is left out.
+  const perRepeat: RepeatFigures[] = runs.map((r) => {
+    const load = r.load !== null && r.load.service.count > 0 ? r.load : null;
+    const latency = load !== null ? (load.response ?? load.service) : null;
+    return {
+      repeat: r.repeat,
+      values: {
+        throughput: load?.throughputPerS ?? null,
+        p50: latency?.percentileMs(50) ?? null,
+        p99: latency?.percentileMs(99) ?? null,
+        peak_rss: load !== null && r.resources !== null ? r.resources.peakRssKb / MB : null,
+        cpu_per_request:
+          load !== null && r.resources !== null && load.ok > 0 ? r.resources.cpuSeconds / load.ok : null,
+      },
+    };
+  });
+  return { row, perRepeat };
 }
 
 /** The figures of every scenario. */
@@ -180,14 +156,7 @@ export function httpScenarios(result: HttpSuiteResult): {
     if (!result.runs.some((r) => r.scenario === sc.name)) continue;
     const rows = new Map(names.map((n) => [n, rowOf(result, sc.name, n)]));
     figures.set(sc.name, rows);
-    const base = rows.get(result.suite.baseline);
-    const scenarioRatios: ReportRatio[] = [];
-    for (const n of names) {
-      const f = rows.get(n);
-      if (n === result.suite.baseline || base === undefined || f === undefined) continue;
-      if (!base.comparable || !f.comparable) continue;
-      scenarioRatios.push(...ratios(base, f, n, result.suite.baseline));
-    }
+    const scenarioRatios = ratiosAgainstBaseline(rows, result.suite.baseline, HTTP_RATIO_METRICS);
     scenarios.push({
       name: sc.name,
       description: sc.description,
@@ -300,144 +269,6 @@ export function httpLabReport(result: HttpSuiteResult): LabReport {
     warnings,
     hypotheses: [],
   };
-}
-
-/**
- * The comparison JSON: the seed's `{comparison: {scenario: {<baseline>_ms, <contestant>_ms, speedup,
- * memory_<baseline>_mb, memory_<contestant>_mb}}, summary: {average_speedup, memory_reduction}}` (with contestants
- * named python and ts this is exactly the seed's shape), extended with intervals, throughput and correctness.
- */
-export function httpComparisonJson(report: LabReport): object {
-  const baseline = report.contestants.find((c) => c.baseline)?.name ?? '';
-  const comparison: Record<string, Record<string, unknown>> = {};
-  const speedups: number[] = [];
-  const memory: number[] = [];
-  for (const s of report.scenarios) {
-    const entry: Record<string, unknown> = { kind: s.model, setting: s.setting };
-    for (const r of s.rows) {
-      entry[`${r.contestant}_ms`] = r.median_ms;
-      entry[`${r.contestant}_p99_ms`] = r.percentiles.find((p) => p.p === 99)?.ms ?? null;
-      entry[`${r.contestant}_rps`] = r.throughput_per_s;
-      entry[`memory_${r.contestant}_mb`] = r.peak_rss_mb;
-      entry[`${r.contestant}_correct`] = r.correct;
-      entry[`${r.contestant}_client_saturated`] = r.client_saturated;
-    }
-    for (const ratio of s.ratios) {
-      const key = report.contestants.length > 2 ? `_${ratio.contestant}` : '';
-      if (ratio.metric === 'p50') {
-        entry[`speedup${key}`] = ratio.factor;
-        entry[`speedup${key}_ci95`] = ratio.ci95;
-        speedups.push(ratio.factor);
-      }
-      if (ratio.metric === 'throughput') {
-        entry[`throughput_ratio${key}`] = ratio.factor;
-        entry[`throughput_ratio${key}_ci95`] = ratio.ci95;
-      }
-      if (ratio.metric === 'peak_rss') memory.push(1 / ratio.factor);
-    }
-    comparison[s.name] = entry;
-  }
-  const geo = (xs: number[]): number | null =>
-    xs.length === 0 ? null : Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length);
-  const memRatio = geo(memory);
-  return {
-    baseline,
-    comparison,
-    summary: {
-      average_speedup: geo(speedups),
-      average_kind: 'geometric mean over scenarios of baseline p50 / contestant p50',
-      memory_reduction: memRatio === null ? null : 1 - memRatio,
-      warnings: report.warnings,
-    },
-  };
-}
-
-/** Writes results/<workload>/<contestant>.json, comparison.json; returns the paths written. */
-export async function writeHttpResults(
-  result: HttpSuiteResult,
-  report: LabReport,
-  dir: string,
-): Promise<string[]> {
-  const paths: string[] = [];
-  const { suite } = result;
-  for (const workload of new Set(suite.scenarios.map((s) => s.workload))) {
-    await mkdir(join(dir, 'results', workload), { recursive: true });
-    for (const c of suite.contestants) {
-      const name = c.spec.name;
-      const p = join(dir, 'results', workload, `${name}.json`);
-      const runs = result.runs.filter(
-        (r) =>
-          r.contestant === name && suite.scenarios.find((s) => s.name === r.scenario)?.workload === workload,
-      );
-      await writeFile(
-        p,
-        JSON.stringify(
-          {
-            suite: suite.name,
-            workload,
-            contestant: name,
-            baseline: c.baseline,
-            how: c.how,
-            settings: c.settings,
-            environment: result.environment,
-            cold_start: result.coldStarts.find((x) => x.contestant === name) ?? null,
-            correctness:
-              result.correctness.find((x) => x.contestant === name && x.workload === workload) ?? null,
-            start_failure: result.startFailures[name] ?? null,
-            stop_warnings: result.stopWarnings?.[name] ?? [],
-            scenarios: suite.scenarios
-              .filter((s) => s.workload === workload)
-              .map((s) => ({ name: s.name, description: s.description, plan: s.plan })),
-            runs: runs.map((r) => ({
-              scenario: r.scenario,
-              repeat: r.repeat,
-              failure: r.failure,
-              load:
-                r.load === null
-                  ? null
-                  : {
-                      model: r.load.model,
-                      duration_ms: r.load.durationMs,
-                      scheduled: r.load.scheduled,
-                      sent: r.load.sent,
-                      ok: r.load.ok,
-                      failed: r.load.failed,
-                      dropped: r.load.dropped,
-                      errors_by_class: r.load.errorsByClass,
-                      errors_by_status: r.load.errorsByStatus,
-                      error_examples: r.load.errorExamples,
-                      throughput_per_s: r.load.throughputPerS,
-                      client: r.load.client,
-                      histograms: {
-                        unit: 'microseconds',
-                        service: r.load.service.encode(),
-                        response: r.load.response?.encode() ?? null,
-                        schedule_slip: r.load.slip?.encode() ?? null,
-                      },
-                    },
-              resources:
-                r.resources === null
-                  ? null
-                  : {
-                      peak_rss_kb: r.resources.peakRssKb,
-                      mean_rss_kb: r.resources.meanRssKb,
-                      cpu_seconds: r.resources.cpuSeconds,
-                      samples: r.resources.samples,
-                      series: r.resources.series,
-                    },
-            })),
-          },
-          null,
-          1,
-        ),
-      );
-      paths.push(p);
-    }
-  }
-  const comparison = join(dir, 'comparison.json');
-  await writeFile(comparison, JSON.stringify(httpComparisonJson(report), null, 2) + '\n');
-  paths.push(comparison);
-  return paths;
 }
 
 /** The ceiling's figures for one scenario, with each row's share of them. */

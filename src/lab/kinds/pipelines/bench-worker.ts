@@ -6,10 +6,10 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { readFile } from 'node:fs/promises';
-import { runPipeline } from '../pipeline/executor.js';
-import { loadManifestFile, type Manifest } from '../pipeline/manifest.js';
-import { BUILTIN_NODE_TYPES } from '../nodes/registry.js';
-import { BenchError } from '../core/errors.js';
+import { runPipeline } from '../../../pipeline/executor.js';
+import { loadManifestFile, type Manifest } from '../../../pipeline/manifest.js';
+import { BUILTIN_NODE_TYPES } from '../../../nodes/registry.js';
+import { BenchError } from '../../../core/errors.js';
 
 export interface BenchWorkerOptions {
   readonly samples: number;

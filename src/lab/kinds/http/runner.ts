@@ -5,28 +5,23 @@
  * against the baseline before any speed is measured. A contestant that fails to start or dies mid-run is
  * recorded with its exit and last log lines, and the run goes on with the others.
  *
- * This module measures; http-report.ts turns its result into numbers, ratios and the report model.
+ * This module measures; report.ts turns its result into numbers, ratios and the report model.
  */
 import { runCeiling, type CeilingResult } from './ceiling.js';
-import { ContestantError, toError } from '../core/errors.js';
-import { agree } from './correctness.js';
+import { ContestantError, toError } from '../../../core/errors.js';
+import { agree } from '../../correctness.js';
 import {
   ContestantProcess,
   escapeWarning,
   type ContestantExit,
   type ContestantStopResult,
-} from './contestant.js';
-import { captureEnvironment, type Environment } from './environment.js';
-import { HttpTarget, type HttpRequestSpec } from './load/http-target.js';
-import {
-  runLoad,
-  type ClientWatch,
-  type LoadProgress,
-  type LoadResult,
-  type RequestSource,
-} from './load/load-engine.js';
-import { sampleResources, type ResourceSummary } from './proc-sampler.js';
-import { seededRandom } from './stats.js';
+} from '../../run/contestant.js';
+import { captureEnvironment, type Environment } from '../../environment.js';
+import { HttpTarget, type HttpRequestSpec } from '../../load/http-target.js';
+import { runLoad, type ClientWatch, type LoadResult, type RequestSource } from '../../load/load-engine.js';
+import { sampleResources, type ResourceSummary } from '../../proc-sampler.js';
+import type { SuiteProgress } from '../../run/progress.js';
+import { seededRandom } from '../../stats.js';
 import type { Suite, SuiteContestant, SuiteScenario, SuiteWorkload } from './suite.js';
 
 /** One contestant's measurement of one scenario in one repeat. */
@@ -76,14 +71,6 @@ export interface HttpSuiteResult {
   /** Warnings from stopping contestants, by contestant: processes left outside the group, which were killed. */
   readonly stopWarnings?: Readonly<Record<string, readonly string[]>>;
 }
-
-/** Progress events for the CLI's display. */
-export type SuiteProgress =
-  | { readonly kind: 'phase'; readonly text: string }
-  /** Something the user must see that is not progress (a contestant left a process behind): a line of its own. */
-  | { readonly kind: 'warning'; readonly text: string }
-  | { readonly kind: 'step'; readonly done: number; readonly total: number; readonly label: string }
-  | { readonly kind: 'load'; readonly label: string; readonly progress: LoadProgress };
 
 export interface HttpSuiteOptions {
   /** Scenario names to run (default: all). */

@@ -1,53 +1,15 @@
 /**
- * A suite's ceiling: a command measured once (typically the engine itself in a raw loop, no server) whose
- * figures are shown beside the contestants' as the limit they approach. It is never a contestant: it is not
- * loaded over HTTP, not compared for correctness, and its output is its own claim, read from the JSON it prints
- * (the last JSON object on stdout) at the JSON paths the suite names.
- *
- * The command runs in a process group of its own, under the lifeline (src/process/lifeline.ts): its timeout and
- * an abort end the whole group, whatever the command left behind is SIGKILLed when it exits, and nothing of it
- * outlives the lab, even a lab killed with SIGKILL.
+ * One-shot commands the lab runs to completion, as opposed to the long-running contestants of contestant.ts: a
+ * command that prints JSON (ceilings, preprocessing probes) and a timed process (the pipelines kind's runs). Each
+ * runs in a process group of its own, under the lifeline (src/process/lifeline.ts): a timeout or an abort ends
+ * the whole group, whatever the command left behind is SIGKILLed when it exits, and nothing of it outlives the
+ * lab, even a lab killed with SIGKILL.
  */
 import { spawn } from 'node:child_process';
-import { guardGroup, releaseGroup } from '../process/lifeline.js';
-import { parseJsonPath, selectPath } from './json-path.js';
-import type { SuiteCeiling } from './suite.js';
-
-export interface CeilingResult {
-  readonly name: string;
-  readonly description: string;
-  /** The command line, for reports. */
-  readonly how: string;
-  /** Figures by scenario name (null: not given or not found). */
-  readonly scenarios: Readonly<
-    Record<string, { readonly throughput_per_s: number | null; readonly p50_ms: number | null }>
-  >;
-  /** Everything it printed as JSON, kept in the results. */
-  readonly output: unknown;
-  /** Why it gave no figures (null: it ran). */
-  readonly failure: string | null;
-}
-
-/** Runs the ceiling command to completion (or its timeout) and reads its figures. Never throws. */
-export async function runCeiling(ceiling: SuiteCeiling, signal?: AbortSignal): Promise<CeilingResult> {
-  const how = ceiling.command.join(' ');
-  const base = { name: ceiling.name, description: ceiling.description, how };
-  const run = await runJsonCommand(ceiling.command, {
-    cwd: ceiling.cwd,
-    env: ceiling.env,
-    timeoutMs: ceiling.timeoutMs,
-    ...(signal !== undefined ? { signal } : {}),
-  });
-  if (!run.ok) return { ...base, scenarios: {}, output: null, failure: run.failure };
-  const scenarios: Record<string, { throughput_per_s: number | null; p50_ms: number | null }> = {};
-  for (const [name, m] of ceiling.scenarios) {
-    scenarios[name] = {
-      throughput_per_s: numberAt(run.output, m.throughput),
-      p50_ms: numberAt(run.output, m.p50Ms),
-    };
-  }
-  return { ...base, scenarios, output: run.output, failure: null };
-}
+import { readFile } from 'node:fs/promises';
+import { BenchError } from '../../core/errors.js';
+import { guardGroup, releaseGroup } from '../../process/lifeline.js';
+import { sampleMemory } from '../proc-sampler.js';
 
 /**
  * Runs a command that prints one JSON object on stdout (the last JSON object is taken; log lines around it are
@@ -142,10 +104,65 @@ function lastJsonObject(stdout: string): unknown {
   return undefined;
 }
 
-function numberAt(output: unknown, path: string | undefined): number | null {
-  if (path === undefined) return null;
-  const parsed = parseJsonPath(path);
-  if (typeof parsed === 'string') return null;
-  const [v] = selectPath(output, parsed);
-  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+export interface ProcessOutcome {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly firstLineNs: number | null;
+  readonly totalNs: number;
+  readonly peakRssKb: number;
+}
+
+/**
+ * Spawns a command in a process group of its own, optionally feeding a file on stdin, and times its first stdout
+ * line and its exit (the pipelines kind's cold starts and streams); what it left running is SIGKILLed at exit.
+ */
+export function runTimedProcess(
+  cmd: string,
+  args: readonly string[],
+  opts: { cwd: string; stdinFile?: string; sampleMemory?: boolean },
+): Promise<ProcessOutcome> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], cwd: opts.cwd, detached: true });
+    const pgid = child.pid;
+    if (pgid !== undefined) guardGroup(pgid);
+    const memory = opts.sampleMemory === true && child.pid !== undefined ? sampleMemory(child.pid, 20) : null;
+    let firstLineNs: number | null = null;
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => {
+      if (firstLineNs === null && b.includes(10)) firstLineNs = Number(process.hrtime.bigint() - started);
+      out.push(b);
+    });
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e) => reject(new BenchError(`could not start ${cmd}: ${e.message}`, { cause: e })));
+    if (opts.stdinFile !== undefined) {
+      void readFile(opts.stdinFile).then((data) => child.stdin.end(data));
+    } else {
+      child.stdin.end();
+    }
+    child.on('close', (code) => {
+      const totalNs = Number(process.hrtime.bigint() - started);
+      if (pgid !== undefined) {
+        try {
+          process.kill(-pgid, 'SIGKILL'); // whatever it left running
+        } catch {
+          // ESRCH: nothing left.
+        }
+        releaseGroup(pgid);
+      }
+      void (async () => {
+        const mem = memory ? await memory.stop() : null;
+        resolve({
+          code,
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr: Buffer.concat(err).toString('utf8'),
+          firstLineNs,
+          totalNs,
+          peakRssKb: mem?.peakRssKb ?? 0,
+        });
+      })();
+    });
+  });
 }

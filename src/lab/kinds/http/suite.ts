@@ -5,41 +5,24 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { SuiteInvalidError, toError, type ManifestProblem } from '../core/errors.js';
-import { MAX_CONFIG_FILE_BYTES, readUserFile, readUserTextFile } from '../core/user-file.js';
+import { SuiteInvalidError, type ManifestProblem } from '../../../core/errors.js';
 import {
   locateAndSortProblems,
   parseDocumentText,
   readConfigFile,
   schemaProblems,
-} from '../core/config-document.js';
-import { parsePaths, type CorrectnessRule, type CustomCompare } from './correctness.js';
-import { parseJsonPath } from './json-path.js';
-import type { ContestantSpec } from './contestant.js';
-import type { LoadPlan } from './load/load-engine.js';
-import {
-  SuiteSchema,
-  type CeilingDocument,
-  type SuiteDocument,
-  type WorkloadDocument,
-} from './suite-schema.js';
-import { parseThreshold, type Threshold } from './thresholds.js';
+} from '../../../core/config-document.js';
+import type { CorrectnessRule } from '../../correctness.js';
+import type { ContestantSpec } from '../../run/contestant.js';
+import type { LoadPlan } from '../../load/load-engine.js';
+import { durationMs } from '../../suite-schema.js';
+import { SuiteSchema, type SuiteDocument } from './schema.js';
+import type { Threshold } from '../../thresholds.js';
+import { checkContestants, contestantSpec } from '../../suite-contestants.js';
+import { SUITE_DEFAULTS } from './defaults.js';
+import { ceilingOf, correctnessRule, thresholdsOf, workloadBodies } from './suite-sections.js';
 
-/** Defaults of a suite, in one place. */
-export const SUITE_DEFAULTS = Object.freeze({
-  repeats: 3,
-  warmupRequests: 100,
-  coldStartRuns: 3,
-  correctnessSample: 20,
-  ceilingTimeoutMs: 600_000,
-  expectStatus: 200,
-  requestTimeoutMs: 30_000,
-  minCosine: 0.999,
-  tolerance: 1e-6,
-  maxInFlight: 1000,
-  seed: 42,
-});
+export { SUITE_DEFAULTS } from './defaults.js';
 
 /** A contestant as the runner uses it. */
 export interface SuiteContestant {
@@ -140,18 +123,6 @@ export function quickSuite(suite: Suite): Suite {
   };
 }
 
-/** Largest body file (JSONL) a suite may name: far above any real one, and a bound on what loading reads. */
-export const MAX_BODY_FILE_BYTES = 256 * 1024 * 1024;
-
-/** Parses `10s`, `500ms`, `2m` or a number of seconds into milliseconds. */
-export function durationMs(d: number | string): number {
-  if (typeof d === 'number') return d * 1000;
-  const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m)$/.exec(d);
-  if (!m) return NaN;
-  const n = Number(m[1]);
-  return m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
-}
-
 /** Reads, validates and normalises a suite file. Throws FileError or SuiteInvalidError. */
 export async function loadSuite(file: string): Promise<Suite> {
   const text = readConfigFile(file, 'suite file');
@@ -178,12 +149,9 @@ export async function validateSuite(
   const s = doc as SuiteDocument;
 
   // Contestants: unique names, a command or a URL, one baseline.
-  const names = new Set<string>();
+  const baseline = checkContestants(s.contestants, problems);
   s.contestants.forEach((c, i) => {
     const at = `$.contestants[${i}]`;
-    if (names.has(c.name))
-      problems.push({ path: `${at}.name`, message: `duplicate contestant name '${c.name}'` });
-    names.add(c.name);
     if ((c.command === undefined) === (c.url === undefined)) {
       problems.push({
         path: at,
@@ -204,13 +172,6 @@ export async function validateSuite(
       problems.push({ path: `${at}.cwd`, message: `no such folder: ${resolve(baseDir, c.cwd)}` });
     }
   });
-  const marked = s.contestants.filter((c) => c.baseline === true);
-  if (marked.length > 1)
-    problems.push({
-      path: '$.contestants',
-      message: `only one contestant can be the baseline (${marked.map((c) => c.name).join(', ')})`,
-    });
-  const baseline = marked[0]?.name ?? s.contestants[0]?.name ?? '';
 
   // Workloads: bodies from one source, files readable and JSONL.
   const workloads = new Map<string, SuiteWorkload>();
@@ -330,25 +291,7 @@ export async function validateSuite(
     description: s.description ?? '',
     file,
     contestants: s.contestants.map((c) => ({
-      spec: {
-        name: c.name,
-        ...(c.command !== undefined ? { command: c.command } : {}),
-        ...(c.url !== undefined ? { url: c.url } : {}),
-        ...(c.env !== undefined ? { env: c.env } : {}),
-        cwd: resolve(baseDir, c.cwd ?? '.'),
-        ...(c.port !== undefined ? { port: c.port } : {}),
-        ...(c.health !== undefined
-          ? {
-              health: {
-                ...(c.health.url !== undefined ? { url: c.health.url } : {}),
-                ...(c.health.status !== undefined ? { status: c.health.status } : {}),
-                ...(c.health.timeout !== undefined ? { timeoutMs: durationMs(c.health.timeout) } : {}),
-                ...(c.health.interval !== undefined ? { intervalMs: durationMs(c.health.interval) } : {}),
-              },
-            }
-          : {}),
-        ...(c.stop_grace !== undefined ? { stopGraceMs: durationMs(c.stop_grace) } : {}),
-      },
+      spec: contestantSpec(c, resolve(baseDir, c.cwd ?? '.')),
       settings: c.settings ?? {},
       baseline: c.name === baseline,
       how: c.command !== undefined ? c.command.join(' ') : (c.url as string),
@@ -375,207 +318,4 @@ export function describePlan(plan: LoadPlan): string {
   const amount =
     plan.numRequests !== undefined ? `${plan.numRequests} requests` : `${(plan.durationMs ?? 0) / 1000} s`;
   return `closed loop, concurrency ${plan.concurrency}, ${amount}`;
-}
-
-function thresholdsOf(list: readonly string[], at: string, problems: ManifestProblem[]): Threshold[] {
-  const out: Threshold[] = [];
-  list.forEach((expr, i) => {
-    const t = parseThreshold(expr);
-    if (typeof t === 'string') problems.push({ path: `${at}[${i}]`, message: t });
-    else out.push(t);
-  });
-  return out;
-}
-
-async function workloadBodies(
-  w: WorkloadDocument,
-  at: string,
-  baseDir: string,
-  problems: ManifestProblem[],
-): Promise<(string | null)[]> {
-  const sources = [
-    w.body !== undefined,
-    w.bodies?.file !== undefined,
-    w.bodies?.items !== undefined,
-    w.generator !== undefined,
-  ];
-  if (sources.filter(Boolean).length > 1) {
-    problems.push({ path: at, message: 'give at most one of body, bodies.file, bodies.items, generator' });
-    return [null];
-  }
-  if (w.body !== undefined) return [JSON.stringify(w.body)];
-  if (w.bodies?.items !== undefined) return w.bodies.items.map((b) => JSON.stringify(b));
-  if (w.bodies?.file !== undefined) {
-    const path = resolve(baseDir, w.bodies.file);
-    let text: string;
-    try {
-      // Only a regular file of bounded size: /dev/zero would be read forever, a FIFO would block the load.
-      text = readUserTextFile(path, 'body file', MAX_BODY_FILE_BYTES);
-    } catch (e) {
-      problems.push({ path: `${at}.bodies.file`, message: `cannot read ${toError(e).message}` });
-      return [null];
-    }
-    const out: string[] = [];
-    text.split('\n').forEach((line, i) => {
-      if (line.trim() === '') return;
-      try {
-        out.push(JSON.stringify(JSON.parse(line)));
-      } catch {
-        problems.push({
-          path: `${at}.bodies.file`,
-          message: `${path}: line ${i + 1} is not JSON (a body file is JSONL: one JSON body per line)`,
-        });
-      }
-    });
-    if (out.length === 0) problems.push({ path: `${at}.bodies.file`, message: `${path} holds no bodies` });
-    return out;
-  }
-  if (w.generator !== undefined) {
-    const path = resolve(baseDir, w.generator);
-    const unreadable = unreadableModule(path, 'generator module');
-    if (unreadable !== null) {
-      problems.push({ path: `${at}.generator`, message: unreadable });
-      return [null];
-    }
-    try {
-      const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
-      if (typeof mod.default !== 'function') {
-        problems.push({
-          path: `${at}.generator`,
-          message: `${path} has no default export function (index) => body`,
-        });
-        return [null];
-      }
-      const make = mod.default as (index: number) => unknown;
-      return Array.from({ length: 1000 }, (_, i) => JSON.stringify(make(i)));
-    } catch (e) {
-      problems.push({ path: `${at}.generator`, message: `cannot load ${path}: ${toError(e).message}` });
-      return [null];
-    }
-  }
-  return [null];
-}
-
-async function correctnessRule(
-  s: SuiteDocument,
-  baseDir: string,
-  problems: ManifestProblem[],
-): Promise<CorrectnessRule> {
-  const c = s.correctness;
-  if (c === undefined) return { mode: 'exact', ignore: [] };
-  const ignore = parsePaths(c.ignore ?? []);
-  ignore.problems.forEach((m) => problems.push({ path: '$.correctness.ignore', message: m }));
-  switch (c.mode) {
-    case 'none':
-      return { mode: 'none' };
-    case 'exact':
-      return { mode: 'exact', ignore: ignore.paths };
-    case 'json_tolerance':
-      return {
-        mode: 'json_tolerance',
-        tolerance: c.tolerance ?? SUITE_DEFAULTS.tolerance,
-        ignore: ignore.paths,
-      };
-    case 'cosine': {
-      if (c.path === undefined) {
-        problems.push({
-          path: '$.correctness.path',
-          message: 'required for mode cosine (e.g. $.data[*].embedding)',
-        });
-        return { mode: 'none' };
-      }
-      const p = parsePaths([c.path]);
-      p.problems.forEach((m) => problems.push({ path: '$.correctness.path', message: m }));
-      return { mode: 'cosine', path: p.paths[0] ?? [], minCosine: c.min_cosine ?? SUITE_DEFAULTS.minCosine };
-    }
-    case 'custom': {
-      if (c.module === undefined) {
-        problems.push({ path: '$.correctness.module', message: 'required for mode custom' });
-        return { mode: 'none' };
-      }
-      const path = resolve(baseDir, c.module);
-      const unreadable = unreadableModule(path, 'compare module');
-      if (unreadable !== null) {
-        problems.push({ path: '$.correctness.module', message: unreadable });
-        return { mode: 'none' };
-      }
-      try {
-        const mod = (await import(pathToFileURL(path).href)) as { compare?: unknown };
-        if (typeof mod.compare !== 'function') {
-          problems.push({
-            path: '$.correctness.module',
-            message: `${path} exports no function compare(baseline, other)`,
-          });
-          return { mode: 'none' };
-        }
-        return { mode: 'custom', compare: mod.compare as CustomCompare };
-      } catch (e) {
-        problems.push({
-          path: '$.correctness.module',
-          message: `cannot load ${path}: ${toError(e).message}`,
-        });
-        return { mode: 'none' };
-      }
-    }
-    default:
-      return { mode: 'none' };
-  }
-}
-
-/**
- * Why a module a suite names cannot be imported, or null: import() reads whatever the path is, so a device
- * (`/dev/zero`) would be read until memory runs out and a FIFO would block the load. Only a regular file of at
- * most MAX_CONFIG_FILE_BYTES is imported.
- */
-function unreadableModule(path: string, what: string): string | null {
-  try {
-    readUserFile(path, what, MAX_CONFIG_FILE_BYTES);
-    return null;
-  } catch (e) {
-    return `cannot load ${toError(e).message}`;
-  }
-}
-
-/** The ceiling block: a known scenario for each mapping, JSON paths that parse, a folder that exists. */
-function ceilingOf(
-  c: CeilingDocument,
-  where: string,
-  s: SuiteDocument,
-  baseDir: string,
-  problems: ManifestProblem[],
-): SuiteCeiling {
-  const cwd = resolve(baseDir, c.cwd ?? '.');
-  if (!existsSync(cwd)) problems.push({ path: `${where}.cwd`, message: `no such folder: ${cwd}` });
-  const scenarios = new Map<string, { throughput?: string; p50Ms?: string }>();
-  for (const [name, m] of Object.entries(c.scenarios)) {
-    const at = `${where}.scenarios.${name}`;
-    if (!(name in s.scenarios)) {
-      problems.push({
-        path: at,
-        message: `no scenario '${name}' (scenarios: ${Object.keys(s.scenarios).join(', ')})`,
-      });
-    }
-    for (const [key, path] of [
-      ['throughput', m.throughput],
-      ['p50_ms', m.p50_ms],
-    ] as const) {
-      if (path === undefined) continue;
-      const parsed = parseJsonPath(path);
-      if (typeof parsed === 'string') problems.push({ path: `${at}.${key}`, message: parsed });
-    }
-    scenarios.set(name, {
-      ...(m.throughput !== undefined ? { throughput: m.throughput } : {}),
-      ...(m.p50_ms !== undefined ? { p50Ms: m.p50_ms } : {}),
-    });
-  }
-  return {
-    name: c.name,
-    description: c.description,
-    command: c.command,
-    cwd,
-    env: c.env ?? {},
-    quickArgs: c.quick_args ?? [],
-    timeoutMs: c.timeout !== undefined ? durationMs(c.timeout) : SUITE_DEFAULTS.ceilingTimeoutMs,
-    scenarios,
-  };
 }

@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { ContestantError } from '../core/errors.js';
+import { ContestantError } from '../../core/errors.js';
 import {
   ContestantProcess,
   escapeWarning,
@@ -15,7 +15,7 @@ import {
   type ContestantSpec,
 } from './contestant.js';
 
-const SERVERS = fileURLToPath(new URL('../../test/fixtures/servers/', import.meta.url));
+const SERVERS = fileURLToPath(new URL('../../../test/fixtures/servers/', import.meta.url));
 const NODE = process.execPath;
 
 function server(script: string, ...args: string[]): readonly string[] {

@@ -1,14 +1,10 @@
 /**
  * Reports of the pipeline suite: the comparison JSON in the plans' format (DESIGN.md) extended with intervals
- * and correctness, per-runtime results files, and a Markdown report whose table is also what the terminal shows.
+ * and correctness, the table the terminal shows, and the LabReport every renderer draws from.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { contestantsOf, RUNTIMES, type PipelineSuiteResult, type RuntimeName } from './pipeline-suite.js';
-import { geometricMean } from './stats.js';
-import { renderHtmlReport } from './report/html-page.js';
-import { renderMarkdownReport } from './report/markdown.js';
-import type { LabReport, ReportRatio, ReportRow, ReportScenario } from './report/model.js';
+import { contestantsOf, RUNTIMES, type PipelineSuiteResult, type RuntimeName } from './runner.js';
+import { geometricMean } from '../../stats.js';
+import type { LabReport, ReportRatio, ReportRow, ReportScenario } from '../../report/model.js';
 
 const ms = (ns: number): number => ns / 1e6;
 const round = (x: number, digits = 4): number => Number(x.toPrecision(digits));
@@ -115,55 +111,6 @@ export function resultsTable(result: PipelineSuiteResult): string {
     }
   }
   return lines.join('\n');
-}
-
-/**
- * Writes results/pipelines/<contestant>.json, comparison.json (the plans' format), and the shared report
- * (report.json, report.md, report.html: the same renderers as every suite); returns the paths.
- */
-export async function writePipelineReports(result: PipelineSuiteResult, dir: string): Promise<string[]> {
-  await mkdir(join(dir, 'results', 'pipelines'), { recursive: true });
-  const paths: string[] = [];
-  const used = RUNTIMES.filter((rt) => result.scenarios.some((r) => r.summary[rt] !== undefined));
-  for (const rt of used) {
-    const p = join(dir, 'results', 'pipelines', `${rt}.json`);
-    await writeFile(
-      p,
-      JSON.stringify(
-        {
-          suite: result.suite,
-          contestant: rt,
-          environment: result.environment,
-          settings: result.settings,
-          scenarios: result.scenarios
-            .filter((r) => r.summary[rt] !== undefined)
-            .map((r) => ({
-              scenario: r.scenario,
-              summary: r.summary[rt],
-              repeats: r.repeats[rt],
-              runtime: r.details[rt] ?? null,
-            })),
-        },
-        null,
-        2,
-      ),
-    );
-    paths.push(p);
-  }
-  const comparison = join(dir, 'comparison.json');
-  await writeFile(comparison, JSON.stringify(comparisonJson(result), null, 2) + '\n');
-  const report = pipelineLabReport(result);
-  const files: [string, string][] = [
-    ['report.json', JSON.stringify(report, null, 1)],
-    ['report.md', renderMarkdownReport(report)],
-    ['report.html', renderHtmlReport(report)],
-  ];
-  paths.push(comparison);
-  for (const [name, text] of files) {
-    await writeFile(join(dir, name), text);
-    paths.push(join(dir, name));
-  }
-  return paths;
 }
 
 /** The pipelines suite as a LabReport, for the shared renderers (Markdown, HTML). */

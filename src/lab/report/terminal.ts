@@ -1,6 +1,7 @@
 /**
- * The compact plain-text table of a LabReport printed on the terminal: one line per contestant and scenario, the
- * ratio against the baseline with its interval, and marks for rows that do not count.
+ * The terminal table, for every suite kind: one line per contestant and scenario with throughput (or the median
+ * where there is no throughput), p99, peak RSS, the ratio against the baseline with its interval, and the row's
+ * status; then the headline, the legend and the warnings. Drawn from the LabReport, like the Markdown and HTML.
  */
 import { NOT_MEASURED, formatMiB, formatMs, formatRate, formatRatio } from './format.js';
 import type { LabReport, ReportRow, ReportScenario } from './model.js';

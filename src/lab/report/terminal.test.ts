@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { renderTerminalTable } from './terminal-table.js';
+import { renderTerminalTable } from './terminal.js';
 import { FIXTURES, loadFixture, rowOf } from './test-support.js';
 
 test('terminal table: aligned columns, every row, the marks', () => {
