@@ -8,7 +8,7 @@
  */
 import { runJsonCommand } from '../../run/command.js';
 import { parseJsonPath, selectPath } from '../../json-path.js';
-import type { SuiteCeiling } from './suite.js';
+import type { SuiteCeiling } from './suite-sections.js';
 
 export interface CeilingResult {
   readonly name: string;

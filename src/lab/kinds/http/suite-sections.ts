@@ -15,7 +15,19 @@ import { durationMs } from '../../suite-schema.js';
 import type { CeilingDocument, SuiteDocument, WorkloadDocument } from './schema.js';
 import { parseThreshold, type Threshold } from '../../thresholds.js';
 import { MAX_BODY_FILE_BYTES, SUITE_DEFAULTS } from './defaults.js';
-import type { SuiteCeiling } from './suite.js';
+
+/** The suite's ceiling: a command that prints JSON, and where each scenario's figures are in it. */
+export interface SuiteCeiling {
+  readonly name: string;
+  readonly description: string;
+  readonly command: readonly string[];
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+  /** Appended to the command under --quick. */
+  readonly quickArgs: readonly string[];
+  readonly timeoutMs: number;
+  readonly scenarios: ReadonlyMap<string, { readonly throughput?: string; readonly p50Ms?: string }>;
+}
 
 export function thresholdsOf(list: readonly string[], at: string, problems: ManifestProblem[]): Threshold[] {
   const out: Threshold[] = [];

@@ -76,18 +76,8 @@ export interface Suite {
   readonly ceilings: readonly SuiteCeiling[];
 }
 
-/** The suite's ceiling: a command that prints JSON, and where each scenario's figures are in it. */
-export interface SuiteCeiling {
-  readonly name: string;
-  readonly description: string;
-  readonly command: readonly string[];
-  readonly cwd: string;
-  readonly env: Readonly<Record<string, string>>;
-  /** Appended to the command under --quick. */
-  readonly quickArgs: readonly string[];
-  readonly timeoutMs: number;
-  readonly scenarios: ReadonlyMap<string, { readonly throughput?: string; readonly p50Ms?: string }>;
-}
+import type { SuiteCeiling } from './suite-sections.js';
+export type { SuiteCeiling };
 
 /**
  * The suite scaled down for a quick look (`--quick`, CI): a tenth of the requests and of the durations (at least
