@@ -44,6 +44,23 @@ function positiveInt(name: string) {
   };
 }
 
+/** Collects the values of a repeatable option in order (`--model a --model b`). */
+function repeatable(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** `--host`, as every `serve` command takes it. */
+function hostOption(): Option {
+  return new Option('--host <host>', 'address to listen on').default('127.0.0.1');
+}
+
+/** `-p, --port`, as every `serve` command takes it; only the default port differs. */
+function portOption(defaultPort: number): Option {
+  return new Option('-p, --port <port>', 'port to listen on (0: any free port)')
+    .argParser(nonNegativeNumber('--port', true))
+    .default(defaultPort);
+}
+
 function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('pitlane')
     .description('A fast runtime for ML and media pipelines and services, with a benchmark lab built in.')
@@ -206,15 +223,10 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option(
       '--model <id>',
       'serve only this model (repeatable; the first is the default); default: every model in the file',
-      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+      repeatable,
     )
-    .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option(
-      '-p, --port <port>',
-      'port to listen on (0: any free port)',
-      nonNegativeNumber('--port', true),
-      8080,
-    )
+    .addOption(hostOption())
+    .addOption(portOption(8080))
     .option(
       '--tokenizer-threads <n>',
       'worker threads for tokenization (0: on the event loop)',
@@ -265,15 +277,10 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option(
       '--model <id>',
       'serve only this model (repeatable); default: every model in the file',
-      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+      repeatable,
     )
-    .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option(
-      '-p, --port <port>',
-      'port to listen on (0: any free port)',
-      nonNegativeNumber('--port', true),
-      8000,
-    )
+    .addOption(hostOption())
+    .addOption(portOption(8000))
     .option(
       '--max-body-mb <mb>',
       'largest request body in MiB, after decompression (larger: 413, as soon as it is known)',
@@ -317,7 +324,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option(
       '--root <dir>',
       'accept server-side paths ({"paths": [...]}) under this folder (repeatable); none: paths are refused',
-      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+      repeatable,
     )
     .option(
       '--near-duplicate-threshold <cosine>',
@@ -356,13 +363,8 @@ function buildProgram(setExit: (code: number) => void): Command {
       positiveInt('--max-in-flight'),
       8,
     )
-    .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option(
-      '-p, --port <port>',
-      'port to listen on (0: any free port)',
-      nonNegativeNumber('--port', true),
-      8090,
-    )
+    .addOption(hostOption())
+    .addOption(portOption(8090))
     .option('--json', 'print one JSON line on stdout when ready (url), and no log lines')
     .action(async (opts: Omit<ServeIngestOptions, 'version'>) => {
       const { serveIngestCommand } = await import('./serve-ingest-command.js');
