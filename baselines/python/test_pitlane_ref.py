@@ -823,6 +823,24 @@ class ValidationTest(unittest.TestCase):
         return chain(node("src", "DataSource", items=[1]), node("c", "Calculator", operation="add", operand=1),
                      node("sink", "DataSink"))
 
+    def with_node(self, index: int, **fields: Any) -> Dict[str, Any]:
+        """The valid manifest with these fields of node `index` set."""
+        m = self.valid()
+        m["nodes"][index].update(fields)
+        return m
+
+    def without_node_field(self, index: int, field: str) -> Dict[str, Any]:
+        """The valid manifest without this field of node `index`."""
+        m = self.valid()
+        del m["nodes"][index][field]
+        return m
+
+    def with_connection(self, connection: Dict[str, Any]) -> Dict[str, Any]:
+        """The valid manifest with one more connection (it is connections[2])."""
+        m = self.valid()
+        m["connections"].append(connection)
+        return m
+
     def test_valid_manifest_has_no_problems(self) -> None:
         self.assertEqual(problems_of(self.valid()), [])
         m = self.valid()
@@ -854,32 +872,17 @@ class ValidationTest(unittest.TestCase):
         self.assertProblem(dict(self.valid(), settings={"queue_policy": "lifo"}), "$.settings.queue_policy", "lifo")
         self.assertProblem(dict(self.valid(), settings={"on_error": "retry"}), "$.settings.on_error", "retry")
         self.assertProblem(dict(self.valid(), settings={"bogus": 1}), "$.settings.bogus", "unknown")
-        m = self.valid()
-        m["nodes"][2]["settings"] = {"on_error": "skip"}
-        self.assertProblem(m, "$.nodes[2].settings.on_error", "unknown")
+        self.assertProblem(self.with_node(2, settings={"on_error": "skip"}), "$.nodes[2].settings.on_error", "unknown")
 
     def test_nodes(self) -> None:
-        m = self.valid()
-        del m["nodes"][1]["id"]
-        self.assertProblem(m, "$.nodes[1].id", "missing")
-        m = self.valid()
-        del m["nodes"][1]["node_type"]
-        self.assertProblem(m, "$.nodes[1].node_type", "missing")
-        m = self.valid()
-        m["nodes"][2]["id"] = "c"
-        self.assertProblem(m, "$.nodes[2].id", "duplicate node id 'c'")
-        m = self.valid()
-        m["nodes"][1]["node_type"] = "Calculater"
-        self.assertProblem(m, "$.nodes[1].node_type", "did you mean 'Calculator'?")
-        m = self.valid()
-        m["nodes"][1]["node_type"] = "textransformnode"
-        self.assertProblem(m, "$.nodes[1].node_type", "did you mean")
-        m = self.valid()
-        m["nodes"][1]["nodetype"] = "x"
-        self.assertProblem(m, "$.nodes[1].nodetype", "unknown field")
-        m = self.valid()
-        m["nodes"][1]["is_output_node"] = "yes"
-        self.assertProblem(m, "$.nodes[1].is_output_node", "boolean")
+        self.assertProblem(self.without_node_field(1, "id"), "$.nodes[1].id", "missing")
+        self.assertProblem(self.without_node_field(1, "node_type"), "$.nodes[1].node_type", "missing")
+        self.assertProblem(self.with_node(2, id="c"), "$.nodes[2].id", "duplicate node id 'c'")
+        self.assertProblem(self.with_node(1, node_type="Calculater"), "$.nodes[1].node_type",
+                           "did you mean 'Calculator'?")
+        self.assertProblem(self.with_node(1, node_type="textransformnode"), "$.nodes[1].node_type", "did you mean")
+        self.assertProblem(self.with_node(1, nodetype="x"), "$.nodes[1].nodetype", "unknown field")
+        self.assertProblem(self.with_node(1, is_output_node="yes"), "$.nodes[1].is_output_node", "boolean")
 
     def test_params(self) -> None:
         def with_calc(**params: Any) -> Dict[str, Any]:
@@ -892,12 +895,8 @@ class ValidationTest(unittest.TestCase):
         self.assertProblem(with_calc(operation="add", operand=True), "$.nodes[1].params.operand", "got boolean")
         self.assertProblem(with_calc(operation="add"), "$.nodes[1].params.operand", "missing required")
         self.assertProblem(with_calc(operation="add", operand=1, extra=2), "$.nodes[1].params.extra", "unknown param")
-        m = self.valid()
-        m["nodes"][1]["params"] = [1]
-        self.assertProblem(m, "$.nodes[1].params", "object")
-        m = self.valid()
-        del m["nodes"][1]["params"]
-        self.assertProblem(m, "$.nodes[1].params.operation", "missing required")
+        self.assertProblem(self.with_node(1, params=[1]), "$.nodes[1].params", "object")
+        self.assertProblem(self.without_node_field(1, "params"), "$.nodes[1].params.operation", "missing required")
 
     def test_node_specific_params(self) -> None:
         def single(spec: Dict[str, Any]) -> Dict[str, Any]:
@@ -929,18 +928,11 @@ class ValidationTest(unittest.TestCase):
         self.assertProblem(single(node("s", "DataSource", file=1)), "$.nodes[0].params.file", "string")
 
     def test_connections(self) -> None:
-        m = self.valid()
-        m["connections"].append({"from": "c", "to": "nowhere"})
-        self.assertProblem(m, "$.connections[2].to", "nowhere")
-        m = self.valid()
-        m["connections"].append({"from": "sourse", "to": "c"})
-        self.assertProblem(m, "$.connections[2].from", "sourse")
-        m = self.valid()
-        m["connections"].append({"from": "src", "to": "c"})
-        self.assertProblem(m, "$.connections[2]", "duplicate connection")
-        m = self.valid()
-        m["connections"].append({"from": "c", "to": "src"})
-        self.assertProblem(m, "$.connections[2].to", "DataSource takes no incoming")
+        self.assertProblem(self.with_connection({"from": "c", "to": "nowhere"}), "$.connections[2].to", "nowhere")
+        self.assertProblem(self.with_connection({"from": "sourse", "to": "c"}), "$.connections[2].from", "sourse")
+        self.assertProblem(self.with_connection({"from": "src", "to": "c"}), "$.connections[2]", "duplicate connection")
+        self.assertProblem(self.with_connection({"from": "c", "to": "src"}), "$.connections[2].to",
+                           "DataSource takes no incoming")
         m = self.valid()
         m["nodes"].append(node("after", "PassThrough"))
         m["connections"].append({"from": "sink", "to": "after"})
@@ -948,9 +940,7 @@ class ValidationTest(unittest.TestCase):
         m = self.valid()
         m["connections"][0]["label"] = "x"
         self.assertProblem(m, "$.connections[0].label", "unknown field")
-        m = self.valid()
-        m["connections"].append({"from": "c"})
-        self.assertProblem(m, "$.connections[2].to", "missing")
+        self.assertProblem(self.with_connection({"from": "c"}), "$.connections[2].to", "missing")
 
     def test_cycle_names_its_nodes(self) -> None:
         m = manifest(
