@@ -74,32 +74,7 @@ one_try() { # kind try
   local marker="pl-kill-survivors-$$-$kind-$try" pid ready=yes
   case $kind in
   run)
-    sed "s/MARKER/$marker/" >"$WORK/spawner.yaml" <<'EOF'
-version: v1
-metadata: { name: kill-survivors }
-nodes:
-  - id: src
-    node_type: DataSource
-    params: { range: { start: 0, stop: 1000000 } }
-  - id: spawner
-    node_type: python
-    runtime_hint: cpython
-    params:
-      code: |
-        import subprocess, sys, time
-        class Spawner:
-            def __init__(self):
-                self.child = None
-            def process(self, x):
-                if self.child is None:
-                    self.child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(1000)', 'MARKER'])
-                time.sleep(0.01)
-                return x
-  - { id: sink, node_type: DataSink }
-connections:
-  - { from: src, to: spawner }
-  - { from: spawner, to: sink }
-EOF
+    sed "s/MARKER/$marker/" "$ROOT/test/fixtures/spawner.yaml" >"$WORK/spawner.yaml"
     node "$PITLANE" run "$WORK/spawner.yaml" >/dev/null 2>"$WORK/stderr" &
     pid=$!
     wait_for 60 has_marker "$marker" || ready=no

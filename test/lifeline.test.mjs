@@ -101,34 +101,7 @@ function cleanUp(remembered, marker) {
 function runSpawner(marker) {
   const dir = mkdtempSync(join(tmpdir(), 'pl-lifeline-'));
   const manifest = join(dir, 'spawner.yaml');
-  writeFileSync(
-    manifest,
-    `version: v1
-metadata: { name: spawner }
-nodes:
-  - id: src
-    node_type: DataSource
-    params: { range: { start: 0, stop: 1000000 } }
-  - id: spawner
-    node_type: python
-    runtime_hint: cpython
-    params:
-      code: |
-        import subprocess, sys, time
-        class Spawner:
-            def __init__(self):
-                self.child = None
-            def process(self, x):
-                if self.child is None:
-                    self.child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(1000)', '${marker}'])
-                time.sleep(0.01)
-                return x
-  - { id: sink, node_type: DataSink }
-connections:
-  - { from: src, to: spawner }
-  - { from: spawner, to: sink }
-`,
-  );
+  writeFileSync(manifest, readFileSync(join(FIXTURES, 'spawner.yaml'), 'utf8').replaceAll('MARKER', marker));
   const child = spawn(process.execPath, [PITLANE, 'run', manifest, '--python-runtime', 'cpython'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
