@@ -2,8 +2,10 @@
  * Helpers for the inference tests: builds the minilm-l6-arch stand-in (scripts/build-models.mjs) into a
  * temporary folder, once per test file, so tests never depend on what is in models/; writes tiny real ONNX models;
  * and the affine engine (a real ONNX graph behind the InferenceEngine interface) that the model server's tests and
- * the KServe client's tests both serve.
+ * the KServe client's tests both serve; and, for the vision tests, a Tensor-in, Tensor-out runner over an ONNX
+ * session and sharp's decoding to raw RGB.
  */
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +14,7 @@ import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
+import type { Sharp } from 'sharp';
 import { loadOnnxModel, type OnnxModel, type OnnxTensorMap } from './backends/onnx/session.js';
 import { DynamicBatcher } from './tensor/dynamic-batcher.js';
 import {
@@ -25,6 +28,7 @@ import {
   type TensorData,
   type TensorDataType,
 } from './tensor/tensor.js';
+import type { RgbImage } from './vision/faces.js';
 
 /** scripts/build-models.mjs, found from dist/inference/ (or src/inference/). */
 export const BUILD_MODELS_SCRIPT = fileURLToPath(new URL('../../scripts/build-models.mjs', import.meta.url));
@@ -82,6 +86,34 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
     nb += y * y;
   }
   return dot / Math.sqrt(na * nb);
+}
+
+/**
+ * A Tensor-in, Tensor-out runner over an ONNX Runtime session (FP32): inputs by position, outputs in model order.
+ */
+export function tensorRunner(model: OnnxModel): (inputs: Tensor[]) => Promise<Tensor[]> {
+  return async (inputs) => {
+    const feeds: Record<string, ort.Tensor> = {};
+    inputs.forEach((t, i) => {
+      feeds[model.inputNames[i] ?? t.name] = new ort.Tensor('float32', t.data as Float32Array, t.shape);
+    });
+    const out = await model.run(feeds);
+    return model.outputNames.map((name) => {
+      const t = out[name]!;
+      return { name, datatype: 'FP32', shape: t.dims, data: t.data as Float32Array };
+    });
+  };
+}
+
+/** An image sharp has opened (a file, an SVG), decoded to raw 8-bit RGB without alpha. */
+export async function rawRgb(image: Sharp): Promise<RgbImage> {
+  const { data, info } = await image.removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  assert.equal(info.channels, 3);
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+    width: info.width,
+    height: info.height,
+  };
 }
 
 /** An initializer of an ONNX graph (a constant tensor, a scalar by default) from a typed array. */

@@ -6,6 +6,7 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { loadOnnxModel, type OnnxModel } from '../backends/onnx/session.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { rawRgb, tensorRunner } from '../test-support.js';
 import {
   DEFAULT_FACE_MODEL_PATHS,
   DEFAULT_FACE_SCORE_THRESHOLDS,
@@ -29,35 +30,9 @@ const ASTRONAUT = fileURLToPath(new URL('../../../test-data/astronaut.png', impo
 // Keep ONNX Runtime's load-time warnings (unused initializers in the OCR detector) out of the test output.
 ort.env.logLevel = 'error';
 
-/**
- * A Tensor-in, Tensor-out runner over an ONNX Runtime session: inputs by position, outputs in model order.
- */
-function runner(model: OnnxModel): (inputs: Tensor[]) => Promise<Tensor[]> {
-  return async (inputs) => {
-    const feeds: Record<string, ort.Tensor> = {};
-    inputs.forEach((t, i) => {
-      feeds[model.inputNames[i] ?? t.name] = new ort.Tensor('float32', t.data as Float32Array, t.shape);
-    });
-    const out = await model.run(feeds);
-    return model.outputNames.map((name) => {
-      const t = out[name]!;
-      return { name, datatype: 'FP32', shape: t.dims, data: t.data as Float32Array };
-    });
-  };
-}
-
-async function readRgb(path: string): Promise<RgbImage> {
-  const { data, info } = await sharp(path)
-    .removeAlpha()
-    .toColourspace('srgb')
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  assert.equal(info.channels, 3);
-  return {
-    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
-    width: info.width,
-    height: info.height,
-  };
+/** An image file as sRGB. */
+function readRgb(path: string): Promise<RgbImage> {
+  return rawRgb(sharp(path).toColourspace('srgb'));
 }
 
 const ANCHORS_1 = 512; // 16 × 16 cells × 2
@@ -277,7 +252,7 @@ test('decodeFaces names the outputs it cannot use', () => {
 
 describe('BlazeFace on real photos (ONNX Runtime)', () => {
   const models = new Map<FaceModelSize, OnnxModel>();
-  const run = (size: FaceModelSize) => runner(models.get(size)!);
+  const run = (size: FaceModelSize) => tensorRunner(models.get(size)!);
 
   before(async () => {
     for (const size of [128, 256] as const)

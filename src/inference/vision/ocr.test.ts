@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { FileError } from '../../core/errors.js';
 import { loadOnnxModel, type OnnxModel } from '../backends/onnx/session.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { rawRgb, tensorRunner } from '../test-support.js';
 import type { RgbImage } from './faces.js';
 import {
   DEFAULT_OCR_MODEL_PATHS,
@@ -23,35 +23,9 @@ import {
 // Keep ONNX Runtime's load-time warnings (unused initializers in the OCR detector) out of the test output.
 ort.env.logLevel = 'error';
 
-/**
- * A Tensor-in, Tensor-out runner over an ONNX Runtime session: inputs by position, outputs in model order.
- */
-function runner(model: OnnxModel): (inputs: Tensor[]) => Promise<Tensor[]> {
-  return async (inputs) => {
-    const feeds: Record<string, ort.Tensor> = {};
-    inputs.forEach((t, i) => {
-      feeds[model.inputNames[i] ?? t.name] = new ort.Tensor('float32', t.data as Float32Array, t.shape);
-    });
-    const out = await model.run(feeds);
-    return model.outputNames.map((name) => {
-      const t = out[name]!;
-      return { name, datatype: 'FP32', shape: t.dims, data: t.data as Float32Array };
-    });
-  };
-}
-
 /** An SVG rendered by sharp (librsvg, DejaVu Sans) to raw RGB. */
-async function render(svg: string): Promise<RgbImage> {
-  const { data, info } = await sharp(Buffer.from(svg))
-    .removeAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  assert.equal(info.channels, 3);
-  return {
-    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
-    width: info.width,
-    height: info.height,
-  };
+function render(svg: string): Promise<RgbImage> {
+  return rawRgb(sharp(Buffer.from(svg)));
 }
 
 const round = (v: number) => Math.round(v * 1000) / 1000;
@@ -198,7 +172,7 @@ describe('PP-OCRv4 on rendered text (ONNX Runtime)', () => {
   </svg>`;
 
   test('reads both lines, in order, with boxes around them', async () => {
-    const lines = await recognizeText(runner(det), runner(rec), await render(SVG));
+    const lines = await recognizeText(tensorRunner(det), tensorRunner(rec), await render(SVG));
     assert.deepEqual(
       lines.map((l) => l.text.trim().toLowerCase()),
       ['pitlane 2026', 'hello world'],
@@ -222,7 +196,7 @@ describe('PP-OCRv4 on rendered text (ONNX Runtime)', () => {
       <rect width="100%" height="100%" fill="white"/>
       <text transform="translate(80, 40) rotate(90)" font-family="DejaVu Sans" font-size="40">PITLANE</text>
     </svg>`;
-    const lines = await recognizeText(runner(det), runner(rec), await render(vertical));
+    const lines = await recognizeText(tensorRunner(det), tensorRunner(rec), await render(vertical));
     assert.deepEqual(
       lines.map((l) => l.text.trim()),
       ['PITLANE'],
@@ -233,12 +207,12 @@ describe('PP-OCRv4 on rendered text (ONNX Runtime)', () => {
 
   test('a blank image has no lines', async () => {
     const blank: RgbImage = { data: new Uint8Array(640 * 240 * 3).fill(255), width: 640, height: 240 };
-    assert.deepEqual(await recognizeText(runner(det), runner(rec), blank), []);
+    assert.deepEqual(await recognizeText(tensorRunner(det), tensorRunner(rec), blank), []);
   });
 
   test('a dictionary that does not fit the recogniser is refused', async () => {
     await assert.rejects(
-      recognizeText(runner(det), runner(rec), await render(SVG), { dictionary: ['', 'a', ' '] }),
+      recognizeText(tensorRunner(det), tensorRunner(rec), await render(SVG), { dictionary: ['', 'a', ' '] }),
       { name: 'RangeError', message: /recogniser has 6625 classes but the dictionary gives 3/ },
     );
   });
