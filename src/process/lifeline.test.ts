@@ -1,28 +1,17 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { guardGroup, releaseGroup } from './lifeline.js';
+import { isRunning } from './proc-stat.js';
 
 const LIFELINE = new URL('./lifeline.js', import.meta.url).href;
-
-/** A process still running (a zombie waiting for init to reap it does not count). */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
 
 /** Waits until none of `pids` runs; returns those still running at the deadline (which only detects failure). */
 async function survivorsAfter(pids: readonly number[], deadlineMs: number): Promise<number[]> {
   const end = Date.now() + deadlineMs;
   for (;;) {
-    const alive = pids.filter(running);
+    const alive = pids.filter(isRunning);
     if (alive.length === 0 || Date.now() > end) return alive;
     await sleep(50);
   }
@@ -90,7 +79,7 @@ test('kill -9 of the parent: every guarded group, children included, ends; the w
   const parent = await startParent(2);
   const pids = parent.groups.flat();
   try {
-    assert.equal(pids.filter(running).length, 4, 'the groups run while the parent lives');
+    assert.equal(pids.filter(isRunning).length, 4, 'the groups run while the parent lives');
     process.kill(parent.pid, 'SIGKILL');
     assert.deepEqual(await survivorsAfter([...pids, parent.watchdog], 10_000), []);
   } finally {
@@ -104,7 +93,7 @@ test('a released group is not signalled when the parent dies', async () => {
   try {
     process.kill(parent.pid, 'SIGKILL');
     assert.deepEqual(await survivorsAfter([...guarded, parent.watchdog], 10_000), []);
-    assert.deepEqual(released.filter(running), released, 'the released group still runs');
+    assert.deepEqual(released.filter(isRunning), released, 'the released group still runs');
   } finally {
     killQuietly([parent.pid, ...parent.groups.flat()]);
   }
@@ -114,7 +103,7 @@ test('a killed watchdog is replaced, and the new one knows every guarded group',
   const parent = await startParent(1, { killWatchdog: true });
   const pids = parent.groups.flat();
   try {
-    assert.ok(running(parent.watchdog), 'a new watchdog runs');
+    assert.ok(isRunning(parent.watchdog), 'a new watchdog runs');
     process.kill(parent.pid, 'SIGKILL');
     assert.deepEqual(await survivorsAfter([...pids, parent.watchdog], 10_000), []);
   } finally {

@@ -2,11 +2,11 @@
 // only this runtime does (worker processes, their crashes and timeouts, pools, reuse). What both runtimes do alike
 // is in ../runtime-conformance.test.ts.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { isRunning } from '../../process/proc-stat.js';
 import { failure, nodeHarness, observed, outputs, source, type Observed } from '../test-support.js';
 import { createCPythonNode, type CPythonRuntimeOptions } from './node.js';
 
@@ -25,17 +25,6 @@ const { withNode } = nodeHarness<Partial<CPythonRuntimeOptions>>(
   (src, seen, options) => createCPythonNode(src, observedOptions(seen, options)),
   {},
 );
-
-/** Whether a process is running (zombies count as gone: their parent may be a container init that reaps late). */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
 
 test('numbers: an item JSON cannot carry (a BigInt, a cycle) fails alone; the other items of the batch run', async () => {
   await withNode(
@@ -233,12 +222,12 @@ test('close() runs cleanup() and leaves no process behind, even one the node sta
   await node.start();
   const [pids] = outputs(await node.processBatch([0]));
   const [worker, child] = pids?.[0] as [number, number];
-  assert.ok(running(worker) && running(child));
+  assert.ok(isRunning(worker) && isRunning(child));
   await node.close();
-  assert.ok(!running(worker), 'worker gone');
+  assert.ok(!isRunning(worker), 'worker gone');
   const deadline = Date.now() + 2000;
-  while (running(child) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(!running(child), 'its subprocess gone');
+  while (isRunning(child) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(!isRunning(child), 'its subprocess gone');
   assert.deepEqual(
     seen.logs.map((r) => r.message),
     ['cleaning up'],
@@ -262,7 +251,7 @@ test('a cleanup() that fails is a warning, one that hangs is killed; close() nev
   const [[pid]] = outputs(await stuck.processBatch([0])) as [[number]];
   // cleanup() never returns: close() kills the worker once it overruns the item timeout, and resolves.
   await stuck.close();
-  assert.ok(!running(pid), 'the worker was killed');
+  assert.ok(!isRunning(pid), 'the worker was killed');
   assert.deepEqual(
     seen.warnings,
     ['cleanup() failed: RuntimeError: cannot clean'],

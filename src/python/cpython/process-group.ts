@@ -2,19 +2,15 @@
  * The process group a CPython worker leads: whether the node's code left a subprocess running in it, read from
  * /proc (a worker with one is not kept idle for reuse: it is killed with its group).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { readProcStat } from '../../process/proc-stat.js';
 
 /** Whether anything besides the process `leader` lives in its process group (zombies do not count). */
 export function groupHasOthers(leader: number): boolean {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === leader) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) === leader && fields[0] !== 'Z') return true;
-    } catch {
-      // The process ended meanwhile.
-    }
+    const stat = readProcStat(entry); // null: the process ended meanwhile
+    if (stat !== null && stat.pgid === leader && stat.state !== 'Z') return true;
   }
   return false;
 }
