@@ -11,7 +11,7 @@
 // Usage: node bench/embed-memory.mjs [--model minilm-l6-arch] [--cases huge,huge-oai,largest] [--at-once 1,2,8]
 //        [--settle-s 5] [-- extra server flags]
 import { parseArgs } from 'node:util';
-import { resetPeak, rssMiB, sleep, startServed, statusMiB } from './served-process.mjs';
+import { peakRssDuring, rssMiB, sleep, startServed } from './served-process.mjs';
 
 const { values, positionals } = parseArgs({
   options: {
@@ -93,22 +93,12 @@ for (const name of values.cases.split(',')) {
   const { path, body } = bodyOf(name);
   for (const n of values['at-once'].split(',').map(Number)) {
     await sleep(500);
-    const before = rssMb();
-    const hwm = resetPeak(pid);
-    let peak = before;
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        peak = Math.max(peak, rssMb());
-        await sleep(10);
-      }
-    })();
-    const t0 = performance.now();
-    const results = await Promise.all(Array.from({ length: n }, () => post(path, body)));
-    const ms = performance.now() - t0;
-    sampling = false;
-    await sampler;
-    if (hwm) peak = Math.max(peak, statusMiB(pid, 'VmHWM'));
+    const {
+      result: results,
+      before,
+      peak,
+      ms,
+    } = await peakRssDuring(pid, () => Promise.all(Array.from({ length: n }, () => post(path, body))));
     await sleep(Number(values['settle-s']) * 1000);
     const after = rssMb();
     const statuses = [...new Set(results.map((r) => r.status))].join('/');

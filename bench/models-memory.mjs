@@ -7,7 +7,7 @@
 // Usage: node bench/models-memory.mjs [--model yolo11s-arch] [--formats binary,json] [--requests 40]
 //        [--batch 4] [--json-batch 1] [--rounds 2] [--settle-s 5] [-- extra server flags]
 import { parseArgs } from 'node:util';
-import { resetPeak, rssMiB, sleep, startServed, statusMiB } from './served-process.mjs';
+import { peakRssDuring, rssMiB, sleep, startServed } from './served-process.mjs';
 import { encodeInferRequest, INFERENCE_HEADER } from '../dist/inference/kserve/codec.js';
 import { allocTensorData, shapeSize } from '../dist/inference/tensor/tensor.js';
 
@@ -65,22 +65,13 @@ const n = Number(values.requests);
 for (const format of values.formats.split(',')) {
   const encoded = body(format, Number(format === 'json' ? values['json-batch'] : values.batch));
   for (let round = 0; round < Number(values.rounds); round++) {
-    const before = rssMb();
-    const hwm = resetPeak(pid);
-    let peak = before;
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        peak = Math.max(peak, rssMb());
-        await sleep(10);
-      }
-    })();
-    const t0 = performance.now();
-    const results = await Promise.all(Array.from({ length: n }, () => infer(encoded)));
-    const s = (performance.now() - t0) / 1000;
-    sampling = false;
-    await sampler;
-    if (hwm) peak = Math.max(peak, statusMiB(pid, 'VmHWM'));
+    const {
+      result: results,
+      before,
+      peak,
+      ms,
+    } = await peakRssDuring(pid, () => Promise.all(Array.from({ length: n }, () => infer(encoded))));
+    const s = ms / 1000;
     await sleep(Number(values['settle-s']) * 1000);
     const after = rssMb();
     const counts = {};

@@ -1,5 +1,6 @@
 // What the memory benches share: a `pitlane serve KIND --port 0 --json` process started from this checkout, its
-// URL once ready, and its RSS read from /proc (with the peak reset where the kernel allows it).
+// URL once ready, and its RSS read from /proc (with the peak reset where the kernel allows it), also as the peak
+// while some requests run.
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 
@@ -48,3 +49,31 @@ export function resetPeak(pid) {
 }
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs `work()` and measures the process's RSS meanwhile: sampled every 10 ms, and VmHWM (reset first) where the
+ * kernel allows. Resolves with work's result, the RSS before and the peak (MiB), and how long work took (ms).
+ */
+export async function peakRssDuring(pid, work) {
+  const before = rssMiB(pid);
+  const hwm = resetPeak(pid);
+  let peak = before;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      peak = Math.max(peak, rssMiB(pid));
+      await sleep(10);
+    }
+  })();
+  const t0 = performance.now();
+  let result;
+  try {
+    result = await work();
+  } finally {
+    sampling = false;
+  }
+  const ms = performance.now() - t0;
+  await sampler;
+  if (hwm) peak = Math.max(peak, statusMiB(pid, 'VmHWM'));
+  return { result, before, peak, ms };
+}
