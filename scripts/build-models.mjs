@@ -8,7 +8,16 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { attr, floatTensor, FLOAT, int64Tensor, INT64, onnx, valueInfo } from './onnx-helpers.mjs';
+import {
+  attr,
+  floatTensor,
+  FLOAT,
+  int64Tensor,
+  INT64,
+  normalArray,
+  onnx,
+  valueInfo,
+} from './onnx-helpers.mjs';
 // The project's seeded PRNG (mulberry32); this script runs after `npm run build`, so dist/ exists.
 import { seededRandom } from '../dist/lab/stats.js';
 
@@ -30,22 +39,6 @@ const DESCRIPTION =
   'architecture-faithful stand-in for all-MiniLM-L6-v2 with synthetic weights: throughput is real, vectors are not meaningful';
 
 const FILES = ['model.onnx', 'tokenizer.json', 'vocab.txt', 'config.json'];
-
-// ---------------------------------------------------------------------------------------------------------------
-// Deterministic numbers
-
-/** n samples of N(0, std) by Box-Muller, straight into a Float32Array. */
-function normalArray(n, std, rand) {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const u1 = rand() || 1e-12;
-    const u2 = rand();
-    const r = std * Math.sqrt(-2 * Math.log(u1));
-    out[i] = r * Math.cos(2 * Math.PI * u2);
-    if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * u2);
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // ONNX graph

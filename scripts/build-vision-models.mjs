@@ -24,7 +24,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { attr, floatTensor, FLOAT, int64Tensor, onnx, valueInfo } from './onnx-helpers.mjs';
+import { attr, floatTensor, FLOAT, int64Tensor, normalArray, onnx, valueInfo } from './onnx-helpers.mjs';
 // The project's seeded PRNG (mulberry32) and COCO names; this script runs after `npm run build`, so dist/ exists.
 import { seededRandom } from '../dist/lab/stats.js';
 import { COCO_CLASSES } from '../dist/inference/vision/coco.js';
@@ -120,19 +120,6 @@ const DESCRIPTIONS = {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Deterministic numbers
-
-/** n samples of N(0, std) by Box-Muller, straight into a Float32Array. */
-function normalArray(n, std, rand) {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const u1 = rand() || 1e-12;
-    const u2 = rand();
-    const r = std * Math.sqrt(-2 * Math.log(u1));
-    out[i] = r * Math.cos(2 * Math.PI * u2);
-    if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * u2);
-  }
-  return out;
-}
 
 /** Ultralytics' make_divisible: the smallest multiple of `divisor` not below x. */
 const makeDivisible = (x, divisor) => Math.ceil(x / divisor) * divisor;

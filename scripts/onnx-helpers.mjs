@@ -1,5 +1,5 @@
-// Pieces of ONNX graphs as onnx-proto objects, shared by the model builders (build-models.mjs,
-// build-vision-models.mjs).
+// Pieces of ONNX graphs as onnx-proto objects, and the seeded normal samples their synthetic weights are drawn
+// from, shared by the model builders (build-models.mjs, build-vision-models.mjs).
 import onnxProto from 'onnx-proto';
 
 export const { onnx } = onnxProto;
@@ -42,4 +42,17 @@ export function valueInfo(name, elemType, dims) {
       },
     },
   };
+}
+
+/** n samples of N(0, std) by Box-Muller, straight into a Float32Array. */
+export function normalArray(n, std, rand) {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += 2) {
+    const u1 = rand() || 1e-12;
+    const u2 = rand();
+    const r = std * Math.sqrt(-2 * Math.log(u1));
+    out[i] = r * Math.cos(2 * Math.PI * u2);
+    if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * u2);
+  }
+  return out;
 }
