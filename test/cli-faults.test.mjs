@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PITLANE, ROOT, pitlane } from './helpers.mjs';
+import { jsonLines } from './helpers/jsonl.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'pitlane-faults-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -159,10 +160,7 @@ describe('hostile input lines fail alone; the run goes on', () => {
     const input = `1\n${'['.repeat(10_000)}${']'.repeat(10_000)}\n2\n3\n`;
     const r = await pitlane(['run', PASS, '--on-error', 'skip', '--json-stats'], { input });
     assert.equal(r.code, 0, r.stderr);
-    const lines = r.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const lines = jsonLines(r.stdout);
     assert.equal(lines.length, 4);
     assert.deepEqual([lines[0], lines[2], lines[3]], [1, 2, 3]);
     assert.equal(lines[1].$error.message, 'invalid JSON on input line 2: nested deeper than 256 levels');
@@ -190,10 +188,7 @@ describe('hostile input lines fail alone; the run goes on', () => {
     const input = `"a"\n${long}\n"b"\n`;
     const r = await pitlane(['run', PASS, '--on-error', 'skip', '--max-line-mb', '1'], { input });
     assert.equal(r.code, 0, r.stderr);
-    const lines = r.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const lines = jsonLines(r.stdout);
     assert.equal(lines.length, 3);
     assert.equal(lines[0], 'a');
     assert.equal(lines[2], 'b');

@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { PITLANE } from './helpers.mjs';
+import { PITLANE, pitlane } from './helpers.mjs';
+import { jsonLines } from './helpers/jsonl.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'pl-pyodide-int-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -76,10 +77,7 @@ test('Ctrl-C interrupts a Pyodide item that loops forever: the drain ends, exit 
   assert.equal(r.code, 130, r.stderr);
   assert.match(r.stderr, /interrupted, finishing what is in flight/);
   // The item in flight became an error record; the items behind it were dropped.
-  const records = r.stdout
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
+  const records = jsonLines(r.stdout);
   assert.equal(records.length, 1, r.stdout);
   assert.equal(records[0].$error.node, 'spin');
   assert.equal(records[0].$error.message, 'cancelled: the run was interrupted');
@@ -102,10 +100,7 @@ test('CPython: one Ctrl-C on a looping item ends the drain at once (the worker i
     assert.equal(r.code, 130, r.stderr);
     assert.doesNotMatch(r.stderr, /PL_ERR_NODE_FAILED|a new worker takes over/);
     if (policy === 'skip') {
-      const records = r.stdout
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l));
+      const records = jsonLines(r.stdout);
       assert.equal(records.length, 1, r.stdout);
       assert.equal(records[0].$error.message, 'cancelled: the run was interrupted');
     } else {
@@ -128,22 +123,12 @@ test('the timeout param applies to Pyodide: the item fails, the run goes on unde
     `        if x == 2:\n${SPIN.replace(/^/gm, '    ')}\n        return x`,
     '0.5s',
   );
-  const child = spawn(process.execPath, [PITLANE, 'run', file, '--on-error', 'skip'], {
-    stdio: ['pipe', 'pipe', 'pipe'],
+  const r = await pitlane(['run', file, '--on-error', 'skip'], {
+    input: '1\n2\n3\n',
+    signal: AbortSignal.timeout(60_000),
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (b) => (stdout += b));
-  child.stderr.on('data', (b) => (stderr += b));
-  child.stdin.end('1\n2\n3\n');
-  const deadline = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const code = await new Promise((resolve) => child.on('close', resolve));
-  clearTimeout(deadline);
-  assert.equal(code, 0, stderr);
-  const lines = stdout
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
+  assert.equal(r.code, 0, r.stderr);
+  const lines = jsonLines(r.stdout);
   assert.deepEqual(lines[0], 1);
   assert.equal(lines[1].$error.message, 'timed out after 0.5 s');
   assert.equal(lines[1].$error.item_index, 1);
