@@ -116,6 +116,31 @@ export async function rawRgb(image: Sharp): Promise<RgbImage> {
   };
 }
 
+/** A graph input or output: its name, element type and dims (a string is a symbolic dim). */
+function valueInfo(name: string, elemType: number, dims: readonly (number | string)[]): object {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType,
+        shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
+      },
+    },
+  };
+}
+
+/** Writes an ONNX model (IR 8, opset 17) of one graph. */
+function writeOnnxModel(path: string, graph: object): void {
+  const { onnx } = onnxProto;
+  const model = {
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 17 }],
+    producerName: 'pitlane test-support',
+    graph,
+  };
+  writeFileSync(path, onnx.ModelProto.encode(model).finish());
+}
+
 /** An initializer of an ONNX graph (a constant tensor, a scalar by default) from a typed array. */
 function onnxInitializer(
   name: string,
@@ -134,37 +159,27 @@ export function writeDoublerModel(path: string, fixedBatch?: number): Promise<vo
   const { onnx } = onnxProto;
   const FLOAT = onnx.TensorProto.DataType.FLOAT;
   const INT64 = onnx.TensorProto.DataType.INT64;
-  const batch = fixedBatch === undefined ? { dimParam: 'batch' } : { dimValue: fixedBatch };
-  const info = (name: string, dims: object[]): object => ({
-    name,
-    type: { tensorType: { elemType: FLOAT, shape: { dim: dims } } },
+  const batch = fixedBatch ?? 'batch';
+  writeOnnxModel(path, {
+    name: 'doubler',
+    node: [
+      { opType: 'Mul', input: ['X', 'two'], output: ['X2'] },
+      { opType: 'Add', input: ['X2', 'one'], output: ['Y'] },
+      {
+        opType: 'ReduceSum',
+        input: ['X', 'axis'],
+        output: ['S'],
+        attribute: [{ name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 }],
+      },
+    ],
+    initializer: [
+      onnxInitializer('two', FLOAT, new Float32Array([2]), []),
+      onnxInitializer('one', FLOAT, new Float32Array([1]), []),
+      onnxInitializer('axis', INT64, new BigInt64Array([1n]), [1]),
+    ],
+    input: [valueInfo('X', FLOAT, [batch, 4])],
+    output: [valueInfo('Y', FLOAT, [batch, 4]), valueInfo('S', FLOAT, [batch])],
   });
-  const model = {
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 17 }],
-    producerName: 'pitlane test-support',
-    graph: {
-      name: 'doubler',
-      node: [
-        { opType: 'Mul', input: ['X', 'two'], output: ['X2'] },
-        { opType: 'Add', input: ['X2', 'one'], output: ['Y'] },
-        {
-          opType: 'ReduceSum',
-          input: ['X', 'axis'],
-          output: ['S'],
-          attribute: [{ name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 }],
-        },
-      ],
-      initializer: [
-        onnxInitializer('two', FLOAT, new Float32Array([2]), []),
-        onnxInitializer('one', FLOAT, new Float32Array([1]), []),
-        onnxInitializer('axis', INT64, new BigInt64Array([1n]), [1]),
-      ],
-      input: [info('X', [batch, { dimValue: 4 }])],
-      output: [info('Y', [batch, { dimValue: 4 }]), info('S', [batch])],
-    },
-  };
-  writeFileSync(path, onnx.ModelProto.encode(model).finish());
   return Promise.resolve();
 }
 
@@ -193,53 +208,38 @@ export const AFFINE: ModelMetadata = {
 export function writeAffineModel(path: string): void {
   const { onnx } = onnxProto;
   const T = onnx.TensorProto.DataType;
-  const valueInfo = (name: string, elemType: number, dims: (number | string)[]) => ({
-    name,
-    type: {
-      tensorType: {
-        elemType,
-        shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
+  writeOnnxModel(path, {
+    name: 'affine',
+    node: [
+      { opType: 'Mul', input: ['X', 'two'], output: ['X2'], name: 'mul' },
+      { opType: 'Add', input: ['X2', 'B'], output: ['Y'], name: 'add' },
+      { opType: 'Greater', input: ['X', 'zero'], output: ['POSITIVE'], name: 'greater' },
+      {
+        opType: 'Cast',
+        input: ['Y'],
+        output: ['Y_HALF'],
+        name: 'cast',
+        attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: T.FLOAT16 }],
       },
-    },
+      { opType: 'Add', input: ['IDS', 'one'], output: ['IDS_NEXT'], name: 'next' },
+    ],
+    initializer: [
+      onnxInitializer('two', T.FLOAT, new Float32Array([2])),
+      onnxInitializer('zero', T.FLOAT, new Float32Array([0])),
+      onnxInitializer('one', T.INT64, new BigInt64Array([1n])),
+    ],
+    input: [
+      valueInfo('X', T.FLOAT, ['batch', 4]),
+      valueInfo('B', T.FLOAT, [4]),
+      valueInfo('IDS', T.INT64, ['n']),
+    ],
+    output: [
+      valueInfo('Y', T.FLOAT, ['batch', 4]),
+      valueInfo('POSITIVE', T.BOOL, ['batch', 4]),
+      valueInfo('Y_HALF', T.FLOAT16, ['batch', 4]),
+      valueInfo('IDS_NEXT', T.INT64, ['n']),
+    ],
   });
-  const model = {
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 17 }],
-    producerName: 'pitlane test-support',
-    graph: {
-      name: 'affine',
-      node: [
-        { opType: 'Mul', input: ['X', 'two'], output: ['X2'], name: 'mul' },
-        { opType: 'Add', input: ['X2', 'B'], output: ['Y'], name: 'add' },
-        { opType: 'Greater', input: ['X', 'zero'], output: ['POSITIVE'], name: 'greater' },
-        {
-          opType: 'Cast',
-          input: ['Y'],
-          output: ['Y_HALF'],
-          name: 'cast',
-          attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: T.FLOAT16 }],
-        },
-        { opType: 'Add', input: ['IDS', 'one'], output: ['IDS_NEXT'], name: 'next' },
-      ],
-      initializer: [
-        onnxInitializer('two', T.FLOAT, new Float32Array([2])),
-        onnxInitializer('zero', T.FLOAT, new Float32Array([0])),
-        onnxInitializer('one', T.INT64, new BigInt64Array([1n])),
-      ],
-      input: [
-        valueInfo('X', T.FLOAT, ['batch', 4]),
-        valueInfo('B', T.FLOAT, [4]),
-        valueInfo('IDS', T.INT64, ['n']),
-      ],
-      output: [
-        valueInfo('Y', T.FLOAT, ['batch', 4]),
-        valueInfo('POSITIVE', T.BOOL, ['batch', 4]),
-        valueInfo('Y_HALF', T.FLOAT16, ['batch', 4]),
-        valueInfo('IDS_NEXT', T.INT64, ['n']),
-      ],
-    },
-  };
-  writeFileSync(path, onnx.ModelProto.encode(model).finish());
 }
 
 const ORT_TYPE = { FP32: 'float32', INT64: 'int64' } as const;
