@@ -95,6 +95,25 @@ def cli(*args: str, stdin: bytes = b"", timeout: float = 60) -> subprocess.Compl
     )
 
 
+def interrupt_after_first_line(path: str, stdin: bytes) -> Tuple[bytes, Optional[int], bytes, bytes]:
+    """`run path` with `stdin` written and the input left open: waits (up to 10 s) for the first output line,
+    sends SIGINT, and returns that line, the exit code, the rest of stdout, and stderr."""
+    p = subprocess.Popen([sys.executable, SCRIPT, "run", path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        p.stdin.write(stdin)
+        p.stdin.flush()
+        deadline = time.time() + 10
+        first = b""
+        while not first.endswith(b"\n") and time.time() < deadline:
+            first += p.stdout.read1(100) if hasattr(p.stdout, "read1") else p.stdout.read(1)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    return first, p.returncode, out, err
+
 class TempDirMixin:
     def setUp(self) -> None:  # noqa: D401
         self.tmp = tempfile.mkdtemp(prefix="pitlane_ref_test_")
@@ -1127,22 +1146,9 @@ class CliTest(TempDirMixin, unittest.TestCase):
     @unittest.skipUnless(hasattr(signal, "SIGINT") and os.name == "posix", "needs POSIX signals")
     def test_sigint_drains_flushes_and_exits_130(self) -> None:
         path = self.chain_file(node("b", "Buffer", buffer_size=3), node("k", "DataSink"))
-        p = subprocess.Popen([sys.executable, SCRIPT, "run", path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
-        try:
-            p.stdin.write(b"1\n2\n3\n4\n")
-            p.stdin.flush()
-            deadline = time.time() + 10
-            first = b""
-            while not first.endswith(b"\n") and time.time() < deadline:
-                first += p.stdout.read1(100) if hasattr(p.stdout, "read1") else p.stdout.read(1)
-            self.assertEqual(first, b"[1,2,3]\n")  # written while the input is still open
-            p.send_signal(signal.SIGINT)
-            out, err = p.communicate(timeout=10)
-        finally:
-            if p.poll() is None:
-                p.kill()
-        self.assertEqual(p.returncode, 130, err)
+        first, code, out, err = interrupt_after_first_line(path, b"1\n2\n3\n4\n")
+        self.assertEqual(first, b"[1,2,3]\n")  # written while the input is still open
+        self.assertEqual(code, 130, err)
         self.assertEqual(out, b"[4]\n")
 
 
@@ -1756,22 +1762,9 @@ class PythonCliTest(TempDirMixin, unittest.TestCase):
                "        if len(self.items) == 2:\n            out, self.items = self.items, []\n            return out\n" \
                "    def flush(self):\n        return self.items or None\n"
         path = self.write("m.json", chain(node("s", "DataSource"), pynode("b", code)))
-        p = subprocess.Popen([sys.executable, SCRIPT, "run", path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
-        try:
-            p.stdin.write(b"1\n2\n3\n")
-            p.stdin.flush()
-            deadline = time.time() + 10
-            first = b""
-            while not first.endswith(b"\n") and time.time() < deadline:
-                first += p.stdout.read1(100) if hasattr(p.stdout, "read1") else p.stdout.read(1)
-            self.assertEqual(first, b"[1,2]\n")
-            p.send_signal(signal.SIGINT)
-            out, err = p.communicate(timeout=10)
-        finally:
-            if p.poll() is None:
-                p.kill()
-        self.assertEqual(p.returncode, 130, err)
+        first, code, out, err = interrupt_after_first_line(path, b"1\n2\n3\n")
+        self.assertEqual(first, b"[1,2]\n")
+        self.assertEqual(code, 130, err)
         self.assertEqual(out, b"[3]\n")
 
 
