@@ -440,6 +440,21 @@ class GraphBuilder {
     return { batchNorms: this.folded.length + this.norms.length, ms: Math.round(performance.now() - t0) };
   }
 
+  /**
+   * The finished model: its BatchNorms calibrated on the synthetic batch of two `size` x `size` pictures
+   * (calibrationBatch), then the inference form serialised. Returns { bytes, calibration }.
+   */
+  async calibratedModel({ id, inputs, outputs, size, seed, metadata }) {
+    const calibration = await this.calibrate({
+      id,
+      inputs,
+      outputs,
+      dims: [2, 3, size, size],
+      data: calibrationBatch(size, seed),
+    });
+    return { bytes: this.model({ id, inputs, outputs, metadata }), calibration };
+  }
+
   /** x @ W (+ b) on [batch, tokens, cin] -> [batch, tokens, cout]. */
   linear(x, prefix, { tokens, cin, cout, bias = true, std = Math.sqrt(1 / cin) }) {
     const wName = this.param(`${prefix}.weight`, [cin, cout], this.normal(cin * cout, std));
@@ -747,17 +762,12 @@ async function buildYolo11sGraph(seed) {
   const id = 'yolo11s-arch';
   const inputs = [valueInfo('images', FLOAT, ['batch', 3, S.imgsz, S.imgsz])];
   const outputs = [valueInfo('output0', FLOAT, ['batch', 4 + S.nc, anchorsN])];
-  const calibration = await g.calibrate({
+  const { bytes, calibration } = await g.calibratedModel({
     id,
     inputs,
     outputs,
-    dims: [2, 3, S.imgsz, S.imgsz],
-    data: calibrationBatch(S.imgsz, seed),
-  });
-  const bytes = g.model({
-    id,
-    inputs,
-    outputs,
+    size: S.imgsz,
+    seed,
     // What Ultralytics writes into its ONNX metadata, for consumers that read it.
     metadata: {
       task: 'detect',
@@ -947,17 +957,12 @@ async function buildMci2Graph(seed) {
   const id = 'mobileclip-s2-image-arch';
   const inputs = [valueInfo('image', FLOAT, ['batch', 3, S.imageSize, S.imageSize])];
   const outputs = [valueInfo('embedding', FLOAT, ['batch', S.projectionDim])];
-  const calibration = await g.calibrate({
+  const { bytes, calibration } = await g.calibratedModel({
     id,
     inputs,
     outputs,
-    dims: [2, 3, S.imageSize, S.imageSize],
-    data: calibrationBatch(S.imageSize, seed),
-  });
-  const bytes = g.model({
-    id,
-    inputs,
-    outputs,
+    size: S.imageSize,
+    seed,
     metadata: { normalized: 'false', embedding_dim: String(S.projectionDim) },
   });
   return { bytes, params: g.params, buffers: g.buffers, macs: g.macs, summary, calibration };
