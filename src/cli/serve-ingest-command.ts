@@ -13,13 +13,12 @@ import { KServeClient } from '../inference/kserve-client.js';
 import { createLocalInference } from '../inference/local-inference.js';
 import { loadModelRepository } from '../inference/model-repository.js';
 import type { InferenceEngine } from '../inference/tensor.js';
-import {
-  IngestPipeline,
-  DEFAULT_INGEST_CONFIG,
-  type FaceFinder,
-  type TextReader,
-} from '../ingest/ingest-pipeline.js';
-import { openDetector, openFaceFinder, openImageEmbedder, openTextReader } from '../ingest/vision.js';
+import { IngestPipeline } from '../services/ingest/pipeline/ingest-pipeline.js';
+import { DEFAULT_INGEST_CONFIG } from '../services/ingest/pipeline/ingest-types.js';
+import type { FaceFinder, TextReader } from '../services/ingest/ports.js';
+import { openDetector } from '../services/ingest/vision/detector.js';
+import { openFaceFinder, openTextReader } from '../services/ingest/vision/face-and-text.js';
+import { openImageEmbedder } from '../services/ingest/vision/image-embedder.js';
 import { DEFAULT_INGEST_APP_OPTIONS, buildIngestApp, type IngestState } from '../services/ingest/app.js';
 import { removeStaleSpools } from '../services/ingest/upload-spool.js';
 import { resolveModelsFile } from './serve-command.js';

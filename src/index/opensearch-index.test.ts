@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Client, errors, type API } from '@opensearch-project/opensearch';
-import { IndexDimensionError, InvalidBatchError, OpenSearchIndexError } from './index-errors.js';
+import { IndexDimensionError, InvalidBatchError, OpenSearchIndexError } from '../core/errors.js';
 import { bruteForceNearest, makeBatch, mulberry32, randomUnitVector } from './index-fixtures.js';
 import { openOpenSearchIndex, type OpenSearchIndex } from './opensearch-index.js';
 import {

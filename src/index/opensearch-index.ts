@@ -30,7 +30,7 @@ import {
   IndexSchemaError,
   InvalidQueryError,
   OpenSearchIndexError,
-} from './index-errors.js';
+} from '../core/errors.js';
 import {
   INDEX_NAMES,
   type BoxDocument,

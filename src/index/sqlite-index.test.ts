@@ -14,7 +14,7 @@ import {
   IndexSchemaError,
   InvalidBatchError,
   InvalidQueryError,
-} from './index-errors.js';
+} from '../core/errors.js';
 import {
   bruteForceNearest,
   makeBatch,

@@ -46,7 +46,7 @@ import {
   IndexSchemaError,
   InvalidQueryError,
   SearchIndexError,
-} from './index-errors.js';
+} from '../core/errors.js';
 import type {
   BoxDocument,
   BoxKind,
@@ -337,7 +337,10 @@ export class SqliteIndex implements SearchIndex {
           } else {
             const box = this.#sql.boxByPk.get(pk);
             if (box === undefined)
-              throw new SearchIndexError(`${this.path}: vector of box ${pk} has no box row`);
+              throw new SearchIndexError(
+                'PL_ERR_INDEX_SCHEMA',
+                `${this.path}: vector of box ${pk} has no box row`,
+              );
             if (exclude.has(box.id)) continue;
             const image = this.#imageAt(box.image_pk);
             const summary: BoxSummary = {
@@ -358,7 +361,11 @@ export class SqliteIndex implements SearchIndex {
 
   #imageAt(pk: number): ImageSummary {
     const row = this.#sql.imageByPk.get(pk);
-    if (row === undefined) throw new SearchIndexError(`${this.path}: vector of image ${pk} has no image row`);
+    if (row === undefined)
+      throw new SearchIndexError(
+        'PL_ERR_INDEX_SCHEMA',
+        `${this.path}: vector of image ${pk} has no image row`,
+      );
     return this.#summary(row);
   }
 
@@ -441,7 +448,10 @@ export class SqliteIndex implements SearchIndex {
       if (existing !== undefined) this.#deleteBox(existing.pk, existing.kind);
       const imagePk = imagePks.get(box.imageId);
       if (imagePk === undefined)
-        throw new SearchIndexError(`box ${box.id}: image ${box.imageId} not in batch`);
+        throw new SearchIndexError(
+          'PL_ERR_INDEX_BATCH_INVALID',
+          `box ${box.id}: image ${box.imageId} not in batch`,
+        );
       const b = box.box;
       const pk = sql.insertBox.run(
         box.id,
@@ -470,7 +480,8 @@ export class SqliteIndex implements SearchIndex {
         const row = this.#sql.imageById.get(id);
         if (row === undefined) return null;
         const vector = this.#sql.globalVector.get(BigInt(row.pk));
-        if (vector === undefined) throw new SearchIndexError(`${this.path}: image ${id} has no vector`);
+        if (vector === undefined)
+          throw new SearchIndexError('PL_ERR_INDEX_SCHEMA', `${this.path}: image ${id} has no vector`);
         return { ...this.#summary(row), embedding: vectorFrom(vector.embedding) };
       });
     });
@@ -480,7 +491,8 @@ export class SqliteIndex implements SearchIndex {
     return run(() =>
       this.#read(() => {
         const images = this.#sql.imageTotals.get();
-        if (images === undefined) throw new SearchIndexError(`${this.path}: no totals`);
+        if (images === undefined)
+          throw new SearchIndexError('PL_ERR_INDEX_SCHEMA', `${this.path}: no totals`);
         const boxes = new Map(this.#sql.boxTotals.all().map((r) => [r.kind, r.n]));
         return {
           global: images.global,

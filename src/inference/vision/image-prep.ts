@@ -34,6 +34,7 @@ import { open } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import sharp, { type Metadata } from 'sharp';
 import { PitlaneError } from '../../core/errors.js';
+import { roundHalfEven } from './letterbox.js';
 
 /** The image formats prepareImage accepts. */
 export type ImageFormat = 'jpeg' | 'png' | 'webp';
@@ -366,12 +367,6 @@ function cropGeometry(width: number, height: number, size: number) {
     left: roundHalfEven((resizedWidth - size) / 2),
     top: roundHalfEven((resizedHeight - size) / 2),
   };
-}
-
-/** Python's round(): halves go to the even neighbour (what torchvision's centre crop uses). */
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** Resizes a raw RGB buffer with sharp (off this thread), optionally extracting a rectangle of the result. */

@@ -27,7 +27,7 @@ import {
   InFlightBudget,
   overLimit,
   type RequestLimit,
-} from '../request-limits.js';
+} from '../http/request-limits.js';
 import type { EmbedMetrics } from './metrics.js';
 
 /** What the app serves; `ready` turns true once every model is loaded and warm. */

@@ -24,13 +24,10 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { INDEX_NAMES, MAX_K, type IndexName, type SearchIndex } from '../../index/index-port.js';
 import { ImageError } from '../../inference/vision/image-prep.js';
-import {
-  FeatureUnavailableError,
-  type IngestItem,
-  type IngestOptions,
-  type IngestPipeline,
-} from '../../ingest/ingest-pipeline.js';
-import { HttpProblem, formatLimitValue, overLimit, type RequestLimit } from '../request-limits.js';
+import { FeatureUnavailableError } from '../../core/errors.js';
+import type { IngestPipeline } from './pipeline/ingest-pipeline.js';
+import type { IngestItem, IngestOptions } from './pipeline/ingest-types.js';
+import { HttpProblem, formatLimitValue, overLimit, type RequestLimit } from '../http/request-limits.js';
 import {
   MAX_FIELDS,
   MAX_FIELD_BYTES,

@@ -11,7 +11,8 @@ import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import type { SearchIndex } from '../../index/index-port.js';
-import type { IngestItem, IngestPipeline } from '../../ingest/ingest-pipeline.js';
+import type { IngestPipeline } from './pipeline/ingest-pipeline.js';
+import type { IngestItem } from './pipeline/ingest-types.js';
 import { buildIngestApp, type IngestState } from './app.js';
 
 // A temp folder of this test's own: os.tmpdir() reads TMPDIR at every call.

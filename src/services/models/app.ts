@@ -43,7 +43,13 @@ import {
   parseHeaderLength,
   parseInferRequest,
 } from './kserve-codec.js';
-import { discardRest, HttpProblem, InFlightBudget, overLimit, type RequestLimit } from '../request-limits.js';
+import {
+  discardRest,
+  HttpProblem,
+  InFlightBudget,
+  overLimit,
+  type RequestLimit,
+} from '../http/request-limits.js';
 import { ModelServerMetrics, type FailureReason, type ModelStatistics, type ServedModel } from './metrics.js';
 
 /** Default largest request body: 64 MiB. */
