@@ -57,3 +57,8 @@ const BY_CODE: Readonly<Record<ErrorCode, number>> = {
 export function exitCodeFor(code: ErrorCode): number {
   return BY_CODE[code];
 }
+
+/** Exit code of a service stopped by a signal: Ctrl-C (SIGINT) is an interruption, SIGTERM a normal stop. */
+export function exitCodeForStop(signal: 'SIGTERM' | 'SIGINT'): number {
+  return signal === 'SIGINT' ? EXIT.INTERRUPTED : EXIT.OK;
+}

@@ -23,7 +23,8 @@ import { DEFAULT_INGEST_APP_OPTIONS, buildIngestApp, type IngestState } from '..
 import { removeStaleSpools } from '../services/ingest/upload-spool.js';
 import { resolveModelsFile } from './serve-command.js';
 import { pickSpecs } from './serve-models-command.js';
-import { closeServer, listen, serviceLog, untilSignal } from './serve-support.js';
+import { closeServer, listen, serviceLog, untilSignal } from '../services/http/lifecycle.js';
+import { exitCodeForStop } from './exit-codes.js';
 
 export interface ServeIngestOptions {
   readonly models?: string;
@@ -150,5 +151,5 @@ export async function serveIngestCommand(options: ServeIngestOptions): Promise<n
     );
   }
   log(`ready in ${readyMs} ms: POST /ingest/batch, /search; GET /images/{id}, /health, /metrics`);
-  return untilSignal(log, close);
+  return exitCodeForStop(await untilSignal(log, close));
 }

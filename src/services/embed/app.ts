@@ -19,11 +19,12 @@ import {
   type EmbedResult,
 } from '../../inference/embedding-service.js';
 import { l2Normalize } from '../../inference/onnx-backend.js';
+import { setServiceErrorHandler } from '../http/error-handler.js';
+import { ClientGone, HttpProblem } from '../http/problem.js';
 import {
   countJsonValues,
   discardRest,
   formatLimitValue,
-  HttpProblem,
   InFlightBudget,
   overLimit,
   type RequestLimit,
@@ -111,9 +112,6 @@ export interface EmbedAppOptions {
   readonly metrics: EmbedMetrics;
 }
 
-/** The client went away before the answer: nothing is sent. */
-class ClientGone extends Error {}
-
 type Api = 'tei' | 'openai';
 
 export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): FastifyInstance {
@@ -186,26 +184,12 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
     done();
   });
 
-  app.setErrorHandler(async (error: Error & { code?: string; statusCode?: number }, request, reply) => {
-    const api = apiOf(request);
-    // Refused before its body was read to the end: the rest is read and dropped first, so that the client,
-    // still sending, gets the answer rather than a broken pipe.
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') await discardRest(request.raw);
-    if (error instanceof HttpProblem) return sendProblem(reply, api, error);
-    if (error instanceof ClientGone) return reply.code(499).send();
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return sendProblem(reply, api, overLimit(bodyLimit, 'the request body'));
-    }
-    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return sendProblem(reply, api, new HttpProblem(415, 'send the body as application/json'));
-    }
-    const status = error.statusCode ?? 500;
-    if (status < 500) {
-      const invalidJson = error instanceof SyntaxError || (error.code ?? '').includes('JSON');
-      const message = invalidJson ? `the body is not valid JSON: ${error.message}` : error.message;
-      return sendProblem(reply, api, new HttpProblem(status, message));
-    }
-    return sendProblem(reply, api, new HttpProblem(500, `internal error: ${error.message}`));
+  setServiceErrorHandler(app, {
+    send: (reply, problem, request) => sendProblem(reply, apiOf(request), problem),
+    bodyTooLarge: () => overLimit(bodyLimit, 'the request body'),
+    invalidMediaType: 'send the body as application/json',
+    drain: 'body-too-large',
+    sayInvalidJson: true,
   });
 
   app.get('/health', (_request, reply) => {
@@ -358,9 +342,8 @@ function tokenProblem(err: unknown, limit: RequestLimit, api: Api): unknown {
   );
 }
 
+/** A problem in the error format of the API (status and headers are set by the shared handler). */
 function sendProblem(reply: FastifyReply, api: Api, problem: HttpProblem): FastifyReply {
-  for (const [name, value] of Object.entries(problem.headers)) void reply.header(name, value);
-  void reply.code(problem.status);
   if (api === 'openai') {
     const type = problem.status >= 500 ? 'server_error' : 'invalid_request_error';
     const code =

@@ -23,11 +23,11 @@ import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { INDEX_NAMES, MAX_K, type IndexName, type SearchIndex } from '../../index/index-port.js';
-import { ImageError } from '../../inference/vision/image-prep.js';
-import { FeatureUnavailableError } from '../../core/errors.js';
 import type { IngestPipeline } from './pipeline/ingest-pipeline.js';
 import type { IngestItem, IngestOptions } from './pipeline/ingest-types.js';
-import { HttpProblem, formatLimitValue, overLimit, type RequestLimit } from '../http/request-limits.js';
+import { setServiceErrorHandler } from '../http/error-handler.js';
+import { HttpProblem } from '../http/problem.js';
+import { formatLimitValue, overLimit, type RequestLimit } from '../http/request-limits.js';
 import {
   MAX_FIELDS,
   MAX_FIELD_BYTES,
@@ -149,23 +149,14 @@ export function buildIngestApp(state: IngestState, options: IngestAppOptions): F
     done();
   });
 
-  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, _request, reply) => {
-    if (error instanceof HttpProblem) {
-      for (const [k, v] of Object.entries(error.headers)) void reply.header(k, v);
-      return problem(reply, error.status, error.message);
-    }
-    if (error instanceof FeatureUnavailableError) return problem(reply, 400, error.message);
-    if (error instanceof ImageError) return problem(reply, 400, error.message);
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return problem(
-        reply,
+  setServiceErrorHandler(app, {
+    send: (reply, problem) => reply.send({ status: 'error', error: problem.message }),
+    bodyTooLarge: () =>
+      new HttpProblem(
         413,
         `the JSON body is over the limit of ${formatLimitValue(limits.json.value, 'bytes')}; upload images as multipart`,
-      );
-    }
-    const status = error.statusCode ?? 500;
-    if (status < 500) return problem(reply, status, error.message);
-    return problem(reply, 500, `internal error: ${error.message}`);
+      ),
+    drain: 'none',
   });
 
   const ready = (): { pipeline: IngestPipeline; index: SearchIndex } => {
@@ -279,10 +270,6 @@ export function buildIngestApp(state: IngestState, options: IngestAppOptions): F
   });
 
   return app;
-}
-
-function problem(reply: FastifyReply, status: number, message: string): FastifyReply {
-  return reply.code(status).send({ status: 'error', error: message });
 }
 
 function isTrue(query: unknown, key: string): boolean {

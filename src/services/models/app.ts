@@ -43,13 +43,9 @@ import {
   parseHeaderLength,
   parseInferRequest,
 } from './kserve-codec.js';
-import {
-  discardRest,
-  HttpProblem,
-  InFlightBudget,
-  overLimit,
-  type RequestLimit,
-} from '../http/request-limits.js';
+import { setServiceErrorHandler } from '../http/error-handler.js';
+import { ClientGone, HttpProblem } from '../http/problem.js';
+import { InFlightBudget, overLimit, type RequestLimit } from '../http/request-limits.js';
 import { ModelServerMetrics, type FailureReason, type ModelStatistics, type ServedModel } from './metrics.js';
 
 /** Default largest request body: 64 MiB. */
@@ -111,13 +107,6 @@ interface Reservation {
   readonly prepaid: boolean;
 }
 
-/** The client went away before the answer: nothing is sent (499 in the logs). */
-class ClientGone extends Error {
-  constructor() {
-    super('the client closed the connection before the answer');
-  }
-}
-
 type ModelParams = { model: string; version?: string };
 
 export function buildModelServerApp(options: ModelServerAppOptions): FastifyInstance {
@@ -159,22 +148,13 @@ export function buildModelServerApp(options: ModelServerAppOptions): FastifyInst
     return (await isBatched) ? (first.shape[0] ?? 1) : 1;
   };
 
-  app.setErrorHandler(async (error: Error & { code?: string; statusCode?: number }, request, reply) => {
-    if (error instanceof ClientGone) return reply.code(499).send();
-    // Refused before its body was read to the end (over the body limit or the in-flight budget): the rest is
-    // read and dropped first, so that the client, still sending, gets the answer rather than a broken pipe.
-    if (
-      error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ||
-      (error instanceof HttpProblem && (error.status === 413 || error.status === 429))
-    ) {
-      await discardRest(request.raw);
-    }
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, tooLarge());
-    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return sendProblem(reply, new HttpProblem(415, 'the Content-Type header is not a valid media type'));
-    }
-    const problem = problemOf(error, request.url.endsWith('/infer'));
-    return sendProblem(reply, problem);
+  setServiceErrorHandler(app, {
+    send: (reply, problem) => sendProblem(reply, problem),
+    bodyTooLarge: tooLarge,
+    invalidMediaType: 'the Content-Type header is not a valid media type',
+    drain: 'refusals',
+    problemOf: inferenceProblem,
+    internalPrefix: (request) => (request.url.endsWith('/infer') ? 'inference failed' : 'internal error'),
   });
 
   app.setNotFoundHandler((request, reply) =>
@@ -446,9 +426,8 @@ function wholeNumber(value: string | string[] | undefined): number | undefined {
   return Number(value);
 }
 
-/** The HTTP answer to an error. */
-function problemOf(error: Error & { code?: string; statusCode?: number }, inferring: boolean): HttpProblem {
-  if (error instanceof HttpProblem) return error;
+/** The HTTP answer to an error of the inference layer; null for any other error. */
+function inferenceProblem(error: Error): HttpProblem | null {
   if (error instanceof InferenceInputError) return new HttpProblem(400, error.message);
   if (error instanceof ModelNotFoundError) return new HttpProblem(404, error.message);
   if (error instanceof QueueFullError) {
@@ -456,9 +435,7 @@ function problemOf(error: Error & { code?: string; statusCode?: number }, inferr
       'retry-after': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))),
     });
   }
-  const status = error.statusCode ?? 500;
-  if (status >= 400 && status < 500) return new HttpProblem(status, error.message);
-  return new HttpProblem(500, `${inferring ? 'inference failed' : 'internal error'}: ${error.message}`);
+  return null;
 }
 
 /** Triton's reason label of a failed request. */
@@ -476,7 +453,6 @@ function reasonOf(error: unknown): FailureReason {
 }
 
 function sendProblem(reply: FastifyReply, problem: HttpProblem): FastifyReply {
-  for (const [name, value] of Object.entries(problem.headers)) void reply.header(name, value);
   return reply.code(problem.status).type('application/json').send({ error: problem.message });
 }
 
