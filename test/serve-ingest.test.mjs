@@ -13,12 +13,12 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { ROOT, postJson, startService, upload } from './helpers.mjs';
+import { ROOT, pitlane, postJson, startService, upload } from './helpers.mjs';
 
 const DARKNET = '/usr/share/darknet/data';
 const PHOTOS = ['dog', 'person', 'horses', 'giraffe', 'eagle', 'scream'];
@@ -342,6 +342,42 @@ describe('pitlane serve ingest through pitlane serve models (KServe v2)', () => 
     assert.match(faces.json.error, /face/);
     const metrics = await (await fetch(`${modelsUrl}/metrics`)).text();
     assert.match(metrics, /nv_inference_request_success\{model="coco-ssd",version="1"\} [1-9]/);
+  });
+});
+
+describe('pitlane serve ingest with an --inference URL nothing listens on', () => {
+  test('a user error (PL_ERR_UNREACHABLE, exit 2) in one line naming the URL, not an internal error', async () => {
+    // A port that was free a moment ago: listened on, then closed.
+    const probe = createServer();
+    await new Promise((r) => probe.listen(0, '127.0.0.1', r));
+    const port = probe.address().port;
+    await new Promise((r) => probe.close(r));
+    const temp = mkdtempSync(join(tmpdir(), 'pitlane-ingest-unreachable-'));
+    try {
+      const inference = `http://127.0.0.1:${port}`;
+      const r = await pitlane([
+        'serve',
+        'ingest',
+        '--inference',
+        inference,
+        '--no-faces',
+        '--no-ocr',
+        '--port',
+        '0',
+        '--db',
+        join(temp, 'i.db'),
+      ]);
+      assert.equal(r.code, 2, r.stderr);
+      const errors = r.stderr.split('\n').filter((l) => l.startsWith('error '));
+      assert.equal(errors.length, 1, r.stderr);
+      assert.match(
+        errors[0],
+        new RegExp(`^error PL_ERR_UNREACHABLE: --inference ${inference}: cannot reach`),
+      );
+      assert.doesNotMatch(r.stderr, /PL_ERR_INTERNAL|\n {4}at /);
+    } finally {
+      rmSync(temp, { recursive: true, force: true });
+    }
   });
 });
 
