@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Client, errors, type API } from '@opensearch-project/opensearch';
 import { IndexDimensionError, InvalidBatchError, OpenSearchIndexError } from '../core/errors.js';
-import { bruteForceNearest, makeBatch, mulberry32, randomUnitVector } from './index-fixtures.js';
+import { mulberry32 } from '../core/random.js';
+import { bruteForceNearest, makeBatch, randomUnitVector } from './index-fixtures.js';
 import { openOpenSearchIndex, type OpenSearchIndex } from './opensearch-index.js';
 import {
   DEFAULT_RETRY_POLICY,

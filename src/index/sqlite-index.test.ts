@@ -15,13 +15,8 @@ import {
   InvalidBatchError,
   InvalidQueryError,
 } from '../core/errors.js';
-import {
-  bruteForceNearest,
-  makeBatch,
-  mulberry32,
-  randomUnitVector,
-  type FixtureBatch,
-} from './index-fixtures.js';
+import { mulberry32 } from '../core/random.js';
+import { bruteForceNearest, makeBatch, randomUnitVector, type FixtureBatch } from './index-fixtures.js';
 import type { BoxDocument, ImageDocument, IndexCounts, SearchHit } from './index-port.js';
 import { openSqliteIndex, type SqliteIndex } from './sqlite-index.js';
 import { fixtureBatch } from './writer-fixture.js';
