@@ -3,6 +3,7 @@
  * `/v1/embeddings`, and Prometheus `/metrics`. Handlers only validate, call an EmbeddingService and shape the
  * answer; every error names the field it is about, in the error format of the API it belongs to (TEI:
  * `{error, error_type}`; OpenAI: `{error: {message, type, param, code}}`).
+ * Reading the body's fields is embed-requests.ts; the error handler is the shared one (services/http).
  *
  * Memory is bounded by the limits (EmbedLimits), each checked before anything proportional to what it bounds is
  * allocated: requests in flight when a request arrives (429, before its body is read), the body size while it
@@ -29,6 +30,14 @@ import {
   overLimit,
   type RequestLimit,
 } from '../http/request-limits.js';
+import {
+  objectBody,
+  pickService,
+  readBoolean,
+  readInputs,
+  validationStatus,
+  type Api,
+} from './embed-requests.js';
 import type { EmbedMetrics } from './metrics.js';
 
 /** What the app serves; `ready` turns true once every model is loaded and warm. */
@@ -111,8 +120,6 @@ export interface EmbedAppOptions {
   readonly version: string;
   readonly metrics: EmbedMetrics;
 }
-
-type Api = 'tei' | 'openai';
 
 export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): FastifyInstance {
   const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_EMBED_BODY_LIMIT_BYTES;
@@ -352,97 +359,6 @@ function sendProblem(reply: FastifyReply, api: Api, problem: HttpProblem): Fasti
   }
   const errorType = problem.status === 429 ? 'Overloaded' : problem.status >= 500 ? 'Backend' : 'Validation';
   return reply.send({ error: problem.message, error_type: errorType });
-}
-
-function validationStatus(api: Api): number {
-  // TEI answers bad requests with 422; OpenAI with 400.
-  return api === 'tei' ? 422 : 400;
-}
-
-function objectBody(body: unknown, api: Api): Record<string, unknown> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new HttpProblem(validationStatus(api), 'the body must be a JSON object');
-  }
-  return body as Record<string, unknown>;
-}
-
-function pickService(state: EmbedState, model: unknown, fallback: string, api: Api): EmbeddingService {
-  if (!state.ready)
-    throw new HttpProblem(503, 'the models are still loading; retry when /health answers 200');
-  if (model !== undefined && typeof model !== 'string') {
-    throw new HttpProblem(validationStatus(api), 'model must be a string', 'model');
-  }
-  const id = model ?? fallback;
-  const service = state.services.get(id);
-  if (service === undefined) {
-    throw new HttpProblem(
-      404,
-      `model "${id}" is not served here; models: ${[...state.services.keys()].join(', ')}`,
-      'model',
-    );
-  }
-  return service;
-}
-
-/**
- * A string or a non-empty array of non-empty strings, as a list; an array longer than `itemLimit` is refused
- * before its items are looked at, in TEI's words ("batch size N > maximum allowed batch size M"), which
- * clients parse to split their batches.
- */
-function readInputs(value: unknown, field: string, api: Api, itemLimit: RequestLimit): string[] {
-  const status = validationStatus(api);
-  if (value === undefined) throw new HttpProblem(status, `${field} is required`, field);
-  if (typeof value === 'string') {
-    if (value.length === 0) throw new HttpProblem(status, `${field} is an empty string`, field);
-    return [value];
-  }
-  if (!Array.isArray(value)) {
-    throw new HttpProblem(
-      status,
-      `${field} must be a string or an array of strings, got ${kindOf(value)}`,
-      field,
-    );
-  }
-  if (value.length === 0) throw new HttpProblem(status, `${field} is an empty array`, field);
-  if (value.length > itemLimit.value) {
-    throw new HttpProblem(
-      status,
-      `batch size ${value.length} > maximum allowed batch size ${itemLimit.value}: send at most ` +
-        `${itemLimit.value} ${field} per request (${itemLimit.flag})`,
-      field,
-    );
-  }
-  value.forEach((v, i) => {
-    if (typeof v !== 'string') {
-      const hint =
-        typeof v === 'number' || Array.isArray(v) ? ' (token-id inputs are not supported; send text)' : '';
-      throw new HttpProblem(
-        status,
-        `${field}[${i}] must be a string, got ${kindOf(v)}${hint}`,
-        `${field}[${i}]`,
-      );
-    }
-    if (v.length === 0) throw new HttpProblem(status, `${field}[${i}] is an empty string`, `${field}[${i}]`);
-  });
-  return value as string[];
-}
-
-function readBoolean(value: unknown, field: string, fallback: boolean, api: Api): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') {
-    throw new HttpProblem(
-      validationStatus(api),
-      `${field} must be true or false, got ${kindOf(value)}`,
-      field,
-    );
-  }
-  return value;
-}
-
-function kindOf(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
 /** /info of one model. */
