@@ -11,17 +11,19 @@ import {
   backoffSchedule,
   buildBulkBodies,
   buildBulkOperations,
+  bulkBody,
+  classifyBulkResponse,
+  splitBulk,
+  type BulkOperation,
+} from './opensearch-bulk.js';
+import {
   buildImohashQuery,
   buildIndexTemplate,
   buildKnnQuery,
   buildStaleBoxesQuery,
-  bulkBody,
-  classifyBulkResponse,
   cosineFromScore,
   indexNames,
   mappingDimension,
-  splitBulk,
-  type BulkOperation,
 } from './opensearch-requests.js';
 import { validateNearest } from './validation.js';
 
