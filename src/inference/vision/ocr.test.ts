@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { FileError } from '../../core/errors.js';
 import { loadOnnxModel, type OnnxModel } from '../onnx-backend.js';
 import type { Tensor } from '../tensor.js';
-import type { RgbImage } from './faces.js';
+import type { RgbImage } from './rgb-image.js';
 import {
   DEFAULT_OCR_MODEL_PATHS,
   ctcGreedyDecode,

@@ -37,8 +37,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileError } from '../../core/errors.js';
 import type { Tensor } from '../tensor.js';
-import { checkImage, resizeRgb, type RgbImage } from './faces.js';
 import type { Box } from './nms.js';
+import { checkImage, resizeRgb, type RgbImage } from './rgb-image.js';
 
 /** One line of recognised text. */
 export interface TextLine {
