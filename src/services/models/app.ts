@@ -10,7 +10,7 @@
  *   POST /v2/models/{m}[/versions/{v}]/infer             JSON, or JSON header + binary tensor data
  *   GET  /metrics                                        Prometheus text
  *
- * Handlers only read the body (kserve-codec.ts), call the InferenceEngine and shape the answer. Errors are
+ * Handlers only read the body (body-reader.ts, kserve-codec.ts), call the InferenceEngine and shape the answer. Errors are
  * KServe's `{"error": "..."}`: 400 malformed request or tensors that do not fit the model (the message names
  * the tensor), 404 unknown model or version, 413 body over the limit, 415 unsupported Content-Encoding, 429 +
  * Retry-After when the engine's queue is full or the request bytes in flight are at their limit, 499 when the
@@ -23,8 +23,6 @@
  * body is compressed; given back when its answer has been sent). A request that does not fit gets 429 +
  * Retry-After at once instead of being held.
  */
-import type { Readable, Transform } from 'node:stream';
-import { createGunzip, createInflate } from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { QueueFullError } from '../../inference/dynamic-batcher.js';
 import {
@@ -36,7 +34,6 @@ import {
   type Tensor,
 } from '../../inference/tensor.js';
 import {
-  BodyAssembler,
   INFERENCE_HEADER,
   type EncodedBody,
   encodeInferResponse,
@@ -46,6 +43,7 @@ import {
 import { setServiceErrorHandler } from '../http/error-handler.js';
 import { ClientGone, HttpProblem } from '../http/problem.js';
 import { InFlightBudget, overLimit, type RequestLimit } from '../http/request-limits.js';
+import { readBody, wholeNumber } from './body-reader.js';
 import { ModelServerMetrics, type FailureReason, type ModelStatistics, type ServedModel } from './metrics.js';
 
 /** Default largest request body: 64 MiB. */
@@ -325,105 +323,6 @@ async function checkModelReady(
   const which = version === undefined ? `model '${model}'` : `version '${version}' of model '${model}'`;
   const path = `/v2/models/${model}${version === undefined ? '' : `/versions/${version}`}/ready`;
   throw new HttpProblem(503, `${which} is not ready yet; retry when GET ${path} answers 200`);
-}
-
-/**
- * Reads a request body into one buffer (see BodyAssembler), decompressing gzip / deflate, and refusing it as
- * soon as it is over the limit (before reading anything when its Content-Length says so).
- */
-function readBody(
-  request: FastifyRequest,
-  payload: Readable,
-  limit: number,
-  tooLarge: () => HttpProblem,
-  /** Takes bytes from the in-flight budget as they are read (null: taken already); a problem when full. */
-  take: ((bytes: number) => HttpProblem | null) | null,
-): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const encoding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-    let decompressor: Transform | null = null;
-    if (encoding === 'gzip' || encoding === 'x-gzip') decompressor = createGunzip();
-    else if (encoding === 'deflate') decompressor = createInflate();
-    else if (encoding !== 'identity' && encoding !== '') {
-      reject(
-        new HttpProblem(
-          415,
-          `Content-Encoding '${encoding}' is not supported; use gzip, deflate or identity`,
-          null,
-          { 'accept-encoding': 'gzip, deflate' },
-        ),
-      );
-      return;
-    }
-    const source: Readable = decompressor === null ? payload : payload.pipe(decompressor);
-    const compressed = decompressor !== null;
-    const declared = wholeNumber(request.headers['content-length']);
-    if (!compressed && declared !== undefined && declared > limit) {
-      reject(tooLarge());
-      return;
-    }
-    const assembler = new BodyAssembler(
-      compressed ? undefined : declared,
-      wholeNumber(request.headers[INFERENCE_HEADER]),
-      limit,
-    );
-    const stop = (): void => {
-      source.off('data', onData);
-      source.off('end', onEnd);
-      source.off('error', onError);
-      if (decompressor !== null) {
-        payload.off('error', onError);
-        payload.unpipe(decompressor);
-        decompressor.destroy();
-        payload.resume();
-      }
-    };
-    const onData = (chunk: Buffer): void => {
-      try {
-        const full = take?.(chunk.byteLength) ?? null;
-        if (full !== null) {
-          stop();
-          reject(full);
-          return;
-        }
-        if (assembler.push(chunk)) return;
-        stop();
-        reject(tooLarge());
-      } catch (err) {
-        stop();
-        reject(asError(err));
-      }
-    };
-    const onEnd = (): void => {
-      stop();
-      try {
-        resolve(assembler.finish());
-      } catch (err) {
-        reject(asError(err));
-      }
-    };
-    const onError = (err: Error): void => {
-      stop();
-      reject(
-        compressed && (err as Error & { code?: string }).code?.startsWith('Z_') === true
-          ? new HttpProblem(400, `the body is not valid ${encoding} data: ${err.message}`)
-          : err,
-      );
-    };
-    source.on('data', onData);
-    source.on('end', onEnd);
-    source.on('error', onError);
-    if (compressed) payload.on('error', onError);
-  });
-}
-
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
-}
-
-function wholeNumber(value: string | string[] | undefined): number | undefined {
-  if (typeof value !== 'string' || !/^\s*\d+\s*$/.test(value)) return undefined;
-  return Number(value);
 }
 
 /** The HTTP answer to an error of the inference layer; null for any other error. */
