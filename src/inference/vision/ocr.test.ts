@@ -9,16 +9,8 @@ import { FileError } from '../../core/errors.js';
 import { loadOnnxModel, type OnnxModel } from '../onnx-backend.js';
 import type { Tensor } from '../tensor.js';
 import type { RgbImage } from './rgb-image.js';
-import {
-  DEFAULT_OCR_MODEL_PATHS,
-  ctcGreedyDecode,
-  dbTextBoxes,
-  loadOcrDictionary,
-  prepareOcrDetInput,
-  readingOrder,
-  recognizeText,
-  type OcrCharset,
-} from './ocr.js';
+import { DEFAULT_OCR_MODEL_PATHS, loadOcrDictionary, prepareOcrDetInput, recognizeText } from './ocr.js';
+import { ctcGreedyDecode, dbTextBoxes, readingOrder, type OcrCharset } from './ocr-decode.js';
 
 // Keep ONNX Runtime's load-time warnings (unused initializers in the OCR detector) out of the test output.
 ort.env.logLevel = 'error';
