@@ -22,6 +22,8 @@ export const EXIT = Object.freeze({
   INTERNAL: 70,
   /** The output could not be written (disk full, I/O error): sysexits' EX_IOERR. */
   OUTPUT_FAILED: 74,
+  /** A server was overloaded and asked to retry later: sysexits' EX_TEMPFAIL. */
+  TRY_AGAIN: 75,
   /** Stopped by Ctrl-C (SIGINT). */
   INTERRUPTED: 130,
   /** The reader of the output closed it (`| head`): stopped quietly, as Unix tools killed by SIGPIPE (128 + 13). */
@@ -51,6 +53,11 @@ const BY_CODE: Readonly<Record<ErrorCode, number>> = {
   PL_ERR_INDEX_SCHEMA: EXIT.INVALID_INPUT,
   PL_ERR_INDEX_CLOSED: EXIT.INTERNAL,
   PL_ERR_INDEX_OPENSEARCH: EXIT.INVALID_INPUT,
+  PL_ERR_MODEL_NOT_FOUND: EXIT.INVALID_INPUT,
+  PL_ERR_INFERENCE_INPUT: EXIT.INVALID_INPUT,
+  PL_ERR_QUEUE_FULL: EXIT.TRY_AGAIN,
+  PL_ERR_INPUT_TOO_LONG: EXIT.INVALID_INPUT,
+  PL_ERR_TOO_MANY_TOKENS: EXIT.INVALID_INPUT,
 };
 
 /** Exit code for an error code. */

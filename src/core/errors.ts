@@ -37,6 +37,14 @@ export const ERROR_CODES = {
   PL_ERR_INDEX_CLOSED: 'A search index was used after it was closed.',
   PL_ERR_INDEX_OPENSEARCH:
     'A request to OpenSearch failed for good (after retries), or items of a bulk write failed.',
+  PL_ERR_MODEL_NOT_FOUND: 'A request named a model (or a version of it) the server does not serve.',
+  PL_ERR_INFERENCE_INPUT:
+    "A request's tensors do not fit the model (name, datatype, shape) or its body is malformed; the message names the tensor.",
+  PL_ERR_QUEUE_FULL:
+    'The server is overloaded: its inference queue has no room; retry after the delay it gives.',
+  PL_ERR_INPUT_TOO_LONG:
+    "An input holds more tokens than the model's limit, and truncation was not asked for.",
+  PL_ERR_TOO_MANY_TOKENS: 'The inputs of one request hold more tokens than the per-request limit.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -383,6 +391,91 @@ export class OpenSearchIndexError extends SearchIndexError {
     this.status = context.status ?? null;
     this.failures = context.failures ?? [];
     this.name = 'OpenSearchIndexError';
+  }
+}
+
+/**
+ * A Python node's class failed to start (src/python/): a syntax error, a missing class, an exception in
+ * `__init__`/`initialize`. The message is Python's own, with the traceback of the node's code.
+ */
+export class PythonNodeInitError extends PitlaneError {
+  constructor(
+    readonly nodeId: string,
+    readonly exception: { readonly type: string; readonly message: string; readonly traceback: string },
+  ) {
+    super('PL_ERR_NODE_INIT', `${exception.type}: ${exception.message}\n${exception.traceback}`.trimEnd());
+    this.name = 'PythonNodeInitError';
+  }
+}
+
+// -- The inference layer (src/inference/). The services answer them by code (services/http/status.ts).
+
+/** Unknown model or version (HTTP 404). */
+export class ModelNotFoundError extends PitlaneError {
+  constructor(
+    readonly model: string,
+    readonly version?: string,
+  ) {
+    super(
+      'PL_ERR_MODEL_NOT_FOUND',
+      version === undefined ? `unknown model '${model}'` : `unknown version '${version}' of model '${model}'`,
+    );
+    this.name = 'ModelNotFoundError';
+  }
+}
+
+/** A request whose tensors do not fit the model, or whose body is malformed (HTTP 400). The message names the tensor. */
+export class InferenceInputError extends PitlaneError {
+  constructor(message: string) {
+    super('PL_ERR_INFERENCE_INPUT', message);
+    this.name = 'InferenceInputError';
+  }
+}
+
+/** The queue is full: retry after `retryAfterMs` (HTTP 429). */
+export class QueueFullError extends PitlaneError {
+  constructor(
+    readonly retryAfterMs: number,
+    readonly queued: number,
+  ) {
+    super(
+      'PL_ERR_QUEUE_FULL',
+      `the queue is full (${queued} sequences waiting); retry in ${Math.ceil(retryAfterMs / 1000)} s`,
+    );
+    this.name = 'QueueFullError';
+  }
+}
+
+/** An input is longer than the model's limit and truncation was not asked for (HTTP 413). */
+export class InputTooLongError extends PitlaneError {
+  constructor(
+    readonly index: number,
+    readonly tokens: number,
+    readonly limit: number,
+  ) {
+    super(
+      'PL_ERR_INPUT_TOO_LONG',
+      `input ${index} has ${tokens} tokens, more than the model's limit of ${limit}; shorten it or ask for truncation`,
+    );
+    this.name = 'InputTooLongError';
+  }
+}
+
+/**
+ * A request's inputs hold more tokens than it may (HTTP 422). Counted as tokenization goes, in chunks, so a
+ * request far over the limit is refused after its first chunks, not after all of it.
+ */
+export class TooManyTokensError extends PitlaneError {
+  constructor(
+    /** Tokens counted when the limit was passed (the request holds at least this many). */
+    readonly tokens: number,
+    readonly limit: number,
+  ) {
+    super(
+      'PL_ERR_TOO_MANY_TOKENS',
+      `the inputs hold at least ${tokens} tokens, more than the limit of ${limit} per request`,
+    );
+    this.name = 'TooManyTokensError';
   }
 }
 

@@ -4,6 +4,7 @@
  * and the affine engine (a real ONNX graph behind the InferenceEngine interface) that the model server's tests and
  * the KServe client's tests both serve.
  */
+import { InferenceInputError, ModelNotFoundError } from '../core/errors.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,8 +16,6 @@ import * as ort from 'onnxruntime-node';
 import { loadOnnxModel, type OnnxModel, type OnnxTensorMap } from './backends/onnx/session.js';
 import { DynamicBatcher } from './tensor/dynamic-batcher.js';
 import {
-  InferenceInputError,
-  ModelNotFoundError,
   type InferenceEngine,
   type InferenceRequest,
   type InferenceResult,

@@ -10,15 +10,10 @@
  * is read (413), the values in the body before it is parsed and the inputs before they are tokenized (422 TEI /
  * 400 OpenAI), and the tokens as they are counted, chunk by chunk (422 / 400).
  */
+import { InputTooLongError, QueueFullError, TooManyTokensError } from '../../core/errors.js';
 import { isAbsolute, relative } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { QueueFullError } from '../../inference/tensor/dynamic-batcher.js';
-import {
-  InputTooLongError,
-  TooManyTokensError,
-  type EmbeddingService,
-  type EmbedResult,
-} from '../../inference/text/embedding-service.js';
+import { type EmbeddingService, type EmbedResult } from '../../inference/text/embedding-service.js';
 import { l2Normalize } from '../../inference/text/pooling.js';
 import { setServiceErrorHandler } from '../http/error-handler.js';
 import { ClientGone, HttpProblem } from '../http/problem.js';

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { FeatureUnavailableError, InvalidBatchError } from '../../core/errors.js';
+import {
+  FeatureUnavailableError,
+  InferenceInputError,
+  InvalidBatchError,
+  ModelNotFoundError,
+  QueueFullError,
+} from '../../core/errors.js';
 import { ImageError } from '../../inference/vision/image-prep.js';
 import { setServiceErrorHandler } from './error-handler.js';
 import { ClientGone, HttpProblem } from './problem.js';
@@ -10,6 +16,10 @@ import { HTTP_STATUS_BY_CODE, httpStatusOf } from './status.js';
 test('the status table: client errors by code, anything else is not in it (a 500)', () => {
   assert.equal(httpStatusOf(new ImageError('x.jpg', 'corrupt', 'is corrupt')), 400);
   assert.equal(httpStatusOf(new FeatureUnavailableError('ocr')), 400);
+  assert.equal(httpStatusOf(new InferenceInputError("input 'X' is FP64")), 400);
+  assert.equal(httpStatusOf(new ModelNotFoundError('m', '2')), 404);
+  // A full queue is answered by each service in its own words, with Retry-After: not by the table.
+  assert.equal(httpStatusOf(new QueueFullError(1000, 8)), null);
   assert.equal(httpStatusOf(new InvalidBatchError(['images[0]: no id'])), null);
   assert.equal(httpStatusOf(new Error('boom')), null);
   assert.ok(Object.isFrozen(HTTP_STATUS_BY_CODE));

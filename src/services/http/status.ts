@@ -11,6 +11,10 @@ export const HTTP_STATUS_BY_CODE: Readonly<Partial<Record<ErrorCode, number>>> =
   PL_ERR_ITEM: 400,
   /** Faces or OCR asked of a service started without them. */
   PL_ERR_FEATURE_UNAVAILABLE: 400,
+  /** A request's tensors do not fit the model, or its body is malformed. */
+  PL_ERR_INFERENCE_INPUT: 400,
+  /** An unknown model or version. */
+  PL_ERR_MODEL_NOT_FOUND: 404,
 });
 
 /** The status of an error by its code; null when the table does not name it (then it is a 500). */

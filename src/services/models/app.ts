@@ -23,11 +23,9 @@
  * body is compressed; given back when its answer has been sent). A request that does not fit gets 429 +
  * Retry-After at once instead of being held.
  */
+import { InferenceInputError, ModelNotFoundError, QueueFullError } from '../../core/errors.js';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { QueueFullError } from '../../inference/tensor/dynamic-batcher.js';
 import {
-  InferenceInputError,
-  ModelNotFoundError,
   type InferenceEngine,
   type InferenceRequest,
   type ModelMetadata,
@@ -325,10 +323,11 @@ async function checkModelReady(
   throw new HttpProblem(503, `${which} is not ready yet; retry when GET ${path} answers 200`);
 }
 
-/** The HTTP answer to an error of the inference layer; null for any other error. */
+/**
+ * The HTTP answer to a full queue (429 with Retry-After); null for any other error. The other errors of the
+ * inference layer are answered by their codes (services/http/status.ts).
+ */
 function inferenceProblem(error: Error): HttpProblem | null {
-  if (error instanceof InferenceInputError) return new HttpProblem(400, error.message);
-  if (error instanceof ModelNotFoundError) return new HttpProblem(404, error.message);
   if (error instanceof QueueFullError) {
     return new HttpProblem(429, `overloaded: ${error.message}`, null, {
       'retry-after': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))),
