@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { HttpTarget } from '../dist/lab/load/http-target.js';
 import { arrivalSchedule, runLoad } from '../dist/lab/load/load-engine.js';
 import { ROOT, pitlane } from './helpers.mjs';
+import { assertFilesExist, echoRawContestant, writeSuiteFile } from './helpers/lab-run.mjs';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'lab');
 const get = (path = '/') => ({ method: 'GET', path, headers: {}, body: null });
@@ -220,16 +221,14 @@ describe('pitlane bench SUITE.yaml', () => {
     const r = await pitlane(['bench', join(FIXTURES, 'mini.yaml'), '--out', out]);
     assert.equal(r.code, 0, r.stderr);
     const dir = join(out, 'mini');
-    for (const f of [
+    assertFilesExist(dir, [
       'results/echo/left.json',
       'results/echo/right.json',
       'comparison.json',
       'report.json',
       'report.md',
       'report.html',
-    ]) {
-      assert.ok(existsSync(join(dir, f)), f);
-    }
+    ]);
     const left = JSON.parse(readFileSync(join(dir, 'results/echo/left.json'), 'utf8'));
     assert.equal(left.runs.length, 3 * 2, 'three scenarios × two repeats');
     assert.equal(left.cold_start.toHealthyMs.length, 2);
@@ -343,28 +342,17 @@ describe('pitlane bench SUITE.yaml', () => {
     const server = await startServer('stall-server.mjs', { STALL_AT: '1000000' });
     try {
       const dir = mkdtempSync(join(tmpdir(), 'pl-lab-'));
-      const suite = join(dir, 'url.json');
-      writeFileSync(
-        suite,
-        JSON.stringify({
-          name: 'url',
-          contestants: [
-            {
-              name: 'started',
-              command: [process.execPath, join(FIXTURES, 'echo-raw.mjs'), '--port', '{port}'],
-              port: 'auto',
-              baseline: true,
-            },
-            { name: 'elsewhere', url: server.url, health: { url: `${server.url}/` } },
-          ],
-          workloads: { plain: { path: '/', method: 'GET' } },
-          scenarios: { closed: { concurrency: 2, num_requests: 100 } },
-          warmup: { requests: 5 },
-          repeats: 1,
-          cold_start: { runs: 0 },
-          correctness: { mode: 'none' },
-        }),
-      );
+      const suite = writeSuiteFile(dir, {
+        name: 'url',
+        contestants: [
+          { ...echoRawContestant('started'), baseline: true },
+          { name: 'elsewhere', url: server.url, health: { url: `${server.url}/` } },
+        ],
+        workloads: { plain: { path: '/', method: 'GET' } },
+        scenarios: { closed: { concurrency: 2, num_requests: 100 } },
+        warmup: { requests: 5 },
+        correctness: { mode: 'none' },
+      });
       const r = await pitlane(['bench', suite, '--out', dir]);
       assert.equal(r.code, 0, r.stderr);
       const report = JSON.parse(readFileSync(join(dir, 'url', 'report.json'), 'utf8'));
@@ -384,30 +372,13 @@ describe('pitlane bench SUITE.yaml', () => {
   test('Ctrl-C mid-run: contestants are stopped, partial results are written, exit 130, no process left', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pl-lab-'));
     const tag = `pl-interrupt-${process.pid}-${Date.now()}`;
-    const suite = join(dir, 'interrupt.json');
-    writeFileSync(
-      suite,
-      JSON.stringify({
-        name: 'interrupt',
-        contestants: [
-          {
-            name: 'a',
-            command: [process.execPath, join(FIXTURES, 'echo-raw.mjs'), '--port', '{port}', tag],
-            port: 'auto',
-          },
-          {
-            name: 'b',
-            command: [process.execPath, join(FIXTURES, 'echo-raw.mjs'), '--port', '{port}', tag],
-            port: 'auto',
-          },
-        ],
-        workloads: { echo: { path: '/echo', body: { x: 1 } } },
-        scenarios: { long: { concurrency: 2, duration: '60s' } },
-        warmup: { requests: 5 },
-        repeats: 1,
-        cold_start: { runs: 0 },
-      }),
-    );
+    const suite = writeSuiteFile(dir, {
+      name: 'interrupt',
+      contestants: [echoRawContestant('a', tag), echoRawContestant('b', tag)],
+      workloads: { echo: { path: '/echo', body: { x: 1 } } },
+      scenarios: { long: { concurrency: 2, duration: '60s' } },
+      warmup: { requests: 5 },
+    });
     const child = spawn(process.execPath, [join(ROOT, 'bin', 'pitlane.js'), 'bench', suite, '--out', dir], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
