@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { HttpTarget } from '../dist/lab/load/http-target.js';
 import { arrivalSchedule, runLoad } from '../dist/lab/load/load-engine.js';
 import { ROOT, pitlane } from './helpers.mjs';
-import { assertFilesExist, echoRawContestant, writeSuiteFile } from './helpers/lab-run.mjs';
+import { assertRunFiles, echoRawContestant, writeSuiteFile } from './helpers/lab-run.mjs';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'lab');
 const get = (path = '/') => ({ method: 'GET', path, headers: {}, body: null });
@@ -221,14 +221,7 @@ describe('pitlane bench SUITE.yaml', () => {
     const r = await pitlane(['bench', join(FIXTURES, 'mini.yaml'), '--out', out]);
     assert.equal(r.code, 0, r.stderr);
     const dir = join(out, 'mini');
-    assertFilesExist(dir, [
-      'results/echo/left.json',
-      'results/echo/right.json',
-      'comparison.json',
-      'report.json',
-      'report.md',
-      'report.html',
-    ]);
+    assertRunFiles(dir, ['results/echo/left.json', 'results/echo/right.json']);
     const left = JSON.parse(readFileSync(join(dir, 'results/echo/left.json'), 'utf8'));
     assert.equal(left.runs.length, 3 * 2, 'three scenarios × two repeats');
     assert.equal(left.cold_start.toHealthyMs.length, 2);

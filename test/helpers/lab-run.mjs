@@ -24,7 +24,10 @@ export function echoRawContestant(name, ...args) {
   return { name, command: [process.execPath, ECHO_RAW, '--port', '{port}', ...args], port: 'auto' };
 }
 
-/** Asserts that each of `files` (paths relative to `dir`) exists. */
-export function assertFilesExist(dir, files) {
-  for (const f of files) assert.ok(existsSync(join(dir, f)), f);
+/** The files a suite run writes in its folder beside its results files. */
+export const RUN_REPORT_FILES = ['comparison.json', 'report.json', 'report.md', 'report.html'];
+
+/** Asserts that a run's folder `dir` holds `resultsFiles` (paths relative to it) and every file of RUN_REPORT_FILES. */
+export function assertRunFiles(dir, resultsFiles) {
+  for (const f of [...resultsFiles, ...RUN_REPORT_FILES]) assert.ok(existsSync(join(dir, f)), f);
 }
