@@ -4,8 +4,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { imohashFile, imohashHex } from '../dist/ingest/imohash.js';
-import { murmur3x64128 } from '../dist/ingest/murmur3.js';
+import { imohashFile, imohashHex } from '../dist/services/ingest/hashing/imohash.js';
+import { murmur3x64128 } from '../dist/services/ingest/hashing/murmur3.js';
 
 const image = new Uint8Array(3_000_000);
 for (let i = 0; i < image.length; i++) image[i] = (i * 2654435761) >>> 24;

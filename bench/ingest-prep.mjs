@@ -37,7 +37,7 @@ if (files.length < 4) {
   process.exit(2);
 }
 
-// The service's options for COCO-SSD and mobilenetv2-coco-embed (src/ingest/ingest-pipeline.ts).
+// The service's options for COCO-SSD and mobilenetv2-coco-embed (src/services/ingest/pipeline/ingest-types.ts).
 const prepare = async (path) =>
   prepareImage(await readFile(path), { name: path, layout: 'hwc-uint8', maxPixels: 50_000_000 });
 

@@ -19,7 +19,8 @@ import { parseArgs } from 'node:util';
 import { createLocalInference } from '../dist/inference/tensor/local-inference.js';
 import { loadModelRepository } from '../dist/inference/tensor/model-repository.js';
 import { prepareImage } from '../dist/inference/vision/image-prep.js';
-import { dot, openImageEmbedder } from '../dist/ingest/vision.js';
+import { dot } from '../dist/services/ingest/pipeline/commit.js';
+import { openImageEmbedder } from '../dist/services/ingest/vision/image-embedder.js';
 import { makePhotoCorpus } from '../dist/lab/photo-corpus/make-corpus.js';
 import { expectedDuplicates, groupOf, readPhotoCorpusManifest } from '../dist/lab/photo-corpus/manifest.js';
 

@@ -1,11 +1,12 @@
 // pitlane bench pipelines, run for real on a few scenarios: both runtimes, the comparison in the plans' format,
 // identical outputs, and the shared HTML report loading cleanly in Chromium.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openInBrowser, pitlane } from './helpers.mjs';
+import { assertRunFiles } from './helpers/lab-run.mjs';
 
 test('bench pipelines: results, comparison (plans format), reports; outputs identical in both runtimes', async () => {
   const out = mkdtempSync(join(tmpdir(), 'pl-pipelines-'));
@@ -22,16 +23,7 @@ test('bench pipelines: results, comparison (plans format), reports; outputs iden
   ]);
   assert.equal(r.code, 0, r.stderr);
   const dir = join(out, 'pipelines');
-  for (const f of [
-    'results/pipelines/pitlane.json',
-    'results/pipelines/cpython.json',
-    'comparison.json',
-    'report.md',
-    'report.html',
-    'report.json',
-  ]) {
-    assert.ok(existsSync(join(dir, f)), f);
-  }
+  assertRunFiles(dir, ['results/pipelines/pitlane.json', 'results/pipelines/cpython.json']);
   const c = JSON.parse(readFileSync(join(dir, 'comparison.json'), 'utf8'));
   for (const s of ['simple', 'text', 'cold_start']) {
     const e = c.comparison[s];

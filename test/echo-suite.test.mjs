@@ -1,11 +1,12 @@
 // The first real suite, end to end: examples/suites/echo.yaml runs the Node and the Python (FastAPI + uvicorn)
 // contestants, writes results, comparison and reports, and its HTML report loads cleanly in a real browser.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT, openInBrowser, pitlane } from './helpers.mjs';
+import { assertRunFiles } from './helpers/lab-run.mjs';
 
 test('examples/suites/echo.yaml: both contestants run, agree, and the HTML report renders in Chromium', async () => {
   const out = mkdtempSync(join(tmpdir(), 'pl-echo-'));
@@ -23,15 +24,7 @@ test('examples/suites/echo.yaml: both contestants run, agree, and the HTML repor
   ]);
   assert.equal(r.code, 0, r.stderr);
   const dir = join(out, 'echo');
-  for (const f of [
-    'results/echo/node.json',
-    'results/echo/python.json',
-    'comparison.json',
-    'report.md',
-    'report.html',
-  ]) {
-    assert.ok(existsSync(join(dir, f)), f);
-  }
+  assertRunFiles(dir, ['results/echo/node.json', 'results/echo/python.json']);
   const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
   for (const s of report.scenarios) {
     const node = s.rows.find((row) => row.contestant === 'node');

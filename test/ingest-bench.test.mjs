@@ -26,6 +26,8 @@ async function closedPort() {
 describe('pitlane ingest-bench', () => {
   const temp = mkdtempSync(join(tmpdir(), 'pitlane-ingest-bench-'));
   const photos = join(temp, 'photos');
+  /** The photos, one image a batch and one worker: each batch's fate is one image's. */
+  const oneImageABatch = ['-dir', photos, '-batch', '1', '-workers', '1'];
   let service;
   let port;
 
@@ -218,12 +220,7 @@ describe('pitlane ingest-bench', () => {
     try {
       const r = await pitlane([
         'ingest-bench',
-        '-dir',
-        photos,
-        '-batch',
-        '1',
-        '-workers',
-        '1',
+        ...oneImageABatch,
         '-url',
         `http://127.0.0.1:${server.address().port}`,
         '-manifest',
@@ -249,21 +246,7 @@ describe('pitlane ingest-bench', () => {
     const victimPort = new URL((await victim.ready).url).port;
     const child = spawn(
       process.execPath,
-      [
-        PITLANE,
-        'ingest-bench',
-        '-dir',
-        photos,
-        '-batch',
-        '1',
-        '-workers',
-        '1',
-        '-report',
-        '1',
-        '-port',
-        victimPort,
-        '-json',
-      ],
+      [PITLANE, 'ingest-bench', ...oneImageABatch, '-report', '1', '-port', victimPort, '-json'],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';

@@ -11,10 +11,19 @@ import { after, before, describe, test } from 'node:test';
 import { HttpTarget } from '../dist/lab/load/http-target.js';
 import { arrivalSchedule, runLoad } from '../dist/lab/load/load-engine.js';
 import { ROOT, pitlane } from './helpers.mjs';
+import { assertRunFiles, echoRawContestant, writeSuiteFile } from './helpers/lab-run.mjs';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'lab');
 const get = (path = '/') => ({ method: 'GET', path, headers: {}, body: null });
 const constant = (req) => ({ next: () => req });
+
+/** Runs the load `plan` of GET `path` against `url` over `connections` connections, expecting 200s. */
+async function loadGet(url, plan, { path = '/', connections, timeoutMs = 5000 }) {
+  const target = new HttpTarget(url, { connections, timeoutMs });
+  const result = await runLoad(target, constant(get(path)), plan, { expectStatus: 200 });
+  await target.close();
+  return result;
+}
 
 /** Starts a fixture server in its own process; resolves with its base URL and a stop function. */
 function startServer(script, env = {}) {
@@ -40,14 +49,11 @@ describe('load engine', () => {
   after(() => server.stop());
 
   test('closed loop sends exactly num_requests and counts them', async () => {
-    const target = new HttpTarget(server.url, { connections: 4, timeoutMs: 5000 });
-    const r = await runLoad(
-      target,
-      constant(get()),
+    const r = await loadGet(
+      server.url,
       { model: 'closed', concurrency: 4, numRequests: 500 },
-      { expectStatus: 200 },
+      { connections: 4 },
     );
-    await target.close();
     assert.equal(r.sent, 500);
     assert.equal(r.ok, 500);
     assert.equal(r.failed, 0);
@@ -57,14 +63,11 @@ describe('load engine', () => {
   });
 
   test('errors are counted by class and status, not thrown', async () => {
-    const target = new HttpTarget(server.url, { connections: 2, timeoutMs: 5000 });
-    const r = await runLoad(
-      target,
-      constant(get('/fail')),
+    const r = await loadGet(
+      server.url,
       { model: 'closed', concurrency: 2, numRequests: 20 },
-      { expectStatus: 200 },
+      { path: '/fail', connections: 2 },
     );
-    await target.close();
     assert.equal(r.failed, 20);
     assert.equal(r.errorsByClass.status, 20);
     assert.deepEqual(r.errorsByStatus, { 500: 20 });
@@ -74,14 +77,11 @@ describe('load engine', () => {
     await new Promise((res) => nobody.listen(0, '127.0.0.1', res));
     const port = nobody.address().port;
     await new Promise((res) => nobody.close(res));
-    const refused = new HttpTarget(`http://127.0.0.1:${port}`, { connections: 1, timeoutMs: 2000 });
-    const c = await runLoad(
-      refused,
-      constant(get()),
+    const c = await loadGet(
+      `http://127.0.0.1:${port}`,
       { model: 'closed', concurrency: 1, numRequests: 3 },
-      { expectStatus: 200 },
+      { connections: 1, timeoutMs: 2000 },
     );
-    await refused.close();
     assert.equal(c.errorsByClass.connect, 3);
   });
 
@@ -94,9 +94,7 @@ describe('load engine', () => {
       seed: 1,
       maxInFlight: 100,
     };
-    const target = new HttpTarget(server.url, { connections: 16, timeoutMs: 5000 });
-    const r = await runLoad(target, constant(get()), plan, { expectStatus: 200 });
-    await target.close();
+    const r = await loadGet(server.url, plan, { connections: 16 });
     assert.equal(r.scheduled, 300);
     assert.equal(r.ok + r.failed + r.dropped, 300);
     assert.ok(r.response !== null && r.slip !== null);
@@ -120,14 +118,11 @@ test('coordinated omission: a 1 s stall shows in response time, not in service t
   // (written → done) is short, but their response time (scheduled → done) includes the wait.
   const server = await startServer('stall-server.mjs', { STALL_AT: '300', STALL_MS: '1000' });
   try {
-    const target = new HttpTarget(server.url, { connections: 4, timeoutMs: 10_000 });
-    const r = await runLoad(
-      target,
-      constant(get()),
+    const r = await loadGet(
+      server.url,
       { model: 'open', rate: 200, arrival: 'constant', durationMs: 5000, seed: 1, maxInFlight: 1000 },
-      { expectStatus: 200 },
+      { connections: 4, timeoutMs: 10_000 },
     );
-    await target.close();
     assert.equal(r.ok, 1000);
     const responseP99 = r.response.percentileMs(99);
     const serviceP99 = r.service.percentileMs(99);
@@ -220,16 +215,7 @@ describe('pitlane bench SUITE.yaml', () => {
     const r = await pitlane(['bench', join(FIXTURES, 'mini.yaml'), '--out', out]);
     assert.equal(r.code, 0, r.stderr);
     const dir = join(out, 'mini');
-    for (const f of [
-      'results/echo/left.json',
-      'results/echo/right.json',
-      'comparison.json',
-      'report.json',
-      'report.md',
-      'report.html',
-    ]) {
-      assert.ok(existsSync(join(dir, f)), f);
-    }
+    assertRunFiles(dir, ['results/echo/left.json', 'results/echo/right.json']);
     const left = JSON.parse(readFileSync(join(dir, 'results/echo/left.json'), 'utf8'));
     assert.equal(left.runs.length, 3 * 2, 'three scenarios × two repeats');
     assert.equal(left.cold_start.toHealthyMs.length, 2);
@@ -343,28 +329,17 @@ describe('pitlane bench SUITE.yaml', () => {
     const server = await startServer('stall-server.mjs', { STALL_AT: '1000000' });
     try {
       const dir = mkdtempSync(join(tmpdir(), 'pl-lab-'));
-      const suite = join(dir, 'url.json');
-      writeFileSync(
-        suite,
-        JSON.stringify({
-          name: 'url',
-          contestants: [
-            {
-              name: 'started',
-              command: [process.execPath, join(FIXTURES, 'echo-raw.mjs'), '--port', '{port}'],
-              port: 'auto',
-              baseline: true,
-            },
-            { name: 'elsewhere', url: server.url, health: { url: `${server.url}/` } },
-          ],
-          workloads: { plain: { path: '/', method: 'GET' } },
-          scenarios: { closed: { concurrency: 2, num_requests: 100 } },
-          warmup: { requests: 5 },
-          repeats: 1,
-          cold_start: { runs: 0 },
-          correctness: { mode: 'none' },
-        }),
-      );
+      const suite = writeSuiteFile(dir, {
+        name: 'url',
+        contestants: [
+          { ...echoRawContestant('started'), baseline: true },
+          { name: 'elsewhere', url: server.url, health: { url: `${server.url}/` } },
+        ],
+        workloads: { plain: { path: '/', method: 'GET' } },
+        scenarios: { closed: { concurrency: 2, num_requests: 100 } },
+        warmup: { requests: 5 },
+        correctness: { mode: 'none' },
+      });
       const r = await pitlane(['bench', suite, '--out', dir]);
       assert.equal(r.code, 0, r.stderr);
       const report = JSON.parse(readFileSync(join(dir, 'url', 'report.json'), 'utf8'));
@@ -384,30 +359,13 @@ describe('pitlane bench SUITE.yaml', () => {
   test('Ctrl-C mid-run: contestants are stopped, partial results are written, exit 130, no process left', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pl-lab-'));
     const tag = `pl-interrupt-${process.pid}-${Date.now()}`;
-    const suite = join(dir, 'interrupt.json');
-    writeFileSync(
-      suite,
-      JSON.stringify({
-        name: 'interrupt',
-        contestants: [
-          {
-            name: 'a',
-            command: [process.execPath, join(FIXTURES, 'echo-raw.mjs'), '--port', '{port}', tag],
-            port: 'auto',
-          },
-          {
-            name: 'b',
-            command: [process.execPath, join(FIXTURES, 'echo-raw.mjs'), '--port', '{port}', tag],
-            port: 'auto',
-          },
-        ],
-        workloads: { echo: { path: '/echo', body: { x: 1 } } },
-        scenarios: { long: { concurrency: 2, duration: '60s' } },
-        warmup: { requests: 5 },
-        repeats: 1,
-        cold_start: { runs: 0 },
-      }),
-    );
+    const suite = writeSuiteFile(dir, {
+      name: 'interrupt',
+      contestants: [echoRawContestant('a', tag), echoRawContestant('b', tag)],
+      workloads: { echo: { path: '/echo', body: { x: 1 } } },
+      scenarios: { long: { concurrency: 2, duration: '60s' } },
+      warmup: { requests: 5 },
+    });
     const child = spawn(process.execPath, [join(ROOT, 'bin', 'pitlane.js'), 'bench', suite, '--out', dir], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });

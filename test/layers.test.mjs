@@ -29,26 +29,10 @@ const MAY_IMPORT = {
   inference: LOW,
   index: LOW,
   nodes: [...LOW, 'pipeline', 'python'],
-  // Transitional: the ingest feature joins the services layer (issue 14, part 4); until then it sits above the
-  // middle layer and below services and cli.
-  ingest: [...LOW, ...MIDDLE],
   lab: [...LOW, ...MIDDLE],
-  services: [...LOW, ...MIDDLE, 'ingest'],
-  cli: [...LOW, ...MIDDLE, 'ingest', 'lab', 'services'],
+  services: [...LOW, ...MIDDLE],
+  cli: [...LOW, ...MIDDLE, 'lab', 'services'],
 };
-
-/**
- * Imports that break a rule today and that other helpers of issue 14 are removing at the same time; each is left
- * out of both checks. The lead empties this list when merging (a test below fails for an entry that no longer
- * breaks anything, so the list cannot go stale).
- */
-const KNOWN = [
-  {
-    from: 'src/ingest/vision.ts',
-    to: 'src/ingest/ingest-pipeline.ts',
-    why: 'cycle ingest-pipeline.ts ↔ vision.ts: the ingest ports get a module of their own (issue 14, part 4)',
-  },
-];
 
 /** The folder of src/ a module belongs to ('' for a file directly in src/). */
 function folderOf(file) {
@@ -90,17 +74,15 @@ function readModules(root = ROOT) {
   return { modules, unresolved };
 }
 
-const isKnown = (known, from, to) => known.some((k) => k.from === from && k.to === to);
-
 /** Imports from a folder to one it may not import, as messages naming the file, the import and the rule. */
-function layerViolations(modules, mayImport = MAY_IMPORT, known = KNOWN) {
+function layerViolations(modules, mayImport = MAY_IMPORT) {
   const problems = [];
   for (const [from, imports] of modules) {
     const a = folderOf(from);
     for (const { specifier, to } of imports) {
       if (!to.startsWith('src/')) continue;
       const b = folderOf(to);
-      if (a === b || isKnown(known, from, to)) continue;
+      if (a === b) continue;
       const allowed = mayImport[a];
       if (allowed === undefined || !allowed.includes(b)) {
         const rule =
@@ -115,12 +97,12 @@ function layerViolations(modules, mayImport = MAY_IMPORT, known = KNOWN) {
 }
 
 /** Import cycles between modules (strongly connected components), each reported as one cycle path. */
-function importCycles(modules, known = KNOWN) {
+function importCycles(modules) {
   const next = new Map();
   for (const [from, imports] of modules) {
     next.set(
       from,
-      imports.filter(({ to }) => modules.has(to) && !isKnown(known, from, to)),
+      imports.filter(({ to }) => modules.has(to)),
     );
   }
   // Tarjan's algorithm, iterative so that a deep import chain cannot overflow the stack.
@@ -219,23 +201,6 @@ describe('layers', () => {
     assert.equal(cycles.length, 0, `import cycles:\n${cycles.join('\n')}`);
   });
 
-  test('each KNOWN exception still exists and still breaks a rule (else remove it)', () => {
-    const stale = [];
-    for (const k of KNOWN) {
-      const imports = modules.get(k.from) ?? [];
-      if (!imports.some((i) => i.to === k.to)) {
-        stale.push(`${k.from} no longer imports ${k.to}`);
-        continue;
-      }
-      const others = KNOWN.filter((o) => o !== k);
-      const edge = new Map([[k.from, imports.filter((i) => i.to === k.to)]]);
-      const breaksLayer = layerViolations(edge, MAY_IMPORT, others).length > 0;
-      const closesCycle = importCycles(modules, others).length > 0;
-      if (!breaksLayer && !closesCycle) stale.push(`${k.from} → ${k.to} breaks no rule any more`);
-    }
-    assert.equal(stale.length, 0, `remove from KNOWN in test/layers.test.mjs:\n${stale.join('\n')}`);
-  });
-
   test('the checks find a layer violation and a cycle, and name the file, the import and the rule', () => {
     const fake = new Map([
       ['src/core/a.ts', [{ specifier: '../pipeline/b.js', to: 'src/pipeline/b.ts' }]],
@@ -244,14 +209,12 @@ describe('layers', () => {
       ['src/lab/d.ts', [{ specifier: '../cli/e.js', to: 'src/cli/e.ts' }]],
       ['src/cli/e.ts', []],
     ]);
-    assert.deepEqual(layerViolations(fake, MAY_IMPORT, []), [
+    assert.deepEqual(layerViolations(fake), [
       "src/core/a.ts imports '../pipeline/b.js' (src/pipeline/b.ts): core/ may import only nothing of the project, not pipeline/",
       "src/lab/d.ts imports '../cli/e.js' (src/cli/e.ts): lab/ may import only core/, process/, pipeline/, nodes/, python/, inference/, index/, not cli/",
     ]);
-    assert.deepEqual(importCycles(fake, []), [
+    assert.deepEqual(importCycles(fake), [
       "src/pipeline/b.ts → './c.js' (src/pipeline/c.ts) → './b.js' (src/pipeline/b.ts)",
     ]);
-    const known = [{ from: 'src/pipeline/c.ts', to: 'src/pipeline/b.ts' }];
-    assert.deepEqual(importCycles(fake, known), []);
   });
 });

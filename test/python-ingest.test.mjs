@@ -14,10 +14,18 @@ import { after, before, describe, test } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { ROOT, postJson, run, startService, upload } from './helpers.mjs';
+import {
+  DARKNET,
+  errorTriples,
+  flippedGiraffe,
+  horsesPng,
+  photo,
+  smallerDog,
+  startIngestOn,
+} from './ingest-fixtures.mjs';
 
 const SYSTEM_PYTHON = process.env.PITLANE_INGEST_PYTHON ?? '/usr/bin/python3';
 const SERVER = join(ROOT, 'baselines', 'python', 'ingest', 'server.py');
-const DARKNET = '/usr/share/darknet/data';
 const PHOTOS = ['dog', 'eagle', 'giraffe', 'horses', 'kite', 'person', 'scream'];
 
 test('baselines/python/ingest unittest suite passes', async () => {
@@ -160,16 +168,7 @@ describe('the Python baseline ingest service against pitlane serve ingest, one m
       '--max-file-mb',
       '2',
     ]);
-    pitlane = startService('ingest', [
-      '--inference',
-      modelsUrl,
-      '--no-faces',
-      '--no-ocr',
-      '--db',
-      join(temp, 'pitlane.db'),
-      '--max-file-mb',
-      '2',
-    ]);
+    pitlane = startIngestOn(modelsUrl, join(temp, 'pitlane.db'), ['--max-file-mb', '2']);
     const [listening, ready] = await Promise.all([python.listening, pitlane.ready]);
     assert.equal(listening.workers, 2);
     py = listening.url;
@@ -203,7 +202,7 @@ describe('the Python baseline ingest service against pitlane serve ingest, one m
   });
 
   test('the darknet photos: same ids, same detections (IoU ≥ 0.9), same embeddings (cosine ≥ 0.99)', async (t) => {
-    const files = PHOTOS.map((p) => [`${p}.jpg`, readFileSync(join(DARKNET, `${p}.jpg`))]);
+    const files = PHOTOS.map((p) => [`${p}.jpg`, photo(p)]);
     const [a, b] = await Promise.all([
       upload(`${py}/ingest/batch?details=true`, files),
       upload(`${pl}/ingest/batch?details=true`, files),
@@ -295,8 +294,8 @@ describe('the Python baseline ingest service against pitlane serve ingest, one m
   });
 
   test('an exact copy is a duplicate, a 600-px q70 re-encode a near duplicate; search finds the near copy', async () => {
-    const dogBytes = readFileSync(join(DARKNET, 'dog.jpg'));
-    const smaller = await sharp(dogBytes).resize(600).jpeg({ quality: 70 }).toBuffer();
+    const dogBytes = photo('dog');
+    const smaller = await smallerDog();
     const { status, json } = await upload(`${py}/ingest/batch?details=true`, [
       ['copy-of-dog.jpg', dogBytes],
       ['dog-600-q70.jpg', smaller],
@@ -321,14 +320,11 @@ describe('the Python baseline ingest service against pitlane serve ingest, one m
   });
 
   test('a corrupt JPEG, an empty file, a text file and a bomb fail alone; the rest is indexed', async () => {
-    const good = await sharp(join(DARKNET, 'giraffe.jpg')).flop().toBuffer();
-    const png = await sharp(join(DARKNET, 'horses.jpg'))
-      .extract({ left: 0, top: 0, width: 400, height: 400 })
-      .png()
-      .toBuffer();
+    const good = await flippedGiraffe();
+    const png = await horsesPng();
     const files = [
       ['flopped-giraffe.jpg', good],
-      ['truncated.jpg', readFileSync(join(DARKNET, 'person.jpg')).subarray(0, 40000)],
+      ['truncated.jpg', photo('person').subarray(0, 40000)],
       ['empty.jpg', Buffer.alloc(0)],
       ['notes.txt', Buffer.from('not an image at all')],
       ['bomb.png', pngHeaderOnly(20000, 20000)],
@@ -343,7 +339,7 @@ describe('the Python baseline ingest service against pitlane serve ingest, one m
         `${url}: ${JSON.stringify(json)}`,
       );
       assert.deepEqual(
-        json.errors.map((e) => [e.index, e.name, e.reason]),
+        errorTriples(json),
         [
           [1, 'truncated.jpg', 'corrupt'],
           [2, 'empty.jpg', 'empty'],
@@ -364,7 +360,7 @@ describe('the Python baseline ingest service against pitlane serve ingest, one m
     })
       .jpeg({ quality: 100 })
       .toBuffer();
-    const corrupt = readFileSync(join(DARKNET, 'scream.jpg')).subarray(0, 9000);
+    const corrupt = photo('scream').subarray(0, 9000);
     const good = await sharp(join(DARKNET, 'eagle.jpg')).flip().jpeg({ quality: 83 }).toBuffer();
     const files = [
       ['bad-a.jpg', corrupt],
@@ -378,7 +374,7 @@ describe('the Python baseline ingest service against pitlane serve ingest, one m
       const { status, json } = await upload(`${url}/ingest/batch?details=true`, files);
       assert.equal(status, 200, `${url}: ${JSON.stringify(json)}`);
       assert.deepEqual(
-        json.errors.map((e) => [e.index, e.name, e.reason]),
+        errorTriples(json),
         [
           [0, 'bad-a.jpg', 'corrupt'],
           [1, 'big.jpg', 'too-large'],

@@ -4,23 +4,23 @@
 // scripts/setup-test-deps.sh: none of the darknet photos shows a face from the front). Also through `pitlane serve models` (KServe v2) with `--inference`.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import {
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { request } from 'node:http';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { ROOT, postJson, startService, upload } from './helpers.mjs';
+import { ROOT, pitlane, postJson, startService, upload } from './helpers.mjs';
+import {
+  DARKNET,
+  errorTriples,
+  flippedGiraffe,
+  horsesPng,
+  photo,
+  smallerDog,
+  startIngestOn,
+} from './ingest-fixtures.mjs';
 
-const DARKNET = '/usr/share/darknet/data';
 const PHOTOS = ['dog', 'person', 'horses', 'giraffe', 'eagle', 'scream'];
 const ASTRONAUT = join(ROOT, 'test-data', 'astronaut.png');
 
@@ -136,9 +136,9 @@ describe('pitlane serve ingest on real photos', () => {
   });
 
   test('an exact copy is a duplicate; a re-encoded smaller copy is a near duplicate; a new photo is neither', async () => {
-    const dogBytes = readFileSync(join(DARKNET, 'dog.jpg'));
-    const smaller = await sharp(dogBytes).resize(600).jpeg({ quality: 70 }).toBuffer();
-    const kite = readFileSync(join(DARKNET, 'kite.jpg'));
+    const dogBytes = photo('dog');
+    const smaller = await smallerDog();
+    const kite = photo('kite');
     const { status, json } = await upload(`${url}/ingest/batch?details=true`, [
       ['copy-of-dog.jpg', dogBytes],
       ['dog-600-q70.jpg', smaller],
@@ -158,10 +158,7 @@ describe('pitlane serve ingest on real photos', () => {
   });
 
   test('concurrent batches see each other: the same new photo in two batches at once is indexed once', async () => {
-    const bytes = await sharp(readFileSync(join(DARKNET, 'giraffe.jpg')))
-      .rotate(90)
-      .jpeg({ quality: 88 })
-      .toBuffer();
+    const bytes = await sharp(photo('giraffe')).rotate(90).jpeg({ quality: 88 }).toBuffer();
     const near = await sharp(bytes).resize(400).jpeg({ quality: 75 }).toBuffer();
     const answers = await Promise.all([
       upload(`${url}/ingest/batch?details=true`, [['giraffe-a.jpg', bytes]]),
@@ -200,16 +197,13 @@ describe('pitlane serve ingest on real photos', () => {
   });
 
   test('bad inputs fail alone, with their names and reasons; the rest is indexed', async () => {
-    const good = await sharp(join(DARKNET, 'giraffe.jpg')).flop().toBuffer();
-    const png = await sharp(join(DARKNET, 'horses.jpg'))
-      .extract({ left: 0, top: 0, width: 400, height: 400 })
-      .png()
-      .toBuffer();
+    const good = await flippedGiraffe();
+    const png = await horsesPng();
     const webp = await sharp(join(DARKNET, 'eagle.jpg'))
       .extract({ left: 100, top: 50, width: 400, height: 300 })
       .webp()
       .toBuffer();
-    const truncated = readFileSync(join(DARKNET, 'person.jpg')).subarray(0, 4000);
+    const truncated = photo('person').subarray(0, 4000);
     // 20000 x 20000 pixels in a few hundred kilobytes: refused from its header, never decoded.
     const bomb = await sharp({
       create: { width: 20000, height: 20000, channels: 3, background: '#808080' },
@@ -232,15 +226,12 @@ describe('pitlane serve ingest on real photos', () => {
     assert.equal(json.errors_count, 4);
     assert.equal(json.processed, 3);
     assert.equal(json.indexed.global, 3, 'the good JPEG, the PNG and the WebP are indexed');
-    assert.deepEqual(
-      json.errors.map((e) => [e.index, e.name, e.reason]),
-      [
-        [3, 'truncated.jpg', 'corrupt'],
-        [4, 'empty.jpg', 'empty'],
-        [5, 'bomb.png', 'too-many-pixels'],
-        [6, 'notes.txt', 'not-an-image'],
-      ],
-    );
+    assert.deepEqual(errorTriples(json), [
+      [3, 'truncated.jpg', 'corrupt'],
+      [4, 'empty.jpg', 'empty'],
+      [5, 'bomb.png', 'too-many-pixels'],
+      [6, 'notes.txt', 'not-an-image'],
+    ]);
     for (const e of json.errors) assert.ok(e.message.length > 10);
   });
 
@@ -279,7 +270,7 @@ describe('pitlane serve ingest on real photos', () => {
     const byVector = await postJson(`${url}/search`, { vector: image.embedding, k: 1 });
     assert.equal(byVector.json.hits[0].id, ids.horses);
     assert.ok(byVector.json.hits[0].score > 0.999);
-    const form = await upload(`${url}/search`, [['q.jpg', readFileSync(join(DARKNET, 'giraffe.jpg'))]], {
+    const form = await upload(`${url}/search`, [['q.jpg', photo('giraffe')]], {
       k: '5',
       labels: 'giraffe',
     });
@@ -323,16 +314,9 @@ describe('pitlane serve ingest through pitlane serve models (KServe v2)', () => 
     const meta = await (await fetch(`${modelsUrl}/v2/models/coco-ssd`)).json();
     assert.equal(meta.name, 'coco-ssd');
     assert.deepEqual(meta.inputs[0], { name: 'image_tensor', datatype: 'INT32', shape: [-1, -1, -1, 3] });
-    ingest = startService('ingest', [
-      '--inference',
-      modelsUrl,
-      '--no-faces',
-      '--no-ocr',
-      '--db',
-      join(temp, 'i.db'),
-    ]);
+    ingest = startIngestOn(modelsUrl, join(temp, 'i.db'));
     const url = (await ingest.ready).url;
-    const dog = readFileSync(join(DARKNET, 'dog.jpg'));
+    const dog = photo('dog');
     const { json } = await upload(`${url}/ingest/batch?details=true`, [['dog.jpg', dog]]);
     assert.equal(json.indexed.global, 1, JSON.stringify(json));
     const labels = labelsOf(json.images[0]);
@@ -342,6 +326,42 @@ describe('pitlane serve ingest through pitlane serve models (KServe v2)', () => 
     assert.match(faces.json.error, /face/);
     const metrics = await (await fetch(`${modelsUrl}/metrics`)).text();
     assert.match(metrics, /nv_inference_request_success\{model="coco-ssd",version="1"\} [1-9]/);
+  });
+});
+
+describe('pitlane serve ingest with an --inference URL nothing listens on', () => {
+  test('a user error (PL_ERR_UNREACHABLE, exit 2) in one line naming the URL, not an internal error', async () => {
+    // A port that was free a moment ago: listened on, then closed.
+    const probe = createServer();
+    await new Promise((r) => probe.listen(0, '127.0.0.1', r));
+    const port = probe.address().port;
+    await new Promise((r) => probe.close(r));
+    const temp = mkdtempSync(join(tmpdir(), 'pitlane-ingest-unreachable-'));
+    try {
+      const inference = `http://127.0.0.1:${port}`;
+      const r = await pitlane([
+        'serve',
+        'ingest',
+        '--inference',
+        inference,
+        '--no-faces',
+        '--no-ocr',
+        '--port',
+        '0',
+        '--db',
+        join(temp, 'i.db'),
+      ]);
+      assert.equal(r.code, 2, r.stderr);
+      const errors = r.stderr.split('\n').filter((l) => l.startsWith('error '));
+      assert.equal(errors.length, 1, r.stderr);
+      assert.match(
+        errors[0],
+        new RegExp(`^error PL_ERR_UNREACHABLE: --inference ${inference}: cannot reach`),
+      );
+      assert.doesNotMatch(r.stderr, /PL_ERR_INTERNAL|\n {4}at /);
+    } finally {
+      rmSync(temp, { recursive: true, force: true });
+    }
   });
 });
 
@@ -364,7 +384,7 @@ describe('pitlane serve ingest with the YOLO11s and MobileCLIP-S2 stand-ins', ()
     ];
     ingest = startService('ingest', [...args, '--db', join(temp, 'i.db')]);
     const url = (await ingest.ready).url;
-    const files = ['dog', 'kite'].map((p) => [`${p}.jpg`, readFileSync(join(DARKNET, `${p}.jpg`))]);
+    const files = ['dog', 'kite'].map((p) => [`${p}.jpg`, photo(p)]);
     const { status, json } = await upload(`${url}/ingest/batch?details=true`, files);
     assert.equal(status, 200, JSON.stringify(json));
     assert.equal(json.indexed.global, 2);
@@ -507,17 +527,14 @@ describe('pitlane serve ingest under hostile uploads: limits, broken bodies, tem
 
   test('a file over --max-file-mb fails alone, naming the file, its field and the limit; the rest is indexed', async () => {
     const { status, json } = await upload(`${url}/ingest/batch?details=true`, [
-      ['dog.jpg', readFileSync(join(DARKNET, 'dog.jpg'))],
+      ['dog.jpg', photo('dog')],
       ['big.jpg', big],
-      ['eagle.jpg', readFileSync(join(DARKNET, 'eagle.jpg'))],
+      ['eagle.jpg', photo('eagle')],
     ]);
     assert.equal(status, 200, JSON.stringify(json));
     assert.equal(json.total, 3);
     assert.equal(json.indexed.global, 2);
-    assert.deepEqual(
-      json.errors.map((e) => [e.index, e.name, e.reason]),
-      [[1, 'big.jpg', 'too-large']],
-    );
+    assert.deepEqual(errorTriples(json), [[1, 'big.jpg', 'too-large']]);
     const [{ message }] = json.errors;
     assert.match(message, /^big\.jpg: .*'file1'.* over the limit of 1 MiB \(--max-file-mb\)/);
     assert.deepEqual(
@@ -573,7 +590,7 @@ describe('pitlane serve ingest under hostile uploads: limits, broken bodies, tem
   });
 
   test('a broken multipart body is a 400 naming the problem, never a 500', async () => {
-    const dog = readFileSync(join(DARKNET, 'dog.jpg'));
+    const dog = photo('dog');
     const whole = Buffer.concat([filePart('f', 'dog.jpg', dog), closing]);
     const cut = whole.subarray(0, 20_000);
     const cases = [
@@ -599,7 +616,7 @@ describe('pitlane serve ingest under hostile uploads: limits, broken bodies, tem
   });
 
   test('the spooled files are removed when the client goes away mid-upload or mid-processing', async () => {
-    const dog = readFileSync(join(DARKNET, 'dog.jpg'));
+    const dog = photo('dog');
     // Mid-upload: one whole file, then half of the next; wait until the service has spooled something; hang up.
     const req = request({
       host: '127.0.0.1',
@@ -618,9 +635,7 @@ describe('pitlane serve ingest under hostile uploads: limits, broken bodies, tem
     assert.deepEqual(await settled(), [], 'removed after the client hung up mid-upload');
 
     // Mid-processing: the whole batch is sent, the client hangs up before the answer.
-    const photos = ['person', 'horses', 'giraffe', 'scream'].map((p) =>
-      filePart(p, `${p}.jpg`, readFileSync(join(DARKNET, `${p}.jpg`))),
-    );
+    const photos = ['person', 'horses', 'giraffe', 'scream'].map((p) => filePart(p, `${p}.jpg`, photo(p)));
     const body = Buffer.concat([...photos, closing]);
     const gone = request({
       host: '127.0.0.1',
@@ -639,7 +654,7 @@ describe('pitlane serve ingest under hostile uploads: limits, broken bodies, tem
   });
 
   test('two identical corrupt images: both fail with the same reason; no duplicate points at a missing image', async () => {
-    const corrupt = readFileSync(join(DARKNET, 'person.jpg')).subarray(0, 6000);
+    const corrupt = photo('person').subarray(0, 6000);
     const good = await sharp(join(DARKNET, 'horses.jpg')).flop().jpeg({ quality: 81 }).toBuffer();
     const { status, json } = await upload(`${url}/ingest/batch?details=true`, [
       ['bad-a.jpg', corrupt],
@@ -649,14 +664,11 @@ describe('pitlane serve ingest under hostile uploads: limits, broken bodies, tem
       ['bad-c.jpg', corrupt],
     ]);
     assert.equal(status, 200, JSON.stringify(json));
-    assert.deepEqual(
-      json.errors.map((e) => [e.index, e.name, e.reason]),
-      [
-        [0, 'bad-a.jpg', 'corrupt'],
-        [1, 'bad-b.jpg', 'corrupt'],
-        [4, 'bad-c.jpg', 'corrupt'],
-      ],
-    );
+    assert.deepEqual(errorTriples(json), [
+      [0, 'bad-a.jpg', 'corrupt'],
+      [1, 'bad-b.jpg', 'corrupt'],
+      [4, 'bad-c.jpg', 'corrupt'],
+    ]);
     assert.match(json.errors[1].message, /^bad-b\.jpg: .*bad-a\.jpg.*failed/);
     assert.equal(json.duplicates, 1);
     assert.equal(json.processed, 2);

@@ -12,7 +12,8 @@ import { EmbeddingService } from '../inference/text/embedding-service.js';
 import { loadModelRepository, type ModelSpec } from '../inference/tensor/model-repository.js';
 import { buildEmbedApp, type EmbedState } from '../services/embed/app.js';
 import { EmbedMetrics } from '../services/embed/metrics.js';
-import { EXIT } from './exit-codes.js';
+import { listen, serviceLog, untilSignal } from '../services/http/lifecycle.js';
+import { exitCodeForStop } from './exit-codes.js';
 
 export interface ServeEmbedOptions {
   readonly models?: string;
@@ -67,19 +68,8 @@ export async function serveEmbedCommand(options: ServeEmbedOptions): Promise<num
     metrics,
   });
   metrics.watch(state.services);
-  try {
-    await app.listen({ host: options.host, port: options.port });
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'EADDRINUSE') throw new UsageError(`port ${options.port} is already in use (--port)`);
-    if (code === 'EADDRNOTAVAIL') throw new UsageError(`cannot listen on ${options.host} (--host)`);
-    throw err;
-  }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : options.port;
-  const log = (line: string): void => {
-    if (options.json !== true) process.stderr.write(`pitlane embed: ${line}\n`);
-  };
+  const port = await listen(app, options.host, options.port);
+  const log = serviceLog('embed', options.json);
   log(`listening on http://${options.host}:${port} (loading ${specs.length} model(s) from ${file})`);
 
   const started = performance.now();
@@ -116,21 +106,12 @@ export async function serveEmbedCommand(options: ServeEmbedOptions): Promise<num
   }
   log(`ready in ${readyMs} ms: POST /embed, /v1/embeddings, /tokenize; GET /health, /info, /metrics`);
 
-  return new Promise<number>((done) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals): void => {
-      if (stopping) return;
-      stopping = true;
-      log(`${signal}: closing`);
-      void (async () => {
-        await app.close();
-        await Promise.all([...state.services.values()].map((s) => s.close()));
-        done(signal === 'SIGINT' ? EXIT.INTERRUPTED : EXIT.OK);
-      })();
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
+  return exitCodeForStop(
+    await untilSignal(log, async () => {
+      await app.close();
+      await Promise.all([...state.services.values()].map((s) => s.close()));
+    }),
+  );
 }
 
 function pickModels(

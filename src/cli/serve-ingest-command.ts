@@ -4,27 +4,26 @@
  * The index is a SQLite file (WAL + sqlite-vec; the default) or an OpenSearch cluster (`--opensearch-url`).
  * Listens at once (/health 503 while loading), then loads the models and opens the index.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import sharp from 'sharp';
-import { UsageError } from '../core/errors.js';
+import { UnreachableError, UsageError } from '../core/errors.js';
 import type { SearchIndex } from '../index/index-port.js';
+import { openIndex, type IndexSpec } from '../index/registry.js';
 import { KServeClient } from '../inference/kserve/client.js';
 import { createLocalInference } from '../inference/tensor/local-inference.js';
 import { loadModelRepository } from '../inference/tensor/model-repository.js';
 import type { InferenceEngine } from '../inference/tensor/tensor.js';
-import {
-  IngestPipeline,
-  DEFAULT_INGEST_CONFIG,
-  type FaceFinder,
-  type TextReader,
-} from '../ingest/ingest-pipeline.js';
-import { openDetector, openFaceFinder, openImageEmbedder, openTextReader } from '../ingest/vision.js';
+import { IngestPipeline } from '../services/ingest/pipeline/ingest-pipeline.js';
+import { DEFAULT_INGEST_CONFIG } from '../services/ingest/pipeline/ingest-types.js';
+import type { FaceFinder, TextReader } from '../services/ingest/ports.js';
+import { openDetector } from '../services/ingest/vision/detector.js';
+import { openFaceFinder, openTextReader } from '../services/ingest/vision/face-and-text.js';
+import { openImageEmbedder } from '../services/ingest/vision/image-embedder.js';
 import { DEFAULT_INGEST_APP_OPTIONS, buildIngestApp, type IngestState } from '../services/ingest/app.js';
 import { removeStaleSpools } from '../services/ingest/upload-spool.js';
 import { resolveModelsFile } from './serve-command.js';
 import { pickSpecs } from './serve-models-command.js';
-import { closeServer, listen, serviceLog, untilSignal } from './serve-support.js';
+import { closeServer, listen, serviceLog, untilSignal } from '../services/http/lifecycle.js';
+import { exitCodeForStop } from './exit-codes.js';
 
 export interface ServeIngestOptions {
   readonly models?: string;
@@ -96,8 +95,9 @@ export async function serveIngestCommand(options: ServeIngestOptions): Promise<n
     ];
     const unique = [...new Set(modelIds)];
     if (options.inference !== undefined) {
-      const client = new KServeClient({ url: options.inference });
+      const client = kserveClient(options.inference);
       engine = client;
+      await reachable(client, options.inference);
       for (const id of unique) {
         if (!(await client.modelReady(id))) {
           throw new UsageError(
@@ -118,17 +118,13 @@ export async function serveIngestCommand(options: ServeIngestOptions): Promise<n
     const ocr: TextReader | null = options.ocr
       ? await openTextReader(engine, options.ocrDetModel, options.ocrRecModel)
       : null;
-    if (options.opensearchUrl !== undefined) {
-      const { openOpenSearchIndex } = await import('../index/opensearch-index.js');
-      index = await openOpenSearchIndex({ url: options.opensearchUrl, dimension: embedder.dimension });
-      log(`index: OpenSearch at ${options.opensearchUrl}`);
-    } else {
-      const { openSqliteIndex } = await import('../index/sqlite-index.js');
-      const path = resolve(options.db);
-      mkdirSync(dirname(path), { recursive: true });
-      index = await openSqliteIndex(path, { dimension: embedder.dimension });
-      log(`index: SQLite ${path}`);
-    }
+    const spec: IndexSpec =
+      options.opensearchUrl !== undefined
+        ? { kind: 'opensearch', target: options.opensearchUrl }
+        : { kind: 'sqlite', target: options.db };
+    const opened = await openIndex(spec, embedder.dimension);
+    index = opened.index;
+    log(`index: ${opened.description}`);
     state.pipeline = new IngestPipeline({ detector, embedder, faces, ocr }, index, {
       ...DEFAULT_INGEST_CONFIG,
       nearDuplicateThreshold: options.nearDuplicateThreshold,
@@ -151,5 +147,28 @@ export async function serveIngestCommand(options: ServeIngestOptions): Promise<n
     );
   }
   log(`ready in ${readyMs} ms: POST /ingest/batch, /search; GET /images/{id}, /health, /metrics`);
-  return untilSignal(log, close);
+  return exitCodeForStop(await untilSignal(log, close));
+}
+
+/** The client of `--inference URL`; a URL that is not an http(s) URL is a usage error. */
+function kserveClient(url: string): KServeClient {
+  try {
+    return new KServeClient({ url });
+  } catch (err) {
+    throw new UsageError(`--inference ${url}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/**
+ * Asks the server whether it is live: a server that cannot be reached (nothing listening, unknown host, no answer)
+ * is the user's to fix, named in one line (PL_ERR_UNREACHABLE), not a pitlane bug with a stack.
+ */
+async function reachable(client: KServeClient, url: string): Promise<void> {
+  try {
+    await client.live();
+  } catch (err) {
+    const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    throw new UnreachableError('--inference', url, detail, { cause: err });
+  }
 }

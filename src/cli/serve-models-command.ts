@@ -13,7 +13,8 @@ import { loadModelRepository, type ModelSpec } from '../inference/tensor/model-r
 import type { InferenceEngine } from '../inference/tensor/tensor.js';
 import { buildModelServerApp } from '../services/models/app.js';
 import { resolveModelsFile } from './serve-command.js';
-import { closeServer, listen, serviceLog, untilSignal } from './serve-support.js';
+import { closeServer, listen, serviceLog, untilSignal } from '../services/http/lifecycle.js';
+import { exitCodeForStop } from './exit-codes.js';
 
 export interface ServeModelsOptions {
   readonly models?: string;
@@ -108,8 +109,10 @@ export async function serveModelsCommand(options: ServeModelsOptions): Promise<n
     );
   }
   log(`ready in ${readyMs} ms: KServe v2 at /v2 (health, models, infer), /metrics`);
-  return untilSignal(log, async () => {
-    await closeServer(app);
-    await local.close();
-  });
+  return exitCodeForStop(
+    await untilSignal(log, async () => {
+      await closeServer(app);
+      await local.close();
+    }),
+  );
 }

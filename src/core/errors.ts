@@ -23,6 +23,28 @@ export const ERROR_CODES = {
   PL_ERR_BENCH: 'A benchmark could not run or a contestant misbehaved.',
   PL_ERR_THRESHOLDS: 'A benchmark ran, but one or more of its thresholds failed.',
   PL_ERR_INTERNAL: 'A bug in pitlane: please report it with the command that caused it.',
+  PL_ERR_UNREACHABLE:
+    'A server pitlane was told to use (`--inference URL`, `--opensearch-url`) could not be reached.',
+  PL_ERR_FEATURE_UNAVAILABLE: 'A request asked for a feature the service was started without (faces, OCR).',
+  PL_ERR_VISION_MODEL:
+    'A model does not fit the vision task it was given (detector, image embedder, faces, OCR).',
+  PL_ERR_INDEX_BATCH_INVALID:
+    'A batch sent to the search index breaks a rule of the port; nothing was written.',
+  PL_ERR_INDEX_QUERY_INVALID: 'A search or lookup has bad arguments (wrong vector length, k out of range).',
+  PL_ERR_INDEX_DIMENSION: 'An existing search index holds embeddings of another length than the model gives.',
+  PL_ERR_INDEX_SCHEMA:
+    'A file or cluster index is not a search index pitlane can use (other schema, other program).',
+  PL_ERR_INDEX_CLOSED: 'A search index was used after it was closed.',
+  PL_ERR_INDEX_OPENSEARCH:
+    'A request to OpenSearch failed for good (after retries), or items of a bulk write failed.',
+  PL_ERR_MODEL_NOT_FOUND: 'A request named a model (or a version of it) the server does not serve.',
+  PL_ERR_INFERENCE_INPUT:
+    "A request's tensors do not fit the model (name, datatype, shape) or its body is malformed; the message names the tensor.",
+  PL_ERR_QUEUE_FULL:
+    'The server is overloaded: its inference queue has no room; retry after the delay it gives.',
+  PL_ERR_INPUT_TOO_LONG:
+    "An input holds more tokens than the model's limit, and truncation was not asked for.",
+  PL_ERR_TOO_MANY_TOKENS: 'The inputs of one request hold more tokens than the per-request limit.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -231,6 +253,229 @@ export class ContestantError extends BenchError {
     this.signal = context.signal ?? null;
     this.logTail = logTail;
     this.name = 'ContestantError';
+  }
+}
+
+/**
+ * A server the user pointed pitlane at could not be reached (connection refused, unknown host, timeout): the
+ * user's to fix, not a bug. The message is one line naming the flag and the URL.
+ */
+export class UnreachableError extends PitlaneError {
+  /** The flag that gave the URL, e.g. `--inference`. */
+  readonly flag: string;
+  readonly url: string;
+  constructor(flag: string, url: string, detail: string, options?: { cause?: unknown }) {
+    super('PL_ERR_UNREACHABLE', `${flag} ${url}: cannot reach the server (${detail})`, options);
+    this.flag = flag;
+    this.url = url;
+    this.name = 'UnreachableError';
+  }
+}
+
+/** Faces or OCR asked of a service started without that model. */
+export class FeatureUnavailableError extends PitlaneError {
+  constructor(readonly feature: 'faces' | 'ocr') {
+    super(
+      'PL_ERR_FEATURE_UNAVAILABLE',
+      feature === 'faces'
+        ? 'enable_faces: this service has no face model (start it with --faces-model)'
+        : 'enable_ocr: this service has no OCR models (start it with --ocr-det-model and --ocr-rec-model)',
+    );
+    this.name = 'FeatureUnavailableError';
+  }
+}
+
+/** A model that does not fit what it is asked to do; names the model and what was found. */
+export class VisionModelError extends PitlaneError {
+  constructor(model: string, message: string) {
+    super('PL_ERR_VISION_MODEL', `model '${model}': ${message}`);
+    this.name = 'VisionModelError';
+  }
+}
+
+/**
+ * Base class of every error the search index (src/index/) raises on purpose. The ingest service decides what a
+ * failure means for its HTTP answer (services/http/status.ts); the CLI, for its exit code.
+ */
+export class SearchIndexError extends PitlaneError {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'SearchIndexError';
+  }
+}
+
+/** A batch that breaks a rule of the port; nothing of it was written. */
+export class InvalidBatchError extends SearchIndexError {
+  /** Every problem found, each naming the document (`images[3] (id 'a')...`). */
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    const shown = problems.slice(0, 10);
+    const more = problems.length > shown.length ? `\n  ... and ${problems.length - shown.length} more` : '';
+    const n = problems.length;
+    super(
+      'PL_ERR_INDEX_BATCH_INVALID',
+      `the batch was refused, nothing was written; ${n} problem${n === 1 ? '' : 's'}:\n  ${shown.join('\n  ')}${more}`,
+    );
+    this.problems = problems;
+    this.name = 'InvalidBatchError';
+  }
+}
+
+/** A search or lookup with bad arguments (wrong vector length, k out of range...). */
+export class InvalidQueryError extends SearchIndexError {
+  constructor(message: string) {
+    super('PL_ERR_INDEX_QUERY_INVALID', message);
+    this.name = 'InvalidQueryError';
+  }
+}
+
+/** An existing index built for embeddings of another length than the one asked for. */
+export class IndexDimensionError extends SearchIndexError {
+  /** The file or index that was opened. */
+  readonly location: string;
+  /** The dimension the index was created with. */
+  readonly indexDimension: number;
+  /** The dimension the caller asked for. */
+  readonly requestedDimension: number;
+  constructor(location: string, indexDimension: number, requestedDimension: number) {
+    super(
+      'PL_ERR_INDEX_DIMENSION',
+      `${location}: this index holds ${indexDimension}-dimensional embeddings, but it was opened for dimension ` +
+        `${requestedDimension}; open it with dimension ${indexDimension}, or use another index for the new model`,
+    );
+    this.location = location;
+    this.indexDimension = indexDimension;
+    this.requestedDimension = requestedDimension;
+    this.name = 'IndexDimensionError';
+  }
+}
+
+/** A file or cluster index that is not a search index this code can use (other schema, other program). */
+export class IndexSchemaError extends SearchIndexError {
+  /** The file or index that was opened. */
+  readonly location: string;
+  constructor(location: string, message: string, options?: { cause?: unknown }) {
+    super('PL_ERR_INDEX_SCHEMA', `${location}: ${message}`, options);
+    this.location = location;
+    this.name = 'IndexSchemaError';
+  }
+}
+
+/** A call on an index that was closed. */
+export class IndexClosedError extends SearchIndexError {
+  constructor(location: string) {
+    super('PL_ERR_INDEX_CLOSED', `${location}: the search index is closed`);
+    this.name = 'IndexClosedError';
+  }
+}
+
+/** A request to OpenSearch that failed for good (after any retries), or a bulk with items that failed. */
+export class OpenSearchIndexError extends SearchIndexError {
+  /** HTTP status of the failed request, or of the first failed bulk item; null without one (network error). */
+  readonly status: number | null;
+  /** For a bulk: one line per failed item, `index/id: status type: reason`. */
+  readonly failures: readonly string[];
+  constructor(
+    message: string,
+    context: {
+      readonly status?: number | null;
+      readonly failures?: readonly string[];
+      readonly cause?: unknown;
+    } = {},
+  ) {
+    super(
+      'PL_ERR_INDEX_OPENSEARCH',
+      message,
+      context.cause === undefined ? undefined : { cause: context.cause },
+    );
+    this.status = context.status ?? null;
+    this.failures = context.failures ?? [];
+    this.name = 'OpenSearchIndexError';
+  }
+}
+
+/**
+ * A Python node's class failed to start (src/python/): a syntax error, a missing class, an exception in
+ * `__init__`/`initialize`. The message is Python's own, with the traceback of the node's code.
+ */
+export class PythonNodeInitError extends PitlaneError {
+  constructor(
+    readonly nodeId: string,
+    readonly exception: { readonly type: string; readonly message: string; readonly traceback: string },
+  ) {
+    super('PL_ERR_NODE_INIT', `${exception.type}: ${exception.message}\n${exception.traceback}`.trimEnd());
+    this.name = 'PythonNodeInitError';
+  }
+}
+
+// -- The inference layer (src/inference/). The services answer them by code (services/http/status.ts).
+
+/** Unknown model or version (HTTP 404). */
+export class ModelNotFoundError extends PitlaneError {
+  constructor(
+    readonly model: string,
+    readonly version?: string,
+  ) {
+    super(
+      'PL_ERR_MODEL_NOT_FOUND',
+      version === undefined ? `unknown model '${model}'` : `unknown version '${version}' of model '${model}'`,
+    );
+    this.name = 'ModelNotFoundError';
+  }
+}
+
+/** A request whose tensors do not fit the model, or whose body is malformed (HTTP 400). The message names the tensor. */
+export class InferenceInputError extends PitlaneError {
+  constructor(message: string) {
+    super('PL_ERR_INFERENCE_INPUT', message);
+    this.name = 'InferenceInputError';
+  }
+}
+
+/** The queue is full: retry after `retryAfterMs` (HTTP 429). */
+export class QueueFullError extends PitlaneError {
+  constructor(
+    readonly retryAfterMs: number,
+    readonly queued: number,
+  ) {
+    super(
+      'PL_ERR_QUEUE_FULL',
+      `the queue is full (${queued} sequences waiting); retry in ${Math.ceil(retryAfterMs / 1000)} s`,
+    );
+    this.name = 'QueueFullError';
+  }
+}
+
+/** An input is longer than the model's limit and truncation was not asked for (HTTP 413). */
+export class InputTooLongError extends PitlaneError {
+  constructor(
+    readonly index: number,
+    readonly tokens: number,
+    readonly limit: number,
+  ) {
+    super(
+      'PL_ERR_INPUT_TOO_LONG',
+      `input ${index} has ${tokens} tokens, more than the model's limit of ${limit}; shorten it or ask for truncation`,
+    );
+    this.name = 'InputTooLongError';
+  }
+}
+
+/**
+ * A request's inputs hold more tokens than it may (HTTP 422). Counted as tokenization goes, in chunks, so a
+ * request far over the limit is refused after its first chunks, not after all of it.
+ */
+export class TooManyTokensError extends PitlaneError {
+  constructor(
+    /** Tokens counted when the limit was passed (the request holds at least this many). */
+    readonly tokens: number,
+    readonly limit: number,
+  ) {
+    super(
+      'PL_ERR_TOO_MANY_TOKENS',
+      `the inputs hold at least ${tokens} tokens, more than the limit of ${limit} per request`,
+    );
+    this.name = 'TooManyTokensError';
   }
 }
 

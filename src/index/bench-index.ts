@@ -10,7 +10,8 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeBatch, mulberry32, randomUnitVector } from './index-fixtures.js';
+import { mulberry32 } from '../core/random.js';
+import { makeBatch, randomUnitVector } from './index-fixtures.js';
 import type { NearestOptions } from './index-port.js';
 import { openSqliteIndex } from './sqlite-index.js';
 

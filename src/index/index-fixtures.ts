@@ -3,18 +3,8 @@
  * and the measurements (`bench-index.ts`): the same seed always gives the same batch, so a process can check
  * what another wrote. Also a brute-force cosine search to check the adapters against.
  */
+import { mulberry32 } from '../core/random.js';
 import type { BoxDocument, Detection, ImageDocument, PixelBox } from './index-port.js';
-
-/** mulberry32: a small, fast, well-mixed 32-bit PRNG; uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let s = seed | 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A random unit vector, uniform on the sphere (normalised Gaussians, Box–Muller). */
 export function randomUnitVector(random: () => number, dimension: number): Float32Array {

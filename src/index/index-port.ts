@@ -54,7 +54,7 @@ export interface TextLine {
 export interface ImageDocument {
   /** Unique id chosen by the ingest service; indexing the same id again replaces the image. Non-empty. */
   readonly id: string;
-  /** imohash of the file (src/ingest/imohash.ts), as the service spells it (hex); exact-duplicate key. */
+  /** imohash of the file (src/services/ingest/hashing/imohash.ts), as the service spells it (hex); exact-duplicate key. */
   readonly imohash: string;
   /** File name or path the image was uploaded as. */
   readonly name: string;

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Client, errors, type API } from '@opensearch-project/opensearch';
-import { IndexDimensionError, InvalidBatchError, OpenSearchIndexError } from './index-errors.js';
-import { bruteForceNearest, makeBatch, mulberry32, randomUnitVector } from './index-fixtures.js';
+import { IndexDimensionError, InvalidBatchError, OpenSearchIndexError } from '../core/errors.js';
+import { mulberry32 } from '../core/random.js';
+import { bruteForceNearest, makeBatch, randomUnitVector } from './index-fixtures.js';
 import { openOpenSearchIndex, type OpenSearchIndex } from './opensearch-index.js';
 import {
   DEFAULT_RETRY_POLICY,
@@ -10,17 +11,19 @@ import {
   backoffSchedule,
   buildBulkBodies,
   buildBulkOperations,
+  bulkBody,
+  classifyBulkResponse,
+  splitBulk,
+  type BulkOperation,
+} from './opensearch-bulk.js';
+import {
   buildImohashQuery,
   buildIndexTemplate,
   buildKnnQuery,
   buildStaleBoxesQuery,
-  bulkBody,
-  classifyBulkResponse,
   cosineFromScore,
   indexNames,
   mappingDimension,
-  splitBulk,
-  type BulkOperation,
 } from './opensearch-requests.js';
 import { validateNearest } from './validation.js';
 

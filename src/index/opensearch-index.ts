@@ -1,6 +1,7 @@
 /**
  * The search index on an OpenSearch cluster (the official client), for when one SQLite file is not enough.
- * Search is approximate (Lucene HNSW); the request bodies are built in `opensearch-requests.ts`.
+ * Search is approximate (Lucene HNSW); the request bodies are built in `opensearch-requests.ts` and
+ * `opensearch-bulk.ts`.
  *
  * Durability: OpenSearch acknowledges a bulk request only after each operation is written to the translog of
  * the primary and of every in-sync replica, and with `index.translog.durability: request` (the default, set
@@ -30,7 +31,7 @@ import {
   IndexSchemaError,
   InvalidQueryError,
   OpenSearchIndexError,
-} from './index-errors.js';
+} from '../core/errors.js';
 import {
   INDEX_NAMES,
   type BoxDocument,
@@ -45,26 +46,28 @@ import {
   DEFAULT_BULK_LIMITS,
   DEFAULT_RETRY_POLICY,
   backoffDelay,
-  boxSummaryFromSource,
   buildBulkOperations,
+  bulkBody,
+  classifyBulkResponse,
+  splitBulk,
+  type BulkLimits,
+  type BulkOperation,
+  type RetryPolicy,
+} from './opensearch-bulk.js';
+import {
+  boxSummaryFromSource,
   buildCountsQuery,
   buildImohashQuery,
   buildIndexTemplate,
   buildKnnQuery,
   buildStaleBoxesQuery,
-  bulkBody,
-  classifyBulkResponse,
   cosineFromScore,
   imageSummaryFromSource,
   indexNames,
   mappingDimension,
-  splitBulk,
   type BoxSource,
-  type BulkLimits,
-  type BulkOperation,
   type ImageSource,
   type IndexNames,
-  type RetryPolicy,
   type TemplateOptions,
 } from './opensearch-requests.js';
 import { compareHits, validateBatch, validateHashes, validateNearest } from './validation.js';

@@ -14,14 +14,9 @@ import {
   IndexSchemaError,
   InvalidBatchError,
   InvalidQueryError,
-} from './index-errors.js';
-import {
-  bruteForceNearest,
-  makeBatch,
-  mulberry32,
-  randomUnitVector,
-  type FixtureBatch,
-} from './index-fixtures.js';
+} from '../core/errors.js';
+import { mulberry32 } from '../core/random.js';
+import { bruteForceNearest, makeBatch, randomUnitVector, type FixtureBatch } from './index-fixtures.js';
 import type { BoxDocument, ImageDocument, IndexCounts, SearchHit } from './index-port.js';
 import { openSqliteIndex, type SqliteIndex } from './sqlite-index.js';
 import { fixtureBatch } from './writer-fixture.js';

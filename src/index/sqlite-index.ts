@@ -9,7 +9,7 @@
  * acknowledged. The ingest service acknowledges uploads on the strength of `indexBatch`, so it pays one fsync
  * per batch. A crash mid-batch leaves no part of that batch (atomic commit).
  *
- * Layout (schema version 1 in `PRAGMA user_version`, this program's mark in `PRAGMA application_id`):
+ * Layout (sqlite-schema.ts; schema version 1 in `PRAGMA user_version`, this program's mark in `PRAGMA application_id`):
  * - `meta`: the embedding dimension the file was created with. Opening with another dimension is refused.
  * - `images`: one row per image; faces and OCR lines as JSON (read back whole, never filtered on), with their
  *   counts in columns so `counts()` does not parse JSON.
@@ -44,9 +44,10 @@ import {
   IndexClosedError,
   IndexDimensionError,
   IndexSchemaError,
+  InvalidBatchError,
   InvalidQueryError,
   SearchIndexError,
-} from './index-errors.js';
+} from '../core/errors.js';
 import type {
   BoxDocument,
   BoxKind,
@@ -57,19 +58,24 @@ import type {
   ImageSummary,
   IndexCounts,
   NearestOptions,
-  PixelBox,
   SearchHit,
   SearchIndex,
   TextLine,
 } from './index-port.js';
+import {
+  SQLITE_MAX_DIMENSION,
+  ensureSchema,
+  pixelBox,
+  IMAGE_COLUMNS,
+  rowBox,
+  vectorBytes,
+  vectorFrom,
+  type BoxRow,
+  type DetectionRow,
+  type ImageRow,
+  type KnnRow,
+} from './sqlite-schema.js';
 import { compareHits, validateBatch, validateHashes, validateNearest } from './validation.js';
-
-/** The schema this code writes and reads, stored in `PRAGMA user_version`. */
-export const SQLITE_SCHEMA_VERSION = 1;
-/** `PRAGMA application_id` of a pitlane search index: 'plsx' in ASCII. */
-export const SQLITE_APPLICATION_ID = 0x706c7378;
-/** The largest dimension sqlite-vec accepts for a float vector column. */
-export const SQLITE_MAX_DIMENSION = 8192;
 
 /** Options of `openSqliteIndex`. */
 export interface SqliteIndexOptions {
@@ -85,109 +91,6 @@ export interface SqliteIndexOptions {
    */
   readonly mmapSizeBytes?: number;
 }
-
-function schemaSql(dimension: number): string {
-  const vector = `embedding float[${dimension}] distance_metric=cosine`;
-  return `
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-    CREATE TABLE images (
-      pk INTEGER PRIMARY KEY,
-      id TEXT NOT NULL UNIQUE,
-      imohash TEXT NOT NULL,
-      width INTEGER NOT NULL,
-      height INTEGER NOT NULL,
-      bytes INTEGER NOT NULL,
-      face_count INTEGER NOT NULL,
-      ocr_count INTEGER NOT NULL,
-      ingested_at TEXT NOT NULL,
-      format TEXT NOT NULL,
-      near_duplicate_of TEXT,
-      name TEXT NOT NULL,
-      faces TEXT NOT NULL,
-      ocr TEXT NOT NULL
-    ) STRICT;
-    CREATE INDEX images_imohash ON images (imohash, ingested_at, id);
-    CREATE TABLE detections (
-      image_pk INTEGER NOT NULL REFERENCES images (pk),
-      ord INTEGER NOT NULL,
-      label TEXT NOT NULL,
-      class_id INTEGER NOT NULL,
-      score REAL NOT NULL,
-      x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL,
-      PRIMARY KEY (image_pk, ord)
-    ) STRICT, WITHOUT ROWID;
-    CREATE INDEX detections_label ON detections (label, image_pk);
-    CREATE TABLE boxes (
-      pk INTEGER PRIMARY KEY,
-      id TEXT NOT NULL UNIQUE,
-      image_pk INTEGER NOT NULL REFERENCES images (pk),
-      kind TEXT NOT NULL CHECK (kind IN ('vehicles', 'people')),
-      label TEXT NOT NULL,
-      score REAL NOT NULL,
-      x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL
-    ) STRICT;
-    CREATE INDEX boxes_image ON boxes (image_pk);
-    CREATE VIRTUAL TABLE vec_global USING vec0(pk INTEGER PRIMARY KEY, ${vector});
-    CREATE VIRTUAL TABLE vec_vehicles USING vec0(pk INTEGER PRIMARY KEY, ${vector}, label TEXT);
-    CREATE VIRTUAL TABLE vec_people USING vec0(pk INTEGER PRIMARY KEY, ${vector}, label TEXT);
-  `;
-}
-
-interface ImageRow {
-  pk: number;
-  id: string;
-  imohash: string;
-  width: number;
-  height: number;
-  bytes: number;
-  ingested_at: string;
-  format: string;
-  near_duplicate_of: string | null;
-  name: string;
-  faces: string;
-  ocr: string;
-}
-
-interface DetectionRow {
-  label: string;
-  class_id: number;
-  score: number;
-  x1: number;
-  y1: number;
-  x2: number;
-  y2: number;
-}
-
-interface BoxRow extends DetectionRow {
-  pk: number;
-  id: string;
-  image_pk: number;
-  kind: BoxKind;
-}
-
-interface KnnRow {
-  pk: number;
-  distance: number;
-}
-
-const IMAGE_COLUMNS =
-  'pk, id, imohash, width, height, bytes, ingested_at, format, near_duplicate_of, name, faces, ocr';
-
-/** The bytes of a Float32Array, as SQLite gets them (a view: no copy, and right even for a subarray). */
-function vectorBytes(v: Float32Array): Buffer {
-  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-}
-
-/** A Float32Array copy of a vector blob (copied: SQLite's buffer may be unaligned for floats). */
-function vectorFrom(blob: Buffer): Float32Array {
-  const out = new Float32Array(blob.byteLength / 4);
-  new Uint8Array(out.buffer).set(blob);
-  return out;
-}
-
-const pixelBox = (b: PixelBox): [number, number, number, number] => [b[0], b[1], b[2], b[3]];
-const rowBox = (r: DetectionRow): [number, number, number, number] => [r.x1, r.y1, r.x2, r.y2];
-const SCHEMA_TABLES = ['meta', 'images', 'detections', 'boxes', 'vec_global', 'vec_vehicles', 'vec_people'];
 
 /** Every statement the index runs, prepared once per connection. */
 function prepareStatements(db: Database.Database) {
@@ -337,7 +240,7 @@ export class SqliteIndex implements SearchIndex {
           } else {
             const box = this.#sql.boxByPk.get(pk);
             if (box === undefined)
-              throw new SearchIndexError(`${this.path}: vector of box ${pk} has no box row`);
+              throw new IndexSchemaError(this.path, `vector of box ${pk} has no box row`);
             if (exclude.has(box.id)) continue;
             const image = this.#imageAt(box.image_pk);
             const summary: BoxSummary = {
@@ -358,7 +261,7 @@ export class SqliteIndex implements SearchIndex {
 
   #imageAt(pk: number): ImageSummary {
     const row = this.#sql.imageByPk.get(pk);
-    if (row === undefined) throw new SearchIndexError(`${this.path}: vector of image ${pk} has no image row`);
+    if (row === undefined) throw new IndexSchemaError(this.path, `vector of image ${pk} has no image row`);
     return this.#summary(row);
   }
 
@@ -441,7 +344,7 @@ export class SqliteIndex implements SearchIndex {
       if (existing !== undefined) this.#deleteBox(existing.pk, existing.kind);
       const imagePk = imagePks.get(box.imageId);
       if (imagePk === undefined)
-        throw new SearchIndexError(`box ${box.id}: image ${box.imageId} not in batch`);
+        throw new InvalidBatchError([`box ${box.id}: image ${box.imageId} not in batch`]);
       const b = box.box;
       const pk = sql.insertBox.run(
         box.id,
@@ -470,7 +373,7 @@ export class SqliteIndex implements SearchIndex {
         const row = this.#sql.imageById.get(id);
         if (row === undefined) return null;
         const vector = this.#sql.globalVector.get(BigInt(row.pk));
-        if (vector === undefined) throw new SearchIndexError(`${this.path}: image ${id} has no vector`);
+        if (vector === undefined) throw new IndexSchemaError(this.path, `image ${id} has no vector`);
         return { ...this.#summary(row), embedding: vectorFrom(vector.embedding) };
       });
     });
@@ -480,7 +383,7 @@ export class SqliteIndex implements SearchIndex {
     return run(() =>
       this.#read(() => {
         const images = this.#sql.imageTotals.get();
-        if (images === undefined) throw new SearchIndexError(`${this.path}: no totals`);
+        if (images === undefined) throw new IndexSchemaError(this.path, `no totals`);
         const boxes = new Map(this.#sql.boxTotals.all().map((r) => [r.kind, r.n]));
         return {
           global: images.global,
@@ -556,45 +459,4 @@ function openSync(path: string, options: SqliteIndexOptions): SqliteIndex {
     }
     throw new IndexSchemaError(path, `cannot open the search index: ${String(err)}`, { cause: err });
   }
-}
-
-/** Creates the schema in an empty file, or checks an existing one; returns the file's dimension. */
-function ensureSchema(db: Database.Database, path: string, dimension: number): number {
-  const version = db.pragma('user_version', { simple: true }) as number;
-  const appId = db.pragma('application_id', { simple: true }) as number;
-  if (version === 0 && appId === 0) {
-    const tables = db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get() as number;
-    if (tables > 0) {
-      throw new IndexSchemaError(path, 'holds other tables: it is not a pitlane search index');
-    }
-    db.exec(schemaSql(dimension));
-    db.prepare("INSERT INTO meta (key, value) VALUES ('dimension', ?)").run(String(dimension));
-    db.pragma(`application_id = ${SQLITE_APPLICATION_ID}`);
-    db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
-    return dimension;
-  }
-  if (appId !== SQLITE_APPLICATION_ID) {
-    throw new IndexSchemaError(path, `application_id is ${appId}: it is not a pitlane search index`);
-  }
-  if (version !== SQLITE_SCHEMA_VERSION) {
-    throw new IndexSchemaError(
-      path,
-      `has search-index schema version ${version}, this program reads version ${SQLITE_SCHEMA_VERSION}`,
-    );
-  }
-  const present = new Set(
-    db
-      .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
-      .pluck()
-      .all()
-      .map((n) => String(n)),
-  );
-  const missing = SCHEMA_TABLES.filter((t) => !present.has(t));
-  if (missing.length > 0) throw new IndexSchemaError(path, `is missing tables: ${missing.join(', ')}`);
-  const stored = db.prepare("SELECT value FROM meta WHERE key = 'dimension'").pluck().get();
-  const storedDimension = Number(stored);
-  if (!Number.isSafeInteger(storedDimension) || storedDimension < 1) {
-    throw new IndexSchemaError(path, `has no valid dimension in its meta table (found ${String(stored)})`);
-  }
-  return storedDimension;
 }

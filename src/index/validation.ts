@@ -3,7 +3,7 @@
  * whole before anything is written (every problem is reported, not just the first), and a query's options are
  * normalised once.
  */
-import { InvalidBatchError, InvalidQueryError } from './index-errors.js';
+import { InvalidBatchError, InvalidQueryError } from '../core/errors.js';
 import {
   INDEX_NAMES,
   MAX_EXCLUDE_IDS,

@@ -6,6 +6,7 @@
  * session and sharp's decoding to raw RGB.
  */
 import assert from 'node:assert/strict';
+import { InferenceInputError, ModelNotFoundError } from '../core/errors.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,8 +19,6 @@ import type { Sharp } from 'sharp';
 import { loadOnnxModel, type OnnxModel, type OnnxTensorMap } from './backends/onnx/session.js';
 import { DynamicBatcher } from './tensor/dynamic-batcher.js';
 import {
-  InferenceInputError,
-  ModelNotFoundError,
   type InferenceEngine,
   type InferenceRequest,
   type InferenceResult,
@@ -28,7 +27,7 @@ import {
   type TensorData,
   type TensorDataType,
 } from './tensor/tensor.js';
-import type { RgbImage } from './vision/faces.js';
+import type { RgbImage } from './vision/rgb-image.js';
 
 /** scripts/build-models.mjs, found from dist/inference/ (or src/inference/). */
 export const BUILD_MODELS_SCRIPT = fileURLToPath(new URL('../../scripts/build-models.mjs', import.meta.url));

@@ -3,6 +3,7 @@
  * bootstrap confidence interval over paired repeats, and geometric means for suite-level figures. The RNG is
  * seeded, so the same samples always give the same interval.
  */
+import { mulberry32 } from '../core/random.js';
 
 /** Quantile by linear interpolation between closest ranks (R type 7); q in [0, 1]. */
 export function quantile(values: readonly number[], q: number): number {
@@ -55,17 +56,8 @@ export function geometricMean(values: readonly number[]): number {
   return Math.exp(values.reduce((s, v) => s + Math.log(v), 0) / values.length);
 }
 
-/** mulberry32: a small, fast, seeded PRNG returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (core/random.ts): a small, fast, seeded PRNG returning floats in [0, 1). */
+export const seededRandom: (seed: number) => () => number = mulberry32;
 
 /** A ratio estimate with its bootstrap interval. */
 export interface RatioEstimate {

@@ -91,14 +91,3 @@ export const CANCELLED: PythonException = {
 export function itemTimedOut(timeoutMs: number): PythonException {
   return { type: 'WorkerTimeout', message: `timed out after ${timeoutMs / 1000} s`, traceback: '' };
 }
-
-/** A failure to start a node's class: a syntax error, a missing class, an exception in __init__/initialize. */
-export class PythonNodeInitError extends Error {
-  constructor(
-    readonly nodeId: string,
-    readonly exception: PythonException,
-  ) {
-    super(`${exception.type}: ${exception.message}\n${exception.traceback}`.trimEnd());
-    this.name = 'PythonNodeInitError';
-  }
-}

@@ -2,9 +2,9 @@
  * What the tests of both Python runtimes share: assertion helpers, and a harness that starts a node of either
  * runtime, records what it reported besides its results (log records, warnings, stderr), and always closes it.
  */
+import { PythonNodeInitError } from '../core/errors.js';
 import assert from 'node:assert/strict';
 import {
-  PythonNodeInitError,
   type PythonCallResult,
   type PythonException,
   type PythonLogRecord,

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { InferenceInputError, shapeSize } from '../../dist/inference/tensor/tensor.js';
+import { InferenceInputError } from '../../dist/core/errors.js';
+import { shapeSize } from '../../dist/inference/tensor/tensor.js';
 import { BodyAssembler, parseHeaderLength, parseInferRequest } from '../../dist/inference/kserve/codec.js';
 import { anyJsonValue, anyString, fuzz, mutated } from './fuzz-support.mjs';
 

@@ -12,8 +12,7 @@
  * this into their own interface.
  */
 import { Worker } from 'node:worker_threads';
-import { FileError } from '../../core/errors.js';
-import { InferenceInputError } from '../tensor/tensor.js';
+import { FileError, InferenceInputError } from '../../core/errors.js';
 import type { HostMessage, ThreadMessage, ThreadServiceName, ThreadWorkerData } from './thread-protocol.js';
 
 /** How a thread's failures read to the callers. */

@@ -5,8 +5,7 @@
  * them.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { FileError, PitlaneError } from '../../core/errors.js';
-import { InferenceInputError } from '../tensor/tensor.js';
+import { FileError, InferenceInputError, PitlaneError } from '../../core/errors.js';
 import type {
   HostMessage,
   ThreadMessage,

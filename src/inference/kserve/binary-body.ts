@@ -1,10 +1,10 @@
+import { InferenceInputError } from '../../core/errors.js';
 /**
  * The binary part of a KServe v2 body (Triton's binary tensor data extension): collecting a body's chunks into
  * one buffer aligned for zero-copy tensor views (BodyAssembler), handing out its tensors' bytes in order
  * (BinaryReader), and writing a JSON header followed by tensor bytes (assembleBody). Binary tensor data is
  * little-endian, row-major, without padding.
  */
-import { InferenceInputError } from '../tensor/tensor.js';
 
 /**
  * A body ready to send: its bytes, the length of its JSON part when binary data follows, its content type.

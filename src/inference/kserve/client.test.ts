@@ -1,3 +1,4 @@
+import { InferenceInputError, ModelNotFoundError, QueueFullError } from '../../core/errors.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -6,13 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { serve, type Served } from '../../services/models/test-support.js';
-import { QueueFullError } from '../tensor/dynamic-batcher.js';
-import {
-  InferenceInputError,
-  ModelNotFoundError,
-  type InferenceResult,
-  type Tensor,
-} from '../tensor/tensor.js';
+import { type InferenceResult, type Tensor } from '../tensor/tensor.js';
 import { AFFINE, suiteTempDir, until } from '../test-support.js';
 import { KServeClient } from './client.js';
 

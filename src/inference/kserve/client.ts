@@ -9,12 +9,10 @@
  * maximum queue size") → QueueFullError with the Retry-After delay, anything else → an Error naming the URL,
  * the status and the server's message. An unreachable server gives an Error naming the URL.
  */
+import { InferenceInputError, ModelNotFoundError, QueueFullError } from '../../core/errors.js';
 import { Pool } from 'undici';
 import { BodyAssembler, INFERENCE_HEADER, decodeInferResponse, encodeInferRequest } from './codec.js';
-import { QueueFullError } from '../tensor/dynamic-batcher.js';
 import {
-  InferenceInputError,
-  ModelNotFoundError,
   isTensorDataType,
   type InferenceEngine,
   type InferenceRequest,

@@ -1,7 +1,7 @@
+import { InferenceInputError } from '../../core/errors.js';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  InferenceInputError,
   TENSOR_DATATYPES,
   type InferenceResult,
   type Tensor,

@@ -15,12 +15,8 @@
  * the JSON (`inputs[1] 'images'`) and what is wrong. Its parts: json-values.ts (exact JSON), tensor-json.ts
  * (one tensor), binary-body.ts (the binary part, body assembly).
  */
-import {
-  InferenceInputError,
-  type InferenceRequest,
-  type InferenceResult,
-  type Tensor,
-} from '../tensor/tensor.js';
+import { InferenceInputError } from '../../core/errors.js';
+import { type InferenceRequest, type InferenceResult, type Tensor } from '../tensor/tensor.js';
 import { assembleBody, BinaryReader, type EncodedBody } from './binary-body.js';
 import { isText, kindOf, objectAt, optionalBoolean, optionalObject, parseJsonObject } from './json-values.js';
 import { binaryBytes, checkLength, jsonData, readTensor, tensorHead } from './tensor-json.js';

@@ -1,9 +1,9 @@
+import { InferenceInputError } from '../../core/errors.js';
 /**
  * Reading the JSON of a KServe v2 body as the protocol needs it: an object whose integer literals beyond ±2^53
  * keep every digit (INT64 / UINT64 data, as on Triton), and the small checks and descriptions the codec's
  * messages use (`must be an object, got an array`). Every problem is an InferenceInputError (HTTP 400).
  */
-import { InferenceInputError } from '../tensor/tensor.js';
 
 /** A JSON object of a body. */
 export type Json = Record<string, unknown>;

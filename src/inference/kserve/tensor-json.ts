@@ -3,9 +3,9 @@
  * shape, and data as nested or flat JSON (each element checked for its type and range) or as binary bytes. No
  * recursion on nested data: a body may nest arrays far deeper than the call stack.
  */
+import { InferenceInputError } from '../../core/errors.js';
 import {
   DATATYPE_BYTES,
-  InferenceInputError,
   TENSOR_DATATYPES,
   allocTensorData,
   isTensorDataType,

@@ -1,7 +1,8 @@
+import { QueueFullError } from '../../core/errors.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DynamicBatcher, QueueFullError, type BatchSequence } from './dynamic-batcher.js';
+import { DynamicBatcher, type BatchSequence } from './dynamic-batcher.js';
 
 const seqs = (tokens: number[], tag = ''): BatchSequence<string>[] =>
   tokens.map((t, i) => ({ tokens: t, payload: `${tag}${i}:${t}` }));

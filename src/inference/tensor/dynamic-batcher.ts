@@ -6,6 +6,7 @@
  * once with a retry estimate (HTTP 429 + Retry-After); a request whose client went away is dropped before
  * inference; a batch that fails fails only its own requests, and the loop goes on.
  */
+import { QueueFullError } from '../../core/errors.js';
 
 /** One sequence of a request, as the batcher sees it. */
 export interface BatchSequence<S> {
@@ -28,17 +29,6 @@ export interface BatcherOptions {
   readonly queueCapacity: number;
   /** Width of a length bucket in tokens (default 16): sequences batch with others of similar length. */
   readonly bucketTokens?: number;
-}
-
-/** The queue is full: retry after `retryAfterMs`. */
-export class QueueFullError extends Error {
-  constructor(
-    readonly retryAfterMs: number,
-    readonly queued: number,
-  ) {
-    super(`the queue is full (${queued} sequences waiting); retry in ${Math.ceil(retryAfterMs / 1000)} s`);
-    this.name = 'QueueFullError';
-  }
 }
 
 /** Counters for /metrics. */

@@ -1,12 +1,12 @@
+import { InferenceInputError, ModelNotFoundError, QueueFullError } from '../../core/errors.js';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { QueueFullError } from './dynamic-batcher.js';
 import { createLocalInference, type LocalInference } from './local-inference.js';
 import { validateModelRepository, type ModelSpec } from './model-repository.js';
-import { InferenceInputError, ModelNotFoundError, type Tensor } from './tensor.js';
+import { type Tensor } from './tensor.js';
 import { globalAveragePool, normalizeRows } from './output-processing.js';
 import { writeDoublerModel } from '../test-support.js';
 

@@ -15,11 +15,10 @@
  * rank and fixed dimensions, data length matching the shape (request-check.ts). The message names the input and
  * what is wrong.
  */
+import { ModelNotFoundError, QueueFullError } from '../../core/errors.js';
 import { performance } from 'node:perf_hooks';
-import { QueueFullError } from './dynamic-batcher.js';
 import type { ModelSpec } from './model-repository.js';
 import {
-  ModelNotFoundError,
   type InferenceEngine,
   type InferenceRequest,
   type InferenceResult,

@@ -4,8 +4,8 @@
  * says; one batch size across inputs, within max_batch_size; only known outputs. Each message names the input
  * (or output) and what is wrong (InferenceInputError, HTTP 400).
  */
+import { InferenceInputError } from '../../core/errors.js';
 import {
-  InferenceInputError,
   shapeSize,
   type InferenceRequest,
   type ModelMetadata,

@@ -4,6 +4,7 @@
  * service calls, whether inference runs in this process (local-inference.ts) or in any KServe v2 server
  * (kserve/client.ts: pitlane's own `serve models`, or a real Triton).
  */
+import { InferenceInputError } from '../../core/errors.js';
 
 /** KServe v2 tensor datatypes (BYTES excluded: pitlane's models take numbers). */
 export type TensorDataType =
@@ -117,27 +118,6 @@ export interface InferenceEngine {
   infer(model: string, request: InferenceRequest, version?: string): Promise<InferenceResult>;
   /** Releases models or connections. Never rejects. */
   close(): Promise<void>;
-}
-
-/** Unknown model or version (HTTP 404). */
-export class ModelNotFoundError extends Error {
-  constructor(
-    readonly model: string,
-    readonly version?: string,
-  ) {
-    super(
-      version === undefined ? `unknown model '${model}'` : `unknown version '${version}' of model '${model}'`,
-    );
-    this.name = 'ModelNotFoundError';
-  }
-}
-
-/** A request whose tensors do not fit the model (HTTP 400). The message names the tensor. */
-export class InferenceInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InferenceInputError';
-  }
 }
 
 /** Element count of a shape. */

@@ -5,41 +5,13 @@
  * What happens is reported to an observer (the HTTP layer turns it into Prometheus metrics), so this module
  * knows nothing about HTTP.
  */
+import { InputTooLongError, TooManyTokensError } from '../../core/errors.js';
 import { DynamicBatcher, type BatchSequence } from '../tensor/dynamic-batcher.js';
 import type { Embedder, TokenizedText } from './embedder.js';
 import type { ModelSpec } from '../tensor/model-repository.js';
 import { l2Normalize } from './pooling.js';
 import { loadEmbedderOnThread } from './thread-embedder.js';
 import { TokenizerPool } from './tokenizer-pool.js';
-
-/** An input is longer than the model's limit and truncation was not asked for (HTTP 413). */
-export class InputTooLongError extends Error {
-  constructor(
-    readonly index: number,
-    readonly tokens: number,
-    readonly limit: number,
-  ) {
-    super(
-      `input ${index} has ${tokens} tokens, more than the model's limit of ${limit}; shorten it or ask for truncation`,
-    );
-    this.name = 'InputTooLongError';
-  }
-}
-
-/**
- * A request's inputs hold more tokens than it may (HTTP 422). Counted as tokenization goes, in chunks, so a
- * request far over the limit is refused after its first chunks, not after all of it.
- */
-export class TooManyTokensError extends Error {
-  constructor(
-    /** Tokens counted when the limit was passed (the request holds at least this many). */
-    readonly tokens: number,
-    readonly limit: number,
-  ) {
-    super(`the inputs hold at least ${tokens} tokens, more than the limit of ${limit} per request`);
-    this.name = 'TooManyTokensError';
-  }
-}
 
 /** What the service reports as it works (all optional). */
 export interface EmbeddingObserver {

@@ -13,12 +13,11 @@ import {
   decodeFaces,
   detectFaces,
   prepareFaceInput,
-  resizeRgb,
   weightedNonMaxSuppression,
   type Face,
   type FaceModelSize,
-  type RgbImage,
 } from './faces.js';
+import { resizeRgb, type RgbImage } from './rgb-image.js';
 
 const DATA = '/usr/share/darknet/data';
 /**

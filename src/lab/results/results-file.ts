@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FileError, toError } from '../../core/errors.js';
 import { MAX_RESULTS_FILE_BYTES, readUserTextFile } from '../../core/user-file.js';
-import type { ResourceSample, ResourceSummary } from '../proc-sampler.js';
+import type { ResourceSample, ResourceSummary } from '../proc/resource-sampler.js';
 
 /** The `format` field of a results file. */
 export const RESULTS_FORMAT = 'pitlane-results';

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { BenchError } from '../../core/errors.js';
 import { guardGroup, releaseGroup } from '../../process/lifeline.js';
-import { sampleMemory } from '../proc-sampler.js';
+import { sampleMemory } from '../proc/memory-sampler.js';
 
 /**
  * Runs a command that prints one JSON object on stdout (the last JSON object is taken; log lines around it are

@@ -17,7 +17,7 @@
  *
  * Descendants that leave the process group (setsid, a daemon's double fork) escape the group's signals. `stop()`
  * looks for them among the processes of the contestant's tree: those seen by the resource sampler during the
- * measurements (proc-sampler.ts `descendantsSeen`) and those in the tree when the stop begins. Any of them still
+ * measurements (proc/seen-descendants.ts) and those in the tree when the stop begins. Any of them still
  * running once the group is gone is SIGKILLed (its own group too, if it leads one) and reported in the stop
  * result (`escaped`), which the suites turn into a warning. A process that left the tree before anything
  * looked is not found: that is the one case left uncovered, and a lab killed with SIGKILL does not look.

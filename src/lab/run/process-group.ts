@@ -10,14 +10,13 @@ import { readFile, readdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { releaseGroup } from '../../process/lifeline.js';
 import {
-  descendantsSeen,
-  forgetDescendants,
   processCommand,
   processStatus,
   processTree,
   type ProcessIdentity,
   type ProcessStatus,
-} from '../proc-sampler.js';
+} from '../proc/proc-files.js';
+import { descendantsSeen, forgetDescendants } from '../proc/seen-descendants.js';
 
 /** How a process ended: exit code, or the signal that ended it. */
 export interface ContestantExit {

@@ -3,7 +3,8 @@
  * order), starts a new worker when the previous one died, and re-sends the items a failed worker did not finish
  * (the node's state is lost, and a warning says so). Idle workers are kept here for the next run of the same node.
  */
-import { CANCELLED, PythonNodeInitError, type PythonCallResult, type PythonException } from '../runtime.js';
+import { PythonNodeInitError } from '../../core/errors.js';
+import { CANCELLED, type PythonCallResult, type PythonException } from '../runtime.js';
 import { encodingProblem } from './wire.js';
 import { WorkerProcess, type RequestOutcome, type WorkerConfig } from './worker-process.js';
 

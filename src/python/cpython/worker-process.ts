@@ -16,6 +16,7 @@
  * (SIGKILL), the lifeline (src/process/lifeline.ts) ends the group: it is guarded from spawn until pitlane
  * SIGKILLs it; the worker also SIGKILLs its own group when it sees pitlane gone (belt and braces).
  */
+import { PythonNodeInitError } from '../../core/errors.js';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { closeSync, unlinkSync } from 'node:fs';
 import { guardGroup, releaseGroup } from '../../process/lifeline.js';
@@ -23,7 +24,6 @@ import { pythonWorkerFile } from '../package-files.js';
 import {
   CANCELLED,
   itemTimedOut,
-  PythonNodeInitError,
   type PythonCallResult,
   type PythonException,
   type PythonLogRecord,

@@ -15,12 +15,11 @@
  * batch as cancelled, so that the drain ends.
  */
 import { readFile } from 'node:fs/promises';
-import { toError } from '../../core/errors.js';
+import { PythonNodeInitError, toError } from '../../core/errors.js';
 import {
   CANCELLED,
   DEFAULT_ITEM_TIMEOUT_MS,
   itemTimedOut,
-  PythonNodeInitError,
   type PythonCallResult,
   type PythonException,
   type PythonNodeInstance,

@@ -7,6 +7,7 @@ import OpenAI from 'openai';
 import { EmbeddingService } from '../../inference/text/embedding-service.js';
 import { loadModelRepository, type ModelSpec } from '../../inference/tensor/model-repository.js';
 import { buildMiniLmArchInTemp, cosine, type BuiltModelDir } from '../../inference/test-support.js';
+import { listen } from '../http/lifecycle.js';
 import { buildEmbedApp, EMBED_LIMIT_DEFAULTS, type EmbedLimits, type EmbedState } from './app.js';
 import { EmbedMetrics } from './metrics.js';
 
@@ -41,7 +42,7 @@ async function serve(
     metrics,
   });
   metrics.watch(state.services);
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = await listen(app, '127.0.0.1', 0);
   const service = await EmbeddingService.load(spec, {
     tokenizerThreads: 1,
     inlineBelowChars: 0,
@@ -49,8 +50,6 @@ async function serve(
   });
   state.services.set(spec.id, service);
   state.ready = true;
-  const address = app.server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
   return {
     url: `http://127.0.0.1:${port}`,
     state,

@@ -3,31 +3,36 @@
  * `/v1/embeddings`, and Prometheus `/metrics`. Handlers only validate, call an EmbeddingService and shape the
  * answer; every error names the field it is about, in the error format of the API it belongs to (TEI:
  * `{error, error_type}`; OpenAI: `{error: {message, type, param, code}}`).
+ * Reading the body's fields is embed-requests.ts; the error handler is the shared one (services/http).
  *
  * Memory is bounded by the limits (EmbedLimits), each checked before anything proportional to what it bounds is
  * allocated: requests in flight when a request arrives (429, before its body is read), the body size while it
  * is read (413), the values in the body before it is parsed and the inputs before they are tokenized (422 TEI /
  * 400 OpenAI), and the tokens as they are counted, chunk by chunk (422 / 400).
  */
+import { InputTooLongError, QueueFullError, TooManyTokensError } from '../../core/errors.js';
 import { isAbsolute, relative } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { QueueFullError } from '../../inference/tensor/dynamic-batcher.js';
-import {
-  InputTooLongError,
-  TooManyTokensError,
-  type EmbeddingService,
-  type EmbedResult,
-} from '../../inference/text/embedding-service.js';
+import { type EmbeddingService, type EmbedResult } from '../../inference/text/embedding-service.js';
 import { l2Normalize } from '../../inference/text/pooling.js';
+import { setServiceErrorHandler } from '../http/error-handler.js';
+import { ClientGone, HttpProblem } from '../http/problem.js';
 import {
   countJsonValues,
   discardRest,
   formatLimitValue,
-  HttpProblem,
   InFlightBudget,
   overLimit,
   type RequestLimit,
-} from '../request-limits.js';
+} from '../http/request-limits.js';
+import {
+  objectBody,
+  pickService,
+  readBoolean,
+  readInputs,
+  validationStatus,
+  type Api,
+} from './embed-requests.js';
 import type { EmbedMetrics } from './metrics.js';
 
 /** What the app serves; `ready` turns true once every model is loaded and warm. */
@@ -111,11 +116,6 @@ export interface EmbedAppOptions {
   readonly metrics: EmbedMetrics;
 }
 
-/** The client went away before the answer: nothing is sent. */
-class ClientGone extends Error {}
-
-type Api = 'tei' | 'openai';
-
 export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): FastifyInstance {
   const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_EMBED_BODY_LIMIT_BYTES;
   const limits: EmbedLimits = { ...EMBED_LIMIT_DEFAULTS, ...definedOnly(options.limits ?? {}) };
@@ -186,26 +186,12 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
     done();
   });
 
-  app.setErrorHandler(async (error: Error & { code?: string; statusCode?: number }, request, reply) => {
-    const api = apiOf(request);
-    // Refused before its body was read to the end: the rest is read and dropped first, so that the client,
-    // still sending, gets the answer rather than a broken pipe.
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') await discardRest(request.raw);
-    if (error instanceof HttpProblem) return sendProblem(reply, api, error);
-    if (error instanceof ClientGone) return reply.code(499).send();
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return sendProblem(reply, api, overLimit(bodyLimit, 'the request body'));
-    }
-    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return sendProblem(reply, api, new HttpProblem(415, 'send the body as application/json'));
-    }
-    const status = error.statusCode ?? 500;
-    if (status < 500) {
-      const invalidJson = error instanceof SyntaxError || (error.code ?? '').includes('JSON');
-      const message = invalidJson ? `the body is not valid JSON: ${error.message}` : error.message;
-      return sendProblem(reply, api, new HttpProblem(status, message));
-    }
-    return sendProblem(reply, api, new HttpProblem(500, `internal error: ${error.message}`));
+  setServiceErrorHandler(app, {
+    send: (reply, problem, request) => sendProblem(reply, apiOf(request), problem),
+    bodyTooLarge: () => overLimit(bodyLimit, 'the request body'),
+    invalidMediaType: 'send the body as application/json',
+    drain: 'body-too-large',
+    sayInvalidJson: true,
   });
 
   app.get('/health', (_request, reply) => {
@@ -358,9 +344,8 @@ function tokenProblem(err: unknown, limit: RequestLimit, api: Api): unknown {
   );
 }
 
+/** A problem in the error format of the API (status and headers are set by the shared handler). */
 function sendProblem(reply: FastifyReply, api: Api, problem: HttpProblem): FastifyReply {
-  for (const [name, value] of Object.entries(problem.headers)) void reply.header(name, value);
-  void reply.code(problem.status);
   if (api === 'openai') {
     const type = problem.status >= 500 ? 'server_error' : 'invalid_request_error';
     const code =
@@ -369,97 +354,6 @@ function sendProblem(reply: FastifyReply, api: Api, problem: HttpProblem): Fasti
   }
   const errorType = problem.status === 429 ? 'Overloaded' : problem.status >= 500 ? 'Backend' : 'Validation';
   return reply.send({ error: problem.message, error_type: errorType });
-}
-
-function validationStatus(api: Api): number {
-  // TEI answers bad requests with 422; OpenAI with 400.
-  return api === 'tei' ? 422 : 400;
-}
-
-function objectBody(body: unknown, api: Api): Record<string, unknown> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new HttpProblem(validationStatus(api), 'the body must be a JSON object');
-  }
-  return body as Record<string, unknown>;
-}
-
-function pickService(state: EmbedState, model: unknown, fallback: string, api: Api): EmbeddingService {
-  if (!state.ready)
-    throw new HttpProblem(503, 'the models are still loading; retry when /health answers 200');
-  if (model !== undefined && typeof model !== 'string') {
-    throw new HttpProblem(validationStatus(api), 'model must be a string', 'model');
-  }
-  const id = model ?? fallback;
-  const service = state.services.get(id);
-  if (service === undefined) {
-    throw new HttpProblem(
-      404,
-      `model "${id}" is not served here; models: ${[...state.services.keys()].join(', ')}`,
-      'model',
-    );
-  }
-  return service;
-}
-
-/**
- * A string or a non-empty array of non-empty strings, as a list; an array longer than `itemLimit` is refused
- * before its items are looked at, in TEI's words ("batch size N > maximum allowed batch size M"), which
- * clients parse to split their batches.
- */
-function readInputs(value: unknown, field: string, api: Api, itemLimit: RequestLimit): string[] {
-  const status = validationStatus(api);
-  if (value === undefined) throw new HttpProblem(status, `${field} is required`, field);
-  if (typeof value === 'string') {
-    if (value.length === 0) throw new HttpProblem(status, `${field} is an empty string`, field);
-    return [value];
-  }
-  if (!Array.isArray(value)) {
-    throw new HttpProblem(
-      status,
-      `${field} must be a string or an array of strings, got ${kindOf(value)}`,
-      field,
-    );
-  }
-  if (value.length === 0) throw new HttpProblem(status, `${field} is an empty array`, field);
-  if (value.length > itemLimit.value) {
-    throw new HttpProblem(
-      status,
-      `batch size ${value.length} > maximum allowed batch size ${itemLimit.value}: send at most ` +
-        `${itemLimit.value} ${field} per request (${itemLimit.flag})`,
-      field,
-    );
-  }
-  value.forEach((v, i) => {
-    if (typeof v !== 'string') {
-      const hint =
-        typeof v === 'number' || Array.isArray(v) ? ' (token-id inputs are not supported; send text)' : '';
-      throw new HttpProblem(
-        status,
-        `${field}[${i}] must be a string, got ${kindOf(v)}${hint}`,
-        `${field}[${i}]`,
-      );
-    }
-    if (v.length === 0) throw new HttpProblem(status, `${field}[${i}] is an empty string`, `${field}[${i}]`);
-  });
-  return value as string[];
-}
-
-function readBoolean(value: unknown, field: string, fallback: boolean, api: Api): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') {
-    throw new HttpProblem(
-      validationStatus(api),
-      `${field} must be true or false, got ${kindOf(value)}`,
-      field,
-    );
-  }
-  return value;
-}
-
-function kindOf(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
 /** /info of one model. */

@@ -23,47 +23,42 @@ export class EmbedMetrics {
     buckets: SECONDS,
     registers: [this.registry],
   });
-  private readonly queueWait = new Histogram({
-    name: 'pitlane_embed_queue_wait_seconds',
-    help: 'Time a sequence waited in the batcher queue before its batch started.',
-    labelNames: ['model'] as const,
-    buckets: SECONDS,
-    registers: [this.registry],
-  });
-  private readonly tokenization = new Histogram({
-    name: 'pitlane_embed_tokenization_seconds',
-    help: 'Time to tokenize one request.',
-    labelNames: ['model'] as const,
-    buckets: SECONDS,
-    registers: [this.registry],
-  });
-  private readonly inference = new Histogram({
-    name: 'pitlane_embed_inference_seconds',
-    help: 'Time to run one batch through the model (pooling included).',
-    labelNames: ['model'] as const,
-    buckets: SECONDS,
-    registers: [this.registry],
-  });
-  private readonly batchSize = new Histogram({
-    name: 'pitlane_embed_batch_size',
-    help: 'Sequences per batch.',
-    labelNames: ['model'] as const,
-    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
-    registers: [this.registry],
-  });
-  private readonly batchTokens = new Histogram({
-    name: 'pitlane_embed_batch_tokens',
-    help: 'Real tokens per batch.',
-    labelNames: ['model'] as const,
-    buckets: [16, 64, 256, 1024, 4096, 16384, 65536],
-    registers: [this.registry],
-  });
+  private readonly queueWait = this.perModel(
+    'pitlane_embed_queue_wait_seconds',
+    'Time a sequence waited in the batcher queue before its batch started.',
+    SECONDS,
+  );
+  private readonly tokenization = this.perModel(
+    'pitlane_embed_tokenization_seconds',
+    'Time to tokenize one request.',
+    SECONDS,
+  );
+  private readonly inference = this.perModel(
+    'pitlane_embed_inference_seconds',
+    'Time to run one batch through the model (pooling included).',
+    SECONDS,
+  );
+  private readonly batchSize = this.perModel(
+    'pitlane_embed_batch_size',
+    'Sequences per batch.',
+    [1, 2, 4, 8, 16, 32, 64, 128, 256],
+  );
+  private readonly batchTokens = this.perModel(
+    'pitlane_embed_batch_tokens',
+    'Real tokens per batch.',
+    [16, 64, 256, 1024, 4096, 16384, 65536],
+  );
   private readonly paddedTokens = new Counter({
     name: 'pitlane_embed_padded_tokens_total',
     help: 'Tokens computed including padding (compare with pitlane_embed_batch_tokens_sum for the waste).',
     labelNames: ['model'] as const,
     registers: [this.registry],
   });
+
+  /** A histogram labelled by model, on this registry. */
+  private perModel(name: string, help: string, buckets: number[]): Histogram<'model'> {
+    return new Histogram({ name, help, labelNames: ['model'] as const, buckets, registers: [this.registry] });
+  }
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'pitlane_' });
@@ -91,33 +86,29 @@ export class EmbedMetrics {
 
   /** Gauges read from the services when /metrics is scraped. */
   watch(services: ReadonlyMap<string, EmbeddingService>): void {
-    const registers = [this.registry];
-    new Gauge({
-      name: 'pitlane_embed_queue_size',
-      help: 'Sequences waiting in the batcher queue.',
-      labelNames: ['model'] as const,
-      registers,
-      collect() {
-        for (const [id, s] of services) this.set({ model: id }, s.stats.queued);
-      },
-    });
-    new Gauge({
-      name: 'pitlane_embed_abandoned_requests',
-      help: 'Requests dropped before inference because their client went away (since start).',
-      labelNames: ['model'] as const,
-      registers,
-      collect() {
-        for (const [id, s] of services) this.set({ model: id }, s.stats.abandoned);
-      },
-    });
-    new Gauge({
-      name: 'pitlane_embed_failed_batches',
-      help: 'Batches whose inference failed (since start).',
-      labelNames: ['model'] as const,
-      registers,
-      collect() {
-        for (const [id, s] of services) this.set({ model: id }, s.stats.failedBatches);
-      },
-    });
+    const gauges: [name: string, help: string, read: (s: EmbeddingService) => number][] = [
+      ['pitlane_embed_queue_size', 'Sequences waiting in the batcher queue.', (s) => s.stats.queued],
+      [
+        'pitlane_embed_abandoned_requests',
+        'Requests dropped before inference because their client went away (since start).',
+        (s) => s.stats.abandoned,
+      ],
+      [
+        'pitlane_embed_failed_batches',
+        'Batches whose inference failed (since start).',
+        (s) => s.stats.failedBatches,
+      ],
+    ];
+    for (const [name, help, read] of gauges) {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['model'] as const,
+        registers: [this.registry],
+        collect() {
+          for (const [id, s] of services) this.set({ model: id }, read(s));
+        },
+      });
+    }
   }
 }

@@ -12,7 +12,8 @@
  * - `GET /images/{id}`: an indexed image (`?embedding=true` includes its vector);
  * - `GET /metrics`: Prometheus text.
  *
- * Errors are `{"status":"error","error":"..."}` with a 4xx naming the field or the limit and its flag, or 5xx.
+ * Errors are `{"status":"error","error":"..."}` with a 4xx naming the field or the limit and its flag, or 5xx
+ * (the shared handler of services/http). What a request holds is read by ingest-requests.ts.
  *
  * Multipart uploads are spooled to a per-request temp folder (upload-spool.ts), never held whole in memory, and
  * the folder is removed when the request ends, whatever the outcome. Limits (`ingestLimits`): the whole body
@@ -22,22 +23,13 @@
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { INDEX_NAMES, MAX_K, type IndexName, type SearchIndex } from '../../index/index-port.js';
-import { ImageError } from '../../inference/vision/image-prep.js';
-import {
-  FeatureUnavailableError,
-  type IngestItem,
-  type IngestOptions,
-  type IngestPipeline,
-} from '../../ingest/ingest-pipeline.js';
-import { HttpProblem, formatLimitValue, overLimit, type RequestLimit } from '../request-limits.js';
-import {
-  MAX_FIELDS,
-  MAX_FIELD_BYTES,
-  UploadSpool,
-  readMultipart,
-  type UploadLimits,
-} from './upload-spool.js';
+import type { SearchIndex } from '../../index/index-port.js';
+import { setServiceErrorHandler } from '../http/error-handler.js';
+import { HttpProblem } from '../http/problem.js';
+import { formatLimitValue, overLimit, type RequestLimit } from '../http/request-limits.js';
+import { readBatch, readSearch } from './ingest-requests.js';
+import type { IngestPipeline } from './pipeline/ingest-pipeline.js';
+import { MAX_FIELDS, MAX_FIELD_BYTES, UploadSpool, type UploadLimits } from './upload-spool.js';
 
 export interface IngestState {
   pipeline: IngestPipeline | null;
@@ -101,16 +93,6 @@ export function ingestLimits(
   };
 }
 
-const BOOL_OPTIONS = ['enable_faces', 'enable_ocr', 'box_embeddings'] as const;
-
-function parseBool(name: string, v: unknown): boolean {
-  if (v === undefined || v === null || v === '') return false;
-  if (typeof v === 'boolean') return v;
-  if (v === 'true' || v === '1') return true;
-  if (v === 'false' || v === '0') return false;
-  throw new HttpProblem(400, `${name} must be true or false, got ${JSON.stringify(v)}`);
-}
-
 export function buildIngestApp(state: IngestState, options: IngestAppOptions): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: options.bodyLimitBytes });
   const limits = ingestLimits(options);
@@ -152,23 +134,14 @@ export function buildIngestApp(state: IngestState, options: IngestAppOptions): F
     done();
   });
 
-  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, _request, reply) => {
-    if (error instanceof HttpProblem) {
-      for (const [k, v] of Object.entries(error.headers)) void reply.header(k, v);
-      return problem(reply, error.status, error.message);
-    }
-    if (error instanceof FeatureUnavailableError) return problem(reply, 400, error.message);
-    if (error instanceof ImageError) return problem(reply, 400, error.message);
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return problem(
-        reply,
+  setServiceErrorHandler(app, {
+    send: (reply, problem) => reply.send({ status: 'error', error: problem.message }),
+    bodyTooLarge: () =>
+      new HttpProblem(
         413,
         `the JSON body is over the limit of ${formatLimitValue(limits.json.value, 'bytes')}; upload images as multipart`,
-      );
-    }
-    const status = error.statusCode ?? 500;
-    if (status < 500) return problem(reply, status, error.message);
-    return problem(reply, 500, `internal error: ${error.message}`);
+      ),
+    drain: 'none',
   });
 
   const ready = (): { pipeline: IngestPipeline; index: SearchIndex } => {
@@ -191,12 +164,7 @@ export function buildIngestApp(state: IngestState, options: IngestAppOptions): F
 
   app.post('/ingest/batch', async (request, reply) => {
     const { pipeline } = ready();
-    const spool = new UploadSpool();
-    try {
-      return await ingestBatch(request, reply, pipeline, spool);
-    } finally {
-      await spool.remove();
-    }
+    return withSpool((spool) => ingestBatch(request, reply, pipeline, spool));
   });
 
   const ingestBatch = async (
@@ -230,12 +198,7 @@ export function buildIngestApp(state: IngestState, options: IngestAppOptions): F
 
   app.post('/search', async (request) => {
     const { pipeline, index } = ready();
-    const spool = new UploadSpool();
-    try {
-      return await search(request, pipeline, index, spool);
-    } finally {
-      await spool.remove();
-    }
+    return withSpool((spool) => search(request, pipeline, index, spool));
   });
 
   const search = async (
@@ -284,115 +247,17 @@ export function buildIngestApp(state: IngestState, options: IngestAppOptions): F
   return app;
 }
 
-function problem(reply: FastifyReply, status: number, message: string): FastifyReply {
-  return reply.code(status).send({ status: 'error', error: message });
-}
-
 function isTrue(query: unknown, key: string): boolean {
   const v = (query as Record<string, unknown> | undefined)?.[key];
   return v === 'true' || v === '1' || v === true;
 }
 
-/** The images and options of an ingest request: multipart (spooled to `spool`) or JSON. */
-async function readBatch(
-  request: FastifyRequest,
-  limits: UploadLimits,
-  spool: UploadSpool,
-): Promise<{ items: IngestItem[]; opts: IngestOptions }> {
-  const fields: Record<string, unknown> = { ...(request.query as Record<string, unknown>) };
-  const items: IngestItem[] = [];
-  if (request.isMultipart()) {
-    const upload = await readMultipart(request, limits, spool);
-    Object.assign(fields, upload.fields);
-    for (const f of upload.files) {
-      if ('path' in f) items.push({ name: f.name, spooled: f.path });
-      else items.push({ name: f.name, refused: { reason: f.reason, message: f.message } });
-    }
-  } else {
-    const body = request.body as Record<string, unknown> | null | undefined;
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-      throw new HttpProblem(400, 'send multipart images, or a JSON object {"paths": [...]}');
-    }
-    Object.assign(fields, body);
-    const paths = body.paths;
-    if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string' && p !== '')) {
-      throw new HttpProblem(400, 'paths must be a list of server-side file paths (non-empty strings)');
-    }
-    if (paths.length > limits.files.value) throw overLimit(limits.files, 'the batch', paths.length);
-    for (const path of paths as string[]) items.push({ name: path, path });
+/** Runs a request's work with a temp folder for its uploads, removed when the work ends, whatever the outcome. */
+async function withSpool<T>(work: (spool: UploadSpool) => Promise<T>): Promise<T> {
+  const spool = new UploadSpool();
+  try {
+    return await work(spool);
+  } finally {
+    await spool.remove();
   }
-  const [enableFaces, enableOcr, boxEmbeddings] = BOOL_OPTIONS.map((k) => parseBool(k, fields[k]));
-  return {
-    items,
-    opts: {
-      enableFaces: enableFaces === true,
-      enableOcr: enableOcr === true,
-      boxEmbeddings: boxEmbeddings === true,
-    },
-  };
-}
-
-interface SearchQuery {
-  vector: Float32Array | null;
-  id: string | null;
-  /** An uploaded query image, spooled to a file. */
-  image: { name: string; file: string } | null;
-  k: number;
-  labels: string[] | null;
-  index: IndexName;
-}
-
-async function readSearch(
-  request: FastifyRequest,
-  limits: UploadLimits,
-  spool: UploadSpool,
-): Promise<SearchQuery> {
-  const fields: Record<string, unknown> = { ...(request.query as Record<string, unknown>) };
-  let image: SearchQuery['image'] = null;
-  if (request.isMultipart()) {
-    // The first file is the query image; later ones are read and dropped.
-    const upload = await readMultipart(request, limits, spool, 1);
-    Object.assign(fields, upload.fields);
-    const [first] = upload.files;
-    if (first !== undefined && !('path' in first)) {
-      throw overLimit(limits.file, `the query image ${first.name}`, undefined, 'image');
-    }
-    if (first !== undefined) image = { name: first.name, file: first.path };
-  } else {
-    const body = request.body as Record<string, unknown> | null | undefined;
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-      throw new HttpProblem(
-        400,
-        'send a JSON object ({"vector": [...]} or {"id": "..."}) or a multipart image',
-      );
-    }
-    Object.assign(fields, body);
-  }
-  const k = fields.k === undefined ? 10 : Number(fields.k);
-  if (!Number.isInteger(k) || k < 1 || k > MAX_K)
-    throw new HttpProblem(400, `k must be an integer in 1..${MAX_K}`);
-  const index = (fields.index ?? 'global') as IndexName;
-  if (!INDEX_NAMES.includes(index))
-    throw new HttpProblem(400, `index must be one of ${INDEX_NAMES.join(', ')}`);
-  let labels: string[] | null = null;
-  if (fields.labels !== undefined) {
-    const l =
-      typeof fields.labels === 'string' ? fields.labels.split(',').map((s) => s.trim()) : fields.labels;
-    if (!Array.isArray(l) || !l.every((s) => typeof s === 'string')) {
-      throw new HttpProblem(400, 'labels must be a list of class names (or a comma-separated string)');
-    }
-    labels = l;
-  }
-  let vector: Float32Array | null = null;
-  if (fields.vector !== undefined) {
-    const v = fields.vector;
-    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
-      throw new HttpProblem(400, 'vector must be a non-empty list of finite numbers');
-    }
-    vector = Float32Array.from(v as number[]);
-  }
-  if (fields.id !== undefined && typeof fields.id !== 'string')
-    throw new HttpProblem(400, 'id must be a string');
-  const id = fields.id ?? null;
-  return { vector, id, image, k, labels, index };
 }

@@ -11,7 +11,9 @@ import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import type { SearchIndex } from '../../index/index-port.js';
-import type { IngestItem, IngestPipeline } from '../../ingest/ingest-pipeline.js';
+import { listen } from '../http/lifecycle.js';
+import type { IngestPipeline } from './pipeline/ingest-pipeline.js';
+import type { IngestItem } from './pipeline/ingest-types.js';
 import { buildIngestApp, type IngestState } from './app.js';
 
 // A temp folder of this test's own: os.tmpdir() reads TMPDIR at every call.
@@ -130,9 +132,7 @@ describe('multipart uploads of the ingest service: spooled, limited, cleaned up'
       maxRequestBytes: 20_000,
       bodyLimitBytes: 4096,
     });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const address = app.server.address();
-    port = typeof address === 'object' && address !== null ? address.port : 0;
+    port = await listen(app, '127.0.0.1', 0);
   });
   after(async () => {
     await app.close();

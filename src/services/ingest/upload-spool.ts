@@ -22,7 +22,8 @@ import { join } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
-import { discardRest, HttpProblem, overLimit, type RequestLimit } from '../request-limits.js';
+import { HttpProblem } from '../http/problem.js';
+import { discardRest, overLimit, type RequestLimit } from '../http/request-limits.js';
 
 /** Prefix of the per-request spool folders under os.tmpdir(); the service's pid follows it. */
 export const SPOOL_PREFIX = 'pitlane-ingest-upload-';

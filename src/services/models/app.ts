@@ -10,7 +10,7 @@
  *   POST /v2/models/{m}[/versions/{v}]/infer             JSON, or JSON header + binary tensor data
  *   GET  /metrics                                        Prometheus text
  *
- * Handlers only read the body (inference/kserve/codec.ts), call the InferenceEngine and shape the answer. Errors are
+ * Handlers only read the body (body-reader.ts, inference/kserve/codec.ts), call the InferenceEngine and shape the answer. Errors are
  * KServe's `{"error": "..."}`: 400 malformed request or tensors that do not fit the model (the message names
  * the tensor), 404 unknown model or version, 413 body over the limit, 415 unsupported Content-Encoding, 429 +
  * Retry-After when the engine's queue is full or the request bytes in flight are at their limit, 499 when the
@@ -23,27 +23,25 @@
  * body is compressed; given back when its answer has been sent). A request that does not fit gets 429 +
  * Retry-After at once instead of being held.
  */
-import type { Readable, Transform } from 'node:stream';
-import { createGunzip, createInflate } from 'node:zlib';
+import { InferenceInputError, ModelNotFoundError, QueueFullError } from '../../core/errors.js';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { QueueFullError } from '../../inference/tensor/dynamic-batcher.js';
 import {
-  InferenceInputError,
-  ModelNotFoundError,
   type InferenceEngine,
   type InferenceRequest,
   type ModelMetadata,
   type Tensor,
 } from '../../inference/tensor/tensor.js';
 import {
-  BodyAssembler,
   INFERENCE_HEADER,
   type EncodedBody,
   encodeInferResponse,
   parseHeaderLength,
   parseInferRequest,
 } from '../../inference/kserve/codec.js';
-import { discardRest, HttpProblem, InFlightBudget, overLimit, type RequestLimit } from '../request-limits.js';
+import { setServiceErrorHandler } from '../http/error-handler.js';
+import { ClientGone, HttpProblem } from '../http/problem.js';
+import { InFlightBudget, overLimit, type RequestLimit } from '../http/request-limits.js';
+import { readBody, wholeNumber } from './body-reader.js';
 import { ModelServerMetrics, type FailureReason, type ModelStatistics, type ServedModel } from './metrics.js';
 
 /** Default largest request body: 64 MiB. */
@@ -105,13 +103,6 @@ interface Reservation {
   readonly prepaid: boolean;
 }
 
-/** The client went away before the answer: nothing is sent (499 in the logs). */
-class ClientGone extends Error {
-  constructor() {
-    super('the client closed the connection before the answer');
-  }
-}
-
 type ModelParams = { model: string; version?: string };
 
 export function buildModelServerApp(options: ModelServerAppOptions): FastifyInstance {
@@ -153,22 +144,13 @@ export function buildModelServerApp(options: ModelServerAppOptions): FastifyInst
     return (await isBatched) ? (first.shape[0] ?? 1) : 1;
   };
 
-  app.setErrorHandler(async (error: Error & { code?: string; statusCode?: number }, request, reply) => {
-    if (error instanceof ClientGone) return reply.code(499).send();
-    // Refused before its body was read to the end (over the body limit or the in-flight budget): the rest is
-    // read and dropped first, so that the client, still sending, gets the answer rather than a broken pipe.
-    if (
-      error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ||
-      (error instanceof HttpProblem && (error.status === 413 || error.status === 429))
-    ) {
-      await discardRest(request.raw);
-    }
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendProblem(reply, tooLarge());
-    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return sendProblem(reply, new HttpProblem(415, 'the Content-Type header is not a valid media type'));
-    }
-    const problem = problemOf(error, request.url.endsWith('/infer'));
-    return sendProblem(reply, problem);
+  setServiceErrorHandler(app, {
+    send: (reply, problem) => sendProblem(reply, problem),
+    bodyTooLarge: tooLarge,
+    invalidMediaType: 'the Content-Type header is not a valid media type',
+    drain: 'refusals',
+    problemOf: inferenceProblem,
+    internalPrefix: (request) => (request.url.endsWith('/infer') ? 'inference failed' : 'internal error'),
   });
 
   app.setNotFoundHandler((request, reply) =>
@@ -342,117 +324,16 @@ async function checkModelReady(
 }
 
 /**
- * Reads a request body into one buffer (see BodyAssembler), decompressing gzip / deflate, and refusing it as
- * soon as it is over the limit (before reading anything when its Content-Length says so).
+ * The HTTP answer to a full queue (429 with Retry-After); null for any other error. The other errors of the
+ * inference layer are answered by their codes (services/http/status.ts).
  */
-function readBody(
-  request: FastifyRequest,
-  payload: Readable,
-  limit: number,
-  tooLarge: () => HttpProblem,
-  /** Takes bytes from the in-flight budget as they are read (null: taken already); a problem when full. */
-  take: ((bytes: number) => HttpProblem | null) | null,
-): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const encoding = (request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-    let decompressor: Transform | null = null;
-    if (encoding === 'gzip' || encoding === 'x-gzip') decompressor = createGunzip();
-    else if (encoding === 'deflate') decompressor = createInflate();
-    else if (encoding !== 'identity' && encoding !== '') {
-      reject(
-        new HttpProblem(
-          415,
-          `Content-Encoding '${encoding}' is not supported; use gzip, deflate or identity`,
-          null,
-          { 'accept-encoding': 'gzip, deflate' },
-        ),
-      );
-      return;
-    }
-    const source: Readable = decompressor === null ? payload : payload.pipe(decompressor);
-    const compressed = decompressor !== null;
-    const declared = wholeNumber(request.headers['content-length']);
-    if (!compressed && declared !== undefined && declared > limit) {
-      reject(tooLarge());
-      return;
-    }
-    const assembler = new BodyAssembler(
-      compressed ? undefined : declared,
-      wholeNumber(request.headers[INFERENCE_HEADER]),
-      limit,
-    );
-    const stop = (): void => {
-      source.off('data', onData);
-      source.off('end', onEnd);
-      source.off('error', onError);
-      if (decompressor !== null) {
-        payload.off('error', onError);
-        payload.unpipe(decompressor);
-        decompressor.destroy();
-        payload.resume();
-      }
-    };
-    const onData = (chunk: Buffer): void => {
-      try {
-        const full = take?.(chunk.byteLength) ?? null;
-        if (full !== null) {
-          stop();
-          reject(full);
-          return;
-        }
-        if (assembler.push(chunk)) return;
-        stop();
-        reject(tooLarge());
-      } catch (err) {
-        stop();
-        reject(asError(err));
-      }
-    };
-    const onEnd = (): void => {
-      stop();
-      try {
-        resolve(assembler.finish());
-      } catch (err) {
-        reject(asError(err));
-      }
-    };
-    const onError = (err: Error): void => {
-      stop();
-      reject(
-        compressed && (err as Error & { code?: string }).code?.startsWith('Z_') === true
-          ? new HttpProblem(400, `the body is not valid ${encoding} data: ${err.message}`)
-          : err,
-      );
-    };
-    source.on('data', onData);
-    source.on('end', onEnd);
-    source.on('error', onError);
-    if (compressed) payload.on('error', onError);
-  });
-}
-
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
-}
-
-function wholeNumber(value: string | string[] | undefined): number | undefined {
-  if (typeof value !== 'string' || !/^\s*\d+\s*$/.test(value)) return undefined;
-  return Number(value);
-}
-
-/** The HTTP answer to an error. */
-function problemOf(error: Error & { code?: string; statusCode?: number }, inferring: boolean): HttpProblem {
-  if (error instanceof HttpProblem) return error;
-  if (error instanceof InferenceInputError) return new HttpProblem(400, error.message);
-  if (error instanceof ModelNotFoundError) return new HttpProblem(404, error.message);
+function inferenceProblem(error: Error): HttpProblem | null {
   if (error instanceof QueueFullError) {
     return new HttpProblem(429, `overloaded: ${error.message}`, null, {
       'retry-after': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))),
     });
   }
-  const status = error.statusCode ?? 500;
-  if (status >= 400 && status < 500) return new HttpProblem(status, error.message);
-  return new HttpProblem(500, `${inferring ? 'inference failed' : 'internal error'}: ${error.message}`);
+  return null;
 }
 
 /** Triton's reason label of a failed request. */
@@ -470,7 +351,6 @@ function reasonOf(error: unknown): FailureReason {
 }
 
 function sendProblem(reply: FastifyReply, problem: HttpProblem): FastifyReply {
-  for (const [name, value] of Object.entries(problem.headers)) void reply.header(name, value);
   return reply.code(problem.status).type('application/json').send({ error: problem.message });
 }
 

@@ -58,12 +58,27 @@ export class ModelServerMetrics {
   constructor(private readonly options: ModelServerMetricsOptions) {
     const registers = [this.registry];
     const labelNames = ['model', 'version'] as const;
-    this.success = new Counter({
-      name: 'nv_inference_request_success',
-      help: 'Number of successful inference requests, all batch sizes',
-      labelNames,
-      registers,
-    });
+    /** A counter labelled model and version; `collect` refreshes it at each scrape. */
+    const counter = (
+      name: string,
+      help: string,
+      collect?: (c: Counter<'model' | 'version'>) => void,
+    ): Counter<'model' | 'version'> =>
+      new Counter({
+        name,
+        help,
+        labelNames,
+        registers,
+        ...(collect !== undefined && {
+          collect(this: Counter<'model' | 'version'>) {
+            collect(this);
+          },
+        }),
+      });
+    this.success = counter(
+      'nv_inference_request_success',
+      'Number of successful inference requests, all batch sizes',
+    );
     this.failure = new Counter({
       name: 'nv_inference_request_failure',
       help: 'Number of failed inference requests, all batch sizes',
@@ -71,33 +86,20 @@ export class ModelServerMetrics {
       registers,
     });
     const statistics = options.statistics;
-    const refresh = (counter: Counter<'model' | 'version'>, field: 'inferences' | 'executions'): void => {
-      this.refreshCounts(counter, field, statistics);
-    };
-    this.inferences = new Counter({
-      name: 'nv_inference_count',
-      help: 'Number of inferences performed (batch items)',
-      labelNames,
-      registers,
-      collect() {
-        refresh(this, 'inferences');
+    this.inferences = counter('nv_inference_count', 'Number of inferences performed (batch items)', (c) => {
+      this.refreshCounts(c, 'inferences', statistics);
+    });
+    this.executions = counter(
+      'nv_inference_exec_count',
+      'Number of model executions performed (batches)',
+      (c) => {
+        this.refreshCounts(c, 'executions', statistics);
       },
-    });
-    this.executions = new Counter({
-      name: 'nv_inference_exec_count',
-      help: 'Number of model executions performed (batches)',
-      labelNames,
-      registers,
-      collect() {
-        refresh(this, 'executions');
-      },
-    });
-    this.requestDuration = new Counter({
-      name: 'nv_inference_request_duration_us',
-      help: 'Cumulative inference request duration in microseconds (successful requests, parsing included)',
-      labelNames,
-      registers,
-    });
+    );
+    this.requestDuration = counter(
+      'nv_inference_request_duration_us',
+      'Cumulative inference request duration in microseconds (successful requests, parsing included)',
+    );
     this.pending = new Gauge({
       name: 'nv_inference_pending_request_count',
       help: 'Instantaneous number of inference requests in the server (waiting or running)',
@@ -105,26 +107,23 @@ export class ModelServerMetrics {
       registers,
     });
     if (statistics !== undefined) {
-      new Counter({
-        name: 'nv_inference_queue_duration_us',
-        help: 'Cumulative inference queuing duration in microseconds',
-        labelNames,
-        registers,
-        collect() {
-          this.reset();
-          for (const s of statistics()) if (s.queueUs !== undefined) this.inc(labelsOf(s), s.queueUs);
-        },
-      });
-      new Counter({
-        name: 'nv_inference_compute_infer_duration_us',
-        help: 'Cumulative compute inference duration in microseconds',
-        labelNames,
-        registers,
-        collect() {
-          this.reset();
-          for (const s of statistics()) if (s.computeUs !== undefined) this.inc(labelsOf(s), s.computeUs);
-        },
-      });
+      const cumulative = (field: 'queueUs' | 'computeUs') => (c: Counter<'model' | 'version'>) => {
+        c.reset();
+        for (const s of statistics()) {
+          const us = s[field];
+          if (us !== undefined) c.inc(labelsOf(s), us);
+        }
+      };
+      counter(
+        'nv_inference_queue_duration_us',
+        'Cumulative inference queuing duration in microseconds',
+        cumulative('queueUs'),
+      );
+      counter(
+        'nv_inference_compute_infer_duration_us',
+        'Cumulative compute inference duration in microseconds',
+        cumulative('computeUs'),
+      );
     }
     if (options.processMetrics !== false)
       collectDefaultMetrics({ register: this.registry, prefix: 'pitlane_' });

@@ -5,11 +5,10 @@
  * learned from one run of batch 1 at load.
  */
 import * as tf from '@tensorflow/tfjs';
-import { FileError } from '../../../core/errors.js';
+import { FileError, InferenceInputError } from '../../../core/errors.js';
 import type { ModelSpec } from '../../tensor/model-repository.js';
 import { plainOutput, postProcessOutput } from '../../tensor/output-processing.js';
 import {
-  InferenceInputError,
   type Tensor,
   type TensorData,
   type TensorDataType,

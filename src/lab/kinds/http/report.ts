@@ -13,6 +13,7 @@ import type {
   ReportScenario,
   ReportSeries,
 } from '../../report/model.js';
+import { rowWarnings } from '../../report/rows.js';
 import {
   ratiosAgainstBaseline,
   type RatioMetricSpec,
@@ -209,11 +210,7 @@ export function httpLabReport(result: HttpSuiteResult): LabReport {
   }
   for (const s of scenarios) {
     for (const r of s.rows) {
-      if (r.client_saturated)
-        warnings.push(
-          `${s.name} · ${r.contestant}: the load generator was saturated; the row is excluded from comparisons.`,
-        );
-      if (r.failure !== null) warnings.push(`${s.name} · ${r.contestant}: ${r.failure.split('\n')[0] ?? ''}`);
+      warnings.push(...rowWarnings(s.name, r));
       const failedThresholds = r.thresholds.filter((t) => !t.ok);
       if (failedThresholds.length > 0)
         warnings.push(

@@ -19,7 +19,7 @@ import {
 import { captureEnvironment, type Environment } from '../../environment.js';
 import { HttpTarget, type HttpRequestSpec } from '../../load/http-target.js';
 import { runLoad, type ClientWatch, type LoadResult, type RequestSource } from '../../load/load-engine.js';
-import { sampleResources, type ResourceSummary } from '../../proc-sampler.js';
+import { sampleResources, type ResourceSummary } from '../../proc/resource-sampler.js';
 import type { SuiteProgress } from '../../run/progress.js';
 import { seededRandom } from '../../stats.js';
 import type { Suite, SuiteContestant, SuiteScenario, SuiteWorkload } from './suite.js';

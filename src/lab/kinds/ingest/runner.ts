@@ -28,7 +28,7 @@ import { captureEnvironment, type Environment } from '../../environment.js';
 import { runIngestBench, type IngestBenchResult } from './bench.js';
 import type { SuiteProgress } from '../../run/progress.js';
 import { makePhotoCorpus } from '../../photo-corpus/make-corpus.js';
-import { sampleResources, type ResourceSummary } from '../../proc-sampler.js';
+import { sampleResources, type ResourceSummary } from '../../proc/resource-sampler.js';
 import { fill, missingSetup, rssNowMb, warmUp, warmupImages } from './set-up.js';
 import type { IngestContestant, IngestScenario, IngestSuite } from './suite.js';
 

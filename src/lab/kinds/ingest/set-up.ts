@@ -7,7 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { FormData, fetch } from 'undici';
-import { sampleResources } from '../../proc-sampler.js';
+import { sampleResources } from '../../proc/resource-sampler.js';
 import type { IngestContestant } from './suite.js';
 
 /** The set-up check of a contestant: null when it is there, else the reason and the command that fixes it. */

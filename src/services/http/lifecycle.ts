@@ -1,7 +1,10 @@
-/** What every `pitlane serve` command shares: listening with clear errors, logging, and a graceful stop. */
+/**
+ * The lifecycle every pitlane service shares: listening with clear errors, a log line per event, and a
+ * graceful stop on SIGTERM or SIGINT (stop accepting, let requests in flight finish, then release models and
+ * files). The CLI turns the signal into an exit code (cli/exit-codes.ts); nothing here decides one.
+ */
 import type { FastifyInstance } from 'fastify';
-import { UsageError } from '../core/errors.js';
-import { EXIT } from './exit-codes.js';
+import { UsageError } from '../../core/errors.js';
 
 /** Listens; a taken port or an address that cannot be bound is a usage error naming the flag. */
 export async function listen(app: FastifyInstance, host: string, port: number): Promise<number> {
@@ -25,17 +28,20 @@ export function serviceLog(service: string, json: boolean | undefined): (line: s
 }
 
 /**
- * Resolves with the exit code once SIGTERM or SIGINT arrives and `close` has run: the server stops accepting,
+ * Resolves with the signal once SIGTERM or SIGINT arrives and `close` has run: the server stops accepting,
  * requests in flight finish, then models and files are released.
  */
-export function untilSignal(log: (line: string) => void, close: () => Promise<void>): Promise<number> {
-  return new Promise<number>((done) => {
+export function untilSignal(
+  log: (line: string) => void,
+  close: () => Promise<void>,
+): Promise<'SIGTERM' | 'SIGINT'> {
+  return new Promise((done) => {
     let stopping = false;
-    const stop = (signal: NodeJS.Signals): void => {
+    const stop = (signal: 'SIGTERM' | 'SIGINT'): void => {
       if (stopping) return;
       stopping = true;
       log(`${signal}: closing`);
-      void close().finally(() => done(signal === 'SIGINT' ? EXIT.INTERRUPTED : EXIT.OK));
+      void close().finally(() => done(signal));
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { COCO_CLASSES } from '../inference/vision/coco.js';
-import { decodeSsd, DEFAULT_DETECTOR_OPTIONS } from './vision.js';
+import { COCO_CLASSES } from '../../../inference/vision/coco.js';
+import { decodeSsd, DEFAULT_DETECTOR_OPTIONS } from './detector.js';
 
 /** SSD outputs for `anchors` anchors: boxes (y1, x1, y2, x2 in 0..1) and 90 score columns (column = id - 1). */
 function ssd(anchors: { box: [number, number, number, number]; scores: Record<number, number> }[]) {

@@ -4,9 +4,11 @@ import { readFile } from 'node:fs/promises';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { clockTicksPerSecond, processTree, sampleMemory, sampleResources } from './proc-sampler.js';
+import { sampleMemory } from './memory-sampler.js';
+import { clockTicksPerSecond, processTree } from './proc-files.js';
+import { sampleResources } from './resource-sampler.js';
 
-const FORKING = fileURLToPath(new URL('../../test/fixtures/servers/forking.mjs', import.meta.url));
+const FORKING = fileURLToPath(new URL('../../../test/fixtures/servers/forking.mjs', import.meta.url));
 const MiB = 1024; // in KiB
 
 /**

@@ -14,7 +14,7 @@
  * t = 131073. We follow the vectors, so hashes match other imohash implementations.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { FileError, toError } from '../core/errors.js';
+import { FileError, toError } from '../../../core/errors.js';
 import { murmur3x64128 } from './murmur3.js';
 
 /** Parameters of imohash. */

@@ -1,38 +1,23 @@
 /**
- * The vision models of photo ingest, behind any InferenceEngine (in-process, pitlane's `serve models`, or a real
- * Triton): a COCO detector and an image embedder, chosen by name and understood from their KServe metadata.
+ * The detector adapter of the Detector port: a COCO detector behind any InferenceEngine (in-process, pitlane's
+ * `serve models`, or a real Triton), understood from its KServe metadata.
  *
- * Detectors:
  * - `ssd` (TF.js / TensorFlow object-detection graphs such as COCO-SSD): one INT32 input [batch, H, W, 3] of RGB
  *   bytes (the letterboxed photo; the graph resizes it itself), outputs `detection_boxes` [batch, anchors, 1, 4]
  *   (y1, x1, y2, x2 in 0..1) and `detection_scores` [batch, anchors, 90] (sigmoid; column i is COCO category i+1).
  *   Class-agnostic NMS, as the TF.js COCO-SSD package does.
  * - `yolo` (Ultralytics exports): one FP32 input [batch, 3, S, S] (letterboxed, 0..1), one output, raw
  *   [batch, 84, anchors] (NMS here) or end-to-end [batch, N, 6] (NMS in the graph); decode picks by shape.
- *
- * Embedders: `bytes` (INT32 [batch, H, W, 3], e.g. the COCO-SSD backbone) or `float` (FP32 [batch, 3, S, S], e.g.
- * MobileCLIP; 0..1, optional mean/std), fed the centre crop; the vector is L2-normalised here whatever the
- * model did.
  */
-import type { PreparedImage } from '../inference/vision/image-prep.js';
-import { COCO_CLASSES, COCO_SSD_LABELS, cocoCategoryIdToClassIndex } from '../inference/vision/coco.js';
-import type { LetterboxGeometry } from '../inference/vision/letterbox.js';
-import { nonMaxSuppression, type Box } from '../inference/vision/nms.js';
-import { decodeYolo, unletterboxDetections } from '../inference/vision/yolo.js';
-import type { InferenceEngine, ModelMetadata, Tensor, TensorMetadata } from '../inference/tensor/tensor.js';
-import { detectFaces } from '../inference/vision/faces.js';
-import { OCR_REC_HEIGHT, recognizeText } from '../inference/vision/ocr.js';
-import type { FaceFinder, TextReader } from './ingest-pipeline.js';
-
-/** A detection in source pixels, with its COCO label. */
-export interface ObjectDetection {
-  readonly label: string;
-  /** Index in the 80 COCO classes (COCO_CLASSES). */
-  readonly classId: number;
-  readonly score: number;
-  /** [x1, y1, x2, y2] in source pixels (upright). */
-  readonly box: Box;
-}
+import { VisionModelError } from '../../../core/errors.js';
+import type { InferenceEngine, ModelMetadata, TensorMetadata } from '../../../inference/tensor/tensor.js';
+import { COCO_CLASSES, COCO_SSD_LABELS, cocoCategoryIdToClassIndex } from '../../../inference/vision/coco.js';
+import type { PreparedImage } from '../../../inference/vision/image-prep.js';
+import type { LetterboxGeometry } from '../../../inference/vision/letterbox.js';
+import { nonMaxSuppression, type Box } from '../../../inference/vision/nms.js';
+import { decodeYolo, unletterboxDetections } from '../../../inference/vision/yolo.js';
+import type { Detector } from '../ports.js';
+import { describe, imageTensor, isBytesImage, isFloatImage, side } from './model-metadata.js';
 
 export interface DetectorOptions {
   /** Detections at or below this score are dropped. */
@@ -46,50 +31,6 @@ export const DEFAULT_DETECTOR_OPTIONS: DetectorOptions = Object.freeze({
   iouThreshold: 0.5,
   maxDetections: 20,
 });
-
-export interface Detector {
-  readonly model: string;
-  readonly kind: 'ssd' | 'yolo';
-  /** What prepareImage must produce for it. */
-  readonly layout: 'hwc-uint8' | 'chw-float';
-  readonly inputSize: number | null;
-  detect(image: PreparedImage, signal?: AbortSignal): Promise<ObjectDetection[]>;
-}
-
-export interface ImageEmbedder {
-  readonly model: string;
-  readonly layout: 'hwc-uint8' | 'chw-float';
-  readonly inputSize: number | null;
-  readonly dimension: number;
-  /** The L2-normalised embedding of the image's centre crop. */
-  embed(image: PreparedImage, signal?: AbortSignal): Promise<Float32Array>;
-}
-
-/** A model that does not fit what it is asked to do; names the model and what was found. */
-export class VisionModelError extends Error {
-  constructor(model: string, message: string) {
-    super(`model '${model}': ${message}`);
-    this.name = 'VisionModelError';
-  }
-}
-
-function isBytesImage(m: TensorMetadata | undefined): boolean {
-  return (
-    m !== undefined &&
-    (m.datatype === 'INT32' || m.datatype === 'UINT8') &&
-    m.shape.length === 4 &&
-    m.shape[3] === 3
-  );
-}
-
-function isFloatImage(m: TensorMetadata | undefined): boolean {
-  return m !== undefined && m.datatype === 'FP32' && m.shape.length === 4 && m.shape[1] === 3;
-}
-
-function side(m: TensorMetadata, axis: number): number | null {
-  const d = m.shape[axis];
-  return d !== undefined && d > 0 ? d : null;
-}
 
 /** Builds the detector for a model, from its metadata. */
 export async function openDetector(
@@ -126,10 +67,6 @@ export async function openDetector(
   );
 }
 
-function describe(list: readonly TensorMetadata[]): string {
-  return list.map((m) => `${m.name} ${m.datatype} [${m.shape.join(', ')}]`).join('; ');
-}
-
 function geometryOf(image: PreparedImage): LetterboxGeometry {
   const l = image.letterbox;
   return {
@@ -140,18 +77,6 @@ function geometryOf(image: PreparedImage): LetterboxGeometry {
     padY: l.padY,
     target: l.size,
   };
-}
-
-/** An image tensor of batch 1 from prepared pixels, converted to what the input takes. */
-function imageTensor(input: TensorMetadata, data: Float32Array | Uint8Array, size: number): Tensor {
-  if (input.datatype === 'FP32') {
-    if (!(data instanceof Float32Array)) throw new Error('internal: a float model got byte pixels');
-    return { name: input.name, datatype: 'FP32', shape: [1, 3, size, size], data };
-  }
-  if (!(data instanceof Uint8Array)) throw new Error('internal: a byte model got float pixels');
-  return input.datatype === 'UINT8'
-    ? { name: input.name, datatype: 'UINT8', shape: [1, size, size, 3], data }
-    : { name: input.name, datatype: 'INT32', shape: [1, size, size, 3], data: Int32Array.from(data) };
 }
 
 function ssdDetector(
@@ -311,120 +236,6 @@ function yoloDetector(
         score: d.score,
         box: d.box,
       }));
-    },
-  };
-}
-
-/** Builds the image embedder for a model, from its metadata. */
-export async function openImageEmbedder(engine: InferenceEngine, model: string): Promise<ImageEmbedder> {
-  const meta = await engine.modelMetadata(model);
-  const input = meta.inputs[0];
-  const output = meta.outputs[0];
-  const dimension = output?.shape.at(-1) ?? -1;
-  if (
-    meta.inputs.length !== 1 ||
-    input === undefined ||
-    output === undefined ||
-    output.shape.length !== 2 ||
-    dimension < 1
-  ) {
-    throw new VisionModelError(
-      model,
-      `an image embedder takes one image and returns [batch, dimension]; it has inputs ${describe(meta.inputs)}, outputs ${describe(meta.outputs)}`,
-    );
-  }
-  const bytes = isBytesImage(input);
-  if (!bytes && !isFloatImage(input)) {
-    throw new VisionModelError(
-      model,
-      `its input ${describe([input])} is neither [batch, H, W, 3] bytes nor FP32 [batch, 3, S, S]`,
-    );
-  }
-  const inputSize = bytes ? null : side(input, 2);
-  return {
-    model,
-    layout: bytes ? 'hwc-uint8' : 'chw-float',
-    inputSize,
-    dimension,
-    embed: async (image, signal) => {
-      const r = await engine.infer(model, {
-        inputs: [imageTensor(input, image.crop.data, image.crop.size)],
-        outputs: [output.name],
-        ...(signal !== undefined ? { signal } : {}),
-      });
-      const v = r.outputs[0]?.data;
-      if (!(v instanceof Float32Array) || v.length !== dimension) {
-        throw new VisionModelError(
-          model,
-          `returned ${v?.length ?? 0} values, expected a ${dimension}-d FP32 vector`,
-        );
-      }
-      return normalized(v);
-    },
-  };
-}
-
-function normalized(v: Float32Array): Float32Array {
-  let sum = 0;
-  for (const x of v) sum += x * x;
-  const out = Float32Array.from(v);
-  if (sum > 0) {
-    const inv = 1 / Math.sqrt(sum);
-    for (let i = 0; i < out.length; i++) out[i] = (out[i] ?? 0) * inv;
-  }
-  return out;
-}
-
-/** Cosine similarity of two L2-normalised vectors. */
-export function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i] ?? 0) * (b[i] ?? 0);
-  return s;
-}
-
-/** Faces through a BlazeFace model served by the engine (input size read from its metadata). */
-export async function openFaceFinder(engine: InferenceEngine, model: string): Promise<FaceFinder> {
-  const meta = await engine.modelMetadata(model);
-  const size = meta.inputs[0]?.shape[1];
-  if (meta.inputs.length !== 1 || (size !== 128 && size !== 256) || meta.outputs.length !== 4) {
-    throw new VisionModelError(
-      model,
-      `a BlazeFace model takes FP32 [1, 128|256, 128|256, 3] and has 4 outputs; it has inputs ${describe(meta.inputs)}, outputs ${describe(meta.outputs)}`,
-    );
-  }
-  return {
-    find: async (image, signal) => {
-      const run = async (inputs: Tensor[]): Promise<Tensor[]> => [
-        ...(await engine.infer(model, { inputs, ...(signal !== undefined ? { signal } : {}) })).outputs,
-      ];
-      const faces = await detectFaces(run, image, { size });
-      return faces.map((f) => ({ score: f.score, box: f.box }));
-    },
-  };
-}
-
-/** OCR through PaddleOCR detector and recogniser models served by the engine. */
-export async function openTextReader(
-  engine: InferenceEngine,
-  detModel: string,
-  recModel: string,
-): Promise<TextReader> {
-  const [det, rec] = await Promise.all([engine.modelMetadata(detModel), engine.modelMetadata(recModel)]);
-  if (det.inputs[0]?.shape[1] !== 3 || rec.inputs[0]?.shape[2] !== OCR_REC_HEIGHT) {
-    throw new VisionModelError(
-      `${detModel}/${recModel}`,
-      `expected a PaddleOCR detector FP32 [batch, 3, H, W] and recogniser FP32 [batch, 3, ${OCR_REC_HEIGHT}, W]`,
-    );
-  }
-  const runner =
-    (model: string, signal: AbortSignal | undefined) =>
-    async (inputs: Tensor[]): Promise<Tensor[]> => [
-      ...(await engine.infer(model, { inputs, ...(signal !== undefined ? { signal } : {}) })).outputs,
-    ];
-  return {
-    read: async (image, signal) => {
-      const lines = await recognizeText(runner(detModel, signal), runner(recModel, signal), image);
-      return lines.map((l) => ({ text: l.text, score: l.score, box: l.box }));
     },
   };
 }

@@ -1,28 +1,12 @@
 /**
- * What every pitlane service shares about bad and oversized requests: one problem type that carries the HTTP
- * status, and one description of each request limit (what it bounds, its flag, its value) so that a refusal
- * names the limit and the flag that raises it, `--help` and the README's limits table say the same, and memory
+ * What every pitlane service shares about oversized requests: one description of each request limit (what it
+ * bounds, its flag, its value) so that a refusal names the limit and the flag that raises it, `--help` and the README's limits table say the same, and memory
  * stays bounded by the configured limits whatever a client sends (TEI's max_client_batch_size and
  * max_batch_tokens, Triton's and fastify's body limits). A request over a limit is refused before anything
  * proportional to it is allocated.
  */
 import type { IncomingMessage } from 'node:http';
-
-/** A request problem: HTTP status, a message naming the field or limit, and what the API wants beside it. */
-export class HttpProblem extends Error {
-  constructor(
-    /** HTTP status to answer with. */
-    readonly status: number,
-    message: string,
-    /** The request field the problem is about (OpenAI's `param`), or null. */
-    readonly param: string | null = null,
-    /** Headers to send with the answer (e.g. Retry-After). */
-    readonly headers: Readonly<Record<string, string>> = {},
-  ) {
-    super(message);
-    this.name = 'HttpProblem';
-  }
-}
+import { HttpProblem } from './problem.js';
 
 /** The unit a limit counts in; it decides how values are printed. */
 export type LimitUnit = 'bytes' | 'items' | 'tokens' | 'files' | 'pixels' | 'characters' | 'requests';

@@ -1,151 +1,24 @@
 /**
- * Resource use of a running process tree, read from /proc (BENCHMARKING.md rule 11: memory and CPU of the whole
- * tree of a contestant, workers and child processes included). Owns two samplers: `sampleResources` (RSS and CPU
- * time series of a service during a measurement window, cheap enough to run at 20 Hz beside the load generator)
- * and `sampleMemory` (VmHWM-based peak of short-lived commands, so a child's peak is known even after it exits).
- * Linux only. Written here rather than taken from npm: pidusage reads one pid per call and pidtree finds
- * descendants by running `ps`, so a 20 Hz tree sampler built on them would shell out on every tick.
+ * `sampleResources`: resource use of a running process tree, read from /proc (BENCHMARKING.md rule 11: memory and
+ * CPU of the whole tree of a contestant, workers and child processes included), as RSS and CPU time series of a
+ * service during a measurement window, cheap enough to run at 20 Hz beside the load generator. Linux only.
+ * Written here rather than taken from npm: pidusage reads one pid per call and pidtree finds descendants by
+ * running `ps`, so a 20 Hz tree sampler built on them would shell out on every tick.
  *
- * It also remembers every process it saw in a tree (`descendantsSeen`), so that when a contestant is stopped, a
- * descendant that left its process group (setsid, a daemon's double fork), which the group's SIGKILL misses, can
- * still be found, killed and reported (lab/run/contestant.ts).
+ * Every process it sees in a tree is remembered (seen-descendants.ts), so that a descendant that left the
+ * contestant's process group can still be found when the contestant is stopped.
  */
-import { execFile } from 'node:child_process';
 import { open, readFile, readdir, type FileHandle } from 'node:fs/promises';
-import { toError } from '../core/errors.js';
-
-/** Peak and mean resident memory seen while sampling. */
-export interface MemorySample {
-  /** Highest sum over the process tree of each process's VmHWM, in KiB. */
-  readonly peakRssKb: number;
-  /** Mean of the summed VmRSS over the samples, in KiB. */
-  readonly meanRssKb: number;
-  readonly samples: number;
-}
-
-async function statusKb(pid: number): Promise<{ rss: number; hwm: number } | null> {
-  try {
-    const text = await readFile(`/proc/${pid}/status`, 'utf8');
-    const rss = /VmRSS:\s+(\d+)/.exec(text);
-    const hwm = /VmHWM:\s+(\d+)/.exec(text);
-    if (!rss || !hwm) return null;
-    return { rss: Number(rss[1]), hwm: Number(hwm[1]) };
-  } catch {
-    return null;
-  }
-}
-
-/** Pids of a process and all its descendants. */
-export async function processTree(pid: number): Promise<number[]> {
-  const out = [pid];
-  for (let i = 0; i < out.length; i++) {
-    const p = out[i] as number;
-    try {
-      for (const task of await readdir(`/proc/${p}/task`)) {
-        const children = await readFile(`/proc/${p}/task/${task}/children`, 'utf8').catch(() => '');
-        for (const c of children.split(' ')) if (c.trim() !== '') out.push(Number(c));
-      }
-    } catch {
-      // The process exited meanwhile.
-    }
-  }
-  return out;
-}
-
-/** A process as identified in /proc: its pid, and its start time, which tells it from a later process that reuses the pid. */
-export interface ProcessIdentity {
-  readonly pid: number;
-  /** Start time after boot, clock ticks (field 22 of /proc/<pid>/stat). */
-  readonly startTicks: number;
-}
-
-/** What /proc/<pid>/stat says of a process that concerns its lifetime: state, group, start time. */
-export interface ProcessStatus extends ProcessIdentity {
-  /** State letter: R, S, D, Z (zombie), ... */
-  readonly state: string;
-  /** Process group id. */
-  readonly pgid: number;
-}
-
-/** The status of a process, or null if it is gone. */
-export async function processStatus(pid: number): Promise<ProcessStatus | null> {
-  try {
-    const text = await readFile(`/proc/${pid}/stat`, 'latin1');
-    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    // f[0] is field 3 (state), f[2] field 5 (pgrp), f[19] field 22 (starttime).
-    const pgid = Number(f[2]);
-    const startTicks = Number(f[19]);
-    if (!Number.isInteger(pgid) || !Number.isInteger(startTicks)) return null;
-    return { pid, state: f[0] ?? '?', pgid, startTicks };
-  } catch {
-    return null;
-  }
-}
-
-/** The command line of a process, arguments joined by spaces ('' if gone or a kernel thread). */
-export async function processCommand(pid: number): Promise<string> {
-  const raw = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-  return raw.replace(/\0+$/, '').replaceAll('\0', ' ');
-}
-
-/** Every process `sampleResources` saw in the tree of a root pid, by root: pid → start time. */
-const seenByRoot = new Map<number, Map<number, number>>();
-
-function noteSeen(root: number, pid: number, startTicks: number): void {
-  let seen = seenByRoot.get(root);
-  if (seen === undefined) {
-    seen = new Map();
-    seenByRoot.set(root, seen);
-  }
-  seen.set(pid, startTicks);
-}
-
-/** Every process seen in the tree of `root` by `sampleResources` since the last `forgetDescendants(root)`. */
-export function descendantsSeen(root: number): ProcessIdentity[] {
-  return [...(seenByRoot.get(root) ?? [])].map(([pid, startTicks]) => ({ pid, startTicks }));
-}
-
-/** Drops what was remembered of `root`'s tree (once it was stopped: its pid may be reused). */
-export function forgetDescendants(root: number): void {
-  seenByRoot.delete(root);
-}
-
-/** Samples a process tree every `intervalMs` until `stop()`; returns the peak and mean. */
-export function sampleMemory(pid: number, intervalMs = 50): { stop: () => Promise<MemorySample> } {
-  let peak = 0;
-  let sum = 0;
-  let count = 0;
-  let running = true;
-  const tick = async (): Promise<void> => {
-    const pids = await processTree(pid);
-    let hwm = 0;
-    let rss = 0;
-    for (const p of pids) {
-      const s = await statusKb(p);
-      if (s) {
-        hwm += s.hwm;
-        rss += s.rss;
-      }
-    }
-    if (rss > 0) {
-      peak = Math.max(peak, hwm);
-      sum += rss;
-      count++;
-    }
-  };
-  let pending: Promise<void> = tick();
-  const timer = setInterval(() => {
-    if (running) pending = pending.then(tick);
-  }, intervalMs);
-  return {
-    stop: async () => {
-      running = false;
-      clearInterval(timer);
-      await pending;
-      return { peakRssKb: peak, meanRssKb: count ? sum / count : 0, samples: count };
-    },
-  };
-}
+import { toError } from '../../core/errors.js';
+import {
+  clockTicksPerSecond,
+  closeQuietly,
+  getconf,
+  parseStat,
+  readAt0,
+  type StatFields,
+} from './proc-files.js';
+import { noteSeen } from './seen-descendants.js';
 
 /** One reading of a process tree. */
 export interface ResourceSample {
@@ -173,28 +46,6 @@ export interface ResourceSummary {
   readonly series: readonly ResourceSample[];
 }
 
-const confValues = new Map<string, Promise<number>>();
-
-/** A positive integer system setting from `getconf`, run once per name; `fallback` if that fails. */
-function getconf(name: string, fallback: number): Promise<number> {
-  let value = confValues.get(name);
-  if (value === undefined) {
-    value = new Promise((resolve) => {
-      execFile('getconf', [name], { timeout: 5000 }, (error, stdout) => {
-        const n = Number(stdout.trim());
-        resolve(error === null && Number.isInteger(n) && n > 0 ? n : fallback);
-      });
-    });
-    confValues.set(name, value);
-  }
-  return value;
-}
-
-/** Clock ticks per second that /proc reports CPU times in (USER_HZ): `getconf CLK_TCK`, run once; 100 if it fails. */
-export function clockTicksPerSecond(): Promise<number> {
-  return getconf('CLK_TCK', 100);
-}
-
 /** A process of the tree being sampled, with its /proc files held open (re-read at offset 0 each tick). */
 interface TrackedProcess {
   readonly pid: number;
@@ -216,50 +67,6 @@ interface TrackedProcess {
   lastTicks: number;
   /** VmRSS at the last read, KiB. */
   rssKb: number;
-}
-
-/** The fields of /proc/<pid>/stat the sampler uses. */
-interface StatFields {
-  /** Process state letter (R, S, D, Z, ...). */
-  readonly state: string;
-  /** utime + stime, clock ticks. */
-  readonly ticks: number;
-  readonly threads: number;
-  /** Start time after boot, clock ticks. */
-  readonly startTicks: number;
-}
-
-function parseStat(text: string): StatFields | null {
-  // The command name (field 2) may contain spaces and parentheses: fields are counted after the last ')'.
-  const close = text.lastIndexOf(')');
-  if (close < 0) return null;
-  const f = text.slice(close + 2).split(' ');
-  // f[0] is field 3 (state); utime is field 14, stime 15, num_threads 20, starttime 22 (proc(5)).
-  const ticks = Number(f[11]) + Number(f[12]);
-  const threads = Number(f[17]);
-  const startTicks = Number(f[19]);
-  if (!Number.isFinite(ticks) || !Number.isFinite(threads) || !Number.isFinite(startTicks)) return null;
-  return { state: f[0] ?? '?', ticks, threads, startTicks };
-}
-
-/** Reads a held /proc file from the start (the kernel regenerates it on each read at offset 0). */
-async function readAt0(handle: FileHandle, buf: Buffer): Promise<string> {
-  let text = '';
-  let pos = 0;
-  for (;;) {
-    const { bytesRead } = await handle.read(buf, 0, buf.length, pos);
-    text += buf.toString('latin1', 0, bytesRead);
-    pos += bytesRead;
-    if (bytesRead < buf.length) return text;
-  }
-}
-
-async function closeQuietly(handle: FileHandle): Promise<void> {
-  try {
-    await handle.close();
-  } catch {
-    // Already closed: nothing to release.
-  }
 }
 
 /** How often the tree is walked for new processes (one read per thread of every process: the costly part). */

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { FileError } from '../core/errors.js';
+import { FileError } from '../../../core/errors.js';
 import { imohashBytes, imohashFile, imohashHex } from './imohash.js';
 import { Murmur3x64128Hasher, murmur3x64128 } from './murmur3.js';
 

@@ -1,0 +1,108 @@
+/**
+ * What the embed API reads from a request body, in the words of the API it came to: TEI answers a bad field
+ * with 422, OpenAI with 400, both naming the field (`param`). The model asked for (or the default), the inputs
+ * (a string or a non-empty array of non-empty strings, at most the per-request limit, refused before their items
+ * are looked at) and the boolean switches.
+ */
+import type { EmbeddingService } from '../../inference/text/embedding-service.js';
+import { HttpProblem } from '../http/problem.js';
+import type { RequestLimit } from '../http/request-limits.js';
+
+/** The API a request came to: TEI's routes, or OpenAI's `/v1/...`. */
+export type Api = 'tei' | 'openai';
+
+export function validationStatus(api: Api): number {
+  // TEI answers bad requests with 422; OpenAI with 400.
+  return api === 'tei' ? 422 : 400;
+}
+
+export function objectBody(body: unknown, api: Api): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new HttpProblem(validationStatus(api), 'the body must be a JSON object');
+  }
+  return body as Record<string, unknown>;
+}
+
+export function pickService(
+  state: { readonly services: ReadonlyMap<string, EmbeddingService>; readonly ready: boolean },
+  model: unknown,
+  fallback: string,
+  api: Api,
+): EmbeddingService {
+  if (!state.ready)
+    throw new HttpProblem(503, 'the models are still loading; retry when /health answers 200');
+  if (model !== undefined && typeof model !== 'string') {
+    throw new HttpProblem(validationStatus(api), 'model must be a string', 'model');
+  }
+  const id = model ?? fallback;
+  const service = state.services.get(id);
+  if (service === undefined) {
+    throw new HttpProblem(
+      404,
+      `model "${id}" is not served here; models: ${[...state.services.keys()].join(', ')}`,
+      'model',
+    );
+  }
+  return service;
+}
+
+/**
+ * A string or a non-empty array of non-empty strings, as a list; an array longer than `itemLimit` is refused
+ * before its items are looked at, in TEI's words ("batch size N > maximum allowed batch size M"), which
+ * clients parse to split their batches.
+ */
+export function readInputs(value: unknown, field: string, api: Api, itemLimit: RequestLimit): string[] {
+  const status = validationStatus(api);
+  if (value === undefined) throw new HttpProblem(status, `${field} is required`, field);
+  if (typeof value === 'string') {
+    if (value.length === 0) throw new HttpProblem(status, `${field} is an empty string`, field);
+    return [value];
+  }
+  if (!Array.isArray(value)) {
+    throw new HttpProblem(
+      status,
+      `${field} must be a string or an array of strings, got ${kindOf(value)}`,
+      field,
+    );
+  }
+  if (value.length === 0) throw new HttpProblem(status, `${field} is an empty array`, field);
+  if (value.length > itemLimit.value) {
+    throw new HttpProblem(
+      status,
+      `batch size ${value.length} > maximum allowed batch size ${itemLimit.value}: send at most ` +
+        `${itemLimit.value} ${field} per request (${itemLimit.flag})`,
+      field,
+    );
+  }
+  value.forEach((v, i) => {
+    if (typeof v !== 'string') {
+      const hint =
+        typeof v === 'number' || Array.isArray(v) ? ' (token-id inputs are not supported; send text)' : '';
+      throw new HttpProblem(
+        status,
+        `${field}[${i}] must be a string, got ${kindOf(v)}${hint}`,
+        `${field}[${i}]`,
+      );
+    }
+    if (v.length === 0) throw new HttpProblem(status, `${field}[${i}] is an empty string`, `${field}[${i}]`);
+  });
+  return value as string[];
+}
+
+export function readBoolean(value: unknown, field: string, fallback: boolean, api: Api): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') {
+    throw new HttpProblem(
+      validationStatus(api),
+      `${field} must be true or false, got ${kindOf(value)}`,
+      field,
+    );
+  }
+  return value;
+}
+
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}
