@@ -4,7 +4,7 @@
  * bounded queue (`queue` paths), `workers` workers each take up to `batch` paths, upload them as one multipart
  * request to `POST /ingest/batch`, and wait for the answer; every `reportSeconds` a progress line; at the end a
  * summary. Added: batch latency percentiles, per-image errors by reason, failed batches by status, and a check of
- * the service's duplicate findings against the corpus manifest (photo-corpus.ts) when the folder has one.
+ * the service's duplicate findings against the corpus manifest (lab/photo-corpus/) when the folder has one.
  *
  * Uploads stream from disk (file-backed Blobs), so 16 workers × 64 camera photos are not held in memory. Each
  * request asks for `?details=true` (per-image outcomes: ids, duplicates, detections), which pitlane's service and

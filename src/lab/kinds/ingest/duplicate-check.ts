@@ -1,5 +1,5 @@
 /**
- * The check of a service's duplicate findings against the photo corpus's manifest (photo-corpus.ts writes it):
+ * The check of a service's duplicate findings against the photo corpus's manifest (lab/photo-corpus/ writes it):
  * every known exact and near copy must be reported, whichever arrives first; unexpected near duplicates are
  * counted (they depend on arrival order).
  */
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { FileError, toError } from '../../../core/errors.js';
 import type { DuplicateCheck, IngestBenchOptions, IngestImageOutcome } from './bench-result.js';
 
-/** The parts of a corpus manifest the check reads (photo-corpus.ts writes it). */
+/** The parts of a corpus manifest the check reads (lab/photo-corpus/ writes it). */
 interface ManifestView {
   readonly path: string;
   readonly images: readonly { readonly file: string; readonly kind: string; readonly of: string | null }[];
