@@ -40,6 +40,8 @@ export interface HelperHooks {
   readonly reportProgress: (call: number, index: number) => void;
   /** The stop requests the main thread wrote: flat (call, index, kind) triples. */
   readonly interruptTargets: () => number[];
+  /** The handler raised the stop request of item `index` of `call` (so the main thread need not raise it again). */
+  readonly interruptDelivered: (call: number, index: number) => void;
 }
 
 /** The Python modules of the VM, in the order they are installed (each imports only those before it). */
@@ -79,7 +81,7 @@ export interface Loaded {
 }
 
 export async function load(hooks: HelperHooks): Promise<Loaded> {
-  const { sendLog, reportProgress, interruptTargets, tag, control } = hooks;
+  const { sendLog, reportProgress, interruptTargets, interruptDelivered, tag, control } = hooks;
   const started = performance.now();
   const pyodideDir = dirname(createRequire(import.meta.url).resolve('pyodide/package.json'));
   const { loadPyodide, version } = await import('pyodide');
@@ -142,6 +144,7 @@ export async function load(hooks: HelperHooks): Promise<Loaded> {
     tag,
     reportProgress,
     interruptTargets,
+    interruptDelivered,
     PROBE_SIGNAL,
     INTERRUPT_SIGNAL,
     STOP_CALL,

@@ -12,7 +12,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PyProxy } from 'pyodide/ffi';
 import { load, type Loaded } from './loader.js';
-import { clearSignal, stopRequests } from './control-buffer.js';
+import { clearSignal, markDelivered, stopRequests } from './control-buffer.js';
 import type { VmReply, VmRequest, VmWorkerData } from './messages.js';
 
 const port = parentPort;
@@ -41,9 +41,14 @@ function interruptTargets(): number[] {
   return stopRequests(control);
 }
 
+/** The Python handler raised the stop request of item `index` of `call`. */
+function interruptDelivered(call: number, index: number): void {
+  markDelivered(control, call, index);
+}
+
 let loaded: Loaded;
 try {
-  loaded = await load({ tag, control, sendLog, reportProgress, interruptTargets });
+  loaded = await load({ tag, control, sendLog, reportProgress, interruptTargets, interruptDelivered });
 } catch (err) {
   post({ kind: 'loadError', message: err instanceof Error ? err.message : String(err) });
   port.close();

@@ -19,6 +19,7 @@ import { TAG } from './codec.js';
 import {
   clearStopRequest,
   createControlBuffer,
+  repeatUndelivered,
   requestProbe,
   STOP_CALL,
   STOP_ITEM,
@@ -269,6 +270,8 @@ export class PyodideVm {
           });
           return;
         }
+        // The interrupt may have been lost (control-buffer.ts): raise it again until the handler says it got it.
+        if (stuck && c.slot !== null) repeatUndelivered(this.#control, c.slot, c.id);
         continue;
       }
       if (c.timeoutMs === null) continue;

@@ -357,6 +357,7 @@ _async_tasks = {}  # call -> its Task
 _stopping = set()  # calls cancelled as a whole
 _report_progress = None  # JS function (call, index)
 _interrupt_targets = None  # JS function: flat [call, index, kind, ...] the host asked to stop
+_interrupt_delivered = None  # JS function (call, index): the stop request was raised (the host stops repeating it)
 _RUN_CODES = frozenset((_run.__code__, _run_async.__code__))
 # Helper code that runs between items (encoding, tracebacks, logging): never interrupted.
 _BETWEEN_CODES = frozenset((_finish.__code__, _exception.__code__, _flush_pending.__code__, _decode.__code__))
@@ -396,6 +397,7 @@ def _on_interrupt(signum, frame):
     targets = _interrupt_targets()
     for k in range(0, len(targets), 3):
         if targets[k] == call and (targets[k + 1] == index or targets[k + 1] == -1):
+            _interrupt_delivered(call, index)
             if targets[k + 2] == _STOP_CALL:
                 raise _RunCancelled()
             raise KeyboardInterrupt()
@@ -484,14 +486,17 @@ def _forget(node):
     node.module = None
 
 
-def setup(sink, tag, report_progress, interrupt_targets, probe_signal, interrupt_signal, stop_call):
+def setup(
+    sink, tag, report_progress, interrupt_targets, interrupt_delivered, probe_signal, interrupt_signal, stop_call
+):
     """Once per VM, after the load (never before a snapshot: the arguments are JavaScript functions)."""
-    global _sink, _report_progress, _interrupt_targets, _STOP_CALL
+    global _sink, _report_progress, _interrupt_targets, _interrupt_delivered, _STOP_CALL
     import signal
 
     pitlane_pyodide_codec.set_tag(tag)
     _report_progress = report_progress
     _interrupt_targets = interrupt_targets
+    _interrupt_delivered = interrupt_delivered
     _STOP_CALL = stop_call
     signal.signal(probe_signal, _on_probe)
     signal.signal(interrupt_signal, _on_interrupt)
