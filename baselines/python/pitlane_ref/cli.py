@@ -1,0 +1,76 @@
+"""The command line: ``run``, ``validate`` and ``bench`` (usage in the package docstring). ``validate`` is here;
+``run`` and ``bench`` are imported when chosen, so that validating a manifest does not load asyncio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List, Optional
+
+from .cli_report import EXIT_INVALID, EXIT_OK, _print_problems
+from .manifest import load_manifest
+from .problems import ManifestError
+from .validation import ERROR_POLICIES
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    try:
+        load_manifest(args.manifest)
+    except ManifestError as err:
+        _print_problems(err, sys.stdout)
+        return EXIT_INVALID
+    print("ok")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .run_command import cmd_run as run  # imported when chosen: it loads asyncio
+
+    return run(args)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench_command import cmd_bench as bench  # imported when chosen: it loads asyncio
+
+    return bench(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pitlane_ref.py",
+        description="CPython reference executor for pitlane pipeline manifests (see docs/pipelines.md).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    run = sub.add_parser("run", help="run a pipeline over JSONL input")
+    run.add_argument("manifest", metavar="FILE")
+    run.add_argument("--input", metavar="F", help="JSONL input file, or - for stdin (default)")
+    run.add_argument("--output", metavar="F", help="JSONL output file, or - for stdout (default)")
+    run.add_argument("--on-error", choices=ERROR_POLICIES, help="error policy (overrides settings.on_error)")
+    run.add_argument("--stats", action="store_true", help="print per-node counts on stderr at the end")
+    run.set_defaults(handler=cmd_run)
+
+    validate = sub.add_parser("validate", help="validate a manifest: print its problems (exit 2) or 'ok'")
+    validate.add_argument("manifest", metavar="FILE")
+    validate.set_defaults(handler=cmd_validate)
+
+    bench = sub.add_parser("bench", help="time runs of a pipeline; prints one JSON line")
+    bench.add_argument("manifest", metavar="MANIFEST")
+    bench.add_argument("--samples", type=int, required=True, metavar="N")
+    bench.add_argument("--warmup", type=int, default=0, metavar="W", help="minimum warm-up runs (default 0)")
+    bench.add_argument("--warmup-ms", type=float, default=0.0, metavar="MS",
+                       help="keep warming up until this many milliseconds have passed (default 0)")
+    bench.add_argument("--mode", choices=("run", "init"), default="run")
+    bench.add_argument("--concurrent", type=int, default=1, metavar="K")
+    bench.add_argument(
+        "--input", metavar="F", help="JSONL input read into memory before timing (- for stdin; default: none)"
+    )
+    bench.set_defaults(handler=cmd_bench)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    return args.handler(args)

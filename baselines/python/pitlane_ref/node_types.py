@@ -1,0 +1,40 @@
+"""The registry of node types: each ``node_type`` a manifest may name (``Calculator`` or RemoteMedia's
+``CalculatorNode``, ``python`` or ``PythonNode``) mapped to its node class.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Tuple
+
+from .nodes import (
+    AccumulatorNode,
+    BufferNode,
+    CalculatorNode,
+    DataSinkNode,
+    DataSourceNode,
+    FilterNode,
+    PassThroughNode,
+    TextTransformNode,
+)
+from .python_node import PythonNode
+
+
+NODE_CLASSES: Tuple[type, ...] = (
+    DataSourceNode,
+    DataSinkNode,
+    PassThroughNode,
+    CalculatorNode,
+    TextTransformNode,
+    BufferNode,
+    FilterNode,
+    AccumulatorNode,
+)
+
+NODE_TYPES: Dict[str, Any] = {}
+"""Type name or RemoteMedia class name (``Calculator`` / ``CalculatorNode``) -> node class."""
+for _cls in NODE_CLASSES:
+    NODE_TYPES[_cls.type_name] = _cls  # type: ignore[attr-defined]
+    NODE_TYPES[_cls.type_name + "Node"] = _cls  # type: ignore[attr-defined]
+del _cls
+NODE_TYPES["python"] = PythonNode
+NODE_TYPES["PythonNode"] = PythonNode
