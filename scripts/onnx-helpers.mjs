@@ -1,5 +1,5 @@
 // Pieces of ONNX graphs as onnx-proto objects, and the seeded normal samples their synthetic weights are drawn
-// from, shared by the model builders (build-models.mjs, build-vision-models.mjs).
+// from, shared by the model builders (build-models.mjs, vision-models/*.mjs).
 import onnxProto from 'onnx-proto';
 
 export const { onnx } = onnxProto;
