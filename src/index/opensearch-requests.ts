@@ -16,13 +16,10 @@ import type {
   BoxDocument,
   BoxKind,
   BoxSummary,
-  Detection,
-  Face,
   ImageDocument,
   ImageSummary,
   IndexName,
   PixelBox,
-  TextLine,
 } from './index-port.js';
 import type { NearestQuery } from './validation.js';
 
@@ -166,24 +163,15 @@ export function mappingDimension(response: unknown, index: string): number | nul
   return embedding.dimension;
 }
 
-/** An image as it is stored in `visual_search_global`. */
-export interface ImageSource {
-  readonly id: string;
-  readonly imohash: string;
-  readonly name: string;
-  readonly width: number;
-  readonly height: number;
-  readonly format: string;
-  readonly bytes: number;
-  readonly ingestedAt: string;
-  readonly detections: readonly Detection[];
-  readonly faces: readonly Face[];
-  readonly ocr: readonly TextLine[];
+/**
+ * An image as it is stored in `visual_search_global`: the document's fields, the embedding as a JSON array, and
+ * three fields derived for filtering and counting.
+ */
+export interface ImageSource extends Omit<ImageDocument, 'embedding'> {
   /** The distinct detection labels, for the label filter. */
   readonly labels: readonly string[];
   readonly faceCount: number;
   readonly ocrCount: number;
-  readonly nearDuplicateOf: string | null;
   readonly embedding: readonly number[];
 }
 
