@@ -14,7 +14,6 @@
 import type { API } from '@opensearch-project/opensearch';
 import type {
   BoxDocument,
-  BoxKind,
   BoxSummary,
   ImageDocument,
   ImageSummary,
@@ -167,7 +166,7 @@ export function mappingDimension(response: unknown, index: string): number | nul
  * An image as it is stored in `visual_search_global`: the document's fields, the embedding as a JSON array, and
  * three fields derived for filtering and counting.
  */
-export interface ImageSource extends Omit<ImageDocument, 'embedding'> {
+export interface ImageSource extends ImageSummary {
   /** The distinct detection labels, for the label filter. */
   readonly labels: readonly string[];
   readonly faceCount: number;
@@ -175,13 +174,8 @@ export interface ImageSource extends Omit<ImageDocument, 'embedding'> {
   readonly embedding: readonly number[];
 }
 
-/** A box as it is stored in `visual_search_vehicles` or `visual_search_people`. */
-export interface BoxSource {
-  readonly id: string;
-  readonly imageId: string;
-  readonly kind: BoxKind;
-  readonly label: string;
-  readonly score: number;
+/** A box as stored in `visual_search_vehicles` or `visual_search_people`: box and embedding as JSON arrays. */
+export interface BoxSource extends Omit<BoxSummary, 'box'> {
   readonly box: readonly number[];
   readonly embedding: readonly number[];
 }
