@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readProcStat } from '../dist/process/proc-stat.js';
 import { PITLANE, PYTHON, ROOT, pitlane } from './helpers.mjs';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures');
@@ -17,13 +18,8 @@ const DEADLINE_MS = 15_000;
 
 /** state, ppid, pgid and start time of a process from /proc, or null when it is gone. */
 function stat(pid) {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { state: f[0], ppid: Number(f[1]), pgid: Number(f[2]), start: f[19] };
-  } catch {
-    return null;
-  }
+  const s = readProcStat(pid);
+  return s === null ? null : { state: s.state, ppid: s.ppid, pgid: s.pgid, start: s.startTicks };
 }
 
 function cmdline(pid) {

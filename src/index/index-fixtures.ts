@@ -3,6 +3,7 @@
  * and the measurements (`bench-index.ts`): the same seed always gives the same batch, so a process can check
  * what another wrote. Also a brute-force cosine search to check the adapters against.
  */
+import { cosine } from '../core/cosine.js';
 import { mulberry32 } from '../core/random.js';
 import type { BoxDocument, Detection, ImageDocument, PixelBox } from './index-port.js';
 
@@ -18,21 +19,6 @@ export function randomUnitVector(random: () => number, dimension: number): Float
   norm = Math.sqrt(norm);
   for (let i = 0; i < dimension; i++) v[i] = (v[i] ?? 0) / norm;
   return v;
-}
-
-/** Cosine similarity in float64. */
-export function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] ?? 0;
-    const y = b[i] ?? 0;
-    dot += x * y;
-    na += x * x;
-    nb += y * y;
-  }
-  return dot / Math.sqrt(na * nb);
 }
 
 /** The k best `items` by cosine similarity to `query`, best first: the reference the adapters must match. */

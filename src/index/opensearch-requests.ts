@@ -14,15 +14,11 @@
 import type { API } from '@opensearch-project/opensearch';
 import type {
   BoxDocument,
-  BoxKind,
   BoxSummary,
-  Detection,
-  Face,
   ImageDocument,
   ImageSummary,
   IndexName,
   PixelBox,
-  TextLine,
 } from './index-port.js';
 import type { NearestQuery } from './validation.js';
 
@@ -166,34 +162,20 @@ export function mappingDimension(response: unknown, index: string): number | nul
   return embedding.dimension;
 }
 
-/** An image as it is stored in `visual_search_global`. */
-export interface ImageSource {
-  readonly id: string;
-  readonly imohash: string;
-  readonly name: string;
-  readonly width: number;
-  readonly height: number;
-  readonly format: string;
-  readonly bytes: number;
-  readonly ingestedAt: string;
-  readonly detections: readonly Detection[];
-  readonly faces: readonly Face[];
-  readonly ocr: readonly TextLine[];
+/**
+ * An image as it is stored in `visual_search_global`: the document's fields, the embedding as a JSON array, and
+ * three fields derived for filtering and counting.
+ */
+export interface ImageSource extends ImageSummary {
   /** The distinct detection labels, for the label filter. */
   readonly labels: readonly string[];
   readonly faceCount: number;
   readonly ocrCount: number;
-  readonly nearDuplicateOf: string | null;
   readonly embedding: readonly number[];
 }
 
-/** A box as it is stored in `visual_search_vehicles` or `visual_search_people`. */
-export interface BoxSource {
-  readonly id: string;
-  readonly imageId: string;
-  readonly kind: BoxKind;
-  readonly label: string;
-  readonly score: number;
+/** A box as stored in `visual_search_vehicles` or `visual_search_people`: box and embedding as JSON arrays. */
+export interface BoxSource extends Omit<BoxSummary, 'box'> {
   readonly box: readonly number[];
   readonly embedding: readonly number[];
 }

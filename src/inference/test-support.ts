@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { InferenceInputError, ModelNotFoundError } from '../core/errors.js';
+export { cosine } from '../core/cosine.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -70,21 +71,6 @@ export function suiteTempDir(prefix: string): () => string {
     rmSync(dir, { recursive: true, force: true });
   });
   return () => dir;
-}
-
-/** Cosine similarity of two vectors of the same length (1: same direction). */
-export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] ?? 0;
-    const y = b[i] ?? 0;
-    dot += x * y;
-    na += x * x;
-    nb += y * y;
-  }
-  return dot / Math.sqrt(na * nb);
 }
 
 /**

@@ -1,11 +1,12 @@
 /**
  * What /proc says of one process, and how the lab's samplers read it: the process tree below a pid (through each
  * thread's `children` file), a process's lifetime status and command line, the fields of `stat` the resource
- * sampler uses, positional re-reads of held /proc files, and system settings from `getconf` (CLK_TCK, PAGESIZE).
- * Linux only.
+ * sampler uses (parsed by process/proc-stat.ts), positional re-reads of held /proc files, and system settings
+ * from `getconf` (CLK_TCK, PAGESIZE). Linux only.
  */
 import { execFile } from 'node:child_process';
 import { readFile, readdir, type FileHandle } from 'node:fs/promises';
+import { parseProcStat, type ProcStat } from '../../process/proc-stat.js';
 
 /** Pids of a process and all its descendants. */
 export async function processTree(pid: number): Promise<number[]> {
@@ -41,17 +42,9 @@ export interface ProcessStatus extends ProcessIdentity {
 
 /** The status of a process, or null if it is gone. */
 export async function processStatus(pid: number): Promise<ProcessStatus | null> {
-  try {
-    const text = await readFile(`/proc/${pid}/stat`, 'latin1');
-    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    // f[0] is field 3 (state), f[2] field 5 (pgrp), f[19] field 22 (starttime).
-    const pgid = Number(f[2]);
-    const startTicks = Number(f[19]);
-    if (!Number.isInteger(pgid) || !Number.isInteger(startTicks)) return null;
-    return { pid, state: f[0] ?? '?', pgid, startTicks };
-  } catch {
-    return null;
-  }
+  const stat = parseProcStat(await readFile(`/proc/${pid}/stat`, 'latin1').catch(() => ''));
+  if (stat === null || !Number.isInteger(stat.pgid) || !Number.isInteger(stat.startTicks)) return null;
+  return { pid, state: stat.state, pgid: stat.pgid, startTicks: stat.startTicks };
 }
 
 /** The command line of a process, arguments joined by spaces ('' if gone or a kernel thread). */
@@ -83,27 +76,15 @@ export function clockTicksPerSecond(): Promise<number> {
 }
 
 /** The fields of /proc/<pid>/stat the sampler uses. */
-export interface StatFields {
-  /** Process state letter (R, S, D, Z, ...). */
-  readonly state: string;
-  /** utime + stime, clock ticks. */
-  readonly ticks: number;
-  readonly threads: number;
-  /** Start time after boot, clock ticks. */
-  readonly startTicks: number;
-}
+export type StatFields = Pick<ProcStat, 'state' | 'ticks' | 'threads' | 'startTicks'>;
 
+/** The sampler's fields of a /proc/<pid>/stat text; null if it is not one or a field is not a number. */
 export function parseStat(text: string): StatFields | null {
-  // The command name (field 2) may contain spaces and parentheses: fields are counted after the last ')'.
-  const close = text.lastIndexOf(')');
-  if (close < 0) return null;
-  const f = text.slice(close + 2).split(' ');
-  // f[0] is field 3 (state); utime is field 14, stime 15, num_threads 20, starttime 22 (proc(5)).
-  const ticks = Number(f[11]) + Number(f[12]);
-  const threads = Number(f[17]);
-  const startTicks = Number(f[19]);
+  const stat = parseProcStat(text);
+  if (stat === null) return null;
+  const { state, ticks, threads, startTicks } = stat;
   if (!Number.isFinite(ticks) || !Number.isFinite(threads) || !Number.isFinite(startTicks)) return null;
-  return { state: f[0] ?? '?', ticks, threads, startTicks };
+  return { state, ticks, threads, startTicks };
 }
 
 /** Reads a held /proc file from the start (the kernel regenerates it on each read at offset 0). */

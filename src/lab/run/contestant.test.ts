@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Server } from 'node:net';
 import { after, test } from 'node:test';
@@ -7,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { ContestantError } from '../../core/errors.js';
+import { readProcStat } from '../../process/proc-stat.js';
 import {
   ContestantProcess,
   escapeWarning,
@@ -28,14 +28,14 @@ async function getJson(url: string): Promise<unknown> {
 }
 
 /** Whether a process no longer runs: gone, or a zombie waiting for init (which reaps lazily on some machines). */
-async function isGone(pid: number): Promise<boolean> {
+function isGone(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'ESRCH';
   }
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  return stat === '' || stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  const stat = readProcStat(pid);
+  return stat === null || stat.state === 'Z';
 }
 
 async function listen(s: Server): Promise<number> {
@@ -85,7 +85,7 @@ test('a healthy server on an auto port: {port} in argv and env, health, logs, st
   assert.equal(c.alive, false);
   assert.deepEqual(c.exit, { code: 0, signal: null });
   assert.deepEqual(await c.stop(), stopped, 'stop() is idempotent');
-  assert.ok(await isGone(c.pid));
+  assert.ok(isGone(c.pid));
   assert.ok(c.logTail().includes('SIGTERM: shutting down'));
 });
 
@@ -143,7 +143,7 @@ test('a server that never becomes healthy: timeout error with the last attempt, 
   const line = err.logTail.find((l) => l.startsWith('pid '));
   assert.ok(line !== undefined, err.message);
   const pid = Number(line.split(' ')[1]);
-  assert.ok(await isGone(pid), `pid ${pid} still runs`);
+  assert.ok(isGone(pid), `pid ${pid} still runs`);
 
   const refused = await rejection(
     ContestantProcess.start({
@@ -157,7 +157,7 @@ test('a server that never becomes healthy: timeout error with the last attempt, 
     refused.message,
     /within 0\.3 s: last attempt: connection refused \(GET http:\/\/127\.0\.0\.1:\d+\/health\)/,
   );
-  assert.ok(await isGone(Number(refused.logTail[0])));
+  assert.ok(isGone(Number(refused.logTail[0])));
 });
 
 test('a fixed port already taken: a clear error before anything is spawned', async () => {
@@ -184,7 +184,7 @@ test('a server that ignores SIGTERM is SIGKILLed after the grace period', async 
   const stopped = await c.stop();
   assert.deepEqual(stopped, { code: null, signal: 'SIGKILL', killed: true, escaped: [] });
   assert.ok(c.logTail().includes('ignoring SIGTERM'));
-  assert.ok(await isGone(c.pid!));
+  assert.ok(isGone(c.pid!));
 });
 
 test('stop() ends the whole process tree: workers and their children', async () => {
@@ -199,7 +199,7 @@ test('stop() ends the whole process tree: workers and their children', async () 
   assert.equal(pids[0], c.pid);
   const stopped = await c.stop();
   assert.equal(stopped.killed, false);
-  for (const pid of pids) assert.ok(await isGone(pid), `pid ${pid} still runs`);
+  for (const pid of pids) assert.ok(isGone(pid), `pid ${pid} still runs`);
 
   // The server exits on SIGTERM but its workers ignore it: they would be orphans without the group SIGKILL.
   const d = await ContestantProcess.start({
@@ -211,7 +211,7 @@ test('stop() ends the whole process tree: workers and their children', async () 
   const dPids = (await getJson(`${d.baseUrl}/pids`)) as number[];
   const dStopped = await d.stop();
   assert.deepEqual(dStopped, { code: 0, signal: null, killed: true, escaped: [] });
-  for (const pid of dPids) assert.ok(await isGone(pid), `pid ${pid} still runs`);
+  for (const pid of dPids) assert.ok(isGone(pid), `pid ${pid} still runs`);
 });
 
 test('`exited` resolves and `alive` turns false when the process dies mid-run', async () => {
@@ -298,16 +298,16 @@ test('a contestant that detaches a grandchild (setsid): stop() kills it and repo
   const [leader, detached] = (await getJson(`${c.baseUrl}/pids`)) as [number, number];
   assert.equal(leader, c.pid);
   try {
-    const stat = await readFile(`/proc/${detached}/stat`, 'latin1');
-    const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-    assert.notEqual(pgid, c.pid, 'the grandchild left the group');
+    const stat = readProcStat(detached);
+    assert.ok(stat !== null, 'the detached grandchild runs');
+    assert.notEqual(stat.pgid, c.pid, 'the grandchild left the group');
     const stopped = await c.stop();
     assert.deepEqual(
       stopped.escaped.map((p) => p.pid),
       [detached],
     );
     assert.match(stopped.escaped[0]?.command ?? '', /setInterval/);
-    assert.ok(await isGone(detached), 'the detached grandchild was killed');
+    assert.ok(isGone(detached), 'the detached grandchild was killed');
     const warning = escapeWarning('detaching', stopped);
     assert.match(
       warning ?? '',

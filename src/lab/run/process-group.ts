@@ -6,7 +6,7 @@
  * the only user; see its header for how nothing outlives the lab.
  */
 import type { ChildProcess } from 'node:child_process';
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { releaseGroup } from '../../process/lifeline.js';
 import {
@@ -96,14 +96,10 @@ async function runningMembers(pgid: number, among?: readonly number[]): Promise<
   const pids = among ?? (await readdir('/proc')).filter((d) => /^\d+$/.test(d)).map(Number);
   const members = await Promise.all(
     pids.map(async (pid) => {
-      try {
-        const text = await readFile(`/proc/${pid}/stat`, 'latin1');
-        const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-        // f[0] is the state, f[2] the process group (fields 3 and 5).
-        return Number(f[2]) === pgid && f[0] !== 'Z' && f[0] !== 'X' ? pid : null;
-      } catch {
-        return null;
-      }
+      const status = await processStatus(pid);
+      return status !== null && status.pgid === pgid && status.state !== 'Z' && status.state !== 'X'
+        ? pid
+        : null;
     }),
   );
   return members.filter((pid) => pid !== null);

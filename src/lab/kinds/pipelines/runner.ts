@@ -11,14 +11,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BenchError } from '../../../core/errors.js';
-import { PACKAGE_ROOT } from '../../run/package-root.js';
+import { packageRoot } from '../../../process/package-root.js';
 import { captureEnvironment, type Environment } from '../../environment.js';
 import { pipelineScenarios, type PipelineScenario } from './scenarios.js';
 import { runTimedProcess, type ProcessOutcome } from '../../run/command.js';
 import { pairedRatio, type RepeatFigures } from '../../results/ratios.js';
 import { geometricMeanOfRatios, median, summarize, type RatioEstimate, type Summary } from '../../stats.js';
 
-const ROOT = PACKAGE_ROOT;
+const ROOT = packageRoot();
 const PITLANE_BIN = join(ROOT, 'bin', 'pitlane.js');
 const REFERENCE = join(ROOT, 'baselines', 'python', 'pitlane_ref.py');
 
