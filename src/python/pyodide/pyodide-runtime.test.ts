@@ -329,9 +329,9 @@ test('an async item that never resolves times out; the batch goes on', async () 
     assert.deepEqual(failure(results[1]), TIMEOUT_ERROR);
     assert.deepEqual(failure(results[2]), TIMEOUT_ERROR);
     assert.deepEqual(results[3], { ok: true, outputs: ['b'] });
-    // Open defect (issue 14's note): in about one full-suite run in five under load, the spin item, after the
-    // cancelled async one, is not seen to stop within the grace and the documented fallback runs (a new VM, the
-    // items without a result again, a warning). The answers are the same either way; the warning says which.
+    // Open defect (issue 14's note): in about one full-suite run in five under load, the async item waiting in
+    // asyncio is not seen to stop within the grace after its timeout (its Task is not cancelled), and the documented
+    // fallback runs (a new VM, the items without a result again, a warning). The answers are the same either way.
     const fallback =
       "node t: an item timed out after 0.3 s and did not stop when interrupted; a new Pyodide VM takes over and the node's state is lost";
     assert.ok(
