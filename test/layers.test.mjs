@@ -13,13 +13,13 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const CORE = ['core'];
 const LOW = ['core', 'process'];
-const MIDDLE = ['pipeline', 'nodes', 'python', 'inference', 'index'];
+const MIDDLE = ['pipeline', 'nodes', 'python', 'inference', 'index', 'media'];
 
 /**
  * Each top-level folder of src/ and the folders it may import (besides itself). The layers:
- * cli → lab, services → pipeline, nodes, python, inference, index → core. process/ is a low utility layer beside
+ * cli → lab, services → pipeline, nodes, python, inference, index, media → core. process/ is a low utility layer beside
  * core, usable by all but core; core imports nothing of the project. Within the middle layer only nodes imports
- * siblings (pipeline, python). lab and services do not import each other; nothing imports cli.
+ * siblings (pipeline, python, media). lab and services do not import each other; nothing imports cli.
  */
 const MAY_IMPORT = {
   core: [],
@@ -28,7 +28,8 @@ const MAY_IMPORT = {
   python: LOW,
   inference: LOW,
   index: LOW,
-  nodes: [...LOW, 'pipeline', 'python'],
+  media: LOW,
+  nodes: [...LOW, 'pipeline', 'python', 'media'],
   lab: [...LOW, ...MIDDLE],
   services: [...LOW, ...MIDDLE],
   cli: [...LOW, ...MIDDLE, 'lab', 'services'],
