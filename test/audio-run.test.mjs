@@ -161,4 +161,41 @@ describe('pitlane run -i audio', () => {
     // Pacing is the behaviour asked for: the last frame is not released before its time in the audio.
     assert.ok(stats.duration_ms >= 480, `${stats.duration_ms} ms for 0.5 s of audio`);
   });
+
+  test('a live pipeline that cannot keep up drops its oldest frames, counts them and warns', async () => {
+    const clip = join(dir, 'one-second.wav');
+    ffmpeg('-i', CLIP, '-t', '1', clip);
+    const slow = join(dir, 'slow.yaml');
+    writeFileSync(
+      slow,
+      [
+        'version: v1',
+        'metadata: {name: slow}',
+        'nodes:',
+        '  - id: slow',
+        '    node_type: python',
+        '    runtime_hint: cpython',
+        '    params:',
+        '      code: |',
+        '        import time',
+        '        class Slow:',
+        '            first = True',
+        '            def process(self, frame):',
+        '                if self.first:',
+        '                    time.sleep(3)  # longer than the clip: the frames that arrive meanwhile overflow the queue',
+        '                    self.first = False',
+        '                return 1',
+        '',
+      ].join('\n'),
+    );
+    const r = await pitlane(['run', slow, '-i', clip, '--realtime', '--json-stats']);
+    assert.equal(r.code, 0, r.stderr);
+    const stats = JSON.parse(r.stderr.trim().split('\n').at(-1));
+    const node = stats.nodes.find((n) => n.id === 'slow');
+    assert.ok(stats.frames_dropped_behind > 0);
+    assert.match(r.stderr, /warning: the pipeline fell behind real time: \d+ frame\(s\) were dropped/);
+    // Every frame is accounted for: processed, dropped by the queue, or dropped by the source.
+    assert.equal(node.received + stats.frames_dropped_behind, 50);
+    assert.equal(lines(r.stdout).length, node.received);
+  });
 });

@@ -11,12 +11,12 @@ import { describeOpenError } from '../core/user-file.js';
 import { runPipeline, type NodeStats } from '../pipeline/executor.js';
 import { JSONL_READ_CHUNK_BYTES, readJsonl } from '../pipeline/jsonl.js';
 import type { FrameLatencySummary } from '../media/frame-latency.js';
-import { loadManifestFile, type ErrorPolicy } from '../pipeline/manifest.js';
+import { loadManifestFile, type ErrorPolicy, type Manifest } from '../pipeline/manifest.js';
 import { BUILTIN_NODE_TYPES } from '../nodes/registry.js';
 import { EXIT } from './exit-codes.js';
 import { OutputClosed } from './output-file.js';
 import { reportError } from './report-error.js';
-import { resolveRunInput, runAudioFrames, type AudioInputOptions } from './run-input.js';
+import { asLiveInput, resolveRunInput, runAudioFrames, type AudioInputOptions } from './run-input.js';
 import { RunOutputs, type RunOutputOptions } from './run-output.js';
 
 export interface RunCommandOptions extends AudioInputOptions, RunOutputOptions {
@@ -31,8 +31,10 @@ export interface RunCommandOptions extends AudioInputOptions, RunOutputOptions {
 }
 
 export async function runCommand(file: string, opts: RunCommandOptions): Promise<number> {
-  const manifest = await loadManifestFile(file, BUILTIN_NODE_TYPES);
+  const loaded = await loadManifestFile(file, BUILTIN_NODE_TYPES);
   const source = resolveRunInput(opts.input ?? '-', opts);
+  const live = source.kind === 'audio' && opts.realtime === true;
+  const manifest = live ? asLiveInput(loaded, opts) : loaded;
   const input = source.kind === 'jsonl' ? await openInput(source.path) : null;
   // A failed write ends the run: sources stop, what is in flight drains, and the failure decides the exit code.
   const controller = new AbortController();
@@ -80,6 +82,12 @@ export async function runCommand(file: string, opts: RunCommandOptions): Promise
       outputFailure = e;
       output.abandon();
     }
+    const queued = live ? droppedAtEntry(manifest, result.stats) : 0;
+    if (queued > 0) {
+      process.stderr.write(
+        `pitlane: warning: the pipeline fell behind real time: ${queued} frame(s) were dropped from full input queues (drop_oldest)\n`,
+      );
+    }
     const latency = output.latency.summary();
     if (opts.jsonStats === true) {
       process.stderr.write(
@@ -88,7 +96,7 @@ export async function runCommand(file: string, opts: RunCommandOptions): Promise
           duration_ms: result.durationMs,
           nodes: result.stats,
           ...(latency !== null ? { frame_latency: latency } : {}),
-          ...(source.kind === 'audio' && opts.realtime === true ? { frames_dropped_behind: behind } : {}),
+          ...(live ? { frames_dropped_behind: behind + queued } : {}),
         }) + '\n',
       );
     } else if (opts.stats === true) {
@@ -106,6 +114,13 @@ export async function runCommand(file: string, opts: RunCommandOptions): Promise
     output.abandon();
     if (input !== null && input !== process.stdin) input.destroy();
   }
+}
+
+/** Items dropped by the queues of the nodes the input feeds. */
+function droppedAtEntry(manifest: Manifest, stats: readonly NodeStats[]): number {
+  return manifest.nodes
+    .filter((n) => (manifest.plan.predecessors[n.index]?.length ?? 0) === 0)
+    .reduce((sum, n) => sum + (stats.find((s) => s.id === n.id)?.dropped ?? 0), 0);
 }
 
 /** A bad audio input is the user's input error (exit 2), not a failure of the pipeline's implicit input node. */

@@ -6,8 +6,10 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { AudioFrame } from '../core/audio.js';
+import type { Manifest } from '../pipeline/manifest.js';
 import { UsageError } from '../core/errors.js';
 import {
+  DEFAULT_FRAME_MS,
   audioInputFrames,
   detectInputKind,
   type AudioInputSpec,
@@ -101,4 +103,29 @@ export function runAudioFrames(
     ...(opts.chunkSize !== undefined ? { frameSamples: opts.chunkSize } : {}),
     ...(opts.frameMs !== undefined ? { frameMs: opts.frameMs } : {}),
   });
+}
+
+/** Most audio a live pipeline's input queues hold before they drop the oldest frame. */
+export const LIVE_BACKLOG_MS = 500;
+
+/**
+ * The manifest as run from a live (`--realtime`) source: the queues of the nodes the input feeds drop their oldest
+ * frame when they hold more than LIVE_BACKLOG_MS of audio, instead of blocking a source that cannot wait, unless
+ * the manifest sets their queue policy itself. Dropped frames are counted in the nodes' stats.
+ */
+export function asLiveInput(manifest: Manifest, opts: AudioInputOptions, sampleRateHint = 16_000): Manifest {
+  const frameMs =
+    opts.chunkSize !== undefined
+      ? (opts.chunkSize / sampleRateHint) * 1000
+      : (opts.frameMs ?? DEFAULT_FRAME_MS);
+  const capacity = Math.max(2, Math.ceil(LIVE_BACKLOG_MS / frameMs));
+  const explicit = manifest.document.settings?.queue_policy !== undefined;
+  const nodes = manifest.nodes.map((n) =>
+    (manifest.plan.predecessors[n.index]?.length ?? 0) === 0 &&
+    !explicit &&
+    n.document.settings?.queue_policy === undefined
+      ? { ...n, queuePolicy: 'drop_oldest' as const, queueCapacity: capacity }
+      : n,
+  );
+  return { ...manifest, nodes };
 }
