@@ -4,7 +4,6 @@
  * format is given with `--input-format` or detected: a file by its header (RIFF/WAVE) or its name (.mp3, .flac, ...),
  * stdin as raw PCM when `--sample-rate` is given, else as JSONL.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
 import type { AudioFrame } from '../core/audio.js';
 import type { Manifest } from '../pipeline/manifest.js';
 import { UsageError } from '../core/errors.js';
@@ -15,6 +14,7 @@ import {
   type AudioInputSpec,
   type PcmFormat,
 } from '../media/audio-input.js';
+import { readFileHead } from '../media/wav.js';
 
 /** `--input-format` values: pitlane's names and RemoteMedia's (`raw-pcm`, `json`). */
 export const INPUT_FORMATS = ['auto', 'jsonl', 'json', 'wav', 'pcm', 'raw-pcm', 'ffmpeg'] as const;
@@ -66,26 +66,10 @@ export function resolveRunInput(path: string, opts: AudioInputOptions): RunInput
       return { kind: 'audio', spec: { kind: 'ffmpeg', path } };
     case 'auto': {
       if (path === '-') return opts.sampleRate !== undefined ? pcm() : { kind: 'jsonl', path };
-      const kind = detectInputKind(path, readHead(path));
+      const kind = detectInputKind(path, readFileHead(path, 12));
       if (kind === 'jsonl') return { kind: 'jsonl', path };
       return { kind: 'audio', spec: { kind, path } };
     }
-  }
-}
-
-/** The first bytes of a file (none when it cannot be read: opening it later reports why). */
-function readHead(path: string): Uint8Array {
-  try {
-    const fd = openSync(path, 'r');
-    try {
-      const head = Buffer.alloc(12);
-      const n = readSync(fd, head, 0, 12, null);
-      return head.subarray(0, n);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return new Uint8Array(0);
   }
 }
 
