@@ -7,6 +7,8 @@ import { DataSource } from './basic/data-source.js';
 import { Filter } from './basic/filter.js';
 import { DataSink, PassThrough } from './basic/simple.js';
 import { TextTransform } from './basic/text-transform.js';
+import { FastVAD } from './audio/energy-vad.js';
+import { SileroVAD } from './audio/silero-vad.js';
 import { Python } from './python.js';
 
 export const BUILTIN_NODE_TYPES: NodeTypeRegistry = createNodeTypeRegistry([
@@ -19,4 +21,7 @@ export const BUILTIN_NODE_TYPES: NodeTypeRegistry = createNodeTypeRegistry([
   Filter,
   Accumulator,
   Python,
+  // Voice activity detection (docs/audio.md): Silero on ONNX Runtime, and the energy VAD.
+  SileroVAD,
+  FastVAD,
 ]);
