@@ -16,7 +16,6 @@ function fakeModel(windows: number[]): () => Promise<SileroVadModel> {
   return () =>
     Promise.resolve({
       path: 'fake',
-      session: undefined as never,
       createStream: (sr: SileroSampleRate) => {
         const window = new Float32Array(sileroWindowSize(sr));
         return {

@@ -42,8 +42,6 @@ export interface SileroVadModel {
   readonly path: string;
   /** A stream with fresh (zero) state at a rate. */
   createStream(sampleRate: SileroSampleRate): SileroVadStream;
-  /** The underlying session's run, for benchmarks that time it apart from everything around it. */
-  readonly session: OnnxModel;
   close(): Promise<void>;
 }
 
@@ -60,9 +58,19 @@ export async function loadSileroVad(
   options: OnnxModelOptions = { intraOpThreads: 1, interOpThreads: 1, allowSpinning: false },
 ): Promise<SileroVadModel> {
   const session = await loadOnnxModel(path, options);
+  try {
+    return sileroVadOf(session);
+  } catch (err) {
+    await session.close();
+    throw err;
+  }
+}
+
+/** The Silero VAD model around a loaded session (the benchmark wraps the session's run to time it). */
+export function sileroVadOf(session: OnnxModel): SileroVadModel {
+  const path = session.path;
   const missing = EXPECTED_INPUTS.filter((n) => !session.inputNames.includes(n));
   if (missing.length > 0) {
-    await session.close();
     throw new FileError(
       path,
       `is not a Silero VAD v4 model: it lacks input(s) ${missing.join(', ')} (its inputs: ${session.inputNames.join(', ')})`,
@@ -79,7 +87,6 @@ export async function loadSileroVad(
   };
   return {
     path,
-    session,
     createStream: (sampleRate) => {
       const window = new Float32Array(sileroWindowSize(sampleRate));
       const feeds: Record<string, ort.Tensor> = {
