@@ -124,6 +124,22 @@ describe('SileroVAD (stand-in model)', () => {
         pre_speech_pad_ms: 300,
       }),
     );
+    // Params found in RemoteMedia's manifests that its node ignores load too.
+    manifestOf(
+      doc('SileroVADNode', {
+        threshold: 0.5,
+        speech_pad_ms: 30,
+        passthrough_audio: true,
+        max_speech_duration_s: 30,
+        sample_rate: 16000,
+        comment: 'Run VAD locally',
+      }),
+    );
+    assert.throws(
+      () => manifestOf(doc('SileroVAD', { sample_rate: 8000 })),
+      /params\.sample_rate: sample_rate 8000 is not a setting of this node \(RemoteMedia ignores it\); it runs at sampling_rate, 16000/,
+    );
+    assert.throws(() => manifestOf(doc('SileroVAD', { treshold: 0.5 })), /treshold/);
     assert.throws(
       () => manifestOf(doc('SileroVAD', { sampling_rate: 16000, samplingRate: 16000 })),
       /nodes\[0\]\.params\.samplingRate: give sampling_rate or samplingRate, not both/,

@@ -11,8 +11,9 @@
  *   - RemoteMedia resamples other rates by linear interpolation and averages channels silently; pitlane refuses
  *     audio that is not `sampling_rate` mono with an error that says to put a resampler before the node.
  *   - `min_speech_duration_ms` and `speech_pad_ms` are accepted with RemoteMedia's defaults but, as in RemoteMedia
- *     (where they are reserved and unused), not applied; `pre_speech_pad_ms`, which some of its manifests carry,
- *     is accepted and ignored as its serde config ignores it.
+ *     (where they are reserved and unused), not applied. Params its manifests carry that its node ignores
+ *     (`pre_speech_pad_ms`, `max_speech_duration_s`, `passthrough_audio`, `comment`, `sample_rate`) are accepted
+ *     and ignored, except a `sample_rate` that contradicts `sampling_rate`, which is refused rather than ignored.
  *   - At end of input, speech still open gets a speech_end event, so the last utterance is not lost.
  */
 import { Type, type Static } from '@sinclair/typebox';
@@ -56,13 +57,31 @@ const Params = Type.Object(
     minSilenceDurationMs: ms(5000, alias('min_silence_duration_ms')),
     speech_pad_ms: ms(500, 'Accepted (default 30) but not applied, as in RemoteMedia.'),
     speechPadMs: ms(500, alias('speech_pad_ms')),
+    // Fields RemoteMedia's manifests carry that its node ignores (serde drops unknown fields): accepted so those
+    // manifests load, and ignored, except a sample_rate that contradicts the rate the node runs at.
     pre_speech_pad_ms: Type.Optional(
       Type.Integer({
         minimum: 0,
-        description:
-          'Found in some RemoteMedia manifests; ignored there and here (pre-roll is the accumulator’s).',
+        description: 'Ignored, as in RemoteMedia (pre-roll is the accumulator’s).',
       }),
     ),
+    max_speech_duration_s: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        description:
+          'Ignored, as in RemoteMedia (the accumulator’s max_utterance_duration_ms caps utterances).',
+      }),
+    ),
+    passthrough_audio: Type.Optional(
+      Type.Boolean({ description: 'Ignored, as in RemoteMedia: the audio is always passed on.' }),
+    ),
+    sample_rate: Type.Optional(
+      Type.Integer({
+        description:
+          'Ignored by RemoteMedia (the setting is sampling_rate); accepted when it equals sampling_rate, refused otherwise.',
+      }),
+    ),
+    comment: Type.Optional(Type.String({ description: 'A note; ignored.' })),
   },
   { additionalProperties: false },
 );
@@ -94,12 +113,20 @@ export function sileroVadSettings(p: Params): SileroVadSettings {
 }
 
 function checkParams(p: Params): Omit<ManifestProblem, 'line' | 'column'>[] {
-  return ALIASES.filter(([snake, camel]) => p[snake] !== undefined && p[camel] !== undefined).map(
+  const problems = ALIASES.filter(([snake, camel]) => p[snake] !== undefined && p[camel] !== undefined).map(
     ([snake, camel]) => ({
       path: `.${camel}`,
       message: `give ${snake} or ${camel}, not both (they are one setting)`,
     }),
   );
+  const rate = sileroVadSettings(p).sampleRate;
+  if (p.sample_rate !== undefined && p.sample_rate !== rate) {
+    problems.push({
+      path: '.sample_rate',
+      message: `sample_rate ${p.sample_rate} is not a setting of this node (RemoteMedia ignores it); it runs at sampling_rate, ${rate}: set sampling_rate`,
+    });
+  }
+  return problems;
 }
 
 /** The error for audio the node cannot take. */
