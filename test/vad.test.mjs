@@ -181,3 +181,22 @@ describe('SileroVAD on ONNX Runtime', { skip }, () => {
     assert.match(r.error.message, /SileroVAD takes 16000 Hz mono audio; got 48000 Hz, 1 channel/);
   });
 });
+
+describe('FastVAD against its recorded contract', { skip }, () => {
+  test('gives exactly the events of test/fixtures/vad/fastvad-goforward.json', async () => {
+    const fixture = JSON.parse(
+      readFileSync(new URL('fixtures/vad/fastvad-goforward.json', import.meta.url), 'utf8'),
+    );
+    const samples = clip('goforward.raw');
+    for (const c of fixture.cases) {
+      const outputs = await vad(frames(samples, c.frame_samples), 'FastVAD', c.params);
+      const events = outputs.filter((o) => o?.type === 'vad');
+      assert.deepEqual(
+        events.filter((e) => e.event !== 'frame'),
+        c.transitions,
+        JSON.stringify(c.params),
+      );
+      assert.equal(events.filter((e) => e.event === 'frame').length, c.frame_events);
+    }
+  });
+});
