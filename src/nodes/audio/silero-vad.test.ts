@@ -100,7 +100,7 @@ describe('SileroVAD (stand-in model)', () => {
     assert.deepEqual(node.process('text'), 'text');
   });
 
-  test('manifests: RemoteMedia’s spellings load, one setting spelled twice is refused', () => {
+  test('manifests: RemoteMedia’s spellings load, two spellings that disagree are refused', () => {
     const doc = (node_type: string, params: object) => ({
       version: 'v1',
       metadata: { name: 't' },
@@ -116,6 +116,7 @@ describe('SileroVAD (stand-in model)', () => {
         speechPadMs: 30,
       }),
     );
+    manifestOf(doc('SileroVAD', { min_silence_duration_ms: 500, minSilenceDurationMs: 500 }));
     manifestOf(
       doc('SileroVAD', {
         threshold: 0.5,
@@ -141,8 +142,8 @@ describe('SileroVAD (stand-in model)', () => {
     );
     assert.throws(() => manifestOf(doc('SileroVAD', { treshold: 0.5 })), /treshold/);
     assert.throws(
-      () => manifestOf(doc('SileroVAD', { sampling_rate: 16000, samplingRate: 16000 })),
-      /nodes\[0\]\.params\.samplingRate: give sampling_rate or samplingRate, not both/,
+      () => manifestOf(doc('SileroVAD', { sampling_rate: 16000, samplingRate: 8000 })),
+      /nodes\[0\]\.params\.samplingRate: samplingRate and sampling_rate are two spellings of one param and disagree \(8000 vs 16000\)/,
     );
     assert.throws(() => manifestOf(doc('SileroVAD', { sampling_rate: 44100 })), /sampling_rate/);
   });

@@ -113,12 +113,13 @@ export function sileroVadSettings(p: Params): SileroVadSettings {
 }
 
 function checkParams(p: Params): Omit<ManifestProblem, 'line' | 'column'>[] {
-  const problems = ALIASES.filter(([snake, camel]) => p[snake] !== undefined && p[camel] !== undefined).map(
-    ([snake, camel]) => ({
-      path: `.${camel}`,
-      message: `give ${snake} or ${camel}, not both (they are one setting)`,
-    }),
-  );
+  // Both spellings may be given when they agree (as the other audio nodes accept); disagreeing ones are refused.
+  const problems = ALIASES.filter(
+    ([snake, camel]) => p[snake] !== undefined && p[camel] !== undefined && p[snake] !== p[camel],
+  ).map(([snake, camel]) => ({
+    path: `.${camel}`,
+    message: `${camel} and ${snake} are two spellings of one param and disagree (${JSON.stringify(p[camel])} vs ${JSON.stringify(p[snake])}); give one`,
+  }));
   const rate = sileroVadSettings(p).sampleRate;
   if (p.sample_rate !== undefined && p.sample_rate !== rate) {
     problems.push({
