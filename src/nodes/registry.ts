@@ -10,6 +10,8 @@ import { TextTransform } from './basic/text-transform.js';
 import { EspeakTTSNode } from './audio/espeak-tts.js';
 import { AudioInput, AudioOutput, MediaReaderNode } from './audio/media-io.js';
 import { WhisperSTT } from './audio/whisper.js';
+import { FastVAD } from './audio/energy-vad.js';
+import { SileroVAD } from './audio/silero-vad.js';
 import { Python } from './python.js';
 
 export const BUILTIN_NODE_TYPES: NodeTypeRegistry = createNodeTypeRegistry([
@@ -28,4 +30,7 @@ export const BUILTIN_NODE_TYPES: NodeTypeRegistry = createNodeTypeRegistry([
   AudioOutput,
   EspeakTTSNode,
   WhisperSTT,
+  // Voice activity detection (docs/audio.md): Silero on ONNX Runtime, and the energy VAD.
+  SileroVAD,
+  FastVAD,
 ]);
