@@ -7,7 +7,15 @@ import { DataSource } from './basic/data-source.js';
 import { Filter } from './basic/filter.js';
 import { DataSink, PassThrough } from './basic/simple.js';
 import { TextTransform } from './basic/text-transform.js';
+import { AudioLevel } from './health/audio-level.js';
+import { ChannelBalance } from './health/channel-balance.js';
+import { ClippingDetector } from './health/clipping-detector.js';
+import { HealthEmitter } from './health/health-emitter.js';
+import { SilenceDetector } from './health/silence-detector.js';
 import { Python } from './python.js';
+import { SrtOutput } from './text/srt-output.js';
+import { TextCollector } from './text/text-collector.js';
+import { TextInput } from './text/text-input.js';
 
 export const BUILTIN_NODE_TYPES: NodeTypeRegistry = createNodeTypeRegistry([
   DataSource,
@@ -19,4 +27,13 @@ export const BUILTIN_NODE_TYPES: NodeTypeRegistry = createNodeTypeRegistry([
   Filter,
   Accumulator,
   Python,
+  // Stream-health and text nodes (RemoteMedia's; issue 15)
+  AudioLevel,
+  SilenceDetector,
+  ClippingDetector,
+  ChannelBalance,
+  HealthEmitter,
+  TextCollector,
+  TextInput,
+  SrtOutput,
 ]);
