@@ -50,8 +50,8 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 /** The cues of one input, or null when it is not something SrtOutput reads. */
 function cuesOf(item: unknown): Cue[] | null {
   if (typeof item === 'string') return [{ start: 0, end: UNTIMED_END_S, text: item }];
-  if (typeof item !== 'object' || item === null || Array.isArray(item) || ArrayBuffer.isView(item))
-    return null;
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return null;
+  if (ArrayBuffer.isView(item) || isAudioFrame(item)) return null;
   const o = item as Record<string, unknown>;
   if (o.word !== undefined) return [{ start: num(o.start), end: num(o.end), text: str(o.word) }];
   if (Array.isArray(o.segments)) {
