@@ -13,7 +13,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { AudioFrame } from '../../core/audio.js';
 import { defineNodeType, type PipelineNode } from '../../pipeline/node.js';
-import { ignoredParam, numberParam } from './signal.js';
+import { ignoredParam, measureSamples, numberParam, type SampleStats } from './signal.js';
 
 /** The JSON event of one frame; keys in RemoteMedia's (alphabetical) order. */
 export interface ClippingEvent {
@@ -62,6 +62,8 @@ const Params = Type.Object(
 );
 type Params = Static<typeof Params>;
 
+const STATS: SampleStats = { sumSquares: 0, peak: 0, atOrAbove: 0 };
+
 /** The clipping event of one frame (exported for the benchmark and tests). */
 export function clippingEvent(
   frame: AudioFrame,
@@ -69,18 +71,8 @@ export function clippingEvent(
   ratioThreshold: number,
   crestThresholdDb: number,
 ): ClippingEvent {
-  const s = frame.samples;
-  let saturated = 0;
-  let sumSquares = 0;
-  let peak = 0;
-  for (let i = 0; i < s.length; i++) {
-    const x = s[i] as number;
-    const a = x < 0 ? -x : x;
-    if (a >= saturation) saturated++;
-    if (a > peak) peak = a;
-    sumSquares += x * x;
-  }
-  const n = s.length;
+  const n = frame.samples.length;
+  const { sumSquares, peak, atOrAbove: saturated } = measureSamples(frame.samples, saturation, STATS);
   const ratio = n > 0 ? (saturated / n) * 100 : 0;
   const rms = n > 0 ? Math.sqrt(sumSquares / n) : 0;
   const crestDb = n === 0 ? 0 : rms > 0 ? 20 * Math.log10(peak / rms) : SILENT_CREST_DB;

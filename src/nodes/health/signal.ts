@@ -61,3 +61,86 @@ export function ignoredParam(what: string): TOptional<TNumber> {
     }),
   );
 }
+
+/** Sum of squares of the samples (unrolled by four: independent sums keep the FPU busy). */
+export function sumOfSquares(s: Float32Array): number {
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  let d = 0;
+  const n = s.length;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    const w = s[i] as number;
+    const x = s[i + 1] as number;
+    const y = s[i + 2] as number;
+    const z = s[i + 3] as number;
+    a += w * w;
+    b += x * x;
+    c += y * y;
+    d += z * z;
+  }
+  for (; i < n; i++) {
+    const w = s[i] as number;
+    a += w * w;
+  }
+  return a + b + c + d;
+}
+
+/** What `measureSamples` finds in one pass. */
+export interface SampleStats {
+  /** Sum of the squared samples. */
+  sumSquares: number;
+  /** Largest magnitude. */
+  peak: number;
+  /** Samples whose magnitude is at or above the threshold given. */
+  atOrAbove: number;
+}
+
+/**
+ * Sum of squares, peak magnitude and the count of magnitudes at or above `threshold`, in one pass over the
+ * squares (unrolled by four; the peak is the root of the largest square), written into `out` so that the hot
+ * path allocates nothing.
+ */
+export function measureSamples(s: Float32Array, threshold: number, out: SampleStats): SampleStats {
+  const t2 = threshold > 0 ? threshold * threshold : 0;
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  let d = 0;
+  let p = 0;
+  let q = 0;
+  let count = 0;
+  const n = s.length;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    const w0 = s[i] as number;
+    const x0 = s[i + 1] as number;
+    const y0 = s[i + 2] as number;
+    const z0 = s[i + 3] as number;
+    const w = w0 * w0;
+    const x = x0 * x0;
+    const y = y0 * y0;
+    const z = z0 * z0;
+    a += w;
+    b += x;
+    c += y;
+    d += z;
+    p = w > p ? w : p;
+    q = x > q ? x : q;
+    p = y > p ? y : p;
+    q = z > q ? z : q;
+    count += (w >= t2 ? 1 : 0) + (x >= t2 ? 1 : 0) + (y >= t2 ? 1 : 0) + (z >= t2 ? 1 : 0);
+  }
+  for (; i < n; i++) {
+    const w0 = s[i] as number;
+    const w = w0 * w0;
+    a += w;
+    p = w > p ? w : p;
+    if (w >= t2) count++;
+  }
+  out.sumSquares = a + b + c + d;
+  out.peak = Math.sqrt(p > q ? p : q);
+  out.atOrAbove = count;
+  return out;
+}

@@ -16,7 +16,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { AudioFrame } from '../../core/audio.js';
 import { defineNodeType, type PipelineNode } from '../../pipeline/node.js';
-import { amplitudeDb, numberParam, PerStream } from './signal.js';
+import { amplitudeDb, numberParam, PerStream, sumOfSquares } from './signal.js';
 
 /** The JSON event of one frame; keys in RemoteMedia's (alphabetical) order. */
 export interface SilenceEvent {
@@ -101,13 +101,8 @@ export class SilenceTracker {
 
   event(frame: AudioFrame): SilenceEvent {
     const st = this.streams.get(frame.streamId);
-    const s = frame.samples;
-    let sumSquares = 0;
-    for (let i = 0; i < s.length; i++) {
-      const x = s[i] as number;
-      sumSquares += x * x;
-    }
-    const rmsDb = amplitudeDb(s.length > 0 ? Math.sqrt(sumSquares / s.length) : 0);
+    const n = frame.samples.length;
+    const rmsDb = amplitudeDb(n > 0 ? Math.sqrt(sumOfSquares(frame.samples) / n) : 0);
     const isSilent = rmsDb <= this.silenceDb;
     st.silentFrames = isSilent ? st.silentFrames + frame.frames : 0;
     const silenceMs = (st.silentFrames * 1000) / frame.sampleRate;
