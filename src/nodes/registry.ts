@@ -10,6 +10,7 @@ import { TextTransform } from './basic/text-transform.js';
 import { AudioLevel } from './health/audio-level.js';
 import { ChannelBalance } from './health/channel-balance.js';
 import { ClippingDetector } from './health/clipping-detector.js';
+import { EventCorrelator } from './health/event-correlator.js';
 import { HealthEmitter } from './health/health-emitter.js';
 import { SilenceDetector } from './health/silence-detector.js';
 import { Python } from './python.js';
@@ -33,6 +34,7 @@ export const BUILTIN_NODE_TYPES: NodeTypeRegistry = createNodeTypeRegistry([
   ClippingDetector,
   ChannelBalance,
   HealthEmitter,
+  EventCorrelator,
   TextCollector,
   TextInput,
   SrtOutput,
