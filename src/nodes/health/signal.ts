@@ -62,31 +62,6 @@ export function ignoredParam(what: string): TOptional<TNumber> {
   );
 }
 
-/** Sum of squares of the samples (unrolled by four: independent sums keep the FPU busy). */
-export function sumOfSquares(s: Float32Array): number {
-  let a = 0;
-  let b = 0;
-  let c = 0;
-  let d = 0;
-  const n = s.length;
-  let i = 0;
-  for (; i + 3 < n; i += 4) {
-    const w = s[i] as number;
-    const x = s[i + 1] as number;
-    const y = s[i + 2] as number;
-    const z = s[i + 3] as number;
-    a += w * w;
-    b += x * x;
-    c += y * y;
-    d += z * z;
-  }
-  for (; i < n; i++) {
-    const w = s[i] as number;
-    a += w * w;
-  }
-  return a + b + c + d;
-}
-
 /** What `measureSamples` finds in one pass. */
 export interface SampleStats {
   /** Sum of the squared samples. */

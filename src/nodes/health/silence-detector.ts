@@ -16,7 +16,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { AudioFrame } from '../../core/audio.js';
 import { defineNodeType, type PipelineNode } from '../../pipeline/node.js';
-import { amplitudeDb, numberParam, PerStream, sumOfSquares } from './signal.js';
+import { amplitudeDb, measureSamples, numberParam, PerStream, type SampleStats } from './signal.js';
 
 /** The JSON event of one frame; keys in RemoteMedia's (alphabetical) order. */
 export interface SilenceEvent {
@@ -91,6 +91,7 @@ export class SilenceTracker {
   private readonly sustainedMs: number;
   private readonly dropoutThreshold: number;
   private readonly windowUs: number;
+  private readonly stats: SampleStats = { sumSquares: 0, peak: 0, atOrAbove: 0 };
 
   constructor(params: Params) {
     this.silenceDb = params.silence_threshold_db ?? DEFAULTS.silence_threshold_db;
@@ -102,7 +103,8 @@ export class SilenceTracker {
   event(frame: AudioFrame): SilenceEvent {
     const st = this.streams.get(frame.streamId);
     const n = frame.samples.length;
-    const rmsDb = amplitudeDb(n > 0 ? Math.sqrt(sumOfSquares(frame.samples) / n) : 0);
+    const { sumSquares } = measureSamples(frame.samples, Infinity, this.stats);
+    const rmsDb = amplitudeDb(n > 0 ? Math.sqrt(sumSquares / n) : 0);
     const isSilent = rmsDb <= this.silenceDb;
     st.silentFrames = isSilent ? st.silentFrames + frame.frames : 0;
     const silenceMs = (st.silentFrames * 1000) / frame.sampleRate;
