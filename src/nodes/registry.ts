@@ -13,6 +13,9 @@ import { ClippingDetector } from './health/clipping-detector.js';
 import { EventCorrelator } from './health/event-correlator.js';
 import { HealthEmitter } from './health/health-emitter.js';
 import { SilenceDetector } from './health/silence-detector.js';
+import { EspeakTTSNode } from './audio/espeak-tts.js';
+import { AudioInput, AudioOutput, MediaReaderNode } from './audio/media-io.js';
+import { WhisperSTT } from './audio/whisper.js';
 import { Python } from './python.js';
 import { SrtOutput } from './text/srt-output.js';
 import { TextCollector } from './text/text-collector.js';
@@ -38,4 +41,10 @@ export const BUILTIN_NODE_TYPES: NodeTypeRegistry = createNodeTypeRegistry([
   TextCollector,
   TextInput,
   SrtOutput,
+  // Audio I/O, speech synthesis and Whisper recognition (nodes/audio/media-io.ts, espeak-tts.ts, whisper.ts)
+  MediaReaderNode,
+  AudioInput,
+  AudioOutput,
+  EspeakTTSNode,
+  WhisperSTT,
 ]);
