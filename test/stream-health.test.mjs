@@ -1,7 +1,7 @@
 // RemoteMedia's own stream-health manifest (test/fixtures/remotemedia/stream-health.yaml, unchanged) and
 // pitlane's example run on a real recording: a LibriVox clip from Debian's pocketsphinx-testdata (16 kHz mono),
 // decoded with wavefile and fed as 20 ms AudioFrames (stamped as if arriving in real time) through runPipeline.
-// Until `pitlane run M.yaml -i file.wav` lands, this is how the manifest "runs on a WAV".
+// The same through the CLI: `pitlane run <manifest> -i <clip>`.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { AudioFrame } from '../dist/core/audio.js';
 import { BUILTIN_NODE_TYPES } from '../dist/nodes/registry.js';
 import { runPipeline } from '../dist/pipeline/executor.js';
 import { loadManifestFile } from '../dist/pipeline/manifest.js';
-import { ROOT } from './helpers.mjs';
+import { ROOT, pitlane } from './helpers.mjs';
 
 const CLIP = '/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0870.wav';
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'remotemedia', 'stream-health.yaml');
@@ -84,5 +84,35 @@ describe("RemoteMedia's stream-health manifest on a WAV", () => {
     const issues = new Set(out.filter(([n]) => n === 'health').flatMap(([, v]) => v.alerts));
     // The clip starts quiet and has pauses between phrases.
     assert.ok(issues.has('SILENCE') || issues.has('LOW_VOLUME'), [...issues].join());
+  });
+});
+
+describe('pitlane run -i <WAV> with the stream-health manifests', () => {
+  const lines = (stdout) =>
+    stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+
+  test("RemoteMedia's manifest, unchanged: four analyser events per 20 ms frame, and timing health", async () => {
+    const r = await pitlane(['run', FIXTURE, '-i', CLIP]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = lines(r.stdout);
+    const frames = Math.ceil(113_600 / 320); // the clip's samples in 20 ms frames
+    for (const schema of ['audio_level_event', 'silence_event', 'clipping_event', 'channel_balance_event']) {
+      assert.equal(out.filter((e) => e._schema === schema).length, frames, schema);
+    }
+    assert.ok(out.some((e) => e.type === 'health'));
+  });
+
+  test("pitlane's example: health events, and timing events (a file read faster than real time drifts)", async () => {
+    const r = await pitlane(['run', EXAMPLE, '-i', CLIP]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = lines(r.stdout);
+    assert.ok(out.filter((e) => e.type === 'health').length > 1);
+    assert.deepEqual(
+      [...new Set(out.map((e) => e.type))].filter((t) => !['health', 'drift', 'cadence'].includes(t)),
+      [],
+    );
   });
 });
