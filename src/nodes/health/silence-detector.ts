@@ -82,6 +82,8 @@ class SilenceState {
   /** Transitions in the window: their timestamps (µs) and whether each went silent, oldest first. */
   readonly transitionTs: number[] = [];
   readonly transitionSilent: boolean[] = [];
+  /** Transitions into silence among them (counted when the list changes). */
+  dropouts = 0;
 }
 
 /** Per-stream silence detection with RemoteMedia's params (exported for the benchmark and tests). */
@@ -117,20 +119,23 @@ export class SilenceTracker {
       st.transitionTs.push(now);
       st.transitionSilent.push(isSilent);
       let kept = 0;
+      let dropouts = 0;
       for (let i = 0; i < st.transitionTs.length; i++) {
         const ts = st.transitionTs[i] as number;
+        const silent = st.transitionSilent[i] as boolean;
         if (Math.max(0, now - ts) < this.windowUs) {
           st.transitionTs[kept] = ts;
-          st.transitionSilent[kept] = st.transitionSilent[i] as boolean;
+          st.transitionSilent[kept] = silent;
           kept++;
+          if (silent) dropouts++;
         }
       }
       st.transitionTs.length = kept;
       st.transitionSilent.length = kept;
+      st.dropouts = dropouts;
     }
     st.wasSilent = isSilent;
-    let dropouts = 0;
-    for (const silent of st.transitionSilent) if (silent) dropouts++;
+    const dropouts = st.dropouts;
 
     return {
       _schema: 'silence_event',
