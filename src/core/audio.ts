@@ -165,6 +165,24 @@ export function fromFrame<T extends object>(item: T, frame: AudioFrame): T {
   return item;
 }
 
+/**
+ * Marks items a node made from another item (an event from an event) with the arrival time that one carries, so
+ * latency follows a chain of event nodes; items without a mark, or that are not objects, are left alone.
+ */
+export function carryArrival<T>(output: T, input: unknown): T {
+  const arrival = arrivalOf(input);
+  if (
+    arrival !== undefined &&
+    typeof output === 'object' &&
+    output !== null &&
+    !(output instanceof AudioFrame)
+  ) {
+    const marked = output as { [ARRIVAL_US]?: number };
+    if (marked[ARRIVAL_US] === undefined) marked[ARRIVAL_US] = arrival;
+  }
+  return output;
+}
+
 /** The arrival time an output carries: a frame's, or the one `fromFrame` marked; undefined otherwise. */
 export function arrivalOf(item: unknown): number | undefined {
   if (item instanceof AudioFrame) return item.arrivalTsUs;

@@ -10,7 +10,7 @@
  *   2. the frame itself, unchanged (the same object: no copy), so an accumulator downstream can cut utterances.
  * Items that are not audio pass through unchanged, as in RemoteMedia.
  */
-import type { AudioFrame } from '../../core/audio.js';
+import { fromFrame, type AudioFrame } from '../../core/audio.js';
 import { ItemError } from '../../core/errors.js';
 
 /** How window scores become speech segments (RemoteMedia's SileroVADNode hysteresis). */
@@ -192,7 +192,8 @@ export class VadStream<W extends Float32Array | Float64Array = Float32Array | Fl
 
   private event(kind: VadEventKind, atUs: number): VadEvent {
     const frame = this.frame;
-    return this.buildEvent(kind, atUs, frame?.streamId, frame?.frames ?? 0);
+    const event = this.buildEvent(kind, atUs, frame?.streamId, frame?.frames ?? 0);
+    return frame === undefined ? event : fromFrame(event, frame);
   }
 
   private buildEvent(

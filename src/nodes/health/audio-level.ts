@@ -8,7 +8,7 @@
  * back to the defaults of every param when any one of them is missing.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { AudioFrame } from '../../core/audio.js';
+import { AudioFrame, fromFrame } from '../../core/audio.js';
 import { defineNodeType, type PipelineNode } from '../../pipeline/node.js';
 import { amplitudeDb, ignoredParam, measureSamples, numberParam, type SampleStats } from './signal.js';
 
@@ -85,7 +85,8 @@ export const AudioLevel = defineNodeType<Params>({
     const low = params.low_volume_threshold_db ?? DEFAULTS.low_volume_threshold_db;
     const silence = params.silence_threshold_db ?? DEFAULTS.silence_threshold_db;
     return {
-      process: (item) => (item instanceof AudioFrame ? audioLevelEvent(item, low, silence) : item),
+      process: (item) =>
+        item instanceof AudioFrame ? fromFrame(audioLevelEvent(item, low, silence), item) : item,
     };
   },
 });

@@ -11,7 +11,7 @@
  * default when any param is missing).
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { AudioFrame } from '../../core/audio.js';
+import { AudioFrame, fromFrame } from '../../core/audio.js';
 import { defineNodeType, type PipelineNode } from '../../pipeline/node.js';
 import { amplitudeDb, numberParam } from './signal.js';
 
@@ -125,7 +125,8 @@ export const ChannelBalance = defineNodeType<Params>({
     const imbalance = params.imbalance_threshold_db ?? DEFAULTS.imbalance_threshold_db;
     const dead = params.dead_channel_threshold_db ?? DEFAULTS.dead_channel_threshold_db;
     return {
-      process: (item) => (item instanceof AudioFrame ? channelBalanceEvent(item, imbalance, dead) : item),
+      process: (item) =>
+        item instanceof AudioFrame ? fromFrame(channelBalanceEvent(item, imbalance, dead), item) : item,
     };
   },
 });

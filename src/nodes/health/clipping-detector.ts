@@ -11,7 +11,7 @@
  * its own default (RemoteMedia falls back to every default when any param is missing).
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { AudioFrame } from '../../core/audio.js';
+import { AudioFrame, fromFrame } from '../../core/audio.js';
 import { defineNodeType, type PipelineNode } from '../../pipeline/node.js';
 import { ignoredParam, measureSamples, numberParam, type SampleStats } from './signal.js';
 
@@ -99,7 +99,8 @@ export const ClippingDetector = defineNodeType<Params>({
     const ratio = params.saturation_ratio_threshold ?? DEFAULTS.saturation_ratio_threshold;
     const crest = params.crest_factor_threshold_db ?? DEFAULTS.crest_factor_threshold_db;
     return {
-      process: (item) => (item instanceof AudioFrame ? clippingEvent(item, saturation, ratio, crest) : item),
+      process: (item) =>
+        item instanceof AudioFrame ? fromFrame(clippingEvent(item, saturation, ratio, crest), item) : item,
     };
   },
 });

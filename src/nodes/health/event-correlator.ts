@@ -17,7 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
-import { AudioFrame } from '../../core/audio.js';
+import { AudioFrame, carryArrival } from '../../core/audio.js';
 import { defineNodeType, type PipelineNode } from '../../pipeline/node.js';
 import { PerStream } from './signal.js';
 
@@ -251,7 +251,8 @@ export const EventCorrelator = defineNodeType<Params>({
         // Text, audio and binary pass through; any other value is JSON (null gives nothing, as in RemoteMedia).
         if (typeof item === 'string' || item instanceof AudioFrame || ArrayBuffer.isView(item)) return item;
         if (item === null || item === undefined) return undefined;
-        return typeof item === 'object' ? many(correlation.events(item as Json)) : undefined;
+        if (typeof item !== 'object') return undefined;
+        return many(correlation.events(item as Json).map((e) => carryArrival(e, item)));
       },
       flush: () => many(correlation.closeAll()),
     };

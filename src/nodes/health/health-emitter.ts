@@ -22,7 +22,7 @@
  * `health_emit_interval_ms` is accepted and ignored, as in RemoteMedia (events are emitted on change).
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { AudioFrame, monotonicUs } from '../../core/audio.js';
+import { AudioFrame, carryArrival, monotonicUs } from '../../core/audio.js';
 import { defineNodeType, type PipelineNode } from '../../pipeline/node.js';
 import {
   CADENCE_UNSTABLE,
@@ -312,7 +312,8 @@ export const HealthEmitter = defineNodeType<Params>({
     return {
       process: (item) => {
         const out = aggregator.events(item);
-        return Array.isArray(out) ? out.values() : out;
+        if (Array.isArray(out)) return out.map((e: unknown) => carryArrival(e, item)).values();
+        return carryArrival(out, item);
       },
     };
   },

@@ -14,7 +14,7 @@
  * default when any param is missing.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { AudioFrame } from '../../core/audio.js';
+import { AudioFrame, fromFrame } from '../../core/audio.js';
 import { defineNodeType, type PipelineNode } from '../../pipeline/node.js';
 import { amplitudeDb, measureSamples, numberParam, PerStream, type SampleStats } from './signal.js';
 
@@ -161,6 +161,8 @@ export const SilenceDetector = defineNodeType<Params>({
   params: Params,
   create: ({ params }): PipelineNode => {
     const tracker = new SilenceTracker(params);
-    return { process: (item) => (item instanceof AudioFrame ? tracker.event(item) : item) };
+    return {
+      process: (item) => (item instanceof AudioFrame ? fromFrame(tracker.event(item), item) : item),
+    };
   },
 });
