@@ -8,6 +8,12 @@ import { Filter } from './basic/filter.js';
 import { DataSink, PassThrough } from './basic/simple.js';
 import { TextTransform } from './basic/text-transform.js';
 import { Python } from './python.js';
+// Audio processing nodes (issue 15): resampling, chunking, buffering, utterances, transform.
+import { AudioBuffer } from './audio/audio-buffer.js';
+import { AudioChunkerNode } from './audio/chunker.js';
+import { FastResampleNode } from './audio/resample.js';
+import { AudioTransform } from './audio/transform.js';
+import { AudioBufferAccumulatorNode } from './audio/utterance-accumulator.js';
 
 export const BUILTIN_NODE_TYPES: NodeTypeRegistry = createNodeTypeRegistry([
   DataSource,
@@ -19,4 +25,10 @@ export const BUILTIN_NODE_TYPES: NodeTypeRegistry = createNodeTypeRegistry([
   Filter,
   Accumulator,
   Python,
+  // Audio processing nodes (issue 15)
+  FastResampleNode,
+  AudioChunkerNode,
+  AudioBuffer,
+  AudioBufferAccumulatorNode,
+  AudioTransform,
 ]);
