@@ -12,22 +12,12 @@ import { AudioFrame } from '../dist/core/audio.js';
 import { AudioBuffer } from '../dist/nodes/audio/audio-buffer.js';
 import { AudioChunkerNode } from '../dist/nodes/audio/chunker.js';
 import { FastResampleNode } from '../dist/nodes/audio/resample.js';
+import { nodeOf } from '../dist/nodes/audio/test-support.js';
 import { AudioTransform } from '../dist/nodes/audio/transform.js';
 import { AudioBufferAccumulatorNode } from '../dist/nodes/audio/utterance-accumulator.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' } } });
 const seconds = Number(values.seconds);
-
-function nodeOf(def, params) {
-  return def.create({
-    id: 'bench',
-    params,
-    baseDir: process.cwd(),
-    signal: new AbortController().signal,
-    runtimeHint: undefined,
-    options: {},
-  });
-}
 
 /** `count` 20 ms frames of a sine at `rate` with `channels`, timestamped. */
 function frames(rate, channels, count) {
