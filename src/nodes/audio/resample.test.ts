@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AudioFrame } from '../../core/audio.js';
+import libsamplerate from '@alexanderolsen/libsamplerate-js';
 import { FastResampleNode } from './resample.js';
+import { CONVERTER_FOR_QUALITY } from './stream-resampler.js';
 import { concatSamples, drive, framesIn, framesOf, nodeOf, sine } from './test-support.js';
 
 /** Largest |a[i] - b[i]| over the common length. */
@@ -21,6 +23,15 @@ async function resampled(params: Record<string, unknown>, frames: AudioFrame[]):
 }
 
 describe('FastResampleNode', () => {
+  test("quality levels map to libsamplerate's sinc converters of the same rank", () => {
+    const t = libsamplerate.ConverterType;
+    assert.deepEqual(CONVERTER_FOR_QUALITY, {
+      Low: t.SRC_SINC_FASTEST,
+      Medium: t.SRC_SINC_MEDIUM_QUALITY,
+      High: t.SRC_SINC_BEST_QUALITY,
+    });
+  });
+
   test('a 1 s sine in 20 ms frames gives the samples of one piece, and exactly the ratio in length', async () => {
     const x = sine(440, 48_000, 1, 2);
     const whole = await resampled({ target_rate: 16_000 }, framesOf(x, 48_000, 2, 48_000));

@@ -11,18 +11,27 @@
  * map to libsamplerate's sinc converters of the same rank: Low → SRC_SINC_FASTEST, Medium →
  * SRC_SINC_MEDIUM_QUALITY, High → SRC_SINC_BEST_QUALITY.
  */
-import libsamplerate from '@alexanderolsen/libsamplerate-js';
+type LibSamplerate = typeof import('@alexanderolsen/libsamplerate-js');
+type Src = Awaited<ReturnType<LibSamplerate['create']>>;
 
-type Src = Awaited<ReturnType<typeof libsamplerate.create>>;
+let loading: Promise<LibSamplerate> | undefined;
+/**
+ * The library, loaded on the first converter: it is 2 MB of JavaScript with the WebAssembly inlined, which every
+ * `pitlane` command would otherwise parse at start-up because the node registry imports this module.
+ */
+async function loadLibSamplerate(): Promise<LibSamplerate> {
+  loading ??= import('@alexanderolsen/libsamplerate-js').then((m) => m.default);
+  return loading;
+}
 
 /** RemoteMedia's quality levels. */
 export type ResampleQuality = 'Low' | 'Medium' | 'High';
 
-/** libsamplerate's converter for each quality level (see the module comment). */
+/** libsamplerate's converter for each quality level (see the module comment), as its ConverterType numbers. */
 export const CONVERTER_FOR_QUALITY: Readonly<Record<ResampleQuality, 0 | 1 | 2>> = {
-  Low: libsamplerate.ConverterType.SRC_SINC_FASTEST as 2,
-  Medium: libsamplerate.ConverterType.SRC_SINC_MEDIUM_QUALITY as 1,
-  High: libsamplerate.ConverterType.SRC_SINC_BEST_QUALITY as 0,
+  Low: 2, // SRC_SINC_FASTEST
+  Medium: 1, // SRC_SINC_MEDIUM_QUALITY
+  High: 0, // SRC_SINC_BEST_QUALITY
 };
 
 /** A streaming converter of interleaved f32 audio from one rate to another (see the module comment). */
@@ -45,6 +54,7 @@ export class StreamResampler {
     outRate: number,
     quality: ResampleQuality,
   ): Promise<StreamResampler> {
+    const libsamplerate = await loadLibSamplerate();
     const src = await libsamplerate.create(channels, inRate, outRate, {
       converterType: CONVERTER_FOR_QUALITY[quality],
     });
