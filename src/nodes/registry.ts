@@ -8,8 +8,9 @@ import { Filter } from './basic/filter.js';
 import { DataSink, PassThrough } from './basic/simple.js';
 import { TextTransform } from './basic/text-transform.js';
 import { Python } from './python.js';
-// Audio processing nodes (issue 15): resampling, chunking, buffering, utterances, transform.
+// Audio processing nodes (issue 15): resampling, chunking, buffering, utterances, transform, speaker split.
 import { AudioBuffer } from './audio/audio-buffer.js';
+import { AudioChannelSplitterNode } from './audio/channel-splitter.js';
 import { AudioChunkerNode } from './audio/chunker.js';
 import { FastResampleNode } from './audio/resample.js';
 import { AudioTransform } from './audio/transform.js';
@@ -31,4 +32,5 @@ export const BUILTIN_NODE_TYPES: NodeTypeRegistry = createNodeTypeRegistry([
   AudioBuffer,
   AudioBufferAccumulatorNode,
   AudioTransform,
+  AudioChannelSplitterNode,
 ]);

@@ -68,6 +68,11 @@ describe('audio nodes in a pipeline', () => {
       ['g', 'AudioBufferAccumulatorNode', { minUtteranceDurationMs: 300, max_utterance_duration_ms: 20_000 }],
       ['h', 'PassthroughNode'],
       ['i', 'EchoNode'],
+      [
+        'j',
+        'AudioChannelSplitterNode',
+        { output_mode: 'channels', max_speakers: 4, stream_id_prefix: 'speaker' },
+      ],
     ] as [string, string, Record<string, unknown>?][];
     assert.deepEqual(problemsOf(chain([['src', 'Frames'], ...nodes])), []);
     assert.deepEqual(
