@@ -77,6 +77,20 @@ describe('AudioBufferAccumulatorNode', () => {
     assert.equal(out[1]?.metadata?.vad, undefined);
   });
 
+  test('per-frame verdicts (metadata.vad.is_speech) open and close utterances with the silence hangover', async () => {
+    const items: unknown[] = [];
+    for (let k = 0; k < 40; k++) {
+      const speech = k >= 5 && k < 20 && k !== 12; // a 32 ms dip at frame 12 does not end the utterance
+      items.push(frame(k, speech, { vad: { is_speech: speech, probability: speech ? 0.9 : 0.1 } }));
+    }
+    const out = framesIn(await drive(nodeOf(AudioBufferAccumulatorNode, { pre_roll_ms: 0 }), items));
+    // Frames 20, 21, 22 are 96 ms of non-speech (< 100 ms): kept; frame 23 completes 128 ms and is not.
+    assert.deepEqual(
+      out.map((u) => [u.frames / N, u.metadata?.utterance]),
+      [[18, { start: (5 * N) / RATE, end: (23 * N) / RATE }]],
+    );
+  });
+
   test('too short or silent utterances are dropped; the max duration cuts a long one', async () => {
     const short = await drive(
       nodeOf(AudioBufferAccumulatorNode, { pre_roll_ms: 0 }),

@@ -4,7 +4,10 @@
  * speech-start and speech-end events and emits each utterance as one audio frame.
  *
  * What it reads, in arrival order on its input (one edge from the VAD node keeps events and audio in order):
- *   - audio frames; a frame may carry its own VAD event in `metadata.vad`, applied before the frame;
+ *   - audio frames; a frame may carry its own VAD event in `metadata.vad`, applied before the frame, or only the
+ *     VAD's verdict on it, `metadata.vad.is_speech` (boolean): then speech starts at the first speech frame and
+ *     ends before the frame that completes `min_silence_duration_ms` of non-speech frames (pitlane's hangover,
+ *     default 100 ms as RemoteMedia's SileroVADNode; give the VAD's events or its verdicts, not both);
  *   - VAD events as JSON items: RemoteMedia's SileroVADNode output `{"is_speech_start": bool,
  *     "is_speech_end": bool, ...}` (it emits this before the frame it analysed), or pitlane's form
  *     `{"type": "vad", "event": "speech_start" | "speech_end", ...}`. `stream_id` in the event names its stream.
@@ -43,6 +46,11 @@ const Params = Type.Object(
     maxUtteranceDurationMs: Type.Optional(Ms('Spelling of max_utterance_duration_ms.')),
     pre_roll_ms: Type.Optional(
       Ms('Audio before speech start added to the utterance (default 500; pitlane).'),
+    ),
+    min_silence_duration_ms: Type.Optional(
+      Ms(
+        'With per-frame metadata.vad.is_speech only: non-speech that ends an utterance (default 100; pitlane).',
+      ),
     ),
     min_peak_amplitude: Type.Optional(
       Type.Number({
@@ -90,6 +98,8 @@ interface UtteranceStream {
   pendingFrames: number;
   /** Position after the last frame, µs: the time of a next frame without a timestamp. */
   nextUs: number;
+  /** Frames of non-speech since the last speech frame (per-frame verdicts only). */
+  silentFrames: number;
 }
 
 interface Limits {
@@ -97,6 +107,7 @@ interface Limits {
   readonly maxMs: number;
   readonly preRollMs: number;
   readonly minPeak: number;
+  readonly minSilenceMs: number;
 }
 
 export const AudioBufferAccumulatorNode = defineNodeType<Params>({
@@ -124,6 +135,7 @@ export const AudioBufferAccumulatorNode = defineNodeType<Params>({
       maxMs: spelled(params, MAX_SPELLINGS) ?? 30_000,
       preRollMs: params.pre_roll_ms ?? 500,
       minPeak: params.min_peak_amplitude ?? 0.02,
+      minSilenceMs: params.min_silence_duration_ms ?? 100,
     });
     return {
       process: (item) => acc.process(item),
@@ -144,7 +156,8 @@ export class UtteranceAccumulator {
     if (isAudioFrame(item)) {
       const st = this.stream(item.streamId);
       const vad = item.metadata?.vad;
-      const before = vad === undefined ? undefined : this.transition(st, vadTransition(vad));
+      const t = vad === undefined ? undefined : (vadTransition(vad) ?? this.fromVerdict(st, vad, item));
+      const before = this.transition(st, t);
       const after = this.addFrame(st, item);
       return before ?? after;
     }
@@ -166,6 +179,21 @@ export class UtteranceAccumulator {
     return out;
   }
 
+  /** The transition a per-frame verdict `{is_speech}` implies, with the min_silence_duration_ms hangover. */
+  private fromVerdict(st: UtteranceStream, vad: unknown, frame: AudioFrame): VadTransition | undefined {
+    const isSpeech = (vad as { is_speech?: unknown }).is_speech;
+    if (typeof isSpeech !== 'boolean') return undefined;
+    if (isSpeech) {
+      st.silentFrames = 0;
+      return st.speaking ? undefined : 'start';
+    }
+    if (!st.speaking) return undefined;
+    st.silentFrames += frame.frames;
+    if ((st.silentFrames / frame.sampleRate) * 1000 < this.limits.minSilenceMs) return undefined;
+    st.silentFrames = 0;
+    return 'end';
+  }
+
   private stream(id: string | undefined): UtteranceStream {
     return this.streams.getOrCreate(id, () => ({
       speaking: false,
@@ -174,6 +202,7 @@ export class UtteranceAccumulator {
       pending: [],
       pendingFrames: 0,
       nextUs: 0,
+      silentFrames: 0,
     }));
   }
 
