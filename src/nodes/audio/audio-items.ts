@@ -58,6 +58,10 @@ export class PerStream<T> {
     this.byId.set(streamId, state);
   }
 
+  delete(streamId: string | undefined): void {
+    this.byId.delete(streamId);
+  }
+
   /** Every stream's state, in the order the streams first appeared. */
   entries(): IterableIterator<[string | undefined, T]> {
     return this.byId.entries();

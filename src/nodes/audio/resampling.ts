@@ -47,6 +47,7 @@ interface StreamState {
 /** Per-stream resampling, channel mixing and gain (see the module comment). */
 export class ResamplingCore {
   private readonly streams = new PerStream<StreamState>();
+  private closed = false;
 
   constructor(private readonly opts: ResamplingOptions) {}
 
@@ -90,10 +91,22 @@ export class ResamplingCore {
     // The converter works at the smaller channel count: mixing is linear, so mixing first gives the same
     // samples for less work.
     const converterChannels = Math.min(frame.channels, outChannels);
-    return StreamResampler.create(converterChannels, frame.sampleRate, outRate, o.quality).then((r) => {
-      fresh.resampler = r;
-      return this.convert(fresh, frame);
-    });
+    return StreamResampler.create(converterChannels, frame.sampleRate, outRate, o.quality).then(
+      (r) => {
+        if (this.closed) {
+          // cleanup ran while the converter loaded (a cancelled run): free it at once.
+          r.destroy();
+          return undefined;
+        }
+        fresh.resampler = r;
+        return this.convert(fresh, frame);
+      },
+      (err: unknown) => {
+        // Without its converter the stream must not pass audio through unconverted: the next frame tries again.
+        this.streams.delete(frame.streamId);
+        throw err;
+      },
+    );
   }
 
   private convert(state: StreamState, frame: AudioFrame): AudioFrame | undefined {
@@ -142,6 +155,7 @@ export class ResamplingCore {
 
   /** Frees every converter. */
   cleanup(): void {
+    this.closed = true;
     for (const state of this.streams.values()) state.resampler?.destroy();
     this.streams.clear();
   }
