@@ -12,7 +12,7 @@ import { Python } from './python.js';
 import { AudioBuffer } from './audio/audio-buffer.js';
 import { AudioChannelSplitterNode } from './audio/channel-splitter.js';
 import { AudioChunkerNode } from './audio/chunker.js';
-import { FastResampleNode } from './audio/resample.js';
+import { AudioResampleNode, FastResampleNode } from './audio/resample.js';
 import { AudioTransform } from './audio/transform.js';
 import { AudioBufferAccumulatorNode } from './audio/utterance-accumulator.js';
 
@@ -33,4 +33,5 @@ export const BUILTIN_NODE_TYPES: NodeTypeRegistry = createNodeTypeRegistry([
   AudioBufferAccumulatorNode,
   AudioTransform,
   AudioChannelSplitterNode,
+  AudioResampleNode,
 ]);

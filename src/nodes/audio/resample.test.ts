@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AudioFrame } from '../../core/audio.js';
 import libsamplerate from '@alexanderolsen/libsamplerate-js';
-import { FastResampleNode } from './resample.js';
+import { AudioResampleNode, FastResampleNode } from './resample.js';
 import { CONVERTER_FOR_QUALITY } from './stream-resampler.js';
 import { concatSamples, drive, framesIn, framesOf, nodeOf, sine } from './test-support.js';
 
@@ -110,5 +110,13 @@ describe('FastResampleNode', () => {
     assert.equal(fromA.length, alone.length);
     assert.ok(maxDiff(fromA, alone) < 1e-6);
     assert.equal(concatSamples(out.filter((f) => f.streamId === 'b')).length, 3200);
+  });
+
+  test("AudioResampleNode has the Python SDK's defaults: 16 kHz, channels kept", async () => {
+    const node = nodeOf(AudioResampleNode, {});
+    const out = framesIn(await drive(node, framesOf(sine(440, 48_000, 0.1, 2), 48_000, 2, 960)));
+    await node.cleanup?.();
+    assert.deepEqual([out[0]?.sampleRate, out[0]?.channels], [16_000, 2]);
+    assert.equal(concatSamples(out).length, 1600 * 2);
   });
 });

@@ -105,3 +105,45 @@ export const FastResampleNode = defineNodeType<Params>({
     };
   },
 });
+
+const PyParams = Type.Object(
+  {
+    target_sample_rate: Type.Optional(
+      Type.Integer({ minimum: 1000, maximum: 768_000, description: 'Output rate in Hz (default 16000).' }),
+    ),
+    quality: Type.Optional(QualityParam),
+  },
+  { additionalProperties: false },
+);
+type PyParams = Static<typeof PyParams>;
+
+/**
+ * AudioResampleNode: the Python SDK's resampler class (remotemedia/nodes/audio.py), which a manifest exported from
+ * a Python pipeline names by its class. Its defaults differ from FastResampleNode's (target 16000 Hz, quality
+ * high), hence a type of its own on the same per-stream converters; channels are kept.
+ */
+export const AudioResampleNode = defineNodeType<PyParams>({
+  name: 'AudioResampleNode',
+  aliases: [],
+  role: 'transform',
+  description:
+    "The Python SDK's AudioResampleNode: resamples audio to target_sample_rate (default 16000) at quality high by default, one streaming converter per stream; non-audio passes through.",
+  params: PyParams,
+  create: ({ params }): PipelineNode => {
+    const core = new ResamplingCore({
+      nodeType: 'AudioResampleNode',
+      sourceRate: undefined,
+      targetRate: params.target_sample_rate ?? 16_000,
+      channels: undefined,
+      quality: qualityOf(params.quality ?? 'high'),
+      gain: 1,
+    });
+    return {
+      process: (item) => (isAudioFrame(item) ? core.process(item) : item),
+      flush: () => core.flush(),
+      cleanup: () => {
+        core.cleanup();
+      },
+    };
+  },
+});
