@@ -22,6 +22,13 @@ import { Python } from './python.js';
 import { SrtOutput } from './text/srt-output.js';
 import { TextCollector } from './text/text-collector.js';
 import { TextInput } from './text/text-input.js';
+// Audio processing nodes (issue 15): resampling, chunking, buffering, utterances, transform, speaker split.
+import { AudioBuffer } from './audio/audio-buffer.js';
+import { AudioChannelSplitterNode } from './audio/channel-splitter.js';
+import { AudioChunkerNode } from './audio/chunker.js';
+import { AudioResampleNode, FastResampleNode } from './audio/resample.js';
+import { AudioTransform } from './audio/transform.js';
+import { AudioBufferAccumulatorNode } from './audio/utterance-accumulator.js';
 
 export const BUILTIN_NODE_TYPES: NodeTypeRegistry = createNodeTypeRegistry([
   DataSource,
@@ -52,4 +59,12 @@ export const BUILTIN_NODE_TYPES: NodeTypeRegistry = createNodeTypeRegistry([
   // Voice activity detection (docs/audio.md): Silero on ONNX Runtime, and the energy VAD.
   SileroVAD,
   FastVAD,
+  // Audio processing nodes (issue 15)
+  FastResampleNode,
+  AudioChunkerNode,
+  AudioBuffer,
+  AudioBufferAccumulatorNode,
+  AudioTransform,
+  AudioChannelSplitterNode,
+  AudioResampleNode,
 ]);
