@@ -178,6 +178,9 @@ def to_wire(frame):
     if not hasattr(channels, "__index__") or int(channels) < 1:
         raise AudioValueError("an audio frame needs at least one channel (got %r)" % (channels,))
     channels = int(channels)
+    stream_id = frame.stream_id
+    if stream_id is not None and type(stream_id) is not str:
+        raise AudioValueError("an audio frame's stream_id must be a str or None (got %s)" % type(stream_id).__name__)
     data = _f32le(frame.samples, channels)
     count = len(data) // 4
     if count % channels:

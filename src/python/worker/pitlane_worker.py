@@ -193,13 +193,9 @@ class Segments:
         if pad:
             self.parts.append(bytes(pad))
             self.size += pad
-        stream_id = frame.stream_id
-        if stream_id is not None and type(stream_id) is not str:
-            kind = type(stream_id).__name__
-            raise AudioValueError("an audio frame's stream_id must be a str or None (got %s)" % kind)
         timestamp_us = None if frame.timestamp_us is None else to_wire(frame.timestamp_us, self)
         self.aligned = True
-        fields = [self.size, count * 4, frame.sample_rate, int(frame.channels), stream_id, timestamp_us]
+        fields = [self.size, count * 4, frame.sample_rate, int(frame.channels), frame.stream_id, timestamp_us]
         self.parts.append(data)
         self.size += count * 4
         # After the samples: the metadata may hold bytes of its own.
