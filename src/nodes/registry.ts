@@ -7,6 +7,7 @@ import { DataSource } from './basic/data-source.js';
 import { Filter } from './basic/filter.js';
 import { DataSink, PassThrough } from './basic/simple.js';
 import { TextTransform } from './basic/text-transform.js';
+import { PocketSphinxSTT } from './pocketsphinx-stt.js';
 import { Python } from './python.js';
 
 export const BUILTIN_NODE_TYPES: NodeTypeRegistry = createNodeTypeRegistry([
@@ -19,4 +20,6 @@ export const BUILTIN_NODE_TYPES: NodeTypeRegistry = createNodeTypeRegistry([
   Filter,
   Accumulator,
   Python,
+  // Speech recognition in Python (issue 15): a Python class shipped with pitlane, on a CPython worker.
+  PocketSphinxSTT,
 ]);
