@@ -7,6 +7,8 @@ import { DataSource } from './basic/data-source.js';
 import { Filter } from './basic/filter.js';
 import { DataSink, PassThrough } from './basic/simple.js';
 import { TextTransform } from './basic/text-transform.js';
+import { EspeakTTSNode } from './audio/espeak-tts.js';
+import { AudioInput, AudioOutput, MediaReaderNode } from './audio/media-io.js';
 import { PocketSphinxSTT } from './pocketsphinx-stt.js';
 import { Python } from './python.js';
 
@@ -20,6 +22,11 @@ export const BUILTIN_NODE_TYPES: NodeTypeRegistry = createNodeTypeRegistry([
   Filter,
   Accumulator,
   Python,
+  // Audio I/O and speech synthesis (nodes/audio/media-io.ts, espeak-tts.ts)
+  MediaReaderNode,
+  AudioInput,
+  AudioOutput,
+  EspeakTTSNode,
   // Speech recognition in Python (issue 15): a Python class shipped with pitlane, on a CPython worker.
   PocketSphinxSTT,
 ]);
