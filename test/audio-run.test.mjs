@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { jsonLines as lines } from './helpers/jsonl.mjs';
 import { PITLANE, pitlane, run } from './helpers.mjs';
 
 const CLIP = '/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0870.wav';
@@ -21,12 +22,6 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const lines = (stdout) =>
-  stdout
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
 const ffmpeg = (...args) => {
   const r = spawnSync('ffmpeg', ['-v', 'error', '-y', ...args]);
   assert.equal(r.status, 0, `ffmpeg ${args.join(' ')}: ${r.stderr}`);

@@ -124,20 +124,17 @@ export class AudioFrame {
 
 /** The JSON form of a frame; with `withSamples`, the samples as base64 of little-endian f32. */
 export function audioFrameJson(frame: AudioFrame, withSamples: boolean): AudioFrameJson {
-  const json: {
-    -readonly [K in keyof AudioFrameJson]: AudioFrameJson[K];
-  } = {
+  return {
     type: 'audio',
     sample_rate: frame.sampleRate,
     channels: frame.channels,
     frames: frame.frames,
     duration: frame.durationSeconds,
+    ...(frame.streamId !== undefined ? { stream_id: frame.streamId } : {}),
+    ...(frame.timestampUs !== undefined ? { timestamp_us: frame.timestampUs } : {}),
+    ...(frame.metadata !== undefined ? { metadata: frame.metadata } : {}),
+    ...(withSamples ? { samples_f32le_base64: f32leBytes(frame.samples).toString('base64') } : {}),
   };
-  if (frame.streamId !== undefined) json.stream_id = frame.streamId;
-  if (frame.timestampUs !== undefined) json.timestamp_us = frame.timestampUs;
-  if (frame.metadata !== undefined) json.metadata = frame.metadata;
-  if (withSamples) json.samples_f32le_base64 = f32leBytes(frame.samples).toString('base64');
-  return json;
 }
 
 /** The samples as little-endian f32 bytes (a view when the platform is little-endian, as every Node target is). */

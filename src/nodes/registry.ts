@@ -9,6 +9,7 @@ import { DataSink, PassThrough } from './basic/simple.js';
 import { TextTransform } from './basic/text-transform.js';
 import { EspeakTTSNode } from './audio/espeak-tts.js';
 import { AudioInput, AudioOutput, MediaReaderNode } from './audio/media-io.js';
+import { WhisperSTT } from './audio/whisper.js';
 import { PocketSphinxSTT } from './pocketsphinx-stt.js';
 import { Python } from './python.js';
 
@@ -22,11 +23,12 @@ export const BUILTIN_NODE_TYPES: NodeTypeRegistry = createNodeTypeRegistry([
   Filter,
   Accumulator,
   Python,
-  // Audio I/O and speech synthesis (nodes/audio/media-io.ts, espeak-tts.ts)
+  // Audio I/O, speech synthesis and Whisper recognition (nodes/audio/media-io.ts, espeak-tts.ts, whisper.ts)
   MediaReaderNode,
   AudioInput,
   AudioOutput,
   EspeakTTSNode,
+  WhisperSTT,
   // Speech recognition in Python (issue 15): a Python class shipped with pitlane, on a CPython worker.
   PocketSphinxSTT,
 ]);
