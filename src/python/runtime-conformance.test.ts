@@ -545,7 +545,11 @@ for (const runtime of RUNTIMES) {
           timestampUs: 123_456,
           metadata,
         });
-        const plain = new AudioFrame(new Float32Array([0.5]), { sampleRate: 8000, channels: 1 });
+        // A frame that views part of a larger buffer (as the chunks of a decoded file do): only its samples cross.
+        const plain = new AudioFrame(new Float32Array([9, 0.5, 9]).subarray(1, 2), {
+          sampleRate: 8000,
+          channels: 1,
+        });
         const made = { samples: [0.5, -0.5, 0.25, 0], rate: 22_050, channels: 2 };
         const results = outputs(await node.processBatch([input, plain, made]));
         const [[[fields, back]]] = results as [[[Record<string, unknown>, AudioFrame]]];
@@ -567,8 +571,8 @@ for (const runtime of RUNTIMES) {
         );
         const [[[plainFields]]] = [results[1]] as [[[Record<string, unknown>]]];
         assert.deepEqual(
-          [plainFields.stream_id, plainFields.timestamp_us, plainFields.metadata],
-          [null, null, null],
+          [plainFields.stream_id, plainFields.timestamp_us, plainFields.metadata, plainFields.samples],
+          [null, null, null, [0.5]],
         );
         const [made2] = results[2] as [AudioFrame];
         assert.deepEqual(

@@ -119,7 +119,13 @@ function tagged(v: unknown, blobs: Uint8Array[], depth: number): unknown {
       }
       if (v instanceof AudioFrame) {
         const s = v.samples;
-        const index = blobs.push(new Uint8Array(s.buffer, s.byteOffset, s.byteLength)) - 1;
+        // The blobs are posted to the VM's thread, which copies each one's whole ArrayBuffer: a frame that views
+        // part of a larger buffer (a chunk of a decoded file) sends a copy of its own bytes instead.
+        const whole = s.byteOffset === 0 && s.byteLength === s.buffer.byteLength;
+        const bytes = whole
+          ? new Uint8Array(s.buffer, s.byteOffset, s.byteLength)
+          : new Uint8Array(s.buffer.slice(s.byteOffset, s.byteOffset + s.byteLength));
+        const index = blobs.push(bytes) - 1;
         const metadata = v.metadata === undefined ? null : tagged(v.metadata, blobs, depth + 1);
         return { [TAG]: ['a', index, ...audioHeader(v), metadata] };
       }
