@@ -18,6 +18,7 @@ import { AudioInput, AudioOutput, MediaReaderNode } from './audio/media-io.js';
 import { WhisperSTT } from './audio/whisper.js';
 import { FastVAD } from './audio/energy-vad.js';
 import { SileroVAD } from './audio/silero-vad.js';
+import { PocketSphinxSTT } from './pocketsphinx-stt.js';
 import { Python } from './python.js';
 import { SrtOutput } from './text/srt-output.js';
 import { TextCollector } from './text/text-collector.js';
@@ -67,4 +68,6 @@ export const BUILTIN_NODE_TYPES: NodeTypeRegistry = createNodeTypeRegistry([
   AudioTransform,
   AudioChannelSplitterNode,
   AudioResampleNode,
+  // Speech recognition in Python (issue 15): a Python class shipped with pitlane, on a CPython worker.
+  PocketSphinxSTT,
 ]);
