@@ -1,7 +1,7 @@
 // The Pyodide runtime against the real Pyodide of node_modules: one instance for the whole file (loaded by the
 // first start()), restored from a snapshot that the first test makes in a temporary cache folder. What only this
 // runtime does (the snapshot cache, one VM for every node, interrupting an item in place); what both runtimes do
-// alike is in ../runtime-conformance.test.ts.
+// alike is in ./runtime-conformance.test.ts.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,9 +9,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { PythonNodeInstance, PythonNodeSource } from '../runtime.js';
-import { failure, nodeHarness, observed, outputs, source, type Observed } from '../test-support.js';
-import { createPyodideNode, pyodideLoadInfo, type PyodideLoadInfo } from './node.js';
+import type { PythonNodeInstance, PythonNodeSource } from '../../../dist/python/runtime.js';
+import {
+  failure,
+  nodeHarness,
+  observed,
+  outputs,
+  source,
+  type Observed,
+} from '../../../dist/python/test-support.js';
+import {
+  createPyodideNode,
+  pyodideLoadInfo,
+  type PyodideLoadInfo,
+} from '../../../dist/python/pyodide/node.js';
 
 const CACHE = mkdtempSync(join(tmpdir(), 'pitlane-pyodide-test-'));
 after(() => {
@@ -31,7 +42,7 @@ const IDENTITY = 'class Identity:\n    def process(self, x):\n        return x\n
 
 /** Runs one node in a fresh process (its own Pyodide) with the test's cache folder; returns load info and output. */
 function freshProcess(): Promise<{ info: PyodideLoadInfo; random: number }> {
-  const runtime = fileURLToPath(new URL('./node.js', import.meta.url));
+  const runtime = fileURLToPath(new URL('../../../dist/python/pyodide/node.js', import.meta.url));
   const script = [
     `import { createPyodideNode, pyodideLoadInfo } from ${JSON.stringify(runtime)};`,
     // print() and a raw write to fd 1 must not reach stdout, where the result goes.

@@ -7,10 +7,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createCPythonNode } from './cpython/node.js';
-import { createPyodideNode } from './pyodide/node.js';
-import type { PythonNodeInstance, PythonNodeSource } from './runtime.js';
-import { failure, nodeHarness, outputs, source, type Observed } from './test-support.js';
+import { createCPythonNode } from '../../../dist/python/cpython/node.js';
+import { createPyodideNode } from '../../../dist/python/pyodide/node.js';
+import type { PythonNodeInstance, PythonNodeSource } from '../../../dist/python/runtime.js';
+import { failure, nodeHarness, outputs, source, type Observed } from '../../../dist/python/test-support.js';
 
 process.env.PITLANE_PYODIDE_SNAPSHOT = '0';
 

@@ -2,11 +2,19 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { FileError } from '../../../core/errors.js';
-import { buildMiniLmArchInTemp, cosine, type BuiltModelDir } from '../../test-support.js';
-import { l2Normalize, meanPool } from '../../text/pooling.js';
-import { loadWordPieceTokenizer, type WordPieceTokenizer } from '../../text/wordpiece-tokenizer.js';
-import { loadOnnxModel, textModelFeeds, warmUpTextModel, type OnnxModel } from './session.js';
+import { FileError } from '../../../dist/core/errors.js';
+import { buildMiniLmArchInTemp, cosine, type BuiltModelDir } from '../../../dist/inference/test-support.js';
+import { l2Normalize, meanPool } from '../../../dist/inference/text/pooling.js';
+import {
+  loadWordPieceTokenizer,
+  type WordPieceTokenizer,
+} from '../../../dist/inference/text/wordpiece-tokenizer.js';
+import {
+  loadOnnxModel,
+  textModelFeeds,
+  warmUpTextModel,
+  type OnnxModel,
+} from '../../../dist/inference/backends/onnx/session.js';
 
 describe('meanPool and l2Normalize', () => {
   test('mean over unmasked tokens only', () => {

@@ -3,9 +3,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { FileError } from '../../core/errors.js';
-import { buildMiniLmArchInTemp, type BuiltModelDir } from '../test-support.js';
-import { loadWordPieceTokenizer, WordPieceTokenizer } from './wordpiece-tokenizer.js';
+import { FileError } from '../../../dist/core/errors.js';
+import { buildMiniLmArchInTemp, type BuiltModelDir } from '../../../dist/inference/test-support.js';
+import {
+  loadWordPieceTokenizer,
+  WordPieceTokenizer,
+} from '../../../dist/inference/text/wordpiece-tokenizer.js';
 
 /** A handmade tokenizer.json small enough to compute every expectation by hand. */
 const TINY_VOCAB = [

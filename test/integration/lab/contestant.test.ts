@@ -5,15 +5,15 @@ import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { ContestantError } from '../../core/errors.js';
-import { readProcStat } from '../../process/proc-stat.js';
+import { ContestantError } from '../../../dist/core/errors.js';
+import { readProcStat } from '../../../dist/process/proc-stat.js';
 import {
   ContestantProcess,
   escapeWarning,
   killAllContestants,
   stopAllContestants,
   type ContestantSpec,
-} from './contestant.js';
+} from '../../../dist/lab/run/contestant.js';
 
 const SERVERS = fileURLToPath(new URL('../../../test/fixtures/servers/', import.meta.url));
 const NODE = process.execPath;

@@ -1,14 +1,21 @@
 // The CPython runtime against real python3 worker processes ($PITLANE_PYTHON, else python3 on the PATH): what
 // only this runtime does (worker processes, their crashes and timeouts, pools, reuse). What both runtimes do alike
-// is in ../runtime-conformance.test.ts.
+// is in ./runtime-conformance.test.ts.
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { isRunning } from '../../process/proc-stat.js';
-import { failure, nodeHarness, observed, outputs, source, type Observed } from '../test-support.js';
-import { createCPythonNode, type CPythonRuntimeOptions } from './node.js';
+import { isRunning } from '../../../dist/process/proc-stat.js';
+import {
+  failure,
+  nodeHarness,
+  observed,
+  outputs,
+  source,
+  type Observed,
+} from '../../../dist/python/test-support.js';
+import { createCPythonNode, type CPythonRuntimeOptions } from '../../../dist/python/cpython/node.js';
 
 function observedOptions(seen: Observed, options: Partial<CPythonRuntimeOptions>): CPythonRuntimeOptions {
   return {
