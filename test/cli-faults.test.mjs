@@ -3,24 +3,13 @@
 // usage errors. Each asserts the documented exit code and message, and that nothing else is lost.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import {
-  closeSync,
-  existsSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { PITLANE, ROOT, pitlane } from './helpers.mjs';
+import { PITLANE, ROOT, pitlane, tempDir } from './helpers.mjs';
 import { jsonLines } from './helpers/jsonl.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'pitlane-faults-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('pitlane-faults-');
 
 const SIMPLE = join(ROOT, 'examples', 'pipelines', 'simple.yaml');
 
