@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { stubbornLoop } from '../dist-test/integration/python/python-support.js';
 import { PITLANE, pitlane, tempDir } from './helpers.mjs';
 import { jsonLines } from './helpers/jsonl.mjs';
 
@@ -26,14 +27,7 @@ function manifest(name, body, timeout = '10m', runtime = 'pyodide') {
 }
 
 const SPIN = '        while True:\n            pass';
-const STUBBORN = [
-  '        while True:',
-  '            try:',
-  '                while True:',
-  '                    pass',
-  '            except KeyboardInterrupt:',
-  '                pass',
-].join('\n');
+const STUBBORN = stubbornLoop(8).join('\n');
 
 /**
  * Runs `pitlane run file args` with `input`, sends SIGINT once the node logged `looping`, and again after

@@ -23,6 +23,7 @@ import {
   pyodideLoadInfo,
   type PyodideLoadInfo,
 } from '../../../dist/python/pyodide/node.js';
+import { observing, stubbornLoop, talkingNode } from './python-support.js';
 
 const CACHE = mkdtempSync(join(tmpdir(), 'pitlane-pyodide-test-'));
 after(() => {
@@ -30,10 +31,7 @@ after(() => {
 });
 
 function create(src: PythonNodeSource, seen: Observed): PythonNodeInstance {
-  return createPyodideNode(src, {
-    onLog: (r) => seen.logs.push(r),
-    onWarning: (_id, message) => seen.warnings.push(message),
-  });
+  return createPyodideNode(src, observing(seen));
 }
 
 const { withNode, startError } = nodeHarness((src, seen) => create(src, seen), undefined);
@@ -122,20 +120,10 @@ test('numbers: NaN and the infinities cross as floats (and cannot come back), in
 });
 
 test('print(), sys.stderr and logging become log records of the node, with levels', async () => {
-  const code = [
-    'import logging, os, sys, warnings',
-    'log = logging.getLogger("mine")',
-    'class Talk:',
-    '    def process(self, x):',
-    '        print("item", x)',
-    '        print("partial", end="")',
-    '        log.warning("careful %s", x)',
-    '        logging.error("bad")',
-    '        log.debug("hidden")',
+  const code = talkingNode('import logging, os, sys, warnings', [
     '        sys.stderr.write("to stderr\\n")',
     '        print("two\\nlines")',
-    '        return x',
-  ].join('\n');
+  ]);
   await withNode(source(code, { nodeId: 'talk' }), async (node, seen) => {
     assert.deepEqual(outputs(await node.processBatch([1, 2])), [[1], [2]]);
     assert.deepEqual(
@@ -234,8 +222,7 @@ async function withTimedNode(
 ): Promise<void> {
   const seen: Observed = observed();
   const node = createPyodideNode(source(code, { nodeId: options.nodeId ?? 't' }), {
-    onLog: (r) => seen.logs.push(r),
-    onWarning: (_id, message) => seen.warnings.push(message),
+    ...observing(seen),
     itemTimeoutMs: options.timeoutMs ?? 300,
     // Long, so that an item that does stop is never taken for stuck on a loaded machine (CI ran the full suite on
     // 2 cores and a 1 s grace ran out once); the tests of a stuck item set a short one.
@@ -262,12 +249,7 @@ const LOOPS = [
   '        if x == "sleep":',
   '            time.sleep(1e9)',
   '        if x == "stubborn":',
-  '            while True:',
-  '                try:',
-  '                    while True:',
-  '                        pass',
-  '                except KeyboardInterrupt:',
-  '                    pass',
+  ...stubbornLoop(12),
   '        self.seen.append(x)',
   '        return self.seen[:]',
 ].join('\n');
