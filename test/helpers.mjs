@@ -52,11 +52,14 @@ export async function pitlaneListing(args, texts) {
 
 /**
  * A temporary folder, made now and removed after the tests of the enclosing `describe` (or of the file, when
- * called at its top level).
+ * called at its top level); `beforeRemoving` (e.g. stopping the services that use the folder) runs first.
  */
-export function tempDir(prefix) {
+export function tempDir(prefix, beforeRemoving = async () => {}) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(async () => {
+    await beforeRemoving();
+    rmSync(dir, { recursive: true, force: true });
+  });
   return dir;
 }
 
