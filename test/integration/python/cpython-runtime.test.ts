@@ -2,7 +2,7 @@
 // only this runtime does (worker processes, their crashes and timeouts, pools, reuse). What both runtimes do alike
 // is in ./runtime-conformance.test.ts.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
