@@ -108,6 +108,18 @@ describe('AudioBufferAccumulatorNode', () => {
     );
   });
 
+  test('an event without stream_id belongs to the stream of the last frame', async () => {
+    const items: unknown[] = [];
+    for (let k = 0; k < 20; k++) {
+      items.push(k === 2 ? START : k === 15 ? END : MID, frame(k, k >= 2 && k < 15, { streamId: 'mic' }));
+    }
+    const out = framesIn(await drive(nodeOf(AudioBufferAccumulatorNode, { pre_roll_ms: 0 }), items));
+    assert.deepEqual(
+      out.map((u) => [u.streamId, u.frames / N]),
+      [['mic', 13]],
+    );
+  });
+
   test('too short or silent utterances are dropped; the max duration cuts a long one', async () => {
     const short = await drive(
       nodeOf(AudioBufferAccumulatorNode, { pre_roll_ms: 0 }),

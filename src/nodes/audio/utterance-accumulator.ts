@@ -10,7 +10,8 @@
  *     default 100 ms as RemoteMedia's SileroVADNode); once a stream has had VAD events, verdicts are ignored;
  *   - VAD events as JSON items: RemoteMedia's SileroVADNode output `{"is_speech_start": bool,
  *     "is_speech_end": bool, ...}` (it emits this before the frame it analysed), or pitlane's form
- *     `{"type": "vad", "event": "speech_start" | "speech_end", ...}`. `stream_id` in the event names its stream.
+ *     `{"type": "vad", "event": "speech_start" | "speech_end", ...}`. `stream_id` in the event names its stream;
+ *     an event without one belongs to the stream of the last audio frame (RemoteMedia's events carry no stream).
  *     Other JSON and other items are dropped, as RemoteMedia drops them.
  * Speech start opens an utterance with the pre-roll (the audio just before, up to `pre_roll_ms`) so the first
  * phoneme is not cut; frames are added while speech lasts; speech end closes it (the frame after the event is
@@ -159,11 +160,14 @@ const NODE = 'AudioBufferAccumulatorNode';
 /** The accumulator's state machine, per stream (see the module comment). */
 export class UtteranceAccumulator {
   private readonly streams = new PerStream<UtteranceStream>();
+  /** Stream of the last audio frame: where an event without `stream_id` belongs. */
+  private lastStreamId: string | undefined;
 
   constructor(private readonly limits: Limits) {}
 
   process(item: unknown): AudioFrame | undefined {
     if (isAudioFrame(item)) {
+      this.lastStreamId = item.streamId;
       const st = this.stream(item.streamId);
       const vad = item.metadata?.vad;
       if (isVadEvent(vad)) st.eventsSeen = true;
@@ -174,7 +178,7 @@ export class UtteranceAccumulator {
     }
     if (!isVadEvent(item)) return undefined;
     const id = (item as { stream_id?: unknown }).stream_id;
-    const st = this.stream(typeof id === 'string' ? id : undefined);
+    const st = this.stream(typeof id === 'string' ? id : this.lastStreamId);
     st.eventsSeen = true;
     return this.transition(st, vadTransition(item));
   }
