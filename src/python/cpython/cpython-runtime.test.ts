@@ -316,6 +316,19 @@ test('audio: numpy is imported when the first frame arrives, not before; without
     assert.deepEqual(before, [false]);
     assert.deepEqual((after as [unknown[]])[0].slice(0, 3), ['ndarray', [0.5, -0.25], true]);
   });
+  // Numbers numpy computed (numpy scalars) are fine as a frame's rate and timestamp.
+  const scalars = [
+    'import numpy as np',
+    'from pitlane import AudioFrame',
+    'class Scalars:',
+    '    def process(self, f):',
+    '        return AudioFrame(f.samples * np.float32(2), np.int64(f.sample_rate) * 2, 1, None, np.float64(1500.0))',
+    '',
+  ].join('\n');
+  await withNode(scalars, async (node) => {
+    const [[out]] = outputs(await node.processBatch([frame])) as [[AudioFrame]];
+    assert.deepEqual([[...out.samples], out.sampleRate, out.timestampUs], [[1, -0.5], 16_000, 1500]);
+  });
   // An interpreter whose numpy import fails: a numpy.py that raises ImportError, first on its path.
   const dir = mkdtempSync(join(tmpdir(), 'pitlane-py-nonumpy-'));
   writeFileSync(join(dir, 'numpy.py'), 'raise ImportError("no numpy here")\n');
