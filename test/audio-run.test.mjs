@@ -84,6 +84,28 @@ describe('pitlane run -i audio', () => {
     assert.equal(first.readFloatLE(4), raw.readInt16LE(2) / 32768);
   });
 
+  test('--streams N replays the input as N streams with their own ids, frame by frame', async () => {
+    const r = await pitlane(['run', pass, '-i', CLIP, '--streams', '3', '--frame-ms', '500']);
+    assert.equal(r.code, 0, r.stderr);
+    const frames = lines(r.stdout);
+    assert.deepEqual(
+      frames.slice(0, 4).map((f) => [f.stream_id, f.timestamp_us]),
+      [
+        ['s0', 0],
+        ['s1', 0],
+        ['s2', 0],
+        ['s0', 500000],
+      ],
+    );
+    for (const id of ['s0', 's1', 's2']) {
+      const own = frames.filter((f) => f.stream_id === id);
+      assert.equal(
+        own.reduce((n, f) => n + f.frames, 0),
+        CLIP_SAMPLES,
+      );
+    }
+  });
+
   test('other formats go through ffmpeg: 48 kHz stereo FLAC keeps its rate and channels', async () => {
     const flac = join(dir, 'clip48.flac');
     ffmpeg('-i', CLIP, '-ar', '48000', '-ac', '2', flac);
