@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { AudioFrame } from '../../../dist/core/audio.js';
 import { isRunning } from '../../../dist/process/proc-stat.js';
 import {
   failure,
@@ -17,7 +18,6 @@ import {
 } from '../../../dist/python/test-support.js';
 import { createCPythonNode, type CPythonRuntimeOptions } from '../../../dist/python/cpython/node.js';
 import { observing, talkingNode, withModuleFiles } from './python-support.js';
-import { AudioFrame } from '../../../dist/core/audio.js';
 
 function observedOptions(seen: Observed, options: Partial<CPythonRuntimeOptions>): CPythonRuntimeOptions {
   return { ...observing(seen), ...options };
