@@ -11,6 +11,7 @@ import { BUILTIN_NODE_TYPES } from '../nodes/registry.js';
 import { EXIT } from './exit-codes.js';
 import { OutputClosed, OutputFile } from './output-file.js';
 import { reportError } from './report-error.js';
+import { printManifestWarnings } from './validate-command.js';
 
 export interface RunCommandOptions {
   input?: string;
@@ -21,10 +22,15 @@ export interface RunCommandOptions {
   pythonRuntime?: 'cpython' | 'pyodide';
   /** Longest input line in MiB (longer: that line is an error record). */
   maxLineMb?: number;
+  /** Unknown manifest fields are errors. */
+  strict?: boolean;
 }
 
 export async function runCommand(file: string, opts: RunCommandOptions): Promise<number> {
-  const manifest = await loadManifestFile(file, BUILTIN_NODE_TYPES);
+  const manifest = await loadManifestFile(file, BUILTIN_NODE_TYPES, {
+    strict: opts.strict === true,
+    onWarnings: (w) => printManifestWarnings(file, w),
+  });
   const input = await openInput(opts.input ?? '-');
   const output = OutputFile.open(opts.output ?? '-');
   // A failed write ends the run: sources stop, what is in flight drains, and the failure decides the exit code.
