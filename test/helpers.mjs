@@ -8,10 +8,17 @@ export const PITLANE = join(ROOT, 'bin', 'pitlane.js');
 export const REFERENCE = join(ROOT, 'baselines', 'python', 'pitlane_ref.py');
 export const PYTHON = process.env.PITLANE_PYTHON ?? 'python3';
 
-/** Runs a command; resolves with exit code, stdout and stderr. `input` is written to stdin. */
-export function run(cmd, args, { input = '', cwd = ROOT, signal } = {}) {
+/**
+ * Runs a command; resolves with exit code, stdout and stderr. `input` (text or bytes) is written to stdin; `env`
+ * is added to this process's environment.
+ */
+export function run(cmd, args, { input = '', cwd = ROOT, signal, env } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...(env !== undefined ? { env: { ...process.env, ...env } } : {}),
+    });
     const out = [];
     const err = [];
     child.stdout.on('data', (b) => out.push(b));

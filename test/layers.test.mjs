@@ -212,7 +212,7 @@ describe('layers', () => {
     ]);
     assert.deepEqual(layerViolations(fake), [
       "src/core/a.ts imports '../pipeline/b.js' (src/pipeline/b.ts): core/ may import only nothing of the project, not pipeline/",
-      "src/lab/d.ts imports '../cli/e.js' (src/cli/e.ts): lab/ may import only core/, process/, pipeline/, nodes/, python/, inference/, index/, not cli/",
+      "src/lab/d.ts imports '../cli/e.js' (src/cli/e.ts): lab/ may import only core/, process/, pipeline/, nodes/, python/, inference/, index/, media/, not cli/",
     ]);
     assert.deepEqual(importCycles(fake), [
       "src/pipeline/b.ts → './c.js' (src/pipeline/c.ts) → './b.js' (src/pipeline/b.ts)",

@@ -58,6 +58,7 @@ const BY_CODE: Readonly<Record<ErrorCode, number>> = {
   PL_ERR_QUEUE_FULL: EXIT.TRY_AGAIN,
   PL_ERR_INPUT_TOO_LONG: EXIT.INVALID_INPUT,
   PL_ERR_TOO_MANY_TOKENS: EXIT.INVALID_INPUT,
+  PL_ERR_AUDIO_INPUT: EXIT.INVALID_INPUT,
 };
 
 /** Exit code for an error code. */

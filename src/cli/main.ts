@@ -76,13 +76,61 @@ function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('run')
-    .description('run a pipeline manifest over a stream of JSONL items (stdin → stdout by default)')
+    .description(
+      'run a pipeline manifest over a stream of JSONL items (stdin → stdout by default), or over audio (-i speech.wav)',
+    )
     .argument('<manifest>', 'pipeline manifest, JSON or YAML')
-    .option('-i, --input <file>', 'JSONL input file, or - for stdin', '-')
+    .option(
+      '-i, --input <file>',
+      'input: a JSONL file, a WAV file or other audio file (read as audio frames), or - for stdin (JSONL; raw PCM with --sample-rate)',
+      '-',
+    )
     .option(
       '-o, --output <file>',
-      'JSONL output file, or - for stdout; a file is written as FILE.partial and renamed when complete (a write error: exit 74)',
+      'output: JSONL file, or - for stdout; a .wav name takes the audio frames (other outputs go to stdout). A file is written as FILE.partial and renamed when complete (a write error: exit 74)',
       '-',
+    )
+    .addOption(
+      new Option(
+        '--input-format <format>',
+        'how -i is read: auto (by the file header or name; stdin is JSONL, or raw PCM when --sample-rate is given), jsonl, wav, pcm (raw samples), ffmpeg (any file ffmpeg decodes)',
+      )
+        .choices(['auto', 'jsonl', 'json', 'wav', 'pcm', 'raw-pcm', 'ffmpeg'])
+        .default('auto'),
+    )
+    .option(
+      '--sample-rate <hz>',
+      'sample rate of raw PCM input (default 16000)',
+      positiveInt('--sample-rate'),
+    )
+    .option('--channels <n>', 'interleaved channels of raw PCM input (default 1)', positiveInt('--channels'))
+    .addOption(
+      new Option('--pcm-format <format>', 'sample encoding of raw PCM input: f32le (RemoteMedia’s) or s16le')
+        .choices(['f32le', 's16le'])
+        .default('f32le'),
+    )
+    .option(
+      '--frame-ms <ms>',
+      'length of the audio frames fed to the pipeline, in ms (default 20)',
+      positiveNumber('--frame-ms'),
+    )
+    .option(
+      '--chunk-size <samples>',
+      'frame length in samples per channel (RemoteMedia’s spelling; overrides --frame-ms)',
+      positiveInt('--chunk-size'),
+    )
+    .option(
+      '--realtime',
+      'release audio frames at wall-clock speed, like a live source; frames the pipeline cannot take in time are dropped and counted, with a warning',
+    )
+    .option('--audio-samples', 'write the samples of audio outputs into JSONL (base64 of little-endian f32)')
+    .addOption(
+      new Option(
+        '--wav-format <format>',
+        'sample encoding of a .wav output: s16 (16-bit PCM) or f32 (32-bit float)',
+      )
+        .choices(['s16', 'f32'])
+        .default('s16'),
     )
     .addOption(
       new Option(

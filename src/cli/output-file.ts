@@ -71,9 +71,9 @@ export class OutputFile implements TextSink {
     return new OutputFile(name, fd, inPlace ? null : path);
   }
 
-  /** Writes all of `text`. Throws OutputClosed on EPIPE and OutputError on any other failure. */
-  write(text: string): void {
-    const data = Buffer.from(text, 'utf8');
+  /** Writes all of `text` (or bytes). Throws OutputClosed on EPIPE and OutputError on any other failure. */
+  write(text: string | Uint8Array): void {
+    const data = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
     let off = 0;
     while (off < data.length) {
       let n: number;
@@ -91,6 +91,23 @@ export class OutputFile implements TextSink {
       off += n;
       this.bytes += n;
     }
+  }
+
+  /**
+   * Writes bytes at a position of a file (a header patched when the sizes are known). Not for stdout or special
+   * files, which cannot seek: the caller checks `seekable`.
+   */
+  writeAt(data: Uint8Array, position: number): void {
+    try {
+      writeSync(this.fd, data, 0, data.length, position);
+    } catch (e) {
+      throw this.failure(e as NodeJS.ErrnoException);
+    }
+  }
+
+  /** Whether writeAt can be used (a regular file written under its partial name). */
+  get seekable(): boolean {
+    return this.partialPath !== null;
   }
 
   /**

@@ -1,19 +1,26 @@
-/** `pitlane run`: streams JSONL through a manifest's pipeline. */
+/**
+ * `pitlane run`: streams items through a manifest's pipeline: JSONL by default, or audio frames from a WAV file,
+ * another audio file (ffmpeg) or raw PCM (cli/run-input.ts); outputs to JSONL, or audio to a WAV file
+ * (cli/run-output.ts).
+ */
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { FileError } from '../core/errors.js';
+import { AudioInputError, FileError, NodeFailedError } from '../core/errors.js';
 import { printable } from '../core/terminal-text.js';
 import { describeOpenError } from '../core/user-file.js';
 import { runPipeline, type NodeStats } from '../pipeline/executor.js';
-import { JSONL_READ_CHUNK_BYTES, JsonlWriter, readJsonl } from '../pipeline/jsonl.js';
-import { loadManifestFile, type ErrorPolicy } from '../pipeline/manifest.js';
+import { JSONL_READ_CHUNK_BYTES, readJsonl } from '../pipeline/jsonl.js';
+import type { FrameLatencySummary } from '../media/frame-latency.js';
+import { loadManifestFile, type ErrorPolicy, type Manifest } from '../pipeline/manifest.js';
 import { BUILTIN_NODE_TYPES } from '../nodes/registry.js';
 import { EXIT } from './exit-codes.js';
-import { OutputClosed, OutputFile } from './output-file.js';
+import { OutputClosed } from './output-file.js';
 import { reportError } from './report-error.js';
+import { asLiveInput, resolveRunInput, runAudioFrames, type AudioInputOptions } from './run-input.js';
+import { RunOutputs, type RunOutputOptions } from './run-output.js';
 import { printManifestWarnings } from './validate-command.js';
 
-export interface RunCommandOptions {
+export interface RunCommandOptions extends AudioInputOptions, RunOutputOptions {
   input?: string;
   output?: string;
   onError?: ErrorPolicy;
@@ -27,15 +34,25 @@ export interface RunCommandOptions {
 }
 
 export async function runCommand(file: string, opts: RunCommandOptions): Promise<number> {
-  const manifest = await loadManifestFile(file, BUILTIN_NODE_TYPES, {
+  const loaded = await loadManifestFile(file, BUILTIN_NODE_TYPES, {
     strict: opts.strict === true,
     onWarnings: (w) => printManifestWarnings(file, w),
   });
-  const input = await openInput(opts.input ?? '-');
-  const output = OutputFile.open(opts.output ?? '-');
+  const source = resolveRunInput(opts.input ?? '-', opts);
+  const live = source.kind === 'audio' && opts.realtime === true;
+  const manifest = live ? asLiveInput(loaded, opts) : loaded;
+  const input = source.kind === 'jsonl' ? await openInput(source.path) : null;
   // A failed write ends the run: sources stop, what is in flight drains, and the failure decides the exit code.
   const controller = new AbortController();
-  const writer = new JsonlWriter(output, () => controller.abort());
+  const output = new RunOutputs(opts.output ?? '-', opts, () => controller.abort());
+  let behind = 0;
+  const onBehind = (dropped: number, lateMs: number): void => {
+    behind = dropped;
+    process.stderr.write(
+      `pitlane: warning: the pipeline is behind real time: ${dropped} frame(s) dropped so far ` +
+        `(the last one was taken ${lateMs.toFixed(1)} ms late)\n`,
+    );
+  };
 
   // First Ctrl-C: stop cleanly (sources stop, in-flight items drain, nodes flush). Second: leave now.
   let interrupted = false;
@@ -48,12 +65,17 @@ export async function runCommand(file: string, opts: RunCommandOptions): Promise
   process.on('SIGINT', onSigint);
   try {
     const result = await runPipeline(manifest, {
-      input: readJsonl(input, {
-        signal: controller.signal,
-        ...(opts.maxLineMb !== undefined ? { maxLineBytes: Math.floor(opts.maxLineMb * 1024 * 1024) } : {}),
-        maxLineFlag: '--max-line-mb',
-      }),
-      onOutput: (v) => writer.write(v),
+      input:
+        source.kind === 'audio'
+          ? runAudioFrames(source.spec, opts, controller.signal, onBehind)
+          : readJsonl(input as Readable, {
+              signal: controller.signal,
+              ...(opts.maxLineMb !== undefined
+                ? { maxLineBytes: Math.floor(opts.maxLineMb * 1024 * 1024) }
+                : {}),
+              maxLineFlag: '--max-line-mb',
+            }),
+      onOutput: output.write,
       signal: controller.signal,
       timing: opts.stats === true || opts.jsonStats === true,
       ...(opts.pythonRuntime !== undefined ? { nodeOptions: { pythonRuntime: opts.pythonRuntime } } : {}),
@@ -61,31 +83,55 @@ export async function runCommand(file: string, opts: RunCommandOptions): Promise
     });
     let outputFailure: unknown = null;
     try {
-      writer.end();
-      output.close();
+      output.end();
     } catch (e) {
       outputFailure = e;
       output.abandon();
     }
+    const queued = live ? droppedAtEntry(manifest, result.stats) : 0;
+    if (queued > 0) {
+      process.stderr.write(
+        `pitlane: warning: the pipeline fell behind real time: ${queued} frame(s) were dropped from full input queues (drop_oldest)\n`,
+      );
+    }
+    const latency = output.latency.summary();
     if (opts.jsonStats === true) {
       process.stderr.write(
-        JSON.stringify({ state: result.state, duration_ms: result.durationMs, nodes: result.stats }) + '\n',
+        JSON.stringify({
+          state: result.state,
+          duration_ms: result.durationMs,
+          nodes: result.stats,
+          ...(latency !== null ? { frame_latency: latency } : {}),
+          ...(live ? { frames_dropped_behind: behind + queued } : {}),
+        }) + '\n',
       );
     } else if (opts.stats === true) {
-      process.stderr.write(formatStats(result.stats, result.durationMs, writer.count));
+      process.stderr.write(formatStats(result.stats, result.durationMs, output.count, latency));
     }
     if (outputFailure instanceof OutputClosed) return EXIT.OUTPUT_CLOSED;
     if (outputFailure !== null) {
-      if (result.state === 'failed') reportError(result.error);
+      if (result.state === 'failed') reportError(inputFailure(result.error));
       return reportError(outputFailure);
     }
-    if (result.state === 'failed') return reportError(result.error);
+    if (result.state === 'failed') return reportError(inputFailure(result.error));
     return result.state === 'cancelled' ? EXIT.INTERRUPTED : EXIT.OK;
   } finally {
     process.off('SIGINT', onSigint);
     output.abandon();
-    if (input !== process.stdin) input.destroy();
+    if (input !== null && input !== process.stdin) input.destroy();
   }
+}
+
+/** Items dropped by the queues of the nodes the input feeds. */
+function droppedAtEntry(manifest: Manifest, stats: readonly NodeStats[]): number {
+  return manifest.nodes
+    .filter((n) => (manifest.plan.predecessors[n.index]?.length ?? 0) === 0)
+    .reduce((sum, n) => sum + (stats.find((s) => s.id === n.id)?.dropped ?? 0), 0);
+}
+
+/** A bad audio input is the user's input error (exit 2), not a failure of the pipeline's implicit input node. */
+function inputFailure(error: unknown): unknown {
+  return error instanceof NodeFailedError && error.cause instanceof AudioInputError ? error.cause : error;
 }
 
 async function openInput(path: string): Promise<Readable> {
@@ -101,7 +147,12 @@ async function openInput(path: string): Promise<Readable> {
 }
 
 /** The `--stats` table: per-node counters and time. */
-export function formatStats(stats: readonly NodeStats[], durationMs: number, outputs: number): string {
+export function formatStats(
+  stats: readonly NodeStats[],
+  durationMs: number,
+  outputs: number,
+  latency: FrameLatencySummary | null = null,
+): string {
   const rows = stats.map((s) => [
     printable(s.id),
     s.type,
@@ -122,6 +173,12 @@ export function formatStats(stats: readonly NodeStats[], durationMs: number, out
     ...rows.map(line),
     ...details,
     `${outputs} outputs in ${durationMs.toFixed(1)} ms (time_ms: synchronous time in process/flush)`,
+    ...(latency !== null
+      ? [
+          `frame latency (audio frame in → its output out), ${latency.count} frames: p50 ${latency.p50_us} µs, ` +
+            `p90 ${latency.p90_us} µs, p99 ${latency.p99_us} µs, max ${latency.max_us} µs`,
+        ]
+      : []),
     '',
   ].join('\n');
 }

@@ -45,6 +45,8 @@ export const ERROR_CODES = {
   PL_ERR_INPUT_TOO_LONG:
     "An input holds more tokens than the model's limit, and truncation was not asked for.",
   PL_ERR_TOO_MANY_TOKENS: 'The inputs of one request hold more tokens than the per-request limit.',
+  PL_ERR_AUDIO_INPUT:
+    'An audio input is not valid or cannot be decoded (not a WAV, truncated, impossible format, NaN samples).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -487,5 +489,16 @@ export function toError(thrown: unknown): Error {
     return new Error(`non-error thrown: ${JSON.stringify(thrown)}`);
   } catch {
     return new Error(`non-error thrown: ${String(thrown)}`);
+  }
+}
+
+/** An audio input (a WAV file, raw PCM on stdin, a file for ffmpeg) that cannot be used, naming it and why. */
+export class AudioInputError extends PitlaneError {
+  /** The input as the user named it (`-` is stdin). */
+  readonly source: string;
+  constructor(source: string, message: string, options?: { cause?: unknown }) {
+    super('PL_ERR_AUDIO_INPUT', `${source === '-' ? 'stdin' : source}: ${message}`, options);
+    this.source = source;
+    this.name = 'AudioInputError';
   }
 }

@@ -59,7 +59,7 @@ describe('manifest validation', () => {
     const expect = [
       '$.version: unsupported version "v9": expected "v1"',
       "$.nodes[1].id: duplicate node id 's' (also $.nodes[0])",
-      "$.nodes[1].node_type: unknown node_type 'Calculater' (did you mean 'Calculator'?); known types: DataSource, DataSink, PassThrough, Calculator, TextTransform, Buffer, Filter, Accumulator, Python",
+      "$.nodes[1].node_type: unknown node_type 'Calculater' (did you mean 'Calculator'?); `pitlane nodes` lists the known types",
       '$.nodes[0].params.range.step: must not be 0',
       '$.nodes[2].params.operation: must be one of "add", "subtract", "multiply", "divide", "power", "modulo"; got "sqrt"',
       '$.nodes[3].params.operation: must be one of "uppercase", "lowercase", "reverse", "strip", "title", "length"; got "upper"',

@@ -339,5 +339,5 @@ function unknownTypeMessage(name: string, registry: NodeTypeRegistry): string {
     registry.types.flatMap((t) => [t.name, ...t.aliases]),
   );
   const hint = best !== undefined ? ` (did you mean '${best}'?)` : '';
-  return `unknown node_type '${name}'${hint}; known types: ${registry.types.map((t) => t.name).join(', ')}`;
+  return `unknown node_type '${name}'${hint}; \`pitlane nodes\` lists the known types`;
 }

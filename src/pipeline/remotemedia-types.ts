@@ -26,6 +26,8 @@ const planned = (what: string): RemoteMediaTypeEntry => ({ status: 'supported', 
 const absent = (reason: string): RemoteMediaTypeEntry => ({ status: 'not-available', reason });
 
 const EXAMPLE_ONLY = 'used in a RemoteMedia example manifest; no RemoteMedia code registers this type';
+const WHISPER =
+  'Whisper speech recognition on a user-supplied ONNX Whisper model (transformers.js layout), not the model RemoteMedia loads';
 const VIDEO = 'video processing; pitlane carries no video frames';
 const INTEGRATION_TEST =
   'a Python node of RemoteMedia’s integration tests; write a Python node (docs/python-nodes.md)';
@@ -46,7 +48,9 @@ export const REMOTEMEDIA_NODE_TYPES: Readonly<Record<string, RemoteMediaTypeEntr
   AudioResample: absent(EXAMPLE_ONLY),
   AudioResampleNode: absent('Python SDK resampler class; use FastResampleNode'),
   AudioResampler: absent('Python SDK resampler class; use FastResampleNode'),
-  AudioTrackSource: absent('WebRTC audio track source (Python SDK); pitlane has no WebRTC transport'),
+  AudioTrackSource: planned(
+    'WebRTC audio track source in RemoteMedia; here audio from pitlane run -i, like AudioInput',
+  ),
   AudioTransform: planned('audio gain and channel mixing (Python SDK)'),
   AutoResampleNode: planned('resamples to the rate the next node needs'),
   BenchPassthrough: absent('a benchmark node of RemoteMedia; use PassThrough'),
@@ -79,10 +83,7 @@ export const REMOTEMEDIA_NODE_TYPES: Readonly<Record<string, RemoteMediaTypeEntr
       'pitlane’s Filter (comparison on numbers); RemoteMedia’s FilterNode is an integration-test Python node',
   },
   Gain: absent('a node of RemoteMedia’s synchronous executor tests; use AudioTransform'),
-  HFWhisperNode: {
-    status: 'partly',
-    reason: 'Whisper speech recognition on a user-supplied ONNX Whisper model (transformers.js layout)',
-  },
+  HFWhisperNode: { status: 'partly', reason: WHISPER },
   HealthEmitterNode: planned('stream health: emits the health summary'),
   HrtfNode: absent('hearing-aid HRTF spatialisation (hearing-nodes crate); not in this build'),
   KokoroTTS: absent(EXAMPLE_ONLY),
@@ -124,11 +125,8 @@ export const REMOTEMEDIA_NODE_TYPES: Readonly<Record<string, RemoteMediaTypeEntr
   RemotePipelineNode: absent(
     'runs a sub-pipeline on a remote server (gRPC, HTTP, WebRTC); no remote transport',
   ),
-  RustWhisperNode: {
-    status: 'partly',
-    reason: 'Whisper speech recognition on a user-supplied ONNX Whisper model (transformers.js layout)',
-  },
-  RustWhisperTranscriber: absent('Python SDK class behind RustWhisperNode; use RustWhisperNode'),
+  RustWhisperNode: { status: 'partly', reason: WHISPER },
+  RustWhisperTranscriber: { status: 'partly', reason: WHISPER },
   SerializedClassExecutorNode: absent('runs a cloudpickled class; pitlane does not unpickle code'),
   SessionHealthNode: absent(
     'stream health: aggregates signals into ok/degraded/unhealthy; not in this build',
@@ -169,21 +167,15 @@ export const REMOTEMEDIA_NODE_TYPES: Readonly<Record<string, RemoteMediaTypeEntr
   VoiceActivityDetector: absent('Python SDK energy VAD class; use FastVADNode or SileroVADNode'),
   VoxtralTTSNode: absent('Voxtral TTS (Python, PyTorch, GPU model); not installable here'),
   WdrcNode: absent('hearing-aid wide dynamic range compression (hearing-nodes crate); not in this build'),
-  WhisperNode: absent(EXAMPLE_ONLY),
-  WhisperSTT: {
-    status: 'partly',
-    reason: 'Whisper speech recognition on a user-supplied ONNX Whisper model (transformers.js layout)',
-  },
+  WhisperNode: { status: 'partly', reason: WHISPER },
+  WhisperSTT: { status: 'partly', reason: WHISPER },
   WhisperSTTNode: absent('Python SDK class behind WhisperSTT; use WhisperSTT'),
-  WhisperTranscriptionNode: absent('Python SDK class behind HFWhisperNode; use HFWhisperNode'),
+  WhisperTranscriptionNode: { status: 'partly', reason: WHISPER },
   WhisperXNode: absent('WhisperX transcription (Python, PyTorch); not installable here'),
   WhisperXTranscriber: absent('WhisperX transcription (Python, PyTorch); not installable here'),
   'candle-llama': absent('Llama on the Candle ML framework (candle-nodes crate); not in this build'),
   'candle-phi': absent('Phi on the Candle ML framework (candle-nodes crate); not in this build'),
-  'candle-whisper': {
-    status: 'partly',
-    reason: 'Whisper speech recognition on a user-supplied ONNX Whisper model (transformers.js layout)',
-  },
+  'candle-whisper': { status: 'partly', reason: WHISPER },
   'candle-yolo': absent(
     'YOLO object detection on video (candle-nodes crate); pitlane carries no video frames',
   ),
