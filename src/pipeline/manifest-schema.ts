@@ -166,7 +166,10 @@ export const MANIFEST_VERSIONS = ['v1', '1.0'] as const;
 /** The whole manifest (structure only). */
 export const ManifestSchema = Type.Object({
   $schema: Type.Optional(Type.String()),
-  version: Type.String({ description: 'Manifest format version: "v1".' }),
+  version: Type.Union(
+    MANIFEST_VERSIONS.map((v) => Type.Literal(v)),
+    { description: 'Manifest format version: "v1" ("1.0" is read as v1, with a warning).' },
+  ),
   metadata: Type.Optional(MetadataSchema),
   nodes: Type.Array(NodeSchema, { minItems: 1 }),
   connections: Type.Optional(Type.Array(ConnectionSchema)),
