@@ -15,16 +15,8 @@
 import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  attr,
-  floatTensor,
-  FLOAT,
-  INT64,
-  int64Tensor,
-  normalArray,
-  onnx,
-  valueInfo,
-} from './onnx-helpers.mjs';
+import { FLOAT, INT64, onnx, valueInfo } from './onnx-helpers.mjs';
+import { GraphBuilder } from './vision-models/graph-builder.mjs';
 
 export const BUILD_VERSION = 1;
 export const WHISPER_MICRO = Object.freeze({
@@ -107,79 +99,30 @@ function tokenizerJson() {
   };
 }
 
-/** A small graph-building kit over onnx-proto objects, with seeded N(0, 0.02) weights. */
+/** The shared graph builder (vision-models/graph-builder.mjs) with this file's shorthands; weights N(0, 0.02). */
 function kit(seed) {
-  let state = seed >>> 0;
-  const rand = () => {
-    // mulberry32
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const nodes = [];
-  const inits = [];
-  let counter = 0;
-  const consts = new Map();
-  const op = (opType, inputs, attrs = {}, outName) => {
-    const output = outName ?? `${opType}_${counter++}`;
-    nodes.push({
-      opType,
-      input: inputs,
-      output: [output],
-      name: `${opType}_${counter++}`,
-      attribute: Object.entries(attrs).map(([k, v]) => attr(k, v)),
-    });
-    return output;
-  };
-  const weight = (name, dims, std = 0.02) => {
-    inits.push(
-      floatTensor(
+  const b = new GraphBuilder(seed);
+  return {
+    nodes: b.nodes,
+    inits: b.inits,
+    op: (opType, inputs, attrs, outName) => b.op(opType, inputs, attrs, outName),
+    weight: (name, dims) =>
+      b.param(
         name,
         dims,
-        normalArray(
-          dims.reduce((a, b) => a * b, 1),
-          std,
-          rand,
+        b.normal(
+          dims.reduce((x, y) => x * y, 1),
+          0.02,
         ),
       ),
-    );
-    return name;
+    filled: (name, n, value) => b.param(name, [n], new Float32Array(n).fill(value)),
+    ints: (values, dims = [values.length]) => b.constInt(dims, values),
+    float: (value) => b.scalar(value),
+    tensor: (name, dims, data) => b.constTensor(name, dims, data),
+    gelu: (x) => b.gelu({ name: x }).name,
+    linear: (x, prefix, cin, cout, bias = true) =>
+      b.linear(x, prefix, { tokens: 1, cin, cout, bias, std: 0.02 }),
   };
-  const filled = (name, n, value) => {
-    inits.push(floatTensor(name, [n], new Float32Array(n).fill(value)));
-    return name;
-  };
-  const ints = (values, dims = [values.length]) => {
-    const key = `i${dims.join('x')}:${values.join(',')}`;
-    if (!consts.has(key)) {
-      const name = `const_i_${consts.size}`;
-      inits.push(int64Tensor(name, dims, values));
-      consts.set(key, name);
-    }
-    return consts.get(key);
-  };
-  const float = (value) => {
-    const key = `f:${value}`;
-    if (!consts.has(key)) {
-      const name = `const_f_${consts.size}`;
-      inits.push(floatTensor(name, [], new Float32Array([value])));
-      consts.set(key, name);
-    }
-    return consts.get(key);
-  };
-  const tensor = (name, dims, data) => {
-    inits.push(floatTensor(name, dims, data));
-    return name;
-  };
-  return { op, weight, filled, ints, float, tensor, nodes, inits };
-}
-
-/** GELU as Whisper computes it (erf form), from primitive ops. */
-function gelu(k, x) {
-  const erf = k.op('Erf', [k.op('Mul', [x, k.float(Math.SQRT1_2)])]);
-  return k.op('Mul', [k.op('Mul', [x, k.float(0.5)]), k.op('Add', [erf, k.float(1)])]);
 }
 
 function layerNorm(k, x, prefix, d) {
@@ -193,10 +136,8 @@ function layerNorm(k, x, prefix, d) {
   );
 }
 
-function linear(k, x, prefix, inDim, outDim, bias = true) {
-  const y = k.op('MatMul', [x, k.weight(`${prefix}.weight`, [inDim, outDim])]);
-  return bias ? k.op('Add', [y, k.filled(`${prefix}.bias`, outDim, 0)]) : y;
-}
+const linear = (k, x, prefix, inDim, outDim, bias = true) => k.linear(x, prefix, inDim, outDim, bias);
+const gelu = (k, x) => k.gelu(x);
 
 /** [B, T, d] → [B, heads, T, headDim]. */
 function splitHeads(k, x, heads, headDim) {

@@ -5,6 +5,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { jsonLines as lines } from './helpers/jsonl.mjs';
 import { pitlane } from './helpers.mjs';
 
 const CLIP = '/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav';
@@ -21,12 +22,6 @@ const manifest = (name, yaml) => {
   writeFileSync(path, yaml);
   return path;
 };
-const lines = (stdout) =>
-  stdout
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
 
 describe('audio I/O nodes', () => {
   test('MediaReaderNode reads a file named relative to the manifest in chunk_size frames', async () => {

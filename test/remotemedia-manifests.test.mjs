@@ -59,8 +59,12 @@ function allowed(name, types, problem) {
 }
 
 describe("RemoteMedia's manifests", () => {
-  test('the fixtures are there: every v1 manifest of RemoteMedia at e9c6309', () => {
-    assert.equal(files.length, 43);
+  test('the fixtures are there: every v1 manifest of RemoteMedia at e9c6309 that the README lists', () => {
+    const listed = [...readFileSync(join(FIXTURES, 'README.md'), 'utf8').matchAll(/^- `(.+)`$/gm)].map(
+      (m) => m[1],
+    );
+    assert.equal(listed.length, 43);
+    for (const f of listed) assert.ok(files.includes(join(FIXTURES, f)), `missing: ${f}`);
   });
 
   for (const file of files) {

@@ -87,7 +87,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     )
     .option(
       '-o, --output <file>',
-      'output: JSONL file, or - for stdout; a .wav name takes the audio frames (other outputs go to stdout). A file is written as FILE.partial and renamed when complete (a write error: exit 74)',
+      'output: JSONL file, or - for stdout; a .wav name takes the audio frames, a .srt name the transcripts ({text, start, end}) as subtitles (other outputs go to stdout). A file is written as FILE.partial and renamed when complete (a write error: exit 74)',
       '-',
     )
     .addOption(
@@ -122,6 +122,11 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option(
       '--realtime',
       'release audio frames at wall-clock speed, like a live source; frames the pipeline cannot take in time are dropped and counted, with a warning',
+    )
+    .option(
+      '--streams <n>',
+      'replay the audio input as N concurrent streams (stream ids s0..s{N-1}), released together: a load test of a live pipeline with --realtime',
+      positiveInt('--streams'),
     )
     .option('--audio-samples', 'write the samples of audio outputs into JSONL (base64 of little-endian f32)')
     .addOption(

@@ -29,6 +29,7 @@ export interface AudioInputOptions {
   frameMs?: number;
   chunkSize?: number;
   realtime?: boolean;
+  streams?: number;
 }
 
 /** How the input will be read. */
@@ -84,6 +85,7 @@ export function runAudioFrames(
     signal,
     onBehind,
     realtime: opts.realtime === true,
+    ...(opts.streams !== undefined ? { streams: opts.streams } : {}),
     ...(opts.chunkSize !== undefined ? { frameSamples: opts.chunkSize } : {}),
     ...(opts.frameMs !== undefined ? { frameMs: opts.frameMs } : {}),
   });
@@ -94,7 +96,7 @@ export const LIVE_BACKLOG_MS = 500;
 
 /**
  * The manifest as run from a live (`--realtime`) source: the queues of the nodes the input feeds drop their oldest
- * frame when they hold more than LIVE_BACKLOG_MS of audio, instead of blocking a source that cannot wait, unless
+ * frame when they hold more than LIVE_BACKLOG_MS of audio (of every stream, with `--streams`), instead of blocking a source that cannot wait, unless
  * the manifest sets their queue policy itself. Dropped frames are counted in the nodes' stats.
  */
 export function asLiveInput(manifest: Manifest, opts: AudioInputOptions, sampleRateHint = 16_000): Manifest {
@@ -102,7 +104,7 @@ export function asLiveInput(manifest: Manifest, opts: AudioInputOptions, sampleR
     opts.chunkSize !== undefined
       ? (opts.chunkSize / sampleRateHint) * 1000
       : (opts.frameMs ?? DEFAULT_FRAME_MS);
-  const capacity = Math.max(2, Math.ceil(LIVE_BACKLOG_MS / frameMs));
+  const capacity = Math.max(2, Math.ceil(LIVE_BACKLOG_MS / frameMs)) * (opts.streams ?? 1);
   const explicit = manifest.document.settings?.queue_policy !== undefined;
   const nodes = manifest.nodes.map((n) =>
     (manifest.plan.predecessors[n.index]?.length ?? 0) === 0 &&

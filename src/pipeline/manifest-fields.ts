@@ -90,3 +90,47 @@ function walk(schema: TSchema, value: unknown, path: string, report: FieldReport
   }
   return changed ? out : value;
 }
+
+/**
+ * A node's params without the ones its type does not know (at any depth its schema names the fields), and a warning
+ * for each: RemoteMedia's nodes ignore params they do not read, so a RemoteMedia manifest may carry some pitlane's
+ * node does not take. Objects whose schema names no fields (records, unions) are kept whole for the schema check.
+ */
+export function dropUnknownParams(
+  schema: TSchema,
+  params: unknown,
+  base: string,
+): { readonly params: unknown; readonly warnings: ManifestProblem[] } {
+  const warnings: ManifestProblem[] = [];
+  const drop = (s: TSchema, value: unknown, path: string): unknown => {
+    const properties = (s as { properties?: Record<string, TSchema> }).properties;
+    if (
+      typeof value !== 'object' ||
+      value === null ||
+      Array.isArray(value) ||
+      s.type !== 'object' ||
+      properties === undefined ||
+      (s as { additionalProperties?: unknown }).additionalProperties === true
+    ) {
+      return value;
+    }
+    const known = Object.keys(properties);
+    const out: Record<string, unknown> = {};
+    let changed = false;
+    for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+      const sub = Object.hasOwn(properties, key) ? properties[key] : undefined;
+      if (sub === undefined) {
+        const best = closestName(key, known);
+        const hint = best !== undefined ? ` (did you mean '${best}'?)` : '';
+        warnings.push({ path: fieldPath(path, key), message: `unknown param '${key}', ignored${hint}` });
+        changed = true;
+        continue;
+      }
+      const w = drop(sub, v, fieldPath(path, key));
+      if (w !== v) changed = true;
+      out[key] = w;
+    }
+    return changed ? out : value;
+  };
+  return { params: drop(schema, params, base), warnings };
+}

@@ -227,6 +227,29 @@ describe('manifest validation', () => {
     assert.deepEqual(strict.warnings, []);
   });
 
+  test('unknown params are dropped with a warning (RemoteMedia nodes ignore params they do not read)', () => {
+    const doc = base(
+      [
+        { id: 's', node_type: 'DataSource', params: { range: { stop: 2, strat: 1 }, colour: 'red' } },
+        { id: 'c', node_type: 'Calculator', params: { operation: 'add', operand: 1, operands: [1] } },
+      ],
+      [{ from: 's', to: 'c' }],
+    );
+    const r = validateManifest(doc, BUILTIN_NODE_TYPES, where);
+    assert.ok(r.ok, JSON.stringify(r.problems));
+    assert.deepEqual(
+      r.warnings.map((w) => `${w.path}: ${w.message}`),
+      [
+        "$.nodes[0].params.range.strat: unknown param 'strat', ignored (did you mean 'start'?)",
+        "$.nodes[0].params.colour: unknown param 'colour', ignored",
+        "$.nodes[1].params.operands: unknown param 'operands', ignored (did you mean 'operand'?)",
+      ],
+    );
+    assert.deepEqual(r.manifest.nodes[0]?.params, { range: { stop: 2 } });
+    assert.deepEqual(r.manifest.nodes[0].document.params, { range: { stop: 2, strat: 1 }, colour: 'red' });
+    assert.equal(validateManifest(doc, BUILTIN_NODE_TYPES, where, true).problems.length, 3);
+  });
+
   test('a kept field of the wrong type is a warning; pitlane’s own settings stay strict', () => {
     const r = validateManifest(
       base([{ id: 'p', node_type: 'PassThrough', host: 3 }]),

@@ -16,7 +16,7 @@ import {
   schemaProblems,
 } from '../core/config-document.js';
 import { findCycle, planGraph, reachableFrom, type GraphPlan } from './graph.js';
-import { checkFieldNames } from './manifest-fields.js';
+import { checkFieldNames, dropUnknownParams } from './manifest-fields.js';
 import {
   KEPT_FIELD_PATH,
   MANIFEST_VERSIONS,
@@ -179,6 +179,8 @@ export function validateManifest(
   const rawNodes = Array.isArray(raw.nodes) ? (raw.nodes as unknown[]) : [];
   const indexById = new Map<string, number>();
   const types: (NodeTypeDefinition | undefined)[] = [];
+  /** Each node's params without the unknown ones (warned about). */
+  const paramsOf: (Record<string, unknown> | undefined)[] = [];
   rawNodes.forEach((n, i) => {
     const node = (typeof n === 'object' && n !== null ? n : {}) as Record<string, unknown>;
     const path = `$.nodes[${i}]`;
@@ -197,8 +199,12 @@ export function validateManifest(
       problems.push({ path: `${path}.node_type`, message: unknownTypeMessage(node.node_type, registry) });
     }
     if (type) {
-      const params = node.params ?? {};
-      if (typeof params === 'object' && !Array.isArray(params)) {
+      const written = node.params ?? {};
+      if (typeof written === 'object' && !Array.isArray(written)) {
+        const known = dropUnknownParams(type.params, written, `${path}.params`);
+        warnings.push(...known.warnings);
+        const params = known.params as Record<string, unknown>;
+        paramsOf[i] = params;
         const paramProblems = schemaProblems(type.params, params, `${path}.params`);
         problems.push(...paramProblems);
         if (paramProblems.length === 0 && type.check) {
@@ -291,7 +297,7 @@ export function validateManifest(
     index: i,
     id: n.id,
     type: types[i] as NodeTypeDefinition,
-    params: n.params ?? {},
+    params: paramsOf[i] ?? n.params ?? {},
     runtimeHint: n.runtime_hint,
     isOutput: n.is_output_node === true || (plan.successors[i]?.length ?? 0) === 0,
     queueCapacity: n.settings?.queue_capacity ?? settings.queue_capacity ?? MANIFEST_DEFAULTS.queueCapacity,

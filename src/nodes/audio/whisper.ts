@@ -15,7 +15,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
-import { AudioFrame } from '../../core/audio.js';
+import { AudioFrame, fromFrame } from '../../core/audio.js';
 import { ItemError } from '../../core/errors.js';
 import { defineNodeType, type PipelineNode } from '../../pipeline/node.js';
 
@@ -175,7 +175,10 @@ export const WhisperSTT = defineNodeType<Params>({
           ...(ctx.params.chunk_length_s !== undefined ? { chunk_length_s: ctx.params.chunk_length_s } : {}),
         });
         const text = (Array.isArray(result) ? result.map((r) => r.text).join(' ') : result.text).trim();
-        return { text, start: item.startSeconds, end: item.startSeconds + item.durationSeconds };
+        return fromFrame(
+          { text, start: item.startSeconds, end: item.startSeconds + item.durationSeconds },
+          item,
+        );
       },
       cleanup: async () => {
         await recognize?.dispose?.();
