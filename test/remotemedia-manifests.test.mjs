@@ -27,8 +27,9 @@ function manifestFiles(dir) {
 }
 
 /**
- * `${VAR:-default}` → default: RemoteMedia's pipeline-embed tool expands these shell-style templates (with no
- * environment set, to the default) before its loader sees the manifest; its loader, like pitlane's, does not.
+ * `${VAR:-default}` → default: RemoteMedia's example tools (pipeline-embed, tts-dataset-gen, transcribe-srt) expand
+ * these shell-style templates before its loader sees the manifest (here: as with no variable set); its loader and
+ * `remotemedia run`, like pitlane, do not.
  */
 const expandTemplates = (text) => text.replace(/\$\{\w+(?::[-=]([^}]*))?\}/g, (_, d) => d ?? '');
 
