@@ -95,7 +95,7 @@ export async function runCommand(file: string, opts: RunCommandOptions): Promise
         `pitlane: warning: the pipeline fell behind real time: ${queued} frame(s) were dropped from full input queues (drop_oldest)\n`,
       );
     }
-    const latency = output.latency.summary();
+    const latency = await output.latency.summary();
     if (opts.jsonStats === true) {
       process.stderr.write(
         JSON.stringify({
