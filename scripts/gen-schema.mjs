@@ -1,7 +1,11 @@
-// Writes schemas/manifest.v1.json from the TypeBox schemas and the node registry (npm run gen:schema).
-// test/schema.test.mjs fails when the committed file differs from what this produces.
+// Writes schemas/manifest.v1.json from the TypeBox schemas and the node registry, and docs/remotemedia-nodes.md
+// from the RemoteMedia type list and the registry (npm run gen:schema).
+// test/schema.test.mjs fails when a committed file differs from what this produces.
 import { writeFileSync } from 'node:fs';
+import { renderRemoteMediaDoc } from '../dist/nodes/remotemedia-doc.js';
 import { renderManifestSchema } from '../dist/nodes/schema-file.js';
 
 writeFileSync(new URL('../schemas/manifest.v1.json', import.meta.url), renderManifestSchema());
 console.log('wrote schemas/manifest.v1.json');
+writeFileSync(new URL('../docs/remotemedia-nodes.md', import.meta.url), renderRemoteMediaDoc());
+console.log('wrote docs/remotemedia-nodes.md');

@@ -25,20 +25,52 @@ describe('pitlane validate', () => {
       `${file}:10:5  $.nodes[1].node_type  unknown node_type 'Calculater' (did you mean 'Calculator'?)`,
       `${file}:14:15  $.nodes[2].params.operation  must be one of "add", "subtract", "multiply", "divide", "power", "modulo"; got "sqrt"`,
       `${file}:14:32  $.nodes[2].params.operand  expected number; got "2"`,
-      `${file}:17:5  $.nodes[3].colour  unknown field`,
       `${file}:21:7  $.connections[2].from  'sink' is a DataSink: sinks have no outputs`,
     ]) {
       assert.ok(r.stderr.includes(line), `missing:\n${line}\nin:\n${r.stderr}`);
     }
-    assert.match(r.stderr, /error PL_ERR_MANIFEST_INVALID: .*6 problems/);
+    assert.match(r.stderr, /error PL_ERR_MANIFEST_INVALID: .*5 problems/);
+    // An unknown field is a warning (RemoteMedia ignores unknown fields); --strict makes it an error.
+    assert.match(r.stderr, /warning: .*broken\.yaml: 1 warning in the manifest/);
+    assert.ok(r.stderr.includes(`${file}:17:5  $.nodes[3].colour  unknown field 'colour', kept and ignored`));
+    const strict = await pitlane(['validate', '--strict', example('broken.yaml')]);
+    assert.equal(strict.code, 2);
+    assert.match(strict.stderr, /error PL_ERR_MANIFEST_INVALID: .*6 problems/);
+    assert.doesNotMatch(strict.stderr, /warning/);
   });
 
-  test('--json prints the problems for scripts', async () => {
+  test('--json prints the problems and, apart, the warnings for scripts', async () => {
     const r = await pitlane(['validate', '--json', example('broken.yaml')]);
     assert.equal(r.code, 2);
+    assert.equal(r.stderr, '');
     const out = JSON.parse(r.stdout);
     assert.equal(out.valid, false);
     assert.ok(out.problems.some((p) => p.path === '$.nodes[0].params.range.step' && p.line === 8));
+    assert.deepEqual(
+      out.warnings.map((w) => [w.path, w.line, w.column]),
+      [['$.nodes[3].colour', 17, 5]],
+    );
+  });
+
+  test('a manifest with an unknown field runs, with the warning on stderr; --strict refuses it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pl-cli-'));
+    const file = join(dir, 'm.yaml');
+    writeFileSync(
+      file,
+      'version: v1\nnodes:\n  - id: c\n    node_type: CalculatorNode\n    fast_path: true\n    colur: red\n',
+    );
+    writeFileSync(join(dir, 'in.jsonl'), '{"operation": "add", "operands": [1, 2]}\n');
+    const r = await pitlane(['run', file, '-i', join(dir, 'in.jsonl')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '{"result":3,"operation":"add","operands":[1,2]}\n');
+    assert.ok(
+      r.stderr.includes(`${file}:6:5  $.nodes[0].colur  unknown field 'colur', kept and ignored`),
+      r.stderr,
+    );
+    const strict = await pitlane(['run', '--strict', file, '-i', join(dir, 'in.jsonl')]);
+    assert.equal(strict.code, 2);
+    assert.match(strict.stderr, /PL_ERR_MANIFEST_INVALID/);
+    assert.equal(strict.stdout, '');
   });
 
   test('a missing file and a syntax error: clear messages, exit 2', async () => {

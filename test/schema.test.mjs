@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { renderRemoteMediaDoc } from '../dist/nodes/remotemedia-doc.js';
 import { renderManifestSchema } from '../dist/nodes/schema-file.js';
 
 test('schemas/manifest.v1.json is up to date (run npm run gen:schema)', () => {
@@ -14,5 +15,10 @@ test('the schema names every built-in node type and its params', () => {
   const node = schema.properties.nodes.items;
   assert.ok(node.properties.node_type.enum.includes('CalculatorNode'));
   const calc = node.allOf.find((c) => c.if.properties.node_type.enum.includes('Calculator'));
-  assert.deepEqual(calc.then.properties.params.required.sort(), ['operand', 'operation']);
+  assert.deepEqual(Object.keys(calc.then.properties.params.properties).sort(), ['operand', 'operation']);
+});
+
+test('docs/remotemedia-nodes.md is up to date (run npm run gen:schema)', () => {
+  const committed = readFileSync(new URL('../docs/remotemedia-nodes.md', import.meta.url), 'utf8');
+  assert.equal(committed, renderRemoteMediaDoc());
 });

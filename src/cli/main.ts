@@ -149,6 +149,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       positiveNumber('--max-line-mb'),
       256,
     )
+    .option('--strict', 'unknown manifest fields are errors, not warnings')
     .option('--stats', 'print per-node counters and timings to stderr when done')
     .option('--json-stats', 'print per-node counters and timings to stderr as one JSON line')
     .addOption(
@@ -165,8 +166,9 @@ function buildProgram(setExit: (code: number) => void): Command {
     .command('validate')
     .description('check a manifest and list every problem with its path, line and column (exit 2 if any)')
     .argument('<manifest>', 'pipeline manifest, JSON or YAML')
-    .option('--json', 'print the result as JSON on stdout')
-    .action(async (file: string, opts: { json?: boolean }) => {
+    .option('--json', 'print the result as JSON on stdout (problems and warnings listed apart)')
+    .option('--strict', 'unknown fields are errors, not warnings')
+    .action(async (file: string, opts: { json?: boolean; strict?: boolean }) => {
       const { validateCommand } = await import('./validate-command.js');
       setExit(await validateCommand(file, opts));
     });

@@ -18,6 +18,7 @@ import { OutputClosed } from './output-file.js';
 import { reportError } from './report-error.js';
 import { asLiveInput, resolveRunInput, runAudioFrames, type AudioInputOptions } from './run-input.js';
 import { RunOutputs, type RunOutputOptions } from './run-output.js';
+import { printManifestWarnings } from './validate-command.js';
 
 export interface RunCommandOptions extends AudioInputOptions, RunOutputOptions {
   input?: string;
@@ -28,10 +29,15 @@ export interface RunCommandOptions extends AudioInputOptions, RunOutputOptions {
   pythonRuntime?: 'cpython' | 'pyodide';
   /** Longest input line in MiB (longer: that line is an error record). */
   maxLineMb?: number;
+  /** Unknown manifest fields are errors. */
+  strict?: boolean;
 }
 
 export async function runCommand(file: string, opts: RunCommandOptions): Promise<number> {
-  const loaded = await loadManifestFile(file, BUILTIN_NODE_TYPES);
+  const loaded = await loadManifestFile(file, BUILTIN_NODE_TYPES, {
+    strict: opts.strict === true,
+    onWarnings: (w) => printManifestWarnings(file, w),
+  });
   const source = resolveRunInput(opts.input ?? '-', opts);
   const live = source.kind === 'audio' && opts.realtime === true;
   const manifest = live ? asLiveInput(loaded, opts) : loaded;

@@ -29,9 +29,13 @@ export function registryWith(factories: Record<string, () => PipelineNode>): Nod
   return createNodeTypeRegistry([...BUILTIN_NODE_TYPES.types, Custom]);
 }
 
-/** Validates a manifest document or throws with its problems. */
-export function manifestOf(doc: object, registry: NodeTypeRegistry = BUILTIN_NODE_TYPES): Manifest {
-  const r = validateManifest(doc, registry, { source: 'test', baseDir: process.cwd() });
+/** Validates a manifest document or throws with its problems (`strict`: warnings too, as `--strict` does). */
+export function manifestOf(
+  doc: object,
+  registry: NodeTypeRegistry = BUILTIN_NODE_TYPES,
+  strict = false,
+): Manifest {
+  const r = validateManifest(doc, registry, { source: 'test', baseDir: process.cwd() }, strict);
   if (!r.ok) throw new Error(r.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
   return r.manifest;
 }

@@ -5,7 +5,7 @@
  * JSON files take the fast path (JSON.parse); the yaml library is loaded only for YAML files and, on the error
  * path, to locate problems by line and column.
  */
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, extname, resolve } from 'node:path';
 import type { Static } from '@sinclair/typebox';
 import { ManifestInvalidError, ManifestParseError, type ManifestProblem } from '../core/errors.js';
 import {
@@ -16,7 +16,10 @@ import {
   schemaProblems,
 } from '../core/config-document.js';
 import { findCycle, planGraph, reachableFrom, type GraphPlan } from './graph.js';
+import { checkFieldNames, dropUnknownParams } from './manifest-fields.js';
 import {
+  KEPT_FIELD_PATH,
+  MANIFEST_VERSIONS,
   ManifestSchema,
   type ErrorPolicySchema,
   type ManifestDocument,
@@ -24,6 +27,7 @@ import {
   type QueuePolicySchema,
 } from './manifest-schema.js';
 import type { NodeTypeDefinition, NodeTypeRegistry } from './node.js';
+import { remoteMediaStatus } from './remotemedia-types.js';
 
 export type QueuePolicy = Static<typeof QueuePolicySchema>;
 export type ErrorPolicy = Static<typeof ErrorPolicySchema>;
@@ -46,12 +50,13 @@ export interface ManifestNode {
   readonly isOutput: boolean;
   readonly queueCapacity: number;
   readonly queuePolicy: QueuePolicy;
-  /** The node as written, every field preserved (RemoteMedia fields included). */
+  /** The node as written, every field preserved (RemoteMedia fields included; camelCase names in snake_case). */
   readonly document: NodeDocument;
 }
 
 /** A validated, normalised manifest: what the executor runs. */
 export interface Manifest {
+  /** `metadata.name`, else the file name without its extension. */
   readonly name: string;
   readonly description: string | undefined;
   readonly nodes: readonly ManifestNode[];
@@ -63,19 +68,33 @@ export interface Manifest {
   readonly baseDir: string;
   /** Where the manifest came from (a path, or a label such as `<inline>`). */
   readonly source: string;
-  /** The manifest as written. */
+  /** The manifest as written (camelCase field names in snake_case). */
   readonly document: ManifestDocument;
+  /** Unknown fields and other things kept but not acted on, with their paths (and lines, for files). */
+  readonly warnings: readonly ManifestProblem[];
+}
+
+/** Options of loading and validating a manifest. */
+export interface ManifestCheckOptions {
+  /** Warnings are errors (`--strict`). */
+  readonly strict?: boolean;
+  /** Called with the warnings (located in the text) before the manifest is returned or refused. */
+  readonly onWarnings?: (warnings: readonly ManifestProblem[]) => void;
 }
 
 /** Reads, parses and validates a manifest file. Throws FileError, ManifestParseError or ManifestInvalidError. */
-export async function loadManifestFile(file: string, registry: NodeTypeRegistry): Promise<Manifest> {
+export async function loadManifestFile(
+  file: string,
+  registry: NodeTypeRegistry,
+  check: ManifestCheckOptions = {},
+): Promise<Manifest> {
   // Synchronous on purpose: a manifest is small, and fs/promises costs ~0.1 ms more per read (thread pool).
   const text = readConfigFile(file, 'manifest');
-  return parseManifest(text, { source: file, baseDir: dirname(resolve(file)) }, registry);
+  return parseManifest(text, { ...check, source: file, baseDir: dirname(resolve(file)) }, registry);
 }
 
 /** Options of parseManifest. */
-export interface ParseManifestOptions {
+export interface ParseManifestOptions extends ManifestCheckOptions {
   /** Path or label used in messages. */
   readonly source: string;
   /** Folder for relative paths in params; default: the current directory. */
@@ -92,11 +111,16 @@ export async function parseManifest(
 ): Promise<Manifest> {
   const parsed = await parseDocumentText(text, options.source, options.format);
   if (!parsed.ok) throw new ManifestParseError(options.source, parsed.message);
-  const doc = parsed.doc;
-  const result = validateManifest(doc, registry, {
-    source: options.source,
-    baseDir: options.baseDir ?? process.cwd(),
-  });
+  const result = validateManifest(
+    parsed.doc,
+    registry,
+    { source: options.source, baseDir: options.baseDir ?? process.cwd() },
+    options.strict === true,
+  );
+  if (result.warnings.length > 0) {
+    await locateAndSortProblems(text, result.warnings);
+    options.onWarnings?.(result.warnings);
+  }
   if (!result.ok) {
     await locateAndSortProblems(text, result.problems);
     throw new ManifestInvalidError(options.source, result.problems);
@@ -105,33 +129,58 @@ export async function parseManifest(
 }
 
 export type ValidationResult =
-  | { readonly ok: true; readonly manifest: Manifest; readonly problems: readonly [] }
-  | { readonly ok: false; readonly problems: ManifestProblem[] };
+  | {
+      readonly ok: true;
+      readonly manifest: Manifest;
+      readonly problems: readonly [];
+      readonly warnings: ManifestProblem[];
+    }
+  | { readonly ok: false; readonly problems: ManifestProblem[]; readonly warnings: ManifestProblem[] };
 
-/** Validates a parsed manifest document; collects every problem. */
+/**
+ * Validates a parsed manifest document; collects every problem, and every warning (unknown fields: RemoteMedia
+ * ignores them). With `strict`, warnings are problems.
+ */
 export function validateManifest(
-  doc: unknown,
+  input: unknown,
   registry: NodeTypeRegistry,
   where: { readonly source: string; readonly baseDir: string },
+  strict = false,
 ): ValidationResult {
-  const problems: ManifestProblem[] = [];
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    return { ok: false, problems: [{ path: '$', message: 'a manifest must be an object' }] };
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return { ok: false, problems: [{ path: '$', message: 'a manifest must be an object' }], warnings: [] };
   }
-  problems.push(...schemaProblems(ManifestSchema, doc, '$'));
-  const raw = doc as Record<string, unknown>;
-  if (raw.version !== undefined && raw.version !== 'v1') {
-    replaceProblem(
-      problems,
-      '$.version',
-      `unsupported version ${JSON.stringify(raw.version)}: expected "v1"`,
-    );
+  const fields = checkFieldNames(ManifestSchema, input);
+  const doc = fields.doc as Record<string, unknown>;
+  const problems: ManifestProblem[] = [...fields.problems];
+  const warnings: ManifestProblem[] = strict ? problems : [];
+  warnings.push(...fields.warnings);
+  for (const p of schemaProblems(ManifestSchema, doc, '$')) {
+    if (KEPT_FIELD_PATH.test(p.path)) warnings.push({ ...p, message: `${p.message}; kept and ignored` });
+    else problems.push(p);
+  }
+  const raw = doc;
+  if (typeof raw.version === 'string' && raw.version !== 'v1') {
+    if ((MANIFEST_VERSIONS as readonly string[]).includes(raw.version)) {
+      warnings.push({
+        path: '$.version',
+        message: `version ${JSON.stringify(raw.version)} read as "v1" (RemoteMedia's pipeline-runner templates write it; write "v1")`,
+      });
+    } else {
+      replaceProblem(
+        problems,
+        '$.version',
+        `unsupported version ${JSON.stringify(raw.version)}: expected "v1"`,
+      );
+    }
   }
 
   // Node-level checks that go beyond structure: ids, types, params.
   const rawNodes = Array.isArray(raw.nodes) ? (raw.nodes as unknown[]) : [];
   const indexById = new Map<string, number>();
   const types: (NodeTypeDefinition | undefined)[] = [];
+  /** Each node's params without the unknown ones (warned about). */
+  const paramsOf: (Record<string, unknown> | undefined)[] = [];
   rawNodes.forEach((n, i) => {
     const node = (typeof n === 'object' && n !== null ? n : {}) as Record<string, unknown>;
     const path = `$.nodes[${i}]`;
@@ -150,8 +199,12 @@ export function validateManifest(
       problems.push({ path: `${path}.node_type`, message: unknownTypeMessage(node.node_type, registry) });
     }
     if (type) {
-      const params = node.params ?? {};
-      if (typeof params === 'object' && !Array.isArray(params)) {
+      const written = node.params ?? {};
+      if (typeof written === 'object' && !Array.isArray(written)) {
+        const known = dropUnknownParams(type.params, written, `${path}.params`);
+        warnings.push(...known.warnings);
+        const params = known.params as Record<string, unknown>;
+        paramsOf[i] = params;
         const paramProblems = schemaProblems(type.params, params, `${path}.params`);
         problems.push(...paramProblems);
         if (paramProblems.length === 0 && type.check) {
@@ -235,15 +288,16 @@ export function validateManifest(
     }
   }
 
-  if (problems.length > 0 || plan.order === null) return { ok: false, problems };
+  const outWarnings = strict ? [] : warnings;
+  if (problems.length > 0 || plan.order === null) return { ok: false, problems, warnings: outWarnings };
 
-  const manifestDoc = doc as ManifestDocument;
+  const manifestDoc = doc as unknown as ManifestDocument;
   const settings = manifestDoc.settings ?? {};
   const nodes: ManifestNode[] = manifestDoc.nodes.map((n, i) => ({
     index: i,
     id: n.id,
     type: types[i] as NodeTypeDefinition,
-    params: n.params ?? {},
+    params: paramsOf[i] ?? n.params ?? {},
     runtimeHint: n.runtime_hint,
     isOutput: n.is_output_node === true || (plan.successors[i]?.length ?? 0) === 0,
     queueCapacity: n.settings?.queue_capacity ?? settings.queue_capacity ?? MANIFEST_DEFAULTS.queueCapacity,
@@ -253,9 +307,10 @@ export function validateManifest(
   return {
     ok: true,
     problems: [],
+    warnings: outWarnings,
     manifest: {
-      name: manifestDoc.metadata.name,
-      description: manifestDoc.metadata.description,
+      name: manifestDoc.metadata?.name ?? nameFromSource(where.source),
+      description: manifestDoc.metadata?.description,
       nodes,
       connections: manifestDoc.connections ?? [],
       plan: plan as GraphPlan & { order: number[] },
@@ -263,8 +318,15 @@ export function validateManifest(
       baseDir: where.baseDir,
       source: where.source,
       document: manifestDoc,
+      warnings: outWarnings,
     },
   };
+}
+
+/** `pipelines/tts.yaml` → `tts`: the name of a manifest whose metadata has none. */
+function nameFromSource(source: string): string {
+  const file = basename(source);
+  return file.slice(0, file.length - extname(file).length) || source;
 }
 
 function replaceProblem(problems: ManifestProblem[], path: string, message: string): void {
@@ -274,10 +336,14 @@ function replaceProblem(problems: ManifestProblem[], path: string, message: stri
 }
 
 function unknownTypeMessage(name: string, registry: NodeTypeRegistry): string {
+  const remoteMedia = remoteMediaStatus(name, registry);
+  if (remoteMedia !== undefined) {
+    return `'${name}' is a RemoteMedia node type that pitlane does not provide: ${remoteMedia.reason} (see docs/remotemedia-nodes.md)`;
+  }
   const best = closestName(
     name,
     registry.types.flatMap((t) => [t.name, ...t.aliases]),
   );
   const hint = best !== undefined ? ` (did you mean '${best}'?)` : '';
-  return `unknown node_type '${name}'${hint}; known types: ${registry.types.map((t) => t.name).join(', ')}`;
+  return `unknown node_type '${name}'${hint}; \`pitlane nodes\` lists the known types`;
 }
