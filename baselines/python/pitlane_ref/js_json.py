@@ -194,6 +194,9 @@ def js_dumps(value: Any) -> str:
         return _js_number(float(value))
     if t is bytes:  # binary from a Python node: JSON.stringify of a Uint8Array
         return "{" + ",".join([f'"{i}":{b}' for i, b in enumerate(value)]) + "}"
+    to_json = getattr(value, "to_json", None)
+    if to_json is not None:  # an AudioFrame: its metadata, as JSON.stringify calls toJSON()
+        return js_dumps(to_json())
     raise TypeError(f"not a JSON value: {t.__name__}")
 
 

@@ -1,0 +1,194 @@
+// The CPython reference executor (baselines/python/pitlane_ref) against pitlane on audio: the same `run -i` on
+// real LibriVox clips from Debian's pocketsphinx-testdata (and files ffmpeg makes from one) must print the same
+// JSONL frames, byte for byte, write the same WAV, and refuse the same bad audio with the same words and exit code.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { pitlane, reference } from './helpers.mjs';
+
+const LIBRIVOX = '/usr/share/pocketsphinx/test/data/librivox';
+const CLIPS = readdirSync(LIBRIVOX)
+  .filter((f) => f.endsWith('.wav'))
+  .map((f) => join(LIBRIVOX, f));
+const CLIP = CLIPS[0];
+
+let dir;
+let pass;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'pitlane-ref-audio-'));
+  pass = join(dir, 'pass.yaml');
+  writeFileSync(pass, 'version: v1\nmetadata: {name: pass}\nnodes:\n  - {id: p, node_type: PassThrough}\n');
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const ffmpeg = (...args) => {
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-y', ...args]);
+  assert.equal(r.status, 0, `ffmpeg ${args.join(' ')}: ${r.stderr}`);
+};
+
+/** Runs both CLIs with the same arguments (and stdin); asserts the same exit code and stdout; returns both. */
+async function both(args, opts) {
+  const [p, r] = await Promise.all([pitlane(['run', ...args], opts), reference(['run', ...args], opts)]);
+  assert.equal(r.code, p.code, `exit codes differ\npitlane: ${p.stderr}\nreference: ${r.stderr}`);
+  assert.equal(r.stdout, p.stdout);
+  return { p, r };
+}
+
+describe('reference executor: audio in and out like pitlane run', () => {
+  test('every LibriVox clip: the same JSONL frames, samples included', async () => {
+    assert.ok(CLIPS.length >= 4, `LibriVox clips in ${LIBRIVOX}`);
+    for (const clip of CLIPS) {
+      const { p } = await both([pass, '-i', clip, '--audio-samples']);
+      assert.equal(p.code, 0, p.stderr);
+      const first = JSON.parse(p.stdout.split('\n')[0]);
+      assert.deepEqual(
+        [first.type, first.sample_rate, first.channels, first.frames, first.timestamp_us],
+        ['audio', 16000, 1, 320, 0],
+      );
+    }
+  });
+
+  test('the same frames at odd frame lengths, 48 kHz stereo FLAC (ffmpeg), float, 24- and 8-bit WAV', async () => {
+    const files = {
+      'c48.flac': ['-ar', '48000', '-ac', '2'],
+      'f32.wav': ['-ar', '44100', '-ac', '2', '-c:a', 'pcm_f32le'],
+      's24.wav': ['-c:a', 'pcm_s24le'],
+      'u8.wav': ['-c:a', 'pcm_u8'],
+      's32.wav': ['-ac', '3', '-c:a', 'pcm_s32le'],
+    };
+    for (const [name, opts] of Object.entries(files)) {
+      const path = join(dir, name);
+      ffmpeg('-i', CLIP, '-t', '2', ...opts, path);
+      const { p } = await both([pass, '-i', path, '--audio-samples', '--frame-ms', '7.3']);
+      assert.equal(p.code, 0, `${name}: ${p.stderr}`);
+    }
+    const { p } = await both([pass, '-i', join(dir, 'f32.wav'), '--chunk-size', '1000']);
+    assert.equal(p.stdout.trim().split('\n').length, Math.ceil((2 * 44100) / 1000));
+  });
+
+  test('raw PCM on stdin, s16le and f32le, gives the same frames', async () => {
+    const raw = readFileSync(CLIP).subarray(44);
+    const s16 = await both(
+      [pass, '-i', '-', '--sample-rate', '16000', '--pcm-format', 's16le', '--audio-samples'],
+      { input: raw },
+    );
+    assert.equal(s16.p.code, 0, s16.p.stderr);
+    const f32 = Buffer.alloc(raw.length * 2);
+    for (let i = 0; i < raw.length / 2; i++) f32.writeFloatLE(raw.readInt16LE(i * 2) / 32768, i * 4);
+    const stereo = await both(
+      [pass, '-i', '-', '--sample-rate', '8000', '--channels', '2', '--frame-ms', '30'],
+      { input: f32 },
+    );
+    assert.equal(stereo.p.code, 0, stereo.p.stderr);
+  });
+
+  test('-o out.wav: the same file, byte for byte', async () => {
+    const a = join(dir, 'p.wav');
+    const b = join(dir, 'r.wav');
+    const [p, r] = await Promise.all([
+      pitlane(['run', pass, '-i', CLIP, '-o', a, '--chunk-size', '333']),
+      reference(['run', pass, '-i', CLIP, '-o', b, '--chunk-size', '333']),
+    ]);
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.deepEqual(readFileSync(b), readFileSync(a));
+    // A float WAV with out-of-range samples: both clip and round them the same way.
+    const loud = join(dir, 'loud.wav');
+    ffmpeg('-i', CLIP, '-t', '1', '-af', 'volume=8', '-c:a', 'pcm_f32le', loud);
+    const [p2, r2] = await Promise.all([
+      pitlane(['run', pass, '-i', loud, '-o', a]),
+      reference(['run', pass, '-i', loud, '-o', b]),
+    ]);
+    assert.equal(p2.code + r2.code, 0, p2.stderr + r2.stderr);
+    assert.deepEqual(readFileSync(b), readFileSync(a));
+  });
+
+  test('bad audio: the same exit code and the same problem words', async () => {
+    const wav = readFileSync(CLIP);
+    const nan = Buffer.alloc(20);
+    nan.writeFloatLE(Number.NaN, 8);
+    const cases = [
+      ['cut.wav', wav.subarray(0, 1000), /truncated: the header announces \d+ bytes/],
+      ['text.wav', Buffer.from('hello\n'), /not a WAV file/],
+      [
+        'zc.wav',
+        Buffer.concat([wav.subarray(0, 22), Buffer.from([0, 0]), wav.subarray(24, 1044)]),
+        /0 channels/,
+      ],
+      [
+        'zr.wav',
+        Buffer.concat([wav.subarray(0, 24), Buffer.alloc(4), wav.subarray(28, 1044)]),
+        /rate of 0 Hz/,
+      ],
+    ];
+    const error = (stderr) => stderr.split('\n').find((l) => l.startsWith('error '));
+    for (const [name, bytes, pattern] of cases) {
+      const path = join(dir, name);
+      writeFileSync(path, bytes);
+      const { p, r } = await both([pass, '-i', path]);
+      assert.equal(p.code, 2, p.stderr);
+      assert.match(error(r.stderr), pattern);
+      assert.equal(error(r.stderr), error(p.stderr));
+    }
+    for (const [input, args] of [
+      [nan, ['--sample-rate', '16000']],
+      [Buffer.alloc(6), ['--sample-rate', '8000', '--channels', '2', '--pcm-format', 's16le']],
+    ]) {
+      const { p, r } = await both([pass, '-i', '-', ...args], { input });
+      assert.equal(p.code, 2, p.stderr);
+      assert.match(error(r.stderr), /^error PL_ERR_AUDIO_INPUT: stdin: /);
+      assert.equal(error(r.stderr), error(p.stderr));
+    }
+  });
+
+  test('--stats reports per-frame latency under pitlane --json-stats key names', async () => {
+    const [p, r] = await Promise.all([
+      pitlane(['run', pass, '-i', CLIP, '--json-stats']),
+      reference(['run', pass, '-i', CLIP, '--stats']),
+    ]);
+    assert.equal(p.code + r.code, 0, p.stderr + r.stderr);
+    const pl = JSON.parse(p.stderr.trim().split('\n').at(-1)).frame_latency;
+    const ref = JSON.parse(r.stderr.trim().split('\n').at(-1)).frame_latency;
+    assert.deepEqual(Object.keys(ref), Object.keys(pl));
+    assert.equal(ref.count, pl.count);
+    assert.ok(ref.p50_us > 0 && ref.p50_us <= ref.p99_us && ref.p99_us <= ref.max_us);
+  });
+
+  test('--realtime: paced, and a pipeline that cannot keep up drops frames, counted and warned about', async () => {
+    const clip = join(dir, 'one-second.wav');
+    ffmpeg('-i', CLIP, '-t', '1', clip);
+    const slow = join(dir, 'slow.yaml');
+    writeFileSync(
+      slow,
+      [
+        'version: v1',
+        'metadata: {name: slow}',
+        'nodes:',
+        '  - id: slow',
+        '    node_type: python',
+        '    params:',
+        '      code: |',
+        '        import time',
+        '        class Slow:',
+        '            first = True',
+        '            def process(self, frame):',
+        '                if self.first:',
+        '                    time.sleep(2)',
+        '                    self.first = False',
+        '                return frame.frames',
+        '',
+      ].join('\n'),
+    );
+    const r = await reference(['run', slow, '-i', clip, '--realtime', '--stats']);
+    assert.equal(r.code, 0, r.stderr);
+    const stats = JSON.parse(r.stderr.trim().split('\n').at(-1));
+    assert.ok(stats.frames_dropped_behind > 0);
+    assert.match(r.stderr, /warning: the pipeline is behind real time/);
+    assert.equal(stats.stats.slow.received + stats.frames_dropped_behind, 50);
+    assert.equal(r.stdout.trim().split('\n').length, stats.stats.slow.received);
+  });
+});
