@@ -7,7 +7,22 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { pitlane, reference } from './helpers.mjs';
+import { PITLANE, pitlane, reference } from './helpers.mjs';
+
+/** Node types (names and aliases) of the pitlane under test: a differential test of a node family is skipped
+ * until its TypeScript nodes are on this branch. */
+const PITLANE_TYPES = (() => {
+  const r = spawnSync(process.execPath, [PITLANE, 'nodes', '--json'], {
+    encoding: 'utf8',
+  });
+  return r.status === 0
+    ? new Set(JSON.parse(r.stdout).flatMap((t) => [t.name, ...(t.aliases ?? [])]))
+    : new Set();
+})();
+const needs = (...types) => {
+  const missing = types.filter((t) => !PITLANE_TYPES.has(t));
+  return missing.length > 0 ? { skip: `needs ${missing.join(', ')} on main` } : {};
+};
 
 const LIBRIVOX = '/usr/share/pocketsphinx/test/data/librivox';
 const CLIPS = readdirSync(LIBRIVOX)
@@ -191,4 +206,76 @@ describe('reference executor: audio in and out like pitlane run', () => {
     assert.equal(stats.stats.slow.received + stats.frames_dropped_behind, 50);
     assert.equal(r.stdout.trim().split('\n').length, stats.stats.slow.received);
   });
+});
+
+describe('reference executor: audio nodes give the events pitlane gives, byte for byte', () => {
+  const ANALYSERS = [
+    ['AudioLevelNode', { low_volume_threshold_db: -20.0, silence_threshold_db: -50.0 }],
+    [
+      'SilenceDetectorNode',
+      { silence_threshold_db: -50.0, sustained_silence_ms: 500.0, dropout_count_threshold: 3 },
+    ],
+    ['ClippingDetectorNode', { saturation_threshold: 0.99, saturation_ratio_threshold: 1.0 }],
+    ['ChannelBalanceNode', { imbalance_threshold_db: 10.0, dead_channel_threshold_db: -60.0 }],
+  ];
+  test(
+    'stream health: each analyser alone, and feeding HealthEmitterNode (its `ts`, wall-clock seconds, aside)',
+    needs(...ANALYSERS.map(([t]) => t), 'HealthEmitterNode'),
+    async () => {
+      // The clip, and a loud, clipped, one-sided 44.1 kHz stereo version of it in 13 ms frames.
+      const loud = join(dir, 'loud-stereo.wav');
+      ffmpeg(
+        '-i',
+        CLIP,
+        '-af',
+        'volume=30,pan=stereo|c0=c0|c1=0.05*c0',
+        '-ar',
+        '44100',
+        '-c:a',
+        'pcm_f32le',
+        loud,
+      );
+      const inputs = [
+        ['-i', CLIP],
+        ['-i', loud, '--frame-ms', '13'],
+      ];
+      const maskTs = (stdout) => stdout.replace(/"ts":"\d+"/g, '"ts":"T"');
+      for (const [type, params] of ANALYSERS) {
+        const alone = join(dir, `${type}.json`);
+        writeFileSync(
+          alone,
+          JSON.stringify({
+            version: 'v1',
+            metadata: { name: type },
+            nodes: [{ id: 'a', node_type: type, params }],
+          }),
+        );
+        const chained = join(dir, `${type}-health.json`);
+        writeFileSync(
+          chained,
+          JSON.stringify({
+            version: 'v1',
+            metadata: { name: `${type} health` },
+            nodes: [
+              { id: 'a', node_type: type, params },
+              { id: 'h', node_type: 'HealthEmitterNode', params: { health_threshold: 0.7 } },
+            ],
+            connections: [{ from: 'a', to: 'h' }],
+          }),
+        );
+        for (const input of inputs) {
+          const { p } = await both([alone, ...input]);
+          assert.equal(p.code, 0, p.stderr);
+          assert.match(p.stdout, /^\{"_schema":"/);
+          const [pc, rc] = await Promise.all([
+            pitlane(['run', chained, ...input]),
+            reference(['run', chained, ...input]),
+          ]);
+          assert.equal(pc.code + rc.code, 0, pc.stderr + rc.stderr);
+          assert.equal(maskTs(rc.stdout), maskTs(pc.stdout), `${type} -> HealthEmitterNode`);
+          assert.match(pc.stdout, /"type":"health"/);
+        }
+      }
+    },
+  );
 });

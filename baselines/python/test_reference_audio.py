@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import math
 import os
 import struct
 import subprocess
@@ -16,15 +17,24 @@ import sys
 import tempfile
 import unittest
 import wave
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 
-from pitlane_ref import js_dumps  # noqa: E402
+from pitlane_ref import DROP, js_dumps  # noqa: E402
 from pitlane_ref.audio import AudioFrame, AudioInputError  # noqa: E402
 from pitlane_ref.audio_input import AudioInput  # noqa: E402
 from pitlane_ref.audio_output import FrameLatency  # noqa: E402
+from pitlane_ref.health_nodes import (  # noqa: E402
+    AudioLevelNode,
+    ChannelBalanceNode,
+    ClippingDetectorNode,
+    HealthEmitterNode,
+    SilenceDetectorNode,
+)
+from pitlane_ref.js_math import js_log10  # noqa: E402
 from pitlane_ref.wav import decode_wav, wav_header, wav_sample_bytes  # noqa: E402
 
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pitlane_ref.py")
@@ -130,6 +140,93 @@ class Framing(unittest.TestCase):
         latency.values = [1000 * v for v in range(1, 101)]
         self.assertEqual(latency.summary(),
                          {"count": 100, "p50_us": 50.0, "p90_us": 90.0, "p99_us": 99.0, "max_us": 100.0})
+
+
+def sine(amplitude: float, frames: int = 320, rate: int = 16000, freq: float = 1000) -> "np.ndarray":
+    """amplitude * sin(2 pi freq t), clamped to [-1, 1] (1 kHz at 16 kHz: whole periods, a sample on each peak)."""
+    t = np.arange(frames)
+    return np.clip(amplitude * np.sin(2 * np.pi * freq * t / rate), -1, 1).astype(np.float32)
+
+
+def node(cls: Any, **params: float) -> Any:
+    n = cls("n", {k: float(v) for k, v in params.items()})
+    n.initialize()
+    return n
+
+
+HALF_POWER_DB = 20 * math.log10(math.sqrt(0.5))
+
+
+class JsMath(unittest.TestCase):
+    def test_log10_is_v8s_where_the_c_library_differs(self) -> None:
+        # Math.log10 in Node 20 for these inputs; math.log10 (glibc) is one bit off on each.
+        cases = [(0.04587625984135773, -1.338411996099267), (0.6111169752577267, -0.21387565252895854),
+                 (0.14028190863842915, -0.852998333854844), (0.13399160085747894, -0.8729224241394733)]
+        for x, v8 in cases:
+            self.assertEqual(js_log10(x), v8)
+            self.assertNotEqual(math.log10(x), v8)
+        self.assertEqual([js_log10(v) for v in (1.0, 1000.0, 1e300, 0.0)], [0.0, 3.0, 300.0, -math.inf])
+        self.assertEqual(js_log10(5e-324), -323.3062153431158)
+        self.assertTrue(math.isnan(js_log10(-1.0)))
+
+
+class HealthNodes(unittest.TestCase):
+    """Expected values from the formulas (as pitlane's src/nodes/health tests): a sine of amplitude A over whole
+    periods has RMS A/sqrt(2); with a sample on each peak, its peak is A."""
+
+    def test_audio_level(self) -> None:
+        level = node(AudioLevelNode)
+        e = level.process(AudioFrame(np.zeros(320, np.float32), 16000, 1))
+        self.assertEqual(js_dumps(e), '{"_schema":"audio_level_event","health":0,"is_low_volume":false,'
+                                      '"is_silence":true,"peak_db":-120,"rms_db":-120,"stream_id":null,'
+                                      '"timestamp_us":null}')
+        e = level.process(AudioFrame(sine(0.1), 16000, 1, "a", 40000))
+        rms = -20 + HALF_POWER_DB
+        self.assertAlmostEqual(e["rms_db"], rms, places=4)
+        self.assertAlmostEqual(e["peak_db"], -20, places=4)
+        self.assertAlmostEqual(e["health"], (rms + 60) / 40, places=5)
+        self.assertEqual((e["is_low_volume"], e["stream_id"], e["timestamp_us"]), (True, "a", 40000.0))
+        self.assertEqual(level.process("not audio"), "not audio")
+
+    def test_clipping_and_channel_balance(self) -> None:
+        e = node(ClippingDetectorNode).process(AudioFrame(sine(4.0), 16000, 1))
+        self.assertTrue(e["is_clipping"])
+        self.assertGreater(e["saturation_ratio"], 50)
+        self.assertEqual(e["health"], 0)
+        e = node(ClippingDetectorNode).process(AudioFrame(sine(0.5), 16000, 1))
+        self.assertAlmostEqual(e["crest_factor_db"], -HALF_POWER_DB, places=4)
+        self.assertFalse(e["is_clipping"])
+        stereo = np.zeros(640, np.float32)
+        stereo[0::2] = sine(0.5)
+        e = node(ChannelBalanceNode).process(AudioFrame(stereo, 16000, 2))
+        self.assertEqual((e["dead_channel"], e["has_dead_channel"], e["health"], e["balance_ratio"]),
+                         ("right", True, 0, None))
+        self.assertEqual(node(ChannelBalanceNode).process(AudioFrame(sine(0.5), 16000, 1))["left_rms_db"], 0)
+
+    def test_silence_detector_sustained_silence_and_dropouts(self) -> None:
+        det = node(SilenceDetectorNode, sustained_silence_ms=100, dropout_count_threshold=2)
+        events = []
+        for i in range(12):  # 20 ms frames: sound, 6 silent, sound, 4 silent
+            silent = 1 <= i <= 6 or i >= 8
+            samples = np.zeros(320, np.float32) if silent else sine(0.5)
+            events.append(det.process(AudioFrame(samples, 16000, 1, None, i * 20000)))
+        self.assertEqual([e["silence_duration_ms"] for e in events[:8]], [0, 20, 40, 60, 80, 100, 120, 0])
+        self.assertEqual([e["is_sustained_silence"] for e in events[4:7]], [False, True, True])
+        self.assertAlmostEqual(events[2]["health"], 0.6)
+        self.assertEqual(events[-1]["dropout_count"], 2)
+        self.assertTrue(events[-1]["has_intermittent_dropouts"])
+
+    def test_health_emitter_from_events(self) -> None:
+        h = node(HealthEmitterNode)
+        level = node(AudioLevelNode)
+        first = h.process(level.process(AudioFrame(sine(0.5), 16000, 1)))
+        self.assertEqual((first["alerts"], first["score"], first["type"]), ([], 1, "health"))
+        self.assertRegex(first["ts"], r"^\d+000000$")
+        self.assertIs(h.process(level.process(AudioFrame(sine(0.5), 16000, 1))), DROP)  # nothing changed
+        quiet = h.process(level.process(AudioFrame(np.zeros(320, np.float32), 16000, 1, "s2")))
+        self.assertEqual(list(quiet), ["alerts", "score", "stream_id", "ts", "type"])
+        self.assertEqual((quiet["alerts"], quiet["score"], quiet["stream_id"]), (["SILENCE"], 0, "s2"))
+        self.assertIs(h.process("text"), DROP)
 
 
 class Startup(unittest.TestCase):

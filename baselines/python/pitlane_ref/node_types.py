@@ -16,6 +16,13 @@ from .nodes import (
     PassThroughNode,
     TextTransformNode,
 )
+from .health_nodes import (
+    AudioLevelNode,
+    ChannelBalanceNode,
+    ClippingDetectorNode,
+    HealthEmitterNode,
+    SilenceDetectorNode,
+)
 from .python_node import PythonNode
 
 
@@ -28,6 +35,12 @@ NODE_CLASSES: Tuple[type, ...] = (
     BufferNode,
     FilterNode,
     AccumulatorNode,
+    # audio: stream health
+    AudioLevelNode,
+    SilenceDetectorNode,
+    ClippingDetectorNode,
+    ChannelBalanceNode,
+    HealthEmitterNode,
 )
 
 NODE_TYPES: Dict[str, Any] = {}
