@@ -278,4 +278,31 @@ describe('reference executor: audio nodes give the events pitlane gives, byte fo
       }
     },
   );
+
+  test('FastVAD (energy VAD): the same events and frames, at two settings', needs('FastVAD'), async () => {
+    const stereo = join(dir, 'vad48.flac');
+    ffmpeg('-i', CLIP, '-ar', '48000', '-ac', '2', stereo);
+    for (const params of [
+      {},
+      { energy_threshold_db: -45, frame_duration_ms: 20, min_silence_duration_ms: 250 },
+    ]) {
+      const m = join(dir, 'vad.json');
+      writeFileSync(
+        m,
+        JSON.stringify({
+          version: 'v1',
+          metadata: { name: 'vad' },
+          nodes: [{ id: 'v', node_type: 'FastVADNode', params }],
+        }),
+      );
+      for (const input of [
+        ['-i', CLIP],
+        ['-i', stereo, '--frame-ms', '13'],
+      ]) {
+        const { p } = await both([m, ...input]);
+        assert.equal(p.code, 0, p.stderr);
+        assert.match(p.stdout, /"event":"speech_start"/);
+      }
+    }
+  });
 });

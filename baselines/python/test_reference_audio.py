@@ -23,8 +23,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 
-from pitlane_ref import DROP, js_dumps  # noqa: E402
-from pitlane_ref.audio import AudioFrame, AudioInputError  # noqa: E402
+from pitlane_ref import DROP, ItemError, js_dumps, normalize_manifest  # noqa: E402
+from pitlane_ref.audio import AudioFrame, AudioInputError, js_round  # noqa: E402
 from pitlane_ref.audio_input import AudioInput  # noqa: E402
 from pitlane_ref.audio_output import FrameLatency  # noqa: E402
 from pitlane_ref.health_nodes import (  # noqa: E402
@@ -35,6 +35,7 @@ from pitlane_ref.health_nodes import (  # noqa: E402
     SilenceDetectorNode,
 )
 from pitlane_ref.js_math import js_log10  # noqa: E402
+from pitlane_ref.vad_nodes import FastVADNode  # noqa: E402
 from pitlane_ref.wav import decode_wav, wav_header, wav_sample_bytes  # noqa: E402
 
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pitlane_ref.py")
@@ -227,6 +228,60 @@ class HealthNodes(unittest.TestCase):
         self.assertEqual(list(quiet), ["alerts", "score", "stream_id", "ts", "type"])
         self.assertEqual((quiet["alerts"], quiet["score"], quiet["stream_id"]), (["SILENCE"], 0, "s2"))
         self.assertIs(h.process("text"), DROP)
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VAD_FIXTURE = os.path.join(ROOT, "test", "fixtures", "vad", "fastvad-goforward.json")
+
+
+def run_vad(vad: Any, frames: list) -> list:
+    events = []
+    for frame in frames:
+        out = vad.process(frame)
+        outputs = list(out)
+        assert outputs[-1] is frame  # the frame itself goes on, after the events
+        events += outputs[:-1]
+    return events + list(vad.flush())
+
+
+class FastVAD(unittest.TestCase):
+    def test_bursts_of_tone_make_speech_segments_with_a_hangover(self) -> None:
+        # 16 kHz: 0.3 s silence, 0.6 s tone, 0.3 s silence, 0.15 s tone (ends the input in speech).
+        signal = np.concatenate([np.zeros(4800), sine(0.3, 9600), np.zeros(4800), sine(0.3, 2400)])
+        frames = [AudioFrame(signal[i:i + 320], 16000, 1, None, i * 1e6 / 16000) for i in range(0, signal.size, 320)]
+        events = [e for e in run_vad(node(FastVADNode), frames) if e["event"] != "frame"]
+        self.assertEqual([(e["event"], e["timestamp_us"]) for e in events],
+                         [("speech_start", 300000), ("speech_end", 900000), ("speech_start", 1200000),
+                          ("speech_end", 1350000)])
+        self.assertEqual(list(events[0])[:4], ["type", "event", "time", "timestamp_us"])
+        self.assertEqual((events[-1]["samples"], events[-1]["rms"]), (0, 0))
+
+    def test_rate_change_and_params(self) -> None:
+        vad = node(FastVADNode)
+        vad.process(AudioFrame(np.zeros(320, np.float32), 16000, 1))
+        with self.assertRaisesRegex(ItemError, r"stream \(default\) changed sample rate from 16000 Hz to 8000 Hz"):
+            vad.process(AudioFrame(np.zeros(320, np.float32), 8000, 1))
+        problems: list = []
+        FastVADNode.validate_params({"energy_threshold": 0.1, "energy_threshold_db": -30.0}, "$.nodes[0].params",
+                                    lambda path, message, key=False: problems.append((path, message)))
+        self.assertEqual(problems, [("$.nodes[0].params.energy_threshold_db",
+                                     "give energy_threshold (linear) or energy_threshold_db, not both (they are one "
+                                     "setting)")])
+
+    @unittest.skipUnless(os.path.exists(VAD_FIXTURE), "needs test/fixtures/vad/fastvad-goforward.json (from the vad "
+                         "branch)")
+    def test_recorded_contract_of_pitlane_fastvad(self) -> None:
+        with open(VAD_FIXTURE) as f:
+            fixture = json.load(f)
+        raw = np.fromfile(fixture["source"], dtype="<i2").astype(np.float32) / np.float32(32768)
+        for case in fixture["cases"]:
+            size = case["frame_samples"]
+            frames = [AudioFrame(raw[i:i + size], 16000, 1, None, js_round(i * 1e6 / 16000))
+                      for i in range(0, raw.size, size)]
+            events = run_vad(node(FastVADNode, **case["params"]), frames)
+            self.assertEqual(js_dumps([e for e in events if e["event"] != "frame"]),
+                             js_dumps(normalize_manifest(case["transitions"])))
+            self.assertEqual(sum(e["event"] == "frame" for e in events), case["frame_events"])
 
 
 class Startup(unittest.TestCase):

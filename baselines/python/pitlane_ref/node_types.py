@@ -24,6 +24,7 @@ from .health_nodes import (
     SilenceDetectorNode,
 )
 from .python_node import PythonNode
+from .vad_nodes import FastVADNode
 
 
 NODE_CLASSES: Tuple[type, ...] = (
@@ -41,6 +42,8 @@ NODE_CLASSES: Tuple[type, ...] = (
     ClippingDetectorNode,
     ChannelBalanceNode,
     HealthEmitterNode,
+    # audio: voice activity
+    FastVADNode,
 )
 
 NODE_TYPES: Dict[str, Any] = {}
@@ -48,6 +51,8 @@ NODE_TYPES: Dict[str, Any] = {}
 for _cls in NODE_CLASSES:
     NODE_TYPES[_cls.type_name] = _cls  # type: ignore[attr-defined]
     NODE_TYPES[_cls.type_name + "Node"] = _cls  # type: ignore[attr-defined]
+    for _alias in getattr(_cls, "ALIASES", ()):
+        NODE_TYPES[_alias] = _cls
 del _cls
 NODE_TYPES["python"] = PythonNode
 NODE_TYPES["PythonNode"] = PythonNode
