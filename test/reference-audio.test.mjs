@@ -305,4 +305,40 @@ describe('reference executor: audio nodes give the events pitlane gives, byte fo
       }
     }
   });
+
+  test(
+    'chunking and utterances: AudioChunkerNode, AudioBuffer, FastVAD → AudioBufferAccumulatorNode',
+    needs('AudioChunkerNode', 'AudioBuffer', 'FastVAD', 'AudioBufferAccumulatorNode'),
+    async () => {
+      const stereo = join(dir, 'utt48.flac');
+      ffmpeg('-i', CLIP, '-ar', '48000', '-ac', '2', stereo);
+      const manifests = {
+        chunker: { nodes: [{ id: 'c', node_type: 'AudioChunkerNode', params: { chunk_size_ms: 33.3 } }] },
+        buffer: { nodes: [{ id: 'b', node_type: 'AudioBuffer', params: { buffer_size_samples: 700 } }] },
+        utterances: {
+          nodes: [
+            { id: 'v', node_type: 'FastVADNode', params: {} },
+            {
+              id: 'a',
+              node_type: 'AudioBufferAccumulatorNode',
+              params: { min_utterance_duration_ms: 100, pre_roll_ms: 200 },
+            },
+          ],
+          connections: [{ from: 'v', to: 'a' }],
+        },
+      };
+      for (const [name, m] of Object.entries(manifests)) {
+        const path = join(dir, `${name}.json`);
+        writeFileSync(path, JSON.stringify({ version: 'v1', metadata: { name }, ...m }));
+        for (const input of [
+          ['-i', CLIP],
+          ['-i', stereo, '--frame-ms', '13'],
+        ]) {
+          const { p } = await both([path, ...input, '--audio-samples']);
+          assert.equal(p.code, 0, `${name}: ${p.stderr}`);
+          assert.ok(p.stdout.length > 0, name);
+        }
+      }
+    },
+  );
 });

@@ -26,6 +26,7 @@ import numpy as np  # noqa: E402
 from pitlane_ref import DROP, ItemError, js_dumps, normalize_manifest  # noqa: E402
 from pitlane_ref.audio import AudioFrame, AudioInputError, js_round  # noqa: E402
 from pitlane_ref.audio_input import AudioInput  # noqa: E402
+from pitlane_ref.audio_nodes import AudioBufferAccumulatorNode, AudioBufferNode, AudioChunkerNode  # noqa: E402
 from pitlane_ref.audio_output import FrameLatency  # noqa: E402
 from pitlane_ref.health_nodes import (  # noqa: E402
     AudioLevelNode,
@@ -282,6 +283,43 @@ class FastVAD(unittest.TestCase):
             self.assertEqual(js_dumps([e for e in events if e["event"] != "frame"]),
                              js_dumps(normalize_manifest(case["transitions"])))
             self.assertEqual(sum(e["event"] == "frame" for e in events), case["frame_events"])
+
+
+class ChunkingAndUtterances(unittest.TestCase):
+    def test_chunker_carries_the_remainder_and_stamps_positions(self) -> None:
+        chunker = node(AudioChunkerNode, chunk_size=300)
+        signal = np.arange(1000, dtype=np.float32) / 1000
+        chunks = []
+        for i in range(0, 1000, 320):
+            out = chunker.process(AudioFrame(signal[i:i + 320], 16000, 1, "s", 5000 + i * 62.5, 7.0))
+            chunks += [] if out is DROP else [out] if type(out) is AudioFrame else list(out)
+        self.assertEqual([c.frames for c in chunks], [300, 300, 300])
+        self.assertEqual([c.timestamp_us for c in chunks], [5000, 23750, 42500])
+        self.assertEqual(np.concatenate([c.samples for c in chunks]).tolist(), signal[:900].tolist())
+        self.assertEqual((chunks[0].stream_id, chunks[0].arrival_ts_us), ("s", 7.0))
+        self.assertEqual(list(chunker.flush()), [])  # the partial chunk is dropped
+        with self.assertRaisesRegex(ItemError, r"^AudioChunkerNode takes audio frames, got string$"):
+            chunker.process("text")
+        buffer = node(AudioBufferNode, buffer_size_samples=300)
+        out = buffer.process(AudioFrame(signal[:320], 16000, 1))
+        self.assertEqual((out.frames, [c.frames for c in buffer.flush()]), (300, [20]))
+
+    def test_accumulator_cuts_utterances_between_vad_events_with_pre_roll(self) -> None:
+        acc = node(AudioBufferAccumulatorNode, min_utterance_duration_ms=50, pre_roll_ms=40)
+        frame = lambda i, amp: AudioFrame(np.full(320, amp, np.float32), 16000, 1, None, i * 20000)  # noqa: E731
+        outputs = []
+        for i in range(10):
+            if i == 4:
+                outputs.append(acc.process({"type": "vad", "event": "speech_start"}))
+            if i == 8:
+                outputs.append(acc.process({"is_speech_end": True}))
+            outputs.append(acc.process(frame(i, 0.5 if 4 <= i < 8 else 0.01)))
+        utterances = [o for o in outputs if o is not DROP]
+        self.assertEqual(len(utterances), 1)
+        u = utterances[0]
+        self.assertEqual((u.timestamp_us, u.frames), (40000, 6 * 320))  # 2 frames of pre-roll + 4 of speech
+        self.assertEqual(u.metadata, {"utterance": {"start": 0.04, "end": 0.16}})
+        self.assertIs(acc.process(42.0), DROP)
 
 
 class Startup(unittest.TestCase):

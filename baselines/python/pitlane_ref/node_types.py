@@ -16,6 +16,7 @@ from .nodes import (
     PassThroughNode,
     TextTransformNode,
 )
+from .audio_nodes import AudioBufferAccumulatorNode, AudioBufferNode, AudioChunkerNode
 from .health_nodes import (
     AudioLevelNode,
     ChannelBalanceNode,
@@ -44,15 +45,19 @@ NODE_CLASSES: Tuple[type, ...] = (
     HealthEmitterNode,
     # audio: voice activity
     FastVADNode,
+    # audio: chunking and utterances
+    AudioChunkerNode,
+    AudioBufferNode,
+    AudioBufferAccumulatorNode,
 )
 
 NODE_TYPES: Dict[str, Any] = {}
 """Type name or RemoteMedia class name (``Calculator`` / ``CalculatorNode``) -> node class."""
 for _cls in NODE_CLASSES:
     NODE_TYPES[_cls.type_name] = _cls  # type: ignore[attr-defined]
-    NODE_TYPES[_cls.type_name + "Node"] = _cls  # type: ignore[attr-defined]
-    for _alias in getattr(_cls, "ALIASES", ()):
+    # Aliases: the class's ALIASES (pitlane's, for the audio nodes), else its name + "Node" (RemoteMedia's).
+    for _alias in getattr(_cls, "ALIASES", (_cls.type_name + "Node",)):  # type: ignore[attr-defined]
         NODE_TYPES[_alias] = _cls
-del _cls
+del _cls, _alias
 NODE_TYPES["python"] = PythonNode
 NODE_TYPES["PythonNode"] = PythonNode
