@@ -341,4 +341,34 @@ describe('reference executor: audio nodes give the events pitlane gives, byte fo
       }
     },
   );
+
+  test(
+    'FastResampleNode: the same frame count, rate and timing; samples within 0.01 of libsamplerate (another filter)',
+    needs('FastResampleNode'),
+    async () => {
+      const stereo = join(dir, 'rs48.wav');
+      ffmpeg('-i', CLIP, '-ar', '48000', '-ac', '2', stereo);
+      const m = join(dir, 'resample.json');
+      writeFileSync(
+        m,
+        JSON.stringify({
+          version: 'v1',
+          metadata: { name: 'resample' },
+          nodes: [{ id: 'r', node_type: 'AutoResampleNode', params: { target_rate: 16000, channels: 1 } }],
+        }),
+      );
+      const [a, b] = [join(dir, 'rs-p.wav'), join(dir, 'rs-r.wav')];
+      const [p, r] = await Promise.all([
+        pitlane(['run', m, '-i', stereo, '-o', a, '--wav-format', 'f32']),
+        reference(['run', m, '-i', stereo, '-o', b, '--wav-format', 'f32']),
+      ]);
+      assert.equal(p.code + r.code, 0, p.stderr + r.stderr);
+      const [pa, rb] = [readFileSync(a), readFileSync(b)];
+      assert.deepEqual(rb.subarray(0, 44), pa.subarray(0, 44)); // same format and length
+      let max = 0;
+      for (let i = 44; i < pa.length; i += 4)
+        max = Math.max(max, Math.abs(pa.readFloatLE(i) - rb.readFloatLE(i)));
+      assert.ok(max < 0.01, `largest sample difference ${max}`);
+    },
+  );
 });

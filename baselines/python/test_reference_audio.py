@@ -26,7 +26,13 @@ import numpy as np  # noqa: E402
 from pitlane_ref import DROP, ItemError, js_dumps, normalize_manifest  # noqa: E402
 from pitlane_ref.audio import AudioFrame, AudioInputError, js_round  # noqa: E402
 from pitlane_ref.audio_input import AudioInput  # noqa: E402
-from pitlane_ref.audio_nodes import AudioBufferAccumulatorNode, AudioBufferNode, AudioChunkerNode  # noqa: E402
+from pitlane_ref.audio_nodes import (  # noqa: E402
+    AudioBufferAccumulatorNode,
+    AudioBufferNode,
+    AudioChunkerNode,
+    AudioTransformNode,
+    FastResampleNode,
+)
 from pitlane_ref.audio_output import FrameLatency  # noqa: E402
 from pitlane_ref.health_nodes import (  # noqa: E402
     AudioLevelNode,
@@ -36,6 +42,7 @@ from pitlane_ref.health_nodes import (  # noqa: E402
     SilenceDetectorNode,
 )
 from pitlane_ref.js_math import js_log10  # noqa: E402
+from pitlane_ref.resample import StreamResampler  # noqa: E402
 from pitlane_ref.vad_nodes import FastVADNode  # noqa: E402
 from pitlane_ref.wav import decode_wav, wav_header, wav_sample_bytes  # noqa: E402
 
@@ -150,8 +157,8 @@ def sine(amplitude: float, frames: int = 320, rate: int = 16000, freq: float = 1
     return np.clip(amplitude * np.sin(2 * np.pi * freq * t / rate), -1, 1).astype(np.float32)
 
 
-def node(cls: Any, **params: float) -> Any:
-    n = cls("n", {k: float(v) for k, v in params.items()})
+def node(cls: Any, **params: Any) -> Any:
+    n = cls("n", {k: float(v) if type(v) is int else v for k, v in params.items()})
     n.initialize()
     return n
 
@@ -320,6 +327,52 @@ class ChunkingAndUtterances(unittest.TestCase):
         self.assertEqual((u.timestamp_us, u.frames), (40000, 6 * 320))  # 2 frames of pre-roll + 4 of speech
         self.assertEqual(u.metadata, {"utterance": {"start": 0.04, "end": 0.16}})
         self.assertIs(acc.process(42.0), DROP)
+
+
+class Resampling(unittest.TestCase):
+    def convert(self, x: Any, channels: int, src: int, dst: int, block: int, quality: str = "Medium") -> Any:
+        r = StreamResampler(channels, src, dst, quality)
+        parts = [r.push(x[i:i + block * channels]) for i in range(0, x.size, block * channels)]
+        return np.concatenate(parts + [r.drain()])
+
+    def test_a_sine_comes_out_at_the_new_rate_time_aligned_with_the_exact_length(self) -> None:
+        for src, dst in ((48000, 16000), (16000, 48000), (44100, 16000), (22050, 16000)):
+            x = sine(0.5, src, src)  # 1 s of 1 kHz
+            y = self.convert(x, 1, src, dst, src // 50)
+            self.assertEqual(y.size, dst)
+            expected = 0.5 * np.sin(2 * np.pi * 1000 * np.arange(dst) / dst)
+            self.assertLess(np.abs(y[100:-100] - expected[100:-100]).max(), 1e-3, (src, dst))
+
+    def test_block_size_does_not_change_the_samples(self) -> None:
+        x = (np.random.default_rng(1).standard_normal(2 * 9000) * 0.1).astype(np.float32)
+        a = self.convert(x, 2, 44100, 16000, 441)
+        b = self.convert(x, 2, 44100, 16000, 1000)
+        self.assertEqual(a.size, 2 * round(9000 * 16000 / 44100))
+        self.assertTrue(np.array_equal(a, b))
+
+    def test_node_mixes_resamples_stamps_and_refuses_what_it_cannot_take(self) -> None:
+        rs = node(FastResampleNode, target_rate=16000, channels=1)
+        stereo = np.repeat(sine(0.5, 960, 48000), 2)
+        first = rs.process(AudioFrame(stereo, 48000, 2, None, 1000, 3.0))
+        self.assertEqual((first.sample_rate, first.channels, first.timestamp_us, first.arrival_ts_us),
+                         (16000, 1, 1000, 3.0))
+        second = rs.process(AudioFrame(stereo, 48000, 2, None, 21000))
+        self.assertEqual(second.timestamp_us, 1000 + first.frames * 1e6 / 16000)
+        tail = list(rs.flush())
+        self.assertEqual(first.frames + second.frames + sum(t.frames for t in tail), 640)
+        with self.assertRaisesRegex(ItemError, r"FastResampleNode expects every frame of a stream in the format of "
+                                               r"its first frame \(48000 Hz, 2 channels\), got 16000 Hz, 1 channel"):
+            rs.process(AudioFrame(sine(0.5), 16000, 1))
+        strict = node(FastResampleNode, source_rate=16000, target_rate=8000)
+        with self.assertRaisesRegex(ItemError, r"expects audio at 16000 Hz \(its source_rate\), got 48000 Hz"):
+            strict.process(AudioFrame(stereo, 48000, 2))
+        same = node(FastResampleNode, target_rate="auto")
+        frame = AudioFrame(sine(0.5), 16000, 1)
+        self.assertIs(same.process(frame), frame)
+        loud = node(AudioTransformNode, output_sample_rate=16000, output_channels=2, gain_db=6)
+        out = loud.process(frame)
+        self.assertEqual(out.channels, 2)
+        self.assertAlmostEqual(float(out.samples[2 * 4]), float(frame.samples[4]) * 10 ** (6 / 20), places=6)
 
 
 class Startup(unittest.TestCase):

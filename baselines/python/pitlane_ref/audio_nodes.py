@@ -396,3 +396,112 @@ class AudioBufferAccumulatorNode(Node):
         metadata = {k: v for k, v in (first_frame.metadata or {}).items() if k != "vad"}
         metadata["utterance"] = {"start": first_start / 1e6, "end": end_us / 1e6}
         return last_frame.derive(samples, timestamp_us=first_start, metadata=metadata)
+
+
+_QUALITIES = ("Low", "Medium", "High", "low", "medium", "high")
+
+
+def _quality(value: Any) -> str:
+    q = value.lower() if type(value) is str else ""
+    return "Low" if q == "low" else "High" if q == "high" else "Medium"
+
+
+def _check_rate(params: Dict[str, Any], name: str, path: str, report: Report, auto: bool = True) -> None:
+    value = params.get(name)
+    if value is None or (auto and value == "auto"):
+        return
+    if type(value) is not float or not value.is_integer() or not 1000 <= value <= 768_000:
+        shown = js_dumps(value) if type(value) in (float, str) else type_name(value)
+        alternative = ' or "auto"' if auto else ""
+        report(_child(path, name), f"expected an integer rate from 1000 to 768000 Hz{alternative}, got {shown}")
+
+
+class _ResamplingNode(Node):
+    """What FastResampleNode and AudioTransform share: a ResamplingCore (the reference's resampler) per node."""
+
+    def initialize(self) -> None:
+        self.frame_type = _load()
+        from .resample import ResamplingCore
+
+        self.core = ResamplingCore(self.type_name, *self.settings())
+
+    def settings(self) -> "tuple":
+        raise NotImplementedError
+
+    def process(self, item: Any) -> Any:
+        if type(item) is not self.frame_type:
+            return item
+        core = self.core
+        if core.source_rate is not None and item.sample_rate != core.source_rate:
+            raise wrong_format(self.type_name, f"audio at {core.source_rate} Hz (its source_rate)", item)
+        known = core.stream_format(item)
+        if known is not None and known != (item.sample_rate, item.channels):
+            raise wrong_format(self.type_name, "every frame of a stream in the format of its first frame "
+                                               f"({describe_format(*known)})", item)
+        out, error = core.process(item)
+        if error is not None:
+            raise ItemError(error)
+        return DROP if out is None else out
+
+    def flush(self) -> Any:
+        return self.core.flush()
+
+
+class FastResampleNode(_ResamplingNode):
+    """Resamples audio to ``target_rate`` (one streaming converter per stream, tail drained at end of stream);
+    optional mix to ``channels``; non-audio passes through. The reference's resampler is its own windowed sinc
+    (``resample``), not libsamplerate."""
+
+    type_name = "FastResampleNode"
+    ALIASES = ("AudioResample", "RustResampleNode", "AutoResampleNode")
+    _SOURCE = ("source_rate", "sourceRate")
+    _TARGET = ("target_rate", "targetRate", "target_sample_rate")
+    PARAMS = {**{name: Param("any") for name in (*_SOURCE, *_TARGET)},
+              "quality": Param("string", False, _QUALITIES), "channels": Param("number")}
+
+    @classmethod
+    def validate_params(cls, params: Dict[str, Any], path: str, report: Report) -> None:
+        super().validate_params(params, path, report)
+        for name in (*cls._SOURCE, *cls._TARGET):
+            _check_rate(params, name, path, report)
+        _check_integer(params, "channels", 1, 8, path, report)
+        _Spellings.check(params, [cls._SOURCE, cls._TARGET], path, report)
+
+    def settings(self) -> "tuple":
+        p = self.params
+
+        def rate(names: Sequence[str]) -> Optional[int]:
+            value = _Spellings.value(p, names)
+            return None if value is None or value == "auto" else int(value)
+
+        channels = p.get("channels")
+        return (rate(self._SOURCE), rate(self._TARGET), None if channels is None else int(channels),
+                _quality(p.get("quality")), 1.0)
+
+
+class AudioTransformNode(_ResamplingNode):
+    """Resamples audio to ``output_sample_rate`` (default 44100) and mixes to ``output_channels`` (default 2), one
+    converter per stream; optional ``gain_db`` or ``gain``; non-audio passes through."""
+
+    type_name = "AudioTransform"
+    ALIASES = ()
+    PARAMS = {"output_sample_rate": Param("number"), "output_channels": Param("number"),
+              "quality": Param("string", False, _QUALITIES), "gain_db": Param("number"), "gain": Param("number")}
+
+    @classmethod
+    def validate_params(cls, params: Dict[str, Any], path: str, report: Report) -> None:
+        super().validate_params(params, path, report)
+        _check_rate(params, "output_sample_rate", path, report, auto=False)
+        _check_integer(params, "output_channels", 1, 8, path, report)
+        for name, low, high in (("gain_db", -120, 60), ("gain", 0, 1000)):
+            value = params.get(name)
+            if type(value) is float and not low <= value <= high:
+                report(_child(path, name), f"expected {low} to {high}, got {js_dumps(value)}")
+        if "gain" in params and "gain_db" in params:
+            report(_child(path, "gain"), "give gain (linear) or gain_db (decibels), not both")
+
+    def settings(self) -> "tuple":
+        p = self.params
+        gain = float(p["gain"]) if "gain" in p else 10 ** (float(p["gain_db"]) / 20) if "gain_db" in p else 1.0
+        return (None, int(p.get("output_sample_rate", 44100.0)), int(p.get("output_channels", 2.0)),
+                _quality(p.get("quality")), gain)

@@ -16,7 +16,13 @@ from .nodes import (
     PassThroughNode,
     TextTransformNode,
 )
-from .audio_nodes import AudioBufferAccumulatorNode, AudioBufferNode, AudioChunkerNode
+from .audio_nodes import (
+    AudioBufferAccumulatorNode,
+    AudioBufferNode,
+    AudioChunkerNode,
+    AudioTransformNode,
+    FastResampleNode,
+)
 from .health_nodes import (
     AudioLevelNode,
     ChannelBalanceNode,
@@ -49,6 +55,9 @@ NODE_CLASSES: Tuple[type, ...] = (
     AudioChunkerNode,
     AudioBufferNode,
     AudioBufferAccumulatorNode,
+    # audio: resampling and channel mixing (the reference's own resampler)
+    FastResampleNode,
+    AudioTransformNode,
 )
 
 NODE_TYPES: Dict[str, Any] = {}
