@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { PITLANE, pitlane, reference } from './helpers.mjs';
+import { PITLANE, REFERENCE, pitlane, reference, run } from './helpers.mjs';
 
 /** Node types (names and aliases) of the pitlane under test: a differential test of a node family is skipped
  * until its TypeScript nodes are on this branch. */
@@ -369,6 +369,42 @@ describe('reference executor: audio nodes give the events pitlane gives, byte fo
       for (let i = 44; i < pa.length; i += 4)
         max = Math.max(max, Math.abs(pa.readFloatLE(i) - rb.readFloatLE(i)));
       assert.ok(max < 0.01, `largest sample difference ${max}`);
+    },
+  );
+
+  test(
+    'speech to text: FastVAD → AudioBufferAccumulatorNode → PocketSphinxSTT gives the same transcripts',
+    needs('FastResampleNode', 'FastVAD', 'AudioBufferAccumulatorNode', 'PocketSphinxSTT'),
+    async () => {
+      const m = join(dir, 'stt.json');
+      writeFileSync(
+        m,
+        JSON.stringify({
+          version: 'v1',
+          metadata: { name: 'stt' },
+          nodes: [
+            { id: 'resample', node_type: 'FastResampleNode', params: { target_rate: 16000, channels: 1 } },
+            { id: 'vad', node_type: 'FastVAD', params: {} },
+            { id: 'utterances', node_type: 'AudioBufferAccumulatorNode', params: {} },
+            { id: 'stt', node_type: 'PocketSphinxSTT' },
+          ],
+          connections: [
+            { from: 'resample', to: 'vad' },
+            { from: 'vad', to: 'utterances' },
+            { from: 'utterances', to: 'stt' },
+          ],
+        }),
+      );
+      // Debian's python3-pocketsphinx is a module of Debian's interpreter: the reference runs there.
+      for (const clip of CLIPS.slice(0, 2)) {
+        const [p, r] = await Promise.all([
+          pitlane(['run', m, '-i', clip]),
+          run('/usr/bin/python3', [REFERENCE, 'run', m, '-i', clip]),
+        ]);
+        assert.equal(p.code + r.code, 0, p.stderr + r.stderr);
+        assert.match(p.stdout, /"text":"/);
+        assert.equal(r.stdout, p.stdout);
+      }
     },
   );
 });

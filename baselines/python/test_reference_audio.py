@@ -7,6 +7,7 @@ Run from the repository root: ``python3 -m unittest discover -s baselines/python
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import io
 import json
 import math
@@ -42,6 +43,7 @@ from pitlane_ref.health_nodes import (  # noqa: E402
     SilenceDetectorNode,
 )
 from pitlane_ref.js_math import js_log10  # noqa: E402
+from pitlane_ref.python_node import POCKETSPHINX_MODULE  # noqa: E402
 from pitlane_ref.resample import StreamResampler  # noqa: E402
 from pitlane_ref.vad_nodes import FastVADNode  # noqa: E402
 from pitlane_ref.wav import decode_wav, wav_header, wav_sample_bytes  # noqa: E402
@@ -373,6 +375,61 @@ class Resampling(unittest.TestCase):
         out = loud.process(frame)
         self.assertEqual(out.channels, 2)
         self.assertAlmostEqual(float(out.samples[2 * 4]), float(frame.samples[4]) * 10 ** (6 / 20), places=6)
+
+
+def run_manifest(m: Any, frames: list) -> list:
+    """Outputs of a manifest fed audio frames (through the executor, as ``run -i`` feeds them)."""
+    from pitlane_ref.line_input import LineInput
+    from pitlane_ref.pipeline import Pipeline
+
+    class Frames(LineInput):
+        is_audio = True
+
+        async def frames(self) -> Any:
+            for f in frames:
+                yield f
+
+    async def go() -> list:
+        outputs: list = []
+        result = await Pipeline(normalize_manifest(m), outputs.append, input=Frames()).run()
+        assert result.ok, (result.failure, result.init_error)
+        return outputs
+
+    return asyncio.run(go())
+
+
+class PythonNodesAndAudio(unittest.TestCase):
+    CODE = (
+        "from pitlane import AudioFrame\n"
+        "class Node:\n"
+        "    def process(self, frame):\n"
+        "        assert isinstance(frame, AudioFrame) and not frame.samples.flags.writeable\n"
+        "        if frame.channels == 2:\n"
+        "            return (frame.samples.T * 0.5, frame.sample_rate)  # RemoteMedia's (channels, samples)\n"
+        "        return frame.derive(frame.samples * 2, metadata={'seen': [frame.sample_rate, frame.frames,\n"
+        "                            frame.timestamp_us, frame.duration, frame.start, type(frame.sample_rate).__name__]})\n"
+    )
+
+    def test_frames_cross_as_pitlanes_worker_gives_them(self) -> None:
+        m = {"version": "v1", "metadata": {"name": "t"},
+             "nodes": [{"id": "py", "node_type": "python", "params": {"code": self.CODE}}]}
+        mono = AudioFrame(sine(0.25), 16000, 1, "s", 20000, 5.0)
+        stereo = AudioFrame(np.repeat(sine(0.25), 2), 16000, 2, None, 40000, 6.0)
+        out_mono, out_stereo = run_manifest(m, [mono, stereo])
+        self.assertEqual(out_mono.metadata, {"seen": [16000, 320, 20000, 0.02, 0.02, "int"]})
+        self.assertEqual((out_mono.stream_id, out_mono.timestamp_us, out_mono.arrival_ts_us), ("s", 20000, 5.0))
+        self.assertTrue(np.array_equal(out_mono.samples, mono.samples * 2))
+        self.assertEqual((out_stereo.channels, out_stereo.timestamp_us, out_stereo.arrival_ts_us), (2, None, 6.0))
+        self.assertTrue(np.array_equal(out_stereo.samples, stereo.samples * np.float32(0.5)))
+
+    @unittest.skipUnless(os.path.exists(POCKETSPHINX_MODULE) and importlib.util.find_spec("pocketsphinx"),
+                         "needs pitlane's src/python/nodes/pocketsphinx_stt.py and the pocketsphinx module")
+    def test_pocketsphinx_node_transcribes_an_utterance(self) -> None:
+        with open("/usr/share/pocketsphinx/test/data/goforward.raw", "rb") as f:
+            samples = np.frombuffer(f.read(), dtype="<i2").astype(np.float32) / np.float32(32768)
+        m = {"version": "v1", "metadata": {"name": "t"}, "nodes": [{"id": "stt", "node_type": "PocketSphinxSTT"}]}
+        (out,) = run_manifest(m, [AudioFrame(samples, 16000, 1, None, 0, 1.0)])
+        self.assertEqual((out["text"], out["start"]), ("go forward ten meters", 0))
 
 
 class Startup(unittest.TestCase):

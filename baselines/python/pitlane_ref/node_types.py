@@ -30,7 +30,7 @@ from .health_nodes import (
     HealthEmitterNode,
     SilenceDetectorNode,
 )
-from .python_node import PythonNode
+from .python_node import PocketSphinxSTTNode, PythonNode
 from .vad_nodes import FastVADNode
 
 
@@ -58,6 +58,8 @@ NODE_CLASSES: Tuple[type, ...] = (
     # audio: resampling and channel mixing (the reference's own resampler)
     FastResampleNode,
     AudioTransformNode,
+    # audio: speech recognition (pitlane's PocketSphinx class, run in this interpreter)
+    PocketSphinxSTTNode,
 )
 
 NODE_TYPES: Dict[str, Any] = {}
