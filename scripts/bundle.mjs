@@ -33,6 +33,8 @@ await build({
     'better-sqlite3',
     'sqlite-vec',
     '@opensearch-project/opensearch',
+    // transformers.js (the Whisper nodes) loads ONNX Runtime and its own WebAssembly beside its files.
+    '@huggingface/transformers',
   ],
   // CommonJS dependencies (commander) call require() for Node built-ins.
   banner: {

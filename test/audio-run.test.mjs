@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { jsonLines as lines } from './helpers/jsonl.mjs';
 import { PITLANE, pitlane, run } from './helpers.mjs';
 
 const CLIP = '/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0870.wav';
@@ -21,12 +22,6 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const lines = (stdout) =>
-  stdout
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
 const ffmpeg = (...args) => {
   const r = spawnSync('ffmpeg', ['-v', 'error', '-y', ...args]);
   assert.equal(r.status, 0, `ffmpeg ${args.join(' ')}: ${r.stderr}`);
@@ -87,6 +82,28 @@ describe('pitlane run -i audio', () => {
     const first = Buffer.from(fromWav[0].samples_f32le_base64, 'base64');
     assert.equal(first.length, 1600 * 4);
     assert.equal(first.readFloatLE(4), raw.readInt16LE(2) / 32768);
+  });
+
+  test('--streams N replays the input as N streams with their own ids, frame by frame', async () => {
+    const r = await pitlane(['run', pass, '-i', CLIP, '--streams', '3', '--frame-ms', '500']);
+    assert.equal(r.code, 0, r.stderr);
+    const frames = lines(r.stdout);
+    assert.deepEqual(
+      frames.slice(0, 4).map((f) => [f.stream_id, f.timestamp_us]),
+      [
+        ['s0', 0],
+        ['s1', 0],
+        ['s2', 0],
+        ['s0', 500000],
+      ],
+    );
+    for (const id of ['s0', 's1', 's2']) {
+      const own = frames.filter((f) => f.stream_id === id);
+      assert.equal(
+        own.reduce((n, f) => n + f.frames, 0),
+        CLIP_SAMPLES,
+      );
+    }
   });
 
   test('other formats go through ffmpeg: 48 kHz stereo FLAC keeps its rate and channels', async () => {

@@ -19,7 +19,7 @@ const MIDDLE = ['pipeline', 'nodes', 'python', 'inference', 'index', 'media'];
  * Each top-level folder of src/ and the folders it may import (besides itself). The layers:
  * cli → lab, services → pipeline, nodes, python, inference, index, media → core. process/ is a low utility layer beside
  * core, usable by all but core; core imports nothing of the project. Within the middle layer only nodes imports
- * siblings (pipeline, python, media). lab and services do not import each other; nothing imports cli.
+ * siblings (pipeline, python, media, and inference for model-backed nodes such as SileroVAD). lab and services do not import each other; nothing imports cli.
  */
 const MAY_IMPORT = {
   core: [],
@@ -29,7 +29,7 @@ const MAY_IMPORT = {
   inference: LOW,
   index: LOW,
   media: LOW,
-  nodes: [...LOW, 'pipeline', 'python', 'media'],
+  nodes: [...LOW, 'pipeline', 'python', 'media', 'inference'],
   lab: [...LOW, ...MIDDLE],
   services: [...LOW, ...MIDDLE],
   cli: [...LOW, ...MIDDLE, 'lab', 'services'],

@@ -123,6 +123,11 @@ function buildProgram(setExit: (code: number) => void): Command {
       '--realtime',
       'release audio frames at wall-clock speed, like a live source; frames the pipeline cannot take in time are dropped and counted, with a warning',
     )
+    .option(
+      '--streams <n>',
+      'replay the audio input as N concurrent streams (stream ids s0..s{N-1}), released together: a load test of a live pipeline with --realtime',
+      positiveInt('--streams'),
+    )
     .option('--audio-samples', 'write the samples of audio outputs into JSONL (base64 of little-endian f32)')
     .addOption(
       new Option(

@@ -169,7 +169,7 @@ export function formatStats(
     `${outputs} outputs in ${durationMs.toFixed(1)} ms (time_ms: synchronous time in process/flush)`,
     ...(latency !== null
       ? [
-          `frame latency (audio frame in → its output out), ${latency.count} frames: p50 ${latency.p50_us} µs, ` +
+          `frame latency (audio frame in → each output made from it), ${latency.count} outputs: p50 ${latency.p50_us} µs, ` +
             `p90 ${latency.p90_us} µs, p99 ${latency.p99_us} µs, max ${latency.max_us} µs`,
         ]
       : []),

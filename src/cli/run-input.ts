@@ -4,7 +4,6 @@
  * format is given with `--input-format` or detected: a file by its header (RIFF/WAVE) or its name (.mp3, .flac, ...),
  * stdin as raw PCM when `--sample-rate` is given, else as JSONL.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
 import type { AudioFrame } from '../core/audio.js';
 import type { Manifest } from '../pipeline/manifest.js';
 import { UsageError } from '../core/errors.js';
@@ -15,6 +14,7 @@ import {
   type AudioInputSpec,
   type PcmFormat,
 } from '../media/audio-input.js';
+import { readFileHead } from '../media/wav.js';
 
 /** `--input-format` values: pitlane's names and RemoteMedia's (`raw-pcm`, `json`). */
 export const INPUT_FORMATS = ['auto', 'jsonl', 'json', 'wav', 'pcm', 'raw-pcm', 'ffmpeg'] as const;
@@ -29,6 +29,7 @@ export interface AudioInputOptions {
   frameMs?: number;
   chunkSize?: number;
   realtime?: boolean;
+  streams?: number;
 }
 
 /** How the input will be read. */
@@ -66,26 +67,10 @@ export function resolveRunInput(path: string, opts: AudioInputOptions): RunInput
       return { kind: 'audio', spec: { kind: 'ffmpeg', path } };
     case 'auto': {
       if (path === '-') return opts.sampleRate !== undefined ? pcm() : { kind: 'jsonl', path };
-      const kind = detectInputKind(path, readHead(path));
+      const kind = detectInputKind(path, readFileHead(path, 12));
       if (kind === 'jsonl') return { kind: 'jsonl', path };
       return { kind: 'audio', spec: { kind, path } };
     }
-  }
-}
-
-/** The first bytes of a file (none when it cannot be read: opening it later reports why). */
-function readHead(path: string): Uint8Array {
-  try {
-    const fd = openSync(path, 'r');
-    try {
-      const head = Buffer.alloc(12);
-      const n = readSync(fd, head, 0, 12, null);
-      return head.subarray(0, n);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return new Uint8Array(0);
   }
 }
 
@@ -100,6 +85,7 @@ export function runAudioFrames(
     signal,
     onBehind,
     realtime: opts.realtime === true,
+    ...(opts.streams !== undefined ? { streams: opts.streams } : {}),
     ...(opts.chunkSize !== undefined ? { frameSamples: opts.chunkSize } : {}),
     ...(opts.frameMs !== undefined ? { frameMs: opts.frameMs } : {}),
   });
@@ -110,7 +96,7 @@ export const LIVE_BACKLOG_MS = 500;
 
 /**
  * The manifest as run from a live (`--realtime`) source: the queues of the nodes the input feeds drop their oldest
- * frame when they hold more than LIVE_BACKLOG_MS of audio, instead of blocking a source that cannot wait, unless
+ * frame when they hold more than LIVE_BACKLOG_MS of audio (of every stream, with `--streams`), instead of blocking a source that cannot wait, unless
  * the manifest sets their queue policy itself. Dropped frames are counted in the nodes' stats.
  */
 export function asLiveInput(manifest: Manifest, opts: AudioInputOptions, sampleRateHint = 16_000): Manifest {
@@ -118,7 +104,7 @@ export function asLiveInput(manifest: Manifest, opts: AudioInputOptions, sampleR
     opts.chunkSize !== undefined
       ? (opts.chunkSize / sampleRateHint) * 1000
       : (opts.frameMs ?? DEFAULT_FRAME_MS);
-  const capacity = Math.max(2, Math.ceil(LIVE_BACKLOG_MS / frameMs));
+  const capacity = Math.max(2, Math.ceil(LIVE_BACKLOG_MS / frameMs)) * (opts.streams ?? 1);
   const explicit = manifest.document.settings?.queue_policy !== undefined;
   const nodes = manifest.nodes.map((n) =>
     (manifest.plan.predecessors[n.index]?.length ?? 0) === 0 &&

@@ -12,7 +12,7 @@ import { EmbeddingService } from '../inference/text/embedding-service.js';
 import { loadModelRepository, type ModelSpec } from '../inference/tensor/model-repository.js';
 import { buildEmbedApp, type EmbedState } from '../services/embed/app.js';
 import { EmbedMetrics } from '../services/embed/metrics.js';
-import { listen, serviceLog, untilSignal } from '../services/http/lifecycle.js';
+import { announceReady, listen, serviceLog, untilSignal } from '../services/http/lifecycle.js';
 import { exitCodeForStop } from './exit-codes.js';
 
 export interface ServeEmbedOptions {
@@ -93,18 +93,13 @@ export async function serveEmbedCommand(options: ServeEmbedOptions): Promise<num
     throw err;
   }
   state.ready = true;
-  const readyMs = Math.round(performance.now() - started);
-  if (options.json === true) {
-    process.stdout.write(
-      JSON.stringify({
-        status: 'ready',
-        url: `http://${options.host}:${port}`,
-        models: [...state.services.keys()],
-        ready_ms: readyMs,
-      }) + '\n',
-    );
-  }
-  log(`ready in ${readyMs} ms: POST /embed, /v1/embeddings, /tokenize; GET /health, /info, /metrics`);
+  announceReady(log, {
+    json: options.json,
+    url: `http://${options.host}:${port}`,
+    models: [...state.services.keys()],
+    readyMs: Math.round(performance.now() - started),
+    routes: 'POST /embed, /v1/embeddings, /tokenize; GET /health, /info, /metrics',
+  });
 
   return exitCodeForStop(
     await untilSignal(log, async () => {

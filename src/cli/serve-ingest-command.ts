@@ -22,7 +22,7 @@ import { DEFAULT_INGEST_APP_OPTIONS, buildIngestApp, type IngestState } from '..
 import { removeStaleSpools } from '../services/ingest/upload-spool.js';
 import { resolveModelsFile } from './serve-command.js';
 import { pickSpecs } from './serve-models-command.js';
-import { closeServer, listen, serviceLog, untilSignal } from '../services/http/lifecycle.js';
+import { announceReady, closeServer, listen, serviceLog, untilSignal } from '../services/http/lifecycle.js';
 import { exitCodeForStop } from './exit-codes.js';
 
 export interface ServeIngestOptions {
@@ -140,13 +140,12 @@ export async function serveIngestCommand(options: ServeIngestOptions): Promise<n
     throw err;
   }
   state.ready = true;
-  const readyMs = Math.round(performance.now() - t0);
-  if (options.json === true) {
-    process.stdout.write(
-      JSON.stringify({ status: 'ready', url: `http://${options.host}:${port}`, ready_ms: readyMs }) + '\n',
-    );
-  }
-  log(`ready in ${readyMs} ms: POST /ingest/batch, /search; GET /images/{id}, /health, /metrics`);
+  announceReady(log, {
+    json: options.json,
+    url: `http://${options.host}:${port}`,
+    readyMs: Math.round(performance.now() - t0),
+    routes: 'POST /ingest/batch, /search; GET /images/{id}, /health, /metrics',
+  });
   return exitCodeForStop(await untilSignal(log, close));
 }
 

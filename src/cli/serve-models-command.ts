@@ -13,7 +13,7 @@ import { loadModelRepository, type ModelSpec } from '../inference/tensor/model-r
 import type { InferenceEngine } from '../inference/tensor/tensor.js';
 import { buildModelServerApp } from '../services/models/app.js';
 import { resolveModelsFile } from './serve-command.js';
-import { closeServer, listen, serviceLog, untilSignal } from '../services/http/lifecycle.js';
+import { announceReady, closeServer, listen, serviceLog, untilSignal } from '../services/http/lifecycle.js';
 import { exitCodeForStop } from './exit-codes.js';
 
 export interface ServeModelsOptions {
@@ -97,18 +97,13 @@ export async function serveModelsCommand(options: ServeModelsOptions): Promise<n
     const batching = m.maxBatchSize > 0 ? `max_batch_size ${m.maxBatchSize}` : 'no batching';
     log(`${m.spec.id}: ${m.runtime}, ${batching}, ${m.spec.instances} instance(s), ${warm}`);
   }
-  const readyMs = Math.round(performance.now() - t0);
-  if (options.json === true) {
-    process.stdout.write(
-      JSON.stringify({
-        status: 'ready',
-        url: `http://${options.host}:${port}`,
-        models: specs.map((s) => s.id),
-        ready_ms: readyMs,
-      }) + '\n',
-    );
-  }
-  log(`ready in ${readyMs} ms: KServe v2 at /v2 (health, models, infer), /metrics`);
+  announceReady(log, {
+    json: options.json,
+    url: `http://${options.host}:${port}`,
+    models: specs.map((s) => s.id),
+    readyMs: Math.round(performance.now() - t0),
+    routes: 'KServe v2 at /v2 (health, models, infer), /metrics',
+  });
   return exitCodeForStop(
     await untilSignal(log, async () => {
       await closeServer(app);

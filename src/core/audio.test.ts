@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AudioFrame, audioFrameJson, f32leBytes } from './audio.js';
+import { AudioFrame, arrivalOf, audioFrameJson, f32leBytes, fromFrame } from './audio.js';
 
 describe('AudioFrame', () => {
   test('knows its length in frames and seconds, and refuses impossible shapes', () => {
@@ -49,5 +49,18 @@ describe('AudioFrame', () => {
     const bytes = Buffer.from(b64, 'base64');
     assert.deepEqual([bytes.readFloatLE(0), bytes.readFloatLE(4)], [0.5, -1]);
     assert.equal(f32leBytes(f.samples).byteLength, 8);
+  });
+});
+
+describe('arrival marks', () => {
+  test('an item made from a frame carries its arrival time, invisible to JSON and Object.keys', () => {
+    const f = new AudioFrame(new Float32Array(1), { sampleRate: 8000, channels: 1, arrivalTsUs: 1234.5 });
+    const event = fromFrame({ type: 'vad', is_speech: true }, f);
+    assert.equal(arrivalOf(event), 1234.5);
+    assert.equal(arrivalOf(f), 1234.5);
+    assert.equal(JSON.stringify(event), '{"type":"vad","is_speech":true}');
+    assert.deepEqual(Object.keys(event), ['type', 'is_speech']);
+    assert.equal(arrivalOf({ plain: 1 }), undefined);
+    assert.equal(arrivalOf(7), undefined);
   });
 });

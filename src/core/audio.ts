@@ -124,20 +124,17 @@ export class AudioFrame {
 
 /** The JSON form of a frame; with `withSamples`, the samples as base64 of little-endian f32. */
 export function audioFrameJson(frame: AudioFrame, withSamples: boolean): AudioFrameJson {
-  const json: {
-    -readonly [K in keyof AudioFrameJson]: AudioFrameJson[K];
-  } = {
+  return {
     type: 'audio',
     sample_rate: frame.sampleRate,
     channels: frame.channels,
     frames: frame.frames,
     duration: frame.durationSeconds,
+    ...(frame.streamId !== undefined ? { stream_id: frame.streamId } : {}),
+    ...(frame.timestampUs !== undefined ? { timestamp_us: frame.timestampUs } : {}),
+    ...(frame.metadata !== undefined ? { metadata: frame.metadata } : {}),
+    ...(withSamples ? { samples_f32le_base64: f32leBytes(frame.samples).toString('base64') } : {}),
   };
-  if (frame.streamId !== undefined) json.stream_id = frame.streamId;
-  if (frame.timestampUs !== undefined) json.timestamp_us = frame.timestampUs;
-  if (frame.metadata !== undefined) json.metadata = frame.metadata;
-  if (withSamples) json.samples_f32le_base64 = f32leBytes(frame.samples).toString('base64');
-  return json;
 }
 
 /** The samples as little-endian f32 bytes (a view when the platform is little-endian, as every Node target is). */
@@ -153,6 +150,44 @@ const IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /** Whether a value is an audio frame. */
 export function isAudioFrame(value: unknown): value is AudioFrame {
   return value instanceof AudioFrame;
+}
+
+/**
+ * The arrival time (µs, monotonic) of the frame an item was made from, on items that are not frames — a VAD event,
+ * a level reading, a transcript — so that per-frame latency covers them too. A symbol key: JSON, Python and
+ * `Object.keys` never see it.
+ */
+export const ARRIVAL_US: unique symbol = Symbol('pitlane.arrivalUs');
+
+/** Marks `item` (an object a node makes from `frame`) with the frame's arrival time; returns the item. */
+export function fromFrame<T extends object>(item: T, frame: AudioFrame): T {
+  if (frame.arrivalTsUs !== undefined) (item as { [ARRIVAL_US]?: number })[ARRIVAL_US] = frame.arrivalTsUs;
+  return item;
+}
+
+/**
+ * Marks items a node made from another item (an event from an event) with the arrival time that one carries, so
+ * latency follows a chain of event nodes; items without a mark, or that are not objects, are left alone.
+ */
+export function carryArrival<T>(output: T, input: unknown): T {
+  const arrival = arrivalOf(input);
+  if (
+    arrival !== undefined &&
+    typeof output === 'object' &&
+    output !== null &&
+    !(output instanceof AudioFrame)
+  ) {
+    const marked = output as { [ARRIVAL_US]?: number };
+    if (marked[ARRIVAL_US] === undefined) marked[ARRIVAL_US] = arrival;
+  }
+  return output;
+}
+
+/** The arrival time an output carries: a frame's, or the one `fromFrame` marked; undefined otherwise. */
+export function arrivalOf(item: unknown): number | undefined {
+  if (item instanceof AudioFrame) return item.arrivalTsUs;
+  if (typeof item === 'object' && item !== null) return (item as { [ARRIVAL_US]?: number })[ARRIVAL_US];
+  return undefined;
 }
 
 /** The monotonic clock frames are stamped with, in µs. */

@@ -83,43 +83,37 @@ function embeddingProperty(options: TemplateOptions): Property {
 
 /** The mapping of one index; `dynamic: strict`, so a document with a stray field is refused. */
 export function buildMapping(index: IndexName, options: TemplateOptions): Mapping {
-  const _meta = { pitlane_search_index: OPENSEARCH_SCHEMA_VERSION, kind: index };
-  if (index === 'global') {
-    return {
-      dynamic: 'strict',
-      _meta,
-      properties: {
-        id: keyword,
-        imohash: keyword,
-        name: keyword,
-        width: { type: 'integer' },
-        height: { type: 'integer' },
-        format: keyword,
-        bytes: { type: 'long' },
-        ingestedAt: { type: 'date', format: 'strict_date_optional_time' },
-        detections: stored,
-        faces: stored,
-        ocr: stored,
-        labels: keyword,
-        faceCount: { type: 'integer' },
-        ocrCount: { type: 'integer' },
-        nearDuplicateOf: keyword,
-        embedding: embeddingProperty(options),
-      },
-    };
-  }
+  const fields: Record<string, Property> =
+    index === 'global'
+      ? {
+          id: keyword,
+          imohash: keyword,
+          name: keyword,
+          width: { type: 'integer' },
+          height: { type: 'integer' },
+          format: keyword,
+          bytes: { type: 'long' },
+          ingestedAt: { type: 'date', format: 'strict_date_optional_time' },
+          detections: stored,
+          faces: stored,
+          ocr: stored,
+          labels: keyword,
+          faceCount: { type: 'integer' },
+          ocrCount: { type: 'integer' },
+          nearDuplicateOf: keyword,
+        }
+      : {
+          id: keyword,
+          imageId: keyword,
+          kind: keyword,
+          label: keyword,
+          score: { type: 'float' },
+          box: storedBox,
+        };
   return {
     dynamic: 'strict',
-    _meta,
-    properties: {
-      id: keyword,
-      imageId: keyword,
-      kind: keyword,
-      label: keyword,
-      score: { type: 'float' },
-      box: storedBox,
-      embedding: embeddingProperty(options),
-    },
+    _meta: { pitlane_search_index: OPENSEARCH_SCHEMA_VERSION, kind: index },
+    properties: { ...fields, embedding: embeddingProperty(options) },
   };
 }
 

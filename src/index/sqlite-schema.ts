@@ -1,11 +1,15 @@
 /**
- * The layout of a SQLite search index file (see sqlite-index.ts for why it is so): the schema and its version
- * marks, the row types, the statements the adapter runs (prepared once per connection), the conversions of
- * vectors and boxes between documents and rows, and the check of an existing file's schema on open.
+ * The layout of a SQLite search index file (see sqlite-index.ts for why it is so): the schema (its statements are
+ * schemas/ingest-index.sql, shared with the Python ingest baseline) and its version marks, the row types, the
+ * statements the adapter runs (prepared once per connection), the conversions of vectors and boxes between
+ * documents and rows, and the check of an existing file's schema on open.
  */
 import type Database from 'better-sqlite3';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { IndexSchemaError } from '../core/errors.js';
 import type { BoxKind, PixelBox } from './index-port.js';
+import { packageRoot } from '../process/package-root.js';
 
 /** The schema this code writes and reads, stored in `PRAGMA user_version`. */
 export const SQLITE_SCHEMA_VERSION = 1;
@@ -14,51 +18,13 @@ export const SQLITE_APPLICATION_ID = 0x706c7378;
 /** The largest dimension sqlite-vec accepts for a float vector column. */
 export const SQLITE_MAX_DIMENSION = 8192;
 
+let schemaText: string | null = null;
+
+/** The statements that create an index file's tables for vectors of `dimension` floats. Their text is
+ * schemas/ingest-index.sql (read once), which the Python ingest baseline reads too: one schema for both. */
 export function schemaSql(dimension: number): string {
-  const vector = `embedding float[${dimension}] distance_metric=cosine`;
-  return `
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-    CREATE TABLE images (
-      pk INTEGER PRIMARY KEY,
-      id TEXT NOT NULL UNIQUE,
-      imohash TEXT NOT NULL,
-      width INTEGER NOT NULL,
-      height INTEGER NOT NULL,
-      bytes INTEGER NOT NULL,
-      face_count INTEGER NOT NULL,
-      ocr_count INTEGER NOT NULL,
-      ingested_at TEXT NOT NULL,
-      format TEXT NOT NULL,
-      near_duplicate_of TEXT,
-      name TEXT NOT NULL,
-      faces TEXT NOT NULL,
-      ocr TEXT NOT NULL
-    ) STRICT;
-    CREATE INDEX images_imohash ON images (imohash, ingested_at, id);
-    CREATE TABLE detections (
-      image_pk INTEGER NOT NULL REFERENCES images (pk),
-      ord INTEGER NOT NULL,
-      label TEXT NOT NULL,
-      class_id INTEGER NOT NULL,
-      score REAL NOT NULL,
-      x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL,
-      PRIMARY KEY (image_pk, ord)
-    ) STRICT, WITHOUT ROWID;
-    CREATE INDEX detections_label ON detections (label, image_pk);
-    CREATE TABLE boxes (
-      pk INTEGER PRIMARY KEY,
-      id TEXT NOT NULL UNIQUE,
-      image_pk INTEGER NOT NULL REFERENCES images (pk),
-      kind TEXT NOT NULL CHECK (kind IN ('vehicles', 'people')),
-      label TEXT NOT NULL,
-      score REAL NOT NULL,
-      x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL
-    ) STRICT;
-    CREATE INDEX boxes_image ON boxes (image_pk);
-    CREATE VIRTUAL TABLE vec_global USING vec0(pk INTEGER PRIMARY KEY, ${vector});
-    CREATE VIRTUAL TABLE vec_vehicles USING vec0(pk INTEGER PRIMARY KEY, ${vector}, label TEXT);
-    CREATE VIRTUAL TABLE vec_people USING vec0(pk INTEGER PRIMARY KEY, ${vector}, label TEXT);
-  `;
+  schemaText ??= readFileSync(join(packageRoot(), 'schemas', 'ingest-index.sql'), 'utf8');
+  return schemaText.replaceAll('VECTOR_COLUMN', `embedding float[${dimension}] distance_metric=cosine`);
 }
 
 export interface ImageRow {

@@ -41,6 +41,13 @@ function isBox(v: unknown): boolean {
   return Array.isArray(v) && v.length === 4 && v.every(isNumber);
 }
 
+/** What is wrong with the score and box every detection, face and text line has, or null. */
+function scoredBoxProblem(item: Record<string, unknown>): string | null {
+  if (!isNumber(item.score)) return 'score must be a finite number';
+  if (!isBox(item.box)) return 'box must be 4 finite numbers';
+  return null;
+}
+
 /** Problems of one image's fields (`where` prefixes each). */
 function imageProblems(image: ImageDocument, where: string, dimension: number, out: string[]): void {
   const bad = (field: string, rule: string): void => {
@@ -86,28 +93,10 @@ function imageProblems(image: ImageDocument, where: string, dimension: number, o
       ? 'label must be a string'
       : !isCount(d.classId)
         ? 'classId must be a non-negative integer'
-        : !isNumber(d.score)
-          ? 'score must be a finite number'
-          : !isBox(d.box)
-            ? 'box must be 4 finite numbers'
-            : null,
+        : scoredBoxProblem(d),
   );
-  list('faces', (f) =>
-    !isNumber(f.score)
-      ? 'score must be a finite number'
-      : !isBox(f.box)
-        ? 'box must be 4 finite numbers'
-        : null,
-  );
-  list('ocr', (t) =>
-    !isText(t.text)
-      ? 'text must be a string'
-      : !isNumber(t.score)
-        ? 'score must be a finite number'
-        : !isBox(t.box)
-          ? 'box must be 4 finite numbers'
-          : null,
-  );
+  list('faces', scoredBoxProblem);
+  list('ocr', (t) => (!isText(t.text) ? 'text must be a string' : scoredBoxProblem(t)));
   const embedding = embeddingProblem(doc.embedding, dimension);
   if (embedding !== null) out.push(`${where}: ${embedding}`);
 }

@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import type { Sharp } from 'sharp';
+import { valueInfo } from '../../scripts/onnx-helpers.mjs';
 import { loadOnnxModel, type OnnxModel, type OnnxTensorMap } from './backends/onnx/session.js';
 import { DynamicBatcher } from './tensor/dynamic-batcher.js';
 import {
@@ -98,19 +99,6 @@ export async function rawRgb(image: Sharp): Promise<RgbImage> {
     data: new Uint8Array(data.buffer, data.byteOffset, data.length),
     width: info.width,
     height: info.height,
-  };
-}
-
-/** A graph input or output: its name, element type and dims (a string is a symbolic dim). */
-function valueInfo(name: string, elemType: number, dims: readonly (number | string)[]): object {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType,
-        shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
-      },
-    },
   };
 }
 

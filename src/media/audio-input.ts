@@ -47,6 +47,11 @@ export interface AudioFramingOptions {
   readonly realtime?: boolean;
   /** The frames' stream id (default: none, the default track). */
   readonly streamId?: string;
+  /**
+   * Replays the input as this many concurrent streams (stream ids `s0`, `s1`, ...): each frame is released once per
+   * stream, at the same moment, sharing its samples (frames are immutable). For load tests of live pipelines.
+   */
+  readonly streams?: number;
   readonly signal?: AbortSignal;
   /** Called when a live source dropped frames because the pipeline took the previous one late. */
   readonly onBehind?: (dropped: number, lateMs: number) => void;
@@ -264,18 +269,24 @@ async function* frameAudio(source: AudioStream, options: AudioFramingOptions): A
   let position = 0; // samples per channel emitted so far
   let pending: Float32Array | null = null; // the start of a frame that spans chunks
   const started = performance.now();
-  let dropped = 0;
-  const make = (samples: Float32Array): AudioFrame => {
-    const frame = new AudioFrame(samples, {
-      sampleRate: rate,
-      channels,
-      streamId,
-      timestampUs: Math.round((position / rate) * 1e6),
-      arrivalTsUs: monotonicUs(),
-    });
+  let dropped = 0; // frames (of every stream)
+  let droppedSlots = 0; // frame times dropped
+  const streams = options.streams ?? 1;
+  const ids = streams > 1 ? Array.from({ length: streams }, (_, i) => `s${i}`) : [streamId];
+  /** The frame at `position`, once per stream; advances the position. */
+  function* make(samples: Float32Array): Generator<AudioFrame> {
+    const timestampUs = Math.round((position / rate) * 1e6);
     position += samples.length / channels;
-    return frame;
-  };
+    for (const id of ids) {
+      yield new AudioFrame(samples, {
+        sampleRate: rate,
+        channels,
+        streamId: id,
+        timestampUs,
+        arrivalTsUs: monotonicUs(),
+      });
+    }
+  }
   /** For a live source: waits until the frame at `position` is due; drops frames that fell due meanwhile. */
   const due = async (frameSamples: number): Promise<boolean> => {
     if (options.realtime !== true) return true;
@@ -290,8 +301,9 @@ async function* frameAudio(source: AudioStream, options: AudioFramingOptions): A
     if (late >= frameMs) {
       // This frame's slot is over: drop it (the next one is due or overdue) and count it.
       position += frameSamples;
-      dropped++;
-      if (dropped === 1 || dropped % 50 === 0) options.onBehind?.(dropped, late);
+      dropped += ids.length;
+      droppedSlots++;
+      if (droppedSlots === 1 || droppedSlots % 50 === 0) options.onBehind?.(dropped, late);
       return false;
     }
     return true;
@@ -310,18 +322,18 @@ async function* frameAudio(source: AudioStream, options: AudioFramingOptions): A
       }
       pending = null;
       if (signal?.aborted === true) return;
-      if (await due(perFrame)) yield make(joined);
+      if (await due(perFrame)) yield* make(joined);
     }
     while (chunk.length - at >= want) {
       if (signal?.aborted === true) return;
       const samples = chunk.subarray(at, at + want);
       at += want;
-      if (await due(perFrame)) yield make(samples);
+      if (await due(perFrame)) yield* make(samples);
     }
     if (at < chunk.length) pending = chunk.slice(at);
   }
   if (pending !== null && pending.length > 0 && signal?.aborted !== true) {
-    if (await due(pending.length / channels)) yield make(pending);
+    if (await due(pending.length / channels)) yield* make(pending);
   }
 }
 

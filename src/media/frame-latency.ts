@@ -1,11 +1,12 @@
 /**
  * Per-frame latency of a media pipeline: for each audio frame that leaves the pipeline, the time since the frame
- * it came from entered it (AudioFrame.arrivalTsUs, kept by `derive`), on the monotonic clock. Recorded in an HDR
+ * it came from entered it (AudioFrame.arrivalTsUs, kept by `derive`), on the monotonic clock; likewise for items
+ * nodes made from a frame and marked with `fromFrame` (events, readings, transcripts). Recorded in an HDR
  * histogram in nanoseconds (3 significant digits), so the p99 of a sub-millisecond pipeline is exact enough to
  * quote; shown by `pitlane run --stats` and written by `--json-stats`.
  */
 import * as hdr from 'hdr-histogram-js';
-import { AudioFrame, monotonicUs } from '../core/audio.js';
+import { arrivalOf, monotonicUs } from '../core/audio.js';
 
 /** Latency summary in µs. */
 export interface FrameLatencySummary {
@@ -26,10 +27,14 @@ export class FrameLatency {
     useWebAssembly: false,
   });
 
-  /** Records the latency of an output when it is an audio frame with an arrival time; ignores anything else. */
+  /**
+   * Records the latency of an output that carries an arrival time (an audio frame, or an item a node marked with
+   * `fromFrame`); ignores anything else.
+   */
   observe(output: unknown): void {
-    if (!(output instanceof AudioFrame) || output.arrivalTsUs === undefined) return;
-    const ns = Math.round((monotonicUs() - output.arrivalTsUs) * 1000);
+    const arrival = arrivalOf(output);
+    if (arrival === undefined) return;
+    const ns = Math.round((monotonicUs() - arrival) * 1000);
     this.h.recordValue(ns < 1 ? 1 : ns > HIGHEST_NS ? HIGHEST_NS : ns);
   }
 

@@ -10,6 +10,7 @@
  * Writing: the header and the sample bytes of 16-bit PCM or 32-bit float WAV, for a writer that streams frames and
  * patches the header's sizes when done (so a long run never holds its audio in memory).
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import wavefile from 'wavefile';
 import { AudioInputError } from '../core/errors.js';
 import { readUserFile } from '../core/user-file.js';
@@ -58,14 +59,36 @@ export function looksLikeWav(head: Uint8Array): boolean {
   );
 }
 
+/** The first `n` bytes of a file (none when it cannot be read: opening it for real later says why). */
+export function readFileHead(path: string, n: number): Uint8Array {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const head = Buffer.alloc(n);
+      return head.subarray(0, readSync(fd, head, 0, n, null));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return new Uint8Array(0);
+  }
+}
+
 /** Reads and decodes a WAV file, or throws an AudioInputError naming the file and the problem. */
 export function readWavFile(path: string): DecodedAudio {
   return decodeWav(readUserFile(path, 'audio file', MAX_WAV_FILE_BYTES), path);
 }
 
-/** Decodes WAV bytes; `name` is used in errors. */
-export function decodeWav(bytes: Buffer, name: string): DecodedAudio {
-  const layout = readLayout(bytes, name);
+/**
+ * Decodes WAV bytes; `name` is used in errors. `streamed`: the bytes are a program's complete WAV output on a pipe
+ * (espeak-ng, ffmpeg), whose header could not give the size: the data runs to the end of the bytes.
+ */
+export function decodeWav(
+  bytes: Buffer,
+  name: string,
+  options?: { readonly streamed?: boolean },
+): DecodedAudio {
+  const layout = readLayout(bytes, name, options?.streamed === true);
   const data = bytes.subarray(layout.dataOffset, layout.dataOffset + layout.dataBytes);
   const samples =
     layout.littleEndian && layout.format === 1 && layout.bitsPerSample === 16
@@ -139,7 +162,7 @@ function encodingName(l: WavLayout): string {
 }
 
 /** Walks the RIFF chunks and checks the header against the file; the errors say what a user can check. */
-function readLayout(b: Buffer, name: string): WavLayout {
+function readLayout(b: Buffer, name: string, streamed: boolean): WavLayout {
   const fail = (message: string): never => {
     throw new AudioInputError(name, message);
   };
@@ -182,14 +205,17 @@ function readLayout(b: Buffer, name: string): WavLayout {
     } else if (id === 'data') {
       if (fmt === null) fail('the "data" chunk comes before the "fmt " chunk');
       const held = b.length - body;
+      const f = fmt as Omit<WavLayout, 'dataOffset' | 'dataBytes' | 'littleEndian'>;
+      const frameBytes = (f.bitsPerSample / 8) * f.channels;
+      if (streamed && size > held) {
+        return { ...f, littleEndian: !big, dataOffset: body, dataBytes: held - (held % frameBytes) };
+      }
       if (size > held) {
         fail(
           `truncated: the header announces ${size} bytes of samples but the file holds ${held} after the header` +
             (size === 0xffffffff || size > MAX_WAV_FILE_BYTES ? ' (a streaming or corrupt header)' : ''),
         );
       }
-      const f = fmt as Omit<WavLayout, 'dataOffset' | 'dataBytes' | 'littleEndian'>;
-      const frameBytes = (f.bitsPerSample / 8) * f.channels;
       if ((f.format === 1 || f.format === 3) && size % frameBytes !== 0) {
         fail(`truncated: ${size} bytes of samples is not a whole number of ${frameBytes}-byte frames`);
       }

@@ -7,7 +7,21 @@ import { DataSource } from './basic/data-source.js';
 import { Filter } from './basic/filter.js';
 import { DataSink, PassThrough } from './basic/simple.js';
 import { TextTransform } from './basic/text-transform.js';
+import { AudioLevel } from './health/audio-level.js';
+import { ChannelBalance } from './health/channel-balance.js';
+import { ClippingDetector } from './health/clipping-detector.js';
+import { EventCorrelator } from './health/event-correlator.js';
+import { HealthEmitter } from './health/health-emitter.js';
+import { SilenceDetector } from './health/silence-detector.js';
+import { EspeakTTSNode } from './audio/espeak-tts.js';
+import { AudioInput, AudioOutput, MediaReaderNode } from './audio/media-io.js';
+import { WhisperSTT } from './audio/whisper.js';
+import { FastVAD } from './audio/energy-vad.js';
+import { SileroVAD } from './audio/silero-vad.js';
 import { Python } from './python.js';
+import { SrtOutput } from './text/srt-output.js';
+import { TextCollector } from './text/text-collector.js';
+import { TextInput } from './text/text-input.js';
 
 export const BUILTIN_NODE_TYPES: NodeTypeRegistry = createNodeTypeRegistry([
   DataSource,
@@ -19,4 +33,23 @@ export const BUILTIN_NODE_TYPES: NodeTypeRegistry = createNodeTypeRegistry([
   Filter,
   Accumulator,
   Python,
+  // Stream-health and text nodes (RemoteMedia's; issue 15)
+  AudioLevel,
+  SilenceDetector,
+  ClippingDetector,
+  ChannelBalance,
+  HealthEmitter,
+  EventCorrelator,
+  TextCollector,
+  TextInput,
+  SrtOutput,
+  // Audio I/O, speech synthesis and Whisper recognition (nodes/audio/media-io.ts, espeak-tts.ts, whisper.ts)
+  MediaReaderNode,
+  AudioInput,
+  AudioOutput,
+  EspeakTTSNode,
+  WhisperSTT,
+  // Voice activity detection (docs/audio.md): Silero on ONNX Runtime, and the energy VAD.
+  SileroVAD,
+  FastVAD,
 ]);

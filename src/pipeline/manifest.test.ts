@@ -62,7 +62,8 @@ describe('manifest validation', () => {
       '$.extra: unknown field',
       '$.nodes[3].colour: unknown field',
       "$.nodes[1].id: duplicate node id 's' (also $.nodes[0])",
-      "$.nodes[1].node_type: unknown node_type 'Calculater' (did you mean 'Calculator'?); known types: DataSource, DataSink, PassThrough, Calculator, TextTransform, Buffer, Filter, Accumulator, Python",
+      // Every registered type, in registration order (node families add types; the message lists them all).
+      `$.nodes[1].node_type: unknown node_type 'Calculater' (did you mean 'Calculator'?); known types: ${BUILTIN_NODE_TYPES.types.map((t) => t.name).join(', ')}`,
       '$.nodes[0].params.range.step: must not be 0',
       '$.nodes[2].params.operand: required',
       '$.nodes[2].params.operation: must be one of "add", "subtract", "multiply", "divide", "power", "modulo"; got "sqrt"',

@@ -1,5 +1,5 @@
 """The search index of the Python ingest baseline: one SQLite file with the sqlite-vec extension, in the very
-schema pitlane's src/index/sqlite-index.ts writes (same tables, vec0 tables with distance_metric=cosine, same
+schema pitlane's src/index/sqlite-index.ts writes (both create the tables from schemas/ingest-index.sql; same
 `user_version` and `application_id`, the dimension in `meta`), so both contestants do the same indexing work
 and either can open the other's file.
 
@@ -21,6 +21,7 @@ import json
 import sqlite3
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
@@ -34,51 +35,13 @@ _TABLES = ("meta", "images", "detections", "boxes", "vec_global", "vec_vehicles"
 _IMAGE_COLUMNS = "pk, id, imohash, width, height, bytes, ingested_at, format, near_duplicate_of, name, faces, ocr"
 
 
+# The schema is pitlane's own file (schemas/ingest-index.sql, shipped in the package), not a copy of it.
+_SCHEMA_FILE = Path(__file__).resolve().parents[3] / "schemas" / "ingest-index.sql"
+
+
 def _schema_sql(dimension: int) -> str:
     vector = f"embedding float[{dimension}] distance_metric=cosine"
-    return f"""
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-    CREATE TABLE images (
-      pk INTEGER PRIMARY KEY,
-      id TEXT NOT NULL UNIQUE,
-      imohash TEXT NOT NULL,
-      width INTEGER NOT NULL,
-      height INTEGER NOT NULL,
-      bytes INTEGER NOT NULL,
-      face_count INTEGER NOT NULL,
-      ocr_count INTEGER NOT NULL,
-      ingested_at TEXT NOT NULL,
-      format TEXT NOT NULL,
-      near_duplicate_of TEXT,
-      name TEXT NOT NULL,
-      faces TEXT NOT NULL,
-      ocr TEXT NOT NULL
-    ) STRICT;
-    CREATE INDEX images_imohash ON images (imohash, ingested_at, id);
-    CREATE TABLE detections (
-      image_pk INTEGER NOT NULL REFERENCES images (pk),
-      ord INTEGER NOT NULL,
-      label TEXT NOT NULL,
-      class_id INTEGER NOT NULL,
-      score REAL NOT NULL,
-      x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL,
-      PRIMARY KEY (image_pk, ord)
-    ) STRICT, WITHOUT ROWID;
-    CREATE INDEX detections_label ON detections (label, image_pk);
-    CREATE TABLE boxes (
-      pk INTEGER PRIMARY KEY,
-      id TEXT NOT NULL UNIQUE,
-      image_pk INTEGER NOT NULL REFERENCES images (pk),
-      kind TEXT NOT NULL CHECK (kind IN ('vehicles', 'people')),
-      label TEXT NOT NULL,
-      score REAL NOT NULL,
-      x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL
-    ) STRICT;
-    CREATE INDEX boxes_image ON boxes (image_pk);
-    CREATE VIRTUAL TABLE vec_global USING vec0(pk INTEGER PRIMARY KEY, {vector});
-    CREATE VIRTUAL TABLE vec_vehicles USING vec0(pk INTEGER PRIMARY KEY, {vector}, label TEXT);
-    CREATE VIRTUAL TABLE vec_people USING vec0(pk INTEGER PRIMARY KEY, {vector}, label TEXT);
-    """
+    return _SCHEMA_FILE.read_text(encoding="utf-8").replace("VECTOR_COLUMN", vector)
 
 
 class IndexFileError(Exception):

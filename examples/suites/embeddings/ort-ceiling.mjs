@@ -25,7 +25,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { seededRandom } from '../../../dist/lab/stats.js';
-import { loadWordPieceTokenizer } from '../../../dist/inference/wordpiece-tokenizer.js';
+import { loadWordPieceTokenizer } from '../../../dist/inference/text/wordpiece-tokenizer.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const BATCH_SIZES = [1, 4, 8, 16, 32, 64];

@@ -12,9 +12,11 @@
 //   node quick-load.mjs --url http://127.0.0.1:8080 [--bodies texts.jsonl] [--concurrency 16]
 //                       [--requests N] [--sequential N] [--warmup 20] [--server-pid PID]
 //                       [--check-against FILE] [--vectors-out FILE]
+// It takes cosine from dist/, so build first (npm run build).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cosine } from '../../../dist/core/cosine.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -101,18 +103,7 @@ if (checkAgainst || vectorsOut) {
   if (vectorsOut) writeFileSync(vectorsOut, `${JSON.stringify(vectors)}\n`);
   if (checkAgainst) {
     const reference = JSON.parse(readFileSync(checkAgainst, 'utf8'));
-    const cosines = vectors.map((v, i) => {
-      const r = reference[i];
-      let dot = 0;
-      let nv = 0;
-      let nr = 0;
-      for (let k = 0; k < v.length; k++) {
-        dot += v[k] * r[k];
-        nv += v[k] * v[k];
-        nr += r[k] * r[k];
-      }
-      return dot / Math.sqrt(nv * nr);
-    });
+    const cosines = vectors.map((v, i) => cosine(v, reference[i]));
     const worst = cosines.indexOf(Math.min(...cosines));
     result.correctness = {
       compared: cosines.length,

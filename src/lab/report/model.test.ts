@@ -129,7 +129,10 @@ function assertReportShape(report: LabReport, name: string): void {
   for (const s of report.scenarios) {
     const at = `${name}.scenarios.${s.name}`;
     assertKeys(s, SCENARIO_KEYS, at);
-    assert.ok(['closed', 'open', 'samples', 'cold_start', 'stream'].includes(s.model), `${at}.model`);
+    assert.ok(
+      ['closed', 'open', 'samples', 'cold_start', 'stream', 'media'].includes(s.model),
+      `${at}.model`,
+    );
     s.ratios.forEach((r, i) => assertKeys(r, RATIO_KEYS, `${at}.ratios[${i}]`));
     for (const row of s.rows) {
       const rowAt = `${at}.rows.${row.contestant}`;

@@ -27,6 +27,32 @@ export function serviceLog(service: string, json: boolean | undefined): (line: s
   };
 }
 
+/** What a service says once it is ready: where it listens, its models (when it serves some), how long start-up
+ * took, and its routes for the log line. */
+export interface ReadyNote {
+  json: boolean | undefined;
+  url: string;
+  models?: readonly string[];
+  readyMs: number;
+  routes: string;
+}
+
+/**
+ * Says a service is ready: with --json, the one line on stdout that callers wait for
+ * (`{"status":"ready","url":…,"models":[…],"ready_ms":…}`, models only for a service that has some); and the
+ * log line `ready in N ms: <routes>`.
+ */
+export function announceReady(log: (line: string) => void, note: ReadyNote): void {
+  if (note.json === true) {
+    const { url, models, readyMs } = note;
+    process.stdout.write(
+      JSON.stringify({ status: 'ready', url, ...(models !== undefined && { models }), ready_ms: readyMs }) +
+        '\n',
+    );
+  }
+  log(`ready in ${note.readyMs} ms: ${note.routes}`);
+}
+
 /**
  * Resolves with the signal once SIGTERM or SIGINT arrives and `close` has run: the server stops accepting,
  * requests in flight finish, then models and files are released.

@@ -37,81 +37,88 @@ export function ingestLabReport(result: IngestSuiteResult): LabReport {
   warnings.push(...correctness.warnings);
   const correctOf = correctness.correct;
 
-  const scenarios: ReportScenario[] = [];
-  for (const sc of suite.scenarios) {
+  /** A scenario with one row per contestant (from its runs, or why it has none) and ratios against the
+   * baseline on `metrics`. */
+  const compared = <R>(
+    head: Pick<ReportScenario, 'name' | 'description' | 'model' | 'setting'>,
+    runsOf: (name: string) => R[],
+    rowOf: (name: string, runs: R[]) => RowBuild,
+    noRuns: string,
+    metrics: readonly RatioMetricSpec[],
+  ): ReportScenario => {
     const rows = new Map<string, RowBuild>();
     for (const name of names) {
-      const runs = result.runs.filter((r) => r.scenario === sc.name && r.contestant === name);
-      rows.set(
-        name,
-        runs.length === 0
-          ? notRun(name, result.skipped[name], 'not run')
-          : loadRow(name, runs, correctOf.get(name) ?? null),
-      );
+      const runs = runsOf(name);
+      rows.set(name, runs.length === 0 ? notRun(name, result.skipped[name], noRuns) : rowOf(name, runs));
     }
-    scenarios.push({
-      name: sc.name,
-      description: sc.description,
-      model: 'closed',
-      setting: `-workers ${sc.workers} -batch ${sc.batch} -queue ${sc.queue} -faces=${sc.faces} -ocr=${sc.ocr}, ${sc.limit > 0 ? `${Math.min(sc.limit, result.corpus.count)}` : result.corpus.count} images per run; latency is per batch (sent → answer)`,
+    return {
+      ...head,
       repeats: suite.repeats,
       rows: [...rows.values()].map((r) => r.row),
-      ratios: ratiosAgainstBaseline(rows, suite.baseline, INGEST_RATIO_METRICS),
+      ratios: ratiosAgainstBaseline(rows, suite.baseline, metrics),
       ceiling: null,
-    });
+    };
+  };
+
+  const scenarios: ReportScenario[] = [];
+  for (const sc of suite.scenarios) {
+    scenarios.push(
+      compared(
+        {
+          name: sc.name,
+          description: sc.description,
+          model: 'closed',
+          setting: `-workers ${sc.workers} -batch ${sc.batch} -queue ${sc.queue} -faces=${sc.faces} -ocr=${sc.ocr}, ${sc.limit > 0 ? `${Math.min(sc.limit, result.corpus.count)}` : result.corpus.count} images per run; latency is per batch (sent → answer)`,
+        },
+        (name) => result.runs.filter((r) => r.scenario === sc.name && r.contestant === name),
+        (name, runs) => loadRow(name, runs, correctOf.get(name) ?? null),
+        'not run',
+        INGEST_RATIO_METRICS,
+      ),
+    );
   }
 
   // Preprocessing probe: CPU per image of decode, letterbox and crop, one core, no inference.
   if (result.preprocess.length > 0) {
-    const rows = new Map<string, RowBuild>();
-    for (const name of names) {
-      const runs = result.preprocess.filter((p) => p.contestant === name);
-      rows.set(
-        name,
-        runs.length === 0 ? notRun(name, result.skipped[name], 'no probe') : preprocessRow(name, runs),
-      );
-    }
-    scenarios.push({
-      name: 'preprocess',
-      description:
-        'Preprocessing alone, as each service does it: decode once with shrink-on-load, letterbox to 640 (pad 114), centre crop; one core, sequential, no inference, no HTTP.',
-      model: 'samples',
-      setting: `${suite.preprocess.limit} corpus images per probe; time is the median per image, CPU is process CPU per image`,
-      repeats: suite.repeats,
-      rows: [...rows.values()].map((r) => r.row),
-      ratios: ratiosAgainstBaseline(rows, suite.baseline, [
-        { metric: 'cpu_per_request', higherIsBetter: false },
-        { metric: 'time', higherIsBetter: false },
-      ]),
-      ceiling: null,
-    });
+    scenarios.push(
+      compared(
+        {
+          name: 'preprocess',
+          description:
+            'Preprocessing alone, as each service does it: decode once with shrink-on-load, letterbox to 640 (pad 114), centre crop; one core, sequential, no inference, no HTTP.',
+          model: 'samples',
+          setting: `${suite.preprocess.limit} corpus images per probe; time is the median per image, CPU is process CPU per image`,
+        },
+        (name) => result.preprocess.filter((p) => p.contestant === name),
+        preprocessRow,
+        'no probe',
+        [
+          { metric: 'cpu_per_request', higherIsBetter: false },
+          { metric: 'time', higherIsBetter: false },
+        ],
+      ),
+    );
   }
 
   // Process overhead: spawn → healthy, and the idle RSS of the tree after the warm-up.
-  {
-    const rows = new Map<string, RowBuild>();
-    for (const name of names) {
-      const runs = result.runs.filter((r) => r.contestant === name && r.toHealthyMs !== null);
-      rows.set(
-        name,
-        runs.length === 0 ? notRun(name, result.skipped[name], 'did not start') : overheadRow(name, runs),
-      );
-    }
-    scenarios.push({
-      name: 'process_overhead',
-      description:
-        'What a service costs before it does any work: spawn → healthy (every run starts a fresh process), and the RSS of its whole process tree idle after the warm-up (server workers included).',
-      model: 'cold_start',
-      setting: 'every run of every scenario; time is spawn → healthy, memory is the idle RSS after warm-up',
-      repeats: suite.repeats,
-      rows: [...rows.values()].map((r) => r.row),
-      ratios: ratiosAgainstBaseline(rows, suite.baseline, [
+  scenarios.push(
+    compared(
+      {
+        name: 'process_overhead',
+        description:
+          'What a service costs before it does any work: spawn → healthy (every run starts a fresh process), and the RSS of its whole process tree idle after the warm-up (server workers included).',
+        model: 'cold_start',
+        setting: 'every run of every scenario; time is spawn → healthy, memory is the idle RSS after warm-up',
+      },
+      (name) => result.runs.filter((r) => r.contestant === name && r.toHealthyMs !== null),
+      overheadRow,
+      'did not start',
+      [
         { metric: 'time', higherIsBetter: false },
         { metric: 'peak_rss', higherIsBetter: false },
-      ]),
-      ceiling: null,
-    });
-  }
+      ],
+    ),
+  );
 
   // The shared services during each contestant's runs of the first scenario: where the inference time goes.
   const first = suite.scenarios[0];

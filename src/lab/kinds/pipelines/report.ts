@@ -4,6 +4,7 @@
  */
 import { contestantsOf, RUNTIMES, type PipelineSuiteResult, type RuntimeName } from './runner.js';
 import { geometricMean } from '../../stats.js';
+import type { WordErrorRate } from './word-error-rate.js';
 import type { LabReport, ReportRatio, ReportRow, ReportScenario } from '../../report/model.js';
 
 const ms = (ns: number): number => ns / 1e6;
@@ -40,6 +41,7 @@ export function comparisonJson(result: PipelineSuiteResult): object {
       python_ms: ref ? round(ms(ref.median)) : null,
       memory_python_mb: ref ? round(ref.peak_rss_mb, 3) : null,
       python_ns_per_item: ref?.ns_per_item != null ? round(ref.ns_per_item) : null,
+      ...(r.quality?.cpython !== undefined ? { python_wer: round(r.quality.cpython.wer) } : {}),
     };
     for (const rt of contestantsOf(r.scenario)) {
       if (rt === 'cpython') continue;
@@ -53,6 +55,8 @@ export function comparisonJson(result: PipelineSuiteResult): object {
       entry[`memory_${k}_mb`] = sum ? round(sum.peak_rss_mb, 3) : null;
       entry[`${k}_ns_per_item`] = sum?.ns_per_item != null ? round(sum.ns_per_item) : null;
       if (r.details[rt] !== undefined) entry[`${k}_runtime`] = r.details[rt];
+      const wer = r.quality?.[rt];
+      if (wer !== undefined) entry[`${k}_wer`] = round(wer.wer);
     }
     comparison[r.scenario.name] = entry;
   }
@@ -85,6 +89,13 @@ function fmtRatio(x: number): string {
   return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
 }
 
+/** ", WER 12.3% (5/41 words)" for a scored contestant, else nothing. */
+function werText(wer: WordErrorRate | undefined): string {
+  return wer === undefined
+    ? ''
+    : `, WER ${(wer.wer * 100).toFixed(1)}% (${wer.errors}/${wer.referenceWords} words)`;
+}
+
 /** The results table (Markdown, also printed on the terminal): one row per scenario and contestant. */
 export function resultsTable(result: PipelineSuiteResult): string {
   const lines = [
@@ -106,7 +117,7 @@ export function resultsTable(result: PipelineSuiteResult): string {
         s.ns_per_item === null || r.scenario.kind === 'cold_start' ? '—' : fmtTime(s.ns_per_item);
       const mem = r.scenario.kind === 'cold_start' ? 'not measured' : `${s.peak_rss_mb.toFixed(1)} MB`;
       lines.push(
-        `| ${r.scenario.name} | ${CONTESTANT_LABEL[rt]} | ${fmtTime(s.median)} ±${fmtTime(s.mad)} | ${perItem} | ${speed} | ${mem} | ${r.correct ? 'identical' : '**DIFFER**'} |`,
+        `| ${r.scenario.name} | ${CONTESTANT_LABEL[rt]} | ${fmtTime(s.median)} ±${fmtTime(s.mad)} | ${perItem} | ${speed} | ${mem} | ${r.correct ? 'identical' : '**DIFFER**'}${werText(r.quality?.[rt])} |`,
       );
     }
   }
@@ -159,7 +170,11 @@ export function pipelineLabReport(result: PipelineSuiteResult): LabReport {
             },
           ];
         });
-    const runtimes = Object.entries(r.details).map(([rt, d]) => `${names[rt as RuntimeName]}: ${d}`);
+    const runtimes = [
+      ...(r.input !== undefined ? [`input: ${r.input}`] : []),
+      ...Object.entries(r.details).map(([rt, d]) => `${names[rt as RuntimeName]}: ${d}`),
+      ...Object.entries(r.quality ?? {}).map(([rt, w]) => `${names[rt as RuntimeName]}${werText(w)}`),
+    ];
     return {
       name: r.scenario.name,
       description: r.scenario.description,
@@ -180,7 +195,7 @@ export function pipelineLabReport(result: PipelineSuiteResult): LabReport {
     method: [
       'Each repeat starts fresh processes for both runtimes and alternates which goes first.',
       `In-process scenarios time whole runs (build, initialise, run, flush, cleanup) after a warm-up of at least ${result.settings.warmup_ms} ms in both runtimes.`,
-      'cold_start: spawn of `run` → first output line; stream: a whole `run` over a JSONL file, peak RSS from /proc.',
+      'cold_start: spawn of `run` → first output line; stream: a whole `run` over a JSONL file, peak RSS from /proc; media: a whole `run -i` over prepared speech, transcripts scored by word error rate.',
       'The reference runs gc.collect() between samples outside the timing; V8 collects inside pitlane’s samples.',
       'Speed-ups are CPython median / pitlane median with a 95% bootstrap interval over paired repeats; the headline is a geometric mean.',
     ],

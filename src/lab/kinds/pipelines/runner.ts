@@ -13,7 +13,9 @@ import { join } from 'node:path';
 import { BenchError } from '../../../core/errors.js';
 import { packageRoot } from '../../../process/package-root.js';
 import { captureEnvironment, type Environment } from '../../environment.js';
+import { prepareLibrivoxInput, type MediaInput } from './media-inputs.js';
 import { pipelineScenarios, type PipelineScenario } from './scenarios.js';
+import { wordErrorRate, type WordErrorRate } from './word-error-rate.js';
 import { runTimedProcess, type ProcessOutcome } from '../../run/command.js';
 import { pairedRatio, type RepeatFigures } from '../../results/ratios.js';
 import { geometricMeanOfRatios, median, summarize, type RatioEstimate, type Summary } from '../../stats.js';
@@ -44,6 +46,8 @@ export interface RepeatResult {
   readonly outputs_sha256: string;
   /** How the contestant ran the pipeline's Python nodes, as its worker reported (absent without any). */
   readonly details?: string;
+  /** media: the word error rate of the transcripts in the output. */
+  readonly wer?: WordErrorRate;
 }
 
 /** Everything measured for one scenario. */
@@ -60,6 +64,10 @@ export interface ScenarioResult {
   readonly speedups: Partial<Record<RuntimeName, RatioEstimate>>;
   /** How each contestant ran its Python nodes (from --stats details), when it has any. */
   readonly details: Partial<Record<RuntimeName, string>>;
+  /** media: each contestant's word error rate against the transcription (from its first repeat). */
+  readonly quality?: Partial<Record<RuntimeName, WordErrorRate>>;
+  /** media: what the input was. */
+  readonly input?: string;
   /** All contestants gave byte-identical outputs in every repeat. */
   readonly correct: boolean;
   readonly note?: string;
@@ -114,7 +122,7 @@ function fail(runtime: RuntimeName, scenario: string, what: string, outcome: Pro
 async function runRepeat(
   runtime: RuntimeName,
   s: PipelineScenario,
-  files: { manifest: string; input: string | null },
+  files: { manifest: string; input: string | null; media: MediaInput | null },
   python: string,
   warmupMs: number,
 ): Promise<RepeatResult> {
@@ -153,17 +161,19 @@ async function runRepeat(
       ...(report.details !== undefined && report.details !== '' ? { details: report.details } : {}),
     };
   }
-  // cold_start and stream: whole CLI processes.
+  // cold_start, stream and media: whole CLI processes.
   const samples: number[] = [];
   let peak = 0;
   let hash = '';
   let count = 0;
+  let wer: WordErrorRate | undefined;
   for (let i = 0; i < plan.samples; i++) {
-    const [cmd, argv] = command(runtime, python, ['run', files.manifest]);
+    const audio = files.media !== null ? ['-i', files.media.audio] : [];
+    const [cmd, argv] = command(runtime, python, ['run', files.manifest, ...audio]);
     const outcome = await runTimedProcess(cmd, argv, {
       cwd: ROOT,
       ...(files.input !== null ? { stdinFile: files.input } : {}),
-      sampleMemory: s.kind === 'stream',
+      sampleMemory: s.kind === 'stream' || s.kind === 'media',
     });
     if (outcome.code !== 0) fail(runtime, s.name, 'run', outcome);
     if (s.kind === 'cold_start') {
@@ -175,8 +185,37 @@ async function runRepeat(
     peak = Math.max(peak, outcome.peakRssKb);
     hash = createHash('sha256').update(outcome.stdout).digest('hex');
     count = outcome.stdout.split('\n').length - 1;
+    if (files.media !== null) wer = wordErrorRate(files.media.reference, transcriptOf(outcome.stdout));
   }
-  return { samples_ns: samples, peak_rss_kb: peak, output_count: count, outputs_sha256: hash };
+  return {
+    samples_ns: samples,
+    peak_rss_kb: peak,
+    output_count: count,
+    outputs_sha256: hash,
+    ...(wer !== undefined ? { wer } : {}),
+  };
+}
+
+/** The text of a run's transcript lines (`{"text": ...}`), joined in order. */
+function transcriptOf(stdout: string): string {
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => (JSON.parse(l) as { text?: unknown }).text)
+    .filter((t): t is string => typeof t === 'string')
+    .join(' ');
+}
+
+/** The prepared speech of media scenarios, made once per rate and channel count in a run. */
+const mediaInputs = new Map<string, MediaInput>();
+function mediaInput(dir: string, spec: { sampleRate: number; channels: number }): MediaInput {
+  const key = `${dir}:${spec.sampleRate}:${spec.channels}`;
+  let input = mediaInputs.get(key);
+  if (input === undefined) {
+    input = prepareLibrivoxInput(dir, spec.sampleRate, spec.channels);
+    mediaInputs.set(key, input);
+  }
+  return input;
 }
 
 /** Runs the suite; writes nothing (run/suite-run.ts writes what every kind writes). */
@@ -211,6 +250,7 @@ export async function runPipelineSuite(options: PipelineSuiteOptions): Promise<P
         await writeFile(path, JSON.stringify(own));
         return path;
       };
+      const media = s.media !== undefined ? mediaInput(dir, s.media) : null;
       let input: string | null = null;
       if (s.kind === 'stream') {
         input = join(dir, `${s.name}.jsonl`);
@@ -225,12 +265,12 @@ export async function runPipelineSuite(options: PipelineSuiteOptions): Promise<P
         const order = who.map((_, i) => who[(i + r) % who.length] as RuntimeName);
         for (const runtime of order) {
           options.onProgress?.({ done, total, label: `${s.name} · ${runtime} · repeat ${r + 1}/${repeats}` });
-          const files = { manifest: await manifestOf(runtime), input };
+          const files = { manifest: await manifestOf(runtime), input, media };
           repeatsBy[runtime]?.push(await runRepeat(runtime, s, files, options.python, warmupMs));
           done++;
         }
       }
-      results.push(summarizeScenario(s, repeatsBy));
+      results.push(summarizeScenario(s, repeatsBy, media));
     }
     options.onProgress?.({ done, total, label: 'done' });
     const headlineRows = results.filter((r) => r.scenario.headline && r.correct);
@@ -259,6 +299,7 @@ export async function runPipelineSuite(options: PipelineSuiteOptions): Promise<P
 function summarizeScenario(
   s: PipelineScenario,
   repeats: Partial<Record<RuntimeName, RepeatResult[]>>,
+  media: MediaInput | null,
 ): ScenarioResult {
   const scenario: Omit<PipelineScenario, 'manifest'> & { manifest?: object } = { ...s };
   delete scenario.manifest;
@@ -293,8 +334,14 @@ function summarizeScenario(
     }
   }
   const primary = who.find((rt) => rt !== 'cpython') ?? 'pitlane';
+  const quality: Partial<Record<RuntimeName, WordErrorRate>> = {};
+  for (const rt of who) {
+    const wer = repeats[rt]?.[0]?.wer;
+    if (wer !== undefined) quality[rt] = wer;
+  }
   return {
     scenario,
+    ...(media !== null ? { quality, input: media.description } : {}),
     repeats,
     summary,
     speedup: speedups[primary] ?? { ratio: NaN, ci95: [NaN, NaN], repeats: 0 },

@@ -33,7 +33,12 @@ export type ScenarioKind =
   /** Process spawn → first output line of `run`, over fresh processes (hyperfine-style). */
   | 'cold_start'
   /** A whole `run` over a JSONL file, stdin → file: wall time and peak RSS of the process. */
-  | 'stream';
+  | 'stream'
+  /**
+   * A whole `run M -i AUDIO` over prepared speech (media-inputs.ts): wall time and peak RSS of the process tree;
+   * outputs compared between contestants and their `text` scored against the transcription (word error rate).
+   */
+  | 'media';
 
 export interface PipelineScenario {
   readonly name: string;
@@ -52,6 +57,8 @@ export interface PipelineScenario {
   /** Who runs it (default pitlane and the reference); Python scenarios add pitlane on each Python runtime. */
   readonly contestants?: readonly ('pitlane' | 'pitlane-cpython' | 'pitlane-pyodide' | 'cpython')[];
   readonly concurrent?: number;
+  /** media: the rate and channel count the LibriVox speech is prepared at. */
+  readonly media?: { readonly sampleRate: number; readonly channels: number };
   /**
    * Samples and minimum warm-up runs per worker process, per runtime; for cold_start and stream: processes per
    * repeat. Every `samples` scenario also warms up for at least `warmupMs` in both runtimes (the same rule).
