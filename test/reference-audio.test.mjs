@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { PITLANE, REFERENCE, pitlane, reference, run } from './helpers.mjs';
+import { PITLANE, REFERENCE, ROOT, pitlane, reference, run } from './helpers.mjs';
 
 /** Node types (names and aliases) of the pitlane under test: a differential test of a node family is skipped
  * until its TypeScript nodes are on this branch. */
@@ -158,6 +158,25 @@ describe('reference executor: audio in and out like pitlane run', () => {
       assert.match(error(r.stderr), /^error PL_ERR_AUDIO_INPUT: stdin: /);
       assert.equal(error(r.stderr), error(p.stderr));
     }
+  });
+
+  test('--streams N replays the input as N streams, frame by frame, as pitlane does', async () => {
+    const { p } = await both([pass, '-i', CLIP, '--streams', '3', '--frame-ms', '7', '--audio-samples']);
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stdout, /"stream_id":"s2"/);
+  });
+
+  test('latency follows events: the stream-health example times as many outputs in both', async () => {
+    const example = join(ROOT, 'examples', 'pipelines', 'stream-health.yaml');
+    const [p, r] = await Promise.all([
+      pitlane(['run', example, '-i', CLIP, '--json-stats']),
+      reference(['run', example, '-i', CLIP, '--stats']),
+    ]);
+    assert.equal(p.code + r.code, 0, p.stderr + r.stderr);
+    const pl = JSON.parse(p.stderr.trim().split('\n').at(-1)).frame_latency;
+    const ref = JSON.parse(r.stderr.trim().split('\n').at(-1)).frame_latency;
+    assert.equal(ref.count, pl.count);
+    assert.equal(ref.count, r.stdout.trim().split('\n').length);
   });
 
   test('--stats reports per-frame latency under pitlane --json-stats key names', async () => {

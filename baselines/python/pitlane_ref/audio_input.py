@@ -7,7 +7,8 @@ Framing is pitlane's: frames of ``chunk_size`` samples per channel, or ``round(r
 20 ms), the last one possibly shorter; each stamped with its stream position (``timestamp_us``, rounded as
 JavaScript's ``Math.round``) and, when handed to the pipeline, with its arrival time. With ``realtime``, frames are
 released at wall-clock speed: a frame is due at start + its timestamp; when the pipeline takes a frame a whole
-frame late, that frame is dropped (the newest due frame goes on), counted, and reported through ``on_behind``.
+frame late, that frame is dropped (the newest due frame goes on), counted, and reported through ``on_behind``. With ``streams``
+N > 1, each frame is released N times, as streams ``s0`` … ``s{N-1}`` (a load test of a live pipeline).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class AudioInput(LineInput):
 
     def __init__(self, kind: str, path: str, *, sample_rate: Optional[int] = None, channels: Optional[int] = None,
                  pcm_format: str = "f32le", frame_ms: Optional[float] = None, chunk_size: Optional[int] = None,
-                 realtime: bool = False, stream_id: Optional[str] = None,
+                 realtime: bool = False, stream_id: Optional[str] = None, streams: int = 1,
                  on_behind: Callable[[int, float], None] = lambda dropped, late_ms: None):
         self.kind = kind
         self.path = path
@@ -51,8 +52,10 @@ class AudioInput(LineInput):
         self.chunk_size = chunk_size
         self.realtime = realtime
         self.stream_id = stream_id
+        self.streams = streams  # replay the input as this many streams (s0, s1, ...), frame by frame
         self.on_behind = on_behind
-        self.dropped_behind = 0
+        self.dropped_behind = 0  # frames of every stream
+        self.dropped_slots = 0  # frame times dropped
         self._bytes: Optional[StreamBytes] = None
         self._chunks: Optional[Iterable[Any]] = None
         self._process: Optional[Any] = None
@@ -131,17 +134,18 @@ class AudioInput(LineInput):
         assert rate is not None and channels is not None
         per_frame = self.frame_samples()
         want = per_frame * channels
-        stream_id = self.stream_id
+        ids = [f"s{i}" for i in range(self.streams)] if self.streams > 1 else [self.stream_id]
         realtime = self.realtime
         position = 0  # samples per channel emitted (or dropped) so far
         pending: Any = None
         started = time.perf_counter()
 
-        def make(samples: Any) -> AudioFrame:
+        def make(samples: Any) -> List[AudioFrame]:
+            """The frame at ``position``, once per stream; advances the position."""
             nonlocal position
-            frame = AudioFrame(samples, rate, channels, stream_id, js_round(position / rate * 1e6), monotonic_us())
+            timestamp_us = js_round(position / rate * 1e6)
             position += samples.size // channels
-            return frame
+            return [AudioFrame(samples, rate, channels, i, timestamp_us, monotonic_us()) for i in ids]
 
         async def due(frame_samples: int) -> bool:
             """Live: wait until the frame at ``position`` is due; drop it when its slot is already over."""
@@ -156,8 +160,9 @@ class AudioInput(LineInput):
             late_ms = (now - due_at) * 1000
             if late_ms >= frame_samples / rate * 1000:
                 position += frame_samples
-                self.dropped_behind += 1
-                if self.dropped_behind == 1 or self.dropped_behind % 50 == 0:
+                self.dropped_behind += len(ids)
+                self.dropped_slots += 1
+                if self.dropped_slots == 1 or self.dropped_slots % 50 == 0:
                     self.on_behind(self.dropped_behind, late_ms)
                 return False
             return True
@@ -173,18 +178,21 @@ class AudioInput(LineInput):
                     continue
                 pending = None
                 if await due(per_frame):
-                    yield make(joined)
+                    for frame in make(joined):
+                        yield frame
             n = chunk.size
             while n - at >= want:
                 samples = chunk[at:at + want]
                 at += want
                 if not realtime or await due(per_frame):
-                    yield make(samples)
+                    for frame in make(samples):
+                        yield frame
             if at < n:
                 pending = chunk[at:].copy()
         if pending is not None and pending.size > 0:
             if await due(pending.size // channels):
-                yield make(pending)
+                for frame in make(pending):
+                    yield frame
 
 
 async def _pcm_chunks(stream: AsyncIterator[bytes], fmt: str, channels: int, name: str) -> AsyncIterator[Any]:

@@ -235,7 +235,7 @@ class AudioBufferNode(Node):
 
 def vad_transition(event: Any) -> Optional[str]:
     """``start`` / ``end`` for a VAD event in RemoteMedia's form (``is_speech_start``) or pitlane's (``event``)."""
-    if type(event) is not dict:
+    if not isinstance(event, dict):
         return None
     if event.get("is_speech_start") is True:
         return "start"

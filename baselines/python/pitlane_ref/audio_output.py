@@ -2,7 +2,8 @@
 frames go to one WAV file (16-bit PCM, or 32-bit float with ``--wav-format f32``; written as ``out.wav.partial``
 and renamed when complete) and its other outputs to stdout as JSONL; otherwise frames are JSONL lines of their
 metadata, with their samples (base64 of little-endian f32) under ``--audio-samples``. Every audio frame that
-leaves is timed: frame in (its ``arrival_ts_us``) → its output out, summarised as pitlane's ``frame_latency``.
+leaves is timed: frame in (its ``arrival_ts_us``) → its output out, summarised as pitlane's ``frame_latency``; so is
+every event a node made from a frame (``node.Marked``: the analysers', the VAD's, HealthEmitter's), as in pitlane.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 from typing import Any, Callable, Dict, List, Optional
 
 from .audio import AudioFrame, monotonic_us
+from .node import Marked
 from .run_command import OutputWriter
 from .wav import WAV_HEADER_BYTES, wav_header, wav_sample_bytes
 
@@ -22,10 +24,11 @@ class FrameLatency:
     def __init__(self) -> None:
         self.values: List[int] = []
 
-    def observe(self, frame: AudioFrame) -> None:
-        if frame.arrival_ts_us is None:
+    def observe(self, arrival_us: Optional[float]) -> None:
+        """Records the latency of an output that arrived at ``arrival_us`` (None: not from a frame)."""
+        if arrival_us is None:
             return
-        ns = round((monotonic_us() - frame.arrival_ts_us) * 1000)
+        ns = round((monotonic_us() - arrival_us) * 1000)
         self.values.append(ns if ns >= 1 else 1)
 
     def summary(self) -> Optional[Dict[str, Any]]:
@@ -89,8 +92,10 @@ class AudioOutputWriter(OutputWriter):
         self.on_failure: Callable[[], None] = lambda: None
 
     def write(self, value: Any) -> None:
-        if type(value) is AudioFrame:
-            self.latency.observe(value)
+        if type(value) is Marked:  # an event made from a frame
+            self.latency.observe(value.arrival_us)
+        elif type(value) is AudioFrame:
+            self.latency.observe(value.arrival_ts_us)
             if self.wav is not None:
                 if self.failure is None:
                     try:

@@ -70,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--realtime", action="store_true",
                      help="release audio frames at wall-clock speed, like a live source; frames the pipeline "
                           "cannot take in time are dropped and counted, with a warning")
+    run.add_argument("--streams", type=int, metavar="N",
+                     help="replay the audio input as N concurrent streams (stream ids s0..s{N-1}), released "
+                          "together: a load test of a live pipeline with --realtime")
     run.add_argument("--audio-samples", action="store_true",
                      help="write the samples of audio outputs into JSONL (base64 of little-endian f32)")
     run.add_argument("--wav-format", choices=("s16", "f32"), default="s16",

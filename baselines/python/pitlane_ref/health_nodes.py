@@ -14,7 +14,7 @@ import math
 import time
 from typing import Any, Dict, List, Optional
 
-from .node import DROP, Node, Param
+from .node import DROP, Node, Param, carry_arrival, from_frame
 
 _NUMBER = Param("number")
 
@@ -39,7 +39,7 @@ class _AudioEventNode(Node):
     def process(self, item: Any) -> Any:
         if type(item) is not self.frame_type:
             return item
-        return self.event(item)
+        return from_frame(self.event(item), item)  # latency follows the event
 
     def event(self, frame: Any) -> Dict[str, Any]:
         raise NotImplementedError
@@ -432,10 +432,13 @@ class HealthEmitterNode(Node):
 
     def process(self, item: Any) -> Any:
         if type(item) is self.frame_type:
-            return self._on_frame(item)
-        if item is None or type(item) in (str, bytes):
+            events = self._on_frame(item)
+        elif item is None or type(item) in (str, bytes):
             return DROP
-        return self._on_event(item if type(item) is dict else {})
+        else:
+            events = self._on_event(item if isinstance(item, dict) else {})
+        # Latency follows the events: they carry the arrival of the frame or event they answer.
+        return _outputs([carry_arrival(e, item) for e in events])
 
     def _with_stream(self, event: Dict[str, Any], stream_id: Any) -> Dict[str, Any]:
         """An event with ``stream_id`` after its first key in key order, for a stream with an id."""
@@ -445,7 +448,7 @@ class HealthEmitterNode(Node):
         event["stream_id"] = stream_id
         return {k: event[k] for k in keys}
 
-    def _on_frame(self, frame: Any) -> Any:
+    def _on_frame(self, frame: Any) -> List[Dict[str, Any]]:
         st = self._stream(frame.stream_id)
         media_us = frame.timestamp_us
         if media_us is None:
@@ -471,9 +474,9 @@ class HealthEmitterNode(Node):
         alerts_changed = (after & ~HEALTH_LOW) != (st.last_alerts & ~HEALTH_LOW)
         if alerts_changed or self._score_changed(st, score) or st.issues != st.last_issues:
             events.append(self._health_event(st, score, after, frame.stream_id))
-        return _outputs(events)
+        return events
 
-    def _on_event(self, e: Dict[str, Any]) -> Any:
+    def _on_event(self, e: Dict[str, Any]) -> List[Dict[str, Any]]:
         stream_id = e.get("stream_id") if type(e.get("stream_id")) is str else None
         st = self._stream(stream_id)
         schema = e.get("_schema") if type(e.get("_schema")) is str else ""
@@ -486,8 +489,8 @@ class HealthEmitterNode(Node):
             if h < score:
                 score = h
         if st.issues == st.last_issues and not self._score_changed(st, score):
-            return DROP
-        return self._health_event(st, score, st.drift.alerts(), stream_id)
+            return []
+        return [self._health_event(st, score, st.drift.alerts(), stream_id)]
 
     def _score_changed(self, st: _StreamHealth, score: float) -> bool:
         return st.last_score is None or abs(score - st.last_score) >= self.score_change

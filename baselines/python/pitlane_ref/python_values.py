@@ -23,6 +23,8 @@ def _to_python(value: Any) -> Any:
         return [_to_python(v) for v in value]
     if t is dict:
         return {k: _to_python(v) for k, v in value.items()}
+    if isinstance(value, dict):  # a Marked event: a plain dict for the node
+        return {k: _to_python(v) for k, v in value.items()}
     audio = sys.modules.get(_AUDIO_MODULE)  # loaded when the run has audio
     if audio is not None and t is audio.AudioFrame:
         from .python_audio import node_view

@@ -100,7 +100,8 @@ def _audio_source(kind: str, args: argparse.Namespace) -> Any:
 
     source = AudioInput(
         kind, args.input, sample_rate=args.sample_rate, channels=args.channels, pcm_format=args.pcm_format,
-        frame_ms=args.frame_ms, chunk_size=args.chunk_size, realtime=args.realtime, on_behind=on_behind)
+        frame_ms=args.frame_ms, chunk_size=args.chunk_size, realtime=args.realtime, streams=args.streams or 1,
+        on_behind=on_behind)
     source.open()
     return source
 
@@ -130,7 +131,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         source = StreamLines(args.input)
     else:
         args.input = args.input or "-"
-        for flag, value in (("--chunk-size", args.chunk_size), ("--frame-ms", args.frame_ms)):
+        for flag, value in (("--chunk-size", args.chunk_size), ("--frame-ms", args.frame_ms),
+                            ("--streams", args.streams)):
             if value is not None and not value > 0:
                 print(f"error PL_ERR_USAGE: {flag} must be a positive number (got {value})", file=sys.stderr)
                 return EXIT_INVALID
@@ -146,7 +148,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"error PL_ERR_FILE: {exc}", file=sys.stderr)
             return EXIT_INVALID
         if args.realtime:
-            manifest = live_manifest(manifest, args.frame_ms, args.chunk_size)
+            manifest = live_manifest(manifest, args.frame_ms, args.chunk_size, args.streams or 1)
     wav_path = args.output if args.output is not None and args.output.lower().endswith(".wav") else None
     try:
         out = sys.stdout.buffer if args.output in (None, "-") or wav_path else open(args.output, "wb")

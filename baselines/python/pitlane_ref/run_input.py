@@ -53,12 +53,12 @@ def resolve_input(path: str, input_format: Optional[str], sample_rate: Optional[
     return "jsonl"
 
 
-def live_manifest(manifest: Any, frame_ms: Optional[float], chunk_size: Optional[int]) -> Any:
+def live_manifest(manifest: Any, frame_ms: Optional[float], chunk_size: Optional[int], streams: int = 1) -> Any:
     """The manifest as run from a live (``--realtime``) source (pitlane's ``asLiveInput``): the queues of the nodes
     the input feeds drop their oldest frame past ``LIVE_BACKLOG_MS`` of audio, unless the manifest sets a queue
     policy (globally or on the node). Like pitlane, a ``chunk_size`` is taken as samples at 16 kHz here."""
     ms = chunk_size / 16000 * 1000 if chunk_size is not None else (frame_ms or DEFAULT_FRAME_MS)
-    capacity = float(max(2, math.ceil(LIVE_BACKLOG_MS / ms)))
+    capacity = float(max(2, math.ceil(LIVE_BACKLOG_MS / ms)) * streams)  # of every stream
     if (manifest.get("settings") or {}).get("queue_policy") is not None:
         return manifest
     has_predecessor = {c["to"] for c in manifest.get("connections") or []}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any, Dict, List, Optional
 
-from .node import DROP, ItemError, Node, Param, Report
+from .node import DROP, ItemError, Node, Param, Report, from_frame
 from .problems import _child
 
 np: Any = None
@@ -95,8 +95,8 @@ class VadStream:
                 self._decide(1.0 if voiced else 0.0, frame, events)
         out: List[Any] = events
         if not out:
-            out.append(self._event("frame", self.last_window_end_us if self.last_window_end_us is not None
-                                   else base_us, frame.stream_id, frame.frames))
+            out.append(from_frame(self._event("frame", self.last_window_end_us if self.last_window_end_us is not None
+                                              else base_us, frame.stream_id, frame.frames), frame))
         out.append(frame)
         self.next_us = base_us + (frame.frames * 1e6) / rate
         return out
@@ -111,7 +111,7 @@ class VadStream:
             self.silent_samples = 0
             if not self.triggered:
                 self.triggered = True
-                events.append(self._event("speech_start", self.window_start_us, frame.stream_id, frame.frames))
+                events.append(from_frame(self._event("speech_start", self.window_start_us, frame.stream_id, frame.frames), frame))
         elif self.triggered:
             if self.silent_samples == 0:
                 self.silence_start_us = self.window_start_us
@@ -119,7 +119,7 @@ class VadStream:
             if self.silent_samples * 1000 >= self.min_silence_ms * self.sample_rate:
                 self.triggered = False
                 self.silent_samples = 0
-                events.append(self._event("speech_end", self.silence_start_us, frame.stream_id, frame.frames))
+                events.append(from_frame(self._event("speech_end", self.silence_start_us, frame.stream_id, frame.frames), frame))
 
     def finish(self, stream_id: Optional[str]) -> Optional[Dict[str, Any]]:
         """At end of input: a speech_end for speech still open."""
