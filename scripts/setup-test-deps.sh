@@ -7,6 +7,13 @@
 #    ingest baseline (baselines/python/ingest) of examples/suites/ingest.yaml and its tests;
 #  - chromium: the HTML report is checked in a real headless browser (driven by playwright-core);
 #  - darknet: real photos (dog.jpg, person.jpg, ...) for the image pipeline and ingest tests;
+#  - python3-pocketsphinx, pocketsphinx-en-us: the PocketSphinxSTT node (speech recognition in Debian's Python, the
+#    US-English acoustic model, language model and dictionary) and test/pocketsphinx.test.mjs;
+#  - pocketsphinx-testdata: real recorded speech with its transcription (five LibriVox clips, 16 kHz) for the speech
+#    tests and benchmarks;
+#  - espeak-ng: synthesises more speech for the audio tests, and backs the TTS node;
+#  - ffmpeg: decodes audio formats other than WAV for `pitlane run -i` (30 packages, ~60 MB, on a machine that has
+#    libavcodec already);
 #  - astronaut.png from python3-skimage (a real portrait, for the face detector): only that file is unpacked,
 #    into test-data/, from the downloaded package; nothing is installed.
 # Without root or apt-get it only says what is missing; the tests that need it then fail naming it.
@@ -18,6 +25,11 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 /usr/bin/python3 -c 'import fastapi, uvicorn' >/dev/null 2>&1 || need+=(python3-fastapi python3-uvicorn)
 /usr/bin/python3 -c 'import multipart, httpx, PIL, numpy, uvloop, httptools' >/dev/null 2>&1 ||
   need+=(python3-multipart python3-httpx python3-pil python3-numpy python3-uvloop python3-httptools)
+/usr/bin/python3 -c 'import pocketsphinx' >/dev/null 2>&1 || need+=(python3-pocketsphinx)
+[ -f /usr/share/pocketsphinx/model/en-us/en-us.lm.bin ] || need+=(pocketsphinx-en-us)
+[ -f /usr/share/pocketsphinx/test/data/librivox/transcription ] || need+=(pocketsphinx-testdata)
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
+command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -f /usr/share/darknet/data/dog.jpg ] || need+=(darknet)
 astronaut=test-data/astronaut.png

@@ -2,7 +2,7 @@
 // transformers.js layout with synthetic weights, built by `npm run build:models`. It checks the code path —
 // features, encoder, cached decoder, generation, decoding, the {text, start, end} output — not accuracy.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -75,6 +75,26 @@ describe('Whisper nodes', () => {
         'the micro model generates tokens (meaningless ones) until its length cap',
       );
     }
+  });
+
+  test('-o out.srt writes the transcripts as numbered SubRip cues', async () => {
+    const m = manifest('srt.json', {
+      node_type: 'WhisperSTT',
+      params: { model_source: MODEL, n_threads: 1 },
+    });
+    const out = join(dir, 'out.srt');
+    const r = await pitlane(['run', m, '-i', CLIP, '--frame-ms', '3000', '-o', out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '');
+    const cues = readFileSync(out, 'utf8').split('\n\n').filter(Boolean);
+    assert.deepEqual(
+      cues.map((c) => c.split('\n').slice(0, 2)),
+      [
+        ['1', '00:00:00,000 --> 00:00:03,000'],
+        ['2', '00:00:03,000 --> 00:00:06,000'],
+        ['3', '00:00:06,000 --> 00:00:07,100'],
+      ],
+    );
   });
 
   test('audio that is not 16 kHz mono is refused, naming the node, the rate and the fix', async () => {

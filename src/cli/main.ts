@@ -87,7 +87,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     )
     .option(
       '-o, --output <file>',
-      'output: JSONL file, or - for stdout; a .wav name takes the audio frames (other outputs go to stdout). A file is written as FILE.partial and renamed when complete (a write error: exit 74)',
+      'output: JSONL file, or - for stdout; a .wav name takes the audio frames, a .srt name the transcripts ({text, start, end}) as subtitles (other outputs go to stdout). A file is written as FILE.partial and renamed when complete (a write error: exit 74)',
       '-',
     )
     .addOption(

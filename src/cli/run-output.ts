@@ -1,13 +1,15 @@
 /**
  * Where `pitlane run` writes its outputs, by the name given to `-o`: `out.wav` takes the pipeline's audio frames
  * (one WAV file, 16-bit PCM, or 32-bit float with `--wav-format f32`), and its other outputs (events, text) go to
- * stdout as JSONL; any other name (or `-`) takes every output as JSONL, audio frames as their metadata (and their
+ * stdout as JSONL; `out.srt` takes its transcript items (`{text, start, end}` in seconds) as SubRip cues, numbered
+ * in order (media/srt.ts, the formatting the SrtOutput node uses), and its other outputs go to stdout; any other name (or `-`) takes every output as JSONL, audio frames as their metadata (and their
  * samples in base64 with `--audio-samples`). Files are written under a `.partial` name and published only when
  * complete (cli/output-file.ts). Every audio frame that leaves is also timed (frame in → its output out).
  */
 import { AudioFrame, audioFrameJson } from '../core/audio.js';
 import { UsageError } from '../core/errors.js';
 import { FrameLatency } from '../media/frame-latency.js';
+import { formatSrtCue } from '../media/srt.js';
 import { WAV_HEADER_BYTES, wavHeader, wavSampleBytes, type WavSampleFormat } from '../media/wav.js';
 import type { Blocker } from '../pipeline/edge-queue.js';
 import { JsonlWriter } from '../pipeline/jsonl.js';
@@ -27,12 +29,16 @@ export class RunOutputs {
   private readonly files: OutputFile[] = [];
   private readonly jsonl: JsonlWriter;
   private readonly wav: WavOutput | null = null;
+  private readonly srt: OutputFile | null = null;
+  private cues = 0;
 
   constructor(name: string, opts: RunOutputOptions, onFailure: (error: unknown) => void) {
-    if (name.toLowerCase().endsWith('.wav')) {
+    const lower = name.toLowerCase();
+    if (lower.endsWith('.wav') || lower.endsWith('.srt')) {
       const file = OutputFile.open(name);
       this.files.push(file);
-      this.wav = new WavOutput(file, opts.wavFormat ?? 's16');
+      if (lower.endsWith('.wav')) this.wav = new WavOutput(file, opts.wavFormat ?? 's16');
+      else this.srt = file;
       const stdout = OutputFile.open('-');
       this.files.push(stdout);
       this.jsonl = new JsonlWriter(stdout, onFailure);
@@ -43,9 +49,14 @@ export class RunOutputs {
     }
     const samples = opts.audioSamples === true;
     const wav = this.wav;
+    const srt = this.srt;
     this.write = (value: unknown): Blocker | null => {
       this.count++;
       this.latency.observe(value);
+      if (srt !== null && isTranscript(value)) {
+        srt.write(formatSrtCue(++this.cues, value.start, value.end, value.text));
+        return null;
+      }
       if (value instanceof AudioFrame) {
         if (wav !== null) {
           wav.write(value);
@@ -74,6 +85,13 @@ export class RunOutputs {
   abandon(): void {
     for (const f of this.files) f.abandon();
   }
+}
+
+/** An item SRT can hold: text with a start and an end in seconds. */
+function isTranscript(value: unknown): value is { text: string; start: number; end: number } {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as { text?: unknown; start?: unknown; end?: unknown };
+  return typeof v.text === 'string' && typeof v.start === 'number' && typeof v.end === 'number';
 }
 
 /** A WAV file written frame by frame; the header's sizes are written when it ends. */

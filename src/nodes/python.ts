@@ -24,6 +24,15 @@ import {
   type RuntimeChoice,
 } from '../python/source-analysis.js';
 
+/** The `timeout` param of Python nodes: seconds, or a number with ms, s or m. */
+export const PythonTimeout = Type.Union(
+  [Type.Number({ exclusiveMinimum: 0 }), Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m)$' })],
+  {
+    description:
+      'Per-item limit on CPython workers and in Pyodide (default 30 s): the item fails, the node goes on.',
+  },
+);
+
 const Params = Type.Object(
   {
     code: Type.Optional(
@@ -39,15 +48,7 @@ const Params = Type.Object(
       Type.Record(Type.String(), Type.Unknown(), { description: 'Constructor keyword arguments.' }),
     ),
     stateless: Type.Optional(Type.Boolean({ description: 'Allows a pool of CPython workers.' })),
-    timeout: Type.Optional(
-      Type.Union(
-        [Type.Number({ exclusiveMinimum: 0 }), Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m)$' })],
-        {
-          description:
-            'Per-item limit on CPython workers and in Pyodide (default 30 s): the item fails, the node goes on.',
-        },
-      ),
-    ),
+    timeout: Type.Optional(PythonTimeout),
   },
   { additionalProperties: false },
 );
@@ -56,7 +57,7 @@ type Params = Static<typeof Params>;
 const DEFAULT_TIMEOUT_MS = 30_000;
 const POOL_SIZE = 2;
 
-function timeoutMs(t: Params['timeout']): number {
+export function timeoutMs(t: Params['timeout']): number {
   if (t === undefined) return DEFAULT_TIMEOUT_MS;
   if (typeof t === 'number') return t * 1000;
   const m = /^([0-9.]+)(ms|s|m)$/.exec(t);
@@ -96,7 +97,7 @@ export class PythonItemError extends ItemError {
   }
 }
 
-function logTo(ctx: NodeContext<Params>): PythonRuntimeOptions {
+function logTo(ctx: NodeContext<unknown>): PythonRuntimeOptions {
   const log =
     ctx.options.log ??
     ((id: string, level: string, message: string) => {
@@ -108,33 +109,45 @@ function logTo(ctx: NodeContext<Params>): PythonRuntimeOptions {
   };
 }
 
+/** How a Python node runs, besides its source and runtime. */
+export interface PythonNodeSettings {
+  /** Per-item limit (ms). */
+  readonly timeoutMs: number;
+  /** CPython workers (1 unless the node is stateless). */
+  readonly poolSize: number;
+  /** The CPython interpreter (default: the runtime's, `$PITLANE_PYTHON` or `python3`). */
+  readonly python?: string;
+}
+
 class PythonNode implements PipelineNode {
   private instance: PythonNodeInstance | null = null;
 
   constructor(
-    private readonly ctx: NodeContext<Params>,
+    private readonly ctx: NodeContext<unknown>,
     private readonly source: PythonNodeSource,
     private readonly choice: RuntimeChoice,
+    private readonly settings: PythonNodeSettings,
   ) {}
 
   async initialize(): Promise<void> {
-    const p = this.ctx.params;
+    const { timeoutMs, poolSize, python } = this.settings;
     const options = logTo(this.ctx);
     let instance: PythonNodeInstance;
     if (this.choice.runtime === 'pyodide') {
       const { createPyodideNode } = await import('../python/pyodide/node.js');
       instance = createPyodideNode(this.source, {
         ...options,
-        itemTimeoutMs: timeoutMs(p.timeout),
+        itemTimeoutMs: timeoutMs,
         signal: this.ctx.signal,
       });
     } else {
       const { createCPythonNode } = await import('../python/cpython/node.js');
       instance = createCPythonNode(this.source, {
         ...options,
-        itemTimeoutMs: timeoutMs(p.timeout),
-        poolSize: p.stateless === true ? POOL_SIZE : 1,
+        itemTimeoutMs: timeoutMs,
+        poolSize,
         signal: this.ctx.signal,
+        ...(python !== undefined ? { python } : {}),
       });
     }
     this.instance = instance;
@@ -171,6 +184,19 @@ class PythonNode implements PipelineNode {
   describe(): string {
     return `python on ${this.choice.runtime} (${this.choice.reason})`;
   }
+}
+
+/**
+ * A pipeline node that runs `source` on `choice`'s runtime: what the `python` node type creates, and node types
+ * that are a Python class shipped with pitlane (PocketSphinxSTT) create too.
+ */
+export function pythonPipelineNode(
+  ctx: NodeContext<unknown>,
+  source: PythonNodeSource,
+  choice: RuntimeChoice,
+  settings: PythonNodeSettings,
+): PipelineNode {
+  return new PythonNode(ctx, source, choice, settings);
 }
 
 /** A result's outputs in the executor's convention: none, one value, or an iterator of several. */
@@ -242,6 +268,9 @@ export const Python = defineNodeType<Params>({
       className: p.class ?? null,
       init: p.init ?? {},
     };
-    return new PythonNode(ctx, source, choice);
+    return new PythonNode(ctx, source, choice, {
+      timeoutMs: timeoutMs(p.timeout),
+      poolSize: p.stateless === true ? POOL_SIZE : 1,
+    });
   },
 });

@@ -18,10 +18,18 @@ import { AudioInput, AudioOutput, MediaReaderNode } from './audio/media-io.js';
 import { WhisperSTT } from './audio/whisper.js';
 import { FastVAD } from './audio/energy-vad.js';
 import { SileroVAD } from './audio/silero-vad.js';
+import { PocketSphinxSTT } from './pocketsphinx-stt.js';
 import { Python } from './python.js';
 import { SrtOutput } from './text/srt-output.js';
 import { TextCollector } from './text/text-collector.js';
 import { TextInput } from './text/text-input.js';
+// Audio processing nodes (issue 15): resampling, chunking, buffering, utterances, transform, speaker split.
+import { AudioBuffer } from './audio/audio-buffer.js';
+import { AudioChannelSplitterNode } from './audio/channel-splitter.js';
+import { AudioChunkerNode } from './audio/chunker.js';
+import { AudioResampleNode, FastResampleNode } from './audio/resample.js';
+import { AudioTransform } from './audio/transform.js';
+import { AudioBufferAccumulatorNode } from './audio/utterance-accumulator.js';
 
 export const BUILTIN_NODE_TYPES: NodeTypeRegistry = createNodeTypeRegistry([
   DataSource,
@@ -52,4 +60,14 @@ export const BUILTIN_NODE_TYPES: NodeTypeRegistry = createNodeTypeRegistry([
   // Voice activity detection (docs/audio.md): Silero on ONNX Runtime, and the energy VAD.
   SileroVAD,
   FastVAD,
+  // Audio processing nodes (issue 15)
+  FastResampleNode,
+  AudioChunkerNode,
+  AudioBuffer,
+  AudioBufferAccumulatorNode,
+  AudioTransform,
+  AudioChannelSplitterNode,
+  AudioResampleNode,
+  // Speech recognition in Python (issue 15): a Python class shipped with pitlane, on a CPython worker.
+  PocketSphinxSTT,
 ]);

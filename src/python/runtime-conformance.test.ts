@@ -7,9 +7,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { AudioFrame } from '../core/audio.js';
 import { createCPythonNode } from './cpython/node.js';
 import { createPyodideNode } from './pyodide/node.js';
-import type { PythonNodeInstance, PythonNodeSource } from './runtime.js';
+import type { PythonCallResult, PythonNodeInstance, PythonNodeSource } from './runtime.js';
 import { failure, nodeHarness, outputs, source, type Observed } from './test-support.js';
 
 process.env.PITLANE_PYODIDE_SNAPSHOT = '0';
@@ -445,6 +446,234 @@ for (const runtime of RUNTIMES) {
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
+    },
+  );
+
+  // Audio frames (docs/python-nodes.md, "Audio"): the same node code on both runtimes. `flat` is the interleaved
+  // samples whatever the runtime gives (a numpy array there, a memoryview here).
+  const FLAT = [
+    'import array',
+    'from pitlane import AudioFrame',
+    'def flat(f):',
+    '    s = f.samples',
+    '    return s.reshape(-1).tolist() if hasattr(s, "reshape") else s.tolist()',
+    '',
+  ].join('\n');
+
+  test(
+    name("audio: a gain applied in Python comes back as an AudioFrame that keeps the input frame's fields"),
+    async () => {
+      const code = `${FLAT}class Gain:\n    def process(self, f):\n        return f.derive(array.array("f", [x * 0.5 for x in flat(f)]))\n`;
+      await withNode(code, async (node) => {
+        const input = new AudioFrame(
+          Float32Array.from({ length: 960 }, (_, i) => Math.sin(i / 10)),
+          {
+            sampleRate: 48_000,
+            channels: 2,
+            streamId: 'mic',
+            timestampUs: 20_000,
+            arrivalTsUs: 1234.5,
+            metadata: { vad: true },
+          },
+        );
+        const [[out]] = outputs(await node.processBatch([input])) as [[AudioFrame]];
+        assert.ok(out instanceof AudioFrame);
+        assert.deepEqual(
+          [out.sampleRate, out.channels, out.streamId, out.timestampUs, out.arrivalTsUs, out.metadata],
+          [48_000, 2, 'mic', 20_000, 1234.5, { vad: true }],
+        );
+        assert.deepEqual(
+          out.samples,
+          input.samples.map((x) => x * 0.5),
+        );
+      });
+    },
+  );
+
+  test(name('audio: a frame split into two, each with its own timestamp'), async () => {
+    const code = [
+      FLAT,
+      'class Split:',
+      '    def process(self, f):',
+      '        s = array.array("f", flat(f))',
+      '        half = (f.frames // 2) * f.channels',
+      '        yield f.derive(s[:half])',
+      '        yield f.derive(s[half:], timestamp_us=f.timestamp_us + round(f.frames // 2 * 1e6 / f.sample_rate))',
+      '',
+    ].join('\n');
+    await withNode(code, async (node) => {
+      const input = new AudioFrame(
+        Float32Array.from({ length: 1600 }, (_, i) => i / 1600),
+        {
+          sampleRate: 16_000,
+          channels: 1,
+          timestampUs: 1_000_000,
+          arrivalTsUs: 7,
+        },
+      );
+      const [frames] = outputs(await node.processBatch([input])) as [AudioFrame[]];
+      assert.equal(frames.length, 2);
+      const [a, b] = frames as [AudioFrame, AudioFrame];
+      assert.deepEqual([a.frames, a.timestampUs, b.frames, b.timestampUs], [800, 1_000_000, 800, 1_050_000]);
+      assert.deepEqual(a.samples, input.samples.subarray(0, 800));
+      assert.deepEqual(b.samples, input.samples.subarray(800));
+      assert.deepEqual([a.arrivalTsUs, b.arrivalTsUs], [7, 7]);
+    });
+  });
+
+  test(
+    name('audio: rate, channels, stream id, timestamp and metadata reach Python and come back'),
+    async () => {
+      const code = [
+        FLAT,
+        'class Describe:',
+        '    def process(self, f):',
+        '        if not isinstance(f, AudioFrame):',
+        '            return AudioFrame(array.array("f", f["samples"]), f["rate"], f["channels"])',
+        '        fields = {"rate": f.sample_rate, "channels": f.channels, "frames": f.frames, "duration": f.duration,',
+        '                  "stream_id": f.stream_id, "timestamp_us": f.timestamp_us, "metadata": f.metadata,',
+        '                  "samples": flat(f), "readonly": memoryview(f.samples).readonly}',
+        '        return [fields, f]',
+        '',
+      ].join('\n');
+      await withNode(code, async (node) => {
+        const metadata = { speech: { p: 0.75, tags: ['a', 'b'] }, raw: Buffer.from([1, 2, 3]) };
+        const input = new AudioFrame(new Float32Array([0.25, -0.5, 1, 0, -1, 0.125]), {
+          sampleRate: 44_100,
+          channels: 3,
+          streamId: 'track-2',
+          timestampUs: 123_456,
+          metadata,
+        });
+        // A frame that views part of a larger buffer (as the chunks of a decoded file do): only its samples cross.
+        const plain = new AudioFrame(new Float32Array([9, 0.5, 9]).subarray(1, 2), {
+          sampleRate: 8000,
+          channels: 1,
+        });
+        const made = { samples: [0.5, -0.5, 0.25, 0], rate: 22_050, channels: 2 };
+        const results = outputs(await node.processBatch([input, plain, made]));
+        const [[[fields, back]]] = results as [[[Record<string, unknown>, AudioFrame]]];
+        assert.deepEqual(fields, {
+          rate: 44_100,
+          channels: 3,
+          frames: 2,
+          duration: 2 / 44_100,
+          stream_id: 'track-2',
+          timestamp_us: 123_456,
+          metadata,
+          samples: [0.25, -0.5, 1, 0, -1, 0.125],
+          readonly: true,
+        });
+        assert.ok(back instanceof AudioFrame);
+        assert.deepEqual(
+          [back.sampleRate, back.channels, back.streamId, back.timestampUs, back.metadata, [...back.samples]],
+          [44_100, 3, 'track-2', 123_456, metadata, [...input.samples]],
+        );
+        const [[[plainFields]]] = [results[1]] as [[[Record<string, unknown>]]];
+        assert.deepEqual(
+          [plainFields.stream_id, plainFields.timestamp_us, plainFields.metadata, plainFields.samples],
+          [null, null, null, [0.5]],
+        );
+        const [made2] = results[2] as [AudioFrame];
+        assert.deepEqual(
+          [made2.sampleRate, made2.channels, made2.frames, [...made2.samples], made2.arrivalTsUs],
+          [22_050, 2, 2, [0.5, -0.5, 0.25, 0], undefined],
+        );
+      });
+    },
+  );
+
+  test(name('audio: a 10 s 48 kHz stereo frame crosses both ways intact'), async () => {
+    const code = [
+      'class Echo:',
+      '    def process(self, f):',
+      '        s = f.samples',
+      '        last = s[-1][-1] if hasattr(s, "reshape") else s[-1]',
+      '        return [{"frames": f.frames, "first": float(s.reshape(-1)[0] if hasattr(s, "reshape") else s[0]),',
+      '                 "last": float(last)}, f]',
+      '',
+    ].join('\n');
+    await withNode(code, async (node) => {
+      const samples = Float32Array.from({ length: 48_000 * 10 * 2 }, (_, i) => ((i % 2001) - 1000) / 1000);
+      const input = new AudioFrame(samples, { sampleRate: 48_000, channels: 2 });
+      const [[[info, back]]] = outputs(await node.processBatch([input])) as [
+        [[Record<string, number>, AudioFrame]],
+      ];
+      assert.deepEqual(info, { frames: 480_000, first: samples[0], last: samples[samples.length - 1] });
+      assert.equal(back.samples.length, samples.length);
+      assert.ok(
+        Buffer.from(back.samples.buffer, back.samples.byteOffset, back.samples.byteLength).equals(
+          Buffer.from(samples.buffer),
+        ),
+        'the samples came back unchanged',
+      );
+    });
+  });
+
+  test(
+    name("audio: an empty frame; RemoteMedia's (audio_data, sample_rate) tuple; a frame that cannot cross"),
+    async () => {
+      const code = [
+        FLAT,
+        'class Edge:',
+        '    def process(self, f):',
+        '        if f.metadata == {"case": "tuple"}:',
+        '            return (array.array("f", flat(f)), 16000)',
+        '        if f.metadata == {"case": "rate"}:',
+        '            return f.derive(f.samples, sample_rate=0)',
+        '        if f.metadata == {"case": "channels"}:',
+        '            return f.derive(array.array("f", [0.0, 0.0, 0.0]), channels=2)',
+        '        return [f.frames, f.duration, len(flat(f)), f]',
+        '',
+      ].join('\n');
+      await withNode(code, async (node) => {
+        const empty = new AudioFrame(new Float32Array(0), { sampleRate: 16_000, channels: 2, streamId: 's' });
+        const mono = new Float32Array([0.5, 0.25]);
+        const frame = (md: Record<string, unknown>): AudioFrame =>
+          new AudioFrame(mono, {
+            sampleRate: 16_000,
+            channels: 1,
+            streamId: 'rm',
+            arrivalTsUs: 3,
+            metadata: md,
+          });
+        const [first, tuple, rate, channels] = await node.processBatch([
+          empty,
+          frame({ case: 'tuple' }),
+          frame({ case: 'rate' }),
+          frame({ case: 'channels' }),
+        ]);
+        const [[[frames, duration, n, back]]] = outputs([first as PythonCallResult]) as [
+          [[number, number, number, AudioFrame]],
+        ];
+        assert.deepEqual([frames, duration, n], [0, 0, 0]);
+        assert.deepEqual(
+          [back.samples.length, back.channels, back.sampleRate, back.streamId],
+          [0, 2, 16_000, 's'],
+        );
+        const [[fromTuple]] = outputs([tuple as PythonCallResult]) as [[AudioFrame]];
+        assert.deepEqual(
+          [
+            [...fromTuple.samples],
+            fromTuple.sampleRate,
+            fromTuple.channels,
+            fromTuple.streamId,
+            fromTuple.arrivalTsUs,
+            fromTuple.metadata,
+          ],
+          [[0.5, 0.25], 16_000, 1, 'rm', 3, undefined],
+        );
+        assert.deepEqual(failure(rate), {
+          type: 'ValueError',
+          message: 'an audio frame needs a positive sample_rate (got 0)',
+          traceback: '',
+        });
+        assert.deepEqual(failure(channels), {
+          type: 'ValueError',
+          message: '3 samples do not divide into 2 interleaved channels',
+          traceback: '',
+        });
+      });
     },
   );
 }

@@ -9,6 +9,9 @@
  */
 import { STDLIB_MODULES } from './stdlib-modules.js';
 
+/** The module both runtimes give node code (`from pitlane import AudioFrame`: src/python/worker/pitlane_audio.py). */
+const PITLANE_MODULE = 'pitlane';
+
 /** Standard-library modules Pyodide cannot provide here, with the reason (see docs/python-compatibility.md). */
 export const PYODIDE_UNAVAILABLE: Readonly<Record<string, string>> = {
   subprocess: 'no processes in WebAssembly',
@@ -101,7 +104,7 @@ export function analyzePythonSource(source: string): PythonSourceFacts {
 /** Why code cannot run in Pyodide (null when it can). */
 export function pyodideObstacle(facts: PythonSourceFacts): string | null {
   for (const m of facts.imports) {
-    if (!STDLIB_MODULES.has(m))
+    if (!STDLIB_MODULES.has(m) && m !== PITLANE_MODULE)
       return `it imports ${m} (not in the standard library; packages cannot be installed in Pyodide here)`;
     const why = PYODIDE_UNAVAILABLE[m];
     if (why !== undefined) return `it imports ${m} (${why})`;

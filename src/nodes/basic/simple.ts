@@ -16,7 +16,9 @@ export const DataSink = defineNodeType<Record<string, never>>({
 
 export const PassThrough = defineNodeType<Record<string, never>>({
   name: 'PassThrough',
-  aliases: ['PassThroughNode'],
+  // PassthroughNode, Echo and EchoNode: RemoteMedia's other spellings of the same node (its test fixtures,
+  // generated SDK schemas and docker-node examples).
+  aliases: ['PassThroughNode', 'PassthroughNode', 'Echo', 'EchoNode'],
   role: 'transform',
   description: 'Outputs each item unchanged.',
   params: NoParams,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { isRunning } from '../../process/proc-stat.js';
 import { failure, nodeHarness, observed, outputs, source, type Observed } from '../test-support.js';
+import { AudioFrame } from '../../core/audio.js';
 import { createCPythonNode, type CPythonRuntimeOptions } from './node.js';
 
 function observedOptions(seen: Observed, options: Partial<CPythonRuntimeOptions>): CPythonRuntimeOptions {
@@ -296,4 +297,45 @@ test('a second run of the same node reuses the idle worker with a fresh instance
   assert.equal(seenB, 1, 'state did not carry over: a fresh instance');
   const [pidC] = await run(COUNTER.replace('self.seen += 1', 'self.seen += 2'));
   assert.notEqual(pidC, pidA, 'a different node definition never gets that worker');
+});
+
+test('audio: numpy is imported when the first frame arrives, not before; without numpy, samples are a memoryview', async () => {
+  const code = [
+    'import sys',
+    'class Probe:',
+    '    def process(self, x):',
+    '        if not hasattr(x, "samples"):',
+    '            return "numpy" in sys.modules',
+    '        return [type(x.samples).__name__, x.samples.tolist(), "numpy" in sys.modules, x.derive(x.samples)]',
+    '',
+  ].join('\n');
+  const frame = new AudioFrame(new Float32Array([0.5, -0.25]), { sampleRate: 8000, channels: 1 });
+  await withNode(code, async (node) => {
+    const [before] = outputs(await node.processBatch([0])); // (a batch is decoded whole before it runs)
+    const [after] = outputs(await node.processBatch([frame]));
+    assert.deepEqual(before, [false]);
+    assert.deepEqual((after as [unknown[]])[0].slice(0, 3), ['ndarray', [0.5, -0.25], true]);
+  });
+  // An interpreter whose numpy import fails: a numpy.py that raises ImportError, first on its path.
+  const dir = mkdtempSync(join(tmpdir(), 'pitlane-py-nonumpy-'));
+  writeFileSync(join(dir, 'numpy.py'), 'raise ImportError("no numpy here")\n');
+  const python = join(dir, 'python');
+  writeFileSync(
+    python,
+    `#!/bin/sh\nPYTHONPATH=${dir} exec ${process.env.PITLANE_PYTHON ?? 'python3'} "$@"\n`,
+    {
+      mode: 0o755,
+    },
+  );
+  await withNode(
+    code,
+    async (node) => {
+      const [[[type, samples, , back]]] = outputs(await node.processBatch([frame])) as [
+        [[string, number[], boolean, AudioFrame]],
+      ];
+      assert.deepEqual([type, samples], ['memoryview', [0.5, -0.25]]);
+      assert.deepEqual([...back.samples], [0.5, -0.25]);
+    },
+    { python },
+  );
 });

@@ -11,6 +11,7 @@
  * Written here rather than taken from a library: the Node packages that drive Python processes (python-shell
  * and the like) exchange text lines of JSON, with no binary values, batching or per-item timeouts.
  */
+import { keepArrival } from '../audio-items.js';
 import {
   DEFAULT_ITEM_TIMEOUT_MS,
   type PythonCallResult,
@@ -97,7 +98,7 @@ class CPythonNode implements PythonNodeInstance {
     this.assertStarted();
     if (items.length === 0) return [];
     const n = this.slots.length;
-    if (n === 1) return (this.slots[0] as WorkerSlot).processBatch(items);
+    if (n === 1) return keepArrival(items, await (this.slots[0] as WorkerSlot).processBatch(items));
     // A pool: contiguous chunks on consecutive slots, results concatenated in order.
     const chunks = Math.min(n, items.length);
     const size = Math.ceil(items.length / chunks);
@@ -108,7 +109,7 @@ class CPythonNode implements PythonNodeInstance {
       );
     }
     this.next = (this.next + parts.length) % n;
-    return (await Promise.all(parts)).flat();
+    return keepArrival(items, (await Promise.all(parts)).flat());
   }
 
   async flush(): Promise<PythonCallResult> {

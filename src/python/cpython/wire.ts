@@ -5,11 +5,16 @@
  * r(esults), L(og) and D(one). Values travel as a value block: the length of a UTF-8 JSON text, the text, then the
  * raw bytes of every binary value, which the JSON refers to as {"\u0000b": [offset, length]} (an object of the
  * data with exactly one such key is escaped as {"\u0000o": object}). Both sides look for those markers only when
- * the text contains `\u0000`, so plain JSON costs one substring search per frame.
+ * the text contains `\u0000`, so plain JSON costs one substring search per frame. An AudioFrame travels as
+ * {"\u0000a": [offset, length, sample_rate, channels, stream_id, timestamp_us, metadata]} with its samples as raw
+ * little-endian f32 bytes, 8-byte aligned (the writer pads the JSON text with spaces), so that each side views them
+ * in place: numpy there, a Float32Array here.
  *
  * This module owns the encoding and decoding of frames and values, and the reassembly of frames from the chunks
  * of the worker's stdout; it does no I/O.
  */
+import { AudioFrame, f32leBytes } from '../../core/audio.js';
+import { audioHeader, frameFromWire, samplesOf } from '../audio-items.js';
 import type { PythonException } from '../runtime.js';
 
 // Frame kinds (ASCII letters, readable in a hex dump).
@@ -26,12 +31,13 @@ export const HEADER_BYTES = 5;
 
 const BIN_KEY = '\u0000b';
 const ESC_KEY = '\u0000o';
+const AUDIO_KEY = '\u0000a';
 const MARKER_ESCAPE = '\\u0000';
 
 /** Whether a value contains binary data (which JSON.stringify cannot carry). */
 function containsBinary(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false;
-  if (value instanceof Uint8Array) return true;
+  if (value instanceof Uint8Array || value instanceof AudioFrame) return true;
   if (Array.isArray(value)) {
     for (const v of value) if (containsBinary(v)) return true;
     return false;
@@ -41,8 +47,15 @@ function containsBinary(value: unknown): boolean {
   return false;
 }
 
+/** The binary values of one value block; `aligned` once audio samples were placed at 8-byte offsets. */
+interface Segments {
+  parts: Uint8Array[];
+  size: number;
+  aligned: boolean;
+}
+
 /** A copy of `value` with binary data replaced by markers (bytes appended to `segments`) and marker keys escaped. */
-function toWire(value: unknown, segments: { parts: Uint8Array[]; size: number }): unknown {
+function toWire(value: unknown, segments: Segments): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (value instanceof Uint8Array) {
     const ref = { [BIN_KEY]: [segments.size, value.byteLength] };
@@ -50,12 +63,28 @@ function toWire(value: unknown, segments: { parts: Uint8Array[]; size: number })
     segments.size += value.byteLength;
     return ref;
   }
+  if (value instanceof AudioFrame) {
+    const pad = -segments.size & 7;
+    if (pad > 0) {
+      segments.parts.push(Buffer.alloc(pad));
+      segments.size += pad;
+    }
+    segments.aligned = true;
+    const bytes = f32leBytes(value.samples);
+    const offset = segments.size;
+    segments.parts.push(bytes);
+    segments.size += bytes.byteLength;
+    const metadata = value.metadata === undefined ? null : toWire(value.metadata, segments);
+    return { [AUDIO_KEY]: [offset, bytes.byteLength, ...audioHeader(value), metadata] };
+  }
   if (Array.isArray(value)) return value.map((v: unknown) => toWire(v, segments));
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return value;
   const out: Record<string, unknown> = {};
   const keys = Object.keys(value);
   for (const key of keys) out[key] = toWire((value as Record<string, unknown>)[key], segments);
-  return keys.length === 1 && (keys[0] === BIN_KEY || keys[0] === ESC_KEY) ? { [ESC_KEY]: out } : out;
+  return keys.length === 1 && (keys[0] === BIN_KEY || keys[0] === ESC_KEY || keys[0] === AUDIO_KEY)
+    ? { [ESC_KEY]: out }
+    : out;
 }
 
 /** A frame whose payload is a value block of `value`. */
@@ -68,10 +97,12 @@ export function valueFrame(kind: number, value: unknown): Buffer {
     if (json.includes(MARKER_ESCAPE)) json = undefined;
   }
   if (json === undefined) {
-    const segments = { parts: [] as Uint8Array[], size: 0 };
+    const segments: Segments = { parts: [], size: 0, aligned: false };
     json = JSON.stringify(toWire(value, segments));
     parts = segments.parts;
     binaryBytes = segments.size;
+    // Audio samples 8-byte aligned from the payload's start (the worker reads each payload into its own buffer).
+    if (segments.aligned) json += ' '.repeat(-(4 + Buffer.byteLength(json)) & 7);
   }
   const jsonBytes = Buffer.byteLength(json);
   const payloadBytes = 4 + jsonBytes + binaryBytes;
@@ -98,7 +129,11 @@ export function emptyFrame(kind: number): Buffer {
 /** Something on the channel that breaks the protocol. */
 export class ProtocolViolation extends Error {}
 
-/** The value of a value block; binary values become Buffers (copies, not views of the frame). */
+/**
+ * The value of a value block; binary values become Buffers (copies, not views of the frame), audio frames
+ * AudioFrames whose samples view the frame when aligned (the worker aligns them; FrameReader starts every frame
+ * that spans chunks at the start of a buffer).
+ */
 export function decodeValueBlock(payload: Buffer): unknown {
   if (payload.length < 4) throw new ProtocolViolation('a value block shorter than its length field');
   const jsonBytes = payload.readUInt32BE(0);
@@ -130,10 +165,26 @@ function fromWire(value: unknown, area: Buffer): unknown {
       }
       return Buffer.from(area.subarray(offset, offset + length));
     }
+    const audio = record[AUDIO_KEY];
+    if (audio !== undefined) return audioFromWire(audio, area);
     const escaped = record[ESC_KEY];
     if (escaped !== undefined) return mapValues(escaped as Record<string, unknown>, area);
   }
   return mapValues(record, area);
+}
+
+function audioFromWire(ref: unknown, area: Buffer): AudioFrame {
+  const fields = Array.isArray(ref) ? (ref as unknown[]) : [];
+  const [offset, length] = fields;
+  if (typeof offset !== 'number' || typeof length !== 'number' || offset + length > area.length) {
+    throw new ProtocolViolation('an audio frame outside its frame');
+  }
+  try {
+    const samples = samplesOf(area.subarray(offset, offset + length));
+    return frameFromWire(samples, [...fields.slice(2, 6), fromWire(fields[6] ?? null, area)]);
+  } catch (e) {
+    throw new ProtocolViolation(e instanceof Error ? e.message : String(e));
+  }
 }
 
 function mapValues(record: Record<string, unknown>, area: Buffer): Record<string, unknown> {

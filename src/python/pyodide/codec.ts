@@ -4,11 +4,15 @@
  * (Python's C encoder, `JSON.parse` here). This is faster than `toPy`/`toJs` (measured: ~2x per item) and, unlike
  * them, gives exactly the value mapping of the contract (toPy turns `null` into `jsnull` and 2^53 into a float, and
  * crashes on a Node `Buffer`). What JSON cannot carry travels as small tagged objects: binary (out of band, as
- * Uint8Array <-> bytes), non-finite numbers and integral numbers beyond 2^53 (which must become Python floats). The
+ * Uint8Array <-> bytes), audio frames (their samples out of band as little-endian f32 bytes, the other fields in the
+ * tag; a memoryview of format 'f' there, a Float32Array view here), non-finite numbers and integral numbers beyond
+ * 2^53 (which must become Python floats). The
  * Python side of this codec is in src/python/worker/pitlane_pyodide.py.
  */
 import { randomBytes } from 'node:crypto';
+import { AudioFrame } from '../../core/audio.js';
 import { toError } from '../../core/errors.js';
+import { audioHeader, frameFromWire, samplesOf } from '../audio-items.js';
 import type { PythonCallResult, PythonException } from '../runtime.js';
 
 /**
@@ -85,7 +89,7 @@ function isPlain(v: unknown, depth: number): boolean {
     case 'object': {
       if (v === null) return true;
       if (depth > MAX_DEPTH) throw new RangeError('value nested too deeply');
-      if (ArrayBuffer.isView(v)) return false;
+      if (ArrayBuffer.isView(v) || v instanceof AudioFrame) return false;
       if (Array.isArray(v)) {
         for (const x of v as unknown[]) if (!isPlain(x, depth + 1)) return false;
         return true;
@@ -112,6 +116,18 @@ function tagged(v: unknown, blobs: Uint8Array[], depth: number): unknown {
         // A plain Uint8Array view: Pyodide does not know Node's Buffer subclass.
         blobs.push(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
         return { [TAG]: ['b', blobs.length - 1] };
+      }
+      if (v instanceof AudioFrame) {
+        const s = v.samples;
+        // The blobs are posted to the VM's thread, which copies each one's whole ArrayBuffer: a frame that views
+        // part of a larger buffer (a chunk of a decoded file) sends a copy of its own bytes instead.
+        const whole = s.byteOffset === 0 && s.byteLength === s.buffer.byteLength;
+        const bytes = whole
+          ? new Uint8Array(s.buffer, s.byteOffset, s.byteLength)
+          : new Uint8Array(s.buffer.slice(s.byteOffset, s.byteOffset + s.byteLength));
+        const index = blobs.push(bytes) - 1;
+        const metadata = v.metadata === undefined ? null : tagged(v.metadata, blobs, depth + 1);
+        return { [TAG]: ['a', index, ...audioHeader(v), metadata] };
       }
       if (Array.isArray(v)) return (v as unknown[]).map((x) => tagged(x, blobs, depth + 1));
       const withJson = v as { toJSON?: unknown };
@@ -173,6 +189,11 @@ function restoreBlobs(v: unknown, blobs: readonly Uint8Array[]): unknown {
     const blob = blobs[tag];
     // Buffer, as the CPython runtime gives (a view, no copy).
     return blob === undefined ? o : Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
+  }
+  if (Array.isArray(tag) && tag[0] === 'a' && Object.keys(o).length === 1) {
+    const blob = blobs[tag[1] as number];
+    if (blob === undefined) throw new Error('pyodide runtime: an audio frame without its samples');
+    return frameFromWire(samplesOf(blob), [...(tag as unknown[]).slice(2, 6), restoreBlobs(tag[6], blobs)]);
   }
   for (const k of Object.keys(o)) o[k] = restoreBlobs(o[k], blobs);
   return o;

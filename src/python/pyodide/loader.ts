@@ -48,6 +48,7 @@ export interface HelperHooks {
 const HELPER_MODULES = [
   { module: 'pitlane_logging', file: 'pitlane_logging.py' },
   { module: 'pitlane_node_code', file: 'pitlane_node_code.py' },
+  { module: 'pitlane_audio', file: 'pitlane_audio.py' },
   { module: 'pitlane_pyodide_codec', file: 'pitlane_pyodide_codec.py' },
   { module: '_pitlane_pyodide', file: 'pitlane_pyodide.py' },
 ] as const;
@@ -68,7 +69,7 @@ function installHelpers(sources: readonly string[]): string {
       `exec(compile(${JSON.stringify(sources[i])}, ${JSON.stringify(`<${file}>`)}, 'exec'), m.__dict__)`,
     );
   });
-  lines.push('del m');
+  lines.push("sys.modules['pitlane'] = sys.modules['pitlane_audio']", 'del m');
   return lines.join('\n');
 }
 

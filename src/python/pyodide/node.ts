@@ -16,6 +16,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { PythonNodeInitError, toError } from '../../core/errors.js';
+import { keepArrival } from '../audio-items.js';
 import {
   CANCELLED,
   DEFAULT_ITEM_TIMEOUT_MS,
@@ -142,7 +143,7 @@ class PyodideNode implements PythonNodeInstance {
     const started = this.#started();
     if (started !== null) return Promise.reject(started);
     if (items.length === 0) return Promise.resolve([]);
-    return this.#serialise(() => this.#run('batch', items));
+    return this.#serialise(async () => keepArrival(items, await this.#run('batch', items)));
   }
 
   flush(): Promise<PythonCallResult> {

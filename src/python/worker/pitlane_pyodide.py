@@ -29,6 +29,7 @@ import sys
 import types
 
 import pitlane_pyodide_codec
+from pitlane_audio import AudioValueError, audio_of
 from pitlane_logging import LineStream, forward_logging
 from pitlane_node_code import describe, select_class
 from pitlane_pyodide_codec import SCALAR_TYPES as _SCALAR_TYPES
@@ -193,13 +194,20 @@ def create(key, code, filename, class_name, init_payload, init_blobs):
     return _as_node(node, start, settle)
 
 
+def _audio_or_value(x):
+    """x, or the AudioFrame for RemoteMedia's (audio_data, sample_rate) tuple."""
+    if type(x) is tuple:
+        return audio_of(x) or x
+    return x
+
+
 def _outputs_of(r):
     """Outputs of a call that returned r (not None), or the awaitable / async generator to finish asynchronously."""
     t = type(r)
     if t in _VALUE_TYPES:
-        return [r]
+        return [_audio_or_value(r)]
     if t is _GeneratorType:
-        return list(r)
+        return [_audio_or_value(x) for x in r]
     if t is _CoroutineType or t is _AsyncGeneratorType or inspect.isawaitable(r) or hasattr(r, '__anext__'):
         return r
     return [r]
@@ -207,13 +215,13 @@ def _outputs_of(r):
 
 async def _resolve(r):
     if isinstance(r, _AsyncGeneratorType) or hasattr(r, '__anext__'):
-        return [x async for x in r]
+        return [_audio_or_value(x) async for x in r]
     v = await r
     if v is None:
         return []
     if type(v) is _GeneratorType:
-        return list(v)
-    return [v]
+        return [_audio_or_value(x) for x in v]
+    return [_audio_or_value(v)]
 
 
 def _finish(node, outputs, errors, nested):
@@ -237,6 +245,10 @@ def _finish(node, outputs, errors, nested):
                 del _out_blobs[mark:]
                 parts.append('null')
                 errors.append([i] + _send_error(e.args[0]))
+            except AudioValueError as e:
+                del _out_blobs[mark:]
+                parts.append('null')
+                errors.append([i, 'ValueError', str(e), ''])
             except BaseException as e:
                 del _out_blobs[mark:]
                 parts.append('null')
@@ -272,7 +284,7 @@ def _run(node, fn, items, call):
                     continue
                 nested = True
                 if t in _CONTAINER_TYPES:
-                    outputs.append([r])
+                    outputs.append([audio_of(r) or r] if t is tuple else [r])
                     continue
                 r = _outputs_of(r)
             except BaseException as e:
@@ -362,7 +374,7 @@ _RUN_CODES = frozenset((_run.__code__, _run_async.__code__))
 # Helper code that runs between items (encoding, tracebacks, logging): never interrupted.
 _BETWEEN_CODES = frozenset((_finish.__code__, _exception.__code__, _flush_pending.__code__, _decode.__code__))
 # The files of the runtime's own code (this module and the three it imports): frames of any other file are the node's.
-_HELPER_FILES = frozenset(f.__code__.co_filename for f in (_run, LineStream.write, describe, _decode))
+_HELPER_FILES = frozenset(f.__code__.co_filename for f in (_run, LineStream.write, describe, _decode, audio_of))
 
 
 def _running_call(frame):

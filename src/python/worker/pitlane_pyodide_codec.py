@@ -1,14 +1,19 @@
 """pitlane_pyodide_codec: the values of pitlane's Pyodide runtime, on the Python side (pitlane_pyodide.py uses it).
 
 A batch arrives as one JSON text, read by the C scanner of the json module; what JSON cannot carry comes as small
-tagged objects {TAG: [kind, value]}: binary ('b', an index into the blobs that came with the text), floats ('f')
-and integers ('i'). Results leave as one JSON text from the C encoder, strict about floats, with bytes out of band
-({TAG: index into out_blobs}); any other type is refused with SendError naming it. The JavaScript side of this
+tagged objects {TAG: [kind, value, ...]}: binary ('b', an index into the blobs that came with the text), audio
+frames ('a', the index of the blob of their little-endian f32 samples, then sample_rate, channels, stream_id,
+timestamp_us, metadata: a pitlane_audio.AudioFrame whose samples are a read-only memoryview of format 'f'), floats
+('f') and integers ('i'). Results leave as one JSON text from the C encoder, strict about floats, with bytes out of
+band ({TAG: index into out_blobs}) and audio frames as {TAG: ['a', index into out_blobs, ...the fields above]};
+any other type is refused with SendError naming it. The JavaScript side of this
 codec is src/python/pyodide/codec.ts; TAG is set by set_tag() (the host's key, random per process).
 """
 
 import json
 import re
+
+from pitlane_audio import AudioFrame, from_wire, to_wire
 from json import encoder as _json_encoder
 from json import scanner as _json_scanner
 
@@ -36,7 +41,10 @@ def decode(payload, blobs):
 
     def hook(d):
         if len(d) == 1 and TAG in d:
-            kind, value = d[TAG]
+            tag = d[TAG]
+            kind, value = tag[0], tag[1]
+            if kind == 'a':
+                return from_wire(byte_blobs[value], *tag[2:], use_numpy=False)
             if kind == 'b':
                 return byte_blobs[value]
             if kind == 'f':
@@ -60,6 +68,10 @@ def _default(o):
     if isinstance(o, bytes):
         out_blobs.append(o)
         return {TAG: len(out_blobs) - 1}
+    if type(o) is AudioFrame:
+        data, _ = to_wire(o)
+        out_blobs.append(bytes(data))
+        return {TAG: ['a', len(out_blobs) - 1, o.sample_rate, int(o.channels), o.stream_id, o.timestamp_us, o.metadata]}
     raise SendError(type(o).__name__)
 
 

@@ -3,7 +3,8 @@
 pitlane's CPython runtime (src/python/cpython/) starts one of these per node (a few for a stateless node), keeps
 it for the node's life and talks to it over pipes. The contract the node's class sees is docs/python-nodes.md;
 this module owns the worker side of the protocol below; what it shares with the Pyodide runtime's helper is in
-pitlane_logging.py (print() and logging) and pitlane_node_code.py (class selection, tracebacks), beside it.
+pitlane_logging.py (print() and logging), pitlane_node_code.py (class selection, tracebacks) and pitlane_audio.py
+(the AudioFrame a node receives and returns, importable as module `pitlane`), beside it.
 Standard library only, Python >= 3.9.
 
 File descriptors, as pitlane spawns the worker:
@@ -51,9 +52,19 @@ text, the JSON text, then the raw bytes of every binary value, concatenated. A b
 one key, "\\u0000b" or "\\u0000o", is escaped as {"\\u0000o": object}. Readers look for these only when the
 JSON text contains the escape sequence \\u0000, so plain data costs one substring search per frame.
 
+An audio frame (pitlane's AudioFrame item) is the object {"\\u0000a": [offset, length, sample_rate, channels,
+stream_id, timestamp_us, metadata]}: its samples are `length` bytes of little-endian f32 at `offset` (interleaved),
+never JSON numbers, and an object of the data with the single key "\\u0000a" is escaped like the others. The
+writer pads the JSON text with spaces so that audio samples start 8-byte aligned (from the start of the payload
+going to the worker, from the start of the frame coming back), which lets the reader view them in place: the
+worker gives the node a pitlane_audio.AudioFrame whose samples are a read-only numpy float32 array over the
+received bytes (numpy is imported the first time audio arrives), and pitlane a Float32Array over the frame.
+
 Numbers (docs/python-nodes.md): a JSON integer literal of magnitude <= 2^53 becomes an int, any other number a
 float; outputs must be finite floats, ints (beyond 2^53: sent as the nearest float), str, bool, None, list,
-tuple, dict with str keys, bytes; anything else is an item error `cannot send a <type> out of a Python node`.
+tuple, dict with str keys, bytes, pitlane_audio.AudioFrame (or RemoteMedia's (audio_data, sample_rate) tuple of a
+numpy array or array.array: pitlane_audio.audio_of); anything else is an item error `cannot send a <type> out of a
+Python node`.
 """
 
 import sys
@@ -77,6 +88,8 @@ from time import monotonic_ns, sleep  # noqa: E402
 if not os.path.isfile(os.path.join(sys.path[0] if sys.path else "", "pitlane_logging.py")):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import pitlane_audio  # noqa: E402
+from pitlane_audio import AudioFrame, AudioValueError, audio_of  # noqa: E402
 from pitlane_logging import LineStream, forward_logging  # noqa: E402
 from pitlane_node_code import select_class  # noqa: E402
 from pitlane_node_code import describe as _describe  # noqa: E402
@@ -88,6 +101,8 @@ K_READY, K_INIT_ERROR, K_RESULTS, K_LOG, K_DONE = ord("R"), ord("I"), ord("r"), 
 MAX_SAFE_INT = 2**53
 BIN_KEY = "\x00b"
 ESC_KEY = "\x00o"
+AUDIO_KEY = "\x00a"
+_MARKER_KEYS = (BIN_KEY, ESC_KEY, AUDIO_KEY)
 # Results of a long batch are sent at least this often (ns), so a crash loses little finished work.
 PARTIAL_NS = 50_000_000
 # The name of the module the node's code is executed as.
@@ -143,6 +158,11 @@ def _revive(value, area):
             if BIN_KEY in value:
                 offset, length = value[BIN_KEY]
                 return bytes(area[offset : offset + length])
+            if AUDIO_KEY in value:
+                offset, length, rate, channels, stream_id, timestamp_us, metadata = value[AUDIO_KEY]
+                return pitlane_audio.from_wire(
+                    area[offset : offset + length], rate, channels, stream_id, timestamp_us, _revive(metadata, area)
+                )
             if ESC_KEY in value:
                 return {k: _revive(x, area) for k, x in value[ESC_KEY].items()}
         return {k: _revive(x, area) for k, x in value.items()}
@@ -150,19 +170,37 @@ def _revive(value, area):
 
 
 class Segments:
-    """The binary values of one value block, in order, with their offsets."""
+    """The binary values of one value block, in order, with their offsets. Audio samples start at offsets that are
+    multiples of 8 from the start of the frame (encode_frame pads the JSON text), so that pitlane can view them as
+    a Float32Array without a copy."""
 
-    __slots__ = ("parts", "size")
+    __slots__ = ("parts", "size", "aligned")
 
     def __init__(self):
         self.parts = []
         self.size = 0
+        self.aligned = False
 
     def add(self, data):
         ref = {BIN_KEY: [self.size, len(data)]}
         self.parts.append(data)
         self.size += len(data)
         return ref
+
+    def add_audio(self, frame):
+        data, count = pitlane_audio.to_wire(frame)
+        pad = -self.size % 8
+        if pad:
+            self.parts.append(bytes(pad))
+            self.size += pad
+        timestamp_us = None if frame.timestamp_us is None else to_wire(frame.timestamp_us, self)
+        self.aligned = True
+        fields = [self.size, count * 4, frame.sample_rate, int(frame.channels), frame.stream_id, timestamp_us]
+        self.parts.append(data)
+        self.size += count * 4
+        # After the samples: the metadata may hold bytes of its own.
+        fields.append(None if frame.metadata is None else to_wire(frame.metadata, self))
+        return {AUDIO_KEY: fields}
 
 
 def to_wire(value, segments):
@@ -176,7 +214,12 @@ def to_wire(value, segments):
         if value - value == 0.0:  # false for NaN and the infinities
             return value
         raise Unsendable("float")
-    if kind is list or kind is tuple:
+    if kind is list:
+        return [to_wire(x, segments) for x in value]
+    if kind is tuple:
+        frame = audio_of(value)
+        if frame is not None:
+            return segments.add_audio(frame)
         return [to_wire(x, segments) for x in value]
     if kind is dict:
         out = {}
@@ -184,11 +227,13 @@ def to_wire(value, segments):
             if type(key) is not str:
                 raise Unsendable("dict")
             out[key] = to_wire(item, segments)
-        if len(out) == 1 and (BIN_KEY in out or ESC_KEY in out):
+        if len(out) == 1 and next(iter(out)) in _MARKER_KEYS:
             return {ESC_KEY: out}
         return out
     if kind is bytes:
         return segments.add(value)
+    if kind is AudioFrame:
+        return segments.add_audio(value)
     # Subclasses of the types above (IntEnum, OrderedDict, a namedtuple ...) go out as their base type.
     if isinstance(value, bool):
         return bool(value)
@@ -220,6 +265,8 @@ def encode_frame(kind, value, segments):
         text = _ENCODER.encode(value).encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates: \\u escapes are valid JSON, raw they are not UTF-8
         text = _ASCII_ENCODER.encode(value).encode("ascii")
+    if segments.aligned:
+        text += b" " * (-(9 + len(text)) % 8)  # 9 = the frame header and the text's length field
     size = 4 + len(text) + segments.size
     return b"".join([size.to_bytes(4, "big"), bytes((kind,)), len(text).to_bytes(4, "big"), text, *segments.parts])
 
@@ -411,6 +458,8 @@ class Worker:
         if isinstance(exc, Unsendable):
             message = "cannot send a %s out of a Python node" % exc.type_name
             return {"type": "TypeError", "message": message, "traceback": ""}
+        if isinstance(exc, AudioValueError):
+            return {"type": "ValueError", "message": str(exc), "traceback": ""}
         return describe(exc, self.file_name)
 
     def run_batch(self, items):
@@ -547,6 +596,7 @@ def _serve():
     forward_logging(channel.log)
     threading.Thread(target=_watch_parent, args=(os.getppid(),), name="pitlane-parent-watch", daemon=True).start()
     sys.path[0:1] = []  # the worker's own folder is no place to import the node's modules from
+    sys.modules.setdefault("pitlane", pitlane_audio)  # `from pitlane import AudioFrame` in the node's code
 
     worker = Worker(channel, control)
     # One worker may serve several runs of the same node: after a close, pitlane may send a new start (a fresh
