@@ -249,8 +249,15 @@ def vad_transition(event: Any) -> Optional[str]:
     return None
 
 
+def is_vad_event(event: Any) -> bool:
+    """Whether a value is a VAD event in either form, with or without a transition."""
+    return isinstance(event, dict) and ("is_speech_start" in event or "is_speech_end" in event
+                                        or event.get("type") == "vad")
+
+
 class _UtteranceStream:
-    __slots__ = ("speaking", "held", "held_frames", "pending", "pending_frames", "next_us")
+    __slots__ = ("speaking", "held", "held_frames", "pending", "pending_frames", "next_us", "silent_frames",
+                 "events_seen")
 
     def __init__(self) -> None:
         self.speaking = False
@@ -259,23 +266,27 @@ class _UtteranceStream:
         self.pending: List[Any] = []  # recent (frame, start µs) while not speaking: the pre-roll
         self.pending_frames = 0
         self.next_us = 0.0
+        self.silent_frames = 0  # non-speech frames since the last speech frame (per-frame verdicts only)
+        self.events_seen = False  # the stream has had VAD events: per-frame verdicts are then ignored
 
 
 class AudioBufferAccumulatorNode(Node):
-    """Accumulates audio between VAD speech-start and speech-end events (JSON items or ``metadata.vad``) and
-    emits one frame per utterance with ``metadata.utterance = {start, end}`` in seconds."""
+    """Accumulates audio between VAD speech-start and speech-end events (JSON items or ``metadata.vad``; or, with
+    only per-frame verdicts ``metadata.vad.is_speech``, speech until ``min_silence_duration_ms`` of non-speech)
+    and emits one frame per utterance with ``metadata.utterance = {start, end}`` in seconds."""
 
     type_name = "AudioBufferAccumulatorNode"
     ALIASES = ("AudioBufferAccumulator",)
     _MIN = ("min_utterance_duration_ms", "minUtteranceDurationMs")
     _MAX = ("max_utterance_duration_ms", "maxUtteranceDurationMs")
-    PARAMS = {name: Param("number") for name in (*_MIN, *_MAX, "pre_roll_ms", "min_peak_amplitude")}
+    PARAMS = {name: Param("number") for name in (*_MIN, *_MAX, "pre_roll_ms", "min_silence_duration_ms",
+                                                 "min_peak_amplitude")}
     NODE = "AudioBufferAccumulatorNode"
 
     @classmethod
     def validate_params(cls, params: Dict[str, Any], path: str, report: Report) -> None:
         super().validate_params(params, path, report)
-        for name in (*cls._MIN, *cls._MAX, "pre_roll_ms"):
+        for name in (*cls._MIN, *cls._MAX, "pre_roll_ms", "min_silence_duration_ms"):
             _check_integer(params, name, 0, 3_600_000, path, report)
         peak = params.get("min_peak_amplitude")
         if type(peak) is float and not 0 <= peak <= 1:
@@ -298,6 +309,7 @@ class AudioBufferAccumulatorNode(Node):
         self.max_ms = 30_000.0 if high is None else float(high)
         self.pre_roll_ms = float(p.get("pre_roll_ms", 500.0))
         self.min_peak = float(p.get("min_peak_amplitude", 0.02))
+        self.min_silence_ms = float(p.get("min_silence_duration_ms", 100.0))
         self.streams: Dict[Optional[str], _UtteranceStream] = {}
 
     def initialize(self) -> None:
@@ -312,17 +324,37 @@ class AudioBufferAccumulatorNode(Node):
     def process(self, item: Any) -> Any:
         if type(item) is self.frame_type:
             st = self._stream(item.stream_id)
-            vad = (item.metadata or {}).get("vad") if type(item.metadata) is dict else None
-            before = None if vad is None else self._transition(st, vad_transition(vad))
+            vad = item.metadata.get("vad") if isinstance(item.metadata, dict) else None
+            if is_vad_event(vad):
+                st.events_seen = True
+            t = None if vad is None else (vad_transition(vad) or self._from_verdict(st, vad, item))
+            before = self._transition(st, t)
             after = self._add_frame(st, item)
             out = before if before is not None else after
             return DROP if out is None else out
-        t = vad_transition(item)
-        if t is None:
+        if not is_vad_event(item):
             return DROP
         stream_id = item.get("stream_id")
-        out = self._transition(self._stream(stream_id if type(stream_id) is str else None), t)
+        st = self._stream(stream_id if type(stream_id) is str else None)
+        st.events_seen = True
+        out = self._transition(st, vad_transition(item))
         return DROP if out is None else out
+
+    def _from_verdict(self, st: _UtteranceStream, vad: Any, frame: Any) -> Optional[str]:
+        """The transition a per-frame verdict ``{is_speech}`` implies, with the min_silence_duration_ms hangover."""
+        is_speech = vad.get("is_speech") if isinstance(vad, dict) else None
+        if type(is_speech) is not bool or st.events_seen:
+            return None
+        if is_speech:
+            st.silent_frames = 0
+            return None if st.speaking else "start"
+        if not st.speaking:
+            return None
+        st.silent_frames += frame.frames
+        if (st.silent_frames / frame.sample_rate) * 1000 < self.min_silence_ms:
+            return None
+        st.silent_frames = 0
+        return "end"
 
     def flush(self) -> Any:
         out = []
@@ -505,3 +537,21 @@ class AudioTransformNode(_ResamplingNode):
         gain = float(p["gain"]) if "gain" in p else 10 ** (float(p["gain_db"]) / 20) if "gain_db" in p else 1.0
         return (None, int(p.get("output_sample_rate", 44100.0)), int(p.get("output_channels", 2.0)),
                 _quality(p.get("quality")), gain)
+
+
+class AudioResampleNode(_ResamplingNode):
+    """The Python SDK's AudioResampleNode: resamples to ``target_sample_rate`` (default 16000) at quality high by
+    default; channels are kept; non-audio passes through."""
+
+    type_name = "AudioResampleNode"
+    ALIASES = ()
+    PARAMS = {"target_sample_rate": Param("number"), "quality": Param("string", False, _QUALITIES)}
+
+    @classmethod
+    def validate_params(cls, params: Dict[str, Any], path: str, report: Report) -> None:
+        super().validate_params(params, path, report)
+        _check_rate(params, "target_sample_rate", path, report, auto=False)
+
+    def settings(self) -> "tuple":
+        p = self.params
+        return (None, int(p.get("target_sample_rate", 16000.0)), None, _quality(p.get("quality", "high")), 1.0)

@@ -20,6 +20,7 @@ from .audio_nodes import (
     AudioBufferAccumulatorNode,
     AudioBufferNode,
     AudioChunkerNode,
+    AudioResampleNode,
     AudioTransformNode,
     FastResampleNode,
 )
@@ -57,6 +58,7 @@ NODE_CLASSES: Tuple[type, ...] = (
     AudioBufferAccumulatorNode,
     # audio: resampling and channel mixing (the reference's own resampler)
     FastResampleNode,
+    AudioResampleNode,
     AudioTransformNode,
     # audio: speech recognition (pitlane's PocketSphinx class, run in this interpreter)
     PocketSphinxSTTNode,
