@@ -8,8 +8,10 @@ The converter: with out/in = L/M in lowest terms, output frame k lies at input t
 sum_j x[j]·h(t − j), h a sinc low-pass at fc = rolloff · min(1, L/M) / 2 cycles per input sample, windowed by a
 Kaiser window over ±zero_crossings / (2·fc) input samples, each phase's taps normalised to sum 1 (exact DC gain).
 The L phases' taps are tabulated when L ≤ 2048 (every common rate pair), else computed per output. Input before
-the stream's first sample reads as silence; an output is made once the input its window needs has arrived.
-Quality levels (RemoteMedia's Low, Medium, High): 8, 16 and 32 zero crossings, rolloff 0.85, 0.9, 0.945.
+the stream's first sample reads as silence; an output is made once the input its window needs has arrived, and
+handed out as libsamplerate hands it out (HOLDBACK), so frames downstream are cut where pitlane cuts them.
+Quality levels (RemoteMedia's Low, Medium, High): libsamplerate's zero crossings (19.25, 45.7, 142.9), with the
+rolloff and window that come closest to its converters (QUALITY).
 
 Its samples differ from libsamplerate's (another filter): pipelines are compared by what they compute from the
 audio (a transcript), not sample by sample; README.md states the difference measured on a real clip.
@@ -24,8 +26,15 @@ import numpy as np
 
 from .audio import AudioFrame, js_round
 
-QUALITY = {"Low": (8, 0.85, 7.0), "Medium": (16, 0.9, 8.0), "High": (32, 0.945, 9.0)}
-"""Quality level -> (zero crossings, rolloff, Kaiser beta)."""
+QUALITY = {"Low": (19.25, 0.83, 10.0), "Medium": (45.7, 0.92, 12.0), "High": (142.9, 0.97, 12.0)}
+"""Quality level -> (zero crossings each side, rolloff, Kaiser beta). The zero crossings are those of
+libsamplerate's sinc converters (half-lengths 2464/128, 22438/491 and 340239/2381 table entries), the rolloff and
+beta the values that bring this filter closest to them (fitted on a LibriVox clip, 48 kHz stereo to 16 kHz)."""
+
+HOLDBACK = {"Low": (19, 20), "Medium": (46, 47), "High": (143, 144)}
+"""Quality level -> (output frames held back when downsampling, input frames when upsampling): what
+libsamplerate's converters hold back from a stream (measured), so that this converter hands out its frames in the
+same sizes and downstream frames are cut at the same points as in pitlane."""
 
 _TABLE_PHASES = 2048
 
@@ -40,8 +49,11 @@ class StreamResampler:
         self.in_rate, self.out_rate = in_rate, out_rate
         zero_crossings, rolloff, self.beta = QUALITY[quality]
         self.fc = rolloff * min(1.0, self.up / self.down) / 2
-        self.half = int(math.ceil(zero_crossings / (2 * self.fc)))  # taps each side of t
+        self.width = zero_crossings / min(1.0, self.up / self.down)  # the window's half-width, in input samples
+        self.half = int(math.ceil(self.width))  # taps each side of t
         self.taps = 2 * self.half
+        held_out, held_in = HOLDBACK.get(quality, (0, 0))
+        self.held_out, self.held_in = (held_out, 0) if self.up < self.down else (0, held_in)
         self.table = self._phase_taps(np.arange(self.up)) if self.up <= _TABLE_PHASES else None
         self.buf = np.zeros((self.half, channels), dtype=np.float64)  # silence before the first sample
         self.buf_start = -self.half  # absolute input index of buf[0]
@@ -54,16 +66,19 @@ class StreamResampler:
         offsets = np.arange(-self.half + 1, self.half + 1, dtype=np.float64)[None, :]
         x = frac - offsets  # t − j
         h = 2 * self.fc * np.sinc(2 * self.fc * x)
-        w = np.i0(self.beta * np.sqrt(np.clip(1 - (x / (self.half + 1)) ** 2, 0, None))) / np.i0(self.beta)
+        inside = np.clip(1 - (x / self.width) ** 2, 0, None)
+        w = np.where(inside > 0, np.i0(self.beta * np.sqrt(inside)) / np.i0(self.beta), 0.0)
         taps = h * w
         return taps / taps.sum(axis=1, keepdims=True)
 
-    def _outputs(self, last_input: int) -> Any:
-        """Every output frame whose window ends at or before input index ``last_input``."""
+    def _outputs(self, last_input: int, limit: Optional[int] = None) -> Any:
+        """Every output frame whose window ends at or before input index ``last_input`` (at most ``limit``)."""
         k0 = self.frames_out
         # t_k = k·M/L; its window reaches input floor(t_k) + half, which must be <= last_input: k < (A + 1)·L/M
         # with A = last_input − half, so the first k too far is ceil((A + 1)·L / M).
         k_end = -(-(last_input - self.half + 1) * self.up // self.down)
+        if limit is not None:
+            k_end = min(k_end, limit)
         if k_end <= k0:
             return np.zeros((0, self.channels), dtype=np.float32)
         ks = np.arange(k0, k_end, dtype=np.int64)
@@ -86,7 +101,9 @@ class StreamResampler:
         frames = samples.reshape(-1, self.channels).astype(np.float64)
         self.buf = np.concatenate((self.buf, frames))
         self.frames_in += frames.shape[0]
-        return self._outputs(self.frames_in - 1).reshape(-1)
+        # Hand out what libsamplerate would have by now: ceil(N·L/M) − held_out, or ceil((N − held_in)·L/M).
+        limit = -(-(self.frames_in - self.held_in) * self.up // self.down) - self.held_out
+        return self._outputs(self.frames_in - 1, limit).reshape(-1)
 
     def drain(self) -> Any:
         """The frames the exact ratio still owes at end of stream; the stream is over after."""
