@@ -1,5 +1,6 @@
-// Runs every test with node's test runner: unit tests compiled beside the code (dist/**/*.test.js) and
-// integration tests in test/ (*.test.mjs). Extra arguments are passed to node --test (e.g. a file filter).
+// Runs every test with node's test runner: unit tests compiled beside the code (dist/**/*.test.js), the
+// TypeScript integration tests compiled from test/integration/ (dist-test/**/*.test.js) and the integration tests
+// in test/ (*.test.mjs). Extra arguments are passed to node --test (e.g. a file filter).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +16,11 @@ function find(dir, suffix) {
 }
 
 const filter = process.argv.slice(2);
-let files = [...find('dist', '.test.js'), ...find('test', '.test.mjs')].sort();
+let files = [
+  ...find('dist', '.test.js'),
+  ...find('dist-test', '.test.js'),
+  ...find('test', '.test.mjs'),
+].sort();
 if (filter.length > 0) files = files.filter((f) => filter.some((x) => f.includes(x)));
 const result = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...files], {
   stdio: 'inherit',

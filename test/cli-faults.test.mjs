@@ -3,24 +3,13 @@
 // usage errors. Each asserts the documented exit code and message, and that nothing else is lost.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import {
-  closeSync,
-  existsSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { PITLANE, ROOT, pitlane } from './helpers.mjs';
+import { PITLANE, ROOT, pitlane, tempDir } from './helpers.mjs';
 import { jsonLines } from './helpers/jsonl.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'pitlane-faults-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('pitlane-faults-');
 
 const SIMPLE = join(ROOT, 'examples', 'pipelines', 'simple.yaml');
 
@@ -29,6 +18,16 @@ function manifest(name, yaml) {
   const path = join(dir, name);
   writeFileSync(path, yaml);
   return path;
+}
+
+/** A manifest file in `dir` of pipeline `p` with the `nodes:` (and what follows) of `yaml`. */
+const nodesManifest = (name, yaml) => manifest(name, `version: v1\nmetadata: { name: p }\nnodes:\n${yaml}`);
+
+/** `pitlane validate file` must fail with exit 2; resolves with its stderr. */
+async function refused(file) {
+  const r = await pitlane(['validate', file]);
+  assert.equal(r.code, 2, `${file}: ${r.stderr}`);
+  return r.stderr;
 }
 
 const rangeManifest = (stop) =>
@@ -232,25 +231,18 @@ describe('files that are not regular files are refused at once (exit 2, PL_ERR_F
       [fifo, 'the manifest is a FIFO (named pipe), not a regular file'],
       [loop, 'a loop of symbolic links'],
     ]) {
-      const r = await pitlane(['validate', file]);
-      assert.equal(r.code, 2, `${file}: ${r.stderr}`);
-      assert.ok(r.stderr.includes(`error PL_ERR_FILE: ${file}: ${message}`), r.stderr);
+      const stderr = await refused(file);
+      assert.ok(stderr.includes(`error PL_ERR_FILE: ${file}: ${message}`), stderr);
     }
   });
 
   test('a Python node whose module is /dev/zero is a manifest problem at its path', async () => {
-    const file = manifest(
+    const file = nodesManifest(
       'py-zero.yaml',
-      `version: v1
-metadata: { name: p }
-nodes:
-  - { id: py, node_type: python, params: { module: /dev/zero, class: X } }
-`,
+      '  - { id: py, node_type: python, params: { module: /dev/zero, class: X } }\n',
     );
-    const r = await pitlane(['validate', file]);
-    assert.equal(r.code, 2, r.stderr);
     assert.match(
-      r.stderr,
+      await refused(file),
       /\$\.nodes\[0\]\.params\.module {2}\/dev\/zero: the Python module is a character device/,
     );
   });
@@ -263,11 +255,9 @@ test('a YAML alias bomb is a parse error naming the file (exit 2), not an intern
     const name = String.fromCharCode(97 + i);
     levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(',')}]`);
   }
-  const file = manifest('bomb.yaml', levels.join('\n') + '\n');
-  const r = await pitlane(['validate', file]);
-  assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr, /^error PL_ERR_MANIFEST_PARSE: .*bomb\.yaml: not valid YAML: .*alias/);
-  assert.doesNotMatch(r.stderr, /PL_ERR_INTERNAL|\n {4}at /);
+  const stderr = await refused(manifest('bomb.yaml', levels.join('\n') + '\n'));
+  assert.match(stderr, /^error PL_ERR_MANIFEST_PARSE: .*bomb\.yaml: not valid YAML: .*alias/);
+  assert.doesNotMatch(stderr, /PL_ERR_INTERNAL|\n {4}at /);
 });
 
 describe('messages', () => {
@@ -286,31 +276,23 @@ describe('messages', () => {
   });
 
   test('NaN and Infinity in params are named as such', async () => {
-    const file = manifest(
+    const file = nodesManifest(
       'nan.yaml',
-      `version: v1
-metadata: { name: p }
-nodes:
-  - { id: c, node_type: Calculator, params: { operation: add, operand: .nan } }
+      `  - { id: c, node_type: Calculator, params: { operation: add, operand: .nan } }
   - { id: d, node_type: Calculator, params: { operation: add, operand: -.inf } }
 connections:
   - { from: c, to: d }
 `,
     );
-    const r = await pitlane(['validate', file]);
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /\$\.nodes\[0\]\.params\.operand {2}expected number; got NaN/);
-    assert.match(r.stderr, /\$\.nodes\[1\]\.params\.operand {2}expected number; got -Infinity/);
+    const stderr = await refused(file);
+    assert.match(stderr, /\$\.nodes\[0\]\.params\.operand {2}expected number; got NaN/);
+    assert.match(stderr, /\$\.nodes\[1\]\.params\.operand {2}expected number; got -Infinity/);
   });
 
   test('control characters in node ids are escaped on the terminal', async () => {
-    const file = manifest(
+    const file = nodesManifest(
       'ctrl.yaml',
-      `version: v1
-metadata: { name: p }
-nodes:
-  - { id: "a\\x1b[31mRED\\r\\u202e", node_type: Calculator, params: { operation: add, operand: 1 } }
-`,
+      `  - { id: "a\\x1b[31mRED\\r\\u202e", node_type: Calculator, params: { operation: add, operand: 1 } }\n`,
     );
     const r = await pitlane(['run', file], { input: '"x"\n' });
     assert.equal(r.code, 1);

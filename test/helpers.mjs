@@ -1,7 +1,12 @@
-// Shared helpers of the integration tests: run the real CLIs as child processes.
+// Shared helpers of the integration tests: run the real CLIs as child processes, check what they list, and make
+// temporary folders that go away after their tests.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { after } from 'node:test';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const PITLANE = join(ROOT, 'bin', 'pitlane.js');
@@ -40,6 +45,30 @@ export function run(cmd, args, { input = '', cwd = ROOT, signal, env } = {}) {
 
 export const pitlane = (args, opts) => run(process.execPath, [PITLANE, ...args], opts);
 export const reference = (args, opts) => run(PYTHON, [REFERENCE, ...args], opts);
+
+/**
+ * Runs `pitlane <args>` (a --help, a listing), asserts that it exits 0 and that its stdout includes each of `texts`;
+ * resolves with the result for further checks.
+ */
+export async function pitlaneListing(args, texts) {
+  const r = await pitlane(args);
+  assert.equal(r.code, 0, r.stderr);
+  for (const text of texts) assert.ok(r.stdout.includes(text), `${text} in:\n${r.stdout}`);
+  return r;
+}
+
+/**
+ * A temporary folder, made now and removed after the tests of the enclosing `describe` (or of the file, when
+ * called at its top level); `beforeRemoving` (e.g. stopping the services that use the folder) runs first.
+ */
+export function tempDir(prefix, beforeRemoving = async () => {}) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  after(async () => {
+    await beforeRemoving();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
 
 /** Chromium flags for this closed network (see the env notes): headless, no background traffic. */
 export const CHROMIUM_ARGS = [

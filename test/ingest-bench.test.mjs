@@ -4,15 +4,13 @@
 // The 5xx server is a fault injection (a service answering 503 cannot be caused on demand otherwise).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { PITLANE, ROOT, pitlane, startService } from './helpers.mjs';
-
-const DARKNET = '/usr/share/darknet/data';
+import { PITLANE, ROOT, pitlane, pitlaneListing, startService, tempDir } from './helpers.mjs';
+import { DARKNET, photoFolder } from './ingest-fixtures.mjs';
 
 /** A free port nobody listens on. */
 async function closedPort() {
@@ -24,7 +22,7 @@ async function closedPort() {
 }
 
 describe('pitlane ingest-bench', () => {
-  const temp = mkdtempSync(join(tmpdir(), 'pitlane-ingest-bench-'));
+  const temp = tempDir('pitlane-ingest-bench-', () => service?.stop());
   const photos = join(temp, 'photos');
   /** The photos, one image a batch and one worker: each batch's fate is one image's. */
   const oneImageABatch = ['-dir', photos, '-batch', '1', '-workers', '1'];
@@ -32,10 +30,7 @@ describe('pitlane ingest-bench', () => {
   let port;
 
   before(async () => {
-    mkdirSync(photos);
-    for (const p of ['dog', 'horses', 'giraffe', 'eagle', 'kite', 'person']) {
-      copyFileSync(join(DARKNET, `${p}.jpg`), join(photos, `${p}.jpg`));
-    }
+    photoFolder(photos, ['dog', 'horses', 'giraffe', 'eagle', 'kite', 'person']);
     copyFileSync(join(DARKNET, 'dog.jpg'), join(photos, 'IMG_9001.jpg'));
     writeFileSync(
       join(photos, 'horses-small.jpg'),
@@ -59,27 +54,13 @@ describe('pitlane ingest-bench', () => {
     service = startService('ingest', ['--db', join(temp, 'index.db'), '--no-faces', '--no-ocr']);
     port = new URL((await service.ready).url).port;
   });
-  after(async () => {
-    await service?.stop();
-    rmSync(temp, { recursive: true, force: true });
-  });
 
   test('-help lists every flag with its default, Go style', async () => {
-    const r = await pitlane(['ingest-bench', '-help']);
-    assert.equal(r.code, 0, r.stderr);
-    for (const flag of [
-      '-dir',
-      '-workers',
-      '-batch',
-      '-queue',
-      '-report',
-      '-faces',
-      '-ocr',
-      '-port',
-      '-url',
-    ]) {
-      assert.ok(r.stdout.includes(`  ${flag}`), `${flag} in:\n${r.stdout}`);
-    }
+    const flags = ['-dir', '-workers', '-batch', '-queue', '-report', '-faces', '-ocr', '-port', '-url'];
+    const r = await pitlaneListing(
+      ['ingest-bench', '-help'],
+      flags.map((flag) => `  ${flag}`),
+    );
     assert.match(r.stdout, /-workers int\n\s+.*\(default 16\)/);
     assert.match(r.stdout, /-batch int\n\s+.*\(default 64\)/);
   });
@@ -149,10 +130,7 @@ describe('pitlane ingest-bench', () => {
 
   test('a service that misses a known copy is marked incorrect (exit 3)', async () => {
     // A manifest that claims the eagle is a near copy of the giraffe: no honest service reports that.
-    const pair = join(temp, 'pair');
-    mkdirSync(pair);
-    copyFileSync(join(DARKNET, 'giraffe.jpg'), join(pair, 'giraffe.jpg'));
-    copyFileSync(join(DARKNET, 'eagle.jpg'), join(pair, 'eagle.jpg'));
+    const pair = photoFolder(join(temp, 'pair'), ['giraffe', 'eagle']);
     writeFileSync(
       join(pair, 'manifest.json'),
       JSON.stringify({

@@ -3,18 +3,16 @@
 // pitlane's service, plus a contestant whose set-up is missing; then the report set page of `bench default` in a
 // real browser. And the problems of a broken ingest suite file, each with its JSON path.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { parse, stringify } from 'yaml';
-import { ROOT, openInBrowser, pitlane } from './helpers.mjs';
+import { ROOT, openInBrowser, pitlane, tempDir } from './helpers.mjs';
 
 const SUITES = join(ROOT, 'examples', 'suites');
 
 describe('pitlane bench on an ingest suite', () => {
-  const temp = mkdtempSync(join(tmpdir(), 'pitlane-ingest-suite-'));
-  after(() => rmSync(temp, { recursive: true, force: true }));
+  const temp = tempDir('pitlane-ingest-suite-');
 
   test('a small run: every metric, correctness, a skipped contestant, hypotheses, results', async () => {
     const suite = parse(readFileSync(join(SUITES, 'ingest.yaml'), 'utf8'));

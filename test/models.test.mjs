@@ -1,19 +1,17 @@
 // A user's own model, the way the docs tell them to bring it: an ONNX file and a tokenizer.json in a folder
 // laid out like a downloaded one, named in a models.yaml; pitlane loads it and produces embeddings.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { buildMiniLmArch } from '../scripts/build-models.mjs';
-import { pitlane } from './helpers.mjs';
+import { pitlane, tempDir } from './helpers.mjs';
 import { loadModelRepository } from '../dist/inference/tensor/model-repository.js';
 import { loadOnnxModel, textModelFeeds } from '../dist/inference/backends/onnx/session.js';
 import { l2Normalize, meanPool } from '../dist/inference/text/pooling.js';
 import { loadWordPieceTokenizer } from '../dist/inference/text/wordpiece-tokenizer.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'pl-user-model-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('pl-user-model-');
 
 test('a user-supplied ONNX model + tokenizer.json, named in models.yaml, loads and embeds', async () => {
   const built = join(dir, 'built');

@@ -14,15 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { ROOT, postJson, run, startService, upload } from './helpers.mjs';
-import {
-  DARKNET,
-  errorTriples,
-  flippedGiraffe,
-  horsesPng,
-  photo,
-  smallerDog,
-  startIngestOn,
-} from './ingest-fixtures.mjs';
+import * as fixtures from './ingest-fixtures.mjs';
 
 const SYSTEM_PYTHON = process.env.PITLANE_INGEST_PYTHON ?? '/usr/bin/python3';
 const SERVER = join(ROOT, 'baselines', 'python', 'ingest', 'server.py');
@@ -168,7 +160,7 @@ describe('the Python baseline ingest service against pitlane serve ingest, one m
       '--max-file-mb',
       '2',
     ]);
-    pitlane = startIngestOn(modelsUrl, join(temp, 'pitlane.db'), ['--max-file-mb', '2']);
+    pitlane = fixtures.startIngestOn(modelsUrl, join(temp, 'pitlane.db'), ['--max-file-mb', '2']);
     const [listening, ready] = await Promise.all([python.listening, pitlane.ready]);
     assert.equal(listening.workers, 2);
     py = listening.url;
@@ -202,7 +194,7 @@ describe('the Python baseline ingest service against pitlane serve ingest, one m
   });
 
   test('the darknet photos: same ids, same detections (IoU ≥ 0.9), same embeddings (cosine ≥ 0.99)', async (t) => {
-    const files = PHOTOS.map((p) => [`${p}.jpg`, photo(p)]);
+    const files = PHOTOS.map((p) => [`${p}.jpg`, fixtures.photo(p)]);
     const [a, b] = await Promise.all([
       upload(`${py}/ingest/batch?details=true`, files),
       upload(`${pl}/ingest/batch?details=true`, files),
@@ -294,12 +286,7 @@ describe('the Python baseline ingest service against pitlane serve ingest, one m
   });
 
   test('an exact copy is a duplicate, a 600-px q70 re-encode a near duplicate; search finds the near copy', async () => {
-    const dogBytes = photo('dog');
-    const smaller = await smallerDog();
-    const { status, json } = await upload(`${py}/ingest/batch?details=true`, [
-      ['copy-of-dog.jpg', dogBytes],
-      ['dog-600-q70.jpg', smaller],
-    ]);
+    const { status, json } = await upload(`${py}/ingest/batch?details=true`, await fixtures.dogCopies());
     assert.equal(status, 200, JSON.stringify(json));
     assert.equal(json.duplicates, 1);
     assert.equal(json.near_duplicates, 1);
@@ -320,11 +307,11 @@ describe('the Python baseline ingest service against pitlane serve ingest, one m
   });
 
   test('a corrupt JPEG, an empty file, a text file and a bomb fail alone; the rest is indexed', async () => {
-    const good = await flippedGiraffe();
-    const png = await horsesPng();
+    const good = await fixtures.flippedGiraffe();
+    const png = await fixtures.horsesPng();
     const files = [
       ['flopped-giraffe.jpg', good],
-      ['truncated.jpg', photo('person').subarray(0, 40000)],
+      ['truncated.jpg', fixtures.photo('person').subarray(0, 40000)],
       ['empty.jpg', Buffer.alloc(0)],
       ['notes.txt', Buffer.from('not an image at all')],
       ['bomb.png', pngHeaderOnly(20000, 20000)],
@@ -339,7 +326,7 @@ describe('the Python baseline ingest service against pitlane serve ingest, one m
         `${url}: ${JSON.stringify(json)}`,
       );
       assert.deepEqual(
-        errorTriples(json),
+        fixtures.errorTriples(json),
         [
           [1, 'truncated.jpg', 'corrupt'],
           [2, 'empty.jpg', 'empty'],
@@ -360,8 +347,8 @@ describe('the Python baseline ingest service against pitlane serve ingest, one m
     })
       .jpeg({ quality: 100 })
       .toBuffer();
-    const corrupt = photo('scream').subarray(0, 9000);
-    const good = await sharp(join(DARKNET, 'eagle.jpg')).flip().jpeg({ quality: 83 }).toBuffer();
+    const corrupt = fixtures.photo('scream').subarray(0, 9000);
+    const good = await sharp(join(fixtures.DARKNET, 'eagle.jpg')).flip().jpeg({ quality: 83 }).toBuffer();
     const files = [
       ['bad-a.jpg', corrupt],
       ['big.jpg', big],
@@ -374,7 +361,7 @@ describe('the Python baseline ingest service against pitlane serve ingest, one m
       const { status, json } = await upload(`${url}/ingest/batch?details=true`, files);
       assert.equal(status, 200, `${url}: ${JSON.stringify(json)}`);
       assert.deepEqual(
-        errorTriples(json),
+        fixtures.errorTriples(json),
         [
           [0, 'bad-a.jpg', 'corrupt'],
           [1, 'big.jpg', 'too-large'],
@@ -438,11 +425,11 @@ describe('the Python baseline ingest service against pitlane serve ingest, one m
 
   test('two concurrent batches holding the same new photo: one indexes it, the other finds a duplicate', async () => {
     for (const [i, photo] of ['horses', 'kite', 'eagle'].entries()) {
-      const bytes = await sharp(join(DARKNET, `${photo}.jpg`))
+      const bytes = await sharp(join(fixtures.DARKNET, `${photo}.jpg`))
         .flop()
         .jpeg({ quality: 80 + i })
         .toBuffer();
-      const other = await sharp(join(DARKNET, `${photo}.jpg`))
+      const other = await sharp(join(fixtures.DARKNET, `${photo}.jpg`))
         .flip()
         .jpeg({ quality: 80 + i })
         .toBuffer();

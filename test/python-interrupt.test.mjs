@@ -2,15 +2,14 @@
 // pitlane and interrupts the item; a CPython worker running an item is killed on Ctrl-C. Real processes and real signals; the deadlines only detect a hang, nothing asserts how long a step took.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { PITLANE, pitlane } from './helpers.mjs';
+import { test } from 'node:test';
+import { stubbornLoop } from '../dist-test/integration/python/python-support.js';
+import { PITLANE, pitlane, tempDir } from './helpers.mjs';
 import { jsonLines } from './helpers/jsonl.mjs';
 
-const dir = mkdtempSync(join(tmpdir(), 'pl-pyodide-int-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('pl-pyodide-int-');
 
 /** A manifest with one Pyodide node running `body` as the body of process(x) (after it logs `looping`). */
 function manifest(name, body, timeout = '10m', runtime = 'pyodide') {
@@ -28,14 +27,7 @@ function manifest(name, body, timeout = '10m', runtime = 'pyodide') {
 }
 
 const SPIN = '        while True:\n            pass';
-const STUBBORN = [
-  '        while True:',
-  '            try:',
-  '                while True:',
-  '                    pass',
-  '            except KeyboardInterrupt:',
-  '                pass',
-].join('\n');
+const STUBBORN = stubbornLoop(8).join('\n');
 
 /**
  * Runs `pitlane run file args` with `input`, sends SIGINT once the node logged `looping`, and again after

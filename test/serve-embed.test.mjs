@@ -1,10 +1,10 @@
 // `pitlane serve embed` as a user runs it: a real process on a real port, the bundled models.yaml, signals.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
-import { ROOT, pitlane, startService } from './helpers.mjs';
+import { describe, test } from 'node:test';
+import { cosine } from '../dist/core/cosine.js';
+import { ROOT, pitlane, pitlaneListing, startService, tempDir } from './helpers.mjs';
 
 /** Starts the server with --json on a free port; `ready` resolves once it prints its ready line. */
 const startServer = (args) => startService('embed', args);
@@ -18,21 +18,8 @@ async function embed(url, body, path = '/v1/embeddings') {
   return { status: res.status, json: await res.json() };
 }
 
-function cosine(a, b) {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return dot / Math.sqrt(na * nb);
-}
-
 describe('pitlane serve embed', () => {
-  const temp = mkdtempSync(join(tmpdir(), 'pitlane-serve-'));
-  after(() => rmSync(temp, { recursive: true, force: true }));
+  const temp = tempDir('pitlane-serve-');
 
   test('serves both bundled models; SIGTERM stops it with exit 0', async () => {
     const server = startServer([]);
@@ -101,23 +88,22 @@ describe('pitlane serve embed', () => {
   });
 
   test('--help explains every flag', async () => {
-    const r = await pitlane(['serve', 'embed', '--help']);
-    assert.equal(r.code, 0);
-    for (const flag of [
-      '--models',
-      '--model',
-      '--host',
-      '--port',
-      '--tokenizer-threads',
-      '--intra-op-threads',
-      '--max-body-mb',
-      '--max-client-batch-size',
-      '--max-request-tokens',
-      '--max-concurrent-requests',
-      '--json',
-    ]) {
-      assert.ok(r.stdout.includes(flag), flag);
-    }
+    const r = await pitlaneListing(
+      ['serve', 'embed', '--help'],
+      [
+        '--models',
+        '--model',
+        '--host',
+        '--port',
+        '--tokenizer-threads',
+        '--intra-op-threads',
+        '--max-body-mb',
+        '--max-client-batch-size',
+        '--max-request-tokens',
+        '--max-concurrent-requests',
+        '--json',
+      ],
+    );
     // The defaults --help shows are the app's defaults.
     const { EMBED_LIMIT_DEFAULTS, DEFAULT_EMBED_BODY_LIMIT_BYTES } =
       await import('../dist/services/embed/app.js');

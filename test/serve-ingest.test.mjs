@@ -8,16 +8,17 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSyn
 import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { ROOT, pitlane, postJson, startService, upload } from './helpers.mjs';
+import { ROOT, pitlane, postJson, startService, upload, tempDir } from './helpers.mjs';
 import {
   DARKNET,
+  dogCopies,
   errorTriples,
   flippedGiraffe,
   horsesPng,
   photo,
-  smallerDog,
+  photoFolder,
   startIngestOn,
 } from './ingest-fixtures.mjs';
 
@@ -27,7 +28,7 @@ const ASTRONAUT = join(ROOT, 'test-data', 'astronaut.png');
 const labelsOf = (outcome) => new Set(outcome.detections.map((d) => d.label));
 
 describe('pitlane serve ingest on real photos', () => {
-  const temp = mkdtempSync(join(tmpdir(), 'pitlane-ingest-'));
+  const temp = tempDir('pitlane-ingest-', () => server?.stop());
   const root = join(temp, 'photos');
   const db = join(temp, 'index.db');
   let server;
@@ -36,8 +37,7 @@ describe('pitlane serve ingest on real photos', () => {
   let textImage;
 
   before(async () => {
-    mkdirSync(root);
-    for (const p of PHOTOS) copyFileSync(join(DARKNET, `${p}.jpg`), join(root, `${p}.jpg`));
+    photoFolder(root, PHOTOS);
     copyFileSync(ASTRONAUT, join(root, 'astronaut.png'));
     textImage = await sharp(
       Buffer.from(
@@ -49,10 +49,6 @@ describe('pitlane serve ingest on real photos', () => {
       .toBuffer();
     server = startService('ingest', ['--db', db, '--root', root, '--max-batch', '16']);
     url = (await server.ready).url;
-  });
-  after(async () => {
-    await server?.stop();
-    rmSync(temp, { recursive: true, force: true });
   });
 
   test('GET /health is exactly the documented answer', async () => {
@@ -136,13 +132,9 @@ describe('pitlane serve ingest on real photos', () => {
   });
 
   test('an exact copy is a duplicate; a re-encoded smaller copy is a near duplicate; a new photo is neither', async () => {
-    const dogBytes = photo('dog');
-    const smaller = await smallerDog();
-    const kite = photo('kite');
     const { status, json } = await upload(`${url}/ingest/batch?details=true`, [
-      ['copy-of-dog.jpg', dogBytes],
-      ['dog-600-q70.jpg', smaller],
-      ['kite.jpg', kite],
+      ...(await dogCopies()),
+      ['kite.jpg', photo('kite')],
     ]);
     assert.equal(status, 200, JSON.stringify(json));
     assert.equal(json.duplicates, 1);
@@ -299,14 +291,12 @@ describe('pitlane serve ingest on real photos', () => {
 });
 
 describe('pitlane serve ingest through pitlane serve models (KServe v2)', () => {
-  const temp = mkdtempSync(join(tmpdir(), 'pitlane-ingest-kserve-'));
-  let models;
-  let ingest;
-  after(async () => {
+  const temp = tempDir('pitlane-ingest-kserve-', async () => {
     await ingest?.stop();
     await models?.stop();
-    rmSync(temp, { recursive: true, force: true });
   });
+  let models;
+  let ingest;
 
   test('the same detections and embedding as in-process inference', async () => {
     models = startService('models', ['--model', 'coco-ssd', '--model', 'mobilenetv2-coco-embed']);
@@ -366,12 +356,8 @@ describe('pitlane serve ingest with an --inference URL nothing listens on', () =
 });
 
 describe('pitlane serve ingest with the YOLO11s and MobileCLIP-S2 stand-ins', () => {
-  const temp = mkdtempSync(join(tmpdir(), 'pitlane-ingest-arch-'));
+  const temp = tempDir('pitlane-ingest-arch-', () => ingest?.stop());
   let ingest;
-  after(async () => {
-    await ingest?.stop();
-    rmSync(temp, { recursive: true, force: true });
-  });
 
   test('the YOLO (letterboxed FP32 NCHW, raw output) and CLIP (FP32 crop) paths run end to end', async () => {
     const args = [
@@ -406,7 +392,7 @@ describe('pitlane serve ingest with the YOLO11s and MobileCLIP-S2 stand-ins', ()
 // Hostile but honest uploads (issue 13, defects 4 and 10): real multipart bodies over real sockets, a service with
 // small limits and a temp folder of its own (TMPDIR), checked for leftovers after every request.
 describe('pitlane serve ingest under hostile uploads: limits, broken bodies, temp files, failed copies', () => {
-  const temp = mkdtempSync(join(tmpdir(), 'pitlane-ingest-hostile-'));
+  const temp = tempDir('pitlane-ingest-hostile-', () => server?.stop());
   const spoolRoot = join(temp, 'tmp');
   const root = join(temp, 'photos');
   let server;
@@ -476,7 +462,7 @@ describe('pitlane serve ingest under hostile uploads: limits, broken bodies, tem
 
   before(async () => {
     mkdirSync(spoolRoot);
-    mkdirSync(root);
+    photoFolder(root, ['giraffe']);
     // A spool folder of a service that was killed (its pid no longer runs): removed when the service starts.
     const dead = spawn(process.execPath, ['-e', '']);
     stalePid = dead.pid;
@@ -490,7 +476,6 @@ describe('pitlane serve ingest under hostile uploads: limits, broken bodies, tem
       .jpeg({ quality: 100 })
       .toBuffer();
     writeFileSync(join(root, 'big.jpg'), big);
-    copyFileSync(join(DARKNET, 'giraffe.jpg'), join(root, 'giraffe.jpg'));
     const saved = process.env.TMPDIR;
     process.env.TMPDIR = spoolRoot;
     try {
@@ -514,10 +499,6 @@ describe('pitlane serve ingest under hostile uploads: limits, broken bodies, tem
     }
     url = (await server.ready).url;
     port = Number(new URL(url).port);
-  });
-  after(async () => {
-    await server?.stop();
-    rmSync(temp, { recursive: true, force: true });
   });
 
   test('a spool folder left by a killed service is removed when the service starts', () => {

@@ -21,15 +21,14 @@ function customChain(
   return manifestOf(chain(steps, settings === undefined ? {} : { settings }), registryWith(factories));
 }
 
+/** A linear manifest: a DataSource `s` with `params`, then `steps`, then a DataSink `k`. */
+function sourced(params: Record<string, unknown>, ...steps: Step[]): Manifest {
+  return manifestOf(chain([['s', 'DataSource', params], ...steps, ['k', 'DataSink']]));
+}
+
 describe('executor', () => {
   test('runs a synchronous chain in order', async () => {
-    const m = manifestOf(
-      chain([
-        ['s', 'DataSource', range(5)],
-        ['c', 'Calculator', { operation: 'multiply', operand: 3 }],
-        ['k', 'DataSink'],
-      ]),
-    );
+    const m = sourced(range(5), ['c', 'Calculator', { operation: 'multiply', operand: 3 }]);
     const r = await runPipeline(m);
     assert.equal(r.state, 'completed');
     assert.deepEqual(r.outputs, [0, 3, 6, 9, 12]);
@@ -44,13 +43,10 @@ describe('executor', () => {
   });
 
   test('a synchronous chain allocates no promise per item', async () => {
-    const m = manifestOf(
-      chain([
-        ['s', 'DataSource', range(20_000)],
-        ['a', 'Calculator', { operation: 'add', operand: 1 }],
-        ['p', 'PassThrough'],
-        ['k', 'DataSink'],
-      ]),
+    const m = sourced(
+      range(20_000),
+      ['a', 'Calculator', { operation: 'add', operand: 1 }],
+      ['p', 'PassThrough'],
     );
     await runPipeline(m); // warm up module state
     let promises = 0;
@@ -232,13 +228,10 @@ describe('executor', () => {
   });
 
   test('skip policy: error records travel the first connection unprocessed, the run goes on', async () => {
-    const m = manifestOf(
-      chain([
-        ['s', 'DataSource', { items: [1, 'a', 3] }],
-        ['c', 'Calculator', { operation: 'add', operand: 1 }],
-        ['b', 'Buffer', { buffer_size: 5 }],
-        ['k', 'DataSink'],
-      ]),
+    const m = sourced(
+      { items: [1, 'a', 3] },
+      ['c', 'Calculator', { operation: 'add', operand: 1 }],
+      ['b', 'Buffer', { buffer_size: 5 }],
     );
     const r = await runPipeline(m, { onError: 'skip' });
     assert.equal(r.state, 'completed');
@@ -446,12 +439,7 @@ describe('executor', () => {
   });
 
   test("an output the sink cannot write is the emitting node's item error; the run goes on under skip", async () => {
-    const m = manifestOf(
-      chain([
-        ['s', 'DataSource', { items: [1, 2, 3] }],
-        ['k', 'DataSink'],
-      ]),
-    );
+    const m = sourced({ items: [1, 2, 3] });
     const written: unknown[] = [];
     const r = await runPipeline(m, {
       onError: 'skip',

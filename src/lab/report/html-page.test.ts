@@ -19,6 +19,11 @@ function verdictRow(html: string, scenario: string, contestant: string): string 
   return row;
 }
 
+/** Asserts that the page includes each of `texts`. */
+function assertIncludes(html: string, texts: readonly string[]): void {
+  for (const text of texts) assert.ok(html.includes(text), text);
+}
+
 test('every contestant and scenario is on the page, with every section', () => {
   for (const name of FIXTURES) {
     const report = loadFixture(name);
@@ -62,34 +67,44 @@ test('the HTTP page has charts: percentiles (dashed response time in open loop),
   const charts = html.match(/<svg class="chart"/g) ?? [];
   // ratios + throughput + per scenario (percentiles + memory + CPU) × 3 + cold starts
   assert.equal(charts.length, 2 + 3 * 3 + 1);
-  assert.ok(html.includes('aria-label="open_500: latency by percentile"'));
-  assert.ok(html.includes('stroke-dasharray="6 4"'), 'response time drawn dashed');
-  assert.ok(html.includes('percentile (log-scaled nines)'));
-  assert.ok(html.includes('RSS (MiB)') && html.includes('CPU (% of one core)'));
-  assert.ok(html.includes('throughput (requests/s)'));
-  assert.ok(html.includes('time from spawn (ms)'));
+  assertIncludes(html, [
+    'aria-label="open_500: latency by percentile"',
+    'stroke-dasharray="6 4"', // response time drawn dashed
+    'percentile (log-scaled nines)',
+    'RSS (MiB)',
+    'CPU (% of one core)',
+    'throughput (requests/s)',
+    'time from spawn (ms)',
+    // Thin percentiles are marked, samples beyond are counts.
+    '9 beyond · thin',
+    '4,500 beyond',
+    // settings_differ is highlighted.
+    'Settings that differ between contestants',
+    '<li class="differs"',
+  ]);
   // Every chart has a legend.
   const svgs = html.split('<svg class="chart"').slice(1);
   for (const svg of svgs) assert.ok(svg.slice(0, svg.indexOf('</svg>')).includes('class="legend"'));
-  // Thin percentiles are marked, samples beyond are counts.
-  assert.ok(html.includes('9 beyond · thin'));
-  assert.ok(html.includes('4,500 beyond'));
-  // settings_differ is highlighted.
-  assert.ok(html.includes('Settings that differ between contestants'));
-  assert.ok(html.includes('<li class="differs"'));
 });
 
 test('the pipelines page leaves out charts it has no data for and shows the per-item cost', () => {
   const html = renderHtmlReport(loadFixture('pipelines'));
-  assert.ok(!html.includes('latency by percentile'), 'no percentile chart');
-  assert.ok(!html.includes('Throughput by scenario'), 'no throughput chart');
-  assert.ok(!html.includes('resident memory over time'), 'no series chart');
-  assert.ok(!html.includes('id="cold-starts"'), 'no cold-start section without cold starts');
-  assert.ok(html.includes('Median time per run'));
-  assert.ok(html.includes('Ratios against the baseline'));
-  assert.ok(html.includes('<th class="num">Per item</th>'));
-  assert.ok(html.includes('60.6 ns'));
-  assert.ok(html.includes('not measured in any scenario: throughput, p99, CPU per request'));
+  // No percentile, throughput or series chart, and no cold-start section without cold starts.
+  for (const absent of [
+    'latency by percentile',
+    'Throughput by scenario',
+    'resident memory over time',
+    'id="cold-starts"',
+  ]) {
+    assert.ok(!html.includes(absent), `no ${absent}`);
+  }
+  assertIncludes(html, [
+    'Median time per run',
+    'Ratios against the baseline',
+    '<th class="num">Per item</th>',
+    '60.6 ns',
+    'not measured in any scenario: throughput, p99, CPU per request',
+  ]);
 });
 
 test('null figures read "—" (not measured), never 0', () => {

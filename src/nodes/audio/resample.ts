@@ -18,10 +18,9 @@
  * converter's tail (RemoteMedia drops it).
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { isAudioFrame } from '../../core/audio.js';
-import { defineNodeType, type PipelineNode } from '../../pipeline/node.js';
+import { defineNodeType } from '../../pipeline/node.js';
 import { spelled, spellingConflicts } from './param-spellings.js';
-import { ResamplingCore } from './resampling.js';
+import { resamplingNode } from './resampling.js';
 import type { ResampleQuality } from './stream-resampler.js';
 
 const Rate = (description: string) =>
@@ -87,23 +86,15 @@ export const FastResampleNode = defineNodeType<Params>({
     'Resamples audio to target_rate with libsamplerate, one streaming converter per stream (no clicks at frame boundaries; tail drained at end of stream); optional mix to `channels`; non-audio passes through.',
   params: Params,
   check: (p) => spellingConflicts(p, [SPELLINGS.source, SPELLINGS.target]),
-  create: ({ params }): PipelineNode => {
-    const core = new ResamplingCore({
+  create: ({ params }) =>
+    resamplingNode({
       nodeType: 'FastResampleNode',
       sourceRate: rateOf(spelled(params, SPELLINGS.source)),
       targetRate: rateOf(spelled(params, SPELLINGS.target)),
       channels: params.channels,
       quality: qualityOf(params.quality),
       gain: 1,
-    });
-    return {
-      process: (item) => (isAudioFrame(item) ? core.process(item) : item),
-      flush: () => core.flush(),
-      cleanup: () => {
-        core.cleanup();
-      },
-    };
-  },
+    }),
 });
 
 const PyParams = Type.Object(
@@ -129,21 +120,13 @@ export const AudioResampleNode = defineNodeType<PyParams>({
   description:
     "The Python SDK's AudioResampleNode: resamples audio to target_sample_rate (default 16000) at quality high by default, one streaming converter per stream; non-audio passes through.",
   params: PyParams,
-  create: ({ params }): PipelineNode => {
-    const core = new ResamplingCore({
+  create: ({ params }) =>
+    resamplingNode({
       nodeType: 'AudioResampleNode',
       sourceRate: undefined,
       targetRate: params.target_sample_rate ?? 16_000,
       channels: undefined,
       quality: qualityOf(params.quality ?? 'high'),
       gain: 1,
-    });
-    return {
-      process: (item) => (isAudioFrame(item) ? core.process(item) : item),
-      flush: () => core.flush(),
-      cleanup: () => {
-        core.cleanup();
-      },
-    };
-  },
+    }),
 });

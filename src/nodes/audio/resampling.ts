@@ -9,7 +9,8 @@
  * format is an item error naming what the stream was and what came, since a converter cannot switch mid-stream
  * without a click.
  */
-import { AudioFrame } from '../../core/audio.js';
+import { AudioFrame, isAudioFrame } from '../../core/audio.js';
+import type { PipelineNode } from '../../pipeline/node.js';
 import { ItemError } from '../../core/errors.js';
 import { describeFormat, PerStream, wrongFormat } from './audio-items.js';
 import { canMixChannels, mixChannels } from './channel-mix.js';
@@ -159,4 +160,16 @@ export class ResamplingCore {
     for (const state of this.streams.values()) state.resampler?.destroy();
     this.streams.clear();
   }
+}
+
+/** A node around a resampling core: audio is converted, anything else passes through; converters freed at cleanup. */
+export function resamplingNode(opts: ResamplingOptions): PipelineNode {
+  const core = new ResamplingCore(opts);
+  return {
+    process: (item) => (isAudioFrame(item) ? core.process(item) : item),
+    flush: () => core.flush(),
+    cleanup: () => {
+      core.cleanup();
+    },
+  };
 }

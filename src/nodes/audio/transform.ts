@@ -10,10 +10,9 @@
  * wrong (N > 1 channels to more) is an item error here.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { isAudioFrame } from '../../core/audio.js';
-import { defineNodeType, type PipelineNode } from '../../pipeline/node.js';
+import { defineNodeType } from '../../pipeline/node.js';
 import { QualityParam, qualityOf } from './resample.js';
-import { ResamplingCore } from './resampling.js';
+import { resamplingNode } from './resampling.js';
 
 const Params = Type.Object(
   {
@@ -54,21 +53,13 @@ export const AudioTransform = defineNodeType<Params>({
     p.gain !== undefined && p.gain_db !== undefined
       ? [{ path: '.gain', message: 'give gain (linear) or gain_db (decibels), not both' }]
       : [],
-  create: ({ params }): PipelineNode => {
-    const core = new ResamplingCore({
+  create: ({ params }) =>
+    resamplingNode({
       nodeType: 'AudioTransform',
       sourceRate: undefined,
       targetRate: params.output_sample_rate ?? 44_100,
       channels: params.output_channels ?? 2,
       quality: qualityOf(params.quality),
       gain: params.gain ?? (params.gain_db === undefined ? 1 : 10 ** (params.gain_db / 20)),
-    });
-    return {
-      process: (item) => (isAudioFrame(item) ? core.process(item) : item),
-      flush: () => core.flush(),
-      cleanup: () => {
-        core.cleanup();
-      },
-    };
-  },
+    }),
 });

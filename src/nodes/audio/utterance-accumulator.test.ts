@@ -91,6 +91,35 @@ describe('AudioBufferAccumulatorNode', () => {
     );
   });
 
+  test('verdicts are ignored on a stream that has VAD events: the events decide', async () => {
+    const items: unknown[] = [];
+    for (let k = 0; k < 30; k++) {
+      const speech = k >= 5 && k < 20 && k !== 12;
+      // The frame carries the verdict; the events come after it and end speech later than 100 ms would.
+      items.push(frame(k, speech, { vad: { is_speech: speech } }));
+      if (k === 5) items.push({ type: 'vad', event: 'speech_start' });
+      if (k === 26) items.push({ type: 'vad', event: 'speech_end' });
+    }
+    const out = framesIn(await drive(nodeOf(AudioBufferAccumulatorNode, { pre_roll_ms: 0 }), items));
+    // Frame 5 opened the utterance by its verdict (the event after it was then a repeat); frames 5..26 are in it.
+    assert.deepEqual(
+      out.map((u) => u.frames / N),
+      [22],
+    );
+  });
+
+  test('an event without stream_id belongs to the stream of the last frame', async () => {
+    const items: unknown[] = [];
+    for (let k = 0; k < 20; k++) {
+      items.push(k === 2 ? START : k === 15 ? END : MID, frame(k, k >= 2 && k < 15, { streamId: 'mic' }));
+    }
+    const out = framesIn(await drive(nodeOf(AudioBufferAccumulatorNode, { pre_roll_ms: 0 }), items));
+    assert.deepEqual(
+      out.map((u) => [u.streamId, u.frames / N]),
+      [['mic', 13]],
+    );
+  });
+
   test('too short or silent utterances are dropped; the max duration cuts a long one', async () => {
     const short = await drive(
       nodeOf(AudioBufferAccumulatorNode, { pre_roll_ms: 0 }),

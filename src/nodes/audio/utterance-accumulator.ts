@@ -7,10 +7,11 @@
  *   - audio frames; a frame may carry its own VAD event in `metadata.vad`, applied before the frame, or only the
  *     VAD's verdict on it, `metadata.vad.is_speech` (boolean): then speech starts at the first speech frame and
  *     ends before the frame that completes `min_silence_duration_ms` of non-speech frames (pitlane's hangover,
- *     default 100 ms as RemoteMedia's SileroVADNode; give the VAD's events or its verdicts, not both);
+ *     default 100 ms as RemoteMedia's SileroVADNode); once a stream has had VAD events, verdicts are ignored;
  *   - VAD events as JSON items: RemoteMedia's SileroVADNode output `{"is_speech_start": bool,
  *     "is_speech_end": bool, ...}` (it emits this before the frame it analysed), or pitlane's form
- *     `{"type": "vad", "event": "speech_start" | "speech_end", ...}`. `stream_id` in the event names its stream.
+ *     `{"type": "vad", "event": "speech_start" | "speech_end", ...}`. `stream_id` in the event names its stream;
+ *     an event without one belongs to the stream of the last audio frame (RemoteMedia's events carry no stream).
  *     Other JSON and other items are dropped, as RemoteMedia drops them.
  * Speech start opens an utterance with the pre-roll (the audio just before, up to `pre_roll_ms`) so the first
  * phoneme is not cut; frames are added while speech lasts; speech end closes it (the frame after the event is
@@ -72,6 +73,14 @@ const MAX_SPELLINGS = ['max_utterance_duration_ms', 'maxUtteranceDurationMs'] as
 export type VadTransition = 'start' | 'end';
 
 /** The transition a VAD event announces, in RemoteMedia's form or pitlane's (see the module comment). */
+/** Whether a value is a VAD event in either form, with or without a transition (RemoteMedia sends one per frame). */
+export function isVadEvent(event: unknown): boolean {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) return false;
+  return (
+    'is_speech_start' in event || 'is_speech_end' in event || (event as { type?: unknown }).type === 'vad'
+  );
+}
+
 export function vadTransition(event: unknown): VadTransition | undefined {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) return undefined;
   const e = event as Record<string, unknown>;
@@ -100,6 +109,8 @@ interface UtteranceStream {
   nextUs: number;
   /** Frames of non-speech since the last speech frame (per-frame verdicts only). */
   silentFrames: number;
+  /** The stream has had VAD events: per-frame verdicts are then ignored (events are the VAD's own decision). */
+  eventsSeen: boolean;
 }
 
 interface Limits {
@@ -149,22 +160,27 @@ const NODE = 'AudioBufferAccumulatorNode';
 /** The accumulator's state machine, per stream (see the module comment). */
 export class UtteranceAccumulator {
   private readonly streams = new PerStream<UtteranceStream>();
+  /** Stream of the last audio frame: where an event without `stream_id` belongs. */
+  private lastStreamId: string | undefined;
 
   constructor(private readonly limits: Limits) {}
 
   process(item: unknown): AudioFrame | undefined {
     if (isAudioFrame(item)) {
+      this.lastStreamId = item.streamId;
       const st = this.stream(item.streamId);
       const vad = item.metadata?.vad;
+      if (isVadEvent(vad)) st.eventsSeen = true;
       const t = vad === undefined ? undefined : (vadTransition(vad) ?? this.fromVerdict(st, vad, item));
       const before = this.transition(st, t);
       const after = this.addFrame(st, item);
       return before ?? after;
     }
-    const t = vadTransition(item);
-    if (t === undefined) return undefined;
+    if (!isVadEvent(item)) return undefined;
     const id = (item as { stream_id?: unknown }).stream_id;
-    return this.transition(this.stream(typeof id === 'string' ? id : undefined), t);
+    const st = this.stream(typeof id === 'string' ? id : this.lastStreamId);
+    st.eventsSeen = true;
+    return this.transition(st, vadTransition(item));
   }
 
   /** Open utterances, emitted at end of stream. */
@@ -182,7 +198,7 @@ export class UtteranceAccumulator {
   /** The transition a per-frame verdict `{is_speech}` implies, with the min_silence_duration_ms hangover. */
   private fromVerdict(st: UtteranceStream, vad: unknown, frame: AudioFrame): VadTransition | undefined {
     const isSpeech = (vad as { is_speech?: unknown }).is_speech;
-    if (typeof isSpeech !== 'boolean') return undefined;
+    if (typeof isSpeech !== 'boolean' || st.eventsSeen) return undefined;
     if (isSpeech) {
       st.silentFrames = 0;
       return st.speaking ? undefined : 'start';
@@ -203,6 +219,7 @@ export class UtteranceAccumulator {
       pendingFrames: 0,
       nextUs: 0,
       silentFrames: 0,
+      eventsSeen: false,
     }));
   }
 

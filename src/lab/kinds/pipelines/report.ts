@@ -99,7 +99,7 @@ function werText(wer: WordErrorRate | undefined): string {
 /** The results table (Markdown, also printed on the terminal): one row per scenario and contestant. */
 export function resultsTable(result: PipelineSuiteResult): string {
   const lines = [
-    '| scenario | contestant | median ±MAD | per item | speed-up vs CPython ref [95% CI] | peak RSS | outputs |',
+    '| scenario | contestant | median ±MAD | per item (media: real-time factor) | speed-up vs CPython ref [95% CI] | peak RSS | outputs |',
     '|---|---|---|---|---|---|---|',
   ];
   for (const r of result.scenarios) {
@@ -110,11 +110,17 @@ export function resultsTable(result: PipelineSuiteResult): string {
       const speed =
         rt === 'cpython'
           ? 'baseline'
-          : r.correct && sp
-            ? `**${fmtRatio(sp.ratio)}x** [${fmtRatio(sp.ci95[0])}, ${fmtRatio(sp.ci95[1])}]`
-            : '— (incorrect)';
+          : sp === undefined
+            ? '— (no baseline)'
+            : r.correct
+              ? `**${fmtRatio(sp.ratio)}x** [${fmtRatio(sp.ci95[0])}, ${fmtRatio(sp.ci95[1])}]`
+              : '— (incorrect)';
       const perItem =
-        s.ns_per_item === null || r.scenario.kind === 'cold_start' ? '—' : fmtTime(s.ns_per_item);
+        r.input_seconds !== undefined
+          ? `${fmtRatio(r.input_seconds / (s.median / 1e9))}x real time`
+          : s.ns_per_item === null || r.scenario.kind === 'cold_start'
+            ? '—'
+            : fmtTime(s.ns_per_item);
       const mem = r.scenario.kind === 'cold_start' ? 'not measured' : `${s.peak_rss_mb.toFixed(1)} MB`;
       lines.push(
         `| ${r.scenario.name} | ${CONTESTANT_LABEL[rt]} | ${fmtTime(s.median)} ±${fmtTime(s.mad)} | ${perItem} | ${speed} | ${mem} | ${r.correct ? 'identical' : '**DIFFER**'}${werText(r.quality?.[rt])} |`,
@@ -171,7 +177,7 @@ export function pipelineLabReport(result: PipelineSuiteResult): LabReport {
           ];
         });
     const runtimes = [
-      ...(r.input !== undefined ? [`input: ${r.input}`] : []),
+      ...(r.input !== undefined ? [`input: ${r.input} (${(r.input_seconds ?? 0).toFixed(1)} s)`] : []),
       ...Object.entries(r.details).map(([rt, d]) => `${names[rt as RuntimeName]}: ${d}`),
       ...Object.entries(r.quality ?? {}).map(([rt, w]) => `${names[rt as RuntimeName]}${werText(w)}`),
     ];

@@ -68,6 +68,8 @@ export interface ScenarioResult {
   readonly quality?: Partial<Record<RuntimeName, WordErrorRate>>;
   /** media: what the input was. */
   readonly input?: string;
+  /** media: seconds of audio in the input (real-time factor = this / the run's median time). */
+  readonly input_seconds?: number;
   /** All contestants gave byte-identical outputs in every repeat. */
   readonly correct: boolean;
   readonly note?: string;
@@ -325,7 +327,7 @@ function summarizeScenario(
     (repeats[rt] ?? []).map((x, i) => ({ repeat: i, values: { time: median(x.samples_ns) } }));
   const speedups: ScenarioResult['speedups'] = {};
   for (const rt of who) {
-    if (rt !== 'cpython') {
+    if (rt !== 'cpython' && who.includes('cpython')) {
       speedups[rt] = pairedRatio(times('cpython'), times(rt), { metric: 'time', higherIsBetter: false }) ?? {
         ratio: NaN,
         ci95: [NaN, NaN],
@@ -341,7 +343,7 @@ function summarizeScenario(
   }
   return {
     scenario,
-    ...(media !== null ? { quality, input: media.description } : {}),
+    ...(media !== null ? { quality, input: media.description, input_seconds: media.seconds } : {}),
     repeats,
     summary,
     speedup: speedups[primary] ?? { ratio: NaN, ci95: [NaN, NaN], repeats: 0 },

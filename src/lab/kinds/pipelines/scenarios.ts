@@ -110,6 +110,32 @@ const COMPLEX_STAGES = [
   calc('multiply', 3),
 ];
 
+/**
+ * The speech pipeline of the plan's scenario 3 as a manifest both executors run: 48 kHz stereo → 16 kHz mono →
+ * 32 ms chunks → a VAD → utterances → PocketSphinx (a Python node; on a CPython worker in pitlane, in-process in
+ * the reference). `vad` is FastVAD (the energy VAD both executors implement identically) for the comparison, or
+ * SileroVAD (ONNX Runtime, which the reference cannot run) for pitlane's own rows.
+ */
+export function speechManifest(vad: 'FastVAD' | 'SileroVAD'): object {
+  const vadParams =
+    vad === 'FastVAD'
+      ? { energy_threshold_db: -40, min_silence_duration_ms: 400 }
+      : { threshold: 0.5, sampling_rate: 16000, min_silence_duration_ms: 400 };
+  const nodes = [
+    {
+      id: 'resample',
+      node_type: 'FastResampleNode',
+      params: { target_rate: 16000, channels: 1, quality: 'Medium' },
+    },
+    { id: 'chunk', node_type: 'AudioChunkerNode', params: { chunk_size: 512 } },
+    { id: 'vad', node_type: vad, params: vadParams },
+    { id: 'utterances', node_type: 'AudioBufferAccumulatorNode', params: { pre_roll_ms: 500 } },
+    { id: 'stt', node_type: 'PocketSphinxSTT' },
+  ];
+  const connections = nodes.slice(1).map((n, i) => ({ from: (nodes[i] as { id: string }).id, to: n.id }));
+  return { version: 'v1', metadata: { name: `speech-${vad}` }, nodes, connections };
+}
+
 /** The suite; `quick` trims sample counts (not the sizes the targets are stated at). */
 export function pipelineScenarios(quick: boolean): PipelineScenario[] {
   const q = (full: number, fast: number): number => (quick ? fast : full);
@@ -321,6 +347,31 @@ export function pipelineScenarios(quick: boolean): PipelineScenario[] {
       headline: false,
       pitlane: { samples: q(5, 3), warmup: 0 },
       cpython: { samples: q(5, 3), warmup: 0 },
+    },
+    {
+      name: 'speech_48k',
+      description:
+        'the speech pipeline (resample 48k stereo → 16k mono, chunk, energy VAD, utterances, PocketSphinx) over 25 s of LibriVox speech: whole `run -i`, transcripts compared and scored',
+      kind: 'media',
+      manifest: speechManifest('FastVAD'),
+      media: { sampleRate: 48_000, channels: 2 },
+      items: 0,
+      headline: false,
+      pitlane: { samples: 1, warmup: 0 },
+      cpython: { samples: 1, warmup: 0 },
+    },
+    {
+      name: 'speech_48k_silero',
+      description:
+        'pitlane only: the same speech pipeline with Silero VAD on ONNX Runtime (the reference cannot run ONNX models)',
+      kind: 'media',
+      manifest: speechManifest('SileroVAD'),
+      media: { sampleRate: 48_000, channels: 2 },
+      contestants: ['pitlane'],
+      items: 0,
+      headline: false,
+      pitlane: { samples: 1, warmup: 0 },
+      cpython: { samples: 1, warmup: 0 },
     },
     {
       name: 'stream_1e6',

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { guardGroup, releaseGroup } from './lifeline.js';
-import { isRunning } from './proc-stat.js';
+import { guardGroup, releaseGroup } from '../../../dist/process/lifeline.js';
+import { isRunning } from '../../../dist/process/proc-stat.js';
 
-const LIFELINE = new URL('./lifeline.js', import.meta.url).href;
+const LIFELINE = new URL('../../../dist/process/lifeline.js', import.meta.url).href;
 
 /** Waits until none of `pids` runs; returns those still running at the deadline (which only detects failure). */
 async function survivorsAfter(pids: readonly number[], deadlineMs: number): Promise<number[]> {

@@ -19,9 +19,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { BertTokenizer } from '@huggingface/transformers';
-import { buildMiniLmArchInTemp, type BuiltModelDir } from '../test-support.js';
-import { wordPieceTextTokenizer } from './tokenizers.js';
-import { WordPieceTokenizer } from './wordpiece-tokenizer.js';
+import { buildMiniLmArchInTemp, type BuiltModelDir } from '../../../dist/inference/test-support.js';
+import { wordPieceTextTokenizer } from '../../../dist/inference/text/tokenizers.js';
+import { WordPieceTokenizer } from '../../../dist/inference/text/wordpiece-tokenizer.js';
 
 /** Strings written to hit one rule each. */
 const HANDMADE = [

@@ -5,21 +5,31 @@ import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { ContestantError } from '../../core/errors.js';
-import { readProcStat } from '../../process/proc-stat.js';
+import { ContestantError } from '../../../dist/core/errors.js';
+import { readProcStat } from '../../../dist/process/proc-stat.js';
 import {
   ContestantProcess,
   escapeWarning,
   killAllContestants,
   stopAllContestants,
   type ContestantSpec,
-} from './contestant.js';
+} from '../../../dist/lab/run/contestant.js';
 
 const SERVERS = fileURLToPath(new URL('../../../test/fixtures/servers/', import.meta.url));
 const NODE = process.execPath;
 
 function server(script: string, ...args: string[]): readonly string[] {
   return [NODE, `${SERVERS}${script}`, ...args];
+}
+
+/** A contestant running fixture server `script` on an auto port (`--port {port}`, then `args`), plus `extra`. */
+function onAutoPort(
+  name: string,
+  script: string,
+  args: readonly string[] = [],
+  extra: Partial<ContestantSpec> = {},
+): ContestantSpec {
+  return { name, command: server(script, '--port', '{port}', ...args), port: 'auto', ...extra };
 }
 
 async function getJson(url: string): Promise<unknown> {
@@ -60,13 +70,10 @@ after(async () => {
 
 test('a healthy server on an auto port: {port} in argv and env, health, logs, stop', async () => {
   const logs: string[] = [];
-  const spec: ContestantSpec = {
-    name: 'healthy',
-    command: server('healthy.mjs', '--port', '{port}'),
+  const spec = onAutoPort('healthy', 'healthy.mjs', [], {
     env: { FIXTURE_PORT: '{port}' },
-    port: 'auto',
     stopGraceMs: 2000,
-  };
+  });
   const c = await ContestantProcess.start(spec, { onLog: (line, stream) => logs.push(`${stream}: ${line}`) });
   assert.equal(c.name, 'healthy');
   assert.ok(typeof c.port === 'number' && c.port > 0);
@@ -175,12 +182,9 @@ test('a fixed port already taken: a clear error before anything is spawned', asy
 });
 
 test('a server that ignores SIGTERM is SIGKILLed after the grace period', async () => {
-  const c = await ContestantProcess.start({
-    name: 'stubborn',
-    command: server('ignore-term.mjs', '--port', '{port}'),
-    port: 'auto',
-    stopGraceMs: 300,
-  });
+  const c = await ContestantProcess.start(
+    onAutoPort('stubborn', 'ignore-term.mjs', [], { stopGraceMs: 300 }),
+  );
   const stopped = await c.stop();
   assert.deepEqual(stopped, { code: null, signal: 'SIGKILL', killed: true, escaped: [] });
   assert.ok(c.logTail().includes('ignoring SIGTERM'));
@@ -188,12 +192,9 @@ test('a server that ignores SIGTERM is SIGKILLed after the grace period', async 
 });
 
 test('stop() ends the whole process tree: workers and their children', async () => {
-  const c = await ContestantProcess.start({
-    name: 'forking',
-    command: server('forking.mjs', '--port', '{port}', '--depth', '2'),
-    port: 'auto',
-    stopGraceMs: 2000,
-  });
+  const c = await ContestantProcess.start(
+    onAutoPort('forking', 'forking.mjs', ['--depth', '2'], { stopGraceMs: 2000 }),
+  );
   const pids = (await getJson(`${c.baseUrl}/pids`)) as number[];
   assert.equal(pids.length, 3);
   assert.equal(pids[0], c.pid);
@@ -202,12 +203,11 @@ test('stop() ends the whole process tree: workers and their children', async () 
   for (const pid of pids) assert.ok(isGone(pid), `pid ${pid} still runs`);
 
   // The server exits on SIGTERM but its workers ignore it: they would be orphans without the group SIGKILL.
-  const d = await ContestantProcess.start({
-    name: 'forking-stubborn',
-    command: server('forking.mjs', '--port', '{port}', '--depth', '2', '--workers-ignore-term'),
-    port: 'auto',
-    stopGraceMs: 300,
-  });
+  const d = await ContestantProcess.start(
+    onAutoPort('forking-stubborn', 'forking.mjs', ['--depth', '2', '--workers-ignore-term'], {
+      stopGraceMs: 300,
+    }),
+  );
   const dPids = (await getJson(`${d.baseUrl}/pids`)) as number[];
   const dStopped = await d.stop();
   assert.deepEqual(dStopped, { code: 0, signal: null, killed: true, escaped: [] });
@@ -215,11 +215,7 @@ test('stop() ends the whole process tree: workers and their children', async () 
 });
 
 test('`exited` resolves and `alive` turns false when the process dies mid-run', async () => {
-  const c = await ContestantProcess.start({
-    name: 'fragile',
-    command: server('healthy.mjs', '--port', '{port}'),
-    port: 'auto',
-  });
+  const c = await ContestantProcess.start(onAutoPort('fragile', 'healthy.mjs'));
   assert.ok(c.alive);
   process.kill(c.pid!, 'SIGKILL');
   assert.deepEqual(await c.exited, { code: null, signal: 'SIGKILL' });
@@ -273,11 +269,7 @@ test('a spec with neither or both of command and url is refused', async () => {
 });
 
 test('stopAllContestants and killAllContestants reach every contestant still running', async () => {
-  const spec = (name: string): ContestantSpec => ({
-    name,
-    command: server('healthy.mjs', '--port', '{port}'),
-    port: 'auto',
-  });
+  const spec = (name: string): ContestantSpec => onAutoPort(name, 'healthy.mjs');
   const [a, b] = await Promise.all([ContestantProcess.start(spec('a')), ContestantProcess.start(spec('b'))]);
   await stopAllContestants();
   assert.equal(a.alive, false);
@@ -289,12 +281,9 @@ test('stopAllContestants and killAllContestants reach every contestant still run
 });
 
 test('a contestant that detaches a grandchild (setsid): stop() kills it and reports it', async () => {
-  const c = await ContestantProcess.start({
-    name: 'detaching',
-    command: server('detaching.mjs', '--port', '{port}'),
-    port: 'auto',
-    stopGraceMs: 2000,
-  });
+  const c = await ContestantProcess.start(
+    onAutoPort('detaching', 'detaching.mjs', [], { stopGraceMs: 2000 }),
+  );
   const [leader, detached] = (await getJson(`${c.baseUrl}/pids`)) as [number, number];
   assert.equal(leader, c.pid);
   try {

@@ -1,7 +1,7 @@
 // The Pyodide runtime against the real Pyodide of node_modules: one instance for the whole file (loaded by the
 // first start()), restored from a snapshot that the first test makes in a temporary cache folder. What only this
 // runtime does (the snapshot cache, one VM for every node, interrupting an item in place); what both runtimes do
-// alike is in ../runtime-conformance.test.ts.
+// alike is in ./runtime-conformance.test.ts.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,9 +9,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { PythonNodeInstance, PythonNodeSource } from '../runtime.js';
-import { failure, nodeHarness, observed, outputs, source, type Observed } from '../test-support.js';
-import { createPyodideNode, pyodideLoadInfo, type PyodideLoadInfo } from './node.js';
+import type { PythonNodeInstance, PythonNodeSource } from '../../../dist/python/runtime.js';
+import {
+  failure,
+  nodeHarness,
+  observed,
+  outputs,
+  source,
+  type Observed,
+} from '../../../dist/python/test-support.js';
+import {
+  createPyodideNode,
+  pyodideLoadInfo,
+  type PyodideLoadInfo,
+} from '../../../dist/python/pyodide/node.js';
+import { observing, stubbornLoop, talkingNode } from './python-support.js';
 
 const CACHE = mkdtempSync(join(tmpdir(), 'pitlane-pyodide-test-'));
 after(() => {
@@ -19,10 +31,7 @@ after(() => {
 });
 
 function create(src: PythonNodeSource, seen: Observed): PythonNodeInstance {
-  return createPyodideNode(src, {
-    onLog: (r) => seen.logs.push(r),
-    onWarning: (_id, message) => seen.warnings.push(message),
-  });
+  return createPyodideNode(src, observing(seen));
 }
 
 const { withNode, startError } = nodeHarness((src, seen) => create(src, seen), undefined);
@@ -31,7 +40,7 @@ const IDENTITY = 'class Identity:\n    def process(self, x):\n        return x\n
 
 /** Runs one node in a fresh process (its own Pyodide) with the test's cache folder; returns load info and output. */
 function freshProcess(): Promise<{ info: PyodideLoadInfo; random: number }> {
-  const runtime = fileURLToPath(new URL('./node.js', import.meta.url));
+  const runtime = fileURLToPath(new URL('../../../dist/python/pyodide/node.js', import.meta.url));
   const script = [
     `import { createPyodideNode, pyodideLoadInfo } from ${JSON.stringify(runtime)};`,
     // print() and a raw write to fd 1 must not reach stdout, where the result goes.
@@ -111,20 +120,10 @@ test('numbers: NaN and the infinities cross as floats (and cannot come back), in
 });
 
 test('print(), sys.stderr and logging become log records of the node, with levels', async () => {
-  const code = [
-    'import logging, os, sys, warnings',
-    'log = logging.getLogger("mine")',
-    'class Talk:',
-    '    def process(self, x):',
-    '        print("item", x)',
-    '        print("partial", end="")',
-    '        log.warning("careful %s", x)',
-    '        logging.error("bad")',
-    '        log.debug("hidden")',
+  const code = talkingNode('import logging, os, sys, warnings', [
     '        sys.stderr.write("to stderr\\n")',
     '        print("two\\nlines")',
-    '        return x',
-  ].join('\n');
+  ]);
   await withNode(source(code, { nodeId: 'talk' }), async (node, seen) => {
     assert.deepEqual(outputs(await node.processBatch([1, 2])), [[1], [2]]);
     assert.deepEqual(
@@ -223,8 +222,7 @@ async function withTimedNode(
 ): Promise<void> {
   const seen: Observed = observed();
   const node = createPyodideNode(source(code, { nodeId: options.nodeId ?? 't' }), {
-    onLog: (r) => seen.logs.push(r),
-    onWarning: (_id, message) => seen.warnings.push(message),
+    ...observing(seen),
     itemTimeoutMs: options.timeoutMs ?? 300,
     // Long, so that an item that does stop is never taken for stuck on a loaded machine (CI ran the full suite on
     // 2 cores and a 1 s grace ran out once); the tests of a stuck item set a short one.
@@ -251,12 +249,7 @@ const LOOPS = [
   '        if x == "sleep":',
   '            time.sleep(1e9)',
   '        if x == "stubborn":',
-  '            while True:',
-  '                try:',
-  '                    while True:',
-  '                        pass',
-  '                except KeyboardInterrupt:',
-  '                    pass',
+  ...stubbornLoop(12),
   '        self.seen.append(x)',
   '        return self.seen[:]',
 ].join('\n');

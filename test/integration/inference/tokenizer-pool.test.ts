@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { buildMiniLmArchInTemp, type BuiltModelDir } from '../test-support.js';
-import { TokenizerPool } from './tokenizer-pool.js';
-import { createTokenizer } from './tokenizers.js';
+import { buildMiniLmArchInTemp, type BuiltModelDir } from '../../../dist/inference/test-support.js';
+import { TokenizerPool } from '../../../dist/inference/text/tokenizer-pool.js';
+import { createTokenizer } from '../../../dist/inference/text/tokenizers.js';
 
 const WORDS = 'the quick brown fox jumps over lazy dogs while engineers measure latency and throughput'.split(
   ' ',

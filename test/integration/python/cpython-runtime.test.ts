@@ -1,25 +1,26 @@
 // The CPython runtime against real python3 worker processes ($PITLANE_PYTHON, else python3 on the PATH): what
 // only this runtime does (worker processes, their crashes and timeouts, pools, reuse). What both runtimes do alike
-// is in ../runtime-conformance.test.ts.
+// is in ./runtime-conformance.test.ts.
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { isRunning } from '../../process/proc-stat.js';
-import { failure, nodeHarness, observed, outputs, source, type Observed } from '../test-support.js';
-import { AudioFrame } from '../../core/audio.js';
-import { createCPythonNode, type CPythonRuntimeOptions } from './node.js';
+import { isRunning } from '../../../dist/process/proc-stat.js';
+import {
+  failure,
+  nodeHarness,
+  observed,
+  outputs,
+  source,
+  type Observed,
+} from '../../../dist/python/test-support.js';
+import { createCPythonNode, type CPythonRuntimeOptions } from '../../../dist/python/cpython/node.js';
+import { observing, talkingNode, withModuleFiles } from './python-support.js';
+import { AudioFrame } from '../../../dist/core/audio.js';
 
 function observedOptions(seen: Observed, options: Partial<CPythonRuntimeOptions>): CPythonRuntimeOptions {
-  return {
-    onLog: (r) => seen.logs.push(r),
-    onWarning: (_id, message) => seen.warnings.push(message),
-    onStderr: (text) => {
-      seen.stderr += text;
-    },
-    ...options,
-  };
+  return { ...observing(seen), ...options };
 }
 
 const { withNode } = nodeHarness<Partial<CPythonRuntimeOptions>>(
@@ -43,42 +44,33 @@ test('numbers: an item JSON cannot carry (a BigInt, a cycle) fails alone; the ot
 });
 
 test('a module file: its relative name in tracebacks, sibling imports work', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pitlane-py-test-'));
-  writeFileSync(join(dir, 'helper.py'), 'def double(x):\n    return 2 * x\n');
-  const path = join(dir, 'node.py');
-  writeFileSync(
-    path,
-    'from helper import double\n\nclass Mod:\n    def process(self, x):\n        return double(10 // x)\n',
-  );
-  await withNode(
-    { nodeId: 'm', modulePath: path, fileName: 'nodes/node.py', className: 'Mod', init: {} },
-    async (node) => {
-      const [ok, bad] = await node.processBatch([2, 0]);
-      assert.deepEqual(ok, { ok: true, outputs: [10] });
-      assert.equal(
-        failure(bad).traceback,
-        'Traceback (most recent call last):\n  File "nodes/node.py", line 5, in process\nZeroDivisionError: integer division or modulo by zero\n',
-      );
-    },
-  );
+  const files = {
+    'helper.py': 'def double(x):\n    return 2 * x\n',
+    'node.py':
+      'from helper import double\n\nclass Mod:\n    def process(self, x):\n        return double(10 // x)\n',
+  };
+  await withModuleFiles(files, async (dir) => {
+    const modulePath = join(dir, 'node.py');
+    await withNode(
+      { nodeId: 'm', modulePath, fileName: 'nodes/node.py', className: 'Mod', init: {} },
+      async (node) => {
+        const [ok, bad] = await node.processBatch([2, 0]);
+        assert.deepEqual(ok, { ok: true, outputs: [10] });
+        assert.equal(
+          failure(bad).traceback,
+          'Traceback (most recent call last):\n  File "nodes/node.py", line 5, in process\nZeroDivisionError: integer division or modulo by zero\n',
+        );
+      },
+    );
+  });
 });
 
 test('print() and logging become log records with node id and level; fd 1 and subprocesses cannot corrupt the channel', async () => {
-  const code = [
-    'import logging, os, subprocess, sys',
-    'log = logging.getLogger("mine")',
-    'class Talk:',
-    '    def process(self, x):',
-    '        print("item", x)',
-    '        print("partial", end="")',
-    '        log.warning("careful %s", x)',
-    '        logging.error("bad")',
-    '        log.debug("hidden")',
+  const code = talkingNode('import logging, os, subprocess, sys', [
     '        os.write(1, b"raw fd 1\\n")',
     '        subprocess.run(["echo", "from a subprocess"], check=True)',
     '        sys.stderr.write("to stderr\\n")',
-    '        return x',
-  ].join('\n');
+  ]);
   await withNode(source(code, { nodeId: 'talk' }), async (node, seen) => {
     assert.deepEqual(outputs(await node.processBatch([1, 2])), [[1], [2]]);
     const mine = seen.logs.map((r) => `${r.nodeId} ${r.level} ${r.message}`);

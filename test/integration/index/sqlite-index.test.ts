@@ -14,19 +14,24 @@ import {
   IndexSchemaError,
   InvalidBatchError,
   InvalidQueryError,
-} from '../core/errors.js';
-import { mulberry32 } from '../core/random.js';
-import { bruteForceNearest, makeBatch, randomUnitVector, type FixtureBatch } from './index-fixtures.js';
-import type { BoxDocument, ImageDocument, IndexCounts, SearchHit } from './index-port.js';
-import { openSqliteIndex, type SqliteIndex } from './sqlite-index.js';
-import { fixtureBatch } from './writer-fixture.js';
+} from '../../../dist/core/errors.js';
+import { mulberry32 } from '../../../dist/core/random.js';
+import {
+  bruteForceNearest,
+  makeBatch,
+  randomUnitVector,
+  type FixtureBatch,
+} from '../../../dist/index/index-fixtures.js';
+import type { BoxDocument, ImageDocument, IndexCounts, SearchHit } from '../../../dist/index/index-port.js';
+import { openSqliteIndex, type SqliteIndex } from '../../../dist/index/sqlite-index.js';
+import { fixtureBatch } from '../../../dist/index/writer-fixture.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pitlane-sqlite-index-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 let files = 0;
 const freshFile = (): string => join(tmp, `index-${files++}.db`);
 
-const WRITER = fileURLToPath(new URL('./writer-fixture.js', import.meta.url));
+const WRITER = fileURLToPath(new URL('../../../dist/index/writer-fixture.js', import.meta.url));
 
 /** What a batch holds, as `indexBatch` reports it. */
 function countsOf({ images, boxes }: FixtureBatch): IndexCounts {

@@ -3,15 +3,14 @@
 // node_modules, loaded cold in this process: no snapshot cache is read or written). What only one runtime does
 // (worker processes and pools, the snapshot cache, interrupting an item in place ...) is tested in its own folder.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { AudioFrame } from '../core/audio.js';
-import { createCPythonNode } from './cpython/node.js';
-import { createPyodideNode } from './pyodide/node.js';
-import type { PythonCallResult, PythonNodeInstance, PythonNodeSource } from './runtime.js';
-import { failure, nodeHarness, outputs, source, type Observed } from './test-support.js';
+import { AudioFrame } from '../../../dist/core/audio.js';
+import { createCPythonNode } from '../../../dist/python/cpython/node.js';
+import { createPyodideNode } from '../../../dist/python/pyodide/node.js';
+import type { PythonCallResult, PythonNodeInstance, PythonNodeSource } from '../../../dist/python/runtime.js';
+import { failure, nodeHarness, outputs, source, type Observed } from '../../../dist/python/test-support.js';
+import { observing, withModuleFiles } from './python-support.js';
 
 process.env.PITLANE_PYODIDE_SNAPSHOT = '0';
 
@@ -21,22 +20,11 @@ const RUNTIMES: readonly {
 }[] = [
   {
     name: 'cpython',
-    create: (src, seen) =>
-      createCPythonNode(src, {
-        onLog: (r) => seen.logs.push(r),
-        onWarning: (_id, message) => seen.warnings.push(message),
-        onStderr: (text) => {
-          seen.stderr += text;
-        },
-      }),
+    create: (src, seen) => createCPythonNode(src, observing(seen)),
   },
   {
     name: 'pyodide',
-    create: (src, seen) =>
-      createPyodideNode(src, {
-        onLog: (r) => seen.logs.push(r),
-        onWarning: (_id, message) => seen.warnings.push(message),
-      }),
+    create: (src, seen) => createPyodideNode(src, observing(seen)),
   },
 ];
 
@@ -417,13 +405,10 @@ for (const runtime of RUNTIMES) {
   test(
     name('a module file: read by the runtime, its relative name in tracebacks; a missing one fails start()'),
     async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'pitlane-py-mod-'));
-      try {
+      const code =
+        'import math\n\nclass Mod:\n    def process(self, x):\n        return math.floor(10 // x)\n';
+      await withModuleFiles({ 'node.py': code }, async (dir) => {
         const path = join(dir, 'node.py');
-        writeFileSync(
-          path,
-          'import math\n\nclass Mod:\n    def process(self, x):\n        return math.floor(10 // x)\n',
-        );
         await withNode(
           { nodeId: 'm', modulePath: path, fileName: 'nodes/node.py', className: 'Mod', init: {} },
           async (node) => {
@@ -443,9 +428,7 @@ for (const runtime of RUNTIMES) {
           init: {},
         });
         assert.equal(missing.exception.type, 'FileNotFoundError');
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      });
     },
   );
 

@@ -4,12 +4,17 @@ import { request as httpRequest } from 'node:http';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
-import { EmbeddingService } from '../../inference/text/embedding-service.js';
-import { loadModelRepository, type ModelSpec } from '../../inference/tensor/model-repository.js';
-import { buildMiniLmArchInTemp, cosine, type BuiltModelDir } from '../../inference/test-support.js';
-import { listen } from '../http/lifecycle.js';
-import { buildEmbedApp, EMBED_LIMIT_DEFAULTS, type EmbedLimits, type EmbedState } from './app.js';
-import { EmbedMetrics } from './metrics.js';
+import { EmbeddingService } from '../../../dist/inference/text/embedding-service.js';
+import { loadModelRepository, type ModelSpec } from '../../../dist/inference/tensor/model-repository.js';
+import { buildMiniLmArchInTemp, cosine, type BuiltModelDir } from '../../../dist/inference/test-support.js';
+import { listen } from '../../../dist/services/http/lifecycle.js';
+import {
+  buildEmbedApp,
+  EMBED_LIMIT_DEFAULTS,
+  type EmbedLimits,
+  type EmbedState,
+} from '../../../dist/services/embed/app.js';
+import { EmbedMetrics } from '../../../dist/services/embed/metrics.js';
 
 type Json = Record<string, unknown>;
 

@@ -4,9 +4,9 @@ import { readFile } from 'node:fs/promises';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { sampleMemory } from './memory-sampler.js';
-import { clockTicksPerSecond, processTree } from './proc-files.js';
-import { sampleResources } from './resource-sampler.js';
+import { sampleMemory } from '../../../dist/lab/proc/memory-sampler.js';
+import { clockTicksPerSecond, processTree } from '../../../dist/lab/proc/proc-files.js';
+import { sampleResources } from '../../../dist/lab/proc/resource-sampler.js';
 
 const FORKING = fileURLToPath(new URL('../../../test/fixtures/servers/forking.mjs', import.meta.url));
 const MiB = 1024; // in KiB
