@@ -32,7 +32,7 @@ from .health_nodes import (
     SilenceDetectorNode,
 )
 from .python_node import PocketSphinxSTTNode, PythonNode
-from .vad_nodes import FastVADNode
+from .vad_nodes import FastVADNode, SileroVADNode, WhisperSTTNode
 
 
 NODE_CLASSES: Tuple[type, ...] = (
@@ -62,6 +62,9 @@ NODE_CLASSES: Tuple[type, ...] = (
     AudioTransformNode,
     # audio: speech recognition (pitlane's PocketSphinx class, run in this interpreter)
     PocketSphinxSTTNode,
+    # audio: pitlane's ONNX nodes, refused by name at validation (no ONNX Runtime for Python here)
+    SileroVADNode,
+    WhisperSTTNode,
 )
 
 NODE_TYPES: Dict[str, Any] = {}

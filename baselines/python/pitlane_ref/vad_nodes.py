@@ -224,3 +224,32 @@ class FastVADNode(Node):
     def flush(self) -> Any:
         events = [s.finish(stream_id) for stream_id, s in self.streams.items()]
         return [e for e in events if e is not None]
+
+
+class _OnnxOnlyNode(Node):
+    """A pitlane node type that runs an ONNX model (Silero VAD, Whisper): Debian has no ONNX Runtime for Python,
+    so the reference refuses it at validation, naming it, instead of calling it an unknown type."""
+
+    PARAMS: Dict[str, Param] = {}
+
+    @classmethod
+    def validate_params(cls, params: Dict[str, Any], path: str, report: Report) -> None:
+        pass  # the node is refused as a whole (validate_node)
+
+    @classmethod
+    def validate_node(cls, spec: Dict[str, Any], path: str, report: Report, base_dir: str) -> None:
+        report(_child(path, "node_type"), f"{spec.get('node_type')} runs an ONNX model, which the CPython reference "
+                                          f"executor cannot load (no ONNX Runtime for Python here); {cls.INSTEAD}")
+
+
+class SileroVADNode(_OnnxOnlyNode):
+    type_name = "SileroVAD"
+    ALIASES = ("SileroVADNode",)
+    INSTEAD = "use FastVAD (the energy VAD both executors implement)"
+
+
+class WhisperSTTNode(_OnnxOnlyNode):
+    type_name = "WhisperSTT"
+    ALIASES = ("RustWhisperNode", "HFWhisperNode", "WhisperNode", "WhisperTranscriptionNode", "RustWhisperTranscriber",
+               "candle-whisper")
+    INSTEAD = "use PocketSphinxSTT"
