@@ -298,6 +298,40 @@ describe('reference executor: audio nodes give the events pitlane gives, byte fo
     },
   );
 
+  test(
+    'EventCorrelatorNode: the same alerts and incidents (their random ids aside)',
+    needs('EventCorrelatorNode'),
+    async () => {
+      const loud = join(dir, 'loud-corr.wav');
+      ffmpeg('-i', CLIP, '-af', 'volume=30,pan=stereo|c0=c0|c1=0.05*c0', '-c:a', 'pcm_f32le', loud);
+      const m = join(dir, 'corr.json');
+      writeFileSync(
+        m,
+        JSON.stringify({
+          version: 'v1',
+          metadata: { name: 'corr' },
+          nodes: [
+            { id: 'clip', node_type: 'ClippingDetectorNode' },
+            {
+              id: 'corr',
+              node_type: 'EventCorrelatorNode',
+              params: { correlation_window_ms: 100, min_events_for_incident: 1 },
+            },
+          ],
+          connections: [{ from: 'clip', to: 'corr' }],
+        }),
+      );
+      const [p, r] = await Promise.all([
+        pitlane(['run', m, '-i', loud, '--frame-ms', '13']),
+        reference(['run', m, '-i', loud, '--frame-ms', '13']),
+      ]);
+      assert.equal(p.code + r.code, 0, p.stderr + r.stderr);
+      const masked = (out) => out.replace(/"inc_[0-9a-f]{8}"/g, '"inc_X"');
+      assert.match(p.stdout, /"_schema":"incident_v1"/);
+      assert.equal(masked(r.stdout), masked(p.stdout));
+    },
+  );
+
   test('FastVAD (energy VAD): the same events and frames, at two settings', needs('FastVAD'), async () => {
     const stereo = join(dir, 'vad48.flac');
     ffmpeg('-i', CLIP, '-ar', '48000', '-ac', '2', stereo);

@@ -39,6 +39,7 @@ from pitlane_ref.health_nodes import (  # noqa: E402
     AudioLevelNode,
     ChannelBalanceNode,
     ClippingDetectorNode,
+    EventCorrelatorNode,
     HealthEmitterNode,
     SilenceDetectorNode,
 )
@@ -166,6 +167,20 @@ def node(cls: Any, **params: Any) -> Any:
 
 
 HALF_POWER_DB = 20 * math.log10(math.sqrt(0.5))
+
+
+class EventCorrelation(unittest.TestCase):
+    def test_alerts_close_in_stream_time_make_one_incident(self) -> None:
+        corr = node(EventCorrelatorNode, correlation_window_ms=100, emit_raw_events=False)
+        alert = {"_schema": "clipping_event", "is_clipping": True}
+        out = [corr.process(dict(alert, timestamp_us=float(t))) for t in (0, 50_000, 90_000)]
+        self.assertEqual(out, [DROP, DROP, DROP])
+        (incident,) = [corr.process({"_schema": "clipping_event", "is_clipping": False, "timestamp_us": 300_000.0})]
+        self.assertEqual((incident["event_count"], incident["duration_ms"], incident["severity"], incident["pattern"]),
+                         (3, 90, "high", "audio_quality_degradation"))
+        self.assertRegex(incident["incident_id"], r"^inc_[0-9a-f]{8}$")
+        self.assertEqual(corr.process("text"), "text")
+        self.assertEqual(list(corr.flush()), [])
 
 
 class JsMath(unittest.TestCase):

@@ -28,6 +28,7 @@ from .health_nodes import (
     AudioLevelNode,
     ChannelBalanceNode,
     ClippingDetectorNode,
+    EventCorrelatorNode,
     HealthEmitterNode,
     SilenceDetectorNode,
 )
@@ -50,6 +51,7 @@ NODE_CLASSES: Tuple[type, ...] = (
     ClippingDetectorNode,
     ChannelBalanceNode,
     HealthEmitterNode,
+    EventCorrelatorNode,
     # audio: voice activity
     FastVADNode,
     # audio: chunking and utterances
