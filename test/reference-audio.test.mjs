@@ -332,6 +332,31 @@ describe('reference executor: audio nodes give the events pitlane gives, byte fo
     },
   );
 
+  test(
+    'TextInput → TextCollectorNode: the same sentences from JSON strings and raw text lines',
+    needs('TextInput', 'TextCollectorNode'),
+    async () => {
+      const m = join(dir, 'text.json');
+      writeFileSync(
+        m,
+        JSON.stringify({
+          version: 'v1',
+          metadata: { name: 'text' },
+          nodes: [
+            { id: 'in', node_type: 'TextInput' },
+            { id: 'c', node_type: 'TextCollectorNode', params: { min_sentence_length: 3 } },
+          ],
+          connections: [{ from: 'in', to: 'c' }],
+        }),
+      );
+      const input =
+        '"Hello the"\nre. How are\n  you?! Fine; ok\n"\\u0000\\u0003llmhidden"\n42\nmore <|text_end|>\ntail words\n';
+      const { p } = await both([m], { input });
+      assert.equal(p.code, 0, p.stderr);
+      assert.match(p.stdout, /"Hello there."/);
+    },
+  );
+
   test('FastVAD (energy VAD): the same events and frames, at two settings', needs('FastVAD'), async () => {
     const stereo = join(dir, 'vad48.flac');
     ffmpeg('-i', CLIP, '-ar', '48000', '-ac', '2', stereo);

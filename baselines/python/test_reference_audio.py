@@ -46,6 +46,7 @@ from pitlane_ref.health_nodes import (  # noqa: E402
 from pitlane_ref.js_math import js_log10  # noqa: E402
 from pitlane_ref.python_node import POCKETSPHINX_MODULE  # noqa: E402
 from pitlane_ref.resample import StreamResampler  # noqa: E402
+from pitlane_ref.text_nodes import TextCollectorNode, boundary_chars, extract_sentences  # noqa: E402
 from pitlane_ref.vad_nodes import FastVADNode  # noqa: E402
 from pitlane_ref.wav import decode_wav, wav_header, wav_sample_bytes  # noqa: E402
 
@@ -181,6 +182,16 @@ class EventCorrelation(unittest.TestCase):
         self.assertRegex(incident["incident_id"], r"^inc_[0-9a-f]{8}$")
         self.assertEqual(corr.process("text"), "text")
         self.assertEqual(list(corr.flush()), [])
+
+
+class TextNodes(unittest.TestCase):
+    def test_sentences_end_at_boundaries_and_markers(self) -> None:
+        self.assertEqual(extract_sentences(" Hi. Ok?! no", (".", "?", "!"), 3), (["Hi.", "Ok?!"], " no"))
+        self.assertEqual(boundary_chars("[.!?]+"), (".", "!", "?"))
+        c = node(TextCollectorNode)
+        self.assertIs(c.process("Hello "), DROP)
+        self.assertEqual(list(c.process("world. and <|text_end|>")), ["Hello world.", " and ", "<|text_end|>"])
+        self.assertEqual(c.process(7.0), 7.0)
 
 
 class JsMath(unittest.TestCase):

@@ -33,6 +33,7 @@ from .health_nodes import (
     SilenceDetectorNode,
 )
 from .python_node import PocketSphinxSTTNode, PythonNode
+from .text_nodes import TextCollectorNode, TextInputNode
 from .vad_nodes import FastVADNode, SileroVADNode, WhisperSTTNode
 
 
@@ -52,6 +53,9 @@ NODE_CLASSES: Tuple[type, ...] = (
     ChannelBalanceNode,
     HealthEmitterNode,
     EventCorrelatorNode,
+    # text (RemoteMedia's CLI and sentence collector)
+    TextCollectorNode,
+    TextInputNode,
     # audio: voice activity
     FastVADNode,
     # audio: chunking and utterances

@@ -148,6 +148,7 @@ class _Stage:
         parse = parse_item
         output = pipeline.output if self.is_output else None
         targets = self.targets
+        raw_text = getattr(self.node, "raw_text_lines", False) and not to_entry_nodes
         line_no = 0
         async for lines in batches:
             for line in lines:
@@ -160,6 +161,17 @@ class _Stage:
                     text = line[:-1] if line.endswith("\r") else line
                     if not text.strip(" \t\r"):
                         continue  # blank line: not an item
+                    if raw_text and not isinstance(exc, TooDeep):
+                        value = text  # TextInput: a line that is not JSON is its text
+                        self.received += 1
+                        if output is not None:
+                            output(value)
+                        for queue in targets:
+                            try:
+                                queue.put_nowait(value)
+                            except asyncio.QueueFull:
+                                await _offer(queue, value)
+                        continue
                     reason = f": {TooDeep.reason}" if isinstance(exc, TooDeep) else ""
                     message = f"invalid JSON on input line {line_no}{reason}"
                     if to_entry_nodes:
