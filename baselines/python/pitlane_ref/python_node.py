@@ -225,7 +225,7 @@ class PythonNode(Node):
         # A real module in sys.modules, so that dataclasses, typing and pickle find the node's globals.
         sys.modules[self._module_name] = self._module = module
         # `from pitlane import AudioFrame` in node code, as in pitlane's workers.
-        sys.modules.setdefault("pitlane", import_module(".python_audio", __package__))
+        sys.modules.setdefault("pitlane", import_module(".python_audio", __package__).pitlane_audio)
         init = {k: _to_python(v) for k, v in (params.get("init") or {}).items()}
         try:
             exec(code, module.__dict__)

@@ -162,15 +162,8 @@ class _Stage:
                     if not text.strip(" \t\r"):
                         continue  # blank line: not an item
                     if raw_text and not isinstance(exc, TooDeep):
-                        value = text  # TextInput: a line that is not JSON is its text
                         self.received += 1
-                        if output is not None:
-                            output(value)
-                        for queue in targets:
-                            try:
-                                queue.put_nowait(value)
-                            except asyncio.QueueFull:
-                                await _offer(queue, value)
+                        await self.emit(text)  # TextInput: a line that is not JSON is its text
                         continue
                     reason = f": {TooDeep.reason}" if isinstance(exc, TooDeep) else ""
                     message = f"invalid JSON on input line {line_no}{reason}"

@@ -18,16 +18,7 @@ from typing import Any, Dict, List, Optional
 from .node import DROP, ItemError, Node, Param, Report, from_frame
 from .problems import _child
 
-np: Any = None
-
-
-def _numpy() -> Any:
-    global np
-    if np is None:
-        import numpy
-
-        np = numpy
-    return np
+np: Any = None  # numpy, imported when a node initialises
 
 
 def _stream_name(stream_id: Optional[str]) -> str:
@@ -200,9 +191,12 @@ class FastVADNode(Node):
         self.frame_type: Any = None
 
     def initialize(self) -> None:
+        global np
+        import numpy
+
         from .audio import AudioFrame
 
-        _numpy()
+        np = numpy
         self.frame_type = AudioFrame
 
     def process(self, item: Any) -> Any:
