@@ -357,6 +357,45 @@ describe('reference executor: audio nodes give the events pitlane gives, byte fo
     },
   );
 
+  test('SrtOutput and -o out.srt: the same cues', needs('SrtOutput', 'TextInput'), async () => {
+    const node = join(dir, 'srt-node.json');
+    writeFileSync(
+      node,
+      JSON.stringify({
+        version: 'v1',
+        metadata: { name: 'srt' },
+        nodes: [{ id: 's', node_type: 'SrtOutput', params: { max_line_length: 12 } }],
+      }),
+    );
+    const input = [
+      '{"text":" hello there general kenobi ","start":1.2345,"end":3723.9996}',
+      '"plain"',
+      '{"segments":[{"start":1,"end":2,"text":"a b"},{"start":2,"end":3,"text":"  "}]}',
+      '{"word":"w","start":5}',
+      '42',
+      '',
+    ].join('\n');
+    const { p } = await both([node, '--on-error', 'skip'], { input });
+    assert.match(p.stdout, /01:02:04,000/);
+    const pass = join(dir, 'srt-pass.json');
+    writeFileSync(
+      pass,
+      JSON.stringify({
+        version: 'v1',
+        metadata: { name: 'in' },
+        nodes: [{ id: 'in', node_type: 'TextInput' }],
+      }),
+    );
+    const [a, b] = [join(dir, 'p.srt'), join(dir, 'r.srt')];
+    const [ps, rs] = await Promise.all([
+      pitlane(['run', pass, '-o', a], { input }),
+      reference(['run', pass, '-o', b], { input }),
+    ]);
+    assert.equal(ps.code + rs.code, 0, ps.stderr + rs.stderr);
+    assert.equal(rs.stdout, ps.stdout); // what is not a transcript goes to stdout
+    assert.equal(readFileSync(b, 'utf8'), readFileSync(a, 'utf8'));
+  });
+
   test('FastVAD (energy VAD): the same events and frames, at two settings', needs('FastVAD'), async () => {
     const stereo = join(dir, 'vad48.flac');
     ffmpeg('-i', CLIP, '-ar', '48000', '-ac', '2', stereo);

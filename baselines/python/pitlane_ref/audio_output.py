@@ -14,6 +14,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from .audio import AudioFrame, monotonic_us
 from .node import Marked
+from .text_nodes import format_srt_cue, is_transcript
 from .run_command import OutputWriter
 from .wav import WAV_HEADER_BYTES, wav_header, wav_sample_bytes
 
@@ -78,20 +79,49 @@ class WavOutput:
             self.file.close()
 
 
+class SrtFile:
+    """``-o out.srt``: transcript items (``{text, start, end}``) as numbered SubRip cues, written as
+    ``out.srt.partial`` and renamed when complete."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.file = open(path + ".partial", "w", encoding="utf-8", newline="")
+        self.cues = 0
+
+    def write(self, value: Any) -> None:
+        self.cues += 1
+        self.file.write(format_srt_cue(self.cues, value["start"], value["end"], value["text"]))
+
+    def end(self) -> None:
+        self.file.close()
+        os.replace(self.path + ".partial", self.path)
+
+    def abandon(self) -> None:
+        if not self.file.closed:
+            self.file.close()
+
+
 class AudioOutputWriter(OutputWriter):
     """``OutputWriter`` for runs with audio: frames to the WAV file or as JSONL, timed (see the module docstring).
     A frame the WAV file cannot take (another format) is the run's output failure (``failure``)."""
 
     def __init__(self, stream: Any, wav_path: Optional[str] = None, wav_format: str = "s16",
-                 audio_samples: bool = False, on_broken: Callable[[], None] = lambda: None):
+                 audio_samples: bool = False, on_broken: Callable[[], None] = lambda: None,
+                 srt_path: Optional[str] = None):
         super().__init__(stream, on_broken)
         self.latency = FrameLatency()
         self.wav = WavOutput(wav_path, wav_format) if wav_path is not None else None
+        self.srt = SrtFile(srt_path) if srt_path is not None else None
         self.audio_samples = audio_samples
         self.failure: Optional[str] = None
         self.on_failure: Callable[[], None] = lambda: None
 
     def write(self, value: Any) -> None:
+        if self.srt is not None and is_transcript(value):
+            if type(value) is Marked:
+                self.latency.observe(value.arrival_us)
+            self.srt.write(value)
+            return
         if type(value) is Marked:  # an event made from a frame
             self.latency.observe(value.arrival_us)
         elif type(value) is AudioFrame:

@@ -33,7 +33,7 @@ from .health_nodes import (
     SilenceDetectorNode,
 )
 from .python_node import PocketSphinxSTTNode, PythonNode
-from .text_nodes import TextCollectorNode, TextInputNode
+from .text_nodes import SrtOutputNode, TextCollectorNode, TextInputNode
 from .vad_nodes import FastVADNode, SileroVADNode, WhisperSTTNode
 
 
@@ -56,6 +56,7 @@ NODE_CLASSES: Tuple[type, ...] = (
     # text (RemoteMedia's CLI and sentence collector)
     TextCollectorNode,
     TextInputNode,
+    SrtOutputNode,
     # audio: voice activity
     FastVADNode,
     # audio: chunking and utterances

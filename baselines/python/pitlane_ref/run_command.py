@@ -150,30 +150,36 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.realtime:
             manifest = live_manifest(manifest, args.frame_ms, args.chunk_size, args.streams or 1)
     wav_path = args.output if args.output is not None and args.output.lower().endswith(".wav") else None
+    srt_path = args.output if args.output is not None and args.output.lower().endswith(".srt") else None
     try:
-        out = sys.stdout.buffer if args.output in (None, "-") or wav_path else open(args.output, "wb")
+        out = sys.stdout.buffer if args.output in (None, "-") or wav_path or srt_path else open(args.output, "wb")
     except OSError as exc:
         print(f"error PL_ERR_USAGE: cannot write output '{args.output}': {exc.strerror}", file=sys.stderr)
         return EXIT_INVALID
     writer: OutputWriter
-    if kind != "jsonl" or wav_path is not None:
+    if kind != "jsonl" or wav_path is not None or srt_path is not None:
         from .audio_output import AudioOutputWriter
 
         try:
-            writer = AudioOutputWriter(out, wav_path, args.wav_format, args.audio_samples)
+            writer = AudioOutputWriter(out, wav_path, args.wav_format, args.audio_samples, srt_path=srt_path)
         except OSError as exc:
             print(f"error PL_ERR_USAGE: cannot write output '{args.output}': {exc.strerror}", file=sys.stderr)
             return EXIT_INVALID
     else:
         writer = OutputWriter(out)
     wav = getattr(writer, "wav", None)
+    srt = getattr(writer, "srt", None)
     try:
         result = asyncio.run(_run_main(manifest, args, base_dir, writer, source))
         if wav is not None and writer.failure is None:  # type: ignore[attr-defined]
             wav.end()
+        if srt is not None:
+            srt.end()
     finally:
         if wav is not None:
             wav.abandon()
+        if srt is not None:
+            srt.abandon()
         if out is not sys.stdout.buffer:
             out.close()
     if writer.broken:

@@ -1,15 +1,18 @@
 """The text nodes with pitlane's semantics (``src/nodes/text/``): TextCollector (RemoteMedia's sentence collector:
-text fragments in, complete sentences out, ``<|text_end|>`` / ``<|audio_end|>`` end an utterance) and TextInput
-(the input stream as text: a JSON string is its text, a line that is not JSON its raw text).
+text fragments in, complete sentences out, ``<|text_end|>`` / ``<|audio_end|>`` end an utterance), TextInput (the
+input stream as text: a JSON string is its text, a line that is not JSON its raw text) and SrtOutput (transcripts
+to SubRip cues, in the format ``run -o out.srt`` writes too: pitlane's media/srt.ts).
 """
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any, Dict, List, Optional, Tuple
 
-from .node import DROP, Param
+from .js_json import type_name
+from .node import DROP, ItemError, Node, Param
 from .nodes import DataSourceNode
-from .node import Node
 
 _DEFAULT_BOUNDARIES = (".", "!", "?", ";", "\n")
 _TEXT_END = "<|text_end|>"
@@ -111,3 +114,113 @@ class TextInputNode(DataSourceNode):
     @property
     def reads_input(self) -> bool:
         return True
+
+
+# -- SubRip (pitlane's media/srt.ts, shared by SrtOutput and run -o out.srt)
+
+_JS_SPACE_RUN = re.compile("[" + _JS_WHITESPACE + "]+")
+
+
+def srt_timecode(seconds: float) -> str:
+    """Seconds as ``HH:MM:SS,mmm``, rounded to the millisecond as JavaScript rounds; negative or NaN gives 0."""
+    total_ms = math.floor(seconds * 1000 + 0.5) if seconds > 0 else 0
+    total_secs, ms = divmod(total_ms, 1000)
+    total_mins, secs = divmod(total_secs, 60)
+    hours, mins = divmod(total_mins, 60)
+    return f"{hours:02d}:{mins:02d}:{secs:02d},{ms:03d}"
+
+
+def wrap_srt_text(text: str, max_length: int) -> str:
+    """Wraps text at word boundaries into lines of at most ``max_length`` characters (a longer word stays whole)."""
+    if len(text) <= max_length:
+        return text
+    lines: List[str] = []
+    line = ""
+    for word in _JS_SPACE_RUN.split(text):
+        if word == "":
+            continue
+        if line == "":
+            line = word
+        elif len(line) + 1 + len(word) <= max_length:
+            line += " " + word
+        else:
+            lines.append(line)
+            line = word
+    if line != "":
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def format_srt_cue(index: Optional[int], start: float, end: float, text: str, max_line_length: float = 0) -> str:
+    """One SRT cue, blank line included: ``1\\n00:00:01,500 --> 00:00:04,000\\nHello\\n\\n``."""
+    trimmed = text.strip(_JS_WHITESPACE)
+    body = wrap_srt_text(trimmed, int(max_line_length)) if max_line_length > 0 else trimmed
+    times = f"{srt_timecode(start)} --> {srt_timecode(end)}"
+    return f"{times}\n{body}\n\n" if index is None else f"{index}\n{times}\n{body}\n\n"
+
+
+def is_transcript(value: Any) -> bool:
+    """``{text, start, end}`` with a string and two numbers: what ``-o out.srt`` takes as a cue."""
+    return (isinstance(value, dict) and type(value.get("text")) is str and type(value.get("start")) in (float, int)
+            and type(value.get("end")) in (float, int))
+
+
+_UNTIMED_END_S = 10.0  # RemoteMedia's span for text without times
+
+
+def _number(v: Any) -> float:
+    return v if type(v) in (float, int) else 0.0
+
+
+def _text(v: Any) -> str:
+    return v if type(v) is str else ""
+
+
+class SrtOutputNode(Node):
+    """Transcript items (``{text, start, end}``, Whisper ``{segments}``, word updates, plain text) to SRT cue text;
+    numbering runs on across inputs; anything else is an item error (RemoteMedia's SrtOutput, as pitlane's)."""
+
+    type_name = "SrtOutput"
+    ALIASES = ()
+    PARAMS = {"include_numbers": Param("any"), "max_line_length": Param("number")}
+
+    def __init__(self, node_id: str, params: Optional[Dict[str, Any]] = None):
+        super().__init__(node_id, params)
+        self.numbered = self.params.get("include_numbers", True) is not False
+        self.max_line = float(self.params.get("max_line_length", 0.0))
+        self.counter = 0
+
+    @staticmethod
+    def _cues(item: Any) -> Optional[List[Tuple[float, float, str]]]:
+        if type(item) is str:
+            return [(0.0, _UNTIMED_END_S, item)]
+        if not isinstance(item, dict):
+            return None
+        if item.get("word") is not None:
+            return [(_number(item.get("start")), _number(item.get("end")), _text(item.get("word")))]
+        segments = item.get("segments")
+        if type(segments) is list:
+            return [(_number(s.get("start")), _number(s.get("end")), _text(s.get("text")))
+                    for s in (seg if isinstance(seg, dict) else {} for seg in segments)]
+        if type(item.get("text")) is str:
+            timed = type(item.get("start")) in (float, int) and type(item.get("end")) in (float, int)
+            return [(item["start"] if timed else 0.0, item["end"] if timed else _UNTIMED_END_S, item["text"])]
+        return []
+
+    def process(self, item: Any) -> Any:
+        cues = self._cues(item)
+        if cues is None:
+            kind = ("audio" if type(item).__name__ == "AudioFrame" else "binary" if type(item) is bytes
+                    else type_name(item))
+            raise ItemError("SrtOutput takes transcript objects ({text, start, end} or {segments}) or text, got "
+                            f"{kind}")
+        srt = ""
+        for start, end, text in cues:
+            if text.strip(_JS_WHITESPACE) == "":
+                continue
+            index: Optional[int] = None
+            if self.numbered:
+                self.counter += 1
+                index = self.counter
+            srt += format_srt_cue(index, start, end, text, self.max_line)
+        return DROP if srt == "" else srt
