@@ -174,8 +174,10 @@ describe('pitlane run -i audio', () => {
     const r = await pitlane(['run', pass, '-i', short, '--realtime', '--json-stats']);
     assert.equal(r.code, 0, r.stderr);
     const stats = JSON.parse(r.stderr.trim().split('\n').at(-1));
-    assert.equal(stats.frames_dropped_behind, 0);
-    // Pacing is the behaviour asked for: the last frame is not released before its time in the audio.
+    // Every frame is accounted for (a loaded machine may make the pass-through late and drop one: counted).
+    assert.equal(stats.nodes[0].received + stats.frames_dropped_behind, 25);
+    // Pacing is the behaviour asked for: the last frame is not released before its time in the audio (the clock
+    // starts when the first frame is taken, so 24 frame times of 20 ms follow it).
     assert.ok(stats.duration_ms >= 480, `${stats.duration_ms} ms for 0.5 s of audio`);
   });
 

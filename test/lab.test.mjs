@@ -2,6 +2,7 @@
 // error accounting, coordinated omission, suite validation, and whole suite runs through the CLI (results,
 // comparison, reports; a contestant that dies; a contestant that answers wrongly).
 import assert from 'node:assert/strict';
+import { isRunning } from '../dist/process/proc-stat.js';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -390,10 +391,7 @@ describe('pitlane bench SUITE.yaml', () => {
       .filter((p) => /^\d+$/.test(p))
       .filter((p) => {
         try {
-          return (
-            readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(tag) &&
-            !readFileSync(`/proc/${p}/stat`, 'utf8').includes(') Z ')
-          );
+          return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(tag) && isRunning(Number(p));
         } catch {
           return false;
         }

@@ -241,7 +241,7 @@ function buildProgram(setExit: (code: number) => void): Command {
   program
     .command('compare')
     .description(
-      'compare two results files (results/<workload>/<contestant>.json): ratios with intervals, memory',
+      'compare two results files of any suite kind (pipelines, http, ingest; <out>/<suite>/results/.../<contestant>.json): ratios with intervals, memory',
     )
     .argument('<baseline>', 'results file of the baseline')
     .argument('<contestant>', 'results file to compare with it')

@@ -40,8 +40,9 @@ export async function runCommand(file: string, opts: RunCommandOptions): Promise
   const controller = new AbortController();
   const output = new RunOutputs(opts.output ?? '-', opts, () => controller.abort());
   let behind = 0;
-  const onBehind = (dropped: number, lateMs: number): void => {
+  const onBehind = (dropped: number, lateMs: number, slots: number): void => {
     behind = dropped;
+    if (slots !== 1 && slots % 50 !== 0) return;
     process.stderr.write(
       `pitlane: warning: the pipeline is behind real time: ${dropped} frame(s) dropped so far ` +
         `(the last one was taken ${lateMs.toFixed(1)} ms late)\n`,
@@ -88,7 +89,7 @@ export async function runCommand(file: string, opts: RunCommandOptions): Promise
         `pitlane: warning: the pipeline fell behind real time: ${queued} frame(s) were dropped from full input queues (drop_oldest)\n`,
       );
     }
-    const latency = output.latency.summary();
+    const latency = await output.latency.summary();
     if (opts.jsonStats === true) {
       process.stderr.write(
         JSON.stringify({

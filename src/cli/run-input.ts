@@ -79,7 +79,7 @@ export function runAudioFrames(
   spec: AudioInputSpec,
   opts: AudioInputOptions,
   signal: AbortSignal,
-  onBehind: (dropped: number, lateMs: number) => void,
+  onBehind: (dropped: number, lateMs: number, slots: number) => void,
 ): AsyncGenerator<AudioFrame> {
   return audioInputFrames(spec, {
     signal,

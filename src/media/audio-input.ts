@@ -53,8 +53,11 @@ export interface AudioFramingOptions {
    */
   readonly streams?: number;
   readonly signal?: AbortSignal;
-  /** Called when a live source dropped frames because the pipeline took the previous one late. */
-  readonly onBehind?: (dropped: number, lateMs: number) => void;
+  /**
+   * Called each time a live source drops a frame time because the pipeline took the previous one late: frames
+   * dropped so far (of every stream), how late, and frame times dropped so far.
+   */
+  readonly onBehind?: (dropped: number, lateMs: number, slots: number) => void;
 }
 
 /** Default frame length. */
@@ -268,7 +271,9 @@ async function* frameAudio(source: AudioStream, options: AudioFramingOptions): A
   const signal = options.signal;
   let position = 0; // samples per channel emitted so far
   let pending: Float32Array | null = null; // the start of a frame that spans chunks
-  const started = performance.now();
+  // The live clock starts once the pipeline has taken the first frame of every stream: start-up (node
+  // initialisation, cold code) is not counted as falling behind.
+  let started = Number.NaN;
   let dropped = 0; // frames (of every stream)
   let droppedSlots = 0; // frame times dropped
   const streams = options.streams ?? 1;
@@ -276,6 +281,7 @@ async function* frameAudio(source: AudioStream, options: AudioFramingOptions): A
   /** The frame at `position`, once per stream; advances the position. */
   function* make(samples: Float32Array): Generator<AudioFrame> {
     const timestampUs = Math.round((position / rate) * 1e6);
+    const first = position === 0;
     position += samples.length / channels;
     for (const id of ids) {
       yield new AudioFrame(samples, {
@@ -286,10 +292,13 @@ async function* frameAudio(source: AudioStream, options: AudioFramingOptions): A
         arrivalTsUs: monotonicUs(),
       });
     }
+    // Here the pipeline has taken the whole first slot: the clock starts as if that slot was released now, so
+    // the next frame is due one frame later.
+    if (first) started = performance.now();
   }
   /** For a live source: waits until the frame at `position` is due; drops frames that fell due meanwhile. */
   const due = async (frameSamples: number): Promise<boolean> => {
-    if (options.realtime !== true) return true;
+    if (options.realtime !== true || Number.isNaN(started)) return true;
     const dueAt = started + (position / rate) * 1000;
     const now = performance.now();
     if (now < dueAt) {
@@ -303,7 +312,7 @@ async function* frameAudio(source: AudioStream, options: AudioFramingOptions): A
       position += frameSamples;
       dropped += ids.length;
       droppedSlots++;
-      if (droppedSlots === 1 || droppedSlots % 50 === 0) options.onBehind?.(dropped, late);
+      options.onBehind?.(dropped, late, droppedSlots);
       return false;
     }
     return true;

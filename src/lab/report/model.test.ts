@@ -130,7 +130,7 @@ function assertReportShape(report: LabReport, name: string): void {
     const at = `${name}.scenarios.${s.name}`;
     assertKeys(s, SCENARIO_KEYS, at);
     assert.ok(
-      ['closed', 'open', 'samples', 'cold_start', 'stream', 'media'].includes(s.model),
+      ['closed', 'open', 'samples', 'cold_start', 'stream', 'media', 'live'].includes(s.model),
       `${at}.model`,
     );
     s.ratios.forEach((r, i) => assertKeys(r, RATIO_KEYS, `${at}.ratios[${i}]`));

@@ -94,7 +94,7 @@ export interface ReportScenario {
   /** One sentence: what the scenario does. */
   readonly description: string;
   /** How load is applied. */
-  readonly model: 'closed' | 'open' | 'samples' | 'cold_start' | 'stream' | 'media';
+  readonly model: 'closed' | 'open' | 'samples' | 'cold_start' | 'stream' | 'media' | 'live';
   /** Human-readable settings: "concurrency 16, 12000 requests", "2000 req/s poisson for 30 s". */
   readonly setting: string;
   readonly repeats: number;

@@ -21,11 +21,10 @@ import type { AudioFrame } from '../../core/audio.js';
 import { isAudioFrame } from '../../core/audio.js';
 import { ItemError } from '../../core/errors.js';
 import type { ManifestProblem } from '../../core/errors.js';
-import {
-  loadSileroVad,
-  type SileroSampleRate,
-  type SileroVadModel,
-  type SileroVadStream,
+import type {
+  SileroSampleRate,
+  SileroVadModel,
+  SileroVadStream,
 } from '../../inference/backends/onnx/silero-vad.js';
 import { defineNodeType, type PipelineNode } from '../../pipeline/node.js';
 import { outputs, VadStream, VadStreams, type VadSegmentation } from './vad-stream.js';
@@ -151,7 +150,9 @@ class SileroStream extends VadStream<Float32Array> {
 /** A SileroVAD node instance around a loaded (or injected) model; exported for tests and the benchmark. */
 export function sileroVadNode(
   settings: SileroVadSettings,
-  load: () => Promise<SileroVadModel> = () => loadSileroVad(),
+  // Imported when a pipeline uses the node: ONNX Runtime is not loaded by every `pitlane` command.
+  load: () => Promise<SileroVadModel> = async () =>
+    (await import('../../inference/backends/onnx/silero-vad.js')).loadSileroVad(),
 ): PipelineNode {
   let model: SileroVadModel | undefined;
   const streams = new VadStreams('SileroVAD', () => {

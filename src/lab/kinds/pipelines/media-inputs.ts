@@ -29,7 +29,12 @@ export interface MediaInput {
 const GAP_S = 0.5;
 
 /** Joins the LibriVox clips into one WAV at `sampleRate` × `channels` in `dir`. */
-export function prepareLibrivoxInput(dir: string, sampleRate: number, channels: number): MediaInput {
+export function prepareLibrivoxInput(
+  dir: string,
+  sampleRate: number,
+  channels: number,
+  maxSeconds?: number,
+): MediaInput {
   const fileids = join(LIBRIVOX_DIR, 'fileids');
   if (!existsSync(fileids)) {
     throw new BenchError(
@@ -41,7 +46,10 @@ export function prepareLibrivoxInput(dir: string, sampleRate: number, channels: 
     .map((l) => l.trim())
     .filter(Boolean);
   const transcription = parseSphinxTranscription(readFileSync(join(LIBRIVOX_DIR, 'transcription'), 'utf8'));
-  const out = join(dir, `librivox-${sampleRate}-${channels}ch.wav`);
+  const out = join(
+    dir,
+    `librivox-${sampleRate}-${channels}ch${maxSeconds !== undefined ? `-${maxSeconds}s` : ''}.wav`,
+  );
   const inputs = ids.flatMap((id) => ['-i', join(LIBRIVOX_DIR, `${id}.wav`)]);
   const padded = ids.map((_, i) => `[${i}:a]apad=pad_dur=${GAP_S}[a${i}]`).join(';');
   const joined = ids.map((_, i) => `[a${i}]`).join('');
@@ -52,7 +60,18 @@ export function prepareLibrivoxInput(dir: string, sampleRate: number, channels: 
   const filter = `${padded};${joined}concat=n=${ids.length}:v=0:a=1,aresample=${sampleRate}${mix}`;
   const r = spawnSync(
     'ffmpeg',
-    ['-v', 'error', '-y', ...inputs, '-filter_complex', filter, '-c:a', 'pcm_s16le', out],
+    [
+      '-v',
+      'error',
+      '-y',
+      ...inputs,
+      '-filter_complex',
+      filter,
+      ...(maxSeconds !== undefined ? ['-t', String(maxSeconds)] : []),
+      '-c:a',
+      'pcm_s16le',
+      out,
+    ],
     { encoding: 'utf8' },
   );
   if (r.error !== undefined || r.status !== 0) {
@@ -63,8 +82,9 @@ export function prepareLibrivoxInput(dir: string, sampleRate: number, channels: 
   const bytes = readFileSync(out).length - 44;
   return {
     audio: out,
-    reference: ids.map((id) => transcription.get(id) ?? '').join(' '),
+    // A cut input has no full transcription (live scenarios do not score words).
+    reference: maxSeconds === undefined ? ids.map((id) => transcription.get(id) ?? '').join(' ') : '',
     seconds: bytes / 2 / channels / sampleRate,
-    description: `${ids.length} LibriVox clips (pocketsphinx-testdata) joined with ${GAP_S} s gaps, ${sampleRate} Hz × ${channels}`,
+    description: `${ids.length} LibriVox clips (pocketsphinx-testdata) joined with ${GAP_S} s gaps${maxSeconds !== undefined ? `, first ${maxSeconds} s` : ''}, ${sampleRate} Hz × ${channels}`,
   };
 }

@@ -42,6 +42,7 @@ export function comparisonJson(result: PipelineSuiteResult): object {
       memory_python_mb: ref ? round(ref.peak_rss_mb, 3) : null,
       python_ns_per_item: ref?.ns_per_item != null ? round(ref.ns_per_item) : null,
       ...(r.quality?.cpython !== undefined ? { python_wer: round(r.quality.cpython.wer) } : {}),
+      ...(r.capacity?.cpython !== undefined ? { python_live_streams: r.capacity.cpython.streams } : {}),
     };
     for (const rt of contestantsOf(r.scenario)) {
       if (rt === 'cpython') continue;
@@ -57,6 +58,8 @@ export function comparisonJson(result: PipelineSuiteResult): object {
       if (r.details[rt] !== undefined) entry[`${k}_runtime`] = r.details[rt];
       const wer = r.quality?.[rt];
       if (wer !== undefined) entry[`${k}_wer`] = round(wer.wer);
+      const cap = r.capacity?.[rt];
+      if (cap !== undefined) entry[`${k}_live_streams`] = cap.streams;
     }
     comparison[r.scenario.name] = entry;
   }
@@ -99,7 +102,7 @@ function werText(wer: WordErrorRate | undefined): string {
 /** The results table (Markdown, also printed on the terminal): one row per scenario and contestant. */
 export function resultsTable(result: PipelineSuiteResult): string {
   const lines = [
-    '| scenario | contestant | median ±MAD | per item (media: real-time factor) | speed-up vs CPython ref [95% CI] | peak RSS | outputs |',
+    '| scenario | contestant | median ±MAD (live: frame latency p50 at 1 stream) | per item (media: real-time factor; live: capacity) | speed-up vs CPython ref [95% CI] (live: capacity ratio) | peak RSS | outputs |',
     '|---|---|---|---|---|---|---|',
   ];
   for (const r of result.scenarios) {
@@ -115,12 +118,15 @@ export function resultsTable(result: PipelineSuiteResult): string {
             : r.correct
               ? `**${fmtRatio(sp.ratio)}x** [${fmtRatio(sp.ci95[0])}, ${fmtRatio(sp.ci95[1])}]`
               : '— (incorrect)';
+      const cap = r.capacity?.[rt];
       const perItem =
-        r.input_seconds !== undefined
-          ? `${fmtRatio(r.input_seconds / (s.median / 1e9))}x real time`
-          : s.ns_per_item === null || r.scenario.kind === 'cold_start'
-            ? '—'
-            : fmtTime(s.ns_per_item);
+        cap !== undefined
+          ? `${cap.streams} live streams sustained`
+          : r.input_seconds !== undefined
+            ? `${fmtRatio(r.input_seconds / (s.median / 1e9))}x real time`
+            : s.ns_per_item === null || r.scenario.kind === 'cold_start'
+              ? '—'
+              : fmtTime(s.ns_per_item);
       const mem = r.scenario.kind === 'cold_start' ? 'not measured' : `${s.peak_rss_mb.toFixed(1)} MB`;
       lines.push(
         `| ${r.scenario.name} | ${CONTESTANT_LABEL[rt]} | ${fmtTime(s.median)} ±${fmtTime(s.mad)} | ${perItem} | ${speed} | ${mem} | ${r.correct ? 'identical' : '**DIFFER**'}${werText(r.quality?.[rt])} |`,
@@ -180,6 +186,10 @@ export function pipelineLabReport(result: PipelineSuiteResult): LabReport {
       ...(r.input !== undefined ? [`input: ${r.input} (${(r.input_seconds ?? 0).toFixed(1)} s)`] : []),
       ...Object.entries(r.details).map(([rt, d]) => `${names[rt as RuntimeName]}: ${d}`),
       ...Object.entries(r.quality ?? {}).map(([rt, w]) => `${names[rt as RuntimeName]}${werText(w)}`),
+      ...Object.entries(r.capacity ?? {}).map(
+        ([rt, c]) =>
+          `${names[rt as RuntimeName]}: ${c.streams} streams sustained, p99 ${c.p99_us_at_1 ?? '—'} µs at 1 stream (trials: ${c.trials.map((t) => `${t.streams}${t.passed ? '✓' : '✗'}`).join(' ')})`,
+      ),
     ];
     return {
       name: r.scenario.name,

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { BenchError } from '../../../core/errors.js';
 import { packageRoot } from '../../../process/package-root.js';
 import { captureEnvironment, type Environment } from '../../environment.js';
+import { searchLiveCapacity, type LiveCapacity } from './live-capacity.js';
 import { prepareLibrivoxInput, type MediaInput } from './media-inputs.js';
 import { pipelineScenarios, type PipelineScenario } from './scenarios.js';
 import { wordErrorRate, type WordErrorRate } from './word-error-rate.js';
@@ -48,6 +49,8 @@ export interface RepeatResult {
   readonly details?: string;
   /** media: the word error rate of the transcripts in the output. */
   readonly wer?: WordErrorRate;
+  /** live: the capacity search. */
+  readonly live?: LiveCapacity;
 }
 
 /** Everything measured for one scenario. */
@@ -66,6 +69,8 @@ export interface ScenarioResult {
   readonly details: Partial<Record<RuntimeName, string>>;
   /** media: each contestant's word error rate against the transcription (from its first repeat). */
   readonly quality?: Partial<Record<RuntimeName, WordErrorRate>>;
+  /** live: each contestant's capacity search (the repeat with the fewest streams sustained). */
+  readonly capacity?: Partial<Record<RuntimeName, LiveCapacity>>;
   /** media: what the input was. */
   readonly input?: string;
   /** media: seconds of audio in the input (real-time factor = this / the run's median time). */
@@ -129,6 +134,7 @@ async function runRepeat(
   warmupMs: number,
 ): Promise<RepeatResult> {
   const plan = runtime === 'cpython' ? s.cpython : s.pitlane;
+  if (s.kind === 'live') return runLiveRepeat(runtime, s, files, python);
   if (s.kind === 'samples') {
     const args = [
       'bench',
@@ -198,6 +204,38 @@ async function runRepeat(
   };
 }
 
+/**
+ * One repeat of a live scenario: a plain run of the input (its outputs are what contestants must agree on), then
+ * the capacity search. The row's time is the per-frame latency p50 at one stream.
+ */
+async function runLiveRepeat(
+  runtime: RuntimeName,
+  s: PipelineScenario,
+  files: { manifest: string; media: MediaInput | null },
+  python: string,
+): Promise<RepeatResult> {
+  const media = files.media;
+  if (media === null || s.live === undefined) throw new BenchError(`scenario '${s.name}' has no live input`);
+  const [cmd, argv] = command(runtime, python, ['run', files.manifest, '-i', media.audio]);
+  const plain = await runTimedProcess(cmd, argv, { cwd: ROOT });
+  if (plain.code !== 0) fail(runtime, s.name, 'run', plain);
+  const live = await searchLiveCapacity(
+    (streams) => {
+      const args = ['run', files.manifest, '-i', media.audio, '--realtime', '--streams', String(streams)];
+      const [c, a] = command(runtime, python, [...args, '--json-stats', '--output', '/dev/null']);
+      return runTimedProcess(c, a, { cwd: ROOT, sampleMemory: true });
+    },
+    { maxStreams: s.live.maxStreams, framePeriodUs: 20_000 },
+  );
+  return {
+    samples_ns: [(live.p50_us_at_1 ?? Number.NaN) * 1000],
+    peak_rss_kb: Math.max(0, ...live.trials.map((t) => t.peak_rss_kb)),
+    output_count: plain.stdout.split('\n').length - 1,
+    outputs_sha256: createHash('sha256').update(plain.stdout).digest('hex'),
+    live,
+  };
+}
+
 /** The text of a run's transcript lines (`{"text": ...}`), joined in order. */
 function transcriptOf(stdout: string): string {
   return stdout
@@ -210,11 +248,14 @@ function transcriptOf(stdout: string): string {
 
 /** The prepared speech of media scenarios, made once per rate and channel count in a run. */
 const mediaInputs = new Map<string, MediaInput>();
-function mediaInput(dir: string, spec: { sampleRate: number; channels: number }): MediaInput {
-  const key = `${dir}:${spec.sampleRate}:${spec.channels}`;
+function mediaInput(
+  dir: string,
+  spec: { sampleRate: number; channels: number; seconds?: number },
+): MediaInput {
+  const key = `${dir}:${spec.sampleRate}:${spec.channels}:${spec.seconds ?? ''}`;
   let input = mediaInputs.get(key);
   if (input === undefined) {
-    input = prepareLibrivoxInput(dir, spec.sampleRate, spec.channels);
+    input = prepareLibrivoxInput(dir, spec.sampleRate, spec.channels, spec.seconds);
     mediaInputs.set(key, input);
   }
   return input;
@@ -322,13 +363,18 @@ function summarizeScenario(
   }
   const hashes = new Set(who.flatMap((rt) => (repeats[rt] ?? []).map((x) => x.outputs_sha256)));
   const correct = hashes.size === 1;
-  // Speed-ups: the shared paired-repeat ratio of each repeat's median time (repeat i against repeat i).
+  // Speed-ups: the shared paired-repeat ratio of each repeat's median time (repeat i against repeat i); for live
+  // scenarios, of each repeat's capacity (higher is better).
+  const live = s.kind === 'live';
   const times = (rt: RuntimeName): RepeatFigures[] =>
-    (repeats[rt] ?? []).map((x, i) => ({ repeat: i, values: { time: median(x.samples_ns) } }));
+    (repeats[rt] ?? []).map((x, i) => ({
+      repeat: i,
+      values: live ? { time: x.live?.streams ?? null } : { time: median(x.samples_ns) },
+    }));
   const speedups: ScenarioResult['speedups'] = {};
   for (const rt of who) {
     if (rt !== 'cpython' && who.includes('cpython')) {
-      speedups[rt] = pairedRatio(times('cpython'), times(rt), { metric: 'time', higherIsBetter: false }) ?? {
+      speedups[rt] = pairedRatio(times('cpython'), times(rt), { metric: 'time', higherIsBetter: live }) ?? {
         ratio: NaN,
         ci95: [NaN, NaN],
         repeats: 0,
@@ -336,6 +382,11 @@ function summarizeScenario(
     }
   }
   const primary = who.find((rt) => rt !== 'cpython') ?? 'pitlane';
+  const capacity: Partial<Record<RuntimeName, LiveCapacity>> = {};
+  for (const rt of who) {
+    const runs = (repeats[rt] ?? []).map((x) => x.live).filter((x): x is LiveCapacity => x !== undefined);
+    if (runs.length > 0) capacity[rt] = runs.reduce((a, b) => (b.streams < a.streams ? b : a));
+  }
   const quality: Partial<Record<RuntimeName, WordErrorRate>> = {};
   for (const rt of who) {
     const wer = repeats[rt]?.[0]?.wer;
@@ -343,7 +394,8 @@ function summarizeScenario(
   }
   return {
     scenario,
-    ...(media !== null ? { quality, input: media.description, input_seconds: media.seconds } : {}),
+    ...(media !== null && !live ? { quality, input: media.description, input_seconds: media.seconds } : {}),
+    ...(live ? { capacity, input: media?.description ?? '' } : {}),
     repeats,
     summary,
     speedup: speedups[primary] ?? { ratio: NaN, ci95: [NaN, NaN], repeats: 0 },

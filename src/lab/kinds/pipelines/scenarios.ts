@@ -4,6 +4,11 @@
  * here and written as JSON, which both runtimes read.
  */
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { packageRoot } from '../../../process/package-root.js';
+
 type NodeDoc = { id: string; node_type: string; params?: Record<string, unknown> };
 
 /** A linear manifest: a DataSource (or none, when `source` is null) through `stages` to a DataSink. */
@@ -38,7 +43,12 @@ export type ScenarioKind =
    * A whole `run M -i AUDIO` over prepared speech (media-inputs.ts): wall time and peak RSS of the process tree;
    * outputs compared between contestants and their `text` scored against the transcription (word error rate).
    */
-  | 'media';
+  | 'media'
+  /**
+   * Live capacity (live-capacity.ts): the most concurrent real-time streams of prepared speech the executor
+   * sustains (`run -i AUDIO --realtime --streams N`), and its per-frame latency at one stream.
+   */
+  | 'live';
 
 export interface PipelineScenario {
   readonly name: string;
@@ -57,8 +67,10 @@ export interface PipelineScenario {
   /** Who runs it (default pitlane and the reference); Python scenarios add pitlane on each Python runtime. */
   readonly contestants?: readonly ('pitlane' | 'pitlane-cpython' | 'pitlane-pyodide' | 'cpython')[];
   readonly concurrent?: number;
-  /** media: the rate and channel count the LibriVox speech is prepared at. */
-  readonly media?: { readonly sampleRate: number; readonly channels: number };
+  /** media and live: the rate, channel count (and for live, length) the LibriVox speech is prepared at. */
+  readonly media?: { readonly sampleRate: number; readonly channels: number; readonly seconds?: number };
+  /** live: the most streams tried. */
+  readonly live?: { readonly maxStreams: number };
   /**
    * Samples and minimum warm-up runs per worker process, per runtime; for cold_start and stream: processes per
    * repeat. Every `samples` scenario also warms up for at least `warmupMs` in both runtimes (the same rule).
@@ -134,6 +146,12 @@ export function speechManifest(vad: 'FastVAD' | 'SileroVAD'): object {
   ];
   const connections = nodes.slice(1).map((n, i) => ({ from: (nodes[i] as { id: string }).id, to: n.id }));
   return { version: 'v1', metadata: { name: `speech-${vad}` }, nodes, connections };
+}
+
+/** examples/pipelines/stream-health.yaml, read once (both executors run the file's manifest). */
+function streamHealthManifest(): object {
+  const file = join(packageRoot(), 'examples', 'pipelines', 'stream-health.yaml');
+  return parseYaml(readFileSync(file, 'utf8')) as object;
 }
 
 /** The suite; `quick` trims sample counts (not the sizes the targets are stated at). */
@@ -368,6 +386,19 @@ export function pipelineScenarios(quick: boolean): PipelineScenario[] {
       manifest: speechManifest('SileroVAD'),
       media: { sampleRate: 48_000, channels: 2 },
       contestants: ['pitlane'],
+      items: 0,
+      headline: false,
+      pitlane: { samples: 1, warmup: 0 },
+      cpython: { samples: 1, warmup: 0 },
+    },
+    {
+      name: 'stream_health_live',
+      description:
+        'live capacity: concurrent real-time 16 kHz streams of examples/pipelines/stream-health.yaml sustained (every 20 ms frame processed before the next arrives), and per-frame latency at one stream',
+      kind: 'live',
+      manifest: streamHealthManifest(),
+      media: { sampleRate: 16_000, channels: 1, seconds: 4 },
+      live: { maxStreams: q(4096, 1024) },
       items: 0,
       headline: false,
       pitlane: { samples: 1, warmup: 0 },

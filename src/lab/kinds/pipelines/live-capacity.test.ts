@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { ProcessOutcome } from '../../run/command.js';
+import { searchLiveCapacity } from './live-capacity.js';
+
+/** A run that sustains up to `limit` streams: latency grows with the streams, frames drop past the limit. */
+function executor(limit: number) {
+  const tried: number[] = [];
+  const run = (streams: number): Promise<ProcessOutcome> => {
+    tried.push(streams);
+    const stats = {
+      frame_latency: {
+        count: 50 * streams,
+        p50_us: 10 * streams,
+        p99_us: streams <= limit ? 100 * streams : 25_000,
+      },
+      frames_dropped_behind: streams <= limit ? 0 : streams,
+    };
+    return Promise.resolve({
+      code: 0,
+      stdout: '',
+      stderr: `pitlane: warning: something\n${JSON.stringify(stats)}\n`,
+      totalNs: 1,
+      firstLineNs: null,
+      peakRssKb: streams,
+    } as ProcessOutcome);
+  };
+  return { run, tried };
+}
+
+describe('live capacity search', () => {
+  test('doubles until a trial fails, then bisects to within 1/16 of the last pass', async () => {
+    const e = executor(37);
+    const c = await searchLiveCapacity(e.run, { maxStreams: 4096, framePeriodUs: 20_000 });
+    assert.deepEqual(e.tried.slice(0, 7), [1, 2, 4, 8, 16, 32, 64]);
+    assert.ok(c.streams <= 37 && c.streams >= 35, `capacity ${c.streams}`);
+    assert.equal(c.p50_us_at_1, 10);
+    assert.equal(c.p99_us_at_1, 100);
+    assert.ok(c.trials.every((t) => t.passed === t.streams <= 37));
+  });
+
+  test('stops at the bound, and reports 0 when one stream is already too many', async () => {
+    assert.equal(
+      (await searchLiveCapacity(executor(1e9).run, { maxStreams: 100, framePeriodUs: 20_000 })).streams,
+      100,
+    );
+    const none = await searchLiveCapacity(executor(0).run, { maxStreams: 100, framePeriodUs: 20_000 });
+    assert.deepEqual([none.streams, none.trials.length], [0, 1]);
+  });
+
+  test('a trial whose process fails stops the search with its message', async () => {
+    const failing = (): Promise<ProcessOutcome> =>
+      Promise.resolve({
+        code: 2,
+        stdout: '',
+        stderr: 'error PL_ERR_USAGE: unknown option --streams',
+        totalNs: 1,
+        firstLineNs: null,
+        peakRssKb: 0,
+      } as ProcessOutcome);
+    await assert.rejects(
+      searchLiveCapacity(failing, { maxStreams: 8, framePeriodUs: 20_000 }),
+      /1 stream\(s\) failed \(exit 2\): error PL_ERR_USAGE: unknown option --streams/,
+    );
+  });
+});
