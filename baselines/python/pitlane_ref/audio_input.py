@@ -138,7 +138,9 @@ class AudioInput(LineInput):
         realtime = self.realtime
         position = 0  # samples per channel emitted (or dropped) so far
         pending: Any = None
-        started = time.perf_counter()
+        # The live clock starts once the pipeline has taken the first frame of every stream (start-up is not
+        # falling behind): as if that slot was released then, so the next frame is due one frame later.
+        started: Optional[float] = None
 
         def make(samples: Any) -> List[AudioFrame]:
             """The frame at ``position``, once per stream; advances the position."""
@@ -150,7 +152,7 @@ class AudioInput(LineInput):
         async def due(frame_samples: int) -> bool:
             """Live: wait until the frame at ``position`` is due; drop it when its slot is already over."""
             nonlocal position
-            if not realtime:
+            if not realtime or started is None:
                 return True
             due_at = started + position / rate
             now = time.perf_counter()
@@ -180,6 +182,8 @@ class AudioInput(LineInput):
                 if await due(per_frame):
                     for frame in make(joined):
                         yield frame
+                    if started is None:
+                        started = time.perf_counter()
             n = chunk.size
             while n - at >= want:
                 samples = chunk[at:at + want]
@@ -187,6 +191,8 @@ class AudioInput(LineInput):
                 if not realtime or await due(per_frame):
                     for frame in make(samples):
                         yield frame
+                    if started is None:
+                        started = time.perf_counter()
             if at < n:
                 pending = chunk[at:].copy()
         if pending is not None and pending.size > 0:
