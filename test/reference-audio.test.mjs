@@ -179,6 +179,26 @@ describe('reference executor: audio in and out like pitlane run', () => {
     assert.equal(ref.count, r.stdout.trim().split('\n').length);
   });
 
+  test('--json-stats: the live trial of the benchmark (--realtime --streams N) reads the same keys from both', async () => {
+    const example = join(ROOT, 'examples', 'pipelines', 'stream-health.yaml');
+    const short = join(dir, 'short-live.wav');
+    ffmpeg('-i', CLIP, '-t', '1', short);
+    const args = ['run', example, '-i', short, '--realtime', '--streams', '2', '--json-stats'];
+    const [p, r] = await Promise.all([pitlane(args), reference(args)]);
+    assert.equal(p.code + r.code, 0, p.stderr + r.stderr);
+    const pl = JSON.parse(p.stderr.trim().split('\n').at(-1));
+    const ref = JSON.parse(r.stderr.trim().split('\n').at(-1));
+    for (const stats of [pl, ref]) {
+      assert.equal(stats.state, 'completed');
+      assert.equal(typeof stats.frames_dropped_behind, 'number');
+      assert.ok(stats.frame_latency.count > 0 && stats.frame_latency.p50_us <= stats.frame_latency.p99_us);
+    }
+    assert.deepEqual(
+      ref.nodes.map((n) => [n.id, n.type]),
+      pl.nodes.map((n) => [n.id, n.type]),
+    );
+  });
+
   test('--stats reports per-frame latency under pitlane --json-stats key names', async () => {
     const [p, r] = await Promise.all([
       pitlane(['run', pass, '-i', CLIP, '--json-stats']),

@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--on-error", choices=ERROR_POLICIES, help="error policy (overrides settings.on_error)")
     run.add_argument("--stats", action="store_true",
                      help="print per-node counts (and audio frame latency) on stderr at the end, as one JSON line")
+    run.add_argument("--json-stats", action="store_true",
+                     help="print pitlane's --json-stats line on stderr at the end: state, duration_ms, nodes (id, "
+                          "type, received, dropped), frame_latency, frames_dropped_behind (--realtime)")
     run.add_argument("--input-format", choices=INPUT_FORMATS,
                      help="how -i is read: auto (by the file header or name; stdin is JSONL, or raw PCM when "
                           "--sample-rate is given), jsonl, wav, pcm (raw samples), ffmpeg")

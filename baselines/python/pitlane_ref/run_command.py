@@ -12,12 +12,14 @@ import json
 import os
 import signal
 import sys
+import time
 from typing import Any, Callable, Dict, List, Optional
 
 from .cli_report import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, _format_failure, _print_problems
 from .js_json import js_dumps
 from .line_input import StreamLines
 from .manifest import load_manifest
+from .node_types import NODE_TYPES
 from .pipeline import Pipeline, RunResult
 from .problems import ManifestError
 from .run_input import UsageError, live_manifest, resolve_input
@@ -156,6 +158,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"error PL_ERR_USAGE: cannot write output '{args.output}': {exc.strerror}", file=sys.stderr)
         return EXIT_INVALID
+    started = time.perf_counter()
     writer: OutputWriter
     if kind != "jsonl" or wav_path is not None or srt_path is not None:
         from .audio_output import AudioOutputWriter
@@ -196,9 +199,24 @@ def cmd_run(args: argparse.Namespace) -> int:
         if queued:
             print(f"pitlane_ref: warning: the pipeline fell behind real time: {queued} frame(s) were dropped from "
                   "full input queues (drop_oldest)", file=sys.stderr)
-    if args.stats:
+    latency = writer.latency.summary() if hasattr(writer, "latency") else None  # type: ignore[attr-defined]
+    if args.json_stats:
+        # pitlane's --json-stats line, with what the reference counts (node types, received, dropped).
+        state = ("failed" if result.failure is not None or result.init_error is not None or result.input_error
+                 else "cancelled" if result.interrupted else "completed")
+        line: Dict[str, Any] = {
+            "state": state,
+            "duration_ms": (time.perf_counter() - started) * 1000,
+            "nodes": [{"id": n["id"], "type": NODE_TYPES[n["node_type"]].type_name, **result.stats[n["id"]]}
+                      for n in manifest["nodes"] if n["id"] in result.stats],  # in manifest order, as pitlane
+        }
+        if latency is not None:
+            line["frame_latency"] = latency
+        if live:
+            line["frames_dropped_behind"] = source.dropped_behind + queued
+        print(json.dumps(line), file=sys.stderr)
+    elif args.stats:
         report: Dict[str, Any] = {"stats": result.stats}
-        latency = writer.latency.summary() if hasattr(writer, "latency") else None  # type: ignore[attr-defined]
         if latency is not None:
             report["frame_latency"] = latency
         if live:
