@@ -16,7 +16,7 @@ import types
 from typing import Any, Dict, List, Optional, Tuple
 
 from .js_json import js_dumps, type_name
-from .node import DROP, ItemError, Node, NodeInitError, Param, Report, _Many
+from .node import DROP, ItemError, Marked, Node, NodeInitError, Param, Report, _Many, arrival_of, carry_arrival
 from .problems import _child
 from .python_code import (
     _PYODIDE_HINTS,
@@ -278,25 +278,36 @@ class PythonNode(Node):
         except _CAUGHT as exc:
             raise self._error(exc) from None
         result = self._result(out)
-        if getattr(item, "arrival_ts_us", None) is not None:  # an audio frame: outputs answer it
+        if arrival_of(item) is not None:  # a frame, or an event made from one: the outputs answer it
             return self._answering(item, result)
         return result
 
-    def _answering(self, frame: Any, result: Any) -> Any:
-        """Audio outputs made in Python take the input frame's arrival time (and its stream id when they have
-        none), as pitlane's worker results do; per-frame latency is measured from it."""
+    def _answering(self, item: Any, result: Any) -> Any:
+        """The input's arrival time carried to its outputs, as pitlane's worker results get it, so per-frame latency
+        covers what Python nodes make: an audio output without one takes it (and the input frame's stream id when
+        it has none); any other object output (a transcript, an event) is marked with it."""
         if type(result) is types.CoroutineType:
-            return self._answering_async(frame, result)
-        outputs = result if type(result) is _Many else [result]
-        for out in outputs:
-            if type(out) is type(frame) and out.arrival_ts_us is None:
-                out.arrival_ts_us = frame.arrival_ts_us
-                if out.stream_id is None:
-                    out.stream_id = frame.stream_id
-        return result
+            return self._answering_async(item, result)
+        if result is DROP:
+            return result
+        arrival = arrival_of(item)
+        stream_id = item.stream_id if type(item) is not Marked else None
 
-    async def _answering_async(self, frame: Any, coroutine: Any) -> Any:
-        return self._answering(frame, await coroutine)
+        def carried(out: Any) -> Any:
+            if type(out).__name__ == "AudioFrame":
+                if out.arrival_ts_us is None:
+                    out.arrival_ts_us = arrival
+                    if out.stream_id is None:
+                        out.stream_id = stream_id
+                return out
+            return carry_arrival(out, item)
+
+        if type(result) is _Many:
+            return _Many(carried(out) for out in result)
+        return carried(result)
+
+    async def _answering_async(self, item: Any, coroutine: Any) -> Any:
+        return self._answering(item, await coroutine)
 
     def _result(self, out: Any) -> Any:
         """DROP, an output, a ``_Many`` of outputs, or a coroutine that resolves to one of those."""
