@@ -5,7 +5,7 @@
  * inherits from the input frame it answers. The encodings themselves are the runtimes' (cpython/wire.ts,
  * pyodide/codec.ts); the Python side of the frame is src/python/worker/pitlane_audio.py.
  */
-import { AudioFrame } from '../core/audio.js';
+import { arrivalOf, AudioFrame, carryArrival } from '../core/audio.js';
 import type { PythonCallResult } from './runtime.js';
 
 const IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -61,30 +61,35 @@ export function frameFromWire(samples: Float32Array, fields: readonly unknown[])
 }
 
 /**
- * The results with every audio output that has no arrival time (every frame made in Python) given the arrival time
- * of the input frame it answers, and its stream id when it has none (RemoteMedia's `(audio_data, sample_rate)`
- * tuple carries no stream id): per-frame latency is measured from the input's arrival. Outputs nested in other
- * values are left as they are.
+ * The results with the arrival time of each input (a frame's, or the mark `fromFrame` left on an item made from
+ * one) carried to its outputs, so that per-frame latency covers what Python nodes make: an audio output without
+ * an arrival time (every frame made in Python) gets the input's, and its stream id when it has none (RemoteMedia's
+ * `(audio_data, sample_rate)` tuple carries no stream id); any other object output (a transcript, an event) is
+ * marked with it (`carryArrival`). Outputs nested in other values are left as they are.
  */
 export function keepArrival(items: readonly unknown[], results: PythonCallResult[]): PythonCallResult[] {
   for (let i = 0; i < results.length; i++) {
     const input = items[i];
     const result = results[i];
-    if (!(input instanceof AudioFrame) || result === undefined || !result.ok) continue;
-    if (!result.outputs.some((o) => o instanceof AudioFrame && o.arrivalTsUs === undefined)) continue;
+    if (result === undefined || !result.ok || result.outputs.length === 0) continue;
+    const arrival = arrivalOf(input);
+    if (arrival === undefined) continue;
+    const streamId = input instanceof AudioFrame ? input.streamId : undefined;
     results[i] = {
       ok: true,
       outputs: result.outputs.map((o) =>
-        o instanceof AudioFrame && o.arrivalTsUs === undefined
-          ? new AudioFrame(o.samples, {
-              sampleRate: o.sampleRate,
-              channels: o.channels,
-              streamId: o.streamId ?? input.streamId,
-              timestampUs: o.timestampUs,
-              arrivalTsUs: input.arrivalTsUs,
-              metadata: o.metadata,
-            })
-          : o,
+        o instanceof AudioFrame
+          ? o.arrivalTsUs === undefined
+            ? new AudioFrame(o.samples, {
+                sampleRate: o.sampleRate,
+                channels: o.channels,
+                streamId: o.streamId ?? streamId,
+                timestampUs: o.timestampUs,
+                arrivalTsUs: arrival,
+                metadata: o.metadata,
+              })
+            : o
+          : carryArrival(o, input),
       ),
     };
   }

@@ -168,24 +168,41 @@ class AudioValueError(ValueError):
 
 
 def to_wire(frame):
-    """(little-endian f32 bytes-like, sample count) of an output frame; raises AudioValueError saying what is wrong."""
-    rate = frame.sample_rate
-    channels = frame.channels
-    if type(rate) not in (int, float) and not (hasattr(rate, "__index__") or hasattr(rate, "__float__")):
-        raise AudioValueError("an audio frame's sample_rate must be a number (got %s)" % type(rate).__name__)
-    if not (float(rate) > 0 and float(rate) < float("inf")):
+    """(little-endian f32 bytes-like, sample count, [sample_rate, channels, stream_id, timestamp_us]) of an output
+    frame, the numbers as plain int or float (a numpy scalar is fine); raises AudioValueError saying what is wrong."""
+    rate = _plain_number(frame.sample_rate, "sample_rate")
+    if not (rate > 0 and rate < float("inf")):
         raise AudioValueError("an audio frame needs a positive sample_rate (got %r)" % (rate,))
+    channels = frame.channels
     if not hasattr(channels, "__index__") or int(channels) < 1:
         raise AudioValueError("an audio frame needs at least one channel (got %r)" % (channels,))
     channels = int(channels)
     stream_id = frame.stream_id
     if stream_id is not None and type(stream_id) is not str:
         raise AudioValueError("an audio frame's stream_id must be a str or None (got %s)" % type(stream_id).__name__)
+    timestamp_us = frame.timestamp_us
+    if timestamp_us is not None:
+        timestamp_us = _plain_number(timestamp_us, "timestamp_us")
+        if not (abs(timestamp_us) < float("inf")):
+            raise AudioValueError("an audio frame's timestamp_us must be finite (got %r)" % (timestamp_us,))
+    if frame.metadata is not None and not isinstance(frame.metadata, dict):
+        kind = type(frame.metadata).__name__
+        raise AudioValueError("an audio frame's metadata must be a dict or None (got %s)" % kind)
     data = _f32le(frame.samples, channels)
     count = len(data) // 4
     if count % channels:
         raise AudioValueError("%d samples do not divide into %d interleaved channels" % (count, channels))
-    return data, count
+    return data, count, [rate, channels, stream_id, timestamp_us]
+
+
+def _plain_number(x, name):
+    """x as an int (when integral) or a float; AudioValueError when it is not a number."""
+    if type(x) is bool or not (hasattr(x, "__index__") or hasattr(x, "__float__")):
+        raise AudioValueError("an audio frame's %s must be a number (got %s)" % (name, type(x).__name__))
+    if hasattr(x, "__index__"):
+        return int(x)
+    f = float(x)
+    return int(f) if f.is_integer() and abs(f) < 2**53 else f
 
 
 def _f32le(samples, channels):

@@ -69,9 +69,9 @@ def _default(o):
         out_blobs.append(o)
         return {TAG: len(out_blobs) - 1}
     if type(o) is AudioFrame:
-        data, _ = to_wire(o)
+        data, _, header = to_wire(o)
         out_blobs.append(bytes(data))
-        return {TAG: ['a', len(out_blobs) - 1, o.sample_rate, int(o.channels), o.stream_id, o.timestamp_us, o.metadata]}
+        return {TAG: ['a', len(out_blobs) - 1, *header, o.metadata]}
     raise SendError(type(o).__name__)
 
 

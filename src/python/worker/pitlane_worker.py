@@ -188,14 +188,13 @@ class Segments:
         return ref
 
     def add_audio(self, frame):
-        data, count = pitlane_audio.to_wire(frame)
+        data, count, header = pitlane_audio.to_wire(frame)
         pad = -self.size % 8
         if pad:
             self.parts.append(bytes(pad))
             self.size += pad
-        timestamp_us = None if frame.timestamp_us is None else to_wire(frame.timestamp_us, self)
         self.aligned = True
-        fields = [self.size, count * 4, frame.sample_rate, int(frame.channels), frame.stream_id, timestamp_us]
+        fields = [self.size, count * 4, *header]
         self.parts.append(data)
         self.size += count * 4
         # After the samples: the metadata may hold bytes of its own.

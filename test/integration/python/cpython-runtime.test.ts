@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { AudioFrame } from '../../../dist/core/audio.js';
 import { isRunning } from '../../../dist/process/proc-stat.js';
 import {
   failure,
@@ -17,7 +18,6 @@ import {
 } from '../../../dist/python/test-support.js';
 import { createCPythonNode, type CPythonRuntimeOptions } from '../../../dist/python/cpython/node.js';
 import { observing, talkingNode, withModuleFiles } from './python-support.js';
-import { AudioFrame } from '../../../dist/core/audio.js';
 
 function observedOptions(seen: Observed, options: Partial<CPythonRuntimeOptions>): CPythonRuntimeOptions {
   return { ...observing(seen), ...options };
@@ -307,6 +307,19 @@ test('audio: numpy is imported when the first frame arrives, not before; without
     const [after] = outputs(await node.processBatch([frame]));
     assert.deepEqual(before, [false]);
     assert.deepEqual((after as [unknown[]])[0].slice(0, 3), ['ndarray', [0.5, -0.25], true]);
+  });
+  // Numbers numpy computed (numpy scalars) are fine as a frame's rate and timestamp.
+  const scalars = [
+    'import numpy as np',
+    'from pitlane import AudioFrame',
+    'class Scalars:',
+    '    def process(self, f):',
+    '        return AudioFrame(f.samples * np.float32(2), np.int64(f.sample_rate) * 2, 1, None, np.float64(1500.0))',
+    '',
+  ].join('\n');
+  await withNode(scalars, async (node) => {
+    const [[out]] = outputs(await node.processBatch([frame])) as [[AudioFrame]];
+    assert.deepEqual([[...out.samples], out.sampleRate, out.timestampUs], [[1, -0.5], 16_000, 1500]);
   });
   // An interpreter whose numpy import fails: a numpy.py that raises ImportError, first on its path.
   const dir = mkdtempSync(join(tmpdir(), 'pitlane-py-nonumpy-'));

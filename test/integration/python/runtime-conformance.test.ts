@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { AudioFrame } from '../../../dist/core/audio.js';
+import { AudioFrame, arrivalOf, fromFrame } from '../../../dist/core/audio.js';
 import { createCPythonNode } from '../../../dist/python/cpython/node.js';
 import { createPyodideNode } from '../../../dist/python/pyodide/node.js';
 import type { PythonCallResult, PythonNodeInstance, PythonNodeSource } from '../../../dist/python/runtime.js';
@@ -469,6 +469,44 @@ for (const runtime of RUNTIMES) {
           out.samples,
           input.samples.map((x) => x * 0.5),
         );
+      });
+    },
+  );
+
+  test(
+    name('audio: what Python makes from a frame carries its arrival time (per-frame latency)'),
+    async () => {
+      const code = [
+        'class Transcript:',
+        '    def process(self, x):',
+        '        if isinstance(x, dict):',
+        '            return {"event": x["kind"]}',
+        '        return self.from_frame(x)',
+        '    def from_frame(self, x):',
+        '        yield {"text": "hi", "start": x.start}',
+        '        yield (x.samples, x.sample_rate)',
+        '        yield 3',
+        '',
+      ].join('\n');
+      await withNode(code, async (node) => {
+        const frame = new AudioFrame(new Float32Array(160), {
+          sampleRate: 16_000,
+          channels: 1,
+          streamId: 'mic',
+          timestampUs: 500_000,
+          arrivalTsUs: 42,
+        });
+        const event = fromFrame({ kind: 'speech' }, frame);
+        const [fromAudio, fromPlain, fromEvent] = outputs(
+          await node.processBatch([frame, { kind: 'plain' }, event]),
+        ) as [[object, AudioFrame, number], [object], [object]];
+        /** The item as JSON sees it (without the arrival mark, a symbol key). */
+        const json = (o: object): unknown => JSON.parse(JSON.stringify(o));
+        const [text, audio, three] = fromAudio;
+        assert.deepEqual([json(text), arrivalOf(text)], [{ text: 'hi', start: 0.5 }, 42]);
+        assert.deepEqual([arrivalOf(audio), audio.streamId, three], [42, 'mic', 3]);
+        assert.deepEqual([json(fromPlain[0]), arrivalOf(fromPlain[0])], [{ event: 'plain' }, undefined]);
+        assert.deepEqual([json(fromEvent[0]), arrivalOf(fromEvent[0])], [{ event: 'speech' }, 42]);
       });
     },
   );
