@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-from typing import Any, Optional
+from typing import Any
 
 from .node import ItemError
 
@@ -62,12 +62,9 @@ def from_node(frame: Any, convert_metadata: Any) -> Any:
     from .audio import AudioFrame as PipelineFrame
 
     try:
-        data, count = pitlane_audio.to_wire(frame)
+        data, _, (rate, channels, stream_id, ts) = pitlane_audio.to_wire(frame)  # plain numbers, checked
     except pitlane_audio.AudioValueError as exc:
         raise ItemError(str(exc)) from None
     samples = np.frombuffer(bytes(data), dtype="<f4").astype(np.float32)
-    rate = frame.sample_rate
-    ts: Optional[Any] = frame.timestamp_us
     metadata = None if frame.metadata is None else convert_metadata(frame.metadata)
-    return PipelineFrame(samples, rate if type(rate) is int else float(rate), int(frame.channels), frame.stream_id,
-                         None if ts is None else float(ts), None, metadata)
+    return PipelineFrame(samples, rate, channels, stream_id, None if ts is None else float(ts), None, metadata)
