@@ -22,11 +22,14 @@ is the point.
 Every JSON number is a Python ``float`` (IEEE-754 double), in the input and in the manifest, so arithmetic agrees
 bit for bit with JavaScript; ``js_dumps`` reproduces ``JSON.stringify``'s formatting exactly.
 
-Standard library only (PyYAML is used for ``.yaml``/``.yml`` manifests when it is installed). Python >= 3.9.
+Standard library only (PyYAML is used for ``.yaml``/``.yml`` manifests when it is installed), but for audio:
+``run -i speech.wav`` and the audio nodes use numpy, imported only when a run has audio (README.md, "Audio").
+Python >= 3.9.
 
 Usage (``pitlane_ref.py`` beside this package is the launcher; ``python3 -m pitlane_ref`` works too)::
 
     python3 pitlane_ref.py run MANIFEST [--input F|-] [--output F|-] [--on-error fail|skip] [--stats]
+                               [audio: -i FILE.wav | -i - --sample-rate HZ, --frame-ms, --realtime, -o out.wav, ...]
     python3 pitlane_ref.py validate MANIFEST
     python3 pitlane_ref.py bench MANIFEST --samples N [--warmup W] [--warmup-ms MS] [--mode run|init]
                                  [--concurrent K] [--input F]
@@ -35,7 +38,9 @@ The modules, from the bottom up: ``js_json`` (JSON values the JavaScript way), `
 validation problems), ``node`` (the node contract), ``nodes`` (built-in nodes), ``python_code``,
 ``python_values``, ``python_logs`` and ``python_node`` (the ``python`` node), ``node_types`` (the registry),
 ``validation``, ``manifest`` (reading manifest files), ``queues``, ``line_input``, ``stages`` and ``pipeline``
-(the asyncio executor), and ``cli`` with ``cli_report``, ``run_command`` and ``bench_command``.
+(the asyncio executor), and ``cli`` with ``cli_report``, ``run_command`` and ``bench_command``. Audio: ``audio``
+(``AudioFrame``), ``wav``, ``run_input``, ``audio_input``, ``audio_output``, ``js_math``, ``audio_measures``,
+``health_nodes``, ``vad_nodes``, ``audio_nodes``, ``resample``, ``text_nodes`` and ``python_audio``.
 
 The names below are importable from the package itself (``from pitlane_ref import js_dumps``); each is loaded
 from its module on first use, so that importing the package (as the launcher does) costs nothing more than the

@@ -11,6 +11,7 @@ from typing import List, Optional
 from .cli_report import EXIT_INVALID, EXIT_OK, _print_problems
 from .manifest import load_manifest
 from .problems import ManifestError
+from .run_input import INPUT_FORMATS, PCM_FORMATS
 from .validation import ERROR_POLICIES
 
 
@@ -46,10 +47,39 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a pipeline over JSONL input")
     run.add_argument("manifest", metavar="FILE")
-    run.add_argument("--input", metavar="F", help="JSONL input file, or - for stdin (default)")
-    run.add_argument("--output", metavar="F", help="JSONL output file, or - for stdout (default)")
+    run.add_argument("-i", "--input", metavar="F",
+                     help="input: a JSONL file, a WAV or other audio file (read as audio frames), or - for stdin "
+                          "(JSONL; raw PCM with --sample-rate) (default -)")
+    run.add_argument("-o", "--output", metavar="F",
+                     help="JSONL output file, or - for stdout (default); a .wav name takes the audio frames "
+                          "(other outputs go to stdout)")
     run.add_argument("--on-error", choices=ERROR_POLICIES, help="error policy (overrides settings.on_error)")
-    run.add_argument("--stats", action="store_true", help="print per-node counts on stderr at the end")
+    run.add_argument("--stats", action="store_true",
+                     help="print per-node counts (and audio frame latency) on stderr at the end, as one JSON line")
+    run.add_argument("--json-stats", action="store_true",
+                     help="print pitlane's --json-stats line on stderr at the end: state, duration_ms, nodes (id, "
+                          "type, received, dropped), frame_latency, frames_dropped_behind (--realtime)")
+    run.add_argument("--input-format", choices=INPUT_FORMATS,
+                     help="how -i is read: auto (by the file header or name; stdin is JSONL, or raw PCM when "
+                          "--sample-rate is given), jsonl, wav, pcm (raw samples), ffmpeg")
+    run.add_argument("--sample-rate", type=int, metavar="HZ", help="sample rate of raw PCM input (default 16000)")
+    run.add_argument("--channels", type=int, metavar="N", help="channels of raw PCM input (default 1)")
+    run.add_argument("--pcm-format", choices=PCM_FORMATS, default="f32le",
+                     help="sample encoding of raw PCM input: f32le (RemoteMedia's) or s16le")
+    run.add_argument("--frame-ms", type=float, metavar="MS",
+                     help="length of the audio frames fed to the pipeline, in ms (default 20)")
+    run.add_argument("--chunk-size", type=int, metavar="SAMPLES",
+                     help="frame length in samples per channel (overrides --frame-ms)")
+    run.add_argument("--realtime", action="store_true",
+                     help="release audio frames at wall-clock speed, like a live source; frames the pipeline "
+                          "cannot take in time are dropped and counted, with a warning")
+    run.add_argument("--streams", type=int, metavar="N",
+                     help="replay the audio input as N concurrent streams (stream ids s0..s{N-1}), released "
+                          "together: a load test of a live pipeline with --realtime")
+    run.add_argument("--audio-samples", action="store_true",
+                     help="write the samples of audio outputs into JSONL (base64 of little-endian f32)")
+    run.add_argument("--wav-format", choices=("s16", "f32"), default="s16",
+                     help="sample encoding of a .wav output (default s16)")
     run.set_defaults(handler=cmd_run)
 
     validate = sub.add_parser("validate", help="validate a manifest: print its problems (exit 2) or 'ok'")

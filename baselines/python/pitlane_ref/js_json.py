@@ -80,7 +80,7 @@ def type_name(value: Any) -> str:
         return "string"
     if t is list:
         return "array"
-    if t is dict:
+    if t is dict or isinstance(value, dict):  # a Marked event (node.Marked) is an object too
         return "object"
     return t.__name__
 
@@ -194,12 +194,19 @@ def js_dumps(value: Any) -> str:
         return _js_number(float(value))
     if t is bytes:  # binary from a Python node: JSON.stringify of a Uint8Array
         return "{" + ",".join([f'"{i}":{b}' for i, b in enumerate(value)]) + "}"
+    if isinstance(value, dict):  # a Marked event (node.Marked)
+        return _js_object(value)
+    to_json = getattr(value, "to_json", None)
+    if to_json is not None:  # an AudioFrame: its metadata, as JSON.stringify calls toJSON()
+        return js_dumps(to_json())
     raise TypeError(f"not a JSON value: {t.__name__}")
 
 
 def json_equal(a: Any, b: Any) -> bool:
     """Deep JSON equality: 1 equals 1.0, true does not equal 1, object key order does not matter."""
     ta, tb = type(a), type(b)
+    if ta is not tb and isinstance(a, dict) and isinstance(b, dict):  # a Marked event (node.Marked)
+        ta = tb = dict
     if ta is not tb:
         if ta in (int, float) and tb in (int, float):
             return a == b

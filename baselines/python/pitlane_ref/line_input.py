@@ -1,5 +1,7 @@
 """JSONL input lines, read in batches: ``MemoryLines`` (already in memory) and ``StreamLines`` (a file or stdin;
-pipes, terminals and sockets are read through the event loop, so an interrupt can stop the wait).
+pipes, terminals and sockets are read through the event loop, so an interrupt can stop the wait), on top of
+``StreamBytes`` (the raw chunks, which raw PCM audio input reads too). ``LineInput.is_audio`` marks an input of
+audio frames (``audio_input.AudioInput``) instead of lines.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ class LineInput:
     """A source of JSONL lines, read in batches (one batch per chunk read); ``batches()`` runs once."""
 
     waiting = False  # True while blocked waiting for more input (so an interrupt may cancel the wait)
+    is_audio = False  # an input of audio frames (``frames()``) rather than lines
 
     def batches(self) -> AsyncIterator[List[str]]:
         raise NotImplementedError
@@ -43,20 +46,20 @@ def split_lines(text: str) -> List[str]:
     return lines
 
 
-class StreamLines(LineInput):
-    """Lines of a file, or of stdin for ``None``/``-``. Pipes, terminals and sockets are read through the event
-    loop; regular files are read directly (a disk read does not wait on anyone)."""
+class StreamBytes(LineInput):
+    """The bytes of a file, or of stdin for ``None``/``-``, in chunks. Pipes, terminals and sockets are read
+    through the event loop (so an interrupt can stop the wait); regular files are read directly (a disk read does
+    not wait on anyone)."""
 
     def __init__(self, path: Optional[str] = None):
         self.path = None if path in (None, "-") else path
 
-    async def batches(self) -> AsyncIterator[List[str]]:
+    async def chunks(self) -> AsyncIterator[bytes]:
         if self.path is None:
             fd = os.dup(sys.stdin.fileno())
             f = os.fdopen(fd, "rb", buffering=0)
         else:
             f = open(self.path, "rb", buffering=0)
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
         transport = None
         reader: Optional[asyncio.StreamReader] = None
         was_blocking = os.get_blocking(f.fileno())
@@ -74,7 +77,6 @@ class StreamLines(LineInput):
                 except (OSError, ValueError, NotImplementedError):  # pragma: no cover - no event loop support
                     reader = None
                     os.set_blocking(f.fileno(), True)
-            pending: List[str] = []  # pieces of a line not yet complete
             while True:
                 if reader is not None:
                     self.waiting = True
@@ -86,6 +88,28 @@ class StreamLines(LineInput):
                     chunk = f.read(_CHUNK)
                 if not chunk:
                     break
+                yield chunk
+        finally:
+            if transport is not None:
+                transport.close()  # closes f
+            else:
+                f.close()
+            if self.path is None and was_blocking:
+                try:
+                    os.set_blocking(sys.stdin.fileno(), True)  # the flag is shared with the dup'd descriptor
+                except OSError:
+                    pass
+
+
+class StreamLines(StreamBytes):
+    """Lines of a file, or of stdin for ``None``/``-`` (read as ``StreamBytes`` does)."""
+
+    async def batches(self) -> AsyncIterator[List[str]]:
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        chunks = self.chunks()
+        try:
+            pending: List[str] = []  # pieces of a line not yet complete
+            async for chunk in chunks:
                 piece = decoder.decode(chunk)
                 pending.append(piece)
                 if "\n" not in piece:
@@ -97,12 +121,4 @@ class StreamLines(LineInput):
             if tail:
                 yield [tail]
         finally:
-            if transport is not None:
-                transport.close()  # closes f
-            else:
-                f.close()
-            if self.path is None and was_blocking:
-                try:
-                    os.set_blocking(sys.stdin.fileno(), True)  # the flag is shared with the dup'd descriptor
-                except OSError:
-                    pass
+            await chunks.aclose()  # type: ignore[attr-defined]

@@ -139,3 +139,39 @@ class NodeInitError(Exception):
 
 class _Many(list):
     """The outputs of a ``process`` call that returned a generator."""
+
+
+class Marked(dict):
+    """A JSON object a node made from an audio frame, marked with that frame's arrival time (``arrival_us``) so that
+    per-frame latency follows it (pitlane's ``fromFrame``: a symbol key, invisible to JSON and to Python nodes).
+    It is a dict in every other way; JSON output and Python nodes see a plain object."""
+
+    __slots__ = ("arrival_us",)
+
+
+def from_frame(item: Dict[str, Any], frame: Any) -> Dict[str, Any]:
+    """``item`` (an event a node made from ``frame``) marked with the frame's arrival time, when it has one."""
+    arrival = frame.arrival_ts_us
+    if arrival is None:
+        return item
+    marked = Marked(item)
+    marked.arrival_us = arrival
+    return marked
+
+
+def arrival_of(item: Any) -> Optional[float]:
+    """The arrival time an item carries: an audio frame's, or a ``Marked`` object's; None otherwise."""
+    if type(item) is Marked:
+        return item.arrival_us
+    return getattr(item, "arrival_ts_us", None) if type(item).__name__ == "AudioFrame" else None
+
+
+def carry_arrival(output: Any, input_item: Any) -> Any:
+    """An event made from another item (an event from an event) marked with the arrival that one carries, so that
+    latency follows a chain of event nodes (pitlane's ``carryArrival``); other outputs are left alone."""
+    arrival = arrival_of(input_item)
+    if arrival is None or type(output) is not dict:
+        return output
+    marked = Marked(output)
+    marked.arrival_us = arrival
+    return marked

@@ -74,6 +74,7 @@ class PassThroughNode(Node):
     """Outputs each item unchanged."""
 
     type_name = "PassThrough"
+    ALIASES = ("PassThroughNode", "PassthroughNode", "Echo", "EchoNode")  # RemoteMedia's names, as pitlane's
 
 
 def _js_pow(x: float, y: float) -> float:

@@ -26,15 +26,17 @@ class RunResult:
     the ``NodeInitError`` of a node that failed to initialise (then nothing ran)."""
 
     def __init__(self, failure: Optional[Dict[str, Any]], interrupted: bool, stats: Dict[str, Dict[str, int]],
-                 init_error: Optional[NodeInitError] = None):
+                 init_error: Optional[NodeInitError] = None, input_error: Optional[Exception] = None):
         self.failure = failure
         self.interrupted = interrupted
         self.stats = stats
         self.init_error = init_error
+        self.input_error = input_error  # bad audio input met while running (``audio.AudioInputError``)
 
     @property
     def ok(self) -> bool:
-        return self.failure is None and not self.interrupted and self.init_error is None
+        return (self.failure is None and not self.interrupted and self.init_error is None
+                and self.input_error is None)
 
 
 class Pipeline:
@@ -83,6 +85,7 @@ class Pipeline:
         self.failure: Optional[Dict[str, Any]] = None
         self.interrupted = False
         self.init_error: Optional[NodeInitError] = None
+        self.input_error: Optional[Exception] = None
         self._stages: List[_Stage] = []
         self._queues: Dict[str, NodeQueue] = {}
         self._initialized: List[Node] = []
@@ -213,7 +216,7 @@ class Pipeline:
                             task.cancel()
         finally:
             await self.cleanup()
-        result = RunResult(self.failure, self.interrupted, self.stats(), self.init_error)
+        result = RunResult(self.failure, self.interrupted, self.stats(), self.init_error, self.input_error)
         # Stages and pipeline reference each other; drop them so a finished run (and whatever its output
         # callback holds) is freed by reference counting, not at some later garbage collection.
         self._stages = []

@@ -5,15 +5,18 @@ in this interpreter. It owns the node's params and checks, its lifecycle (module
 
 from __future__ import annotations
 
+from importlib import import_module
+
 import errno
 import math
+import os
 import re
 import sys
 import types
 from typing import Any, Dict, List, Optional, Tuple
 
 from .js_json import js_dumps, type_name
-from .node import DROP, ItemError, Node, NodeInitError, Param, Report, _Many
+from .node import DROP, ItemError, Marked, Node, NodeInitError, Param, Report, _Many, arrival_of, carry_arrival
 from .problems import _child
 from .python_code import (
     _PYODIDE_HINTS,
@@ -221,6 +224,8 @@ class PythonNode(Node):
             module.__file__ = module_path
         # A real module in sys.modules, so that dataclasses, typing and pickle find the node's globals.
         sys.modules[self._module_name] = self._module = module
+        # `from pitlane import AudioFrame` in node code, as in pitlane's workers.
+        sys.modules.setdefault("pitlane", import_module(".python_audio", __package__).pitlane_audio)
         init = {k: _to_python(v) for k, v in (params.get("init") or {}).items()}
         try:
             exec(code, module.__dict__)
@@ -272,7 +277,37 @@ class PythonNode(Node):
             out = self._process(_to_python(item))
         except _CAUGHT as exc:
             raise self._error(exc) from None
-        return self._result(out)
+        result = self._result(out)
+        if arrival_of(item) is not None:  # a frame, or an event made from one: the outputs answer it
+            return self._answering(item, result)
+        return result
+
+    def _answering(self, item: Any, result: Any) -> Any:
+        """The input's arrival time carried to its outputs, as pitlane's worker results get it, so per-frame latency
+        covers what Python nodes make: an audio output without one takes it (and the input frame's stream id when
+        it has none); any other object output (a transcript, an event) is marked with it."""
+        if type(result) is types.CoroutineType:
+            return self._answering_async(item, result)
+        if result is DROP:
+            return result
+        arrival = arrival_of(item)
+        stream_id = item.stream_id if type(item) is not Marked else None
+
+        def carried(out: Any) -> Any:
+            if type(out).__name__ == "AudioFrame":
+                if out.arrival_ts_us is None:
+                    out.arrival_ts_us = arrival
+                    if out.stream_id is None:
+                        out.stream_id = stream_id
+                return out
+            return carry_arrival(out, item)
+
+        if type(result) is _Many:
+            return _Many(carried(out) for out in result)
+        return carried(result)
+
+    async def _answering_async(self, item: Any, coroutine: Any) -> Any:
+        return self._answering(item, await coroutine)
 
     def _result(self, out: Any) -> Any:
         """DROP, an output, a ``_Many`` of outputs, or a coroutine that resolves to one of those."""
@@ -351,3 +386,60 @@ class PythonNode(Node):
 
     async def _as_outputs_async(self, coroutine: Any) -> List[Any]:
         return self._as_outputs(await coroutine)
+
+
+_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+POCKETSPHINX_MODULE = os.path.join(_REPO_ROOT, "src", "python", "nodes", "pocketsphinx_stt.py")
+"""pitlane's PocketSphinx recogniser class, which the reference runs unchanged (in this interpreter)."""
+POCKETSPHINX_MODEL = {
+    "hmm": "/usr/share/pocketsphinx/model/en-us/en-us",
+    "lm": "/usr/share/pocketsphinx/model/en-us/en-us.lm.bin",
+    "dict": "/usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict",
+}
+
+
+class PocketSphinxSTTNode(PythonNode):
+    """pitlane's PocketSphinxSTT: speech recognition with CMU PocketSphinx (US English), one 16 kHz mono utterance
+    frame in, ``{text, start, end}`` out. It runs pitlane's own class (``src/python/nodes/pocketsphinx_stt.py``) as
+    a Python node of this interpreter, which must have the ``pocketsphinx`` module (Debian's python3-pocketsphinx:
+    run the reference with ``/usr/bin/python3``); the ``python`` param (pitlane's worker interpreter) is accepted
+    and ignored."""
+
+    type_name = "PocketSphinxSTT"
+    ALIASES = ("PocketSphinxNode",)
+    PARAMS = {"hmm": Param("string"), "lm": Param("string"), "dict": Param("string"), "python": Param("string"),
+              "timeout": Param("any")}
+
+    @classmethod
+    def validate_node(cls, spec: Dict[str, Any], path: str, report: Report, base_dir: str) -> None:
+        params = spec.get("params")
+        params = params if type(params) is dict else {}
+        for key, default in POCKETSPHINX_MODEL.items():
+            given = params.get(key)
+            if given is not None and type(given) is not str:
+                continue
+            file = default if given is None else os.path.join(base_dir, given)
+            if not os.path.exists(file):
+                message = (f"the PocketSphinx model file {file} is missing: install Debian's pocketsphinx-en-us"
+                           if given is None else f"{file} does not exist")
+                report(_child(_child(path, "params"), key), message)
+        hint = spec.get("runtime_hint")
+        if hint is not None and hint not in ("cpython", "auto"):
+            report(_child(path, "runtime_hint"), "PocketSphinxSTT runs on CPython only (pocketsphinx is a native "
+                                                 f"module): use cpython or auto, not {hint}")
+
+    def __init__(self, node_id: str, params: Optional[Dict[str, Any]] = None, base_dir: str = "."):
+        given = params or {}
+        init = {"node_id": node_id}
+        for key, default in POCKETSPHINX_MODEL.items():
+            init[key] = default if key not in given else os.path.join(os.path.abspath(base_dir), given[key])
+        python_params: Dict[str, Any] = {"module": POCKETSPHINX_MODULE, "class": "PocketSphinxSTT", "init": init}
+        if "timeout" in given:
+            python_params["timeout"] = given["timeout"]
+        super().__init__(node_id, python_params, base_dir)
+
+    async def initialize(self) -> None:  # type: ignore[override]
+        if not os.path.exists(POCKETSPHINX_MODULE):
+            raise NodeInitError(self.id, self.type_name, f"FileNotFoundError: {POCKETSPHINX_MODULE} (pitlane's "
+                                                         "PocketSphinx node class) is missing")
+        await super().initialize()

@@ -1,9 +1,11 @@
 """How items cross into and out of a Python node (the value table of docs/python-nodes.md): integral numbers
-become ``int`` on the way in; outputs are checked and copied into plain JSON values on the way out.
+become ``int`` on the way in; outputs are checked and copied into plain JSON values on the way out. Audio frames
+cross as ``python_audio`` says (a read-only numpy view in, an AudioFrame or RemoteMedia's tuple out).
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from .js_json import _TWO_53
@@ -21,7 +23,17 @@ def _to_python(value: Any) -> Any:
         return [_to_python(v) for v in value]
     if t is dict:
         return {k: _to_python(v) for k, v in value.items()}
+    if isinstance(value, dict):  # a Marked event: a plain dict for the node
+        return {k: _to_python(v) for k, v in value.items()}
+    audio = sys.modules.get(_AUDIO_MODULE)  # loaded when the run has audio
+    if audio is not None and t is audio.AudioFrame:
+        from .python_audio import node_view
+
+        return node_view(value, None if value.metadata is None else _to_python(value.metadata))
     return value  # None, bool, str, bytes
+
+
+_AUDIO_MODULE = __name__.rsplit(".", 1)[0] + ".audio"
 
 
 def _unsendable(value: Any) -> ItemError:
@@ -42,8 +54,11 @@ def _from_python(value: Any) -> Any:
             return float(value)  # the nearest double beyond 2**53
         except OverflowError:
             raise _unsendable(value) from None
-    if t is list or t is tuple:
+    if t is list:
         return [_from_python(v) for v in value]
+    if t is tuple:
+        frame = _audio_out(value)
+        return frame if frame is not None else [_from_python(v) for v in value]
     if t is dict:
         out = {}
         for k, v in value.items():
@@ -55,6 +70,9 @@ def _from_python(value: Any) -> Any:
         return out
     if t is bytes:
         return value
+    frame = _audio_out(value)
+    if frame is not None:
+        return frame
     # Subclasses of the types above (IntEnum, namedtuple, OrderedDict, defaultdict ...) send their plain value.
     if isinstance(value, int) and not isinstance(value, bool):
         return _from_python(int(value))
@@ -67,3 +85,15 @@ def _from_python(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray)):
         return bytes(value)
     raise _unsendable(value)
+
+
+def _audio_out(value: Any) -> Any:
+    """A node's audio output (a ``python_audio.AudioFrame`` or RemoteMedia's tuple) as a pipeline frame, or None."""
+    node_audio = sys.modules.get(_NODE_AUDIO_MODULE)
+    if node_audio is None:
+        return None
+    frame = node_audio.audio_of(value)
+    return None if frame is None else node_audio.from_node(frame, _from_python)
+
+
+_NODE_AUDIO_MODULE = __name__.rsplit(".", 1)[0] + ".python_audio"

@@ -106,18 +106,49 @@ class _Stage:
 
     async def emit_lines(self, source: "LineInput", to_entry_nodes: bool) -> None:
         """Parse input lines; items are emitted. A bad line is this stage's node's item error, or, when feeding
-        entry nodes, a ``BadLine`` sent on to them."""
+        entry nodes, a ``BadLine`` sent on to them. An audio input (``source.is_audio``) emits its frames."""
+        if source.is_audio:
+            await self._emit_frames(source)
+            return
         batches = source.batches()
         try:
             await self._emit_batches(batches, to_entry_nodes)
         finally:
             await batches.aclose()  # type: ignore[attr-defined]  # close the input now, also on an early stop
 
+    async def _emit_frames(self, source: Any) -> None:
+        """Emit the frames of an ``AudioInput``; bad audio met on the way (``AudioInputError``) stops the run and
+        is the run's input error (exit 2), as in pitlane."""
+        from .audio import AudioInputError
+
+        pipeline = self.pipeline
+        output = pipeline.output if self.is_output else None
+        targets = self.targets
+        frames = source.frames()
+        try:
+            async for frame in frames:
+                if pipeline.stopping:
+                    return
+                self.received += 1
+                if output is not None:
+                    output(frame)
+                for queue in targets:
+                    try:
+                        queue.put_nowait(frame)
+                    except asyncio.QueueFull:
+                        await _offer(queue, frame)
+        except AudioInputError as exc:
+            pipeline.input_error = exc
+            pipeline.stop()
+        finally:
+            await frames.aclose()
+
     async def _emit_batches(self, batches: AsyncIterator[List[str]], to_entry_nodes: bool) -> None:
         pipeline = self.pipeline
         parse = parse_item
         output = pipeline.output if self.is_output else None
         targets = self.targets
+        raw_text = getattr(self.node, "raw_text_lines", False) and not to_entry_nodes
         line_no = 0
         async for lines in batches:
             for line in lines:
@@ -130,6 +161,10 @@ class _Stage:
                     text = line[:-1] if line.endswith("\r") else line
                     if not text.strip(" \t\r"):
                         continue  # blank line: not an item
+                    if raw_text and not isinstance(exc, TooDeep):
+                        self.received += 1
+                        await self.emit(text)  # TextInput: a line that is not JSON is its text
+                        continue
                     reason = f": {TooDeep.reason}" if isinstance(exc, TooDeep) else ""
                     message = f"invalid JSON on input line {line_no}{reason}"
                     if to_entry_nodes:
