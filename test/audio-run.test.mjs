@@ -158,6 +158,9 @@ describe('pitlane run -i audio', () => {
       assert.match(r.stderr, pattern);
       assert.equal(r.stdout, '');
     }
+    const missing = await pitlane(['run', pass, '-i', join(dir, 'no-such.wav')]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /PL_ERR_FILE: .*no-such\.wav: no such file/);
     const odd = await pitlane(
       ['run', pass, '-i', '-', '--sample-rate', '8000', '--channels', '2', '--pcm-format', 's16le'],
       {

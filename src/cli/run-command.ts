@@ -130,9 +130,15 @@ function droppedAtEntry(manifest: Manifest, stats: readonly NodeStats[]): number
     .reduce((sum, n) => sum + (stats.find((s) => s.id === n.id)?.dropped ?? 0), 0);
 }
 
-/** A bad audio input is the user's input error (exit 2), not a failure of the pipeline's implicit input node. */
+/**
+ * A bad or missing audio input is the user's input error (exit 2), not a failure of the pipeline's implicit input
+ * node.
+ */
 function inputFailure(error: unknown): unknown {
-  return error instanceof NodeFailedError && error.cause instanceof AudioInputError ? error.cause : error;
+  return error instanceof NodeFailedError &&
+    (error.cause instanceof AudioInputError || error.cause instanceof FileError)
+    ? error.cause
+    : error;
 }
 
 async function openInput(path: string): Promise<Readable> {
