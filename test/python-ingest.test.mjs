@@ -73,14 +73,16 @@ function getFresh(url) {
 
 /**
  * Waits until /health is 200 on several fresh connections in a row (every worker has loaded its models); also
- * returns the first 503 answer seen while the workers were loading, if the polling caught one.
+ * returns the first 503 answer seen while the workers were loading, if the polling caught one. Each connection
+ * reaches one of the 2 workers at random: 24 answers in a row from a ready one while the other still loads has a
+ * chance of 2^-24 (with 8 it was 1 in 256, and a loaded CI machine met it).
  */
 async function untilHealthy(url) {
   const deadline = Date.now() + 30_000;
   let ok = 0;
   let last;
   let loading = null;
-  while (ok < 8) {
+  while (ok < 24) {
     if (Date.now() > deadline) throw new Error(`${url}/health never became ready: ${JSON.stringify(last)}`);
     last = await getFresh(`${url}/health`).catch((err) => ({ status: 0, json: String(err) }));
     if (last.status === 200) ok++;
