@@ -6,6 +6,8 @@
  * Each input is one utterance, a 16 kHz mono AudioFrame (an accumulator of VAD utterances before it); each output
  * is `{"text", "start", "end"}` in seconds of the stream, the shape of a RemoteMedia (WhisperX) transcription
  * segment. RemoteMedia has no PocketSphinx node: the name is pitlane's, the output mirrors its Whisper nodes'.
+ * Each utterance is decoded on its own, so a pool of workers (`workers`, default 2) decodes them side by side,
+ * outputs in order.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -51,6 +53,14 @@ const Params = Type.Object(
       }),
     ),
     timeout: Type.Optional(PythonTimeout),
+    workers: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 16,
+        description:
+          'CPython worker processes decoding utterances side by side (default 2; each loads the model); outputs keep their order.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -111,7 +121,8 @@ export const PocketSphinxSTT = defineNodeType<Params>({
         init: { node_id: ctx.id, ...paths },
       },
       { runtime: 'cpython', reason: 'PocketSphinx is a CPython module' },
-      { timeoutMs: timeoutMs(p.timeout), poolSize: 1, python: p.python ?? defaultPython() },
+      // Utterances are decoded independently: a pool decodes them side by side, in order.
+      { timeoutMs: timeoutMs(p.timeout), poolSize: p.workers ?? 2, python: p.python ?? defaultPython() },
     );
   },
 });

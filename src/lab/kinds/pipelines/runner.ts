@@ -205,8 +205,8 @@ async function runRepeat(
 }
 
 /**
- * One repeat of a live scenario: a plain run of the input (its outputs are what contestants must agree on), then
- * the capacity search. The row's time is the per-frame latency p50 at one stream.
+ * One repeat of a live scenario: a plain run of the input through the scenario's check manifest (its outputs are
+ * what contestants must agree on), then the capacity search on the live manifest. The row's time is the per-frame latency p50 at one stream.
  */
 async function runLiveRepeat(
   runtime: RuntimeName,
@@ -216,7 +216,9 @@ async function runLiveRepeat(
 ): Promise<RepeatResult> {
   const media = files.media;
   if (media === null || s.live === undefined) throw new BenchError(`scenario '${s.name}' has no live input`);
-  const [cmd, argv] = command(runtime, python, ['run', files.manifest, '-i', media.audio]);
+  const check = files.manifest.replace(/\.json$/, '.check.json');
+  await writeFile(check, JSON.stringify(s.live.checkManifest));
+  const [cmd, argv] = command(runtime, python, ['run', check, '-i', media.audio]);
   const plain = await runTimedProcess(cmd, argv, { cwd: ROOT });
   if (plain.code !== 0) fail(runtime, s.name, 'run', plain);
   const live = await searchLiveCapacity(

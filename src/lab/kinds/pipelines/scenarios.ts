@@ -69,8 +69,11 @@ export interface PipelineScenario {
   readonly concurrent?: number;
   /** media and live: the rate, channel count (and for live, length) the LibriVox speech is prepared at. */
   readonly media?: { readonly sampleRate: number; readonly channels: number; readonly seconds?: number };
-  /** live: the most streams tried. */
-  readonly live?: { readonly maxStreams: number };
+  /**
+   * live: the most streams tried, and the manifest whose outputs the contestants must agree on (the live manifest
+   * may emit wall-clock readings, which differ by design).
+   */
+  readonly live?: { readonly maxStreams: number; readonly checkManifest: object };
   /**
    * Samples and minimum warm-up runs per worker process, per runtime; for cold_start and stream: processes per
    * repeat. Every `samples` scenario also warms up for at least `warmupMs` in both runtimes (the same rule).
@@ -152,6 +155,24 @@ export function speechManifest(vad: 'FastVAD' | 'SileroVAD'): object {
 function streamHealthManifest(): object {
   const file = join(packageRoot(), 'examples', 'pipelines', 'stream-health.yaml');
   return parseYaml(readFileSync(file, 'utf8')) as object;
+}
+
+/**
+ * A stream-health manifest without its HealthEmitterNodes, whose events carry wall-clock times (`ts`) and judge
+ * drift from the frames' arrival: what is left (the analysers' events, stamped with stream time) must be the same
+ * in both executors.
+ */
+function withoutWallClock(manifest: object): object {
+  const m = manifest as {
+    nodes: { id: string; node_type: string }[];
+    connections?: { from: string; to: string }[];
+  };
+  const dropped = new Set(m.nodes.filter((n) => n.node_type === 'HealthEmitterNode').map((n) => n.id));
+  return {
+    ...m,
+    nodes: m.nodes.filter((n) => !dropped.has(n.id)),
+    connections: (m.connections ?? []).filter((c) => !dropped.has(c.from) && !dropped.has(c.to)),
+  };
 }
 
 /** The suite; `quick` trims sample counts (not the sizes the targets are stated at). */
@@ -398,7 +419,7 @@ export function pipelineScenarios(quick: boolean): PipelineScenario[] {
       kind: 'live',
       manifest: streamHealthManifest(),
       media: { sampleRate: 16_000, channels: 1, seconds: 4 },
-      live: { maxStreams: q(4096, 1024) },
+      live: { maxStreams: q(4096, 1024), checkManifest: withoutWallClock(streamHealthManifest()) },
       items: 0,
       headline: false,
       pitlane: { samples: 1, warmup: 0 },
