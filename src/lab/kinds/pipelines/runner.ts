@@ -233,7 +233,9 @@ async function runLiveRepeat(
     samples_ns: [(live.p50_us_at_1 ?? Number.NaN) * 1000],
     peak_rss_kb: Math.max(0, ...live.trials.map((t) => t.peak_rss_kb)),
     output_count: plain.stdout.split('\n').length - 1,
-    outputs_sha256: createHash('sha256').update(plain.stdout).digest('hex'),
+    // The analysers run side by side (a fan-out), and each executor interleaves their outputs its own way: the
+    // events are compared as a multiset (sorted lines).
+    outputs_sha256: createHash('sha256').update(plain.stdout.split('\n').sort().join('\n')).digest('hex'),
     live,
   };
 }
