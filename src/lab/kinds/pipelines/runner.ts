@@ -134,6 +134,7 @@ async function runRepeat(
   warmupMs: number,
 ): Promise<RepeatResult> {
   const plan = runtime === 'cpython' ? s.cpython : s.pitlane;
+  if (runtime === 'cpython' && s.referencePython !== undefined) python = s.referencePython;
   if (s.kind === 'live') return runLiveRepeat(runtime, s, files, python);
   if (s.kind === 'samples') {
     const args = [
@@ -274,8 +275,12 @@ export async function runPipelineSuite(options: PipelineSuiteOptions): Promise<P
       `unknown scenario ${unknown.join(', ')}; scenarios: ${all.map((s) => s.name).join(', ')}`,
     );
   }
+  // The media and live rows take minutes and need Debian's speech packages: a quick run (npm start) leaves them out
+  // unless they are named with --only.
   const scenarios =
-    options.only && options.only.length > 0 ? all.filter((s) => options.only?.includes(s.name)) : all;
+    options.only && options.only.length > 0
+      ? all.filter((s) => options.only?.includes(s.name))
+      : all.filter((s) => !options.quick || (s.kind !== 'media' && s.kind !== 'live'));
   const repeats = options.repeats ?? (options.quick ? 2 : 5);
   const warmupMs = options.quick ? 200 : 500;
   const environment = captureEnvironment({ python: options.python, repoDir: ROOT });

@@ -67,6 +67,11 @@ export interface PipelineScenario {
   /** Who runs it (default pitlane and the reference); Python scenarios add pitlane on each Python runtime. */
   readonly contestants?: readonly ('pitlane' | 'pitlane-cpython' | 'pitlane-pyodide' | 'cpython')[];
   readonly concurrent?: number;
+  /**
+   * The interpreter the reference must run this scenario on, when the suite's `--python` will not do: the speech
+   * rows need Debian's, the one with python3-pocketsphinx and numpy.
+   */
+  readonly referencePython?: string;
   /** media and live: the rate, channel count (and for live, length) the LibriVox speech is prepared at. */
   readonly media?: { readonly sampleRate: number; readonly channels: number; readonly seconds?: number };
   /**
@@ -390,10 +395,11 @@ export function pipelineScenarios(quick: boolean): PipelineScenario[] {
     {
       name: 'speech_48k',
       description:
-        'the speech pipeline (resample 48k stereo → 16k mono, chunk, energy VAD, utterances, PocketSphinx) over 25 s of LibriVox speech: whole `run -i`, transcripts compared and scored',
+        'the speech pipeline (resample 48k stereo → 16k mono, chunk, energy VAD, utterances, PocketSphinx) over 27 s of LibriVox speech: whole `run -i`, transcripts compared and scored; the reference on Debian’s python3, which has PocketSphinx and numpy',
       kind: 'media',
       manifest: speechManifest('FastVAD'),
       media: { sampleRate: 48_000, channels: 2 },
+      referencePython: '/usr/bin/python3',
       items: 0,
       headline: false,
       pitlane: { samples: 1, warmup: 0 },
@@ -419,6 +425,7 @@ export function pipelineScenarios(quick: boolean): PipelineScenario[] {
       kind: 'live',
       manifest: streamHealthManifest(),
       media: { sampleRate: 16_000, channels: 1, seconds: 4 },
+      referencePython: '/usr/bin/python3',
       live: { maxStreams: q(4096, 1024), checkManifest: withoutWallClock(streamHealthManifest()) },
       items: 0,
       headline: false,
