@@ -2,11 +2,11 @@
 // 16-bit) and files ffmpeg makes from it: frames, WAV output, raw PCM on stdin, other formats through ffmpeg, live
 // pacing, and the errors for bad audio.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { ffmpeg, PASS_MANIFEST } from './helpers/audio.mjs';
 import { jsonLines as lines } from './helpers/jsonl.mjs';
 import { PITLANE, pitlane, run } from './helpers.mjs';
 
@@ -18,14 +18,9 @@ let pass;
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'pitlane-audio-'));
   pass = join(dir, 'pass.yaml');
-  writeFileSync(pass, 'version: v1\nmetadata: {name: pass}\nnodes:\n  - {id: p, node_type: PassThrough}\n');
+  writeFileSync(pass, PASS_MANIFEST);
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-const ffmpeg = (...args) => {
-  const r = spawnSync('ffmpeg', ['-v', 'error', '-y', ...args]);
-  assert.equal(r.status, 0, `ffmpeg ${args.join(' ')}: ${r.stderr}`);
-};
 
 describe('pitlane run -i audio', () => {
   test('a WAV becomes 20 ms frames with timestamps; JSONL shows their metadata', async () => {

@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { ffmpeg, PASS_MANIFEST } from './helpers/audio.mjs';
 import { PITLANE, REFERENCE, ROOT, pitlane, reference, run } from './helpers.mjs';
 
 /** Node types (names and aliases) of the pitlane under test: a differential test of a node family is skipped
@@ -35,14 +36,9 @@ let pass;
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'pitlane-ref-audio-'));
   pass = join(dir, 'pass.yaml');
-  writeFileSync(pass, 'version: v1\nmetadata: {name: pass}\nnodes:\n  - {id: p, node_type: PassThrough}\n');
+  writeFileSync(pass, PASS_MANIFEST);
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-const ffmpeg = (...args) => {
-  const r = spawnSync('ffmpeg', ['-v', 'error', '-y', ...args]);
-  assert.equal(r.status, 0, `ffmpeg ${args.join(' ')}: ${r.stderr}`);
-};
 
 /** Runs both CLIs with the same arguments (and stdin); asserts the same exit code and stdout; returns both. */
 async function both(args, opts) {
