@@ -5,6 +5,7 @@
  * stdin as raw PCM when `--sample-rate` is given, else as JSONL.
  */
 import type { AudioFrame } from '../core/audio.js';
+import type { ItemGroup } from '../core/item-group.js';
 import type { Manifest } from '../pipeline/manifest.js';
 import { UsageError } from '../core/errors.js';
 import {
@@ -80,7 +81,7 @@ export function runAudioFrames(
   opts: AudioInputOptions,
   signal: AbortSignal,
   onBehind: (dropped: number, lateMs: number, slots: number) => void,
-): AsyncGenerator<AudioFrame> {
+): AsyncGenerator<AudioFrame | ItemGroup<AudioFrame>> {
   return audioInputFrames(spec, {
     signal,
     onBehind,

@@ -19,6 +19,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AudioFrame, monotonicUs } from '../core/audio.js';
 import { AudioInputError } from '../core/errors.js';
+import { ItemGroup } from '../core/item-group.js';
 import { looksLikeWav, readWavFile } from './wav.js';
 
 /** Raw PCM sample encodings accepted on `-i -` (RemoteMedia's is f32le). */
@@ -88,7 +89,7 @@ export const AUDIO_FILE_EXTENSIONS: readonly string[] = [
 export async function* audioInputFrames(
   spec: AudioInputSpec,
   options: AudioFramingOptions = {},
-): AsyncGenerator<AudioFrame> {
+): AsyncGenerator<AudioFrame | ItemGroup<AudioFrame>> {
   const source = await openAudio(spec, options.signal);
   try {
     yield* frameAudio(source, options);
@@ -262,7 +263,10 @@ function lastLine(text: string): string {
 }
 
 /** Cuts the chunks into frames and releases them (at wall-clock speed when live). */
-async function* frameAudio(source: AudioStream, options: AudioFramingOptions): AsyncGenerator<AudioFrame> {
+async function* frameAudio(
+  source: AudioStream,
+  options: AudioFramingOptions,
+): AsyncGenerator<AudioFrame | ItemGroup<AudioFrame>> {
   const { sampleRate: rate, channels } = source;
   const perFrame =
     options.frameSamples ?? Math.max(1, Math.round((rate * (options.frameMs ?? DEFAULT_FRAME_MS)) / 1000));
@@ -271,34 +275,30 @@ async function* frameAudio(source: AudioStream, options: AudioFramingOptions): A
   const signal = options.signal;
   let position = 0; // samples per channel emitted so far
   let pending: Float32Array | null = null; // the start of a frame that spans chunks
-  // The live clock starts once the pipeline has taken the first frame of every stream: start-up (node
-  // initialisation, cold code) is not counted as falling behind.
+  // The live clock starts once the pipeline has taken the first frame of every stream (see `due`): start-up
+  // (node initialisation, cold code) is not counted as falling behind.
   let started = Number.NaN;
   let dropped = 0; // frames (of every stream)
   let droppedSlots = 0; // frame times dropped
   const streams = options.streams ?? 1;
   const ids = streams > 1 ? Array.from({ length: streams }, (_, i) => `s${i}`) : [streamId];
-  /** The frame at `position`, once per stream; advances the position. */
-  function* make(samples: Float32Array): Generator<AudioFrame> {
+  /** The frame at `position`, once per stream (a group of them with several streams); advances the position. */
+  function make(samples: Float32Array): AudioFrame | ItemGroup<AudioFrame> {
     const timestampUs = Math.round((position / rate) * 1e6);
-    const first = position === 0;
     position += samples.length / channels;
-    for (const id of ids) {
-      yield new AudioFrame(samples, {
-        sampleRate: rate,
-        channels,
-        streamId: id,
-        timestampUs,
-        arrivalTsUs: monotonicUs(),
-      });
-    }
-    // Here the pipeline has taken the whole first slot: the clock starts as if that slot was released now, so
-    // the next frame is due one frame later.
-    if (first) started = performance.now();
+    // Every stream's frame of this slot arrives now, as from N microphones at once: the frames the pipeline takes
+    // later wait behind the others, and that wait is part of their latency.
+    const arrivalTsUs = monotonicUs();
+    const frame = (id: string | undefined): AudioFrame =>
+      new AudioFrame(samples, { sampleRate: rate, channels, streamId: id, timestampUs, arrivalTsUs });
+    return ids.length === 1 ? frame(ids[0]) : new ItemGroup(ids.map(frame));
   }
   /** For a live source: waits until the frame at `position` is due; drops frames that fell due meanwhile. */
   const due = async (frameSamples: number): Promise<boolean> => {
-    if (options.realtime !== true || Number.isNaN(started)) return true;
+    if (options.realtime !== true || position === 0) return true;
+    // Here the pipeline has taken the whole first slot: the clock starts as if that slot was released now, so
+    // this frame is due one frame later.
+    if (Number.isNaN(started)) started = performance.now();
     const dueAt = started + (position / rate) * 1000;
     const now = performance.now();
     if (now < dueAt) {
@@ -331,18 +331,18 @@ async function* frameAudio(source: AudioStream, options: AudioFramingOptions): A
       }
       pending = null;
       if (signal?.aborted === true) return;
-      if (await due(perFrame)) yield* make(joined);
+      if (await due(perFrame)) yield make(joined);
     }
     while (chunk.length - at >= want) {
       if (signal?.aborted === true) return;
       const samples = chunk.subarray(at, at + want);
       at += want;
-      if (await due(perFrame)) yield* make(samples);
+      if (await due(perFrame)) yield make(samples);
     }
     if (at < chunk.length) pending = chunk.slice(at);
   }
   if (pending !== null && pending.length > 0 && signal?.aborted !== true) {
-    if (await due(pending.length / channels)) yield* make(pending);
+    if (await due(pending.length / channels)) yield make(pending);
   }
 }
 

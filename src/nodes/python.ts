@@ -121,13 +121,17 @@ export interface PythonNodeSettings {
 
 class PythonNode implements PipelineNode {
   private instance: PythonNodeInstance | null = null;
+  /** A pool of CPython workers takes a batch per free worker. */
+  readonly concurrency: number;
 
   constructor(
     private readonly ctx: NodeContext<unknown>,
     private readonly source: PythonNodeSource,
     private readonly choice: RuntimeChoice,
     private readonly settings: PythonNodeSettings,
-  ) {}
+  ) {
+    this.concurrency = choice.runtime === 'cpython' ? settings.poolSize : 1;
+  }
 
   async initialize(): Promise<void> {
     const { timeoutMs, poolSize, python } = this.settings;

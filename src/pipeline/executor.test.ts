@@ -402,6 +402,65 @@ describe('executor', () => {
     assert.equal(r.stats[2].errors, 1);
   });
 
+  test(
+    'a pool (concurrency 2) starts a batch while an earlier one runs; outputs and error records stay in order',
+    { timeout: 10_000 },
+    async () => {
+      // Item 0's batch finishes only once a later batch has started: a node runner that waits for each batch before
+      // the next would never finish it (the test would time out).
+      let laterStarted: () => void = () => undefined;
+      const started = new Promise<void>((resolve) => {
+        laterStarted = resolve;
+      });
+      const batches: number[][] = [];
+      let inFlight = 0;
+      let most = 0;
+      const m = customChain(
+        [
+          ['s', 'DataSource', { items: [0, 1, 2, 'x', 3, 4, 5, 6, 7] }],
+          ['c', 'Calculator', { operation: 'add', operand: 0 }],
+          custom('p', 'pool'),
+          ['k', 'DataSink'],
+        ],
+        {
+          pool: (): PipelineNode => ({
+            concurrency: 2,
+            process: () => {
+              throw new Error('process must not be called on a batching node');
+            },
+            processBatch: async (items) => {
+              batches.push(items as number[]);
+              most = Math.max(most, ++inFlight);
+              if (items.includes(0)) await started;
+              else laterStarted();
+              await sleep(1);
+              inFlight--;
+              return items.map((x) =>
+                x === 5 ? { ok: false, error: new Error('five') } : { ok: true, output: x },
+              );
+            },
+          }),
+        },
+      );
+      const r = await runPipeline(m, { onError: 'skip' });
+      assert.equal(r.state, 'completed');
+      assert.equal(most, 2, `two batches ran at once: ${JSON.stringify(batches)}`);
+      assert.ok(batches.length > 1 && batches.length <= 9);
+      assert.deepEqual(batches.flat(), [0, 1, 2, 3, 4, 5, 6, 7], 'each item in one batch, in order');
+      const errors = (r.outputs as { $error?: { node: string; item_index: number | null } }[])
+        .filter((o) => typeof o === 'object')
+        .map((o) => [o.$error?.node, o.$error?.item_index]);
+      assert.deepEqual(errors, [
+        ['c', 3],
+        ['p', 5],
+      ]);
+      assert.deepEqual(
+        r.outputs.map((o) => (typeof o === 'object' ? 'E' : o)),
+        [0, 1, 2, 'E', 3, 4, 'E', 6, 7],
+      );
+    },
+  );
+
   test('without a DataSource, entry nodes read the input stream', async () => {
     const m = manifestOf(
       chain([

@@ -2,7 +2,9 @@
  * NodeRunner drives one processing node: the synchronous fast path (an idle node's plain return value goes
  * straight on in the caller's stack), its bounded input queue, and the async pump that drains the queue in
  * order once the node is busy (a promise, an async iterator, a blocked successor), hands batching nodes
- * everything waiting (up to MAX_BATCH), and runs `flush` at end of stream.
+ * everything waiting (up to MAX_BATCH), and runs `flush` at end of stream. A batching node with `concurrency` > 1
+ * (a pool of workers) gets a new batch whenever one of its batches is done, while others still run: a share of
+ * what waits (guided scheduling, so a long item does not hold the items behind it), outputs in order.
  */
 import { performance } from 'node:perf_hooks';
 import { toError } from '../core/errors.js';
@@ -24,6 +26,14 @@ function isAsyncIterator(v: object): v is AsyncIterable<unknown> {
   return Symbol.asyncIterator in v;
 }
 
+/** A batch of a concurrent batching node, or an error record that waits its turn between batches. */
+interface InFlight {
+  readonly items: readonly unknown[];
+  readonly firstIndex: number;
+  readonly record: ErrorRecord | null;
+  readonly done: Promise<readonly BatchItemResult[]>;
+}
+
 /** Drives one processing node: the synchronous fast path, its queue, and its async pump. */
 export class NodeRunner extends Stage implements Successor {
   readonly queue: EdgeQueue;
@@ -40,6 +50,12 @@ export class NodeRunner extends Stage implements Successor {
    */
   boundary = false;
   private idleWaiters: (() => void)[] = [];
+  /** Batches in flight, and error records waiting their turn, in item order (concurrent batching only). */
+  private readonly inFlight: InFlight[] = [];
+  /** Batches of inFlight still running. */
+  private running = 0;
+  /** Batches the node may have in flight (1 unless it is a pool). */
+  private readonly concurrency: number;
 
   constructor(
     id: string,
@@ -52,11 +68,17 @@ export class NodeRunner extends Stage implements Successor {
     super(id, typeName, run);
     this.queue = new EdgeQueue(capacity, policy);
     this.batched = node.processBatch !== undefined;
+    this.concurrency = this.batched ? Math.max(1, Math.floor(node.concurrency ?? 1)) : 1;
   }
 
   /** Takes one item. Returns a Blocker when the producer must wait before sending more. */
   push(item: unknown): Blocker | null {
-    if (this.busy) return this.dead ? null : this.queue.push(item);
+    if (this.busy) {
+      if (this.dead) return null;
+      const b = this.queue.push(item);
+      if (this.concurrency > 1) this.dispatch();
+      return b;
+    }
     if (this.boundary) return this.deferPush(item);
     if (this.batched) {
       // A batching node is asynchronous: its batch starts after a microtask, so the items a source emits in the
@@ -197,6 +219,10 @@ export class NodeRunner extends Stage implements Successor {
   private async pump(current: Promise<void>): Promise<void> {
     try {
       await current;
+      if (this.concurrency > 1) {
+        await this.pumpConcurrent();
+        return;
+      }
       while (!this.dead && this.queue.length > 0) {
         if (this.batched && !(this.queue.peek() instanceof ErrorRecord)) {
           // Everything waiting, up to the next error record (which must keep its place in the order).
@@ -238,6 +264,63 @@ export class NodeRunner extends Stage implements Successor {
     }
   }
 
+  /** Concurrent batching: delivers the batches in order as they finish, starting new ones as others end. */
+  private async pumpConcurrent(): Promise<void> {
+    this.dispatch();
+    while (this.inFlight.length > 0) {
+      const head = this.inFlight[0] as InFlight;
+      const results = await head.done;
+      this.inFlight.shift();
+      if (this.dead) return;
+      if (head.record !== null) {
+        const b = this.passError(head.record);
+        if (b !== null) await b.whenReady();
+      } else {
+        await this.deliver(head.items, results, head.firstIndex);
+      }
+      this.dispatch();
+    }
+  }
+
+  /**
+   * Starts batches while fewer than `concurrency` run: each takes its share of what waits (at least one item, at
+   * most MAX_BATCH, never past an error record, which keeps its place in the order).
+   */
+  private dispatch(): void {
+    const node = this.node as Required<Pick<PipelineNode, 'processBatch'>>;
+    while (!this.dead && this.queue.length > 0 && this.running < this.concurrency) {
+      if (this.queue.peek() instanceof ErrorRecord) {
+        const record = this.queue.shift() as ErrorRecord;
+        this.inFlight.push({ items: [], firstIndex: 0, record, done: Promise.resolve([]) });
+        continue;
+      }
+      const share = Math.min(MAX_BATCH, Math.ceil(this.queue.length / this.concurrency));
+      const items: unknown[] = [];
+      while (items.length < share && this.queue.length > 0 && !(this.queue.peek() instanceof ErrorRecord)) {
+        items.push(this.queue.shift());
+      }
+      const firstIndex = this.received;
+      this.received += items.length;
+      this.running++;
+      const started = this.run.timing ? performance.now() : 0;
+      const done = (async (): Promise<readonly BatchItemResult[]> => {
+        try {
+          return await node.processBatch(items);
+        } catch (e) {
+          return items.map(() => ({ ok: false, error: e }));
+        } finally {
+          if (this.run.timing) this.timeMs += performance.now() - started;
+          this.running--;
+          // A pool slot is free: start the next batch now, whether or not the batches before it are done.
+          queueMicrotask(() => {
+            this.dispatch();
+          });
+        }
+      })();
+      this.inFlight.push({ items, firstIndex, record: null, done });
+    }
+  }
+
   private settle(): void {
     if (this.dead) return;
     this.busy = false;
@@ -261,6 +344,15 @@ export class NodeRunner extends Stage implements Successor {
     } finally {
       if (this.run.timing) this.timeMs += performance.now() - started;
     }
+    await this.deliver(items, results, firstIndex);
+  }
+
+  /** Delivers each item's output or error of a batch, in order. */
+  private async deliver(
+    items: readonly unknown[],
+    results: readonly BatchItemResult[],
+    firstIndex: number,
+  ): Promise<void> {
     for (let i = 0; i < items.length; i++) {
       if (this.dead) return;
       const r = results[i] ?? {

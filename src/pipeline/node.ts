@@ -32,6 +32,11 @@ export interface PipelineNode {
    * order; each result is that item's output (same convention as `process`) or its error.
    */
   processBatch?(items: readonly unknown[]): Promise<readonly BatchItemResult[]>;
+  /**
+   * Batches `processBatch` may have in flight at once (a pool of workers; default 1). With more than one, a batch
+   * starts as soon as one is free, even while an earlier one is still running, and outputs are delivered in order.
+   */
+  readonly concurrency?: number;
   /** One line about how the node runs, for `--stats` and benchmark results (e.g. the Python runtime chosen). */
   describe?(): string;
 }

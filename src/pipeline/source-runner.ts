@@ -1,8 +1,9 @@
 /**
  * SourceRunner drives one source's item loop (an array, an iterable, or an async iterable such as the input
- * stream), waiting on blockers for backpressure and yielding to the event loop every YIELD_EVERY items so
+ * stream, whose ItemGroups are emitted item by item in one turn), waiting on blockers for backpressure and yielding to the event loop every YIELD_EVERY items so
  * signals and I/O get through. Unparsable input lines become item errors of the entry node.
  */
+import { ItemGroup } from '../core/item-group.js';
 import type { Blocker } from './edge-queue.js';
 import { InputParseFailure, type SourceNode } from './node.js';
 import type { NodeRunner } from './node-runner.js';
@@ -34,6 +35,17 @@ export class SourceRunner extends Stage {
     }
   }
 
+  /** Emits the items of a group in this turn; the last blocker, if any, holds the next one back. */
+  private emitGroup(items: readonly unknown[]): Blocker | null {
+    let blocked: Blocker | null = null;
+    for (let i = 0; i < items.length; i++) {
+      if (this.run.stopped) return null;
+      const b = this.emit(items[i]);
+      if (b !== null) blocked = b;
+    }
+    return blocked;
+  }
+
   private async loop(input: AsyncIterable<unknown> | undefined): Promise<void> {
     const items = this.node.items(this.node.readsInput ? input : undefined);
     const run = this.run;
@@ -60,6 +72,8 @@ export class SourceRunner extends Stage {
             this.entry !== null
               ? this.entry.rejectArriving(message, v.text)
               : this.reject(new Error(message), v.text, at);
+        } else if (v instanceof ItemGroup) {
+          b = this.emitGroup(v.items);
         } else {
           b = this.emit(v);
         }

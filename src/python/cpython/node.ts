@@ -99,16 +99,18 @@ class CPythonNode implements PythonNodeInstance {
     if (items.length === 0) return [];
     const n = this.slots.length;
     if (n === 1) return keepArrival(items, await (this.slots[0] as WorkerSlot).processBatch(items));
-    // A pool: contiguous chunks on consecutive slots, results concatenated in order.
-    const chunks = Math.min(n, items.length);
+    // A pool: contiguous chunks on the idle slots (on consecutive slots when none is idle), results concatenated
+    // in order. The executor hands a pool a batch whenever a slot is free (the node's concurrency).
+    const idle = this.slots.filter((slot) => slot.pending === 0);
+    const chunks = Math.min(idle.length > 0 ? idle.length : n, items.length);
     const size = Math.ceil(items.length / chunks);
     const parts: Promise<PythonCallResult[]>[] = [];
     for (let start = 0, k = 0; start < items.length; start += size, k++) {
-      parts.push(
-        (this.slots[(this.next + k) % n] as WorkerSlot).processBatch(items.slice(start, start + size)),
-      );
+      const slot =
+        idle.length > 0 ? (idle[k] as WorkerSlot) : (this.slots[(this.next + k) % n] as WorkerSlot);
+      parts.push(slot.processBatch(items.slice(start, start + size)));
     }
-    this.next = (this.next + parts.length) % n;
+    if (idle.length === 0) this.next = (this.next + parts.length) % n;
     return keepArrival(items, (await Promise.all(parts)).flat());
   }
 

@@ -71,6 +71,8 @@ export class WorkerSlot {
   /** Set when a replacement worker could not start its node: every later item fails with this. */
   private broken: PythonException | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Jobs queued or running on this slot. */
+  pending = 0;
   /** Whether the class defines flush() (known after the first start). */
   hasFlush = true;
 
@@ -131,7 +133,10 @@ export class WorkerSlot {
   }
 
   private enqueue<T>(job: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(job);
+    this.pending++;
+    const run = this.queue.then(job).finally(() => {
+      this.pending--;
+    });
     this.queue = run.catch(() => undefined);
     return run;
   }
