@@ -14,6 +14,8 @@ await build({
     // Every inference thread (embedder, tensor model, tokenizer) starts from this one entry.
     'thread-worker': 'src/inference/backends/thread-worker.ts',
     'pyodide-thread': 'src/python/pyodide/pyodide-thread.ts',
+    // `pitlane run --streams N` splits the streams over threads that start here.
+    'run-shard-thread': 'src/cli/run-shard-thread.ts',
   },
   outdir: 'dist/bundle',
   bundle: true,

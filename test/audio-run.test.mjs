@@ -80,7 +80,18 @@ describe('pitlane run -i audio', () => {
   });
 
   test('--streams N replays the input as N streams with their own ids, frame by frame', async () => {
-    const r = await pitlane(['run', pass, '-i', CLIP, '--streams', '3', '--frame-ms', '500']);
+    const r = await pitlane([
+      'run',
+      pass,
+      '-i',
+      CLIP,
+      '--streams',
+      '3',
+      '--frame-ms',
+      '500',
+      '--threads',
+      '1',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const frames = lines(r.stdout);
     assert.deepEqual(
@@ -99,6 +110,66 @@ describe('pitlane run -i audio', () => {
         CLIP_SAMPLES,
       );
     }
+  });
+
+  test('--streams N on threads: each takes a share of the streams; outputs and counters are those of one thread', async () => {
+    // Analysers of the stream-health example (their events carry stream time, not the wall clock).
+    const noClock = join(dir, 'analysers.yaml');
+    writeFileSync(
+      noClock,
+      [
+        'version: v1',
+        'metadata: {name: analysers}',
+        'nodes:',
+        '  - {id: level, node_type: AudioLevelNode}',
+        '  - {id: silence, node_type: SilenceDetectorNode}',
+        '  - {id: clipping, node_type: ClippingDetectorNode}',
+        '',
+      ].join('\n'),
+    );
+    const args = ['run', noClock, '-i', CLIP, '--streams', '5', '--json-stats'];
+    const [one, two] = await Promise.all([
+      pitlane([...args, '--threads', '1']),
+      pitlane([...args, '--threads', '2']),
+    ]);
+    assert.equal(one.code + two.code, 0, one.stderr + two.stderr);
+    const sorted = (text) => text.trim().split('\n').sort();
+    assert.deepEqual(sorted(two.stdout), sorted(one.stdout));
+    const [a, b] = [one, two].map((r) => JSON.parse(r.stderr.trim().split('\n').at(-1)));
+    assert.equal(b.threads, 2);
+    assert.equal(a.threads, undefined);
+    assert.deepEqual(
+      b.nodes.map((n) => [n.id, n.received, n.emitted]),
+      a.nodes.map((n) => [n.id, n.received, n.emitted]),
+    );
+    assert.equal(b.nodes[0].received, 5 * Math.ceil(CLIP_SAMPLES / 320));
+    assert.equal(b.frame_latency.count, a.frame_latency.count);
+    // Per stream, outputs keep their order.
+    const times = (text, id) =>
+      lines(text)
+        .filter((e) => e.stream_id === id)
+        .map((e) => e.timestamp_us);
+    assert.deepEqual(times(two.stdout, 's4'), times(one.stdout, 's4'));
+  });
+
+  test('--threads: only for several streams of an audio input, and only to JSONL', async () => {
+    const lone = await pitlane(['run', pass, '-i', CLIP, '--threads', '2']);
+    assert.equal(lone.code, 2);
+    assert.match(lone.stderr, /--threads splits the streams of an audio input: give it with --streams N/);
+    const wav = await pitlane([
+      'run',
+      pass,
+      '-i',
+      CLIP,
+      '--streams',
+      '2',
+      '--threads',
+      '2',
+      '-o',
+      join(dir, 'x.wav'),
+    ]);
+    assert.equal(wav.code, 2);
+    assert.match(wav.stderr, /--threads needs a JSONL output/);
   });
 
   test('other formats go through ffmpeg: 48 kHz stereo FLAC keeps its rate and channels', async () => {
@@ -177,6 +248,23 @@ describe('pitlane run -i audio', () => {
     // Pacing is the behaviour asked for: the last frame is not released before its time in the audio (the clock
     // starts when the first frame is taken, so 24 frame times of 20 ms follow it).
     assert.ok(stats.duration_ms >= 480, `${stats.duration_ms} ms for 0.5 s of audio`);
+  });
+
+  test('--warmup S: the first S seconds of a live run are processed and written, but not timed', async () => {
+    const two = join(dir, 'two-seconds.wav');
+    ffmpeg('-i', CLIP, '-t', '2', two);
+    const r = await pitlane(['run', pass, '-i', two, '--realtime', '--warmup', '1', '--json-stats']);
+    assert.equal(r.code, 0, r.stderr);
+    const stats = JSON.parse(r.stderr.trim().split('\n').at(-1));
+    assert.equal(lines(r.stdout).length + stats.frames_dropped_behind, 100);
+    // Frames from 1 s on: 50 of the 100 (one dropped by a loaded machine after the warm-up would be counted).
+    assert.equal(stats.frame_latency.count + stats.frames_dropped_behind, 50);
+    const notLive = await pitlane(['run', pass, '-i', two, '--warmup', '1']);
+    assert.equal(notLive.code, 2);
+    assert.match(
+      notLive.stderr,
+      /--warmup applies to a live run: give it with --realtime and an audio input/,
+    );
   });
 
   test('a live pipeline that cannot keep up drops its oldest frames, counts them and warns', async () => {

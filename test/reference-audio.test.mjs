@@ -156,9 +156,11 @@ describe('reference executor: audio in and out like pitlane run', () => {
     }
   });
 
-  test('--streams N replays the input as N streams, frame by frame, as pitlane does', async () => {
-    const { p } = await both([pass, '-i', CLIP, '--streams', '3', '--frame-ms', '7', '--audio-samples']);
-    assert.equal(p.code, 0, p.stderr);
+  test('--streams N replays the input as N streams, frame by frame, as pitlane does on one thread', async () => {
+    const args = ['run', pass, '-i', CLIP, '--streams', '3', '--frame-ms', '7', '--audio-samples'];
+    const [p, r] = await Promise.all([pitlane([...args, '--threads', '1']), reference(args)]);
+    assert.equal(p.code + r.code, 0, p.stderr + r.stderr);
+    assert.equal(r.stdout, p.stdout);
     assert.match(p.stdout, /"stream_id":"s2"/);
   });
 
@@ -195,6 +197,26 @@ describe('reference executor: audio in and out like pitlane run', () => {
       ref.nodes.map((n) => [n.id, n.type]),
       pl.nodes.map((n) => [n.id, n.type]),
     );
+  });
+
+  test('--warmup S: both leave the first S seconds of a live run out of the latency, and only those', async () => {
+    const two = join(dir, 'two-seconds-live.wav');
+    ffmpeg('-i', CLIP, '-t', '2', two);
+    const args = ['run', pass, '-i', two, '--realtime', '--warmup', '1', '--streams', '2', '--json-stats'];
+    const [p, r] = await Promise.all([pitlane([...args, '--threads', '1']), reference(args)]);
+    assert.equal(p.code + r.code, 0, p.stderr + r.stderr);
+    for (const [who, run] of [
+      ['pitlane', p],
+      ['reference', r],
+    ]) {
+      const stats = JSON.parse(run.stderr.trim().split('\n').at(-1));
+      // 2 streams × 50 frames after the first second (a frame dropped by a loaded machine is counted instead).
+      assert.equal(stats.frame_latency.count + stats.frames_dropped_behind, 100, who);
+      assert.equal(run.stdout.trim().split('\n').length + stats.frames_dropped_behind, 200, who);
+    }
+    const notLive = await reference(['run', pass, '-i', two, '--warmup', '1']);
+    assert.equal(notLive.code, 2);
+    assert.match(notLive.stderr, /--warmup applies to a live run/);
   });
 
   test('--stats reports per-frame latency under pitlane --json-stats key names', async () => {

@@ -124,9 +124,19 @@ function buildProgram(setExit: (code: number) => void): Command {
       'release audio frames at wall-clock speed, like a live source; frames the pipeline cannot take in time are dropped and counted, with a warning',
     )
     .option(
+      '--warmup <seconds>',
+      'with --realtime: the first SECONDS of the input warm the pipeline up (its frames are processed and written) and are left out of frame latency and frames dropped behind, as a load test leaves out its warm-up (default 0)',
+      nonNegativeNumber('--warmup', false),
+    )
+    .option(
       '--streams <n>',
       'replay the audio input as N concurrent streams (stream ids s0..s{N-1}), released together: a load test of a live pipeline with --realtime',
       positiveInt('--streams'),
+    )
+    .option(
+      '--threads <n>',
+      'with --streams: threads the streams are split over, each running the pipeline on its share (default: one per CPU core, at most one per stream; 1 runs every stream on the main thread)',
+      positiveInt('--threads'),
     )
     .option('--audio-samples', 'write the samples of audio outputs into JSONL (base64 of little-endian f32)')
     .addOption(

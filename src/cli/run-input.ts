@@ -31,6 +31,8 @@ export interface AudioInputOptions {
   chunkSize?: number;
   realtime?: boolean;
   streams?: number;
+  /** Seconds of a live input left out of latency and drop counts (`--warmup`). */
+  warmup?: number;
 }
 
 /** How the input will be read. */
@@ -81,12 +83,20 @@ export function runAudioFrames(
   opts: AudioInputOptions,
   signal: AbortSignal,
   onBehind: (dropped: number, lateMs: number, slots: number) => void,
+  onWarm?: (arrivalUs: number) => void,
+  streamIds?: readonly string[],
 ): AsyncGenerator<AudioFrame | ItemGroup<AudioFrame>> {
   return audioInputFrames(spec, {
     signal,
     onBehind,
     realtime: opts.realtime === true,
-    ...(opts.streams !== undefined ? { streams: opts.streams } : {}),
+    ...(streamIds !== undefined
+      ? { streamIds }
+      : opts.streams !== undefined
+        ? { streams: opts.streams }
+        : {}),
+    ...(opts.warmup !== undefined ? { warmupMs: opts.warmup * 1000 } : {}),
+    ...(onWarm !== undefined ? { onWarm } : {}),
     ...(opts.chunkSize !== undefined ? { frameSamples: opts.chunkSize } : {}),
     ...(opts.frameMs !== undefined ? { frameMs: opts.frameMs } : {}),
   });

@@ -12,7 +12,7 @@ import { FrameLatency } from '../media/frame-latency.js';
 import { formatSrtCue } from '../media/srt.js';
 import { WAV_HEADER_BYTES, wavHeader, wavSampleBytes, type WavSampleFormat } from '../media/wav.js';
 import type { Blocker } from '../pipeline/edge-queue.js';
-import { JsonlWriter } from '../pipeline/jsonl.js';
+import { JsonlWriter, type TextSink } from '../pipeline/jsonl.js';
 import { OutputFile } from './output-file.js';
 
 /** Output options of `pitlane run`. */
@@ -32,9 +32,12 @@ export class RunOutputs {
   private readonly srt: OutputFile | null = null;
   private cues = 0;
 
-  constructor(name: string, opts: RunOutputOptions, onFailure: (error: unknown) => void) {
-    const lower = name.toLowerCase();
-    if (lower.endsWith('.wav') || lower.endsWith('.srt')) {
+  /** `name` is the `-o` value, or where a shard of a threaded run sends its JSONL text. */
+  constructor(name: string | TextSink, opts: RunOutputOptions, onFailure: (error: unknown) => void) {
+    const lower = typeof name === 'string' ? name.toLowerCase() : '';
+    if (typeof name !== 'string') {
+      this.jsonl = new JsonlWriter(name, onFailure);
+    } else if (lower.endsWith('.wav') || lower.endsWith('.srt')) {
       const file = OutputFile.open(name);
       this.files.push(file);
       if (lower.endsWith('.wav')) this.wav = new WavOutput(file, opts.wavFormat ?? 's16');

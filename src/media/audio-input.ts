@@ -59,6 +59,15 @@ export interface AudioFramingOptions {
    * dropped so far (of every stream), how late, and frame times dropped so far.
    */
   readonly onBehind?: (dropped: number, lateMs: number, slots: number) => void;
+  /**
+   * Live: audio at the start (ms of stream time) that warms the pipeline up. Frames dropped in it are not counted
+   * (nor reported through onBehind), and `onWarm` gets the arrival time of the first frame after it, from which
+   * latency counts.
+   */
+  readonly warmupMs?: number;
+  /** The ids of the streams (one frame each per slot); overrides `streams` and `streamId`. */
+  readonly streamIds?: readonly string[];
+  readonly onWarm?: (arrivalUs: number) => void;
 }
 
 /** Default frame length. */
@@ -281,14 +290,22 @@ async function* frameAudio(
   let dropped = 0; // frames (of every stream)
   let droppedSlots = 0; // frame times dropped
   const streams = options.streams ?? 1;
-  const ids = streams > 1 ? Array.from({ length: streams }, (_, i) => `s${i}`) : [streamId];
+  const ids: readonly (string | undefined)[] =
+    options.streamIds ?? (streams > 1 ? Array.from({ length: streams }, (_, i) => `s${i}`) : [streamId]);
+  const warmSamples = Math.round((rate * (options.warmupMs ?? 0)) / 1000);
+  let warm = warmSamples === 0;
   /** The frame at `position`, once per stream (a group of them with several streams); advances the position. */
   function make(samples: Float32Array): AudioFrame | ItemGroup<AudioFrame> {
     const timestampUs = Math.round((position / rate) * 1e6);
+    const at = position;
     position += samples.length / channels;
     // Every stream's frame of this slot arrives now, as from N microphones at once: the frames the pipeline takes
     // later wait behind the others, and that wait is part of their latency.
     const arrivalTsUs = monotonicUs();
+    if (!warm && at >= warmSamples) {
+      warm = true;
+      options.onWarm?.(arrivalTsUs);
+    }
     const frame = (id: string | undefined): AudioFrame =>
       new AudioFrame(samples, { sampleRate: rate, channels, streamId: id, timestampUs, arrivalTsUs });
     return ids.length === 1 ? frame(ids[0]) : new ItemGroup(ids.map(frame));
@@ -308,8 +325,10 @@ async function* frameAudio(
     const late = now - dueAt;
     const frameMs = (frameSamples / rate) * 1000;
     if (late >= frameMs) {
-      // This frame's slot is over: drop it (the next one is due or overdue) and count it.
+      // This frame's slot is over: drop it (the next one is due or overdue) and count it, past the warm-up.
+      const inWarmup = position < warmSamples;
       position += frameSamples;
+      if (inWarmup) return false;
       dropped += ids.length;
       droppedSlots++;
       options.onBehind?.(dropped, late, droppedSlots);

@@ -19,6 +19,16 @@ export interface FrameLatencySummary {
 
 const HIGHEST_NS = 3_600_000_000_000; // one hour
 
+/** An empty histogram of nanoseconds, 1 ns to an hour, 3 significant digits. */
+function newHistogram(hdr: typeof import('hdr-histogram-js')): Histogram {
+  return hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: HIGHEST_NS,
+    numberOfSignificantValueDigits: 3,
+    useWebAssembly: false,
+  });
+}
+
 /**
  * The histogram library (300 KB of code) is loaded when the first timed output arrives, so a JSON pipeline's run
  * never pays for it; latencies observed while it loads are kept and recorded once it is there.
@@ -27,6 +37,18 @@ export class FrameLatency {
   private h: Histogram | null = null;
   private loading: Promise<void> | null = null;
   private pending: number[] = [];
+  /** Outputs of frames that arrived before this (µs) are not recorded: a live run's warm-up. */
+  private fromUs = Number.NEGATIVE_INFINITY;
+
+  /**
+   * Forgets what was recorded (the warm-up of a live run, `--warmup`) and from now on records only outputs of
+   * frames that arrived at `arrivalUs` or later.
+   */
+  countFrom(arrivalUs: number): void {
+    this.fromUs = arrivalUs;
+    this.pending = [];
+    this.h?.reset();
+  }
 
   /**
    * Records the latency of an output that carries an arrival time (an audio frame, or an item a node marked with
@@ -34,7 +56,7 @@ export class FrameLatency {
    */
   observe(output: unknown): void {
     const arrival = arrivalOf(output);
-    if (arrival === undefined) return;
+    if (arrival === undefined || arrival < this.fromUs) return;
     const ns = Math.round((monotonicUs() - arrival) * 1000);
     const value = ns < 1 ? 1 : ns > HIGHEST_NS ? HIGHEST_NS : ns;
     if (this.h !== null) {
@@ -44,17 +66,28 @@ export class FrameLatency {
     this.pending.push(value);
     this.loading ??= import('hdr-histogram-js').then((loaded) => {
       // A CommonJS module: its exports are the default export (bundled or not).
-      const hdr = loaded.default;
-      const h = hdr.build({
-        lowestDiscernibleValue: 1,
-        highestTrackableValue: HIGHEST_NS,
-        numberOfSignificantValueDigits: 3,
-        useWebAssembly: false,
-      });
+      const h = newHistogram(loaded.default);
       for (const v of this.pending) h.recordValue(v);
       this.pending = [];
       this.h = h;
     });
+  }
+
+  /** The recorded latencies, compressed (HdrHistogram's base64 form), for `add` in another thread; null if none. */
+  async encoded(): Promise<string | null> {
+    await this.loading;
+    if (this.h === null || this.h.totalCount === 0) return null;
+    const hdr = (await import('hdr-histogram-js')).default;
+    return hdr.encodeIntoCompressedBase64(this.h);
+  }
+
+  /** Adds the latencies another FrameLatency `encoded` (a shard of a threaded run). */
+  async add(encoded: string): Promise<void> {
+    const hdr = (await import('hdr-histogram-js')).default;
+    const other = hdr.decodeFromCompressedBase64(encoded, 32, false);
+    await this.loading;
+    this.h ??= newHistogram(hdr);
+    this.h.add(other);
   }
 
   /** Percentiles in µs, or null when no output was timed. */

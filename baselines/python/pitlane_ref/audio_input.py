@@ -41,7 +41,7 @@ class AudioInput(LineInput):
 
     def __init__(self, kind: str, path: str, *, sample_rate: Optional[int] = None, channels: Optional[int] = None,
                  pcm_format: str = "f32le", frame_ms: Optional[float] = None, chunk_size: Optional[int] = None,
-                 realtime: bool = False, stream_id: Optional[str] = None, streams: int = 1,
+                 realtime: bool = False, stream_id: Optional[str] = None, streams: int = 1, warmup_s: float = 0.0,
                  on_behind: Callable[[int, float], None] = lambda dropped, late_ms: None):
         self.kind = kind
         self.path = path
@@ -54,6 +54,9 @@ class AudioInput(LineInput):
         self.stream_id = stream_id
         self.streams = streams  # replay the input as this many streams (s0, s1, ...), frame by frame
         self.on_behind = on_behind
+        self.warmup_s = warmup_s  # live: seconds at the start left out of latency and drop counts
+        # Called with the arrival time of the first frame after the warm-up (latency counts from it).
+        self.on_warm: Callable[[float], None] = lambda arrival_us: None
         self.dropped_behind = 0  # frames of every stream
         self.dropped_slots = 0  # frame times dropped
         self._bytes: Optional[StreamBytes] = None
@@ -141,13 +144,19 @@ class AudioInput(LineInput):
         # The live clock starts once the pipeline has taken the first frame of every stream (start-up is not
         # falling behind): as if that slot was released then, so the next frame is due one frame later.
         started: Optional[float] = None
+        warm_samples = js_round(rate * self.warmup_s)
+        warm = warm_samples == 0
 
         def make(samples: Any) -> List[AudioFrame]:
-            """The frame at ``position``, once per stream; advances the position."""
-            nonlocal position
+            """The frame at ``position``, once per stream (one arrival time for all); advances the position."""
+            nonlocal position, warm
             timestamp_us = js_round(position / rate * 1e6)
+            arrival_us = monotonic_us()
+            if not warm and position >= warm_samples:
+                warm = True
+                self.on_warm(arrival_us)
             position += samples.size // channels
-            return [AudioFrame(samples, rate, channels, i, timestamp_us, monotonic_us()) for i in ids]
+            return [AudioFrame(samples, rate, channels, i, timestamp_us, arrival_us) for i in ids]
 
         async def due(frame_samples: int) -> bool:
             """Live: wait until the frame at ``position`` is due; drop it when its slot is already over."""
@@ -161,7 +170,10 @@ class AudioInput(LineInput):
                 return True
             late_ms = (now - due_at) * 1000
             if late_ms >= frame_samples / rate * 1000:
+                in_warmup = position < warm_samples
                 position += frame_samples
+                if in_warmup:
+                    return False
                 self.dropped_behind += len(ids)
                 self.dropped_slots += 1
                 if self.dropped_slots == 1 or self.dropped_slots % 50 == 0:

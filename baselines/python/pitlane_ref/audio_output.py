@@ -24,10 +24,17 @@ class FrameLatency:
 
     def __init__(self) -> None:
         self.values: List[int] = []
+        self.from_us = float("-inf")  # outputs of frames that arrived before this are left out (--warmup)
+
+    def count_from(self, arrival_us: float) -> None:
+        """Forgets what was recorded (the warm-up) and from now on records only outputs of frames that arrived
+        at ``arrival_us`` or later."""
+        self.from_us = arrival_us
+        self.values = []
 
     def observe(self, arrival_us: Optional[float]) -> None:
         """Records the latency of an output that arrived at ``arrival_us`` (None: not from a frame)."""
-        if arrival_us is None:
+        if arrival_us is None or arrival_us < self.from_us:
             return
         ns = round((monotonic_us() - arrival_us) * 1000)
         self.values.append(ns if ns >= 1 else 1)

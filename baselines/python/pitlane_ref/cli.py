@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--realtime", action="store_true",
                      help="release audio frames at wall-clock speed, like a live source; frames the pipeline "
                           "cannot take in time are dropped and counted, with a warning")
+    run.add_argument("--warmup", type=float, metavar="SECONDS",
+                     help="with --realtime: the first SECONDS of the input warm the pipeline up (processed and "
+                          "written) and are left out of frame latency and frames dropped behind")
     run.add_argument("--streams", type=int, metavar="N",
                      help="replay the audio input as N concurrent streams (stream ids s0..s{N-1}), released "
                           "together: a load test of a live pipeline with --realtime")

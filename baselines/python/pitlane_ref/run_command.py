@@ -103,7 +103,7 @@ def _audio_source(kind: str, args: argparse.Namespace) -> Any:
     source = AudioInput(
         kind, args.input, sample_rate=args.sample_rate, channels=args.channels, pcm_format=args.pcm_format,
         frame_ms=args.frame_ms, chunk_size=args.chunk_size, realtime=args.realtime, streams=args.streams or 1,
-        on_behind=on_behind)
+        warmup_s=args.warmup or 0.0, on_behind=on_behind)
     source.open()
     return source
 
@@ -119,6 +119,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         kind = resolve_input(args.input or "-", args.input_format, args.sample_rate)
     except UsageError as exc:
         print(f"error PL_ERR_USAGE: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    if args.warmup is not None and (kind == "jsonl" or not args.realtime):
+        print("error PL_ERR_USAGE: --warmup applies to a live run: give it with --realtime and an audio input",
+              file=sys.stderr)
+        return EXIT_INVALID
+    if args.warmup is not None and not args.warmup >= 0:
+        print(f"error PL_ERR_USAGE: --warmup must be a number ≥ 0 (got {args.warmup})", file=sys.stderr)
         return EXIT_INVALID
     source: Any
     if kind == "jsonl":
@@ -170,6 +177,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             return EXIT_INVALID
     else:
         writer = OutputWriter(out)
+    if kind != "jsonl" and hasattr(writer, "latency"):
+        source.on_warm = writer.latency.count_from  # type: ignore[attr-defined]
     wav = getattr(writer, "wav", None)
     srt = getattr(writer, "srt", None)
     try:

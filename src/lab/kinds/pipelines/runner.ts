@@ -14,9 +14,13 @@ import { BenchError } from '../../../core/errors.js';
 import { packageRoot } from '../../../process/package-root.js';
 import { captureEnvironment, type Environment } from '../../environment.js';
 import { searchLiveCapacity, type LiveCapacity } from './live-capacity.js';
+
 import { prepareLibrivoxInput, type MediaInput } from './media-inputs.js';
 import { pipelineScenarios, type PipelineScenario } from './scenarios.js';
 import { wordErrorRate, type WordErrorRate } from './word-error-rate.js';
+
+/** Frame length of the live trials (the CLIs' default, 20 ms). */
+const LIVE_FRAME_MS = 20;
 import { runTimedProcess, type ProcessOutcome } from '../../run/command.js';
 import { pairedRatio, type RepeatFigures } from '../../results/ratios.js';
 import { geometricMeanOfRatios, median, summarize, type RatioEstimate, type Summary } from '../../stats.js';
@@ -132,10 +136,11 @@ async function runRepeat(
   files: { manifest: string; input: string | null; media: MediaInput | null },
   python: string,
   warmupMs: number,
+  earlier: readonly RepeatResult[],
 ): Promise<RepeatResult> {
   const plan = runtime === 'cpython' ? s.cpython : s.pitlane;
   if (runtime === 'cpython' && s.referencePython !== undefined) python = s.referencePython;
-  if (s.kind === 'live') return runLiveRepeat(runtime, s, files, python);
+  if (s.kind === 'live') return runLiveRepeat(runtime, s, files, python, earlier.at(-1)?.live?.streams);
   if (s.kind === 'samples') {
     const args = [
       'bench',
@@ -214,6 +219,7 @@ async function runLiveRepeat(
   s: PipelineScenario,
   files: { manifest: string; media: MediaInput | null },
   python: string,
+  hint: number | undefined,
 ): Promise<RepeatResult> {
   const media = files.media;
   if (media === null || s.live === undefined) throw new BenchError(`scenario '${s.name}' has no live input`);
@@ -222,13 +228,26 @@ async function runLiveRepeat(
   const [cmd, argv] = command(runtime, python, ['run', check, '-i', media.audio]);
   const plain = await runTimedProcess(cmd, argv, { cwd: ROOT });
   if (plain.code !== 0) fail(runtime, s.name, 'run', plain);
+  const { warmupS } = s.live;
   const live = await searchLiveCapacity(
     (streams) => {
-      const args = ['run', files.manifest, '-i', media.audio, '--realtime', '--streams', String(streams)];
-      const [c, a] = command(runtime, python, [...args, '--json-stats', '--output', '/dev/null']);
+      const args = ['run', files.manifest, '-i', media.audio, '--realtime', '--warmup', String(warmupS)];
+      const [c, a] = command(runtime, python, [
+        ...args,
+        '--streams',
+        String(streams),
+        '--json-stats',
+        '-o',
+        '/dev/null',
+      ]);
       return runTimedProcess(c, a, { cwd: ROOT, sampleMemory: true });
     },
-    { maxStreams: s.live.maxStreams, framePeriodUs: 20_000 },
+    {
+      maxStreams: s.live.maxStreams,
+      framePeriodUs: LIVE_FRAME_MS * 1000,
+      framesPerStream: Math.floor(((media.seconds - warmupS) * 1000) / LIVE_FRAME_MS),
+      ...(hint !== undefined ? { hint } : {}),
+    },
   );
   return {
     samples_ns: [(live.p50_us_at_1 ?? Number.NaN) * 1000],
@@ -288,7 +307,8 @@ export async function runPipelineSuite(options: PipelineSuiteOptions): Promise<P
     throw new BenchError(`cannot run the Python interpreter '${options.python}' (set --python)`);
   }
   const dir = await mkdtemp(join(tmpdir(), 'pitlane-bench-'));
-  const total = scenarios.reduce((n, s) => n + contestantsOf(s).length, 0) * repeats;
+  const repeatsOf = (s: PipelineScenario): number => Math.min(repeats, s.live?.repeats ?? repeats);
+  const total = scenarios.reduce((n, s) => n + contestantsOf(s).length * repeatsOf(s), 0);
   let done = 0;
   try {
     const results: ScenarioResult[] = [];
@@ -312,13 +332,18 @@ export async function runPipelineSuite(options: PipelineSuiteOptions): Promise<P
       const repeatsBy: Partial<Record<RuntimeName, RepeatResult[]>> = Object.fromEntries(
         who.map((c) => [c, []]),
       );
-      for (let r = 0; r < repeats; r++) {
+      for (let r = 0; r < repeatsOf(s); r++) {
         // Rotate who goes first, so drift over time does not favour one contestant.
         const order = who.map((_, i) => who[(i + r) % who.length] as RuntimeName);
         for (const runtime of order) {
-          options.onProgress?.({ done, total, label: `${s.name} · ${runtime} · repeat ${r + 1}/${repeats}` });
+          options.onProgress?.({
+            done,
+            total,
+            label: `${s.name} · ${runtime} · repeat ${r + 1}/${repeatsOf(s)}`,
+          });
           const files = { manifest: await manifestOf(runtime), input, media };
-          repeatsBy[runtime]?.push(await runRepeat(runtime, s, files, options.python, warmupMs));
+          const earlier = repeatsBy[runtime] ?? [];
+          earlier.push(await runRepeat(runtime, s, files, options.python, warmupMs, earlier));
           done++;
         }
       }

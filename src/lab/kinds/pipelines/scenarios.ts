@@ -78,7 +78,14 @@ export interface PipelineScenario {
    * live: the most streams tried, and the manifest whose outputs the contestants must agree on (the live manifest
    * may emit wall-clock readings, which differ by design).
    */
-  readonly live?: { readonly maxStreams: number; readonly checkManifest: object };
+  readonly live?: {
+    readonly maxStreams: number;
+    readonly checkManifest: object;
+    /** Seconds at the start of each trial that warm up and are not counted (`run --warmup`). */
+    readonly warmupS: number;
+    /** At most this many repeats (each one is a whole capacity search). */
+    readonly repeats: number;
+  };
   /**
    * Samples and minimum warm-up runs per worker process, per runtime; for cold_start and stream: processes per
    * repeat. Every `samples` scenario also warms up for at least `warmupMs` in both runtimes (the same rule).
@@ -424,9 +431,14 @@ export function pipelineScenarios(quick: boolean): PipelineScenario[] {
         'live capacity: concurrent real-time 16 kHz streams of examples/pipelines/stream-health.yaml sustained (every 20 ms frame processed before the next arrives), and per-frame latency at one stream',
       kind: 'live',
       manifest: streamHealthManifest(),
-      media: { sampleRate: 16_000, channels: 1, seconds: 4 },
+      media: { sampleRate: 16_000, channels: 1, seconds: 9 },
       referencePython: '/usr/bin/python3',
-      live: { maxStreams: q(4096, 1024), checkManifest: withoutWallClock(streamHealthManifest()) },
+      live: {
+        maxStreams: q(8192, 1024),
+        checkManifest: withoutWallClock(streamHealthManifest()),
+        warmupS: 1,
+        repeats: 3,
+      },
       items: 0,
       headline: false,
       pitlane: { samples: 1, warmup: 0 },
