@@ -35,12 +35,12 @@ from pitlane_ref.audio_nodes import (  # noqa: E402
     FastResampleNode,
 )
 from pitlane_ref.audio_output import FrameLatency  # noqa: E402
+from pitlane_ref.event_correlator import EventCorrelatorNode  # noqa: E402
+from pitlane_ref.health_emitter import HealthEmitterNode  # noqa: E402
 from pitlane_ref.health_nodes import (  # noqa: E402
     AudioLevelNode,
     ChannelBalanceNode,
     ClippingDetectorNode,
-    EventCorrelatorNode,
-    HealthEmitterNode,
     SilenceDetectorNode,
 )
 from pitlane_ref.js_math import js_log10  # noqa: E402

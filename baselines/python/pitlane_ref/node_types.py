@@ -24,14 +24,9 @@ from .audio_nodes import (
     AudioTransformNode,
     FastResampleNode,
 )
-from .health_nodes import (
-    AudioLevelNode,
-    ChannelBalanceNode,
-    ClippingDetectorNode,
-    EventCorrelatorNode,
-    HealthEmitterNode,
-    SilenceDetectorNode,
-)
+from .event_correlator import EventCorrelatorNode
+from .health_emitter import HealthEmitterNode
+from .health_nodes import AudioLevelNode, ChannelBalanceNode, ClippingDetectorNode, SilenceDetectorNode
 from .python_node import PocketSphinxSTTNode, PythonNode
 from .text_nodes import SrtOutputNode, TextCollectorNode, TextInputNode
 from .vad_nodes import FastVADNode, SileroVADNode, WhisperSTTNode
