@@ -50,13 +50,14 @@ export interface AudioFramingOptions {
   readonly streamId?: string;
   /**
    * Replays the input as this many concurrent streams (stream ids `s0`, `s1`, ...): each frame is released once per
-   * stream, at the same moment, sharing its samples (frames are immutable). For load tests of live pipelines.
+   * stream, sharing its samples (frames are immutable); live, the streams arrive staggered across the frame period
+   * (STAGGER_GROUPS). For load tests of live pipelines.
    */
   readonly streams?: number;
   readonly signal?: AbortSignal;
   /**
-   * Called each time a live source drops a frame time because the pipeline took the previous one late: frames
-   * dropped so far (of every stream), how late, and frame times dropped so far.
+   * Called each time a live source drops frames because the pipeline took the previous ones late: frames dropped
+   * so far (of every stream), how late, and groups of frames dropped so far.
    */
   readonly onBehind?: (dropped: number, lateMs: number, slots: number) => void;
   /**
@@ -72,6 +73,13 @@ export interface AudioFramingOptions {
 
 /** Default frame length. */
 export const DEFAULT_FRAME_MS = 20;
+
+/**
+ * Live streams are released in this many groups per frame period, evenly spaced (2 ms apart for 20 ms frames): N
+ * independent sources do not deliver their frames in the same instant, and a load test that released them all at
+ * once would measure the burst, not the load.
+ */
+export const STAGGER_GROUPS = 10;
 
 /** File name endings taken as audio (WAV read here, the others through ffmpeg) when `--input-format` is auto. */
 export const AUDIO_FILE_EXTENSIONS: readonly string[] = [
@@ -288,54 +296,67 @@ async function* frameAudio(
   // (node initialisation, cold code) is not counted as falling behind.
   let started = Number.NaN;
   let dropped = 0; // frames (of every stream)
-  let droppedSlots = 0; // frame times dropped
+  let droppedSlots = 0; // groups of frames dropped
   const streams = options.streams ?? 1;
   const ids: readonly (string | undefined)[] =
     options.streamIds ?? (streams > 1 ? Array.from({ length: streams }, (_, i) => `s${i}`) : [streamId]);
   const warmSamples = Math.round((rate * (options.warmupMs ?? 0)) / 1000);
   let warm = warmSamples === 0;
-  /** The frame at `position`, once per stream (a group of them with several streams); advances the position. */
-  function make(samples: Float32Array): AudioFrame | ItemGroup<AudioFrame> {
+  // Live streams arrive staggered across the frame period, as independent sources do: the streams are cut into
+  // groups (contiguous ids), group g released g/groups of a period after the first.
+  const groups = options.realtime === true ? Math.min(ids.length, STAGGER_GROUPS) : 1;
+  const bounds = Array.from({ length: groups + 1 }, (_, g) => Math.floor((g * ids.length) / groups));
+
+  /** Group g's frames of the slot at `position` (one frame without several streams), stamped as arriving now. */
+  function make(samples: Float32Array, g: number): AudioFrame | ItemGroup<AudioFrame> {
     const timestampUs = Math.round((position / rate) * 1e6);
-    const at = position;
-    position += samples.length / channels;
-    // Every stream's frame of this slot arrives now, as from N microphones at once: the frames the pipeline takes
-    // later wait behind the others, and that wait is part of their latency.
+    // The group's frames arrive now, together: the frames the pipeline takes later wait behind the others, and
+    // that wait is part of their latency.
     const arrivalTsUs = monotonicUs();
-    if (!warm && at >= warmSamples) {
+    if (!warm && position >= warmSamples) {
       warm = true;
       options.onWarm?.(arrivalTsUs);
     }
     const frame = (id: string | undefined): AudioFrame =>
       new AudioFrame(samples, { sampleRate: rate, channels, streamId: id, timestampUs, arrivalTsUs });
-    return ids.length === 1 ? frame(ids[0]) : new ItemGroup(ids.map(frame));
+    return ids.length === 1 ? frame(ids[0]) : new ItemGroup(ids.slice(bounds[g], bounds[g + 1]).map(frame));
   }
-  /** For a live source: waits until the frame at `position` is due; drops frames that fell due meanwhile. */
-  const due = async (frameSamples: number): Promise<boolean> => {
+
+  /**
+   * For a live source: waits until group g of the slot at `position` is due; false when its time is over (the
+   * pipeline took the previous one too late): its frames are dropped and counted, past the warm-up.
+   */
+  const due = async (frameSamples: number, g: number): Promise<boolean> => {
     if (options.realtime !== true || position === 0) return true;
     // Here the pipeline has taken the whole first slot: the clock starts as if that slot was released now, so
-    // this frame is due one frame later.
+    // this one is due one frame later.
     if (Number.isNaN(started)) started = performance.now();
-    const dueAt = started + (position / rate) * 1000;
+    const frameMs = (frameSamples / rate) * 1000;
+    const dueAt = started + (position / rate) * 1000 + (g * frameMs) / groups;
     const now = performance.now();
     if (now < dueAt) {
       await sleep(dueAt - now, undefined, signal !== undefined ? { signal } : {}).catch(() => undefined);
       return true;
     }
     const late = now - dueAt;
-    const frameMs = (frameSamples / rate) * 1000;
-    if (late >= frameMs) {
-      // This frame's slot is over: drop it (the next one is due or overdue) and count it, past the warm-up.
-      const inWarmup = position < warmSamples;
-      position += frameSamples;
-      if (inWarmup) return false;
-      dropped += ids.length;
-      droppedSlots++;
-      options.onBehind?.(dropped, late, droppedSlots);
-      return false;
-    }
-    return true;
+    if (late < frameMs) return true;
+    if (position < warmSamples) return false;
+    dropped += (bounds[g + 1] as number) - (bounds[g] as number);
+    droppedSlots++;
+    options.onBehind?.(dropped, late, droppedSlots);
+    return false;
   };
+
+  /** The slot of `samples` (one frame per stream), group by group; advances the position. */
+  async function* slot(samples: Float32Array): AsyncGenerator<AudioFrame | ItemGroup<AudioFrame>> {
+    const frameSamples = samples.length / channels;
+    for (let g = 0; g < groups; g++) {
+      if (signal?.aborted === true) return;
+      if (await due(frameSamples, g)) yield make(samples, g);
+    }
+    position += frameSamples;
+  }
+
   for await (const chunk of source.chunks) {
     let at = 0;
     if (pending !== null) {
@@ -349,20 +370,17 @@ async function* frameAudio(
         continue;
       }
       pending = null;
-      if (signal?.aborted === true) return;
-      if (await due(perFrame)) yield make(joined);
+      yield* slot(joined);
     }
     while (chunk.length - at >= want) {
       if (signal?.aborted === true) return;
       const samples = chunk.subarray(at, at + want);
       at += want;
-      if (await due(perFrame)) yield make(samples);
+      yield* slot(samples);
     }
     if (at < chunk.length) pending = chunk.slice(at);
   }
-  if (pending !== null && pending.length > 0 && signal?.aborted !== true) {
-    if (await due(pending.length / channels)) yield make(pending);
-  }
+  if (pending !== null && pending.length > 0) yield* slot(pending);
 }
 
 /** How `-i FILE` is read when the format is not given: WAV by its header, audio by its name ending, else JSONL. */

@@ -7,8 +7,9 @@ Framing is pitlane's: frames of ``chunk_size`` samples per channel, or ``round(r
 20 ms), the last one possibly shorter; each stamped with its stream position (``timestamp_us``, rounded as
 JavaScript's ``Math.round``) and, when handed to the pipeline, with its arrival time. With ``realtime``, frames are
 released at wall-clock speed: a frame is due at start + its timestamp; when the pipeline takes a frame a whole
-frame late, that frame is dropped (the newest due frame goes on), counted, and reported through ``on_behind``. With ``streams``
-N > 1, each frame is released N times, as streams ``s0`` … ``s{N-1}`` (a load test of a live pipeline).
+frame late, that frame is dropped (the newest due frame goes on), counted, and reported through ``on_behind``. With
+``streams`` N > 1, each frame is released N times, as streams ``s0`` … ``s{N-1}`` (a load test of a live pipeline);
+live, the streams arrive in ``STAGGER_GROUPS`` groups spread over the frame period, as pitlane releases them.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ def _check_format(name: str, sample_rate: Any, channels: Any) -> None:
         raise AudioInputError(name, f"raw PCM needs a positive --sample-rate (got {sample_rate})")
     if type(channels) is not int or channels <= 0 or channels > 64:
         raise AudioInputError(name, f"raw PCM needs --channels from 1 to 64 (got {channels})")
+
+
+# Groups the live streams are released in per frame period, evenly spaced (pitlane's STAGGER_GROUPS).
+STAGGER_GROUPS = 10
 
 
 class AudioInput(LineInput):
@@ -142,44 +147,61 @@ class AudioInput(LineInput):
         position = 0  # samples per channel emitted (or dropped) so far
         pending: Any = None
         # The live clock starts once the pipeline has taken the first frame of every stream (start-up is not
-        # falling behind): as if that slot was released then, so the next frame is due one frame later.
+        # falling behind): as if that slot was released then, so the next frame is due one frame later (``due``).
         started: Optional[float] = None
         warm_samples = js_round(rate * self.warmup_s)
         warm = warm_samples == 0
 
-        def make(samples: Any) -> List[AudioFrame]:
-            """The frame at ``position``, once per stream (one arrival time for all); advances the position."""
-            nonlocal position, warm
+        # Live streams arrive staggered across the frame period, as independent sources do (pitlane's
+        # STAGGER_GROUPS): group g of the streams (contiguous ids) is released g/groups of a period after the first.
+        groups = min(len(ids), STAGGER_GROUPS) if realtime else 1
+        bounds = [len(ids) * g // groups for g in range(groups + 1)]
+
+        def make(samples: Any, g: int) -> List[AudioFrame]:
+            """Group g's frames of the slot at ``position``, stamped as arriving now (one arrival time for all)."""
+            nonlocal warm
             timestamp_us = js_round(position / rate * 1e6)
             arrival_us = monotonic_us()
             if not warm and position >= warm_samples:
                 warm = True
                 self.on_warm(arrival_us)
-            position += samples.size // channels
-            return [AudioFrame(samples, rate, channels, i, timestamp_us, arrival_us) for i in ids]
+            group = ids[bounds[g]:bounds[g + 1]]
+            return [AudioFrame(samples, rate, channels, i, timestamp_us, arrival_us) for i in group]
 
-        async def due(frame_samples: int) -> bool:
-            """Live: wait until the frame at ``position`` is due; drop it when its slot is already over."""
-            nonlocal position
-            if not realtime or started is None:
+        async def due(frame_samples: int, g: int) -> bool:
+            """Live: wait until group g of the slot at ``position`` is due; False (dropped, counted past the warm-up)
+            when its time is already over."""
+            nonlocal started
+            if not realtime or position == 0:
                 return True
-            due_at = started + position / rate
+            if started is None:  # the pipeline has taken the first slot: the clock starts as if it was released now
+                started = time.perf_counter()
+            frame_s = frame_samples / rate
+            due_at = started + position / rate + g * frame_s / groups
             now = time.perf_counter()
             if now < due_at:
                 await asyncio.sleep(due_at - now)
                 return True
             late_ms = (now - due_at) * 1000
-            if late_ms >= frame_samples / rate * 1000:
-                in_warmup = position < warm_samples
-                position += frame_samples
-                if in_warmup:
-                    return False
-                self.dropped_behind += len(ids)
-                self.dropped_slots += 1
-                if self.dropped_slots == 1 or self.dropped_slots % 50 == 0:
-                    self.on_behind(self.dropped_behind, late_ms)
+            if late_ms < frame_s * 1000:
+                return True
+            if position < warm_samples:
                 return False
-            return True
+            self.dropped_behind += bounds[g + 1] - bounds[g]
+            self.dropped_slots += 1
+            if self.dropped_slots == 1 or self.dropped_slots % 50 == 0:
+                self.on_behind(self.dropped_behind, late_ms)
+            return False
+
+        async def slot(samples: Any) -> AsyncIterator[AudioFrame]:
+            """The slot of ``samples`` (one frame per stream), group by group; advances the position."""
+            nonlocal position
+            frame_samples = samples.size // channels
+            for g in range(groups):
+                if await due(frame_samples, g):
+                    for frame in make(samples, g):
+                        yield frame
+            position += frame_samples
 
         async for chunk in self._sample_chunks():
             at = 0
@@ -191,26 +213,19 @@ class AudioInput(LineInput):
                     pending = joined
                     continue
                 pending = None
-                if await due(per_frame):
-                    for frame in make(joined):
-                        yield frame
-                    if started is None:
-                        started = time.perf_counter()
+                async for frame in slot(joined):
+                    yield frame
             n = chunk.size
             while n - at >= want:
                 samples = chunk[at:at + want]
                 at += want
-                if not realtime or await due(per_frame):
-                    for frame in make(samples):
-                        yield frame
-                    if started is None:
-                        started = time.perf_counter()
+                async for frame in slot(samples):
+                    yield frame
             if at < n:
                 pending = chunk[at:].copy()
         if pending is not None and pending.size > 0:
-            if await due(pending.size // channels):
-                for frame in make(pending):
-                    yield frame
+            async for frame in slot(pending):
+                yield frame
 
 
 async def _pcm_chunks(stream: AsyncIterator[bytes], fmt: str, channels: int, name: str) -> AsyncIterator[Any]:

@@ -1,8 +1,8 @@
 /**
  * Live capacity: how many concurrent real-time streams of a pipeline an executor sustains on this machine. One
  * trial runs `run M -i AUDIO --realtime --warmup S --streams N --json-stats` (the audio replayed as N streams, each
- * frame released when its time comes, as from N microphones, all N frames of a slot stamped with the same arrival
- * time; the first S seconds warm up and are not counted) and passes when the p99 latency from a frame's arrival to
+ * frame released when its time comes, as from N microphones whose frames arrive staggered over the frame period in
+ * groups, each group stamped with one arrival time; the first S seconds warm up and are not counted) and passes when the p99 latency from a frame's arrival to
  * the outputs made from it stays under one frame period — frames processed before the next ones arrive — and at
  * most 1% of the frames were dropped (at the source or from a full queue): a stall of the machine drops a slot
  * now and then, a pipeline that cannot keep up drops on and on. The search doubles N from 1 (or from half the
