@@ -29,7 +29,7 @@ function silence(frames: number): string {
 async function yielded(options: Parameters<typeof audioInputFrames>[1]): Promise<(string | undefined)[][]> {
   const out: (string | undefined)[][] = [];
   for await (const v of audioInputFrames({ kind: 'wav', path: silence(3) }, options)) {
-    out.push(v instanceof ItemGroup ? v.items.map((f) => f.streamId) : [(v as AudioFrame).streamId]);
+    out.push(v instanceof ItemGroup ? v.items.map((f) => f.streamId) : [v.streamId]);
   }
   return out;
 }
