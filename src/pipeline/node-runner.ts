@@ -15,6 +15,11 @@ import { Stage, type RunState, type Successor } from './stage.js';
 
 /** Largest batch handed to a batching node at once. */
 const MAX_BATCH = 1024;
+/**
+ * A pool's batches aim at no more work than this (ms, by the items' mean time so far): items that take long (a
+ * recognised utterance) go one by one to whichever worker is free, cheap ones in shares of the queue.
+ */
+const POOL_BATCH_MS = 5;
 
 function isPromiseLike(v: object): v is PromiseLike<unknown> {
   return typeof (v as { then?: unknown }).then === 'function';
@@ -56,6 +61,9 @@ export class NodeRunner extends Stage implements Successor {
   private running = 0;
   /** Batches the node may have in flight (1 unless it is a pool). */
   private readonly concurrency: number;
+  /** A pool's items done so far and their time in batches (ms), for the size of its next batches. */
+  private poolItems = 0;
+  private poolMs = 0;
 
   constructor(
     id: string,
@@ -284,7 +292,7 @@ export class NodeRunner extends Stage implements Successor {
 
   /**
    * Starts batches while fewer than `concurrency` run: each takes its share of what waits (at least one item, at
-   * most MAX_BATCH, never past an error record, which keeps its place in the order).
+   * most MAX_BATCH and about POOL_BATCH_MS of work, never past an error record, which keeps its place in the order).
    */
   private dispatch(): void {
     const node = this.node as Required<Pick<PipelineNode, 'processBatch'>>;
@@ -294,7 +302,9 @@ export class NodeRunner extends Stage implements Successor {
         this.inFlight.push({ items: [], firstIndex: 0, record, done: Promise.resolve([]) });
         continue;
       }
-      const share = Math.min(MAX_BATCH, Math.ceil(this.queue.length / this.concurrency));
+      const perItemMs = this.poolItems > 0 ? this.poolMs / this.poolItems : 0;
+      const byTime = perItemMs > 0 ? Math.max(1, Math.floor(POOL_BATCH_MS / perItemMs)) : MAX_BATCH;
+      const share = Math.min(MAX_BATCH, byTime, Math.ceil(this.queue.length / this.concurrency));
       const items: unknown[] = [];
       while (items.length < share && this.queue.length > 0 && !(this.queue.peek() instanceof ErrorRecord)) {
         items.push(this.queue.shift());
@@ -302,14 +312,17 @@ export class NodeRunner extends Stage implements Successor {
       const firstIndex = this.received;
       this.received += items.length;
       this.running++;
-      const started = this.run.timing ? performance.now() : 0;
+      const started = performance.now();
       const done = (async (): Promise<readonly BatchItemResult[]> => {
         try {
           return await node.processBatch(items);
         } catch (e) {
           return items.map(() => ({ ok: false, error: e }));
         } finally {
-          if (this.run.timing) this.timeMs += performance.now() - started;
+          const ms = performance.now() - started;
+          if (this.run.timing) this.timeMs += ms;
+          this.poolItems += items.length;
+          this.poolMs += ms;
           this.running--;
           // A pool slot is free: start the next batch now, whether or not the batches before it are done.
           queueMicrotask(() => {
