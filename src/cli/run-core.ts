@@ -154,7 +154,7 @@ export function formatStats(
     line(head),
     ...rows.map(line),
     ...details,
-    `${outputs} outputs in ${durationMs.toFixed(1)} ms (time_ms: synchronous time in process/flush)`,
+    `${outputs} outputs in ${durationMs.toFixed(1)} ms (time_ms: synchronous time in process/flush; past a node's first 1,024 items, one in 8 is timed and scaled)`,
     ...(latency !== null
       ? [
           `frame latency (audio frame in → each output made from it), ${latency.count} outputs: p50 ${latency.p50_us} µs, ` +

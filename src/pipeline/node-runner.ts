@@ -20,6 +20,9 @@ const MAX_BATCH = 1024;
  * recognised utterance) go one by one to whichever worker is free, cheap ones in shares of the queue.
  */
 const POOL_BATCH_MS = 5;
+/** With timing on, every item of a node's first TIME_EVERY_FIRST is timed, then one in TIME_SAMPLE (scaled). */
+const TIME_EVERY_FIRST = 1024;
+const TIME_SAMPLE = 8;
 
 function isPromiseLike(v: object): v is PromiseLike<unknown> {
   return typeof (v as { then?: unknown }).then === 'function';
@@ -96,7 +99,7 @@ export class NodeRunner extends Stage implements Successor {
     const index = this.received++;
     let r: unknown;
     try {
-      r = this.run.timing ? this.timedProcess(item) : this.node.process(item);
+      r = this.run.timing ? this.timedProcess(item, index) : this.node.process(item);
     } catch (e) {
       return this.reject(e, item, index);
     }
@@ -177,12 +180,18 @@ export class NodeRunner extends Stage implements Successor {
     this.notifyIdle();
   }
 
-  private timedProcess(item: unknown): unknown {
+  /**
+   * `process` with its time added to the node's: every item of the first TIME_EVERY_FIRST, then one item in
+   * TIME_SAMPLE, counted TIME_SAMPLE times (two clock reads per item per node are a tenth of a light node's cost).
+   */
+  private timedProcess(item: unknown, index: number): unknown {
+    const sampled = index >= TIME_EVERY_FIRST;
+    if (sampled && index % TIME_SAMPLE !== 0) return this.node.process(item);
     const t = performance.now();
     try {
       return this.node.process(item);
     } finally {
-      this.timeMs += performance.now() - t;
+      this.timeMs += (performance.now() - t) * (sampled ? TIME_SAMPLE : 1);
     }
   }
 
@@ -256,7 +265,7 @@ export class NodeRunner extends Stage implements Successor {
         const index = this.received++;
         let r: unknown;
         try {
-          r = this.run.timing ? this.timedProcess(next) : this.node.process(next);
+          r = this.run.timing ? this.timedProcess(next, index) : this.node.process(next);
         } catch (e) {
           const b = this.reject(e, next, index);
           if (b !== null) await b.whenReady();
