@@ -47,6 +47,12 @@ export interface AudioFrameJson {
   readonly samples_f32le_base64?: string;
 }
 
+/** Sum of the squared samples and the largest magnitude of a frame (every channel). */
+export interface FrameLevels {
+  readonly sumSquares: number;
+  readonly peak: number;
+}
+
 /** A frame of PCM audio (see the module comment). */
 export class AudioFrame {
   readonly samples: Float32Array;
@@ -56,6 +62,12 @@ export class AudioFrame {
   readonly timestampUs: number | undefined;
   readonly arrivalTsUs: number | undefined;
   readonly metadata: Readonly<Record<string, unknown>> | undefined;
+  /**
+   * Measures of the samples that several nodes read (the stream-health analysers: sum of squares and peak), made by
+   * the first node that needs them. A cache, not data: a frame's samples never change, and a derived frame starts
+   * without it. Never serialised.
+   */
+  levels: FrameLevels | undefined = undefined;
 
   constructor(samples: Float32Array, init: AudioFrameInit) {
     if (!Number.isInteger(init.channels) || init.channels < 1) {

@@ -10,7 +10,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { AudioFrame, fromFrame } from '../../core/audio.js';
 import { defineNodeType, type PipelineNode } from '../../pipeline/node.js';
-import { amplitudeDb, ignoredParam, measureSamples, numberParam, type SampleStats } from './signal.js';
+import { amplitudeDb, frameLevels, ignoredParam, numberParam } from './signal.js';
 
 /** The JSON event of one frame; keys in RemoteMedia's (alphabetical) order. */
 export interface AudioLevelEvent {
@@ -49,12 +49,10 @@ const Params = Type.Object(
 );
 type Params = Static<typeof Params>;
 
-const STATS: SampleStats = { sumSquares: 0, peak: 0, atOrAbove: 0 };
-
 /** The level event of one frame (exported for the benchmark and tests). */
 export function audioLevelEvent(frame: AudioFrame, lowVolumeDb: number, silenceDb: number): AudioLevelEvent {
   const n = frame.samples.length;
-  const { sumSquares, peak } = measureSamples(frame.samples, Infinity, STATS);
+  const { sumSquares, peak } = frameLevels(frame);
   const rmsDb = amplitudeDb(n > 0 ? Math.sqrt(sumSquares / n) : 0);
   const isSilence = rmsDb <= silenceDb;
   const health = isSilence

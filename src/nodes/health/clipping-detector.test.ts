@@ -4,7 +4,9 @@
 // saturation 10/16 = 62.5 %, RMS √((4·(2·sin 22.5°)² + 10)/16), crest 20·log10(1/RMS) ≈ 1.13 dB.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { AudioFrame } from '../../core/audio.js';
 import { clippingEvent } from './clipping-detector.js';
+import { countAtOrAbove, frameLevels, measureSamples } from './signal.js';
 import { silenceFrame, sineFrame } from './test-signals.js';
 
 describe('ClippingDetectorNode', () => {
@@ -45,5 +47,27 @@ describe('ClippingDetectorNode', () => {
     const e = clippingEvent(sineFrame(2), 0.99, 100, 0);
     assert.ok(Math.abs(e.health - 0.375) < 1e-9);
     assert.equal(e.is_clipping, false);
+  });
+});
+
+describe('frame levels shared by the analysers', () => {
+  test('the saturation count is the one-pass count, at the threshold too; levels are measured once per frame', () => {
+    const threshold = 0.99;
+    const at = Math.fround(threshold);
+    const cases = [
+      Float32Array.from([0.1, -0.2, 0.3]),
+      Float32Array.from([at, -at, 0.5, Math.fround(0.98999), 1, -1]),
+      Float32Array.from({ length: 320 }, (_, i) => Math.sin(i / 7) * (i % 3 === 0 ? 1.2 : 0.99)),
+      new Float32Array(320),
+    ];
+    for (const samples of cases) {
+      const frame = new AudioFrame(samples, { sampleRate: 16000, channels: 1 });
+      const once = measureSamples(samples, threshold, { sumSquares: 0, peak: 0, atOrAbove: 0 });
+      const levels = frameLevels(frame);
+      assert.equal(levels.sumSquares, once.sumSquares);
+      assert.equal(levels.peak, once.peak);
+      assert.equal(countAtOrAbove(samples, threshold, levels.peak), once.atOrAbove);
+      assert.equal(frameLevels(frame), levels, 'kept on the frame');
+    }
   });
 });

@@ -13,7 +13,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { AudioFrame, fromFrame } from '../../core/audio.js';
 import { defineNodeType, type PipelineNode } from '../../pipeline/node.js';
-import { ignoredParam, measureSamples, numberParam, type SampleStats } from './signal.js';
+import { countAtOrAbove, frameLevels, ignoredParam, numberParam } from './signal.js';
 
 /** The JSON event of one frame; keys in RemoteMedia's (alphabetical) order. */
 export interface ClippingEvent {
@@ -62,8 +62,6 @@ const Params = Type.Object(
 );
 type Params = Static<typeof Params>;
 
-const STATS: SampleStats = { sumSquares: 0, peak: 0, atOrAbove: 0 };
-
 /** The clipping event of one frame (exported for the benchmark and tests). */
 export function clippingEvent(
   frame: AudioFrame,
@@ -72,7 +70,8 @@ export function clippingEvent(
   crestThresholdDb: number,
 ): ClippingEvent {
   const n = frame.samples.length;
-  const { sumSquares, peak, atOrAbove: saturated } = measureSamples(frame.samples, saturation, STATS);
+  const { sumSquares, peak } = frameLevels(frame);
+  const saturated = countAtOrAbove(frame.samples, saturation, peak);
   const ratio = n > 0 ? (saturated / n) * 100 : 0;
   const rms = n > 0 ? Math.sqrt(sumSquares / n) : 0;
   const crestDb = n === 0 ? 0 : rms > 0 ? 20 * Math.log10(peak / rms) : SILENT_CREST_DB;

@@ -198,11 +198,7 @@ function issuesAfter(issues: number, schema: string, e: Record<string, unknown>)
     case 'clipping_event':
       return flagFrom(issues, e.is_clipping, CLIPPING);
     case 'channel_balance_event':
-      return flagFrom(
-        flagFrom(issues, e.is_imbalanced, CHANNEL_IMBALANCE),
-        e.has_dead_channel,
-        DEAD_CHANNEL,
-      );
+      return flagFrom(flagFrom(issues, e.is_imbalanced, CHANNEL_IMBALANCE), e.has_dead_channel, DEAD_CHANNEL);
     default: {
       if (e.event_type !== 'session.health' || typeof e.state !== 'string') return issues;
       const cleared = issues & ~(SESSION_UNHEALTHY | SESSION_DEGRADED);

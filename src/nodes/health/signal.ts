@@ -5,6 +5,7 @@
  * in the last digits).
  */
 import { Type, type TNumber, type TOptional } from '@sinclair/typebox';
+import type { AudioFrame, FrameLevels } from '../../core/audio.js';
 
 /** RemoteMedia's level of silence: what a zero amplitude reads as, in dB. */
 export const SILENCE_FLOOR_DB = -120;
@@ -60,6 +61,39 @@ export function ignoredParam(what: string): TOptional<TNumber> {
       description: `${what} Accepted for RemoteMedia manifests and ignored, as RemoteMedia ignores it.`,
     }),
   );
+}
+
+/**
+ * Sum of squares and peak of a frame's samples, measured once per frame and kept on it (AudioLevel,
+ * SilenceDetector and ClippingDetector all read them): the same numbers as `measureSamples`.
+ */
+export function frameLevels(frame: AudioFrame): FrameLevels {
+  let levels = frame.levels;
+  if (levels === undefined) {
+    const { sumSquares, peak } = measureSamples(frame.samples, Infinity, SCRATCH);
+    levels = { sumSquares, peak };
+    frame.levels = levels;
+  }
+  return levels;
+}
+
+const SCRATCH: SampleStats = { sumSquares: 0, peak: 0, atOrAbove: 0 };
+
+/**
+ * Samples whose magnitude is at or above `threshold`, compared by their squares as `measureSamples` counts. With
+ * the frame's peak known, a frame whose peak is clearly below the threshold costs no pass.
+ */
+export function countAtOrAbove(s: Float32Array, threshold: number, peak: number): number {
+  if (!(threshold > 0)) return s.length;
+  // The peak is the root of the largest square: a margin keeps rounding from skipping a sample at the threshold.
+  if (peak < threshold * (1 - 1e-9)) return 0;
+  const t2 = threshold * threshold;
+  let count = 0;
+  for (let i = 0; i < s.length; i++) {
+    const x = s[i] as number;
+    if (x * x >= t2) count++;
+  }
+  return count;
 }
 
 /** What `measureSamples` finds in one pass. */

@@ -16,7 +16,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { AudioFrame, fromFrame } from '../../core/audio.js';
 import { defineNodeType, type PipelineNode } from '../../pipeline/node.js';
-import { amplitudeDb, measureSamples, numberParam, PerStream, type SampleStats } from './signal.js';
+import { amplitudeDb, frameLevels, numberParam, PerStream } from './signal.js';
 
 /** The JSON event of one frame; keys in RemoteMedia's (alphabetical) order. */
 export interface SilenceEvent {
@@ -93,7 +93,6 @@ export class SilenceTracker {
   private readonly sustainedMs: number;
   private readonly dropoutThreshold: number;
   private readonly windowUs: number;
-  private readonly stats: SampleStats = { sumSquares: 0, peak: 0, atOrAbove: 0 };
 
   constructor(params: Params) {
     this.silenceDb = params.silence_threshold_db ?? DEFAULTS.silence_threshold_db;
@@ -105,7 +104,7 @@ export class SilenceTracker {
   event(frame: AudioFrame): SilenceEvent {
     const st = this.streams.get(frame.streamId);
     const n = frame.samples.length;
-    const { sumSquares } = measureSamples(frame.samples, Infinity, this.stats);
+    const { sumSquares } = frameLevels(frame);
     const rmsDb = amplitudeDb(n > 0 ? Math.sqrt(sumSquares / n) : 0);
     const isSilent = rmsDb <= this.silenceDb;
     st.silentFrames = isSilent ? st.silentFrames + frame.frames : 0;
