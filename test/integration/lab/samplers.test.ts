@@ -170,3 +170,24 @@ test('sampleMemory still reports the peak of a tree', async () => {
   child.kill('SIGKILL');
   assert.ok(memory.peakRssKb >= 50 * MiB && memory.samples > 0);
 });
+
+test('sampleMemory finds processes that start after it (the tree is listed again) and counts their peak', async () => {
+  const grandchild = 'globalThis.hog = Buffer.alloc(60 * 1024 * 1024, 1); setTimeout(() => {}, 3000);';
+  const child = node([
+    '-e',
+    `console.log('ready'); process.stdin.once('data', () => { ` +
+      `require('node:child_process').spawn(process.execPath, ['-e', ${JSON.stringify(grandchild)}], { stdio: 'ignore' }); ` +
+      `setTimeout(() => console.log('done 1'), 800); }); setInterval(() => {}, 1 << 30);`,
+  ]);
+  await line(child, 'ready');
+  const alone = await sampleMemory(child.pid!, 20).stop();
+  const sampler = sampleMemory(child.pid!, 20);
+  child.stdin.write('go\n');
+  await line(child, 'done');
+  const memory = await sampler.stop();
+  child.kill('SIGKILL');
+  assert.ok(
+    memory.peakRssKb >= alone.peakRssKb + 60 * MiB,
+    `${memory.peakRssKb} KiB vs ${alone.peakRssKb} alone`,
+  );
+});
