@@ -28,14 +28,13 @@ function executor(limit: number, drops: (streams: number) => number = () => 0) {
   return { run, tried };
 }
 
+/** The search bounds of most tests: 100 frames per stream, so 1% of a trial's frames is one per stream. */
+const SEARCH = { maxStreams: 4096, framePeriodUs: 20_000, framesPerStream: 100 };
+
 describe('live capacity search', () => {
   test('doubles until a trial fails, then bisects to within 1/16 of the last pass', async () => {
     const e = executor(37);
-    const c = await searchLiveCapacity(e.run, {
-      maxStreams: 4096,
-      framePeriodUs: 20_000,
-      framesPerStream: 100,
-    });
+    const c = await searchLiveCapacity(e.run, SEARCH);
     assert.deepEqual(e.tried.slice(0, 7), [1, 2, 4, 8, 16, 32, 64]);
     assert.ok(c.streams <= 37 && c.streams >= 35, `capacity ${c.streams}`);
     assert.equal(c.p50_us_at_1, 10);
@@ -44,57 +43,26 @@ describe('live capacity search', () => {
   });
 
   test('stops at the bound, and reports 0 when one stream is already too many', async () => {
-    assert.equal(
-      (
-        await searchLiveCapacity(executor(1e9).run, {
-          maxStreams: 100,
-          framePeriodUs: 20_000,
-          framesPerStream: 100,
-        })
-      ).streams,
-      100,
-    );
-    const none = await searchLiveCapacity(executor(0).run, {
-      maxStreams: 100,
-      framePeriodUs: 20_000,
-      framesPerStream: 100,
-    });
+    assert.equal((await searchLiveCapacity(executor(1e9).run, { ...SEARCH, maxStreams: 100 })).streams, 100);
+    const none = await searchLiveCapacity(executor(0).run, { ...SEARCH, maxStreams: 100 });
     assert.deepEqual([none.streams, none.trials.length], [0, 1]);
   });
 
   test('a trial passes with at most 1% of its frames dropped (a stall), not more', async () => {
     // 100 frames per stream: 1% is one frame per stream.
-    const within = await searchLiveCapacity(executor(1e9, (n) => n).run, {
-      maxStreams: 64,
-      framePeriodUs: 20_000,
-      framesPerStream: 100,
-    });
+    const within = await searchLiveCapacity(executor(1e9, (n) => n).run, { ...SEARCH, maxStreams: 64 });
     assert.equal(within.streams, 64);
-    const beyond = await searchLiveCapacity(executor(1e9, (n) => n + 1).run, {
-      maxStreams: 64,
-      framePeriodUs: 20_000,
-      framesPerStream: 100,
-    });
+    const beyond = await searchLiveCapacity(executor(1e9, (n) => n + 1).run, { ...SEARCH, maxStreams: 64 });
     assert.equal(beyond.streams, 0);
   });
 
   test('a hint from an earlier repeat starts the doubling at half of it', async () => {
     const e = executor(150);
-    const c = await searchLiveCapacity(e.run, {
-      maxStreams: 4096,
-      framePeriodUs: 20_000,
-      framesPerStream: 100,
-      hint: 140,
-    });
+    const c = await searchLiveCapacity(e.run, { ...SEARCH, hint: 140 });
     assert.deepEqual(e.tried.slice(0, 4), [1, 70, 140, 280]);
     assert.ok(c.streams <= 150 && c.streams >= 141, `capacity ${c.streams}`);
     const wrong = executor(20);
-    const d = await searchLiveCapacity(wrong.run, {
-      maxStreams: 4096,
-      framePeriodUs: 20_000,
-      framesPerStream: 100,
-      hint: 280,
-    });
+    const d = await searchLiveCapacity(wrong.run, { ...SEARCH, hint: 280 });
     assert.ok(d.streams <= 20 && d.streams >= 18, `capacity ${d.streams} after a wrong hint`);
   });
 
@@ -109,7 +77,7 @@ describe('live capacity search', () => {
         peakRssKb: 0,
       } as ProcessOutcome);
     await assert.rejects(
-      searchLiveCapacity(failing, { maxStreams: 8, framePeriodUs: 20_000, framesPerStream: 100 }),
+      searchLiveCapacity(failing, { ...SEARCH, maxStreams: 8 }),
       /1 stream\(s\) failed \(exit 2\): error PL_ERR_USAGE: unknown option --streams/,
     );
   });
