@@ -212,7 +212,10 @@ describe('reference executor: audio in and out like pitlane run', () => {
       const stats = JSON.parse(run.stderr.trim().split('\n').at(-1));
       // 2 streams × 50 frames after the first second (a frame dropped by a loaded machine is counted instead).
       assert.equal(stats.frame_latency.count + stats.frames_dropped_behind, 100, who);
-      assert.equal(run.stdout.trim().split('\n').length + stats.frames_dropped_behind, 200, who);
+      // Warm-up frames are written too (a drop in the warm-up, on a loaded machine, is not counted).
+      const written = run.stdout.trim().split('\n').length;
+      assert.ok(written + stats.frames_dropped_behind <= 200, who);
+      assert.ok(written >= stats.frame_latency.count + 90, `${who}: ${written} lines`);
     }
     const notLive = await reference(['run', pass, '-i', two, '--warmup', '1']);
     assert.equal(notLive.code, 2);
