@@ -124,11 +124,38 @@ export class EmbeddingService {
    */
   async embed(texts: readonly string[], options: EmbedOptions = {}): Promise<EmbedResult> {
     const tokenized = await this.tokenize(texts, options.truncate ?? false, options.maxTokens);
+    return this.embedSequences(
+      tokenized.map((t) => t.ids),
+      options,
+    );
+  }
+
+  /**
+   * Embeds sequences of the model's token ids as given (specials included, as TEI takes token-id inputs): a
+   * sequence over the model's limit is cut (`truncate`) or refused (InputTooLongError), all of them together are
+   * held to `maxTokens`. The caller checks the ids against the vocabulary.
+   */
+  async embedIds(ids: readonly Int32Array[], options: EmbedOptions = {}): Promise<EmbedResult> {
+    const limit = this.maxSequenceLength;
+    let tokens = 0;
+    const cut = ids.map((seq, i) => {
+      if (seq.length > limit && options.truncate !== true) throw new InputTooLongError(i, seq.length, limit);
+      const kept = seq.length > limit ? seq.subarray(0, limit) : seq;
+      tokens += kept.length;
+      return kept;
+    });
+    if (options.maxTokens !== undefined && tokens > options.maxTokens) {
+      throw new TooManyTokensError(tokens, options.maxTokens);
+    }
+    return this.embedSequences(cut, options);
+  }
+
+  private async embedSequences(ids: readonly Int32Array[], options: EmbedOptions): Promise<EmbedResult> {
     const normalize = options.normalize ?? this.spec.normalize;
     const queuedAt = performance.now();
-    const sequences: BatchSequence<Payload>[] = tokenized.map((t) => ({
-      tokens: t.ids.length,
-      payload: { ids: t.ids, queuedAt },
+    const sequences: BatchSequence<Payload>[] = ids.map((seq) => ({
+      tokens: seq.length,
+      payload: { ids: seq, queuedAt },
     }));
     // A request larger than a quarter of the queue is split into parts that each fit, queued one after the
     // other: a big client batch is served, not refused, and does not crowd everyone else out of the queue.
@@ -138,7 +165,7 @@ export class EmbeddingService {
       const got = await this.batcher.submit(sequences.slice(i, i + part), options.signal);
       for (const v of got) vectors.push(normalize ? l2Normalize(v) : v);
     }
-    return { vectors, tokens: tokenized.map((t) => t.ids.length) };
+    return { vectors, tokens: ids.map((seq) => seq.length) };
   }
 
   /** Stops the batcher (queued requests are rejected), the tokenizer threads and the model. */

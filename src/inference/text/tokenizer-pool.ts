@@ -116,6 +116,11 @@ export class TokenizerPool {
     }
   }
 
+  /** Whether `tokenText` can tell a token id the vocabulary has from one it has not. */
+  get knowsIds(): boolean {
+    return this.local.tokenText !== undefined;
+  }
+
   /** The text of a token id, when the tokenizer knows it. */
   tokenText(id: number): string | undefined {
     return this.local.tokenText?.(id);

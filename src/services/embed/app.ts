@@ -32,6 +32,7 @@ import {
   readInputs,
   validationStatus,
   type Api,
+  type EmbedInputs,
 } from './embed-requests.js';
 import type { EmbedMetrics } from './metrics.js';
 
@@ -162,14 +163,16 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
     const values = countJsonValues(text);
-    if (values > limits.maxClientBatchSize + OTHER_JSON_VALUES) {
+    // Texts take a value each, token-id inputs a value per token.
+    if (values > limits.maxClientBatchSize + limits.maxRequestTokens + OTHER_JSON_VALUES) {
       const api = apiOf(request);
       const field = api === 'openai' ? 'input' : 'inputs';
       done(
         new HttpProblem(
           validationStatus(api),
           `the body holds ${values.toLocaleString('en-US')} JSON values; a request takes at most ` +
-            `${itemLimit.value} inputs (${itemLimit.flag})`,
+            `${itemLimit.value} inputs (${itemLimit.flag}) of at most ${formatLimitValue(tokenLimit.value, 'tokens')} ` +
+            `in all (${tokenLimit.flag})`,
           field,
         ),
         undefined,
@@ -222,20 +225,22 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
   app.post('/embed', async (request, reply) => {
     const body = objectBody(request.body, 'tei');
     const service = pickService(state, body.model, options.defaultModel, 'tei');
-    const texts = readInputs(body.inputs, 'inputs', 'tei', itemLimit);
+    const inputs = readInputs(body.inputs, 'inputs', 'tei', itemLimit);
     const normalize = readBoolean(body.normalize, 'normalize', true, 'tei');
     const truncate = readBoolean(body.truncate, 'truncate', false, 'tei');
     if (body.truncation_direction !== undefined && body.truncation_direction !== 'Right') {
       throw new HttpProblem(422, 'truncation_direction: only "Right" is supported', 'truncation_direction');
     }
-    const result = await embedFor(service, texts, { normalize, truncate }, tokenLimit, request, reply);
+    const result = await embedFor(service, inputs, { normalize, truncate }, tokenLimit, request, reply);
     return reply.send(result.vectors.map((v) => Array.from(v)));
   });
 
   app.post('/tokenize', async (request, reply) => {
     const body = objectBody(request.body, 'tei');
     const service = pickService(state, body.model, options.defaultModel, 'tei');
-    const texts = readInputs(body.inputs, 'inputs', 'tei', itemLimit);
+    const inputs = readInputs(body.inputs, 'inputs', 'tei', itemLimit);
+    if (!('texts' in inputs)) throw new HttpProblem(422, '/tokenize takes text, not token ids', 'inputs');
+    const texts = inputs.texts;
     if (body.add_special_tokens !== undefined && body.add_special_tokens !== true) {
       throw new HttpProblem(422, 'add_special_tokens: only true is supported', 'add_special_tokens');
     }
@@ -252,10 +257,45 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
     );
   });
 
+  // OpenAI's model list and model object (`created`: when the server started, the models' load time).
+  const created = Math.floor(Date.now() / 1000);
+  const modelObject = (id: string): Record<string, unknown> => ({
+    id,
+    object: 'model',
+    created,
+    owned_by: 'pitlane',
+  });
+  app.get('/v1/models', (_request, reply) =>
+    reply.send({ object: 'list', data: [...state.services.keys()].map(modelObject) }),
+  );
+  app.get<{ Params: { model: string } }>('/v1/models/:model', (request, reply) => {
+    const id = request.params.model;
+    if (!state.services.has(id)) {
+      throw new HttpProblem(
+        404,
+        `The model '${id}' does not exist; models: ${[...state.services.keys()].join(', ')}`,
+        'model',
+      );
+    }
+    return reply.send(modelObject(id));
+  });
+
+  // Unknown routes answer in the error shape of the API they are under.
+  app.setNotFoundHandler((request, reply) => {
+    const api = apiOf(request);
+    const problem = new HttpProblem(
+      404,
+      api === 'openai'
+        ? `Invalid URL (${request.method} ${request.url}): the OpenAI API here has /v1/embeddings and /v1/models`
+        : `no route ${request.method} ${request.url}: TEI's routes here are /embed, /tokenize, /info, /health and /metrics`,
+    );
+    return sendProblem(reply.code(404), api, problem, 'unknown_url');
+  });
+
   app.post('/v1/embeddings', async (request, reply) => {
     const body = objectBody(request.body, 'openai');
     const service = pickService(state, body.model, options.defaultModel, 'openai');
-    const texts = readInputs(body.input, 'input', 'openai', itemLimit);
+    const inputs = readInputs(body.input, 'input', 'openai', itemLimit);
     const format = body.encoding_format ?? 'float';
     if (format !== 'float' && format !== 'base64') {
       throw new HttpProblem(400, 'encoding_format must be "float" or "base64"', 'encoding_format');
@@ -270,7 +310,7 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
       );
     }
     const truncate = readBoolean(body.truncate, 'truncate', false, 'openai');
-    const result = await embedFor(service, texts, { normalize: true, truncate }, tokenLimit, request, reply);
+    const result = await embedFor(service, inputs, { normalize: true, truncate }, tokenLimit, request, reply);
     const data = result.vectors.map((v, index) => {
       const cut = dims < dimension ? l2Normalize(v.subarray(0, dims)) : v;
       const embedding =
@@ -294,24 +334,23 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
 /** Runs the embedding, turning service errors into HTTP problems; aborts when the client goes away. */
 async function embedFor(
   service: EmbeddingService,
-  texts: string[],
+  inputs: EmbedInputs,
   options: { normalize: boolean; truncate: boolean },
   tokenLimit: RequestLimit,
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<EmbedResult> {
+  const api: Api = request.url.startsWith('/v1/') ? 'openai' : 'tei';
+  if ('ids' in inputs) checkVocabulary(service, inputs.ids, api);
   const controller = new AbortController();
   const onClose = (): void => {
     if (!reply.raw.writableFinished) controller.abort(new ClientGone());
   };
   reply.raw.once('close', onClose);
-  const api: Api = request.url.startsWith('/v1/') ? 'openai' : 'tei';
+  const run = { ...options, signal: controller.signal, maxTokens: tokenLimit.value };
   try {
-    return await service.embed(texts, {
-      ...options,
-      signal: controller.signal,
-      maxTokens: tokenLimit.value,
-    });
+    if ('texts' in inputs) return await service.embed(inputs.texts, run);
+    return await service.embedIds(inputs.ids, run);
   } catch (err) {
     if (err instanceof TooManyTokensError) throw tokenProblem(err, tokenLimit, api);
     if (err instanceof InputTooLongError) {
@@ -333,6 +372,32 @@ async function embedFor(
   }
 }
 
+/** Token ids the model's tokenizer does not know are refused, naming the first one and where it is. */
+function checkVocabulary(service: EmbeddingService, ids: readonly Int32Array[], api: Api): void {
+  const field = api === 'openai' ? 'input' : 'inputs';
+  const tokenizer = service.tokenizer;
+  if (!tokenizer.knowsIds) {
+    throw new HttpProblem(
+      validationStatus(api),
+      `model "${service.spec.id}" takes text only: its tokenizer cannot check token ids`,
+      field,
+    );
+  }
+  ids.forEach((seq, i) => {
+    for (let j = 0; j < seq.length; j++) {
+      const id = seq[j] as number;
+      if (tokenizer.tokenText(id) === undefined) {
+        const at = ids.length === 1 && api === 'openai' ? `${field}[${j}]` : `${field}[${i}][${j}]`;
+        throw new HttpProblem(
+          validationStatus(api),
+          `${at}: token id ${id} is not in the vocabulary of model "${service.spec.id}"`,
+          at,
+        );
+      }
+    }
+  });
+}
+
 /** The refusal of a request over the token limit (other errors pass through unchanged). */
 function tokenProblem(err: unknown, limit: RequestLimit, api: Api): unknown {
   if (!(err instanceof TooManyTokensError)) return err;
@@ -345,11 +410,15 @@ function tokenProblem(err: unknown, limit: RequestLimit, api: Api): unknown {
 }
 
 /** A problem in the error format of the API (status and headers are set by the shared handler). */
-function sendProblem(reply: FastifyReply, api: Api, problem: HttpProblem): FastifyReply {
+function sendProblem(
+  reply: FastifyReply,
+  api: Api,
+  problem: HttpProblem,
+  code404 = 'model_not_found',
+): FastifyReply {
   if (api === 'openai') {
     const type = problem.status >= 500 ? 'server_error' : 'invalid_request_error';
-    const code =
-      problem.status === 404 ? 'model_not_found' : problem.status === 429 ? 'rate_limit_exceeded' : null;
+    const code = problem.status === 404 ? code404 : problem.status === 429 ? 'rate_limit_exceeded' : null;
     return reply.send({ error: { message: problem.message, type, param: problem.param, code } });
   }
   const errorType = problem.status === 429 ? 'Overloaded' : problem.status >= 500 ? 'Backend' : 'Validation';

@@ -1,8 +1,8 @@
 /**
  * What the embed API reads from a request body, in the words of the API it came to: TEI answers a bad field
  * with 422, OpenAI with 400, both naming the field (`param`). The model asked for (or the default), the inputs
- * (a string or a non-empty array of non-empty strings, at most the per-request limit, refused before their items
- * are looked at) and the boolean switches.
+ * (texts or token ids, at most the per-request limit, refused before their items are looked at) and the boolean
+ * switches.
  */
 import type { EmbeddingService } from '../../inference/text/embedding-service.js';
 import { HttpProblem } from '../http/problem.js';
@@ -46,26 +46,31 @@ export function pickService(
   return service;
 }
 
+/** A request's inputs: texts, or sequences of the model's token ids (what LangChain and TEI clients may send). */
+export type EmbedInputs = { readonly texts: string[] } | { readonly ids: Int32Array[] };
+
 /**
- * A string or a non-empty array of non-empty strings, as a list; an array longer than `itemLimit` is refused
- * before its items are looked at, in TEI's words ("batch size N > maximum allowed batch size M"), which
- * clients parse to split their batches.
+ * The inputs: a string, a non-empty array of non-empty strings, an array of token ids (one sequence) or an array of
+ * such arrays (several). An array longer than `itemLimit` is refused before its items are looked at, in TEI's words
+ * ("batch size N > maximum allowed batch size M"), which clients parse to split their batches. Token ids are taken
+ * as the model's own, specials included, as TEI and vLLM take them; the caller checks them against the vocabulary.
  */
-export function readInputs(value: unknown, field: string, api: Api, itemLimit: RequestLimit): string[] {
+export function readInputs(value: unknown, field: string, api: Api, itemLimit: RequestLimit): EmbedInputs {
   const status = validationStatus(api);
   if (value === undefined) throw new HttpProblem(status, `${field} is required`, field);
   if (typeof value === 'string') {
     if (value.length === 0) throw new HttpProblem(status, `${field} is an empty string`, field);
-    return [value];
+    return { texts: [value] };
   }
   if (!Array.isArray(value)) {
     throw new HttpProblem(
       status,
-      `${field} must be a string or an array of strings, got ${kindOf(value)}`,
+      `${field} must be a string, an array of strings or token ids, got ${kindOf(value)}`,
       field,
     );
   }
   if (value.length === 0) throw new HttpProblem(status, `${field} is an empty array`, field);
+  if (typeof value[0] === 'number') return { ids: [tokenIds(value, field, status)] };
   if (value.length > itemLimit.value) {
     throw new HttpProblem(
       status,
@@ -74,19 +79,48 @@ export function readInputs(value: unknown, field: string, api: Api, itemLimit: R
       field,
     );
   }
-  value.forEach((v, i) => {
+  if (Array.isArray(value[0])) {
+    return {
+      ids: value.map((v: unknown, i) => {
+        if (!Array.isArray(v)) {
+          throw new HttpProblem(
+            status,
+            `${field}[${i}] must be an array of token ids like ${field}[0], got ${kindOf(v)}`,
+            `${field}[${i}]`,
+          );
+        }
+        return tokenIds(v, `${field}[${i}]`, status);
+      }),
+    };
+  }
+  value.forEach((v: unknown, i) => {
     if (typeof v !== 'string') {
-      const hint =
-        typeof v === 'number' || Array.isArray(v) ? ' (token-id inputs are not supported; send text)' : '';
       throw new HttpProblem(
         status,
-        `${field}[${i}] must be a string, got ${kindOf(v)}${hint}`,
+        `${field}[${i}] must be a string like ${field}[0], got ${kindOf(v)}`,
         `${field}[${i}]`,
       );
     }
     if (v.length === 0) throw new HttpProblem(status, `${field}[${i}] is an empty string`, `${field}[${i}]`);
   });
-  return value as string[];
+  return { texts: value as string[] };
+}
+
+/** A non-empty array of token ids (integers from 0 to 2^31 - 1). */
+function tokenIds(value: readonly unknown[], field: string, status: number): Int32Array {
+  if (value.length === 0) throw new HttpProblem(status, `${field} is an empty array of token ids`, field);
+  const ids = new Int32Array(value.length);
+  value.forEach((v, j) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0x7fffffff) {
+      throw new HttpProblem(
+        status,
+        `${field}[${j}] must be a token id (an integer ≥ 0), got ${typeof v === 'number' ? String(v) : kindOf(v)}`,
+        `${field}[${j}]`,
+      );
+    }
+    ids[j] = v;
+  });
+  return ids;
 }
 
 export function readBoolean(value: unknown, field: string, fallback: boolean, api: Api): boolean {

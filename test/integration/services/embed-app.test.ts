@@ -145,6 +145,64 @@ describe('embed service over HTTP (minilm-l6-arch on ONNX Runtime)', () => {
     assert.equal(res.usage.total_tokens, expected);
   });
 
+  test('token-id inputs, as LangChain sends them (number[] and number[][]): the vectors of the texts they encode', async () => {
+    const texts = ['The cat sits on the mat.', 'Quarterly revenue rose by four percent.'];
+    const tok = (await post(`${server.url}/tokenize`, { inputs: texts })).json as { id: number }[][];
+    const ids = tok.map((t) => t.map((x) => x.id));
+    const byText = (await post(`${server.url}/v1/embeddings`, { input: texts })).json as Json;
+    const vectors = (j: Json): number[][] => (j.data as Json[]).map((d) => d.embedding as number[]);
+    const several = (await post(`${server.url}/v1/embeddings`, { input: ids })).json as Json;
+    const one = (await post(`${server.url}/v1/embeddings`, { input: ids[1] })).json as Json;
+    assert.equal(vectors(several).length, 2);
+    for (const [i, v] of vectors(several).entries()) assert.ok(cosine(v, vectors(byText)[i]!) > 0.99999);
+    assert.ok(cosine(vectors(one)[0]!, vectors(byText)[1]!) > 0.99999);
+    assert.deepEqual(several.usage, byText.usage, 'the same tokens are counted');
+    const tei = (await post(`${server.url}/embed`, { inputs: ids })).json as number[][];
+    assert.ok(cosine(tei[0]!, vectors(byText)[0]!) > 0.99999);
+    // Over the model's limit (512): refused naming the input, or cut with truncate.
+    const long = [101, ...Array.from({ length: 600 }, () => 1000), 102];
+    const refused = await post(`${server.url}/v1/embeddings`, { input: [long] });
+    assert.equal(refused.status, 413);
+    assert.match(
+      ((refused.json as Json).error as Json).message as string,
+      /input\[0\] has 602 tokens; the model's limit is 512/,
+    );
+    const cut = await post(`${server.url}/v1/embeddings`, { input: [long], truncate: true });
+    assert.equal(cut.status, 200);
+    assert.equal(((cut.json as Json).usage as Json).prompt_tokens, 512);
+    // The official client sends token ids as they are.
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused' });
+    const res = await client.embeddings.create({ model: 'mini', input: ids, encoding_format: 'float' });
+    assert.ok(cosine(res.data[0]!.embedding, vectors(byText)[0]!) > 0.99999);
+  });
+
+  test('/v1/models and /v1/models/{id} in OpenAI’s shape; unknown routes answer in their API’s error shape', async () => {
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused' });
+    const list = await client.models.list();
+    assert.deepEqual(
+      list.data.map((m) => [m.id, m.object, m.owned_by, typeof m.created]),
+      [['mini', 'model', 'pitlane', 'number']],
+    );
+    assert.equal((await client.models.retrieve('mini')).id, 'mini');
+    await assert.rejects(client.models.retrieve('gpt-4'), (err: unknown) => {
+      const e = err as { status?: number; code?: string; message?: string };
+      assert.equal(e.status, 404);
+      assert.equal(e.code, 'model_not_found');
+      assert.match(e.message ?? '', /The model 'gpt-4' does not exist; models: mini/);
+      return true;
+    });
+    const unknown = await post(`${server.url}/v1/completions`, { prompt: 'hi' });
+    assert.equal(unknown.status, 404);
+    const error = (unknown.json as Json).error as Json;
+    assert.equal(error.type, 'invalid_request_error');
+    assert.equal(error.code, 'unknown_url');
+    assert.match(error.message as string, /Invalid URL \(POST \/v1\/completions\)/);
+    const tei = await post(`${server.url}/rerank`, { query: 'q', texts: ['a'] });
+    assert.equal(tei.status, 404);
+    assert.equal((tei.json as Json).error_type, 'Validation');
+    assert.match((tei.json as Json).error as string, /no route POST \/rerank/);
+  });
+
   test('dimensions: the first d values, renormalised', async () => {
     const full = (await post(`${server.url}/v1/embeddings`, { input: 'shrink me' })).json as Json;
     const cut = (await post(`${server.url}/v1/embeddings`, { input: 'shrink me', dimensions: 32 }))
@@ -205,7 +263,7 @@ describe('embed service over HTTP (minilm-l6-arch on ONNX Runtime)', () => {
       ['/embed', {}, 422, /inputs is required/],
       ['/embed', { inputs: [] }, 422, /inputs is an empty array/],
       ['/embed', { inputs: '' }, 422, /inputs is an empty string/],
-      ['/embed', { inputs: ['a', 7] }, 422, /inputs\[1\] must be a string, got a number/],
+      ['/embed', { inputs: ['a', 7] }, 422, /inputs\[1\] must be a string like inputs\[0\], got a number/],
       ['/embed', { inputs: 'a', normalize: 'yes' }, 422, /normalize must be true or false/],
       ['/embed', [1, 2], 422, /the body must be a JSON object/],
       ['/embed', '{"inputs": ["a"', 400, /not valid JSON/],
@@ -218,7 +276,39 @@ describe('embed service over HTTP (minilm-l6-arch on ONNX Runtime)', () => {
       ],
       ['/v1/embeddings', { input: 'a', dimensions: 0 }, 400, /dimensions must be an integer from 1 to 384/],
       ['/v1/embeddings', { input: 'a', encoding_format: 'hex' }, 400, /encoding_format/],
-      ['/v1/embeddings', { input: [[1, 2, 3]] }, 400, /token-id inputs are not supported/],
+      [
+        '/v1/embeddings',
+        { input: ['a', [1, 2]] },
+        400,
+        /input\[1\] must be a string like input\[0\], got an array/,
+      ],
+      [
+        '/v1/embeddings',
+        { input: [[101, 102], 'a'] },
+        400,
+        /input\[1\] must be an array of token ids like input\[0\]/,
+      ],
+      [
+        '/v1/embeddings',
+        { input: [101, 2.5, 102] },
+        400,
+        /input\[1\] must be a token id \(an integer ≥ 0\), got 2.5/,
+      ],
+      ['/v1/embeddings', { input: [[101, -1]] }, 400, /input\[0\]\[1\] must be a token id/],
+      ['/v1/embeddings', { input: [[]] }, 400, /input\[0\] is an empty array of token ids/],
+      [
+        '/v1/embeddings',
+        { input: [101, 99_999_999] },
+        400,
+        /input\[1\]: token id 99999999 is not in the vocabulary of model "mini"/,
+      ],
+      [
+        '/embed',
+        { inputs: [[101, 99_999_999]] },
+        422,
+        /inputs\[0\]\[1\]: token id 99999999 is not in the vocabulary/,
+      ],
+      ['/tokenize', { inputs: [101, 102] }, 422, /\/tokenize takes text, not token ids/],
     ];
     for (const [path, body, status, message] of cases) {
       const r = await post(`${server.url}${path}`, body);
@@ -367,7 +457,8 @@ describe('embed service over HTTP (minilm-l6-arch on ONNX Runtime)', () => {
       assert.equal(refused.status, 422);
       assert.equal(
         (refused.json as Json).error,
-        'the body holds 200,002 JSON values; a request takes at most 4 inputs (--max-client-batch-size)',
+        'the body holds 200,002 JSON values; a request takes at most 4 inputs (--max-client-batch-size) of at most ' +
+          '16,384 tokens in all (--max-request-tokens)',
       );
       const objects = await post(`${tight.url}/v1/embeddings`, `{"input":[${'{},'.repeat(99_999)}{}]}`);
       assert.equal(objects.status, 400);
