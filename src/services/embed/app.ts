@@ -228,11 +228,26 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
     const inputs = readInputs(body.inputs, 'inputs', 'tei', itemLimit);
     const normalize = readBoolean(body.normalize, 'normalize', true, 'tei');
     const truncate = readBoolean(body.truncate, 'truncate', false, 'tei');
-    if (body.truncation_direction !== undefined && body.truncation_direction !== 'Right') {
-      throw new HttpProblem(422, 'truncation_direction: only "Right" is supported', 'truncation_direction');
+    const direction = body.truncation_direction;
+    if (direction !== undefined && direction !== 'Right' && direction !== 'right') {
+      throw new HttpProblem(
+        422,
+        direction === 'Left' || direction === 'left'
+          ? 'truncation_direction "Left" is not supported here: inputs are cut on the right ("Right")'
+          : 'truncation_direction must be "Right" or "Left" (TEI also takes "right" and "left")',
+        'truncation_direction',
+      );
     }
+    if (body.prompt_name !== undefined) {
+      throw new HttpProblem(
+        422,
+        `prompt_name: model "${service.spec.id}" defines no prompts (send the prompt as part of the text)`,
+        'prompt_name',
+      );
+    }
+    const dims = readDimensions(body.dimensions, service.embedder.dimension, 'tei');
     const result = await embedFor(service, inputs, { normalize, truncate }, tokenLimit, request, reply);
-    return reply.send(result.vectors.map((v) => Array.from(v)));
+    return reply.send(result.vectors.map((v) => Array.from(cutTo(v, dims, normalize))));
   });
 
   app.post('/tokenize', async (request, reply) => {
@@ -300,19 +315,11 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
     if (format !== 'float' && format !== 'base64') {
       throw new HttpProblem(400, 'encoding_format must be "float" or "base64"', 'encoding_format');
     }
-    const dimension = service.embedder.dimension;
-    const dims = body.dimensions ?? dimension;
-    if (typeof dims !== 'number' || !Number.isInteger(dims) || dims < 1 || dims > dimension) {
-      throw new HttpProblem(
-        400,
-        `dimensions must be an integer from 1 to ${dimension} (the model's dimension)`,
-        'dimensions',
-      );
-    }
+    const dims = readDimensions(body.dimensions, service.embedder.dimension, 'openai');
     const truncate = readBoolean(body.truncate, 'truncate', false, 'openai');
     const result = await embedFor(service, inputs, { normalize: true, truncate }, tokenLimit, request, reply);
     const data = result.vectors.map((v, index) => {
-      const cut = dims < dimension ? l2Normalize(v.subarray(0, dims)) : v;
+      const cut = cutTo(v, dims, true);
       const embedding =
         format === 'base64'
           ? Buffer.from(cut.buffer, cut.byteOffset, cut.byteLength).toString('base64')
@@ -370,6 +377,26 @@ async function embedFor(
   } finally {
     reply.raw.off('close', onClose);
   }
+}
+
+/** `dimensions` (Matryoshka): an integer from 1 to the model's dimension; the model's dimension when absent. */
+function readDimensions(value: unknown, dimension: number, api: Api): number {
+  if (value === undefined || value === null) return dimension;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > dimension) {
+    throw new HttpProblem(
+      validationStatus(api),
+      `dimensions must be an integer from 1 to ${dimension} (the model's dimension)`,
+      'dimensions',
+    );
+  }
+  return value;
+}
+
+/** The first `dims` values of a vector, scaled to unit length again when vectors are normalised. */
+function cutTo(v: Float32Array, dims: number, normalize: boolean): Float32Array {
+  if (dims >= v.length) return v;
+  const cut = v.subarray(0, dims);
+  return normalize ? l2Normalize(cut) : cut;
 }
 
 /** Token ids the model's tokenizer does not know are refused, naming the first one and where it is. */

@@ -203,6 +203,37 @@ describe('embed service over HTTP (minilm-l6-arch on ONNX Runtime)', () => {
     assert.match((tei.json as Json).error as string, /no route POST \/rerank/);
   });
 
+  test('TEI /embed honours dimensions and every spelling of truncation_direction, and refuses what it cannot do', async () => {
+    const oai = (await post(`${server.url}/v1/embeddings`, { input: 'shrink me', dimensions: 32 }))
+      .json as Json;
+    const want = ((oai.data as Json[])[0]?.embedding ?? []) as number[];
+    const [tei] = (await post(`${server.url}/embed`, { inputs: 'shrink me', dimensions: 32 }))
+      .json as number[][];
+    assert.equal(tei!.length, 32);
+    tei!.forEach((x, i) => assert.ok(Math.abs(x - want[i]!) < 1e-6));
+    for (const direction of ['Right', 'right']) {
+      const r = await post(`${server.url}/embed`, {
+        inputs: LONG,
+        truncate: true,
+        truncation_direction: direction,
+      });
+      assert.equal(r.status, 200, direction);
+    }
+    const cases: [Json, RegExp][] = [
+      [{ truncation_direction: 'Left' }, /truncation_direction "Left" is not supported here/],
+      [{ truncation_direction: 'left' }, /truncation_direction "Left" is not supported here/],
+      [{ truncation_direction: 'up' }, /truncation_direction must be "Right" or "Left"/],
+      [{ prompt_name: 'query' }, /prompt_name: model "mini" defines no prompts/],
+      [{ dimensions: 385 }, /dimensions must be an integer from 1 to 384/],
+    ];
+    for (const [extra, message] of cases) {
+      const r = await post(`${server.url}/embed`, { inputs: 'a', ...extra });
+      assert.equal(r.status, 422, JSON.stringify(extra));
+      assert.match((r.json as Json).error as string, message);
+      assert.equal((r.json as Json).error_type, 'Validation');
+    }
+  });
+
   test('dimensions: the first d values, renormalised', async () => {
     const full = (await post(`${server.url}/v1/embeddings`, { input: 'shrink me' })).json as Json;
     const cut = (await post(`${server.url}/v1/embeddings`, { input: 'shrink me', dimensions: 32 }))
