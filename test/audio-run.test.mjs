@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ffmpeg, PASS_MANIFEST } from './helpers/audio.mjs';
+import { ffmpeg, PASS_MANIFEST, slowStartManifest } from './helpers/audio.mjs';
 import { jsonLines as lines } from './helpers/jsonl.mjs';
 import { PITLANE, pitlane, run } from './helpers.mjs';
 
@@ -280,28 +280,8 @@ describe('pitlane run -i audio', () => {
     const clip = join(dir, 'one-second.wav');
     ffmpeg('-i', CLIP, '-t', '1', clip);
     const slow = join(dir, 'slow.yaml');
-    writeFileSync(
-      slow,
-      [
-        'version: v1',
-        'metadata: {name: slow}',
-        'nodes:',
-        '  - id: slow',
-        '    node_type: python',
-        '    runtime_hint: cpython',
-        '    params:',
-        '      code: |',
-        '        import time',
-        '        class Slow:',
-        '            first = True',
-        '            def process(self, frame):',
-        '                if self.first:',
-        '                    time.sleep(3)  # longer than the clip: the frames that arrive meanwhile overflow the queue',
-        '                    self.first = False',
-        '                return 1',
-        '',
-      ].join('\n'),
-    );
+    // 3 s, longer than the clip: the frames that arrive meanwhile overflow the input queue.
+    writeFileSync(slow, slowStartManifest(3));
     const r = await pitlane(['run', slow, '-i', clip, '--realtime', '--json-stats']);
     assert.equal(r.code, 0, r.stderr);
     const stats = JSON.parse(r.stderr.trim().split('\n').at(-1));

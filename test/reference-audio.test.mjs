@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ffmpeg, PASS_MANIFEST } from './helpers/audio.mjs';
+import { ffmpeg, PASS_MANIFEST, slowStartManifest } from './helpers/audio.mjs';
 import { PITLANE, REFERENCE, ROOT, pitlane, reference, run } from './helpers.mjs';
 
 /** Node types (names and aliases) of the pitlane under test: a differential test of a node family is skipped
@@ -242,27 +242,7 @@ describe('reference executor: audio in and out like pitlane run', () => {
     const clip = join(dir, 'one-second.wav');
     ffmpeg('-i', CLIP, '-t', '1', clip);
     const slow = join(dir, 'slow.yaml');
-    writeFileSync(
-      slow,
-      [
-        'version: v1',
-        'metadata: {name: slow}',
-        'nodes:',
-        '  - id: slow',
-        '    node_type: python',
-        '    params:',
-        '      code: |',
-        '        import time',
-        '        class Slow:',
-        '            first = True',
-        '            def process(self, frame):',
-        '                if self.first:',
-        '                    time.sleep(2)',
-        '                    self.first = False',
-        '                return frame.frames',
-        '',
-      ].join('\n'),
-    );
+    writeFileSync(slow, slowStartManifest(2));
     const r = await reference(['run', slow, '-i', clip, '--realtime', '--stats']);
     assert.equal(r.code, 0, r.stderr);
     const stats = JSON.parse(r.stderr.trim().split('\n').at(-1));

@@ -304,7 +304,6 @@ export class NodeRunner extends Stage implements Successor {
    * most MAX_BATCH and about POOL_BATCH_MS of work, never past an error record, which keeps its place in the order).
    */
   private dispatch(): void {
-    const node = this.node as Required<Pick<PipelineNode, 'processBatch'>>;
     while (!this.dead && this.queue.length > 0 && this.running < this.concurrency) {
       if (this.queue.peek() instanceof ErrorRecord) {
         const record = this.queue.shift() as ErrorRecord;
@@ -321,24 +320,13 @@ export class NodeRunner extends Stage implements Successor {
       const firstIndex = this.received;
       this.received += items.length;
       this.running++;
-      const started = performance.now();
-      const done = (async (): Promise<readonly BatchItemResult[]> => {
-        try {
-          return await node.processBatch(items);
-        } catch (e) {
-          return items.map(() => ({ ok: false, error: e }));
-        } finally {
-          const ms = performance.now() - started;
-          if (this.run.timing) this.timeMs += ms;
-          this.poolItems += items.length;
-          this.poolMs += ms;
-          this.running--;
-          // A pool slot is free: start the next batch now, whether or not the batches before it are done.
-          queueMicrotask(() => {
-            this.dispatch();
-          });
-        }
-      })();
+      const done = this.timedBatch(items).finally(() => {
+        this.running--;
+        // A pool slot is free: start the next batch now, whether or not the batches before it are done.
+        queueMicrotask(() => {
+          this.dispatch();
+        });
+      });
       this.inFlight.push({ items, firstIndex, record: null, done });
     }
   }
@@ -357,16 +345,25 @@ export class NodeRunner extends Stage implements Successor {
 
   /** Runs `processBatch` on items and delivers each item's output or error, in order. */
   private async consumeBatch(items: readonly unknown[], firstIndex: number): Promise<void> {
-    const started = this.run.timing ? performance.now() : 0;
-    let results: readonly BatchItemResult[];
+    await this.deliver(items, await this.timedBatch(items), firstIndex);
+  }
+
+  /**
+   * `processBatch`, its time added to the node's (with timing on) and to the pool's mean per item; a rejection
+   * becomes every item's error.
+   */
+  private async timedBatch(items: readonly unknown[]): Promise<readonly BatchItemResult[]> {
+    const started = performance.now();
     try {
-      results = await (this.node.processBatch as NonNullable<PipelineNode['processBatch']>)(items);
+      return await (this.node.processBatch as NonNullable<PipelineNode['processBatch']>)(items);
     } catch (e) {
-      results = items.map(() => ({ ok: false, error: e }));
+      return items.map(() => ({ ok: false, error: e }));
     } finally {
-      if (this.run.timing) this.timeMs += performance.now() - started;
+      const ms = performance.now() - started;
+      if (this.run.timing) this.timeMs += ms;
+      this.poolItems += items.length;
+      this.poolMs += ms;
     }
-    await this.deliver(items, results, firstIndex);
   }
 
   /** Delivers each item's output or error of a batch, in order. */
