@@ -14,6 +14,9 @@
 #  - espeak-ng: synthesises more speech for the audio tests, and backs the TTS node;
 #  - ffmpeg: decodes audio formats other than WAV for `pitlane run -i` (30 packages, ~60 MB, on a machine that has
 #    libavcodec already);
+#  - python3-grpcio, python3-protobuf, protobuf-compiler, protobuf-compiler-grpc: the KServe v2 gRPC clients of
+#    the tests and the Python ingest baseline (Python stubs are generated from proto/ with protoc and
+#    grpc_python_plugin, as a team would from the published .proto);
 #  - astronaut.png from python3-skimage (a real portrait, for the face detector): only that file is unpacked,
 #    into test-data/, from the downloaded package; nothing is installed.
 # Without root or apt-get it only says what is missing; the tests that need it then fail naming it.
@@ -26,6 +29,9 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
 /usr/bin/python3 -c 'import multipart, httpx, PIL, numpy, uvloop, httptools' >/dev/null 2>&1 ||
   need+=(python3-multipart python3-httpx python3-pil python3-numpy python3-uvloop python3-httptools)
 /usr/bin/python3 -c 'import pocketsphinx' >/dev/null 2>&1 || need+=(python3-pocketsphinx)
+/usr/bin/python3 -c 'import grpc, google.protobuf' >/dev/null 2>&1 || need+=(python3-grpcio python3-protobuf)
+command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
+command -v grpc_python_plugin >/dev/null 2>&1 || need+=(protobuf-compiler-grpc)
 [ -f /usr/share/pocketsphinx/model/en-us/en-us.lm.bin ] || need+=(pocketsphinx-en-us)
 [ -f /usr/share/pocketsphinx/test/data/librivox/transcription ] || need+=(pocketsphinx-testdata)
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
