@@ -37,6 +37,8 @@ await build({
     '@opensearch-project/opensearch',
     // transformers.js (the Whisper nodes) loads ONNX Runtime and its own WebAssembly beside its files.
     '@huggingface/transformers',
+    // Swagger UI serves its page and scripts from files beside its own module (/docs of every service).
+    '@fastify/swagger-ui',
   ],
   // CommonJS dependencies (commander) call require() for Node built-ins.
   banner: {

@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { UsageError } from '../core/errors.js';
+import { LOG_FORMATS, LOG_LEVELS } from '../services/http/log-levels.js';
 import { printable } from '../core/terminal-text.js';
 import type { BenchPipelinesOptions } from './bench-command.js';
 import type { BenchWorkerOptions } from '../lab/kinds/pipelines/bench-worker.js';
@@ -52,6 +53,24 @@ function repeatable(value: string, previous: string[] | undefined): string[] {
 /** `--host`, as every `serve` command takes it. */
 function hostOption(): Option {
   return new Option('--host <host>', 'address to listen on').default('127.0.0.1');
+}
+
+/** `--log-level`, as every `serve` command takes it (services/http/request-log.ts). */
+function logLevelOption(): Option {
+  return new Option(
+    '--log-level <level>',
+    'least severe log line written to stderr: one line per request at info (5xx at error, health probes and /metrics at debug)',
+  )
+    .choices(LOG_LEVELS)
+    .default('info');
+}
+
+/** `--log-format`, as every `serve` command takes it. */
+function logFormatOption(): Option {
+  return new Option(
+    '--log-format <format>',
+    'log lines as JSON, or readable (pretty); default: pretty when stderr is a terminal, else JSON (and JSON with --json)',
+  ).choices(LOG_FORMATS);
 }
 
 /** `-p, --port`, as every `serve` command takes it; only the default port differs. */
@@ -327,7 +346,9 @@ function buildProgram(setExit: (code: number) => void): Command {
       positiveInt('--max-concurrent-requests'),
       64,
     )
-    .option('--json', 'print one JSON line on stdout when ready (url, models), and no log lines')
+    .option('--json', 'print one JSON line on stdout when ready (url, models); log lines on stderr are JSON')
+    .addOption(logLevelOption())
+    .addOption(logFormatOption())
     .action(async (opts: Omit<ServeEmbedOptions, 'version'>) => {
       const { serveEmbedCommand } = await import('./serve-command.js');
       setExit(await serveEmbedCommand({ ...opts, version: VERSION }));
@@ -358,7 +379,9 @@ function buildProgram(setExit: (code: number) => void): Command {
       nonNegativeNumber('--max-inflight-mb', false),
       256,
     )
-    .option('--json', 'print one JSON line on stdout when ready (url, models), and no log lines')
+    .option('--json', 'print one JSON line on stdout when ready (url, models); log lines on stderr are JSON')
+    .addOption(logLevelOption())
+    .addOption(logFormatOption())
     .action(async (opts: Omit<ServeModelsOptions, 'version'>) => {
       const { serveModelsCommand } = await import('./serve-models-command.js');
       setExit(await serveModelsCommand({ ...opts, version: VERSION }));
@@ -430,7 +453,9 @@ function buildProgram(setExit: (code: number) => void): Command {
     )
     .addOption(hostOption())
     .addOption(portOption(8090))
-    .option('--json', 'print one JSON line on stdout when ready (url), and no log lines')
+    .option('--json', 'print one JSON line on stdout when ready (url); log lines on stderr are JSON')
+    .addOption(logLevelOption())
+    .addOption(logFormatOption())
     .action(async (opts: Omit<ServeIngestOptions, 'version'>) => {
       const { serveIngestCommand } = await import('./serve-ingest-command.js');
       setExit(await serveIngestCommand({ ...opts, version: VERSION }));

@@ -12,7 +12,8 @@ import { EmbeddingService } from '../inference/text/embedding-service.js';
 import { loadModelRepository, type ModelSpec } from '../inference/tensor/model-repository.js';
 import { buildEmbedApp, type EmbedState } from '../services/embed/app.js';
 import { EmbedMetrics } from '../services/embed/metrics.js';
-import { announceReady, listen, serviceLog, untilSignal } from '../services/http/lifecycle.js';
+import { announceReady, listen, untilSignal } from '../services/http/lifecycle.js';
+import { createServiceLogger, lineLog, type LogFormat, type LogLevel } from '../services/http/request-log.js';
 import { exitCodeForStop } from './exit-codes.js';
 
 export interface ServeEmbedOptions {
@@ -30,12 +31,28 @@ export interface ServeEmbedOptions {
   /** POST requests in flight at once. */
   readonly maxConcurrentRequests: number;
   readonly json?: boolean;
+  /** Least severe log level (--log-level; default info). */
+  readonly logLevel?: LogLevel;
+  /** JSON or readable log lines (--log-format; default readable on a TTY, JSON otherwise and with --json). */
+  readonly logFormat?: LogFormat;
   readonly version: string;
 }
 
 /** The models.yaml of the package (the bundled models), found from dist/bundle/ or dist/cli/. */
 export function packagedModelsFile(): string {
   return fileURLToPath(new URL('../../models.yaml', import.meta.url));
+}
+
+/** The logger of a `serve` command: --log-level, and --log-format (JSON with --json unless it says otherwise). */
+export function serviceLogger(
+  service: string,
+  options: { json?: boolean; logLevel?: LogLevel; logFormat?: LogFormat },
+): ReturnType<typeof createServiceLogger> {
+  const format = options.logFormat ?? (options.json === true ? 'json' : undefined);
+  return createServiceLogger(service, {
+    ...(options.logLevel !== undefined && { level: options.logLevel }),
+    ...(format !== undefined && { format }),
+  });
 }
 
 /** Where models come from: --models, else ./models.yaml, else the package's own. */
@@ -53,6 +70,7 @@ export async function serveEmbedCommand(options: ServeEmbedOptions): Promise<num
       ? s
       : { ...s, threads: { ...s.threads, intraOp: options.intraOpThreads } },
   );
+  const logger = serviceLogger('embed', options);
   const metrics = new EmbedMetrics();
   const state: EmbedState = { services: new Map(), ready: false };
   const app = buildEmbedApp(state, {
@@ -66,10 +84,11 @@ export async function serveEmbedCommand(options: ServeEmbedOptions): Promise<num
     modelRoot: dirname(file),
     version: options.version,
     metrics,
+    logger,
   });
   metrics.watch(state.services);
   const port = await listen(app, options.host, options.port);
-  const log = serviceLog('embed', options.json);
+  const log = lineLog(logger);
   log(`listening on http://${options.host}:${port} (loading ${specs.length} model(s) from ${file})`);
 
   const started = performance.now();

@@ -20,9 +20,10 @@ import { openFaceFinder, openTextReader } from '../services/ingest/vision/face-a
 import { openImageEmbedder } from '../services/ingest/vision/image-embedder.js';
 import { DEFAULT_INGEST_APP_OPTIONS, buildIngestApp, type IngestState } from '../services/ingest/app.js';
 import { removeStaleSpools } from '../services/ingest/upload-spool.js';
-import { resolveModelsFile } from './serve-command.js';
+import { resolveModelsFile, serviceLogger } from './serve-command.js';
 import { pickSpecs } from './serve-models-command.js';
-import { announceReady, closeServer, listen, serviceLog, untilSignal } from '../services/http/lifecycle.js';
+import { announceReady, closeServer, listen, untilSignal } from '../services/http/lifecycle.js';
+import { lineLog, type LogFormat, type LogLevel } from '../services/http/request-log.js';
 import { exitCodeForStop } from './exit-codes.js';
 
 export interface ServeIngestOptions {
@@ -48,6 +49,10 @@ export interface ServeIngestOptions {
   readonly host: string;
   readonly port: number;
   readonly json?: boolean;
+  /** Least severe log level (--log-level; default info). */
+  readonly logLevel?: LogLevel;
+  /** JSON or readable log lines (--log-format; default readable on a TTY, JSON otherwise and with --json). */
+  readonly logFormat?: LogFormat;
   readonly version: string;
 }
 
@@ -64,12 +69,14 @@ export async function serveIngestCommand(options: ServeIngestOptions): Promise<n
   // Every image is decoded once: libvips' operation cache would only keep decoders, file handles and pixels of
   // images already done (24 decodes of a 45 MB JPEG: 320 MB RSS kept with the cache, 90 MB without).
   sharp.cache(false);
-  const log = serviceLog('ingest', options.json);
+  const logger = serviceLogger('ingest', options);
+  const log = lineLog(logger);
   const stale = await removeStaleSpools();
   if (stale > 0) log(`removed ${stale} upload folder(s) left in the temp folder by a killed service`);
   const state: IngestState = { pipeline: null, index: null, ready: false };
   const app = buildIngestApp(state, {
     version: options.version,
+    logger,
     maxBatchImages: options.maxBatch,
     maxFileBytes: Math.round(options.maxFileMb * 1024 * 1024),
     maxRequestBytes: Math.round(options.maxRequestMb * 1024 * 1024),

@@ -12,8 +12,9 @@ import {
 import { loadModelRepository, type ModelSpec } from '../inference/tensor/model-repository.js';
 import type { InferenceEngine } from '../inference/tensor/tensor.js';
 import { buildModelServerApp } from '../services/models/app.js';
-import { resolveModelsFile } from './serve-command.js';
-import { announceReady, closeServer, listen, serviceLog, untilSignal } from '../services/http/lifecycle.js';
+import { resolveModelsFile, serviceLogger } from './serve-command.js';
+import { announceReady, closeServer, listen, untilSignal } from '../services/http/lifecycle.js';
+import { lineLog, type LogFormat, type LogLevel } from '../services/http/request-log.js';
 import { exitCodeForStop } from './exit-codes.js';
 
 export interface ServeModelsOptions {
@@ -25,6 +26,10 @@ export interface ServeModelsOptions {
   /** Request body bytes of all requests in flight together, in MiB. */
   readonly maxInflightMb: number;
   readonly json?: boolean;
+  /** Least severe log level (--log-level; default info). */
+  readonly logLevel?: LogLevel;
+  /** JSON or readable log lines (--log-format; default readable on a TTY, JSON otherwise and with --json). */
+  readonly logFormat?: LogFormat;
   readonly version: string;
 }
 
@@ -56,7 +61,8 @@ export async function serveModelsCommand(options: ServeModelsOptions): Promise<n
   }
   const file = resolveModelsFile(options.models);
   const specs = pickSpecs(await loadModelRepository(file), options.model, file);
-  const log = serviceLog('models', options.json);
+  const logger = serviceLogger('models', options);
+  const log = lineLog(logger);
   let local: LocalInference | null = null;
   // Until the models are loaded, the server is live but not ready, and every model call says so.
   const notYet = (): Promise<never> => Promise.reject(new Error('the server is still loading its models'));
@@ -70,6 +76,7 @@ export async function serveModelsCommand(options: ServeModelsOptions): Promise<n
   const app = buildModelServerApp({
     engine,
     version: options.version,
+    logger,
     bodyLimitBytes: Math.round(options.maxBodyMb * 1024 * 1024),
     inFlightLimitBytes: Math.round(options.maxInflightMb * 1024 * 1024),
     models: () => specs.map((s) => ({ name: s.id, versions: [MODEL_VERSION] })),

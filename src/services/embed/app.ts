@@ -13,9 +13,12 @@
 import { InputTooLongError, QueueFullError, TooManyTokensError } from '../../core/errors.js';
 import { isAbsolute, relative } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import { type EmbeddingService, type EmbedResult } from '../../inference/text/embedding-service.js';
 import { l2Normalize } from '../../inference/text/pooling.js';
 import { setServiceErrorHandler } from '../http/error-handler.js';
+import { registerOpenApi } from '../http/openapi.js';
+import { installRequestLog, loggingOptions } from '../http/request-log.js';
 import { ClientGone, HttpProblem } from '../http/problem.js';
 import {
   countJsonValues,
@@ -35,6 +38,7 @@ import {
   type EmbedInputs,
 } from './embed-requests.js';
 import type { EmbedMetrics } from './metrics.js';
+import { embedApiDoc } from './openapi.js';
 
 /** What the app serves; `ready` turns true once every model is loaded and warm. */
 export interface EmbedState {
@@ -115,6 +119,8 @@ export interface EmbedAppOptions {
   readonly modelRoot?: string;
   readonly version: string;
   readonly metrics: EmbedMetrics;
+  /** Where request lines go (services/http/request-log.ts); none: no logs. */
+  readonly logger?: Logger;
 }
 
 export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): FastifyInstance {
@@ -127,7 +133,9 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
     RequestLimit,
   ];
   const inFlight = new InFlightBudget(inFlightLimit);
-  const app = Fastify({ bodyLimit: bodyLimitBytes, logger: false });
+  const app = Fastify({ bodyLimit: bodyLimitBytes, ...loggingOptions(options.logger) });
+  installRequestLog(app);
+  registerOpenApi(app, embedApiDoc(options.version));
   const { metrics } = options;
   const apiOf = (request: FastifyRequest): Api => (request.url.startsWith('/v1/') ? 'openai' : 'tei');
 

@@ -9,6 +9,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ClientGone, HttpProblem } from './problem.js';
 import { discardRest } from './request-limits.js';
+import { noteRequestError } from './request-log.js';
 import { httpStatusOf } from './status.js';
 
 /** An error as fastify hands it to the handler. */
@@ -43,6 +44,7 @@ export function setServiceErrorHandler(app: FastifyInstance, options: ErrorHandl
     if (error instanceof ClientGone) return reply.code(499).send();
     if (mustDrain(error, options.drain)) await discardRest(request.raw);
     const problem = problemFor(error, request, options);
+    noteRequestError(request, problem.status, problem.message, error);
     for (const [name, value] of Object.entries(problem.headers)) void reply.header(name, value);
     void reply.code(problem.status);
     return options.send(reply, problem, request);

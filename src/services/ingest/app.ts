@@ -22,12 +22,16 @@
  */
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SearchIndex } from '../../index/index-port.js';
 import { setServiceErrorHandler } from '../http/error-handler.js';
 import { HttpProblem } from '../http/problem.js';
+import { registerOpenApi } from '../http/openapi.js';
 import { formatLimitValue, overLimit, type RequestLimit } from '../http/request-limits.js';
+import { installRequestLog, loggingOptions } from '../http/request-log.js';
 import { readBatch, readSearch } from './ingest-requests.js';
+import { ingestApiDoc } from './openapi.js';
 import type { IngestPipeline } from './pipeline/ingest-pipeline.js';
 import { MAX_FIELDS, MAX_FIELD_BYTES, UploadSpool, type UploadLimits } from './upload-spool.js';
 
@@ -47,6 +51,8 @@ export interface IngestAppOptions {
   readonly maxRequestBytes: number;
   /** Largest JSON body, in bytes. */
   readonly bodyLimitBytes: number;
+  /** Where request lines go (services/http/request-log.ts); none: no logs. */
+  readonly logger?: Logger;
 }
 
 export const DEFAULT_INGEST_APP_OPTIONS = Object.freeze({
@@ -94,7 +100,9 @@ export function ingestLimits(
 }
 
 export function buildIngestApp(state: IngestState, options: IngestAppOptions): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: options.bodyLimitBytes });
+  const app = Fastify({ bodyLimit: options.bodyLimitBytes, ...loggingOptions(options.logger) });
+  installRequestLog(app);
+  registerOpenApi(app, ingestApiDoc(options.version));
   const limits = ingestLimits(options);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'pitlane_ingest_' });

@@ -25,6 +25,7 @@
  */
 import { InferenceInputError, ModelNotFoundError, QueueFullError } from '../../core/errors.js';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import {
   type InferenceEngine,
   type InferenceRequest,
@@ -39,10 +40,13 @@ import {
   parseInferRequest,
 } from '../../inference/kserve/codec.js';
 import { setServiceErrorHandler } from '../http/error-handler.js';
+import { registerOpenApi } from '../http/openapi.js';
+import { installRequestLog, loggingOptions } from '../http/request-log.js';
 import { ClientGone, HttpProblem } from '../http/problem.js';
 import { InFlightBudget, overLimit, type RequestLimit } from '../http/request-limits.js';
 import { readBody, wholeNumber } from './body-reader.js';
 import { ModelServerMetrics, type FailureReason, type ModelStatistics, type ServedModel } from './metrics.js';
+import { modelServerApiDoc } from './openapi.js';
 
 /** Default largest request body: 64 MiB. */
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
@@ -94,6 +98,8 @@ export interface ModelServerAppOptions {
   readonly statistics?: () => readonly ModelStatistics[];
   /** Metrics to feed (default: a new ModelServerMetrics with `models` and `statistics`). */
   readonly metrics?: ModelServerMetrics;
+  /** Where request lines go (services/http/request-log.ts); none: no logs. */
+  readonly logger?: Logger;
 }
 
 /** The bytes a request holds of the in-flight budget. */
@@ -114,7 +120,9 @@ export function buildModelServerApp(options: ModelServerAppOptions): FastifyInst
       models: options.models,
       ...(options.statistics !== undefined && { statistics: options.statistics }),
     });
-  const app = Fastify({ bodyLimit: limit, logger: false });
+  const app = Fastify({ bodyLimit: limit, ...loggingOptions(options.logger) });
+  installRequestLog(app);
+  registerOpenApi(app, modelServerApiDoc(options.version));
   const [bodyLimit, inFlightLimit] = modelServerRequestLimits(
     limit,
     Math.max(limit, options.inFlightLimitBytes ?? DEFAULT_INFLIGHT_LIMIT_BYTES),

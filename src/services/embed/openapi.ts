@@ -1,0 +1,229 @@
+/**
+ * The embed service's routes as its OpenAPI document describes them (services/http/openapi.ts): TEI's routes
+ * with TEI's `{error, error_type}` refusals (422 for a bad field), and OpenAI's `/v1` routes with OpenAI's
+ * `{error: {message, type, param, code}}` (400 for a bad field). The handlers validate by hand
+ * (embed-requests.ts, app.ts): their messages name the field and depend on the model and the limits served.
+ */
+import { Type, type TSchema } from '@sinclair/typebox';
+import { json, text, type ApiDoc, type RouteDocs } from '../http/openapi.js';
+
+const TeiError = Type.Object({
+  error: Type.String({ description: 'what was wrong, naming the field or the limit and its flag' }),
+  error_type: Type.Union([
+    Type.Literal('Validation'),
+    Type.Literal('Overloaded'),
+    Type.Literal('Backend'),
+    Type.Literal('Unhealthy'),
+  ]),
+});
+const OpenAiError = Type.Object({
+  error: Type.Object({
+    message: Type.String(),
+    type: Type.Union([Type.Literal('invalid_request_error'), Type.Literal('server_error')]),
+    param: Type.Union([Type.String(), Type.Null()], { description: 'the request field the error is about' }),
+    code: Type.Union([Type.String(), Type.Null()], {
+      description: 'model_not_found, unknown_url, rate_limit_exceeded, or null',
+    }),
+  }),
+});
+const tei = (description: string): TSchema => json(description, TeiError);
+const openai = (description: string): TSchema => json(description, OpenAiError);
+
+const TokenIds = Type.Array(Type.Integer({ minimum: 0 }), {
+  minItems: 1,
+  description: 'token ids of the model',
+});
+
+/** Texts or token ids: one or several. */
+const Inputs = (field: string): TSchema =>
+  Type.Union(
+    [
+      Type.String(),
+      Type.Array(Type.String(), { minItems: 1 }),
+      TokenIds,
+      Type.Array(TokenIds, { minItems: 1 }),
+    ],
+    {
+      description:
+        `one text, several, one sequence of token ids, or several (\`${field}\`); at most ` +
+        '--max-client-batch-size of them and --max-request-tokens tokens in all',
+    },
+  );
+
+const Model = Type.Optional(Type.String({ description: 'a served model (default: the first one)' }));
+const Truncate = Type.Optional(
+  Type.Boolean({
+    default: false,
+    description: "cut inputs over the model's limit instead of refusing them (413)",
+  }),
+);
+const Dimensions = Type.Optional(
+  Type.Integer({
+    minimum: 1,
+    description: "keep the first n values (Matryoshka), normalised again; at most the model's dimension",
+  }),
+);
+
+const Vectors = Type.Array(Type.Array(Type.Number()), { description: 'one vector per input, in order' });
+
+const teiRefusals = {
+  413: tei("an input over the model's limit without truncate, or the body over --max-body-mb"),
+  422: tei('a bad field, or over --max-client-batch-size or --max-request-tokens'),
+  429: tei('over --max-concurrent-requests, or the queue is full (see Retry-After)'),
+};
+
+const ModelObject = Type.Object({
+  id: Type.String(),
+  object: Type.Literal('model'),
+  created: Type.Integer({ description: 'Unix time the server started' }),
+  owned_by: Type.String(),
+});
+
+const ROUTES: RouteDocs = {
+  'GET /health': {
+    summary: 'Whether every model is loaded',
+    tags: ['operations'],
+    response: {
+      200: json('ready', Type.Object({ status: Type.Literal('ok'), models: Type.Array(Type.String()) })),
+      503: json('loading', Type.Object({ status: Type.Literal('loading') })),
+    },
+  },
+  'GET /info': {
+    summary: 'The default model and the limits (TEI)',
+    tags: ['tei'],
+    response: {
+      200: json(
+        'the default model, its settings and the request limits; `models` lists every model served',
+        Type.Object(
+          {
+            model_id: Type.String(),
+            dimension: Type.Integer(),
+            max_input_length: Type.Integer(),
+            max_client_batch_size: Type.Integer(),
+            max_concurrent_requests: Type.Integer(),
+            version: Type.String(),
+            models: Type.Array(Type.Object({ model_id: Type.String() }, { additionalProperties: true })),
+          },
+          { additionalProperties: true },
+        ),
+      ),
+    },
+  },
+  'GET /metrics': {
+    summary: 'Prometheus metrics',
+    tags: ['operations'],
+    response: { 200: text('Prometheus text exposition format') },
+  },
+  'POST /embed': {
+    summary: 'Embed texts or token ids (TEI)',
+    tags: ['tei'],
+    body: Type.Object({
+      inputs: Inputs('inputs'),
+      model: Model,
+      normalize: Type.Optional(Type.Boolean({ default: true })),
+      truncate: Truncate,
+      truncation_direction: Type.Optional(
+        Type.Union(
+          [Type.Literal('Right'), Type.Literal('right'), Type.Literal('Left'), Type.Literal('left')],
+          {
+            description: 'Right (inputs are cut on the right; Left is refused with 422)',
+          },
+        ),
+      ),
+      prompt_name: Type.Optional(
+        Type.String({ description: 'refused (422) by models that define no prompts' }),
+      ),
+      dimensions: Dimensions,
+    }),
+    response: { 200: json('the vectors', Vectors), ...teiRefusals },
+  },
+  'POST /tokenize': {
+    summary: 'Tokenize texts (TEI)',
+    tags: ['tei'],
+    body: Type.Object({
+      inputs: Type.Union([Type.String(), Type.Array(Type.String(), { minItems: 1 })]),
+      model: Model,
+      add_special_tokens: Type.Optional(Type.Boolean({ default: true })),
+    }),
+    response: {
+      200: json(
+        'the tokens of each text, special tokens included',
+        Type.Array(
+          Type.Array(Type.Object({ id: Type.Integer(), text: Type.Union([Type.String(), Type.Null()]) })),
+        ),
+      ),
+      ...teiRefusals,
+    },
+  },
+  'POST /v1/embeddings': {
+    summary: 'Create embeddings (OpenAI)',
+    tags: ['openai'],
+    body: Type.Object({
+      input: Inputs('input'),
+      model: Model,
+      encoding_format: Type.Optional(
+        Type.Union([Type.Literal('float'), Type.Literal('base64')], { default: 'float' }),
+      ),
+      dimensions: Dimensions,
+      truncate: Truncate,
+      user: Type.Optional(Type.String({ description: 'accepted and ignored, as a tag of the caller' })),
+    }),
+    response: {
+      200: json(
+        'one embedding per input, and the tokens counted',
+        Type.Object({
+          object: Type.Literal('list'),
+          data: Type.Array(
+            Type.Object({
+              object: Type.Literal('embedding'),
+              index: Type.Integer(),
+              embedding: Type.Union([
+                Type.Array(Type.Number()),
+                Type.String({ description: 'base64 of little-endian float32' }),
+              ]),
+            }),
+          ),
+          model: Type.String(),
+          usage: Type.Object({ prompt_tokens: Type.Integer(), total_tokens: Type.Integer() }),
+        }),
+      ),
+      400: openai('a bad field, or over --max-client-batch-size or --max-request-tokens'),
+      404: openai('unknown model'),
+      413: openai("an input over the model's limit without truncate, or the body over --max-body-mb"),
+      429: openai('over --max-concurrent-requests, or the queue is full (see Retry-After)'),
+    },
+  },
+  'GET /v1/models': {
+    summary: 'List the models (OpenAI)',
+    tags: ['openai'],
+    response: {
+      200: json(
+        'the models served',
+        Type.Object({ object: Type.Literal('list'), data: Type.Array(ModelObject) }),
+      ),
+    },
+  },
+  'GET /v1/models/:model': {
+    summary: 'A model (OpenAI)',
+    tags: ['openai'],
+    params: Type.Object({ model: Type.String() }),
+    response: { 200: json('the model', ModelObject), 404: openai('unknown model (code model_not_found)') },
+  },
+};
+
+/** The embed service's OpenAPI description. */
+export function embedApiDoc(version: string): ApiDoc {
+  return {
+    title: 'pitlane embed',
+    description:
+      "Text embeddings: text-embeddings-inference's API (errors `{error, error_type}`) and OpenAI's `/v1` " +
+      'embeddings and models (errors `{error: {message, type, param, code}}`). See docs/embed.md.',
+    version,
+    tags: [
+      { name: 'tei', description: "text-embeddings-inference's API" },
+      { name: 'openai', description: "OpenAI's embeddings API" },
+      { name: 'operations', description: 'health and metrics' },
+    ],
+    routes: ROUTES,
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * The OpenAPI 3.1 document (`GET /openapi.json`) and its docs page (`GET /docs`, Swagger UI served from the
+ * package, no network) of every pitlane service, from route schemas written in TypeBox.
+ *
+ * Each service has one table of its routes (`RouteDocs`, in its own openapi.ts) keyed by `METHOD /pattern`
+ * as fastify writes the route (`GET /v2/models/:model`). The table documents; the handlers keep validating by
+ * hand, because their refusals are part of each API (TEI's 422 `{error, error_type}`, OpenAI's 400 with
+ * `param`, KServe's `{"error"}`) and depend on the running server (a model's dimension, the limits given on the
+ * command line), which a static schema cannot say. A route missing from the table still appears in the document,
+ * without a summary; the OpenAPI test fails on it, so a new route cannot go undocumented.
+ *
+ * @fastify/swagger learns routes from an onRoute hook, which must exist before the routes are declared; the
+ * services declare theirs synchronously at the root, before any plugin has loaded, so its hooks are installed
+ * here by calling the plugin function directly instead of through `register`.
+ */
+import { fastifySwagger } from '@fastify/swagger';
+import { fastifySwaggerUi } from '@fastify/swagger-ui';
+import { Type, type TSchema } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+
+/** A response: a JSON schema (with a description), or another media type, or no body (`Type.Null()`). */
+export type ResponseDoc = TSchema | { description: string; content: Record<string, { schema: TSchema }> };
+
+/** What the document says of one route. */
+export interface RouteDoc {
+  readonly summary: string;
+  readonly description?: string;
+  readonly tags?: readonly string[];
+  readonly params?: TSchema;
+  readonly querystring?: TSchema;
+  readonly headers?: TSchema;
+  /** A JSON body, or `{ content: { 'media/type': { schema } } }` for other or several media types. */
+  readonly body?: TSchema | { content: Record<string, { schema: TSchema }> };
+  /** Responses by status. */
+  readonly response: Readonly<Record<number, ResponseDoc>>;
+}
+
+/** A service's routes, keyed by `METHOD /pattern` (fastify's pattern: `/v2/models/:model`). */
+export type RouteDocs = Readonly<Record<string, RouteDoc>>;
+
+export interface ApiDoc {
+  readonly title: string;
+  readonly description: string;
+  readonly version: string;
+  readonly tags?: readonly { name: string; description: string }[];
+  readonly routes: RouteDocs;
+}
+
+/** A route as fastify declared it: method and pattern; hidden ones are the document's own. */
+export interface ServedRoute {
+  readonly method: string;
+  readonly url: string;
+  readonly hidden: boolean;
+}
+
+const served = new WeakMap<FastifyInstance, ServedRoute[]>();
+
+/** The routes an app declared after registerOpenApi (HEAD routes fastify adds by itself left out). */
+export function servedRoutes(app: FastifyInstance): readonly ServedRoute[] {
+  return served.get(app) ?? [];
+}
+
+/** The key of a route in a RouteDocs table. */
+export function routeKey(method: string, url: string): string {
+  return `${method} ${url}`;
+}
+
+/**
+ * Serves `GET /openapi.json` and `GET /docs` for the app's routes as `doc` describes them. Call it before the
+ * routes are declared.
+ */
+export function registerOpenApi(app: FastifyInstance, doc: ApiDoc): void {
+  const routes: ServedRoute[] = [];
+  served.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (method === 'HEAD') continue;
+      routes.push({ method, url: route.url, hidden: route.schema?.hide === true });
+    }
+  });
+  fastifySwagger(
+    app,
+    {
+      openapi: {
+        openapi: '3.1.0',
+        info: { title: doc.title, description: doc.description, version: doc.version },
+        ...(doc.tags !== undefined && { tags: [...doc.tags] }),
+      },
+      transform: ({ schema, url, route }) => {
+        const method = [route.method].flat().find((m) => m !== 'HEAD') ?? 'GET';
+        const routeDoc = doc.routes[routeKey(method, url)];
+        // A route without a schema gets none (undefined), whatever the types say.
+        const hidden = (schema as { hide?: boolean } | undefined)?.hide === true;
+        if (routeDoc === undefined || hidden) return { schema, url };
+        return { schema: { ...routeDoc, tags: routeDoc.tags ?? [] }, url };
+      },
+    },
+    (err?: Error) => {
+      if (err !== undefined) throw err;
+    },
+  );
+  app.get('/openapi.json', { schema: { hide: true } }, (_request, reply) => reply.send(app.swagger()));
+  // Through a plain plugin: swagger-ui's own registration checks that @fastify/swagger was registered. Its
+  // function is async (its types say callback style).
+  const swaggerUi = fastifySwaggerUi as unknown as (scope: FastifyInstance, opts: object) => Promise<void>;
+  void app.register(async (scope) => {
+    await swaggerUi(scope, { routePrefix: '/docs' });
+  });
+}
+
+/** A JSON response with a description. */
+export function json(description: string, schema: TSchema): TSchema {
+  return { ...schema, description };
+}
+
+/** A response without a body. */
+export function empty(description: string): TSchema {
+  return Type.Null({ description });
+}
+
+/** A text response (Prometheus metrics and the like). */
+export function text(description: string, mediaType = 'text/plain'): ResponseDoc {
+  return { description, content: { [mediaType]: { schema: Type.String() } } };
+}

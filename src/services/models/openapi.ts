@@ -1,0 +1,244 @@
+/**
+ * The model server's routes as its OpenAPI document describes them (services/http/openapi.ts): the KServe v2 /
+ * Open Inference Protocol REST API with Triton's binary tensor data extension (a JSON header, then raw tensor
+ * bytes, its length in the `Inference-Header-Content-Length` header), and KServe's `{"error": "..."}` refusals.
+ * The infer routes read their bodies themselves (body-reader.ts, inference/kserve/codec.ts); this says what they
+ * take and answer.
+ */
+import { Type, type TSchema } from '@sinclair/typebox';
+import { empty, json, text, type ApiDoc, type RouteDoc, type RouteDocs } from '../http/openapi.js';
+
+const KServeError = Type.Object({
+  error: Type.String({ description: 'what was wrong, naming the tensor, the field or the limit' }),
+});
+const error = (description: string): TSchema => json(description, KServeError);
+
+const DATATYPES = [
+  'BOOL',
+  'UINT8',
+  'UINT16',
+  'UINT32',
+  'UINT64',
+  'INT8',
+  'INT16',
+  'INT32',
+  'INT64',
+  'FP16',
+  'FP32',
+  'FP64',
+  'BYTES',
+];
+const Datatype = Type.Union(
+  DATATYPES.map((d) => Type.Literal(d)),
+  { description: 'KServe v2 tensor datatype' },
+);
+
+const TensorMetadata = Type.Object({
+  name: Type.String(),
+  datatype: Datatype,
+  shape: Type.Array(Type.Integer(), { description: '-1 for a variable dimension' }),
+});
+
+const ModelMetadata = Type.Object({
+  name: Type.String(),
+  versions: Type.Array(Type.String()),
+  platform: Type.String({ description: 'e.g. onnxruntime_onnx' }),
+  inputs: Type.Array(TensorMetadata),
+  outputs: Type.Array(TensorMetadata),
+});
+
+const Parameters = Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]));
+
+const TensorData = Type.Array(Type.Unknown(), {
+  description:
+    'the elements, flat in row-major order or nested by the shape; absent when sent as binary data',
+});
+
+const InferInput = Type.Object({
+  name: Type.String(),
+  shape: Type.Array(Type.Integer({ minimum: 0 })),
+  datatype: Datatype,
+  parameters: Type.Optional(
+    Type.Intersect([
+      Parameters,
+      Type.Object({
+        binary_data_size: Type.Optional(
+          Type.Integer({ minimum: 0, description: 'bytes of this tensor in the binary part of the body' }),
+        ),
+      }),
+    ]),
+  ),
+  data: Type.Optional(TensorData),
+});
+
+const InferRequest = Type.Object({
+  id: Type.Optional(Type.String()),
+  parameters: Type.Optional(
+    Type.Intersect([
+      Parameters,
+      Type.Object({
+        binary_data_output: Type.Optional(Type.Boolean({ description: 'every output as binary data' })),
+      }),
+    ]),
+  ),
+  inputs: Type.Array(InferInput),
+  outputs: Type.Optional(
+    Type.Array(
+      Type.Object({
+        name: Type.String(),
+        parameters: Type.Optional(
+          Type.Intersect([
+            Parameters,
+            Type.Object({
+              binary_data: Type.Optional(Type.Boolean({ description: 'this output as binary data' })),
+            }),
+          ]),
+        ),
+      }),
+      { description: 'the outputs wanted (absent: every output of the model)' },
+    ),
+  ),
+});
+
+const InferResponse = Type.Object({
+  model_name: Type.String(),
+  model_version: Type.Optional(Type.String()),
+  id: Type.Optional(Type.String()),
+  outputs: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      shape: Type.Array(Type.Integer()),
+      datatype: Datatype,
+      parameters: Type.Optional(Parameters),
+      data: Type.Optional(TensorData),
+    }),
+  ),
+});
+
+const BINARY =
+  "Triton's binary tensor data extension: the JSON request (or response), then the bytes of every tensor whose " +
+  '`parameters.binary_data_size` is set, in order (little-endian, row-major, BOOL one byte per element); ' +
+  'the JSON part is `Inference-Header-Content-Length` bytes long.';
+
+const Model = Type.Object({ model: Type.String({ description: 'model name' }) });
+const ModelVersion = Type.Object({ model: Type.String(), version: Type.String() });
+
+const ops = ['operations'];
+
+/** A route and its versioned twin (`/versions/:version`), documented alike. */
+function withVersion(path: string, method: string, doc: RouteDoc): Record<string, RouteDoc> {
+  const versioned = path.replace('/v2/models/:model', '/v2/models/:model/versions/:version');
+  return {
+    [`${method} ${path}`]: { ...doc, params: Model },
+    [`${method} ${versioned}`]: { ...doc, summary: `${doc.summary} (a version)`, params: ModelVersion },
+  };
+}
+
+const ROUTES: RouteDocs = {
+  'GET /v2': {
+    summary: 'Server metadata',
+    tags: ['server'],
+    response: {
+      200: json(
+        'name, version and the protocol extensions served',
+        Type.Object({ name: Type.String(), version: Type.String(), extensions: Type.Array(Type.String()) }),
+      ),
+    },
+  },
+  'GET /v2/health/live': {
+    summary: 'Server liveness',
+    tags: ops,
+    response: { 200: empty('live') },
+  },
+  'GET /v2/health/ready': {
+    summary: 'Server readiness',
+    tags: ops,
+    response: { 200: empty('every model is loaded'), 503: empty('still loading') },
+  },
+  ...withVersion('/v2/models/:model', 'GET', {
+    summary: 'Model metadata',
+    tags: ['models'],
+    response: {
+      200: json('the model and its tensors', ModelMetadata),
+      404: error('unknown model or version'),
+    },
+  }),
+  ...withVersion('/v2/models/:model/ready', 'GET', {
+    summary: 'Model readiness',
+    tags: ['models'],
+    response: {
+      200: empty('ready'),
+      404: error('unknown model or version'),
+      503: error('not ready yet'),
+    },
+  }),
+  ...withVersion('/v2/models/:model/infer', 'POST', {
+    summary: 'Run inference',
+    description:
+      `JSON, or ${BINARY} A body may be sent gzip- or deflate-compressed (Content-Encoding). Requests are batched ` +
+      'with others for the same model (dynamic batching).',
+    tags: ['inference'],
+    headers: Type.Object({
+      'inference-header-content-length': Type.Optional(
+        Type.Integer({
+          minimum: 0,
+          description: 'length of the JSON part when binary tensor data follows it',
+        }),
+      ),
+      'content-encoding': Type.Optional(
+        Type.Union([Type.Literal('gzip'), Type.Literal('deflate'), Type.Literal('identity')]),
+      ),
+    }),
+    body: {
+      content: {
+        'application/json': { schema: InferRequest },
+        'application/octet-stream': {
+          schema: Type.String({ format: 'binary', description: BINARY }),
+        },
+      },
+    },
+    response: {
+      200: {
+        description:
+          'the outputs: JSON, or (when binary outputs were asked for) the JSON header and the output bytes, ' +
+          'with Inference-Header-Content-Length',
+        content: {
+          'application/json': { schema: InferResponse },
+          'application/octet-stream': { schema: Type.String({ format: 'binary' }) },
+        },
+      },
+      400: error('a malformed body, or tensors that do not fit the model (the message names the tensor)'),
+      404: error('unknown model or version'),
+      413: error('the body is over --max-body-mb'),
+      415: error('an unsupported Content-Encoding'),
+      429: error(
+        'the queue is full or the request bytes in flight are at --max-inflight-mb (see Retry-After)',
+      ),
+      503: error('the model is not ready yet'),
+      500: error('inference failed'),
+    },
+  }),
+  'GET /metrics': {
+    summary: "Prometheus metrics (Triton's metric names)",
+    tags: ops,
+    response: { 200: text('Prometheus text exposition format') },
+  },
+};
+
+/** The model server's OpenAPI description. */
+export function modelServerApiDoc(version: string): ApiDoc {
+  return {
+    title: 'pitlane models (KServe v2)',
+    description:
+      "The KServe v2 / Open Inference Protocol REST API with Triton's binary tensor data extension. Errors are " +
+      '`{"error": "..."}`. See docs/models.md.',
+    version,
+    tags: [
+      { name: 'server', description: 'server metadata' },
+      { name: 'models', description: 'model metadata and readiness' },
+      { name: 'inference', description: 'inference requests' },
+      { name: 'operations', description: 'health probes and metrics' },
+    ],
+    routes: ROUTES,
+  };
+}
