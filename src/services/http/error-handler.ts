@@ -3,7 +3,8 @@
  * the same order of rules (a client gone: 499 and nothing sent; an HttpProblem as thrown; fastify's body and
  * content-type refusals; the status table of status.ts; the service's own mapping of the errors of the layer it
  * fronts; fastify's other 4xx; else a 500), and is sent in the error format of the service's API, which stays
- * the service's own (TEI / OpenAI, KServe, ingest). A refusal sent before the body was read to the end first
+ * the service's own (TEI / OpenAI, KServe, ingest); the problem is noted for the request's log line
+ * (request-log.ts). A refusal sent before the body was read to the end first
  * reads and drops the rest, so the client, still sending, gets the answer rather than a broken pipe.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';

@@ -10,7 +10,10 @@
  * - `POST /search`: JSON `{"vector": [...]}` or `{"id": "..."}`, or a multipart image; `k`, `labels` (class
  *   filter), `index` (`global`, `vehicles`, `people`);
  * - `GET /images/{id}`: an indexed image (`?embedding=true` includes its vector);
- * - `GET /metrics`: Prometheus text.
+ * - `GET /metrics`: Prometheus text;
+ * - `GET /openapi.json` and `GET /docs`: the OpenAPI document of these routes (openapi.ts) and its page.
+ *
+ * One log line per request (services/http/request-log.ts).
  *
  * Errors are `{"status":"error","error":"..."}` with a 4xx naming the field or the limit and its flag, or 5xx
  * (the shared handler of services/http). What a request holds is read by ingest-requests.ts.

@@ -123,6 +123,79 @@ const BINARY =
 const Model = Type.Object({ model: Type.String({ description: 'model name' }) });
 const ModelVersion = Type.Object({ model: Type.String(), version: Type.String() });
 
+const Duration = Type.Object({
+  count: Type.Integer(),
+  ns: Type.Integer({ description: 'total nanoseconds' }),
+});
+
+const ModelStats = Type.Object({
+  name: Type.String(),
+  version: Type.String(),
+  last_inference: Type.Integer({ description: 'ms since the epoch of the last request, 0 if none' }),
+  inference_count: Type.Integer({ description: 'inferences, a batch of n counting n' }),
+  execution_count: Type.Integer({ description: 'model executions (batches)' }),
+  inference_stats: Type.Object({
+    success: Duration,
+    fail: Duration,
+    queue: Duration,
+    compute_input: Duration,
+    compute_infer: Duration,
+    compute_output: Duration,
+    cache_hit: Duration,
+    cache_miss: Duration,
+  }),
+  batch_stats: Type.Array(
+    Type.Object({
+      batch_size: Type.Integer(),
+      compute_input: Duration,
+      compute_infer: Duration,
+      compute_output: Duration,
+    }),
+  ),
+});
+
+const ConfigTensor = Type.Object({
+  name: Type.String(),
+  data_type: Type.String({ description: 'Triton data type, e.g. TYPE_FP32' }),
+  dims: Type.Array(Type.Integer()),
+});
+
+const ModelConfig = Type.Object(
+  {
+    name: Type.String(),
+    platform: Type.String(),
+    backend: Type.String(),
+    max_batch_size: Type.Integer({ description: '0: the model takes no batch dimension' }),
+    input: Type.Array(ConfigTensor),
+    output: Type.Array(ConfigTensor),
+    dynamic_batching: Type.Optional(
+      Type.Object({
+        preferred_batch_size: Type.Array(Type.Integer()),
+        max_queue_delay_microseconds: Type.Integer(),
+      }),
+    ),
+    instance_group: Type.Array(
+      Type.Object({ name: Type.String(), kind: Type.Literal('KIND_CPU'), count: Type.Integer() }),
+    ),
+  },
+  { additionalProperties: true },
+);
+
+const LoadBody = Type.Object({
+  parameters: Type.Optional(
+    Type.Object(
+      {
+        unload_dependents: Type.Optional(
+          Type.Boolean({ description: 'unload only; nothing depends on a model here' }),
+        ),
+      },
+      { description: 'any other parameter is refused with 400 naming it' },
+    ),
+  ),
+});
+
+const REPOSITORY = "Triton's model repository extension";
+
 const ops = ['operations'];
 
 /** A route and its versioned twin (`/versions/:version`), documented alike. */
@@ -218,6 +291,76 @@ const ROUTES: RouteDocs = {
       500: error('inference failed'),
     },
   }),
+  'POST /v2/repository/index': {
+    summary: 'The models of the repository and their states',
+    description: `${REPOSITORY}: every model of the model repository file, loaded or not.`,
+    tags: ['repository'],
+    body: Type.Object({
+      ready: Type.Optional(Type.Boolean({ default: false, description: 'only the models ready' })),
+    }),
+    response: {
+      200: json(
+        'one entry per model',
+        Type.Array(
+          Type.Object({
+            name: Type.String(),
+            version: Type.Optional(Type.String()),
+            state: Type.Union(
+              ['UNAVAILABLE', 'LOADING', 'READY', 'UNLOADING'].map((state) => Type.Literal(state)),
+            ),
+            reason: Type.String(),
+          }),
+        ),
+      ),
+      400: error('a malformed body or a field not taken (named)'),
+    },
+  },
+  'POST /v2/repository/models/:model/load': {
+    summary: 'Load a model of the repository',
+    description: `${REPOSITORY}: answers once the model is loaded and warmed up. The body is optional.`,
+    tags: ['repository'],
+    params: Model,
+    body: LoadBody,
+    response: {
+      200: empty('loaded'),
+      400: error('a malformed body, a parameter not taken, or a load that failed (naming the error)'),
+      404: error('no such model in the repository'),
+    },
+  },
+  'POST /v2/repository/models/:model/unload': {
+    summary: 'Unload a model',
+    description: `${REPOSITORY}: answers once the requests in flight have finished. The body is optional.`,
+    tags: ['repository'],
+    params: Model,
+    body: LoadBody,
+    response: {
+      200: empty('unloaded'),
+      400: error('a malformed body or a parameter not taken'),
+      404: error('no such model in the repository'),
+    },
+  },
+  ...withVersion('/v2/models/:model/config', 'GET', {
+    summary: "Model configuration (Triton's)",
+    tags: ['models'],
+    response: {
+      200: json("Triton's model configuration JSON", ModelConfig),
+      404: error('unknown model or version'),
+      503: error('the model is not loaded'),
+    },
+  }),
+  'GET /v2/models/stats': {
+    summary: 'Inference statistics of every model',
+    tags: ['models'],
+    response: { 200: json("Triton's statistics", Type.Object({ model_stats: Type.Array(ModelStats) })) },
+  },
+  ...withVersion('/v2/models/:model/stats', 'GET', {
+    summary: 'Inference statistics of a model',
+    tags: ['models'],
+    response: {
+      200: json("Triton's statistics", Type.Object({ model_stats: Type.Array(ModelStats) })),
+      404: error('unknown model or version'),
+    },
+  }),
   'GET /metrics': {
     summary: "Prometheus metrics (Triton's metric names)",
     tags: ops,
@@ -237,6 +380,7 @@ export function modelServerApiDoc(version: string): ApiDoc {
       { name: 'server', description: 'server metadata' },
       { name: 'models', description: 'model metadata and readiness' },
       { name: 'inference', description: 'inference requests' },
+      { name: 'repository', description: "Triton's model repository extension (served with a local engine)" },
       { name: 'operations', description: 'health probes and metrics' },
     ],
     routes: ROUTES,

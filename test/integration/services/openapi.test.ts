@@ -58,6 +58,8 @@ interface Case {
   readonly doc: ApiDoc;
   /** Requests whose answers must match the documented schema: route key, path, status. */
   readonly samples: readonly [route: string, path: string, status: number][];
+  /** Routes of the table this app does not serve (Triton's extensions need a local engine). */
+  readonly unserved?: readonly string[];
   readonly build: (dir: string) => Promise<{ app: FastifyInstance; close: () => Promise<void> }>;
 }
 
@@ -86,6 +88,16 @@ const CASES: Case[] = [
       ['GET /v2/models/:model', '/v2/models/affine', 200],
       ['GET /v2/models/:model', '/v2/models/nope', 404],
       ['GET /v2/models/:model/versions/:version', '/v2/models/affine/versions/1', 200],
+    ],
+    unserved: [
+      'POST /v2/repository/index',
+      'POST /v2/repository/models/:model/load',
+      'POST /v2/repository/models/:model/unload',
+      'GET /v2/models/:model/config',
+      'GET /v2/models/:model/versions/:version/config',
+      'GET /v2/models/stats',
+      'GET /v2/models/:model/stats',
+      'GET /v2/models/:model/versions/:version/stats',
     ],
     build: async (dir) => {
       const engine = await AffineEngine.load(dir);
@@ -160,7 +172,7 @@ for (const c of CASES) {
       // The table has no entry for a route that does not exist.
       assert.deepEqual(
         Object.keys(c.doc.routes).filter((k) => !served.some((r) => `${r.method} ${r.url}` === k)),
-        [],
+        c.unserved ?? [],
       );
     });
 
