@@ -6,6 +6,7 @@
  * take and answer.
  */
 import { Type, type TSchema } from '@sinclair/typebox';
+import { TENSOR_DATATYPES } from '../../inference/tensor/tensor.js';
 import { empty, json, text, type ApiDoc, type RouteDoc, type RouteDocs } from '../http/openapi.js';
 
 const KServeError = Type.Object({
@@ -13,24 +14,9 @@ const KServeError = Type.Object({
 });
 const error = (description: string): TSchema => json(description, KServeError);
 
-const DATATYPES = [
-  'BOOL',
-  'UINT8',
-  'UINT16',
-  'UINT32',
-  'UINT64',
-  'INT8',
-  'INT16',
-  'INT32',
-  'INT64',
-  'FP16',
-  'FP32',
-  'FP64',
-  'BYTES',
-];
 const Datatype = Type.Union(
-  DATATYPES.map((d) => Type.Literal(d)),
-  { description: 'KServe v2 tensor datatype' },
+  TENSOR_DATATYPES.map((d) => Type.Literal(d)),
+  { description: 'KServe v2 tensor datatype (BYTES is not served)' },
 );
 
 const TensorMetadata = Type.Object({
