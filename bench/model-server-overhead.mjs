@@ -44,7 +44,21 @@ if (spec === undefined) throw new Error(`no model ${values.model} in ${modelsFil
 
 const child = spawn(
   process.execPath,
-  ['bin/pitlane.js', 'serve', 'models', '--models', modelsFile, '--model', spec.id, '--port', '0', '--json'],
+  // --log-level warn: no request line per request (bench/request-logs.mjs measures what one costs).
+  [
+    'bin/pitlane.js',
+    'serve',
+    'models',
+    '--models',
+    modelsFile,
+    '--model',
+    spec.id,
+    '--port',
+    '0',
+    '--json',
+    '--log-level',
+    'warn',
+  ],
   {
     stdio: ['ignore', 'pipe', 'inherit'],
   },

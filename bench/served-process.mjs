@@ -7,12 +7,17 @@ import { readFileSync, writeFileSync } from 'node:fs';
 const PITLANE = new URL('../bin/pitlane.js', import.meta.url).pathname;
 const ROOT = new URL('..', import.meta.url).pathname;
 
-/** Starts `pitlane serve kind --port 0 --json ...args`; resolves with the child and its ready line (url, ...). */
+/** Starts `pitlane serve kind --port 0 --json --log-level warn ...args`; resolves with the child and its ready line (url, ...). */
 export async function startServed(kind, args) {
-  const child = spawn(process.execPath, [PITLANE, 'serve', kind, '--port', '0', '--json', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  // --log-level warn: no line per request on this terminal (bench/request-logs.mjs measures what one costs).
+  const child = spawn(
+    process.execPath,
+    [PITLANE, 'serve', kind, '--port', '0', '--json', '--log-level', 'warn', ...args],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const ready = await new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (b) => {
