@@ -93,11 +93,15 @@ export function lineLog(logger: Logger): (line: string) => void {
 const MAX_REQUEST_ID = 128;
 const SANE_ID = /^[\x21-\x7e]+$/;
 
+/** Whether an incoming request id is taken as it is: 1 to 128 printable ASCII characters, no spaces. */
+export function isSaneRequestId(id: string): boolean {
+  return id.length <= MAX_REQUEST_ID && SANE_ID.test(id);
+}
+
 /** The request id: a sane incoming `x-request-id`, else a new UUID. */
 export function requestIdOf(raw: IncomingMessage): string {
   const given = raw.headers['x-request-id'];
-  if (typeof given === 'string' && given.length <= MAX_REQUEST_ID && SANE_ID.test(given)) return given;
-  return randomUUID();
+  return typeof given === 'string' && isSaneRequestId(given) ? given : randomUUID();
 }
 
 /** fastify's options for a service with this logger: its request ids, no request lines of its own. */
