@@ -67,6 +67,8 @@ export function createServiceLogger(name: string, options: ServiceLoggerOptions 
       translateTime: 'SYS:HH:MM:ss.l',
       ignore: SHOWN_IN_MESSAGE,
       singleLine: true,
+      // `error` (a 4xx's message) stays on the request's line; `err` (a 5xx's error) gets its stack below it.
+      errorLikeObjectKeys: ['err'],
       messageFormat: (log, key) => {
         const msg = String(log[key]);
         return typeof log.reqId === 'string' ? `${msg} [${log.reqId}]` : msg;
