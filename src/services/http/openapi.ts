@@ -3,10 +3,11 @@
  * package, no network) of every pitlane service, from route schemas written in TypeBox.
  *
  * Each service has one table of its routes (`RouteDocs`, in its own openapi.ts) keyed by `METHOD /pattern`
- * as fastify writes the route (`GET /v2/models/:model`). The table documents; the handlers keep validating by
+ * as fastify writes the route (`GET /v2/models/:model`). The table documents; the bodies keep being validated by
  * hand, because their refusals are part of each API (TEI's 422 `{error, error_type}`, OpenAI's 400 with
  * `param`, KServe's `{"error"}`) and depend on the running server (a model's dimension, the limits given on the
- * command line), which a static schema cannot say. A route missing from the table still appears in the document,
+ * command line), which a static schema cannot say. A route whose parameters a schema says all about is validated
+ * by fastify from its table entry (`validatedBy`), a refusal naming the parameter. A route missing from the table still appears in the document,
  * without a summary; the OpenAPI test fails on it, so a new route cannot go undocumented.
  *
  * @fastify/swagger learns routes from an onRoute hook, which must exist before the routes are declared; the
@@ -16,7 +17,8 @@
 import { fastifySwagger } from '@fastify/swagger';
 import { fastifySwaggerUi } from '@fastify/swagger-ui';
 import { Type, type TSchema } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifySchema, FastifySchemaValidationError } from 'fastify';
+import { HttpProblem } from './problem.js';
 
 /** A response: a JSON schema (with a description), or another media type, or no body (`Type.Null()`). */
 export type ResponseDoc = TSchema | { description: string; content: Record<string, { schema: TSchema }> };
@@ -106,6 +108,34 @@ export function registerOpenApi(app: FastifyInstance, doc: ApiDoc): void {
   void app.register(async (scope) => {
     await swaggerUi(scope, { routePrefix: '/docs' });
   });
+}
+
+/**
+ * The route options that make fastify validate a route's path and query parameters with the schemas of its
+ * table entry (the same objects the document shows). A refusal is a 400 HttpProblem naming the parameter, sent
+ * by the service's error handler in its API's shape.
+ */
+export function validatedBy(doc: RouteDoc): {
+  schema: FastifySchema;
+  schemaErrorFormatter: typeof parameterProblem;
+} {
+  return {
+    schema: {
+      ...(doc.params !== undefined && { params: doc.params }),
+      ...(doc.querystring !== undefined && { querystring: doc.querystring }),
+    },
+    schemaErrorFormatter: parameterProblem,
+  };
+}
+
+/** The refusal of a parameter its schema does not allow: `embedding must be one of true, false, 1, 0`. */
+export function parameterProblem(errors: FastifySchemaValidationError[], dataVar: string): HttpProblem {
+  const [first] = errors;
+  const field = first?.instancePath.slice(1).replaceAll('/', '.') ?? '';
+  const allowed = (first?.params as { allowedValues?: unknown[] } | undefined)?.allowedValues;
+  const what =
+    allowed !== undefined ? `must be one of ${allowed.join(', ')}` : (first?.message ?? 'is invalid');
+  return new HttpProblem(400, `${field === '' ? dataVar : field} ${what}`, field === '' ? null : field);
 }
 
 /** A JSON response with a description. */

@@ -30,11 +30,11 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 import type { SearchIndex } from '../../index/index-port.js';
 import { setServiceErrorHandler } from '../http/error-handler.js';
 import { HttpProblem } from '../http/problem.js';
-import { registerOpenApi } from '../http/openapi.js';
+import { registerOpenApi, validatedBy } from '../http/openapi.js';
 import { formatLimitValue, overLimit, type RequestLimit } from '../http/request-limits.js';
 import { installRequestLog, loggingOptions } from '../http/request-log.js';
 import { readBatch, readSearch } from './ingest-requests.js';
-import { ingestApiDoc } from './openapi.js';
+import { INGEST_ROUTES, ingestApiDoc } from './openapi.js';
 import type { IngestPipeline } from './pipeline/ingest-pipeline.js';
 import { MAX_FIELDS, MAX_FIELD_BYTES, UploadSpool, type UploadLimits } from './upload-spool.js';
 
@@ -247,13 +247,19 @@ export function buildIngestApp(state: IngestState, options: IngestAppOptions): F
     return { hits, took_ms: Math.round((performance.now() - t0) * 10) / 10 };
   };
 
-  app.get<{ Params: { id: string }; Querystring: Record<string, string> }>('/images/:id', async (request) => {
-    const { index } = ready();
-    const image = await index.getImage(request.params.id);
-    if (image === null) throw new HttpProblem(404, `no indexed image has id '${request.params.id}'`);
-    const { embedding, ...rest } = image;
-    return isTrue(request.query, 'embedding') ? { ...rest, embedding: Array.from(embedding) } : rest;
-  });
+  const imageRoute = INGEST_ROUTES['GET /images/:id'];
+  if (imageRoute === undefined) throw new Error('GET /images/:id is not in INGEST_ROUTES');
+  app.get<{ Params: { id: string }; Querystring: Record<string, string> }>(
+    '/images/:id',
+    validatedBy(imageRoute),
+    async (request) => {
+      const { index } = ready();
+      const image = await index.getImage(request.params.id);
+      if (image === null) throw new HttpProblem(404, `no indexed image has id '${request.params.id}'`);
+      const { embedding, ...rest } = image;
+      return isTrue(request.query, 'embedding') ? { ...rest, embedding: Array.from(embedding) } : rest;
+    },
+  );
 
   return app;
 }

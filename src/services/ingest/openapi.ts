@@ -22,6 +22,13 @@ const Flag = Type.Union(
   },
 );
 
+/** A switch in the query string, as the handlers read it. */
+const QueryFlag = Type.Unsafe<string>({
+  type: 'string',
+  enum: ['true', 'false', '1', '0'],
+  default: 'false',
+});
+
 const BatchOptions = {
   enable_faces: Type.Optional({
     ...Flag,
@@ -116,7 +123,8 @@ const Health = Type.Object({
   api_version: Type.String(),
 });
 
-const ROUTES: RouteDocs = {
+/** The ingest API's routes (`GET /images/:id` is validated from its entry). */
+export const INGEST_ROUTES: RouteDocs = {
   'GET /health': {
     summary: 'Whether the service is ready',
     tags: ['operations'],
@@ -220,10 +228,11 @@ const ROUTES: RouteDocs = {
     tags: ['search'],
     params: Type.Object({ id: Type.String() }),
     querystring: Type.Object({
-      embedding: Type.Optional({ ...Flag, description: 'include the image embedding' }),
+      embedding: Type.Optional({ ...QueryFlag, description: 'include the image embedding' }),
     }),
     response: {
       200: json('the image, its detections and counts', ImageSummary),
+      400: error('a query parameter its schema does not allow (named)'),
       404: error('no indexed image has this id'),
       503: error('the service is loading its models'),
     },
@@ -243,6 +252,6 @@ export function ingestApiDoc(version: string): ApiDoc {
       { name: 'search', description: 'searching the index' },
       { name: 'operations', description: 'health and metrics' },
     ],
-    routes: ROUTES,
+    routes: INGEST_ROUTES,
   };
 }

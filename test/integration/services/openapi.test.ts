@@ -198,6 +198,28 @@ for (const c of CASES) {
   });
 }
 
+test("ingest's GET /images/{id} is validated by its documented schema: a bad switch is a 400 naming it", async () => {
+  const app = buildIngestApp(
+    { pipeline: null, index: null, ready: false },
+    { version: 'test', ...DEFAULT_INGEST_APP_OPTIONS },
+  );
+  const url = `http://127.0.0.1:${await listen(app, '127.0.0.1', 0)}`;
+  try {
+    const bad = await getJson(`${url}/images/abc?embedding=maybe`);
+    assert.equal(bad.status, 400);
+    assert.deepEqual(bad.body, { status: 'error', error: 'embedding must be one of true, false, 1, 0' });
+    const schema = responseSchema(ingestApiDoc('test'), 'GET /images/:id', 400);
+    assert.deepEqual([...Value.Errors(schema, bad.body)], []);
+    // Allowed values pass to the handler (which answers 503: no models loaded here).
+    for (const value of ['true', 'false', '1', '0']) {
+      assert.equal((await getJson(`${url}/images/abc?embedding=${value}`)).status, 503, value);
+    }
+    assert.equal((await getJson(`${url}/images/abc`)).status, 503);
+  } finally {
+    await app.close();
+  }
+});
+
 test('a route missing from the table fails the check', async () => {
   const app = buildIngestApp(
     { pipeline: null, index: null, ready: false },
