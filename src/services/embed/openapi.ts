@@ -19,7 +19,11 @@ const TeiError = Type.Object({
 const OpenAiError = Type.Object({
   error: Type.Object({
     message: Type.String(),
-    type: Type.Union([Type.Literal('invalid_request_error'), Type.Literal('server_error')]),
+    type: Type.Union([
+      Type.Literal('invalid_request_error'),
+      Type.Literal('requests'),
+      Type.Literal('server_error'),
+    ]),
     param: Type.Union([Type.String(), Type.Null()], { description: 'the request field the error is about' }),
     code: Type.Union([Type.String(), Type.Null()], {
       description: 'model_not_found, unknown_url, rate_limit_exceeded, or null',
@@ -61,6 +65,19 @@ const Dimensions = Type.Optional(
   Type.Integer({
     minimum: 1,
     description: "keep the first n values (Matryoshka), normalised again; at most the model's dimension",
+  }),
+);
+
+const Direction = Type.Optional(
+  Type.Union([Type.Literal('Right'), Type.Literal('right'), Type.Literal('Left'), Type.Literal('left')], {
+    default: 'Right',
+    description: 'which end of an input over the limit is cut, with truncate',
+  }),
+);
+const PromptName = Type.Optional(
+  Type.String({
+    description:
+      "a prompt of the model's (sentence-transformers' prompts), put before each text; unknown: 422",
   }),
 );
 
@@ -155,6 +172,54 @@ const ROUTES: RouteDocs = {
       ...teiRefusals,
     },
   },
+  'POST /embed_all': {
+    summary: "Every token's vector, before pooling (TEI)",
+    description: 'Not normalised. A model whose graph pools inside gives pooled vectors only: 424.',
+    tags: ['tei'],
+    body: Type.Object({
+      inputs: Inputs('inputs'),
+      model: Model,
+      truncate: Truncate,
+      truncation_direction: Direction,
+      prompt_name: PromptName,
+    }),
+    response: {
+      200: json('per input, one vector per token', Type.Array(Type.Array(Type.Array(Type.Number())))),
+      424: tei('the model gives pooled vectors only'),
+      ...teiRefusals,
+    },
+  },
+  'POST /decode': {
+    summary: 'Token ids back to text (TEI)',
+    tags: ['tei'],
+    body: Type.Object({
+      ids: Type.Union([TokenIds, Type.Array(TokenIds, { minItems: 1 })]),
+      model: Model,
+      skip_special_tokens: Type.Optional(Type.Boolean({ default: true })),
+    }),
+    response: {
+      200: json('one text per sequence', Type.Array(Type.String())),
+      424: tei("the model's tokenizer cannot decode"),
+      ...teiRefusals,
+    },
+  },
+  ...Object.fromEntries(
+    (
+      [
+        ['/rerank', 'Re-rank texts (TEI): not served'],
+        ['/predict', 'Classify texts (TEI): not served'],
+        ['/embed_sparse', 'Sparse embeddings (TEI): not served'],
+      ] as const
+    ).map(([path, summary]) => [
+      `POST ${path}`,
+      {
+        summary,
+        description: 'TEI serves this route for another kind of model; pitlane serves embedding models only.',
+        tags: ['tei'],
+        response: { 424: tei('the route needs a kind of model pitlane does not serve (named)') },
+      },
+    ]),
+  ),
   'POST /v1/embeddings': {
     summary: 'Create embeddings (OpenAI)',
     tags: ['openai'],
