@@ -1,15 +1,18 @@
 /**
  * `pitlane serve models`: a KServe v2 / Triton-protocol HTTP server for the tensor models of a model repository
  * (every model by default; text-embedding models are served as their raw graphs). Listens at once (readiness 503
- * while models load), loads and warms every model on threads of its own, then reports ready.
+ * while models load), loads and warms every model on threads of its own, then reports ready. The models of the
+ * file not named with --model are in the repository too (Triton's repository extension): UNAVAILABLE, and
+ * loadable with POST /v2/repository/models/{m}/load.
  */
-import { UsageError } from '../core/errors.js';
+import { ModelNotReadyError, UsageError } from '../core/errors.js';
 import {
   createLocalInference,
   MODEL_VERSION,
   type LocalInference,
 } from '../inference/tensor/local-inference.js';
 import { loadModelRepository, type ModelSpec } from '../inference/tensor/model-repository.js';
+import type { ModelControl } from '../inference/tensor/model-control.js';
 import type { InferenceEngine } from '../inference/tensor/tensor.js';
 import { buildModelServerApp } from '../services/models/app.js';
 import { resolveModelsFile } from './serve-command.js';
@@ -55,7 +58,8 @@ export async function serveModelsCommand(options: ServeModelsOptions): Promise<n
     );
   }
   const file = resolveModelsFile(options.models);
-  const specs = pickSpecs(await loadModelRepository(file), options.model, file);
+  const repository = await loadModelRepository(file);
+  const specs = pickSpecs(repository, options.model, file);
   const log = serviceLog('models', options.json);
   let local: LocalInference | null = null;
   // Until the models are loaded, the server is live but not ready, and every model call says so.
@@ -67,27 +71,39 @@ export async function serveModelsCommand(options: ServeModelsOptions): Promise<n
     infer: (m, r, v) => (local === null ? notYet() : local.infer(m, r, v)),
     close: () => local?.close() ?? Promise.resolve(),
   };
+  const starting = (name: string): Promise<never> =>
+    Promise.reject(new ModelNotReadyError(name, 'LOADING', 'the server is still loading its models'));
+  const control: ModelControl = {
+    repositoryIndex: (readyOnly) => {
+      if (local !== null) return local.repositoryIndex(readyOnly);
+      if (readyOnly) return Promise.resolve([]);
+      return Promise.resolve(
+        repository.map((s) =>
+          specs.includes(s)
+            ? { name: s.id, state: 'LOADING' as const, reason: '' }
+            : { name: s.id, state: 'UNAVAILABLE' as const, reason: 'unloaded' },
+        ),
+      );
+    },
+    loadModel: (name) => (local === null ? starting(name) : local.loadModel(name)),
+    unloadModel: (name) => (local === null ? starting(name) : local.unloadModel(name)),
+    modelConfig: (name, v) => (local === null ? starting(name) : local.modelConfig(name, v)),
+    modelStatistics: (name, v) => (local === null ? Promise.resolve([]) : local.modelStatistics(name, v)),
+  };
   const app = buildModelServerApp({
     engine,
     version: options.version,
     bodyLimitBytes: Math.round(options.maxBodyMb * 1024 * 1024),
     inFlightLimitBytes: Math.round(options.maxInflightMb * 1024 * 1024),
-    models: () => specs.map((s) => ({ name: s.id, versions: [MODEL_VERSION] })),
-    statistics: () =>
-      (local?.statistics() ?? []).map((s) => ({
-        model: s.name,
-        version: s.version,
-        inferenceCount: s.inferenceCount,
-        executionCount: s.executionCount,
-        queueUs: s.queueUs,
-        computeUs: s.computeUs,
-      })),
+    models: () => repository.map((s) => ({ name: s.id, versions: [MODEL_VERSION] })),
+    statistics: () => (local?.statistics() ?? []).map((s) => ({ ...s, model: s.name })),
+    control,
   });
   const port = await listen(app, options.host, options.port);
   log(`listening on http://${options.host}:${port} (loading ${specs.length} model(s) from ${file})`);
   const t0 = performance.now();
   try {
-    local = await createLocalInference(specs);
+    local = await createLocalInference(specs, { repository });
   } catch (err) {
     await app.close();
     throw err;
@@ -102,7 +118,8 @@ export async function serveModelsCommand(options: ServeModelsOptions): Promise<n
     url: `http://${options.host}:${port}`,
     models: specs.map((s) => s.id),
     readyMs: Math.round(performance.now() - t0),
-    routes: 'KServe v2 at /v2 (health, models, infer), /metrics',
+    routes:
+      'KServe v2 at /v2 (health, models, infer; Triton repository, config and statistics extensions), /metrics',
   });
   return exitCodeForStop(
     await untilSignal(log, async () => {
