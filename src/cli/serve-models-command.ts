@@ -5,15 +5,9 @@
  * file not named with --model are in the repository too (Triton's repository extension): UNAVAILABLE, and
  * loadable with POST /v2/repository/models/{m}/load.
  */
-import { ModelNotReadyError, UsageError } from '../core/errors.js';
-import {
-  createLocalInference,
-  MODEL_VERSION,
-  type LocalInference,
-} from '../inference/tensor/local-inference.js';
+import { UsageError } from '../core/errors.js';
+import { MODEL_VERSION, openLocalInference } from '../inference/tensor/local-inference.js';
 import { loadModelRepository, type ModelSpec } from '../inference/tensor/model-repository.js';
-import type { ModelControl } from '../inference/tensor/model-control.js';
-import type { InferenceEngine } from '../inference/tensor/tensor.js';
 import { buildModelServerApp } from '../services/models/app.js';
 import { resolveModelsFile } from './serve-command.js';
 import { announceReady, closeServer, listen, serviceLog, untilSignal } from '../services/http/lifecycle.js';
@@ -61,54 +55,28 @@ export async function serveModelsCommand(options: ServeModelsOptions): Promise<n
   const repository = await loadModelRepository(file);
   const specs = pickSpecs(repository, options.model, file);
   const log = serviceLog('models', options.json);
-  let local: LocalInference | null = null;
-  // Until the models are loaded, the server is live but not ready, and every model call says so.
-  const notYet = (): Promise<never> => Promise.reject(new Error('the server is still loading its models'));
-  const engine: InferenceEngine = {
-    ready: () => (local === null ? Promise.resolve(false) : local.ready()),
-    modelReady: (m, v) => (local === null ? Promise.resolve(false) : local.modelReady(m, v)),
-    modelMetadata: (m, v) => (local === null ? notYet() : local.modelMetadata(m, v)),
-    infer: (m, r, v) => (local === null ? notYet() : local.infer(m, r, v)),
-    close: () => local?.close() ?? Promise.resolve(),
-  };
-  const starting = (name: string): Promise<never> =>
-    Promise.reject(new ModelNotReadyError(name, 'LOADING', 'the server is still loading its models'));
-  const control: ModelControl = {
-    repositoryIndex: (readyOnly) => {
-      if (local !== null) return local.repositoryIndex(readyOnly);
-      if (readyOnly) return Promise.resolve([]);
-      return Promise.resolve(
-        repository.map((s) =>
-          specs.includes(s)
-            ? { name: s.id, state: 'LOADING' as const, reason: '' }
-            : { name: s.id, state: 'UNAVAILABLE' as const, reason: 'unloaded' },
-        ),
-      );
-    },
-    loadModel: (name) => (local === null ? starting(name) : local.loadModel(name)),
-    unloadModel: (name) => (local === null ? starting(name) : local.unloadModel(name)),
-    modelConfig: (name, v) => (local === null ? starting(name) : local.modelConfig(name, v)),
-    modelStatistics: (name, v) => (local === null ? Promise.resolve([]) : local.modelStatistics(name, v)),
-  };
+  // Live at once; not ready, and its models LOADING (503 to their requests), until they are loaded.
+  const engine = openLocalInference(repository);
   const app = buildModelServerApp({
     engine,
     version: options.version,
     bodyLimitBytes: Math.round(options.maxBodyMb * 1024 * 1024),
     inFlightLimitBytes: Math.round(options.maxInflightMb * 1024 * 1024),
     models: () => repository.map((s) => ({ name: s.id, versions: [MODEL_VERSION] })),
-    statistics: () => (local?.statistics() ?? []).map((s) => ({ ...s, model: s.name })),
-    control,
+    statistics: () => engine.statistics().map((s) => ({ ...s, model: s.name })),
+    control: engine,
   });
   const port = await listen(app, options.host, options.port);
   log(`listening on http://${options.host}:${port} (loading ${specs.length} model(s) from ${file})`);
   const t0 = performance.now();
   try {
-    local = await createLocalInference(specs, { repository });
+    await engine.start(specs);
   } catch (err) {
     await app.close();
+    await engine.close();
     throw err;
   }
-  for (const m of local.models) {
+  for (const m of engine.models) {
     const warm = m.warmUpMs === null ? 'no warm-up' : `warm-up ${Math.round(m.warmUpMs)} ms`;
     const batching = m.maxBatchSize > 0 ? `max_batch_size ${m.maxBatchSize}` : 'no batching';
     log(`${m.spec.id}: ${m.runtime}, ${batching}, ${m.spec.instances} instance(s), ${warm}`);
@@ -124,7 +92,7 @@ export async function serveModelsCommand(options: ServeModelsOptions): Promise<n
   return exitCodeForStop(
     await untilSignal(log, async () => {
       await closeServer(app);
-      await local.close();
+      await engine.close();
     }),
   );
 }

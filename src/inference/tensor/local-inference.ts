@@ -85,9 +85,33 @@ export async function createLocalInference(
   specs: readonly ModelSpec[],
   options: LocalInferenceOptions = {},
 ): Promise<LocalInference> {
+  const engine = openLocalInference([...(options.repository ?? []), ...specs], options);
+  try {
+    await engine.start(specs);
+  } catch (err) {
+    await engine.close();
+    throw err;
+  }
+  return engine;
+}
+
+/** An engine whose models are loading (`start`): what `serve models` answers from while it starts. */
+export interface StartingLocalInference extends LocalInference {
+  /**
+   * Loads these models of the repository, one after the other; they are LOADING at once. The engine is ready
+   * once they all are. Rejects with the first load's error (FileError, ...), leaving the others as they are.
+   */
+  start(specs: readonly ModelSpec[]): Promise<void>;
+}
+
+/** The engine over every model of `repository`, none loaded yet (not ready until `start` has loaded its models). */
+export function openLocalInference(
+  repository: readonly ModelSpec[],
+  options: Pick<LocalInferenceOptions, 'threads'> = {},
+): StartingLocalInference {
   const onThread = options.threads ?? true;
   const slots = new Map<string, Slot>();
-  for (const spec of [...(options.repository ?? []), ...specs]) {
+  for (const spec of repository) {
     if (slots.has(spec.id)) continue;
     slots.set(spec.id, {
       spec,
@@ -99,6 +123,7 @@ export async function createLocalInference(
     });
   }
   let closed = false;
+  let started = false;
 
   const load = async (slot: Slot): Promise<void> => {
     if (slot.state === 'READY') return;
@@ -158,20 +183,27 @@ export async function createLocalInference(
     }
   };
 
-  try {
-    for (const spec of specs) await serialised(slots.get(spec.id) as Slot, load);
-  } catch (err) {
-    await Promise.all([...slots.values()].map((s) => s.entry?.close() ?? Promise.resolve()));
-    throw err;
-  }
-
   const loadedEntries = (): ModelEntry[] =>
     [...slots.values()].flatMap((s) => (s.entry !== null && s.state === 'READY' ? [s.entry] : []));
   return {
+    start: async (specs) => {
+      const starting = specs.map((spec) => slotOf(spec.id));
+      for (const slot of starting) slot.state = 'LOADING';
+      try {
+        for (const slot of starting) await serialised(slot, load);
+      } finally {
+        for (const slot of starting) {
+          if (slot.state !== 'LOADING') continue;
+          slot.state = 'UNAVAILABLE';
+          slot.reason = 'unloaded';
+        }
+      }
+      started = true;
+    },
     get models() {
       return loadedEntries().map((e) => e.served);
     },
-    ready: () => Promise.resolve(!closed),
+    ready: () => Promise.resolve(started && !closed),
     modelReady: (model, version) => {
       try {
         entryOf(model, version);

@@ -7,7 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { createLocalInference, type LocalInference } from '../../../dist/inference/tensor/local-inference.js';
+import {
+  createLocalInference,
+  openLocalInference,
+  type LocalInference,
+} from '../../../dist/inference/tensor/local-inference.js';
 import type {
   RepositoryModel,
   TritonModelConfig,
@@ -405,5 +409,98 @@ describe("Triton's HTTP extensions on the local engine", () => {
     );
     assert.equal((await stateOf('fixed'))?.state, 'UNAVAILABLE');
     assert.equal((await stateOf('doubler'))?.state, 'READY', 'the refused requests changed nothing');
+  });
+});
+
+describe('the repository while the server starts', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pitlane-triton-start-'));
+  let repository: ModelSpec[] = [];
+  before(async () => {
+    await writeDoublerModel(join(dir, 'doubler.onnx'));
+    writeFileSync(join(dir, 'broken.onnx'), 'not an ONNX model');
+    const problems: { path: string; message: string }[] = [];
+    repository =
+      validateModelRepository(
+        {
+          models: {
+            a: { name: 'a', paths: { onnx: 'doubler.onnx' } },
+            broken: { name: 'broken', paths: { onnx: 'broken.onnx' } },
+            b: { name: 'b', paths: { onnx: 'doubler.onnx' } },
+            c: { name: 'c', paths: { onnx: 'doubler.onnx' } },
+          },
+        },
+        dir,
+        problems,
+      ) ?? [];
+    assert.deepEqual(problems, []);
+  });
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the models being loaded are LOADING, the server not ready and their requests 503, until loaded', async () => {
+    const engine = openLocalInference(repository);
+    const app = buildModelServerApp({
+      engine,
+      version: 'test',
+      models: () => repository.map((s) => ({ name: s.id, versions: ['1'] })),
+      control: engine,
+    });
+    try {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const address = app.server.address();
+      const base = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+      const starting = engine.start(repository.filter((s) => s.id === 'a' || s.id === 'b'));
+      const index = async (): Promise<RepositoryModel[]> =>
+        (await fetch(`${base}/v2/repository/index`, { method: 'POST' })).json() as Promise<RepositoryModel[]>;
+      assert.deepEqual(
+        (await index()).map((m) => [m.name, m.state]),
+        [
+          ['a', 'LOADING'],
+          ['broken', 'UNAVAILABLE'],
+          ['b', 'LOADING'],
+          ['c', 'UNAVAILABLE'],
+        ],
+      );
+      assert.equal((await fetch(`${base}/v2/health/ready`)).status, 503);
+      const early = await fetch(`${base}/v2/models/b/infer`, {
+        method: 'POST',
+        body: inferBody([[1, 2, 3, 4]]),
+      });
+      assert.equal(early.status, 503);
+      await starting;
+      assert.deepEqual(
+        (await index()).map((m) => [m.name, m.state]),
+        [
+          ['a', 'READY'],
+          ['broken', 'UNAVAILABLE'],
+          ['b', 'READY'],
+          ['c', 'UNAVAILABLE'],
+        ],
+      );
+      assert.equal((await fetch(`${base}/v2/health/ready`)).status, 200);
+    } finally {
+      await app.close();
+      await engine.close();
+    }
+  });
+
+  test('a model that fails to load at start fails the start; the models after it are left unloaded', async () => {
+    const engine = openLocalInference(repository);
+    try {
+      await assert.rejects(engine.start(repository.filter((s) => s.id !== 'c')), /broken\.onnx|broken/);
+      assert.deepEqual(
+        (await engine.repositoryIndex(false)).map((m) => [m.name, m.state, m.reason === '' ? '' : 'why']),
+        [
+          ['a', 'READY', ''],
+          ['broken', 'UNAVAILABLE', 'why'],
+          ['b', 'UNAVAILABLE', 'why'],
+          ['c', 'UNAVAILABLE', 'why'],
+        ],
+      );
+      assert.equal(await engine.ready(), false);
+    } finally {
+      await engine.close();
+    }
   });
 });
