@@ -33,7 +33,6 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import {
   type InferenceEngine,
   type InferenceRequest,
-  type InferenceTiming,
   type ModelMetadata,
   type Tensor,
 } from '../../inference/tensor/tensor.js';
@@ -44,6 +43,7 @@ import {
   parseHeaderLength,
   parseInferRequest,
 } from '../../inference/kserve/codec.js';
+import { formatServerTiming } from '../../inference/kserve/server-timing.js';
 import { setServiceErrorHandler } from '../http/error-handler.js';
 import { ClientGone, HttpProblem } from '../http/problem.js';
 import { InFlightBudget, overLimit, type RequestLimit } from '../http/request-limits.js';
@@ -246,7 +246,7 @@ export function buildModelServerApp(options: ModelServerAppOptions): FastifyInst
       if (controller.signal.aborted) throw new ClientGone();
       const encodeStart = performance.now();
       encoded = encodeInferResponse(result, parsed.binaryOutputs);
-      serverTiming = serverTimingHeader(decodeMs, result.timing, performance.now() - encodeStart);
+      serverTiming = formatServerTiming(decodeMs, result.timing, performance.now() - encodeStart);
       const okLabels = metrics.labelsFor(model, result.modelVersion) ?? labels;
       if (okLabels !== null) {
         const batch =
@@ -350,25 +350,6 @@ function inferenceProblem(error: Error): HttpProblem | null {
     });
   }
   return null;
-}
-
-/** The W3C Server-Timing value of an infer answer: durations in ms, the engine's split when it gives one. */
-export function serverTimingHeader(
-  decodeMs: number,
-  timing: InferenceTiming | undefined,
-  encodeMs: number,
-): string {
-  const part = (name: string, ms: number): string => `${name};dur=${ms.toFixed(3)}`;
-  const engine =
-    timing === undefined
-      ? []
-      : [
-          part('queue', timing.queueMs),
-          part('input', timing.inputMs),
-          part('infer', timing.inferMs),
-          part('output', timing.outputMs),
-        ];
-  return [part('decode', decodeMs), ...engine, part('encode', encodeMs)].join(', ');
 }
 
 /** Triton's reason label of a failed request. */

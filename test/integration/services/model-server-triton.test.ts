@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { KServeClient } from '../../../dist/inference/kserve/client.js';
 import {
   createLocalInference,
   openLocalInference,
@@ -297,6 +298,25 @@ describe("Triton's HTTP extensions on the local engine", () => {
     );
     for (const [name, ms] of entries) assert.ok(Number.isFinite(ms) && ms >= 0, name);
     assert.ok((entries[3]?.[1] ?? 0) > 0, 'the model run took some time');
+
+    // pitlane's KServe client gives each result the durations the server sent.
+    const client = new KServeClient({ url });
+    try {
+      const result = await client.infer('doubler', {
+        inputs: [{ name: 'X', datatype: 'FP32', shape: [1, 4], data: Float32Array.from([1, 2, 3, 4]) }],
+      });
+      assert.deepEqual(Object.keys(result.serverTiming ?? {}), [
+        'decode',
+        'queue',
+        'input',
+        'infer',
+        'output',
+        'encode',
+      ]);
+      assert.ok((result.serverTiming?.infer ?? 0) > 0);
+    } finally {
+      await client.close();
+    }
   });
 
   test('load and unload: the index follows, an unloaded model answers 503, a reload serves again', async () => {
