@@ -28,7 +28,12 @@
  * body is compressed; given back when its answer has been sent). A request that does not fit gets 429 +
  * Retry-After at once instead of being held.
  */
-import { InferenceInputError, ModelNotFoundError, QueueFullError } from '../../core/errors.js';
+import {
+  InferenceInputError,
+  ModelNotFoundError,
+  ModelNotReadyError,
+  QueueFullError,
+} from '../../core/errors.js';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import {
   type InferenceEngine,
@@ -332,7 +337,8 @@ async function checkModelReady(
   try {
     await engine.modelMetadata(model, version);
   } catch (err) {
-    if (err instanceof ModelNotFoundError) throw err;
+    // An unknown model (404), or one of the repository that is not loaded (503, saying its state).
+    if (err instanceof ModelNotFoundError || err instanceof ModelNotReadyError) throw err;
   }
   const which = version === undefined ? `model '${model}'` : `version '${version}' of model '${model}'`;
   const path = `/v2/models/${model}${version === undefined ? '' : `/versions/${version}`}/ready`;
@@ -359,6 +365,7 @@ function reasonOf(error: unknown): FailureReason {
   if (
     error instanceof InferenceInputError ||
     error instanceof ModelNotFoundError ||
+    error instanceof ModelNotReadyError ||
     error instanceof HttpProblem
   ) {
     return 'OTHER';

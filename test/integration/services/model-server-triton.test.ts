@@ -341,7 +341,10 @@ describe("Triton's HTTP extensions on the local engine", () => {
     });
     const gone = await infer('spare', [[1, 2, 3, 4]]);
     assert.equal(gone.status, 503);
-    assert.match(gone.json<{ error: string }>().error, /'spare' is not ready/);
+    assert.equal(
+      gone.json<{ error: string }>().error,
+      "model 'spare' is not ready (UNAVAILABLE: unloaded); load it with POST /v2/repository/models/spare/load",
+    );
     assert.equal((await call('/v2/models/spare/ready')).status, 503);
     assert.equal(
       (await post('/v2/repository/models/spare/unload')).status,
