@@ -1,16 +1,13 @@
 /**
  * `pitlane serve models`: a KServe v2 / Triton-protocol HTTP server for the tensor models of a model repository
  * (every model by default; text-embedding models are served as their raw graphs). Listens at once (readiness 503
- * while models load), loads and warms every model on threads of its own, then reports ready.
+ * while models load), loads and warms every model on threads of its own, then reports ready. The models of the
+ * file not named with --model are in the repository too (Triton's repository extension): UNAVAILABLE, and
+ * loadable with POST /v2/repository/models/{m}/load.
  */
 import { UsageError } from '../core/errors.js';
-import {
-  createLocalInference,
-  MODEL_VERSION,
-  type LocalInference,
-} from '../inference/tensor/local-inference.js';
+import { MODEL_VERSION, openLocalInference } from '../inference/tensor/local-inference.js';
 import { loadModelRepository, type ModelSpec } from '../inference/tensor/model-repository.js';
-import type { InferenceEngine } from '../inference/tensor/tensor.js';
 import { buildModelServerApp } from '../services/models/app.js';
 import { resolveModelsFile, serviceLogger } from './serve-command.js';
 import { announceReady, closeServer, listen, untilSignal } from '../services/http/lifecycle.js';
@@ -60,46 +57,33 @@ export async function serveModelsCommand(options: ServeModelsOptions): Promise<n
     );
   }
   const file = resolveModelsFile(options.models);
-  const specs = pickSpecs(await loadModelRepository(file), options.model, file);
+  const repository = await loadModelRepository(file);
+  const specs = pickSpecs(repository, options.model, file);
   const logger = serviceLogger('models', options);
   const log = lineLog(logger);
-  let local: LocalInference | null = null;
-  // Until the models are loaded, the server is live but not ready, and every model call says so.
-  const notYet = (): Promise<never> => Promise.reject(new Error('the server is still loading its models'));
-  const engine: InferenceEngine = {
-    ready: () => (local === null ? Promise.resolve(false) : local.ready()),
-    modelReady: (m, v) => (local === null ? Promise.resolve(false) : local.modelReady(m, v)),
-    modelMetadata: (m, v) => (local === null ? notYet() : local.modelMetadata(m, v)),
-    infer: (m, r, v) => (local === null ? notYet() : local.infer(m, r, v)),
-    close: () => local?.close() ?? Promise.resolve(),
-  };
+  // Live at once; not ready, and its models LOADING (503 to their requests), until they are loaded.
+  const engine = openLocalInference(repository);
   const app = buildModelServerApp({
     engine,
     version: options.version,
     logger,
     bodyLimitBytes: Math.round(options.maxBodyMb * 1024 * 1024),
     inFlightLimitBytes: Math.round(options.maxInflightMb * 1024 * 1024),
-    models: () => specs.map((s) => ({ name: s.id, versions: [MODEL_VERSION] })),
-    statistics: () =>
-      (local?.statistics() ?? []).map((s) => ({
-        model: s.name,
-        version: s.version,
-        inferenceCount: s.inferenceCount,
-        executionCount: s.executionCount,
-        queueUs: s.queueUs,
-        computeUs: s.computeUs,
-      })),
+    models: () => repository.map((s) => ({ name: s.id, versions: [MODEL_VERSION] })),
+    statistics: () => engine.statistics().map((s) => ({ ...s, model: s.name })),
+    control: engine,
   });
   const port = await listen(app, options.host, options.port);
   log(`listening on http://${options.host}:${port} (loading ${specs.length} model(s) from ${file})`);
   const t0 = performance.now();
   try {
-    local = await createLocalInference(specs);
+    await engine.start(specs);
   } catch (err) {
     await app.close();
+    await engine.close();
     throw err;
   }
-  for (const m of local.models) {
+  for (const m of engine.models) {
     const warm = m.warmUpMs === null ? 'no warm-up' : `warm-up ${Math.round(m.warmUpMs)} ms`;
     const batching = m.maxBatchSize > 0 ? `max_batch_size ${m.maxBatchSize}` : 'no batching';
     log(`${m.spec.id}: ${m.runtime}, ${batching}, ${m.spec.instances} instance(s), ${warm}`);
@@ -109,12 +93,13 @@ export async function serveModelsCommand(options: ServeModelsOptions): Promise<n
     url: `http://${options.host}:${port}`,
     models: specs.map((s) => s.id),
     readyMs: Math.round(performance.now() - t0),
-    routes: 'KServe v2 at /v2 (health, models, infer), /metrics',
+    routes:
+      'KServe v2 at /v2 (health, models, infer; Triton repository, config and statistics extensions), /metrics',
   });
   return exitCodeForStop(
     await untilSignal(log, async () => {
       await closeServer(app);
-      await local.close();
+      await engine.close();
     }),
   );
 }

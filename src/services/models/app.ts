@@ -10,6 +10,11 @@
  *   POST /v2/models/{m}[/versions/{v}]/infer             JSON, or JSON header + binary tensor data
  *   GET  /metrics                                        Prometheus text
  *
+ * With a ModelControl (a local engine), also Triton's model repository, model configuration and statistics
+ * extensions (triton-extensions.ts), and `GET /v2` lists them. Every infer answer carries a `Server-Timing`
+ * header (W3C) with where the request's time went, in ms: `decode` (reading the tensors from the body), the
+ * engine's `queue`, `input`, `infer` and `output` (when the engine gives them), and `encode` (writing the answer).
+ *
  * Handlers only read the body (body-reader.ts, inference/kserve/codec.ts), call the InferenceEngine and shape the answer. Errors are
  * KServe's `{"error": "..."}`: 400 malformed request or tensors that do not fit the model (the message names
  * the tensor), 404 unknown model or version, 413 body over the limit, 415 unsupported Content-Encoding, 429 +
@@ -23,7 +28,12 @@
  * body is compressed; given back when its answer has been sent). A request that does not fit gets 429 +
  * Retry-After at once instead of being held.
  */
-import { InferenceInputError, ModelNotFoundError, QueueFullError } from '../../core/errors.js';
+import {
+  InferenceInputError,
+  ModelNotFoundError,
+  ModelNotReadyError,
+  QueueFullError,
+} from '../../core/errors.js';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import {
@@ -39,12 +49,15 @@ import {
   parseHeaderLength,
   parseInferRequest,
 } from '../../inference/kserve/codec.js';
+import { formatServerTiming } from '../../inference/kserve/server-timing.js';
 import { setServiceErrorHandler } from '../http/error-handler.js';
 import { registerOpenApi } from '../http/openapi.js';
 import { installRequestLog, loggingOptions } from '../http/request-log.js';
 import { ClientGone, HttpProblem } from '../http/problem.js';
 import { InFlightBudget, overLimit, type RequestLimit } from '../http/request-limits.js';
+import type { ModelControl } from '../../inference/tensor/model-control.js';
 import { readBody, wholeNumber } from './body-reader.js';
+import { registerTritonExtensions, TRITON_EXTENSIONS } from './triton-extensions.js';
 import { ModelServerMetrics, type FailureReason, type ModelStatistics, type ServedModel } from './metrics.js';
 import { modelServerApiDoc } from './openapi.js';
 
@@ -98,6 +111,8 @@ export interface ModelServerAppOptions {
   readonly statistics?: () => readonly ModelStatistics[];
   /** Metrics to feed (default: a new ModelServerMetrics with `models` and `statistics`). */
   readonly metrics?: ModelServerMetrics;
+  /** The engine's repository, configuration and statistics (a local engine): Triton's extensions are served. */
+  readonly control?: ModelControl;
   /** Where request lines go (services/http/request-log.ts); none: no logs. */
   readonly logger?: Logger;
 }
@@ -172,9 +187,10 @@ export function buildModelServerApp(options: ModelServerAppOptions): FastifyInst
     reply.send({
       name: options.serverName ?? 'pitlane',
       version: options.version,
-      extensions: ['binary_tensor_data'],
+      extensions: ['binary_tensor_data', ...(options.control !== undefined ? TRITON_EXTENSIONS : [])],
     }),
   );
+  if (options.control !== undefined) registerTritonExtensions(app, options.control);
 
   app.get('/v2/health/live', (_request, reply) => reply.code(200).send());
 
@@ -217,6 +233,7 @@ export function buildModelServerApp(options: ModelServerAppOptions): FastifyInst
     if (request.raw.socket.destroyed) onClose();
     if (labels !== null) metrics.started(labels);
     let encoded: EncodedBody;
+    let serverTiming: string;
     try {
       await checkModelReady(engine, model, version);
       const body = request.body;
@@ -226,10 +243,12 @@ export function buildModelServerApp(options: ModelServerAppOptions): FastifyInst
             '(or a JSON header and binary tensor data)',
         );
       }
+      const decodeStart = performance.now();
       const parsed = parseInferRequest(
         body,
         parseHeaderLength(request.headers[INFERENCE_HEADER], body.byteLength),
       );
+      const decodeMs = performance.now() - decodeStart;
       const inferRequest: InferenceRequest = {
         inputs: parsed.inputs,
         signal: controller.signal,
@@ -238,7 +257,9 @@ export function buildModelServerApp(options: ModelServerAppOptions): FastifyInst
       };
       const result = await engine.infer(model, inferRequest, version);
       if (controller.signal.aborted) throw new ClientGone();
+      const encodeStart = performance.now();
       encoded = encodeInferResponse(result, parsed.binaryOutputs);
+      serverTiming = formatServerTiming(decodeMs, result.timing, performance.now() - encodeStart);
       const okLabels = metrics.labelsFor(model, result.modelVersion) ?? labels;
       if (okLabels !== null) {
         const batch =
@@ -253,7 +274,7 @@ export function buildModelServerApp(options: ModelServerAppOptions): FastifyInst
       reply.raw.off('close', onClose);
       if (labels !== null) metrics.finished(labels);
     }
-    void reply.code(200).type(encoded.contentType);
+    void reply.code(200).type(encoded.contentType).header('server-timing', serverTiming);
     if (encoded.headerLength !== undefined) void reply.header(INFERENCE_HEADER, String(encoded.headerLength));
     return reply.send(encoded.body);
   };
@@ -324,7 +345,8 @@ async function checkModelReady(
   try {
     await engine.modelMetadata(model, version);
   } catch (err) {
-    if (err instanceof ModelNotFoundError) throw err;
+    // An unknown model (404), or one of the repository that is not loaded (503, saying its state).
+    if (err instanceof ModelNotFoundError || err instanceof ModelNotReadyError) throw err;
   }
   const which = version === undefined ? `model '${model}'` : `version '${version}' of model '${model}'`;
   const path = `/v2/models/${model}${version === undefined ? '' : `/versions/${version}`}/ready`;
@@ -351,6 +373,7 @@ function reasonOf(error: unknown): FailureReason {
   if (
     error instanceof InferenceInputError ||
     error instanceof ModelNotFoundError ||
+    error instanceof ModelNotReadyError ||
     error instanceof HttpProblem
   ) {
     return 'OTHER';

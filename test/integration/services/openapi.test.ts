@@ -11,7 +11,9 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { Value } from '@sinclair/typebox/value';
 import type { TSchema } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { AffineEngine } from '../../../dist/inference/test-support.js';
+import { createLocalInference } from '../../../dist/inference/tensor/local-inference.js';
+import { validateModelRepository } from '../../../dist/inference/tensor/model-repository.js';
+import { writeDoublerModel } from '../../../dist/inference/test-support.js';
 import { buildEmbedApp } from '../../../dist/services/embed/app.js';
 import { EmbedMetrics } from '../../../dist/services/embed/metrics.js';
 import { embedApiDoc } from '../../../dist/services/embed/openapi.js';
@@ -86,26 +88,32 @@ const CASES: Case[] = [
     doc: modelServerApiDoc('test'),
     samples: [
       ['GET /v2', '/v2', 200],
-      ['GET /v2/models/:model', '/v2/models/affine', 200],
+      ['GET /v2/models/:model', '/v2/models/doubler', 200],
       ['GET /v2/models/:model', '/v2/models/nope', 404],
-      ['GET /v2/models/:model/versions/:version', '/v2/models/affine/versions/1', 200],
+      ['GET /v2/models/:model/versions/:version', '/v2/models/doubler/versions/1', 200],
+      ['GET /v2/models/:model/config', '/v2/models/doubler/config', 200],
+      ['GET /v2/models/stats', '/v2/models/stats', 200],
+      ['GET /v2/models/:model/versions/:version/stats', '/v2/models/doubler/versions/1/stats', 200],
+      ['GET /v2/models/:model/stats', '/v2/models/nope/stats', 404],
     ],
-    unserved: [
-      'POST /v2/repository/index',
-      'POST /v2/repository/models/:model/load',
-      'POST /v2/repository/models/:model/unload',
-      'GET /v2/models/:model/config',
-      'GET /v2/models/:model/versions/:version/config',
-      'GET /v2/models/stats',
-      'GET /v2/models/:model/stats',
-      'GET /v2/models/:model/versions/:version/stats',
-    ],
+    // A local engine: Triton's extensions are served too.
     build: async (dir) => {
-      const engine = await AffineEngine.load(dir);
+      await writeDoublerModel(join(dir, 'doubler.onnx'));
+      const problems: { path: string; message: string }[] = [];
+      const repository =
+        validateModelRepository(
+          { models: { doubler: { name: 'doubler', paths: { onnx: 'doubler.onnx' } } } },
+          dir,
+          problems,
+        ) ?? [];
+      assert.deepEqual(problems, []);
+      const engine = await createLocalInference(repository, { repository });
       const app = buildModelServerApp({
         engine,
         version: 'test',
-        models: () => [{ name: 'affine', versions: ['1'] }],
+        models: () => repository.map((s) => ({ name: s.id, versions: ['1'] })),
+        statistics: () => engine.statistics().map((s) => ({ ...s, model: s.name })),
+        control: engine,
       });
       return {
         app,
