@@ -332,6 +332,9 @@ describe("OpenAI's error shape on every /v1 4xx", () => {
         return true;
       });
     }
+    // `user` is taken and not used, as OpenAI uses it (abuse monitoring).
+    const ok = await client.embeddings.create({ model: 'minilm-l6-arch', input: 'x', user: 'u-1' });
+    assert.equal(ok.data.length, 1);
     await assert.rejects(client.models.retrieve('nope'), (err: unknown) => {
       assert.ok(err instanceof OpenAI.NotFoundError);
       shape(404, err.error, 'model', 'model_not_found');
