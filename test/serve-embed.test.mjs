@@ -44,6 +44,18 @@ describe('pitlane serve embed', () => {
     assert.ok(cosine(a, b) > cosine(a, c) + 0.2, `similar ${cosine(a, b)} vs unrelated ${cosine(a, c)}`);
     const tei = await embed(ready.url, { model: 'use-lite', inputs: texts[0] }, '/embed');
     assert.ok(cosine(tei.json[0], a) > 0.99999);
+    // USE's graph pools inside and its tokenizer neither places nor decodes tokens: /embed_all and /decode say
+    // so (424, as TEI for a model that cannot), /tokenize gives ids and pieces without places.
+    const all = await embed(ready.url, { model: 'use-lite', inputs: 'a cat' }, '/embed_all');
+    assert.equal(all.status, 424);
+    assert.match(all.json.error, /model "use-lite" gives pooled vectors only/);
+    const decode = await embed(ready.url, { model: 'use-lite', ids: [1, 2] }, '/decode');
+    assert.equal(decode.status, 424);
+    assert.match(decode.json.error, /its use tokenizer cannot decode/);
+    const tok = await embed(ready.url, { model: 'use-lite', inputs: 'a cat' }, '/tokenize');
+    assert.equal(tok.status, 200);
+    for (const t of tok.json[0]) assert.deepEqual(Object.keys(t), ['id', 'text', 'special', 'start', 'stop']);
+    assert.equal(tok.json[0][0].start, null);
 
     server.child.kill('SIGTERM');
     const { code, stderr } = await server.exited;
