@@ -129,6 +129,9 @@ export interface EmbedAppOptions {
   readonly metrics: EmbedMetrics;
 }
 
+/** TEI's MAX_CHAR_MULTIPLIER (core/src/tokenization.rs): /tokenize refuses a text over this × the model's limit. */
+const TOKENIZE_CHARS_PER_TOKEN = 250;
+
 /** TEI's routes that need a kind of model pitlane does not serve, and why each is refused. */
 const OTHER_MODEL_KINDS: Readonly<Record<string, string>> = {
   '/rerank': 'a re-ranker (cross-encoder) model',
@@ -365,12 +368,22 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
     const prompt = readPrompt(body.prompt_name, service, true) ?? '';
     const out: Record<string, unknown>[][] = [];
     let tokens = 0;
-    for (const text of inputs.texts) {
+    // TEI's bound on a text it tokenizes without cutting: 250 characters per token of the model's limit.
+    const maxChars = service.maxSequenceLength * TOKENIZE_CHARS_PER_TOKEN;
+    for (const [i, text] of inputs.texts.entries()) {
       const input = prompt + text;
+      if (input.length > maxChars) {
+        throw new HttpProblem(
+          422,
+          `inputs[${i}] has ${input.length.toLocaleString('en-US')} characters; /tokenize takes at most ` +
+            `${maxChars.toLocaleString('en-US')} (${TOKENIZE_CHARS_PER_TOKEN} per token of the model's limit, as TEI)`,
+          `inputs[${i}]`,
+        );
+      }
       const spans = service.tokenizer.tokens([input], addSpecial)?.[0];
       if (spans === undefined) {
-        // A tokenizer that cannot place its tokens: ids and their texts.
-        const [encoded] = await service.tokenize([input], { truncate: true });
+        // A tokenizer that cannot place its tokens: ids and their texts, uncut.
+        const [encoded] = await service.tokenizer.encode([input], Number.MAX_SAFE_INTEGER);
         out.push(
           Array.from(encoded?.ids ?? [], (id) => ({
             id,

@@ -133,6 +133,12 @@ describe('TEI fidelity of the embed service (minilm-l6-arch)', () => {
     const batch = await tokenize({ inputs: ['one', text] });
     assert.equal(batch.length, 2);
     assert.deepEqual(batch[1], tokens);
+    const huge = await post(`${server.url}/tokenize`, { inputs: ['x', 'y'.repeat(512 * 250 + 1)] });
+    assert.equal(huge.status, 422);
+    assert.match(
+      (huge.json as Json).error as string,
+      /inputs\[1\] has 128,001 characters; \/tokenize takes at most 128,000/,
+    );
     const bad = await post(`${server.url}/tokenize`, { inputs: 'x', add_special_tokens: 'no' });
     assert.equal(bad.status, 422);
     assert.match((bad.json as Json).error as string, /add_special_tokens must be true or false/);
