@@ -96,3 +96,50 @@ test('every problem is listed with its path and line: missing files, wrong value
     return true;
   });
 });
+
+test('prompts: from models.yaml, else from config_sentence_transformers.json beside the model; a bad default is named', async () => {
+  const yaml = (extra: string): string =>
+    `models:\n  e5:\n    name: E5\n    paths: { onnx: model.onnx, tokenizer: tokenizer.json }\n${extra}`;
+  const config = JSON.stringify({
+    prompts: { query: 'query: ', passage: 'passage: ' },
+    default_prompt_name: 'query',
+  });
+  const fromFile = folder({
+    'model.onnx': 'x',
+    'tokenizer.json': '{}',
+    'config_sentence_transformers.json': config,
+    'models.yaml': yaml(''),
+  });
+  const [m] = await loadModelRepository(join(fromFile, 'models.yaml'));
+  assert.deepEqual(m?.prompts, { query: 'query: ', passage: 'passage: ' });
+  assert.equal(m.defaultPromptName, 'query');
+
+  const fromYaml = folder({
+    'model.onnx': 'x',
+    'tokenizer.json': '{}',
+    'config_sentence_transformers.json': config,
+    'models.yaml': yaml('    prompts: { q: "q: " }\n'),
+  });
+  const [y] = await loadModelRepository(join(fromYaml, 'models.yaml'));
+  assert.deepEqual(y?.prompts, { q: 'q: ' });
+  assert.equal(y.defaultPromptName, null);
+
+  const none = folder({ 'model.onnx': 'x', 'tokenizer.json': '{}', 'models.yaml': yaml('') });
+  const [n] = await loadModelRepository(join(none, 'models.yaml'));
+  assert.deepEqual(n?.prompts, {});
+  assert.equal(n.defaultPromptName, null);
+
+  const bad = folder({
+    'model.onnx': 'x',
+    'tokenizer.json': '{}',
+    'models.yaml': yaml('    prompts: { query: "query: " }\n    default_prompt_name: passage\n'),
+  });
+  await assert.rejects(
+    loadModelRepository(join(bad, 'models.yaml')),
+    (err: unknown) =>
+      err instanceof ModelRepositoryInvalidError &&
+      err.problems.length === 1 &&
+      err.problems[0]?.path === '$.models.e5.default_prompt_name' &&
+      /"passage" is not a prompt of the model \(prompts: query\)/.test(err.problems[0].message),
+  );
+});

@@ -28,6 +28,8 @@ function useSpec(overrides: Partial<ModelSpec> = {}): ModelSpec {
     modelPath: join(USE_DIR, 'model.json'),
     tokenizerPath: join(USE_DIR, 'vocab.json'),
     tokenizer: 'use',
+    prompts: {},
+    defaultPromptName: null,
     inputs: { inputIds: 'input_ids', attentionMask: 'attention_mask', tokenTypeIds: 'token_type_ids' },
     output: MODEL_DEFAULTS.output,
     pooling: 'none',
