@@ -174,8 +174,10 @@ function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('validate')
-    .description('check a manifest and list every problem with its path, line and column (exit 2 if any)')
-    .argument('<manifest>', 'pipeline manifest, JSON or YAML')
+    .description(
+      'check a manifest or a models.yaml and list every problem with its path, line and column (exit 2 if any)',
+    )
+    .argument('<manifest>', 'pipeline manifest, or model repository (models.yaml), JSON or YAML')
     .option('--json', 'print the result as JSON on stdout (problems and warnings listed apart)')
     .option('--strict', 'unknown fields are errors, not warnings')
     .action(async (file: string, opts: { json?: boolean; strict?: boolean }) => {

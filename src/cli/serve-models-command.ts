@@ -9,7 +9,7 @@ import {
   MODEL_VERSION,
   type LocalInference,
 } from '../inference/tensor/local-inference.js';
-import { loadModelRepository, type ModelSpec } from '../inference/tensor/model-repository.js';
+import { loadModelRepository, unservedNotes, type ModelSpec } from '../inference/tensor/model-repository.js';
 import type { InferenceEngine } from '../inference/tensor/tensor.js';
 import { buildModelServerApp } from '../services/models/app.js';
 import { resolveModelsFile } from './serve-command.js';
@@ -85,6 +85,7 @@ export async function serveModelsCommand(options: ServeModelsOptions): Promise<n
   });
   const port = await listen(app, options.host, options.port);
   log(`listening on http://${options.host}:${port} (loading ${specs.length} model(s) from ${file})`);
+  for (const note of unservedNotes(specs)) log(note);
   const t0 = performance.now();
   try {
     local = await createLocalInference(specs);
