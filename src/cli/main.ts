@@ -223,8 +223,15 @@ function buildProgram(setExit: (code: number) => void): Command {
       '--no-ceilings',
       "suite files: skip the suite's ceilings (raw-engine limits measured after the contestants)",
     )
+    .option(
+      '--scenarios <file>',
+      "http suite files: take the scenarios from this benchmark.yaml (the seed's list of {name, concurrency, num_requests}) instead of the suite's",
+    )
     .option('--full', 'default: run every suite at full size (about 1.5 hours) instead of its quick size')
     .action(async (suite: string, opts: BenchPipelinesOptions & BenchSuiteOptions & { full?: boolean }) => {
+      if (suite === 'default' && opts.scenarios !== undefined) {
+        throw new UsageError('--scenarios applies to an http suite file, not to the default suite');
+      }
       if (suite === 'default') {
         const { benchDefaultCommand } = await import('./default-bench-command.js');
         setExit(

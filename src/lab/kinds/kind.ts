@@ -8,7 +8,7 @@
  * types side by side and the shared path never sees them.
  */
 import type { TSchema } from '@sinclair/typebox';
-import { BenchError } from '../../core/errors.js';
+import { BenchError, UsageError } from '../../core/errors.js';
 import type { LabReport } from '../report/model.js';
 import type { SuiteProgress } from '../run/progress.js';
 import { comparisonJson } from '../results/comparison.js';
@@ -24,6 +24,8 @@ export interface KindRunOptions {
   readonly repeats?: number;
   /** Cold-start runs instead of the suite's. */
   readonly coldStarts?: number;
+  /** A benchmark.yaml whose scenarios replace the suite file's (`--scenarios`; kinds with takesScenariosFile). */
+  readonly scenariosFile?: string;
   /** Scaled down for a look (`--quick`): fewer repeats and samples, figures not for quoting. */
   readonly quick: boolean;
   /** False: leave out the suite's ceilings. */
@@ -44,7 +46,12 @@ export interface SuiteKind<S, R> {
   /** The schema of its suite files, with its `kind` field (null: a kind whose suite is built in). */
   readonly schema: TSchema | null;
   /** Reads and validates a suite file of this kind; null: the kind's built-in suite (a kind without one throws). */
-  load(file: string | null, options: { readonly quick: boolean }): Promise<S>;
+  load(
+    file: string | null,
+    options: { readonly quick: boolean; readonly scenariosFile?: string },
+  ): Promise<S>;
+  /** Whether its suites take their scenarios from a benchmark.yaml given on the command line (`--scenarios`). */
+  readonly takesScenariosFile?: boolean;
   /** The suite's name: its output folder and its title. */
   suiteName(suite: S): string;
   scenarioNames(suite: S): readonly string[];
@@ -93,7 +100,13 @@ export function defineKind<S, R>(kind: SuiteKind<S, R>): RegisteredKind {
     description: kind.description,
     schema: kind.schema,
     async runSuite(file: string | null, options: KindRunOptions): Promise<KindOutcome> {
-      const suite = await kind.load(file, { quick: options.quick });
+      if (options.scenariosFile !== undefined && kind.takesScenariosFile !== true) {
+        throw new UsageError(`--scenarios applies to http suites, not to a ${kind.name} suite`);
+      }
+      const suite = await kind.load(file, {
+        quick: options.quick,
+        ...(options.scenariosFile !== undefined ? { scenariosFile: options.scenariosFile } : {}),
+      });
       const names = kind.scenarioNames(suite);
       const unknown = (options.only ?? []).filter((n) => !names.includes(n));
       if (unknown.length > 0) {

@@ -14,9 +14,10 @@ export const httpKind = defineKind({
   name: 'http',
   description: 'HTTP services under load: latency, throughput, memory, CPU, cold start, correctness',
   schema: SuiteSchema,
-  async load(file, { quick }) {
+  takesScenariosFile: true,
+  async load(file, { quick, scenariosFile }) {
     if (file === null) throw new BenchError('the http kind has no built-in suite: give a suite file');
-    const suite = await loadSuite(file);
+    const suite = await loadSuite(file, scenariosFile !== undefined ? { scenariosFile } : {});
     return quick ? quickSuite(suite) : suite;
   },
   suiteName: (suite) => suite.name,

@@ -1,0 +1,124 @@
+// The seed's benchmark.yaml as it is (`scenarios:` as a list of {name, concurrency, num_requests}) as the scenarios
+// of an HTTP suite: named by the suite (`scenarios: {file}`), inline, or given with `pitlane bench --scenarios`;
+// bad entries reported in the file they are in, with JSON path and line.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { ROOT, pitlane, tempDir } from './helpers.mjs';
+import { echoRawContestant, writeSuiteFile } from './helpers/lab-run.mjs';
+
+const { loadSuite } = await import('../dist/lab/kinds/http/suite.js');
+const dir = tempDir('pl-seed-suite-');
+
+function echoSuite(name, scenarios) {
+  return writeSuiteFile(dir, {
+    name,
+    contestants: [echoRawContestant('left'), echoRawContestant('right')],
+    workloads: { echo: { path: '/echo', bodies: { items: [{ a: 1 }, { b: 'x' }] } } },
+    scenarios,
+  });
+}
+
+describe('the seed benchmark.yaml as the scenarios of a suite', () => {
+  test('examples/suites/embeddings-seed.yaml reads examples/suites/benchmark.yaml as it is', async () => {
+    const suite = await loadSuite(join(ROOT, 'examples', 'suites', 'embeddings-seed.yaml'));
+    assert.deepEqual(
+      suite.scenarios.map((s) => [s.name, s.workload, s.plan]),
+      [
+        ['concurrency_1', 'minilm-l6-arch', { model: 'closed', concurrency: 1, numRequests: 1000 }],
+        ['concurrency_16', 'minilm-l6-arch', { model: 'closed', concurrency: 16, numRequests: 12000 }],
+      ],
+    );
+  });
+
+  test('the list inline in a suite, and --scenarios replacing a suite map', async () => {
+    const inline = await loadSuite(
+      echoSuite('inline', [
+        { name: 'concurrency_1', concurrency: 1, num_requests: 10 },
+        { name: 'soak', concurrency: 2, duration: '1s' },
+      ]),
+    );
+    assert.deepEqual(
+      inline.scenarios.map((s) => s.name),
+      ['concurrency_1', 'soak'],
+    );
+    const seed = join(dir, 'benchmark.yaml');
+    writeFileSync(
+      seed,
+      'clients: [python, typescript]\nscenarios:\n  - {name: c2, concurrency: 2, num_requests: 8}\n',
+    );
+    const replaced = await loadSuite(echoSuite('map', { mine: { concurrency: 1, num_requests: 5 } }), {
+      scenariosFile: seed,
+    });
+    assert.deepEqual(
+      replaced.scenarios.map((s) => [s.name, s.plan.concurrency, s.plan.numRequests]),
+      [['c2', 2, 8]],
+    );
+  });
+
+  test('bad entries are reported in benchmark.yaml with JSON path and line, exit 2, nothing started', async () => {
+    const seed = join(dir, 'bad-benchmark.yaml');
+    writeFileSync(
+      seed,
+      [
+        'scenarios:', // 1
+        '  - name: concurrency_1', // 2
+        '    concurrency: 1', // 3
+        '    num_requests: 1000', // 4
+        '  - name: concurrency_16', // 5
+        '    concurrency: sixteen', // 6
+        '    num_requests: 12000', // 7
+        '  - concurrency: 4', // 8
+        '    num_requests: 10', // 9
+        '    colour: red', // 10
+        '',
+      ].join('\n'),
+    );
+    const suite = echoSuite('bad', { file: 'bad-benchmark.yaml' });
+    const r = await pitlane(['bench', suite, '--out', dir]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /PL_ERR_SUITE_INVALID: .*bad-benchmark\.yaml: 3 problems/);
+    for (const line of [
+      `${seed}:6:5  $.scenarios[1].concurrency  expected integer`,
+      `${seed}:8:5  $.scenarios[2].name  required`,
+      `${seed}:10:5  $.scenarios[2].colour  unknown field`,
+    ]) {
+      assert.ok(r.stderr.includes(line), `missing:\n${line}\nin:\n${r.stderr}`);
+    }
+
+    // Once the entries are well-formed, the scenario rules apply, still in the file that has the scenario.
+    writeFileSync(
+      seed,
+      'scenarios:\n  - {name: a, concurrency: 1}\n  - {name: b, rate: 10}\n  - {name: a, concurrency: 1, num_requests: 3}\n',
+    );
+    const again = await pitlane(['bench', suite, '--out', dir]);
+    assert.equal(again.code, 2, again.stderr);
+    for (const line of [
+      `${seed}:2:5  $.scenarios[0]  a closed-loop scenario takes num_requests or duration (one of them)`,
+      `${seed}:3:5  $.scenarios[1].duration  required for an open-loop scenario (rate)`,
+      `${seed}:4:6  $.scenarios[2].name  scenario 'a' is listed twice (also $.scenarios[0])`,
+    ]) {
+      assert.ok(again.stderr.includes(line), `missing:\n${line}\nin:\n${again.stderr}`);
+    }
+  });
+
+  test('a missing file, a file without scenarios, and --scenarios on a kind that has none are clear errors', async () => {
+    const missing = await pitlane(['bench', echoSuite('missing', { file: 'nope.yaml' }), '--out', dir]);
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /\$\.scenarios\.file +.*nope\.yaml: no such file/);
+
+    const empty = join(dir, 'empty.yaml');
+    writeFileSync(empty, 'clients: [python]\n');
+    const none = await pitlane(['bench', echoSuite('none', { file: 'empty.yaml' }), '--out', dir]);
+    assert.equal(none.code, 2, none.stderr);
+    assert.match(
+      none.stderr,
+      /empty\.yaml.*\n.*\$\.scenarios +required: a benchmark\.yaml lists its scenarios/,
+    );
+
+    const pipelines = await pitlane(['bench', 'pipelines', '--scenarios', empty, '--out', dir]);
+    assert.equal(pipelines.code, 2, pipelines.stderr);
+    assert.match(pipelines.stderr, /--scenarios applies to http suites, not to a pipelines suite/);
+  });
+});
