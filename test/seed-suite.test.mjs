@@ -2,11 +2,11 @@
 // of an HTTP suite: named by the suite (`scenarios: {file}`), inline, or given with `pitlane bench --scenarios`;
 // bad entries reported in the file they are in, with JSON path and line.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ROOT, pitlane, tempDir } from './helpers.mjs';
-import { echoRawContestant, writeSuiteFile } from './helpers/lab-run.mjs';
+import { assertRunFiles, echoRawContestant, writeSuiteFile } from './helpers/lab-run.mjs';
 
 const { loadSuite } = await import('../dist/lab/kinds/http/suite.js');
 const dir = tempDir('pl-seed-suite-');
@@ -121,4 +121,72 @@ describe('the seed benchmark.yaml as the scenarios of a suite', () => {
     assert.equal(pipelines.code, 2, pipelines.stderr);
     assert.match(pipelines.stderr, /--scenarios applies to http suites, not to a pipelines suite/);
   });
+});
+
+test("an embeddings suite runs with a seed-shaped benchmark.yaml and writes the seed's results/<model>/<runtime>.json", async () => {
+  const tiny = join(dir, 'tiny-benchmark.yaml');
+  writeFileSync(
+    tiny,
+    [
+      'scenarios:',
+      '  - name: concurrency_1',
+      '    concurrency: 1',
+      '    num_requests: 20',
+      '  - name: concurrency_4',
+      '    concurrency: 4',
+      '    num_requests: 40',
+      '',
+    ].join('\n'),
+  );
+  const out = join(dir, 'out');
+  const r = await pitlane([
+    'bench',
+    join(ROOT, 'examples', 'suites', 'embeddings-seed.yaml'),
+    '--scenarios',
+    tiny,
+    '--repeats',
+    '1',
+    '--cold-starts',
+    '0',
+    '--out',
+    out,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const run = join(out, 'embeddings-seed');
+  // pitlane's own files are still written.
+  assertRunFiles(run, ['results/minilm-l6-arch/pitlane.json', 'results/minilm-l6-arch/transformers-js.json']);
+  const read = (p) => JSON.parse(readFileSync(join(run, 'seed', 'results', 'minilm-l6-arch', p), 'utf8'));
+  const pl = read('pitlane.json');
+  const tjs = read('transformers-js.json');
+  for (const [f, runtime] of [
+    [pl, 'pitlane'],
+    [tjs, 'transformers-js'],
+  ]) {
+    assert.equal(f.model, 'minilm-l6-arch');
+    assert.equal(f.runtime, runtime);
+    assert.deepEqual(
+      f.scenarios.map((s) => [s.name, s.concurrency, s.num_requests, s.requests]),
+      [
+        ['concurrency_1', 1, 20, 20],
+        ['concurrency_4', 4, 40, 40],
+      ],
+    );
+    for (const s of f.scenarios) {
+      assert.ok(s.throughput > 0, `${runtime} ${s.name} throughput`);
+      const l = s.latency_ms;
+      assert.ok(l.mean > 0 && l.p50 > 0 && l.p50 <= l.p95 && l.p95 <= l.p99, JSON.stringify(l));
+      assert.ok(s.memory_mb > 0, 'peak RSS sampled');
+      assert.equal(s.error_rate, 0);
+      assert.equal(s.correct, true);
+    }
+  }
+  // pitlane's intervals: each ratio against the baseline with its 95% interval; the baseline has none.
+  for (const s of pl.scenarios) {
+    assert.equal(s.intervals.baseline, 'transformers-js');
+    for (const m of ['throughput', 'p50', 'p99', 'peak_rss']) {
+      const x = s.intervals[m];
+      assert.ok(x.factor > 0 && x.ci95.length === 2 && x.ci95[0] <= x.factor && x.factor <= x.ci95[1], m);
+    }
+  }
+  assert.ok(tjs.scenarios.every((s) => s.intervals === null));
 });

@@ -13,7 +13,7 @@ import type { LabReport } from '../report/model.js';
 import type { SuiteProgress } from '../run/progress.js';
 import { comparisonJson } from '../results/comparison.js';
 import type { ContestantResults } from '../results/compare.js';
-import type { ResultsFileData, ResultsFileEntry } from '../results/results-file.js';
+import type { PlainFile, ResultsFileData, ResultsFileEntry } from '../results/results-file.js';
 import type { VerdictFacts } from '../results/verdict.js';
 
 /** How a suite is run, for every kind (a kind ignores what does not apply to it). */
@@ -60,6 +60,8 @@ export interface SuiteKind<S, R> {
   toReport(result: R): LabReport;
   /** Its results files (one per contestant and group), as payloads; the shared writer adds the header. */
   resultsFiles(result: R): readonly ResultsFileEntry[];
+  /** Files written as they are beside the results (the seed's results/<model>/<runtime>.json), when it has some. */
+  plainFiles?(result: R, report: LabReport): readonly PlainFile[];
   /** Its comparison JSON, when it has a format of its own (default: the shared one, from the report). */
   comparison?(result: R, report: LabReport): object;
   verdictFacts(result: R): VerdictFacts;
@@ -76,6 +78,8 @@ export interface KindOutcome {
   readonly suiteName: string;
   readonly report: LabReport;
   readonly resultsFiles: readonly ResultsFileEntry[];
+  /** Files written as they are (no results header). */
+  readonly plainFiles: readonly PlainFile[];
   readonly comparison: object;
   readonly facts: VerdictFacts;
   /** The kind's own terminal summary (null: the shared terminal table). */
@@ -118,6 +122,7 @@ export function defineKind<S, R>(kind: SuiteKind<S, R>): RegisteredKind {
         suiteName: kind.suiteName(suite),
         report,
         resultsFiles: kind.resultsFiles(result),
+        plainFiles: kind.plainFiles?.(result, report) ?? [],
         comparison: kind.comparison?.(result, report) ?? comparisonJson(report),
         facts: kind.verdictFacts(result),
         terminal: kind.terminal?.(result, report) ?? null,

@@ -8,6 +8,7 @@ import { SuiteSchema } from './schema.js';
 import { httpLabReport } from './report.js';
 import { httpResultsFiles, isHttpResults, readHttpResults } from './results.js';
 import { runHttpSuite } from './runner.js';
+import { seedResultsFiles } from './seed-results.js';
 import { loadSuite, quickSuite } from './suite.js';
 
 export const httpKind = defineKind({
@@ -42,6 +43,7 @@ export const httpKind = defineKind({
   },
   toReport: httpLabReport,
   resultsFiles: httpResultsFiles,
+  plainFiles: seedResultsFiles,
   verdictFacts: (result) => ({
     interrupted: result.interrupted,
     // The measurement cut short by Ctrl-C says 'interrupted': that is the interruption, not a failure.
