@@ -18,8 +18,8 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci --ignore-scripts && npm rebuild
 COPY . .
 RUN npm run build && npm run build:models
-# What the runtime stage takes: production dependencies only, and no test output.
-RUN npm prune --omit=dev && rm -rf dist-test
+# What the runtime stage takes: production dependencies only, no tests.
+RUN npm prune --omit=dev && rm -rf dist-test test
 
 # ---- runtime -------------------------------------------------------------------------------------------------
 FROM node:20-bookworm-slim
