@@ -176,6 +176,16 @@ export const ModelRepositorySchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** The text of schemas/models.v1.json: the JSON Schema of models.yaml for editors (npm run gen:schema). */
+export function renderModelRepositorySchema(): string {
+  const schema = {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    title: 'pitlane model repository (models.yaml)',
+    ...ModelRepositorySchema,
+  };
+  return JSON.stringify(schema, null, 2) + '\n';
+}
+
 export type ModelDocument = Static<typeof ModelSchema>;
 
 /**
