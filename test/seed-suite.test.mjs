@@ -57,6 +57,47 @@ describe('the seed benchmark.yaml as the scenarios of a suite', () => {
     );
   });
 
+  test("with --scenarios, a ceiling's mapping of a scenario the file lacks is dropped, not an error", async () => {
+    const ceilingSuite = writeSuiteFile(dir, {
+      name: 'ceiling',
+      contestants: [echoRawContestant('left')],
+      workloads: { echo: { path: '/echo', body: { a: 1 } } },
+      scenarios: {
+        concurrency_1: { concurrency: 1, num_requests: 5 },
+        concurrency_16: { concurrency: 16, num_requests: 32 },
+      },
+      ceilings: [
+        {
+          name: 'raw',
+          description: 'a limit',
+          command: ['node', '-e', '0'],
+          scenarios: { concurrency_16: { throughput: '$.x' } },
+        },
+      ],
+    });
+    const only1 = join(dir, 'only-1.yaml');
+    writeFileSync(only1, 'scenarios:\n  - {name: concurrency_1, concurrency: 1, num_requests: 5}\n');
+    const suite = await loadSuite(ceilingSuite, { scenariosFile: only1 });
+    assert.deepEqual(
+      suite.scenarios.map((x) => x.name),
+      ['concurrency_1'],
+    );
+    assert.equal(suite.ceilings[0].scenarios.size, 0);
+    // Named by the suite itself, the same mapping is an error: the suite contradicts itself.
+    const named = writeSuiteFile(dir, {
+      ...JSON.parse(readFileSync(ceilingSuite, 'utf8')),
+      name: 'ceiling-named',
+      scenarios: { file: 'only-1.yaml' },
+    });
+    await assert.rejects(loadSuite(named), (e) =>
+      e.problems.some(
+        (p) =>
+          p.path === '$.ceilings[0].scenarios.concurrency_16' &&
+          p.message === "no scenario 'concurrency_16' (scenarios: concurrency_1)",
+      ),
+    );
+  });
+
   test('bad entries are reported in benchmark.yaml with JSON path and line, exit 2, nothing started', async () => {
     const seed = join(dir, 'bad-benchmark.yaml');
     writeFileSync(
