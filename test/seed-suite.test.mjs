@@ -55,6 +55,12 @@ describe('the seed benchmark.yaml as the scenarios of a suite', () => {
       replaced.scenarios.map((s) => [s.name, s.plan.concurrency, s.plan.numRequests]),
       [['c2', 2, 8]],
     );
+    // With --scenarios, a suite needs none of its own.
+    const bare = await loadSuite(echoSuite('bare', undefined), { scenariosFile: seed });
+    assert.deepEqual(
+      bare.scenarios.map((s) => s.name),
+      ['c2'],
+    );
   });
 
   test("with --scenarios, a ceiling's mapping of a scenario the file lacks is dropped, not an error", async () => {

@@ -204,9 +204,12 @@ export async function validateSuite(
   const baseDir = dirname(resolve(file));
   // The scenarios section is checked on its own (scenarios-file.ts), so its problems keep their own paths
   // (a union's would all be "expected union value" at $.scenarios).
-  const hasScenarios = typeof doc === 'object' && doc !== null && !Array.isArray(doc) && 'scenarios' in doc;
-  problems.push(...schemaProblems(SuiteSchema, hasScenarios ? { ...doc, scenarios: {} } : doc, '$'));
-  const source = hasScenarios ? await scenarioSource(doc.scenarios, baseDir, options, problems) : null;
+  // With --scenarios, the suite may have none of its own.
+  const isObject = typeof doc === 'object' && doc !== null && !Array.isArray(doc);
+  const checked = isObject && ('scenarios' in doc || options.scenariosFile !== undefined);
+  problems.push(...schemaProblems(SuiteSchema, checked ? { ...doc, scenarios: {} } : doc, '$'));
+  const own = isObject && 'scenarios' in doc ? doc.scenarios : undefined;
+  const source = checked ? await scenarioSource(own, baseDir, options, problems) : null;
   if (problems.length > 0 || source === null) return null;
   const s = doc as SuiteDocument;
 
