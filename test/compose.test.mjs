@@ -247,6 +247,8 @@ describe('every service but OpenSearch runs with its compose command and passes 
 
   test('ingest: serve ingest calling the model server (SQLite instead of OpenSearch here)', async () => {
     // OpenSearch cannot run here: the index flag is swapped for a SQLite file.
+    const help = await run(process.execPath, [join(ROOT, 'bin', 'pitlane.js'), 'serve', 'ingest', '--help']);
+    assert.match(help.stdout, /--opensearch-url <url>/, 'the flag the compose command gives exists');
     const withSqlite = (argv) => {
       const i = argv.indexOf('--opensearch-url');
       assert.ok(i > 0, 'the compose command indexes into OpenSearch');
