@@ -224,8 +224,10 @@ function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('validate')
-    .description('check a manifest and list every problem with its path, line and column (exit 2 if any)')
-    .argument('<manifest>', 'pipeline manifest, JSON or YAML')
+    .description(
+      'check a manifest or a models.yaml and list every problem with its path, line and column (exit 2 if any)',
+    )
+    .argument('<manifest>', 'pipeline manifest, or model repository (models.yaml), JSON or YAML')
     .option('--json', 'print the result as JSON on stdout (problems and warnings listed apart)')
     .option('--strict', 'unknown fields are errors, not warnings')
     .action(async (file: string, opts: { json?: boolean; strict?: boolean }) => {
@@ -271,8 +273,15 @@ function buildProgram(setExit: (code: number) => void): Command {
       '--no-ceilings',
       "suite files: skip the suite's ceilings (raw-engine limits measured after the contestants)",
     )
+    .option(
+      '--scenarios <file>',
+      "http suite files: take the scenarios from this benchmark.yaml (the seed's list of {name, concurrency, num_requests}) instead of the suite's",
+    )
     .option('--full', 'default: run every suite at full size (about 1.5 hours) instead of its quick size')
     .action(async (suite: string, opts: BenchPipelinesOptions & BenchSuiteOptions & { full?: boolean }) => {
+      if (suite === 'default' && opts.scenarios !== undefined) {
+        throw new UsageError('--scenarios applies to an http suite file, not to the default suite');
+      }
       if (suite === 'default') {
         const { benchDefaultCommand } = await import('./default-bench-command.js');
         setExit(

@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../core/errors.js';
 import { EmbeddingService } from '../inference/text/embedding-service.js';
-import { loadModelRepository, type ModelSpec } from '../inference/tensor/model-repository.js';
+import { loadModelRepository, unservedNotes, type ModelSpec } from '../inference/tensor/model-repository.js';
 import { buildEmbedApp, type EmbedState } from '../services/embed/app.js';
 import { EmbedMetrics } from '../services/embed/metrics.js';
 import { announceReady, listen, serviceLog, untilSignal } from '../services/http/lifecycle.js';
@@ -74,6 +74,7 @@ export async function serveEmbedCommand(options: ServeEmbedOptions): Promise<num
   const port = await listen(app, options.host, options.port);
   const log = serviceLog('embed', options.json);
   log(`listening on http://${options.host}:${port} (loading ${specs.length} model(s) from ${file})`);
+  for (const note of unservedNotes(specs)) log(note);
 
   const started = performance.now();
   try {

@@ -1,8 +1,12 @@
 /**
- * The model repository: `models.yaml`, the seed's shape (`models: {id: {name, paths: {onnx: ...}}}`) extended with
- * what serving needs: backend, tokenizer, tensor names, pooling and normalisation, sequence length, dimension,
- * dynamic batching and threads. Validated like manifests (every problem with its path, line and column); paths
- * are resolved against the file's folder; defaults are filled in here and nowhere else.
+ * The model repository: `models.yaml`, the seed's shape (`models: {id: {name, paths: {pytorch: ..., onnx: ...}}}`)
+ * extended with what serving needs: backend, tokenizer, tensor names, pooling and normalisation, sequence length,
+ * dimension, dynamic batching and threads. Validated like manifests (every problem with its path, line and
+ * column); paths are resolved against the file's folder; defaults are filled in here and nowhere else.
+ *
+ * The seed's `paths.pytorch` is accepted and recorded, never read: pitlane serves ONNX and TF.js graphs. A model
+ * with only a PyTorch path is an error that says so; one with both is served from its ONNX file, and the serve
+ * commands say at start-up that the PyTorch one is not served (`unservedNotes`).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -10,6 +14,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { DocumentInvalidError, type ManifestProblem } from '../../core/errors.js';
 import {
   locateAndSortProblems,
+  memberPath,
   parseDocumentText,
   readConfigFile,
   schemaProblems,
@@ -79,6 +84,12 @@ export const ModelSchema = Type.Object(
     ),
     paths: Type.Object(
       {
+        pytorch: Type.Optional(
+          Type.String({
+            description:
+              "the seed's PyTorch checkpoint (file or folder): recorded, not read and not served (need not exist)",
+          }),
+        ),
         onnx: Type.Optional(Type.String({ description: 'model.onnx, relative to models.yaml' })),
         tfjs: Type.Optional(Type.String({ description: 'a TF.js graph model.json' })),
         tokenizer: Type.Optional(
@@ -178,6 +189,16 @@ export const ModelRepositorySchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** The text of schemas/models.v1.json: the JSON Schema of models.yaml for editors (npm run gen:schema). */
+export function renderModelRepositorySchema(): string {
+  const schema = {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    title: 'pitlane model repository (models.yaml)',
+    ...ModelRepositorySchema,
+  };
+  return JSON.stringify(schema, null, 2) + '\n';
+}
+
 export type ModelDocument = Static<typeof ModelSchema>;
 
 /**
@@ -230,6 +251,8 @@ export interface ModelSpec {
   readonly backend: 'onnx' | 'tfjs';
   /** The model file (model.onnx or model.json). */
   readonly modelPath: string;
+  /** The seed's `paths.pytorch`, absolute: recorded for reference, never read or served (null: not given). */
+  readonly pytorchPath: string | null;
   readonly tokenizerPath: string | null;
   readonly tokenizer: 'wordpiece' | 'use' | 'none';
   readonly inputs: {
@@ -271,9 +294,19 @@ export function validateModelRepository(
   const models = (doc as Static<typeof ModelRepositorySchema>).models;
   const out: ModelSpec[] = [];
   for (const [id, m] of Object.entries(models)) {
-    const at = `$.models.${id}`;
+    const at = memberPath('$.models', id);
     const backend = m.backend ?? MODEL_DEFAULTS.backend;
     const file = backend === 'onnx' ? m.paths.onnx : m.paths.tfjs;
+    if (file === undefined && m.paths.pytorch !== undefined && m.paths.tfjs === undefined) {
+      problems.push({
+        path: `${at}.paths`,
+        message:
+          `model '${id}' has only a pytorch path; pitlane serves ONNX (paths.onnx) and TF.js graphs ` +
+          '(paths.tfjs with backend: tfjs), not PyTorch checkpoints: export it to ONNX ' +
+          '(torch.onnx.export, or optimum-cli export onnx) and give paths.onnx',
+      });
+      continue;
+    }
     if (file === undefined) {
       problems.push({ path: `${at}.paths.${backend}`, message: `required for backend ${backend}` });
       continue;
@@ -339,6 +372,7 @@ export function validateModelRepository(
       instances: m.instances ?? 1,
       backend,
       modelPath,
+      pytorchPath: m.paths.pytorch !== undefined ? resolve(baseDir, m.paths.pytorch) : null,
       tokenizerPath,
       tokenizer,
       inputs: {
@@ -427,6 +461,21 @@ function promptsOf(
     });
   }
   return { prompts, defaultPromptName };
+}
+
+/**
+ * One line per served model that also names a PyTorch checkpoint (the seed's `paths.pytorch`), for the serve
+ * commands' start-up output and `pitlane validate`: it is recorded, not served.
+ */
+export function unservedNotes(specs: readonly ModelSpec[]): string[] {
+  return specs.flatMap((s) =>
+    s.pytorchPath === null
+      ? []
+      : [
+          `${s.id}: paths.pytorch (${s.pytorchPath}) is recorded, not served: ` +
+            `pitlane serves the ${s.backend === 'onnx' ? 'ONNX' : 'TF.js'} graph ${s.modelPath}`,
+        ],
+  );
 }
 
 /** A models.yaml with problems. */

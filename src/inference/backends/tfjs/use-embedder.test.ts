@@ -26,6 +26,7 @@ function useSpec(overrides: Partial<ModelSpec> = {}): ModelSpec {
     instances: 1,
     backend: 'tfjs',
     modelPath: join(USE_DIR, 'model.json'),
+    pytorchPath: null,
     tokenizerPath: join(USE_DIR, 'vocab.json'),
     tokenizer: 'use',
     prompts: {},
