@@ -246,6 +246,30 @@ describe('pitlane bench SUITE.yaml', () => {
     assert.match(r.stdout, /concurrency_1/);
     const html = readFileSync(join(dir, 'report.html'), 'utf8');
     assert.ok(html.includes('left') && html.includes('right') && html.includes('open_100'));
+    // The seed's results/<model>/<runtime>.json: no settings.model here, so the model is the workload.
+    const seed = JSON.parse(readFileSync(join(dir, 'seed/results/echo/right.json'), 'utf8'));
+    assert.equal(seed.model, 'echo');
+    assert.equal(seed.runtime, 'right');
+    const [c1, c4, o100] = seed.scenarios;
+    assert.deepEqual([c1.name, c1.concurrency, c1.num_requests], ['concurrency_1', 1, 200]);
+    assert.deepEqual(
+      [c4.name, c4.concurrency, c4.num_requests, c4.duration_s],
+      ['concurrency_4', 4, null, 1],
+    );
+    assert.deepEqual(
+      [o100.name, o100.concurrency, o100.num_requests, o100.rate, o100.duration_s],
+      ['open_100', null, null, 100, 2],
+    );
+    assert.equal(o100.repeats, 2);
+    // Ratios against the baseline, unless a row is not comparable (a fast echo can saturate the client here).
+    const seedLeft = JSON.parse(readFileSync(join(dir, 'seed/results/echo/left.json'), 'utf8'));
+    const comparable = (x) => !x.client_saturated && x.failure === null && x.correct !== false;
+    seed.scenarios.forEach((x, i) => {
+      assert.equal(seedLeft.scenarios[i].intervals, null, 'the baseline has no ratios');
+      if (comparable(x) && comparable(seedLeft.scenarios[i])) assert.equal(x.intervals.baseline, 'left');
+      else assert.equal(x.intervals, null);
+    });
+    assert.ok(o100.latency_ms.p99 >= o100.latency_ms.p50 && o100.throughput > 0);
   });
 
   test('--quick scales the suite down; ceilings are shown beside the rows, a failing one is a warning', async () => {

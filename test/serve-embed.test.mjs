@@ -44,6 +44,18 @@ describe('pitlane serve embed', () => {
     assert.ok(cosine(a, b) > cosine(a, c) + 0.2, `similar ${cosine(a, b)} vs unrelated ${cosine(a, c)}`);
     const tei = await embed(ready.url, { model: 'use-lite', inputs: texts[0] }, '/embed');
     assert.ok(cosine(tei.json[0], a) > 0.99999);
+    // USE's graph pools inside and its tokenizer neither places nor decodes tokens: /embed_all and /decode say
+    // so (424, as TEI for a model that cannot), /tokenize gives ids and pieces without places.
+    const all = await embed(ready.url, { model: 'use-lite', inputs: 'a cat' }, '/embed_all');
+    assert.equal(all.status, 424);
+    assert.match(all.json.error, /model "use-lite" gives pooled vectors only/);
+    const decode = await embed(ready.url, { model: 'use-lite', ids: [1, 2] }, '/decode');
+    assert.equal(decode.status, 424);
+    assert.match(decode.json.error, /its use tokenizer cannot decode/);
+    const tok = await embed(ready.url, { model: 'use-lite', inputs: 'a cat' }, '/tokenize');
+    assert.equal(tok.status, 200);
+    for (const t of tok.json[0]) assert.deepEqual(Object.keys(t), ['id', 'text', 'special', 'start', 'stop']);
+    assert.equal(tok.json[0][0].start, null);
 
     server.child.kill('SIGTERM');
     const { code, stderr } = await server.exited;
@@ -101,6 +113,12 @@ describe('pitlane serve embed', () => {
         '--max-client-batch-size',
         '--max-request-tokens',
         '--max-concurrent-requests',
+        '--auto-truncate',
+        '--max-batch-tokens',
+        '--max-batch-requests',
+        '--model-id',
+        '--hostname',
+        '--tokenization-workers',
         '--json',
       ],
     );
@@ -181,6 +199,63 @@ describe('pitlane serve embed', () => {
       assert.ok(!JSON.stringify(info).includes(ROOT), 'no absolute path of the server in /info');
     } finally {
       await server.stop();
+    }
+  });
+
+  test("TEI's flag names are the same settings; an unknown or bad one is a usage error naming it", async () => {
+    const server = startServer([
+      '--model-id',
+      'minilm-l6-arch',
+      '--hostname',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--max-client-batch-size',
+      '2',
+      '--max-concurrent-requests',
+      '5',
+      '--max-batch-tokens',
+      '1024',
+      '--max-batch-requests',
+      '8',
+      '--tokenization-workers',
+      '0',
+      '--auto-truncate',
+    ]);
+    try {
+      const { url, models } = await server.ready;
+      assert.deepEqual(models, ['minilm-l6-arch']);
+      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+      const info = await (await fetch(`${url}/info`)).json();
+      assert.equal(info.model_id, 'minilm-l6-arch');
+      assert.equal(info.max_client_batch_size, 2);
+      assert.equal(info.max_concurrent_requests, 5);
+      assert.equal(info.max_batch_tokens, 1024);
+      assert.equal(info.max_batch_requests, 8);
+      assert.equal(info.tokenization_workers, 0);
+      assert.equal(info.auto_truncate, true);
+      // --auto-truncate: a text over the model's limit is cut, not refused, when the request does not say.
+      const long = Array.from({ length: 700 }, (_, i) => `word${i % 50}`).join(' ');
+      assert.equal((await embed(url, { inputs: long }, '/embed')).status, 200);
+      assert.equal((await embed(url, { inputs: ['a', 'b', 'c'] }, '/embed')).status, 422);
+    } finally {
+      await server.stop();
+    }
+    const usage = [
+      [['--revision', 'main'], /unknown option '--revision'/],
+      [['--pooling', 'cls'], /unknown option '--pooling'/],
+      [
+        ['--model', 'minilm-l6-arch', '--max-batch-tokens', '100'],
+        /--max-batch-tokens 100 is less than the max_sequence_length of model minilm-l6-arch \(512\)/,
+      ],
+      [['--hostname', '127.0.0.1', '--host', '0.0.0.0'], /--hostname and --host are one setting/],
+      [['--model-id', 'minilm-l6-arch', '--model', 'use-lite'], /--model-id and --model are one setting/],
+      [['--auto-truncate', 'maybe'], /--auto-truncate takes true or false, got "maybe"/],
+    ];
+    for (const [args, message] of usage) {
+      const r = await pitlane(['serve', 'embed', '--port', '0', ...args]);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(r.stderr, message);
     }
   });
 });

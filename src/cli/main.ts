@@ -50,6 +50,56 @@ function repeatable(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
+/** A flag that is true alone (`--auto-truncate`) or takes true/false (`--auto-truncate false`), as TEI's. */
+function booleanFlag(name: string) {
+  return (value: string): boolean => {
+    if (value === 'true') return true;
+    if (value === 'false') return false;
+    throw new InvalidArgumentError(`${name} takes true or false, got "${value}"`);
+  };
+}
+
+/** TEI's names of `pitlane serve embed` settings (text-embeddings-router's flags). */
+interface TeiNames {
+  readonly modelId?: string;
+  readonly hostname?: string;
+  readonly tokenizationWorkers?: number;
+}
+
+/**
+ * The options with TEI's names folded into pitlane's: --model-id is --model, --hostname is --host,
+ * --tokenization-workers is --tokenizer-threads. Both names of one setting with different values: usage error.
+ */
+function withTeiNames(
+  opts: Omit<ServeEmbedOptions, 'version'> & TeiNames,
+  command: Command,
+): Omit<ServeEmbedOptions, 'version'> {
+  const { modelId, hostname, tokenizationWorkers, ...rest } = opts;
+  const both = (tei: string, own: string, teiValue: unknown, ownValue: unknown): void => {
+    if (command.getOptionValueSource(own) === 'cli' && teiValue !== ownValue) {
+      throw new UsageError(
+        `--${tei} and --${own.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} are one setting; give one of them`,
+      );
+    }
+  };
+  let out: Omit<ServeEmbedOptions, 'version'> = rest;
+  if (modelId !== undefined) {
+    if (rest.model !== undefined && !(rest.model.length === 1 && rest.model[0] === modelId)) {
+      throw new UsageError('--model-id and --model are one setting; give one of them');
+    }
+    out = { ...out, model: [modelId] };
+  }
+  if (hostname !== undefined) {
+    both('hostname', 'host', hostname, rest.host);
+    out = { ...out, host: hostname };
+  }
+  if (tokenizationWorkers !== undefined) {
+    both('tokenization-workers', 'tokenizerThreads', tokenizationWorkers, rest.tokenizerThreads);
+    out = { ...out, tokenizerThreads: tokenizationWorkers };
+  }
+  return out;
+}
+
 /** `--host`, as every `serve` command takes it. */
 function hostOption(): Option {
   return new Option('--host <host>', 'address to listen on').default('127.0.0.1');
@@ -193,8 +243,10 @@ function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('validate')
-    .description('check a manifest and list every problem with its path, line and column (exit 2 if any)')
-    .argument('<manifest>', 'pipeline manifest, JSON or YAML')
+    .description(
+      'check a manifest or a models.yaml and list every problem with its path, line and column (exit 2 if any)',
+    )
+    .argument('<manifest>', 'pipeline manifest, or model repository (models.yaml), JSON or YAML')
     .option('--json', 'print the result as JSON on stdout (problems and warnings listed apart)')
     .option('--strict', 'unknown fields are errors, not warnings')
     .action(async (file: string, opts: { json?: boolean; strict?: boolean }) => {
@@ -240,8 +292,15 @@ function buildProgram(setExit: (code: number) => void): Command {
       '--no-ceilings',
       "suite files: skip the suite's ceilings (raw-engine limits measured after the contestants)",
     )
+    .option(
+      '--scenarios <file>',
+      "http suite files: take the scenarios from this benchmark.yaml (the seed's list of {name, concurrency, num_requests}) instead of the suite's",
+    )
     .option('--full', 'default: run every suite at full size (about 1.5 hours) instead of its quick size')
     .action(async (suite: string, opts: BenchPipelinesOptions & BenchSuiteOptions & { full?: boolean }) => {
+      if (suite === 'default' && opts.scenarios !== undefined) {
+        throw new UsageError('--scenarios applies to an http suite file, not to the default suite');
+      }
       if (suite === 'default') {
         const { benchDefaultCommand } = await import('./default-bench-command.js');
         setExit(
@@ -336,7 +395,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     )
     .option(
       '--max-request-tokens <n>',
-      "most tokens of all inputs of one request, after truncation (more: 422 / 400, counted as they are tokenized); TEI's --max-batch-tokens default",
+      "most tokens of all inputs of one request, after truncation (more: 422 / 400, counted as they are tokenized); the default is TEI's --max-batch-tokens default",
       positiveInt('--max-request-tokens'),
       16384,
     )
@@ -346,12 +405,35 @@ function buildProgram(setExit: (code: number) => void): Command {
       positiveInt('--max-concurrent-requests'),
       64,
     )
+    .option(
+      '--auto-truncate [bool]',
+      'cut inputs longer than the model\'s limit when a request does not say ("truncate" absent); default false: 413. As TEI\'s flag: --auto-truncate alone means true',
+      booleanFlag('--auto-truncate'),
+      false,
+    )
+    .option(
+      '--max-batch-tokens <n>',
+      "TEI's name: most tokens in one batch of the model (overrides models.yaml's batching.max_batch_tokens; at least the model's max_sequence_length)",
+      positiveInt('--max-batch-tokens'),
+    )
+    .option(
+      '--max-batch-requests <n>',
+      "TEI's name: most inputs in one batch of the model (overrides models.yaml's batching.max_batch_size)",
+      positiveInt('--max-batch-requests'),
+    )
+    .option('--model-id <id>', "TEI's name for --model (one model)")
+    .option('--hostname <host>', "TEI's name for --host")
+    .option(
+      '--tokenization-workers <n>',
+      "TEI's name for --tokenizer-threads",
+      nonNegativeNumber('--tokenization-workers', true),
+    )
     .option('--json', 'print one JSON line on stdout when ready (url, models); log lines on stderr are JSON')
     .addOption(logLevelOption())
     .addOption(logFormatOption())
-    .action(async (opts: Omit<ServeEmbedOptions, 'version'>) => {
+    .action(async (opts: Omit<ServeEmbedOptions, 'version'> & TeiNames, command: Command) => {
       const { serveEmbedCommand } = await import('./serve-command.js');
-      setExit(await serveEmbedCommand({ ...opts, version: VERSION }));
+      setExit(await serveEmbedCommand({ ...withTeiNames(opts, command), version: VERSION }));
     });
 
   serve

@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../core/errors.js';
 import { EmbeddingService } from '../inference/text/embedding-service.js';
-import { loadModelRepository, type ModelSpec } from '../inference/tensor/model-repository.js';
+import { loadModelRepository, unservedNotes, type ModelSpec } from '../inference/tensor/model-repository.js';
 import { buildEmbedApp, type EmbedState } from '../services/embed/app.js';
 import { EmbedMetrics } from '../services/embed/metrics.js';
 import { announceReady, listen, untilSignal } from '../services/http/lifecycle.js';
@@ -30,6 +30,12 @@ export interface ServeEmbedOptions {
   readonly maxRequestTokens: number;
   /** POST requests in flight at once. */
   readonly maxConcurrentRequests: number;
+  /** `truncate` when a request does not say (TEI's --auto-truncate). */
+  readonly autoTruncate: boolean;
+  /** Every model's batching.max_batch_tokens (TEI's --max-batch-tokens). */
+  readonly maxBatchTokens?: number;
+  /** Every model's batching.max_batch_size (TEI's --max-batch-requests). */
+  readonly maxBatchRequests?: number;
   readonly json?: boolean;
   /** Least severe log level (--log-level; default info). */
   readonly logLevel?: LogLevel;
@@ -65,11 +71,7 @@ export function resolveModelsFile(given: string | undefined): string {
 export async function serveEmbedCommand(options: ServeEmbedOptions): Promise<number> {
   const file = resolveModelsFile(options.models);
   const all = await loadModelRepository(file);
-  const specs = pickModels(all, options.model, file).map((s) =>
-    options.intraOpThreads === undefined
-      ? s
-      : { ...s, threads: { ...s.threads, intraOp: options.intraOpThreads } },
-  );
+  const specs = pickModels(all, options.model, file).map((s) => withOverrides(s, options));
   const logger = serviceLogger('embed', options);
   const metrics = new EmbedMetrics();
   const state: EmbedState = { services: new Map(), ready: false };
@@ -82,6 +84,7 @@ export async function serveEmbedCommand(options: ServeEmbedOptions): Promise<num
       maxConcurrentRequests: options.maxConcurrentRequests,
     },
     modelRoot: dirname(file),
+    autoTruncate: options.autoTruncate,
     version: options.version,
     metrics,
     logger,
@@ -90,6 +93,7 @@ export async function serveEmbedCommand(options: ServeEmbedOptions): Promise<num
   const port = await listen(app, options.host, options.port);
   const log = lineLog(logger);
   log(`listening on http://${options.host}:${port} (loading ${specs.length} model(s) from ${file})`);
+  for (const note of unservedNotes(specs)) log(note);
 
   const started = performance.now();
   try {
@@ -117,7 +121,8 @@ export async function serveEmbedCommand(options: ServeEmbedOptions): Promise<num
     url: `http://${options.host}:${port}`,
     models: [...state.services.keys()],
     readyMs: Math.round(performance.now() - started),
-    routes: 'POST /embed, /v1/embeddings, /tokenize; GET /health, /info, /metrics',
+    routes:
+      'POST /embed, /embed_all, /v1/embeddings, /tokenize, /decode; GET /health, /info, /metrics, /v1/models',
   });
 
   return exitCodeForStop(
@@ -126,6 +131,26 @@ export async function serveEmbedCommand(options: ServeEmbedOptions): Promise<num
       await Promise.all([...state.services.values()].map((s) => s.close()));
     }),
   );
+}
+
+/** A model's settings with the flags that override models.yaml's for every model. */
+function withOverrides(spec: ModelSpec, options: ServeEmbedOptions): ModelSpec {
+  const { intraOpThreads, maxBatchTokens, maxBatchRequests } = options;
+  if (maxBatchTokens !== undefined && maxBatchTokens < spec.maxSequenceLength) {
+    throw new UsageError(
+      `--max-batch-tokens ${maxBatchTokens} is less than the max_sequence_length of model ${spec.id} ` +
+        `(${spec.maxSequenceLength}): its longest input could never be batched`,
+    );
+  }
+  return {
+    ...spec,
+    threads: { ...spec.threads, ...(intraOpThreads !== undefined && { intraOp: intraOpThreads }) },
+    batching: {
+      ...spec.batching,
+      ...(maxBatchTokens !== undefined && { maxBatchTokens }),
+      ...(maxBatchRequests !== undefined && { maxBatchSize: maxBatchRequests }),
+    },
+  };
 }
 
 function pickModels(

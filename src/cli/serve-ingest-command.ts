@@ -10,7 +10,7 @@ import type { SearchIndex } from '../index/index-port.js';
 import { openIndex, type IndexSpec } from '../index/registry.js';
 import { KServeClient } from '../inference/kserve/client.js';
 import { createLocalInference } from '../inference/tensor/local-inference.js';
-import { loadModelRepository } from '../inference/tensor/model-repository.js';
+import { loadModelRepository, unservedNotes } from '../inference/tensor/model-repository.js';
 import type { InferenceEngine } from '../inference/tensor/tensor.js';
 import { IngestPipeline } from '../services/ingest/pipeline/ingest-pipeline.js';
 import { DEFAULT_INGEST_CONFIG } from '../services/ingest/pipeline/ingest-types.js';
@@ -118,6 +118,7 @@ export async function serveIngestCommand(options: ServeIngestOptions): Promise<n
       const specs = pickSpecs(await loadModelRepository(file), unique, file);
       engine = await createLocalInference(specs);
       log(`inference: in-process, ${unique.join(', ')} from ${file}`);
+      for (const note of unservedNotes(specs)) log(note);
     }
     const detector = await openDetector(engine, options.detector);
     const embedder = await openImageEmbedder(engine, options.embedder);

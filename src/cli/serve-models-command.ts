@@ -7,7 +7,7 @@
  */
 import { UsageError } from '../core/errors.js';
 import { MODEL_VERSION, openLocalInference } from '../inference/tensor/local-inference.js';
-import { loadModelRepository, type ModelSpec } from '../inference/tensor/model-repository.js';
+import { loadModelRepository, unservedNotes, type ModelSpec } from '../inference/tensor/model-repository.js';
 import { buildModelServerApp } from '../services/models/app.js';
 import { resolveModelsFile, serviceLogger } from './serve-command.js';
 import { announceReady, closeServer, listen, untilSignal } from '../services/http/lifecycle.js';
@@ -75,6 +75,7 @@ export async function serveModelsCommand(options: ServeModelsOptions): Promise<n
   });
   const port = await listen(app, options.host, options.port);
   log(`listening on http://${options.host}:${port} (loading ${specs.length} model(s) from ${file})`);
+  for (const note of unservedNotes(specs)) log(note);
   const t0 = performance.now();
   try {
     await engine.start(specs);

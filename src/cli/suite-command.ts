@@ -32,6 +32,8 @@ export interface BenchSuiteOptions {
   ceilings?: boolean;
   /** The Python interpreter, for kinds that run Python themselves (pipelines). */
   python?: string;
+  /** A benchmark.yaml whose scenarios replace the suite's (http suites; commander's --scenarios). */
+  scenarios?: string;
 }
 
 /** Progress on stderr: one rewritten line on a terminal, plain lines otherwise. */
@@ -123,6 +125,7 @@ export async function runSuiteWith(
       ...(only !== undefined ? { only } : {}),
       ...(opts.repeats !== undefined ? { repeats: opts.repeats } : {}),
       ...(opts.coldStarts !== undefined ? { coldStarts: opts.coldStarts } : {}),
+      ...(opts.scenarios !== undefined ? { scenariosFile: opts.scenarios } : {}),
       ...(opts.verbose === true
         ? { onLog: (name: string, line: string) => void process.stderr.write(`[${name}] ${line}\n`) }
         : {}),

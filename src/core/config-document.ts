@@ -125,6 +125,14 @@ function describeValue(v: unknown): string {
   return s.length > 40 ? `${s.slice(0, 37)}...` : s;
 }
 
+/**
+ * The JSON path of a member: `$.models` + `minilm` → `$.models.minilm`, + `minilm-l6` → `$.models["minilm-l6"]`
+ * (the spelling locateProblems reads back, so the problem gets its line).
+ */
+export function memberPath(base: string, key: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `${base}.${key}` : `${base}[${JSON.stringify(key)}]`;
+}
+
 /** `/nodes/0/params/op` → `.nodes[0].params.op` */
 function pointerToPath(pointer: string): string {
   if (pointer === '') return '';

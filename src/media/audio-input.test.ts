@@ -49,24 +49,33 @@ describe('audio input with several streams', () => {
   });
 
   test('live: the streams arrive in groups spread over the frame period, every stream once per frame time', async () => {
+    // A host too busy to keep up drops whole groups (counted through onBehind); the rest must still be the
+    // same contiguous groups, so the check holds however many were dropped.
+    const live = async (streams: number): Promise<{ got: (string | undefined)[][]; dropped: number }> => {
+      let dropped = 0;
+      const got = await yielded({ streams, realtime: true, onBehind: (_f, _l, slots) => (dropped = slots) });
+      return { got, dropped };
+    };
     const streams = STAGGER_GROUPS * 2 + 3;
-    const got = await yielded({ streams, realtime: true });
-    assert.equal(got.length, 3 * STAGGER_GROUPS, 'groups per frame time');
     const all = Array.from({ length: streams }, (_, i) => `s${i}`);
-    for (let slot = 0; slot < 3; slot++) {
-      const groups = got.slice(slot * STAGGER_GROUPS, (slot + 1) * STAGGER_GROUPS);
-      assert.deepEqual(groups.flat(), all, 'contiguous ids, in order');
-      assert.ok(groups.every((g) => g.length === 2 || g.length === 3));
+    const { got, dropped } = await live(streams);
+    assert.equal(got.length + dropped, 3 * STAGGER_GROUPS, 'groups per frame time, yielded or dropped');
+    for (const g of got) {
+      assert.ok(g.length === 2 || g.length === 3, `group of ${g.length}`);
+      const first = all.indexOf(g[0] as string);
+      assert.deepEqual(g, all.slice(first, first + g.length), 'contiguous ids, in order');
+    }
+    if (dropped === 0) {
+      for (let slot = 0; slot < 3; slot++) {
+        const groups = got.slice(slot * STAGGER_GROUPS, (slot + 1) * STAGGER_GROUPS);
+        assert.deepEqual(groups.flat(), all, 'every stream once per frame time');
+      }
     }
     // Fewer streams than groups: one stream per group.
-    assert.deepEqual(await yielded({ streams: 2, realtime: true }), [
-      ['s0'],
-      ['s1'],
-      ['s0'],
-      ['s1'],
-      ['s0'],
-      ['s1'],
-    ]);
+    const two = await live(2);
+    assert.equal(two.got.length + two.dropped, 6);
+    assert.ok(two.got.every((g) => g.length === 1));
+    if (two.dropped === 0) assert.deepEqual(two.got, [['s0'], ['s1'], ['s0'], ['s1'], ['s0'], ['s1']]);
   });
 
   test('one stream: plain frames, live or not', async () => {

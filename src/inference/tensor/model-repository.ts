@@ -1,15 +1,20 @@
 /**
- * The model repository: `models.yaml`, the seed's shape (`models: {id: {name, paths: {onnx: ...}}}`) extended with
- * what serving needs: backend, tokenizer, tensor names, pooling and normalisation, sequence length, dimension,
- * dynamic batching and threads. Validated like manifests (every problem with its path, line and column); paths
- * are resolved against the file's folder; defaults are filled in here and nowhere else.
+ * The model repository: `models.yaml`, the seed's shape (`models: {id: {name, paths: {pytorch: ..., onnx: ...}}}`)
+ * extended with what serving needs: backend, tokenizer, tensor names, pooling and normalisation, sequence length,
+ * dimension, dynamic batching and threads. Validated like manifests (every problem with its path, line and
+ * column); paths are resolved against the file's folder; defaults are filled in here and nowhere else.
+ *
+ * The seed's `paths.pytorch` is accepted and recorded, never read: pitlane serves ONNX and TF.js graphs. A model
+ * with only a PyTorch path is an error that says so; one with both is served from its ONNX file, and the serve
+ * commands say at start-up that the PyTorch one is not served (`unservedNotes`).
  */
-import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { DocumentInvalidError, type ManifestProblem } from '../../core/errors.js';
 import {
   locateAndSortProblems,
+  memberPath,
   parseDocumentText,
   readConfigFile,
   schemaProblems,
@@ -79,6 +84,12 @@ export const ModelSchema = Type.Object(
     ),
     paths: Type.Object(
       {
+        pytorch: Type.Optional(
+          Type.String({
+            description:
+              "the seed's PyTorch checkpoint (file or folder): recorded, not read and not served (need not exist)",
+          }),
+        ),
         onnx: Type.Optional(Type.String({ description: 'model.onnx, relative to models.yaml' })),
         tfjs: Type.Optional(Type.String({ description: 'a TF.js graph model.json' })),
         tokenizer: Type.Optional(
@@ -110,6 +121,19 @@ export const ModelSchema = Type.Object(
     output: Type.Optional(Type.String({ description: 'graph output to pool (default last_hidden_state)' })),
     pooling: Type.Optional(Type.Union([Type.Literal('mean'), Type.Literal('cls'), Type.Literal('none')])),
     normalize: Type.Optional(Type.Boolean({ description: 'L2-normalise embeddings (default true)' })),
+    prompts: Type.Optional(
+      Type.Record(Type.String({ minLength: 1 }), Type.String(), {
+        description:
+          "text-embedding models: named prompts put before the text (sentence-transformers' `prompts`, TEI's prompt_name). Default: the `prompts` of a config_sentence_transformers.json beside the model file",
+      }),
+    ),
+    default_prompt_name: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "the prompt put before every text whose request names none (a key of prompts); default: none, or the file's default_prompt_name",
+      }),
+    ),
     max_sequence_length: Type.Optional(Positive),
     dimension: Type.Optional(Positive),
     batching: Type.Optional(
@@ -165,6 +189,16 @@ export const ModelRepositorySchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** The text of schemas/models.v1.json: the JSON Schema of models.yaml for editors (npm run gen:schema). */
+export function renderModelRepositorySchema(): string {
+  const schema = {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    title: 'pitlane model repository (models.yaml)',
+    ...ModelRepositorySchema,
+  };
+  return JSON.stringify(schema, null, 2) + '\n';
+}
+
 export type ModelDocument = Static<typeof ModelSchema>;
 
 /**
@@ -217,6 +251,8 @@ export interface ModelSpec {
   readonly backend: 'onnx' | 'tfjs';
   /** The model file (model.onnx or model.json). */
   readonly modelPath: string;
+  /** The seed's `paths.pytorch`, absolute: recorded for reference, never read or served (null: not given). */
+  readonly pytorchPath: string | null;
   readonly tokenizerPath: string | null;
   readonly tokenizer: 'wordpiece' | 'use' | 'none';
   readonly inputs: {
@@ -227,6 +263,10 @@ export interface ModelSpec {
   readonly output: string;
   readonly pooling: 'mean' | 'cls' | 'none';
   readonly normalize: boolean;
+  /** Named prompts put before a text (sentence-transformers' `prompts`); empty when the model has none. */
+  readonly prompts: Readonly<Record<string, string>>;
+  /** The prompt used when a request names none (a key of `prompts`), or null. */
+  readonly defaultPromptName: string | null;
   readonly maxSequenceLength: number;
   /** Output dimension, when declared (checked against the model at load). */
   readonly dimension: number | null;
@@ -254,9 +294,19 @@ export function validateModelRepository(
   const models = (doc as Static<typeof ModelRepositorySchema>).models;
   const out: ModelSpec[] = [];
   for (const [id, m] of Object.entries(models)) {
-    const at = `$.models.${id}`;
+    const at = memberPath('$.models', id);
     const backend = m.backend ?? MODEL_DEFAULTS.backend;
     const file = backend === 'onnx' ? m.paths.onnx : m.paths.tfjs;
+    if (file === undefined && m.paths.pytorch !== undefined && m.paths.tfjs === undefined) {
+      problems.push({
+        path: `${at}.paths`,
+        message:
+          `model '${id}' has only a pytorch path; pitlane serves ONNX (paths.onnx) and TF.js graphs ` +
+          '(paths.tfjs with backend: tfjs), not PyTorch checkpoints: export it to ONNX ' +
+          '(torch.onnx.export, or optimum-cli export onnx) and give paths.onnx',
+      });
+      continue;
+    }
     if (file === undefined) {
       problems.push({ path: `${at}.paths.${backend}`, message: `required for backend ${backend}` });
       continue;
@@ -286,6 +336,7 @@ export function validateModelRepository(
         message: `must be at least max_sequence_length (${maxSequenceLength}), or the longest input could never be batched`,
       });
     }
+    const { prompts, defaultPromptName } = promptsOf(m, modelPath, at, problems);
     const db = m.dynamic_batching ?? {};
     const outputNames = new Set<string>();
     (m.outputs ?? []).forEach((o, i) => {
@@ -321,6 +372,7 @@ export function validateModelRepository(
       instances: m.instances ?? 1,
       backend,
       modelPath,
+      pytorchPath: m.paths.pytorch !== undefined ? resolve(baseDir, m.paths.pytorch) : null,
       tokenizerPath,
       tokenizer,
       inputs: {
@@ -331,6 +383,8 @@ export function validateModelRepository(
       output: m.output ?? MODEL_DEFAULTS.output,
       pooling: m.pooling ?? MODEL_DEFAULTS.pooling,
       normalize: m.normalize ?? MODEL_DEFAULTS.normalize,
+      prompts,
+      defaultPromptName,
       maxSequenceLength,
       dimension: m.dimension ?? null,
       batching: {
@@ -351,6 +405,77 @@ export function validateModelRepository(
     });
   }
   return problems.length > 0 ? null : out;
+}
+
+/** The file sentence-transformers writes beside a model, with its `prompts` and `default_prompt_name`. */
+export const SENTENCE_TRANSFORMERS_CONFIG = 'config_sentence_transformers.json';
+
+/**
+ * A model's prompts: models.yaml's `prompts` and `default_prompt_name` when given, else those of a
+ * config_sentence_transformers.json beside the model file (as sentence-transformers and TEI read them). A default
+ * name that is not a prompt, or a file that is not such a config, is a problem naming where.
+ */
+function promptsOf(
+  m: ModelDocument,
+  modelPath: string,
+  at: string,
+  problems: ManifestProblem[],
+): { prompts: Record<string, string>; defaultPromptName: string | null } {
+  let prompts: Record<string, string> = m.prompts ?? {};
+  let defaultPromptName = m.default_prompt_name ?? null;
+  let where = `${at}.default_prompt_name`;
+  let source = '';
+  const file = join(dirname(modelPath), SENTENCE_TRANSFORMERS_CONFIG);
+  if (m.prompts === undefined && existsSync(file)) {
+    let config: unknown;
+    try {
+      config = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      problems.push({
+        path: at,
+        message: `${file}: not JSON (${err instanceof Error ? err.message : String(err)})`,
+      });
+      return { prompts, defaultPromptName };
+    }
+    const given = (config as { prompts?: unknown }).prompts;
+    if (given !== undefined && given !== null) {
+      const ok =
+        typeof given === 'object' &&
+        !Array.isArray(given) &&
+        Object.values(given).every((v) => typeof v === 'string');
+      if (!ok) problems.push({ path: at, message: `${file}: "prompts" must map names to strings` });
+      else prompts = given as Record<string, string>;
+    }
+    const name = (config as { default_prompt_name?: unknown }).default_prompt_name;
+    if (m.default_prompt_name === undefined && typeof name === 'string') {
+      defaultPromptName = name;
+      where = at;
+      source = `${file}: default_prompt_name `;
+    }
+  }
+  if (defaultPromptName !== null && !Object.hasOwn(prompts, defaultPromptName)) {
+    const known = Object.keys(prompts);
+    problems.push({
+      path: where,
+      message: `${source}"${defaultPromptName}" is not a prompt of the model (${known.length === 0 ? 'it has none' : `prompts: ${known.join(', ')}`})`,
+    });
+  }
+  return { prompts, defaultPromptName };
+}
+
+/**
+ * One line per served model that also names a PyTorch checkpoint (the seed's `paths.pytorch`), for the serve
+ * commands' start-up output and `pitlane validate`: it is recorded, not served.
+ */
+export function unservedNotes(specs: readonly ModelSpec[]): string[] {
+  return specs.flatMap((s) =>
+    s.pytorchPath === null
+      ? []
+      : [
+          `${s.id}: paths.pytorch (${s.pytorchPath}) is recorded, not served: ` +
+            `pitlane serves the ${s.backend === 'onnx' ? 'ONNX' : 'TF.js'} graph ${s.modelPath}`,
+        ],
+  );
 }
 
 /** A models.yaml with problems. */

@@ -82,23 +82,27 @@ export function normalize(text: string, settings: NormalizerSettings): string {
   return settings.lowercase ? out.toLowerCase() : out;
 }
 
+/** What the BertPreTokenizer makes of a character: a separator (dropped), a word of its own, or part of a word. */
+export function bertCharKind(ch: string): 'space' | 'punctuation' | 'word' {
+  const cp = ch.codePointAt(0) ?? 0;
+  // Rust's char::is_whitespace: ASCII 9-13 and 32, then the Unicode White_Space characters.
+  if (cp === 32 || (cp >= 9 && cp <= 13) || (cp > 127 && WHITESPACE.test(ch))) return 'space';
+  return isBertPunctuation(ch, cp) ? 'punctuation' : 'word';
+}
+
 /** BertPreTokenizer: split on whitespace (dropped) and on punctuation (each mark its own word). */
 export function preTokenize(text: string): string[] {
   const words: string[] = [];
   let current = '';
   for (const ch of text) {
-    const cp = ch.codePointAt(0) ?? 0;
-    // Rust's char::is_whitespace: ASCII 9-13 and 32, then the Unicode White_Space characters.
-    if (cp === 32 || (cp >= 9 && cp <= 13) || (cp > 127 && WHITESPACE.test(ch))) {
-      if (current) words.push(current);
-      current = '';
-    } else if (isBertPunctuation(ch, cp)) {
-      if (current) words.push(current);
-      words.push(ch);
-      current = '';
-    } else {
+    const kind = bertCharKind(ch);
+    if (kind === 'word') {
       current += ch;
+      continue;
     }
+    if (current) words.push(current);
+    current = '';
+    if (kind === 'punctuation') words.push(ch);
   }
   if (current) words.push(current);
   return words;

@@ -13,12 +13,32 @@ export interface TokenizedText {
   readonly fullLength: number;
 }
 
+/** Which end of a text too long for the model is cut (TEI's truncation_direction). */
+export type TruncationDirection = 'right' | 'left';
+
+/** One token of a text with where it came from (for TEI's /tokenize). */
+export interface TokenSpan {
+  readonly id: number;
+  /** Added by the post-processor ([CLS], [SEP]): it has no place in the text. */
+  readonly special: boolean;
+  /** UTF-16 offsets of the text it was read from, [start, end); -1 for a special token. */
+  readonly start: number;
+  readonly end: number;
+}
+
 /** A tokenizer as the service uses it. Pure computation: it must work on worker threads. */
 export interface TextTokenizer {
-  /** Tokenizes one text; cuts it to `maxLength` tokens (specials included) when it is longer. */
-  encode(text: string, maxLength: number): TokenizedText;
+  /**
+   * Tokenizes one text; cuts it to `maxLength` tokens (specials included) when it is longer, on the right
+   * (default) or on the left, the special tokens kept either way.
+   */
+  encode(text: string, maxLength: number, direction?: TruncationDirection): TokenizedText;
   /** The text of a token id (for /tokenize), when the tokenizer knows it. */
   tokenText?(id: number): string | undefined;
+  /** The tokens of a text with their places in it, specials when asked (TEI's /tokenize). */
+  tokens?(text: string, addSpecialTokens: boolean): TokenSpan[];
+  /** Token ids back to text (TEI's /decode); throws RangeError naming an id the vocabulary lacks. */
+  decode?(ids: readonly number[], skipSpecialTokens: boolean): string;
 }
 
 /**
@@ -54,6 +74,13 @@ export interface Embedder {
    * `maxSequenceLength`.
    */
   embed(batch: readonly Int32Array[]): Promise<Float32Array[]>;
+  /**
+   * The model's per-token output before pooling (TEI's /embed_all): for each sequence, its tokens' vectors back
+   * to back ([tokens × hidden], not normalised). Absent when the model only gives pooled vectors.
+   */
+  embedTokens?(
+    batch: readonly Int32Array[],
+  ): Promise<{ readonly hidden: number; readonly rows: Float32Array[] }>;
   /** Runs a small batch so that the first request does not pay for lazy allocations; resolves with its ms. */
   warmUp(): Promise<number>;
   /** Releases the model. Never rejects; calling it twice is harmless. */

@@ -10,13 +10,20 @@
 import { toError } from '../../core/errors.js';
 import { startThread, type ThreadHost } from '../backends/thread-host.js';
 import type { ThreadServiceLoader } from '../backends/thread-protocol.js';
-import type { TextTokenizer, TokenizedText, TokenizerSpec } from './embedder.js';
+import type {
+  TextTokenizer,
+  TokenizedText,
+  TokenizerSpec,
+  TokenSpan,
+  TruncationDirection,
+} from './embedder.js';
 import { createTokenizer } from './tokenizers.js';
 
 /** What a tokenizer thread is asked: texts, each cut to `maxLength` tokens. */
 interface TokenizeArgs {
   readonly texts: readonly string[];
   readonly maxLength: number;
+  readonly direction: TruncationDirection;
 }
 
 /** A tokenizer thread's answer: ids of every text back to back, and each text's length. */
@@ -81,39 +88,63 @@ export class TokenizerPool {
     return this.starting;
   }
 
-  /** Tokenizes texts, each cut to `maxLength` tokens; resolves with one result per text, in order. */
-  encode(texts: readonly string[], maxLength: number): Promise<TokenizedText[]> {
+  /**
+   * Tokenizes texts, each cut to `maxLength` tokens (on the right unless `direction` is left); resolves with one
+   * result per text, in order.
+   */
+  encode(
+    texts: readonly string[],
+    maxLength: number,
+    direction: TruncationDirection = 'right',
+  ): Promise<TokenizedText[]> {
     if (this.closed) return Promise.reject(new Error('the tokenizer pool is closed'));
+    const args: TokenizeArgs = { texts, maxLength, direction };
     let chars = 0;
     for (const t of texts) chars += t.length;
-    if (chars < this.inlineBelowChars) return this.encodeHere(texts, maxLength);
+    if (chars < this.inlineBelowChars) return this.encodeHere(args);
     if (this.threads > 0 && this.slots.length === 0) {
       // The first large requests start the threads and wait for them; if they cannot start, it is done here.
       return this.start().then(
-        () => this.dispatch(texts, maxLength),
-        () => this.encodeHere(texts, maxLength),
+        () => this.dispatch(args),
+        () => this.encodeHere(args),
       );
     }
-    return this.dispatch(texts, maxLength);
+    return this.dispatch(args);
   }
 
   /** Sends texts to the least busy thread (here when none is alive). */
-  private dispatch(texts: readonly string[], maxLength: number): Promise<TokenizedText[]> {
+  private dispatch(args: TokenizeArgs): Promise<TokenizedText[]> {
     if (this.closed) return Promise.reject(new Error('the tokenizer pool is closed'));
     const slot = this.leastBusy();
-    if (slot === undefined) return this.encodeHere(texts, maxLength);
-    this.counts.threaded += texts.length;
-    const args: TokenizeArgs = { texts, maxLength };
+    if (slot === undefined) return this.encodeHere(args);
+    this.counts.threaded += args.texts.length;
     return slot.host.call<Tokenized>('encode', args).then(unpack);
   }
 
-  private encodeHere(texts: readonly string[], maxLength: number): Promise<TokenizedText[]> {
+  private encodeHere({ texts, maxLength, direction }: TokenizeArgs): Promise<TokenizedText[]> {
     this.counts.inline += texts.length;
     try {
-      return Promise.resolve(texts.map((t) => this.local.encode(t, maxLength)));
+      return Promise.resolve(texts.map((t) => this.local.encode(t, maxLength, direction)));
     } catch (err) {
       return Promise.reject(toError(err));
     }
+  }
+
+  /**
+   * The tokens of each text with their places (TEI's /tokenize), on this thread: /tokenize is not on the
+   * embedding path. Null when the tokenizer cannot tell where its tokens come from.
+   */
+  tokens(texts: readonly string[], addSpecialTokens: boolean): TokenSpan[][] | null {
+    const local = this.local;
+    if (local.tokens === undefined) return null;
+    return texts.map((t) => local.tokens?.(t, addSpecialTokens) ?? []);
+  }
+
+  /** Token ids back to text (TEI's /decode), on this thread; null when the tokenizer cannot decode. */
+  decode(ids: readonly (readonly number[])[], skipSpecialTokens: boolean): string[] | null {
+    const local = this.local;
+    if (local.decode === undefined) return null;
+    return ids.map((seq) => local.decode?.(seq, skipSpecialTokens) ?? '');
   }
 
   /** Whether `tokenText` can tell a token id the vocabulary has from one it has not. */
@@ -197,8 +228,8 @@ export const tokenizerThreadService: ThreadServiceLoader = async (init) => {
   return {
     ready: true,
     handle: (_method, args) => {
-      const { texts, maxLength } = args as TokenizeArgs;
-      const encoded = texts.map((t) => tokenizer.encode(t, maxLength));
+      const { texts, maxLength, direction } = args as TokenizeArgs;
+      const encoded = texts.map((t) => tokenizer.encode(t, maxLength, direction));
       let total = 0;
       for (const e of encoded) total += e.ids.length;
       const ids = new Int32Array(total);

@@ -88,6 +88,8 @@ describe('UseTokenizer rules (handmade vocabulary)', () => {
     assert.deepEqual(tok.encode('a b', 2), { ids: Int32Array.of(10, 6), fullLength: 3 });
     assert.deepEqual(tok.encode('a b', 10), { ids: Int32Array.of(10, 6, 9), fullLength: 3 });
     assert.deepEqual(tok.encode('a b', 0), { ids: new Int32Array(0), fullLength: 3 });
+    // Cut on the left (TEI's truncation_direction Left): the end is kept (USE has no special tokens).
+    assert.deepEqual(tok.encode('a b', 2, 'left'), { ids: Int32Array.of(6, 9), fullLength: 3 });
     assert.throws(() => tok.encode('a', -1), RangeError);
   });
 

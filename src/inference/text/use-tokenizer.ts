@@ -26,7 +26,7 @@
  */
 import { FileError } from '../../core/errors.js';
 import { readTokenizerJson } from './tokenizer-file.js';
-import type { TextTokenizer, TokenizedText } from './embedder.js';
+import type { TextTokenizer, TokenizedText, TruncationDirection } from './embedder.js';
 
 /** SentencePiece's word-boundary mark, U+2581 LOWER ONE EIGHTH BLOCK. */
 export const WORD_BOUNDARY = '\u2581';
@@ -168,14 +168,20 @@ export class UseTokenizer implements TextTokenizer {
     return reversed.reverse();
   }
 
-  /** Tokenizes one text; cuts it to `maxLength` ids when longer (`fullLength` keeps the uncut count). */
-  encode(text: string, maxLength: number): TokenizedText {
+  /**
+   * Tokenizes one text; cuts it to `maxLength` ids when longer, keeping its start (`right`, the default) or its
+   * end (`left`); `fullLength` keeps the uncut count.
+   */
+  encode(text: string, maxLength: number, direction: TruncationDirection = 'right'): TokenizedText {
     if (!(maxLength >= 0)) throw new RangeError(`maxLength must be a number >= 0, got ${maxLength}`);
     const ids = this.tokenize(text);
-    return {
-      ids: Int32Array.from(ids.length > maxLength ? ids.slice(0, maxLength) : ids),
-      fullLength: ids.length,
-    };
+    const kept =
+      ids.length <= maxLength
+        ? ids
+        : direction === 'left'
+          ? ids.slice(ids.length - maxLength)
+          : ids.slice(0, maxLength);
+    return { ids: Int32Array.from(kept), fullLength: ids.length };
   }
 }
 

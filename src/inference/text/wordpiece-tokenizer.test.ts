@@ -99,6 +99,65 @@ describe('WordPieceTokenizer on a handmade tokenizer.json', () => {
     assert.deepEqual(ids('hello world', 2), [2, 3]);
   });
 
+  test('truncation on the left keeps the end of the text, and [CLS] first and [SEP] last', () => {
+    const left = (text: string, maxLength: number): number[] =>
+      tok.encode(text, { maxLength, direction: 'left' }).ids;
+    assert.deepEqual(left('hello world run', 4), [2, 12, 20, 3]); // [CLS] world run [SEP]
+    assert.deepEqual(left('unaffable', 3), [2, 7, 3]); // the last piece (##able) of the word
+    assert.deepEqual(left('hello world', 2), [2, 3]);
+    assert.deepEqual(left('hello', 16), ids('hello')); // short texts are not cut
+  });
+
+  test('addSpecialTokens: false leaves out [CLS] and [SEP]', () => {
+    assert.deepEqual(tok.encode('hello world', { addSpecialTokens: false }).ids, [11, 12]);
+    assert.deepEqual(tok.encode('hello world run', { addSpecialTokens: false, maxLength: 2 }).ids, [11, 12]);
+  });
+
+  test('tokens with their spans: the ids of encode, spans in the original text', () => {
+    const text = 'Café, Unaffable [MASK]!';
+    const spans = tok.tokenizeWithSpans(text);
+    assert.deepEqual(
+      spans.map((t) => t.id),
+      ids(text),
+    );
+    assert.deepEqual(
+      spans.map((t) => (t.special ? null : text.slice(t.start, t.end))),
+      [null, 'Café', ',', 'Un', 'aff', 'able', '[MASK]', '!', null],
+    );
+    assert.deepEqual(
+      spans.filter((t) => t.special).map((t) => [t.id, t.start, t.end]),
+      [
+        [2, -1, -1],
+        [3, -1, -1],
+      ],
+    );
+    // Characters outside the BMP, CJK and an unknown word.
+    const wide = '😀 的hello xyz';
+    const wideSpans = tok.tokenizeWithSpans(wide, false);
+    assert.deepEqual(
+      wideSpans.map((t) => [t.id, wide.slice(t.start, t.end)]),
+      [
+        [1, '😀'],
+        [15, '的'],
+        [11, 'hello'],
+        [1, 'xyz'],
+      ],
+    );
+  });
+
+  test('decode: specials skipped or kept, continuation pieces glued, punctuation cleaned up', () => {
+    const withDecoder = WordPieceTokenizer.fromJson(
+      tinyJson({ decoder: { type: 'WordPiece', prefix: '##', cleanup: true } }),
+      'tiny/tokenizer.json',
+    );
+    const encoded = ids('Unaffable, hello world!');
+    assert.equal(withDecoder.decode(encoded), 'unaffable, hello world!');
+    assert.equal(withDecoder.decode(encoded, false), '[CLS] unaffable, hello world! [SEP]');
+    // Without a decoder in the file, tokens are joined with spaces (as tokenizers does).
+    assert.equal(tok.decode([11, 12, 19]), 'hello world ##s');
+    assert.throws(() => withDecoder.decode([11, 999]), /ids\[1\]: token id 999 is not in the vocabulary/);
+  });
+
   test('encodeBatch pads to the longest row with masks and type ids', () => {
     const b = tok.encodeBatch(['hello', 'hello world !'], { maxLength: 16 });
     assert.equal(b.batchSize, 2);

@@ -9,7 +9,8 @@
  * ONNX Runtime.
  */
 import { FileError } from '../../core/errors.js';
-import { normalize, preTokenize, type NormalizerSettings } from './bert-text-rules.js';
+import { bertCharKind, normalize, preTokenize, type NormalizerSettings } from './bert-text-rules.js';
+import type { TokenSpan } from './embedder.js';
 import { readTokenizerJson } from './tokenizer-file.js';
 
 /** One encoded text. */
@@ -42,6 +43,11 @@ export interface EncodeOptions {
   /** Maximum number of tokens including [CLS] and [SEP]; longer texts are cut, keeping [SEP]. Default: the
    * file's `truncation.max_length`, else 512. */
   readonly maxLength?: number;
+  /** Which end of the text is cut when it is too long (TEI's truncation_direction); default right. Either way
+   * the special tokens stay: [CLS] first, [SEP] last. */
+  readonly direction?: 'right' | 'left';
+  /** Wrap the text in the template's special tokens ([CLS] ... [SEP]); default true. */
+  readonly addSpecialTokens?: boolean;
 }
 
 /** A special token the post-processor adds, with its segment id. */
@@ -79,6 +85,10 @@ export class WordPieceTokenizer {
   /** Added tokens matched verbatim in the raw text before normalisation (longest first). */
   private readonly addedTokens: readonly { readonly content: string; readonly id: number }[];
   private readonly wordCache = new Map<string, readonly number[]>();
+  /** Ids of the added tokens marked special ([CLS], [SEP], [PAD] ...): what decoding may skip. */
+  private readonly specialIds: ReadonlySet<number>;
+  /** The file's WordPiece decoder; null: tokens are joined with spaces. */
+  private readonly decoder: { readonly prefix: string; readonly cleanup: boolean } | null;
 
   private constructor(init: {
     vocab: Map<string, number>;
@@ -88,9 +98,13 @@ export class WordPieceTokenizer {
     normalizer: NormalizerSettings | null;
     template: SingleTemplate;
     addedTokens: { content: string; id: number }[];
+    specialIds: Set<number>;
+    decoder: { prefix: string; cleanup: boolean } | null;
     padId: number;
     maxLength: number;
   }) {
+    this.specialIds = init.specialIds;
+    this.decoder = init.decoder;
     this.vocab = init.vocab;
     this.unkToken = init.unkToken;
     this.prefix = init.prefix;
@@ -142,10 +156,12 @@ export class WordPieceTokenizer {
       typeof model.max_input_chars_per_word === 'number' ? model.max_input_chars_per_word : 100;
 
     const addedTokens: { content: string; id: number }[] = [];
+    const specialIds = new Set<number>();
     if (Array.isArray(json.added_tokens)) {
       for (const t of json.added_tokens) {
         if (isRecord(t) && typeof t.content === 'string' && typeof t.id === 'number') {
           addedTokens.push({ content: t.content, id: t.id });
+          if (t.special === true) specialIds.add(t.id);
           if (!vocab.has(t.content)) vocab.set(t.content, t.id);
         }
       }
@@ -175,6 +191,8 @@ export class WordPieceTokenizer {
       normalizer,
       template,
       addedTokens,
+      specialIds,
+      decoder: parseDecoder(json.decoder),
       padId,
       maxLength,
     });
@@ -201,12 +219,24 @@ export class WordPieceTokenizer {
     return out;
   }
 
-  /** Encodes one text: tokens, [CLS]/[SEP] from the template, truncated to maxLength (keeping the specials). */
+  /**
+   * Encodes one text: tokens, [CLS]/[SEP] from the template (unless `addSpecialTokens: false`), cut to maxLength
+   * on the right or on the left, keeping the specials.
+   */
   encode(text: string, options: EncodeOptions = {}): Encoding {
     const maxLength = options.maxLength ?? this.maxLength;
-    const { before, after, sequenceTypeId } = this.template;
+    const withSpecials = options.addSpecialTokens ?? true;
+    const before = withSpecials ? this.template.before : [];
+    const after = withSpecials ? this.template.after : [];
+    const { sequenceTypeId } = this.template;
     const room = Math.max(0, maxLength - before.length - after.length);
-    const body = this.tokenizeToIds(text).slice(0, room);
+    const all = this.tokenizeToIds(text);
+    const body =
+      all.length <= room
+        ? all
+        : options.direction === 'left'
+          ? all.slice(all.length - room)
+          : all.slice(0, room);
     const ids = [...before.map((p) => p.id), ...body, ...after.map((p) => p.id)];
     const tokenTypeIds = [
       ...before.map((p) => p.typeId),
@@ -219,6 +249,109 @@ export class WordPieceTokenizer {
       attentionMask: ids.map(() => 1),
       tokenTypeIds,
     };
+  }
+
+  /**
+   * Tokenizes a text keeping where each token came from, for TEI's /tokenize (slower than `encode`: it is not on
+   * the embedding path). Each character is normalised on its own, so a token's span is the characters of the
+   * original text it was read from; the ids are those of `encode`.
+   */
+  tokenizeWithSpans(text: string, addSpecialTokens = true): TokenSpan[] {
+    const out: TokenSpan[] = [];
+    const special = (p: SpecialPiece): TokenSpan => ({ id: p.id, special: true, start: -1, end: -1 });
+    if (addSpecialTokens) out.push(...this.template.before.map(special));
+    let offset = 0;
+    for (const segment of this.splitAddedTokens(text)) {
+      if (typeof segment === 'number') {
+        const length = (this.idToToken[segment] ?? '').length;
+        out.push({ id: segment, special: false, start: offset, end: offset + length });
+        offset += length;
+        continue;
+      }
+      for (const word of this.wordsWithSpans(segment, offset)) {
+        const ids = this.wordPieceIds(word.text);
+        if (ids.length === 1 && ids[0] === this.unkId) {
+          out.push({
+            id: this.unkId,
+            special: false,
+            start: word.starts[0] ?? 0,
+            end: word.ends.at(-1) ?? 0,
+          });
+          continue;
+        }
+        // Walk the pieces over the word's characters (a continuation piece has the prefix before its text).
+        let char = 0;
+        for (const id of ids) {
+          const piece = this.idToToken[id] ?? '';
+          const length = Array.from(char > 0 ? piece.slice(this.prefix.length) : piece).length;
+          const last = Math.min(char + length, word.starts.length) - 1;
+          out.push({ id, special: false, start: word.starts[char] ?? 0, end: word.ends[last] ?? 0 });
+          char += length;
+        }
+      }
+      offset += segment.length;
+    }
+    if (addSpecialTokens) out.push(...this.template.after.map(special));
+    return out;
+  }
+
+  /** The words of a segment (normalised, pre-tokenised) with the UTF-16 span in the text of each character. */
+  private wordsWithSpans(
+    segment: string,
+    base: number,
+  ): { text: string; starts: number[]; ends: number[] }[] {
+    // Normalise character by character, each normalised character keeping the span of its source.
+    const chars: { ch: string; start: number; end: number }[] = [];
+    let at = 0;
+    for (const ch of segment) {
+      const normalized = this.normalizer ? normalize(ch, this.normalizer) : ch;
+      for (const n of normalized) chars.push({ ch: n, start: base + at, end: base + at + ch.length });
+      at += ch.length;
+    }
+    const words: { text: string; starts: number[]; ends: number[] }[] = [];
+    let current: { text: string; starts: number[]; ends: number[] } | null = null;
+    for (const c of chars) {
+      const kind = bertCharKind(c.ch);
+      if (kind === 'word') {
+        current ??= { text: '', starts: [], ends: [] };
+        current.text += c.ch;
+        current.starts.push(c.start);
+        current.ends.push(c.end);
+        continue;
+      }
+      if (current) words.push(current);
+      current = null;
+      if (kind === 'punctuation') words.push({ text: c.ch, starts: [c.start], ends: [c.end] });
+    }
+    if (current) words.push(current);
+    return words;
+  }
+
+  /**
+   * Token ids back to text, as the WordPiece decoder of Hugging Face tokenizers does: pieces joined by spaces,
+   * continuation pieces glued to the previous one, then the usual clean-up of spaces before punctuation and
+   * contractions (when the file's decoder asks for it). `skipSpecialTokens` leaves out the special added
+   * tokens ([CLS], [SEP], [PAD] ...). An id the vocabulary lacks is an error naming its index.
+   */
+  decode(ids: readonly number[], skipSpecialTokens = true): string {
+    let text = '';
+    let first = true;
+    ids.forEach((id, i) => {
+      let token = this.idToToken[id];
+      if (token === undefined) throw new RangeError(`ids[${i}]: token id ${id} is not in the vocabulary`);
+      if (skipSpecialTokens && this.specialIds.has(id)) return;
+      if (this.decoder === null) {
+        text += (first ? '' : ' ') + token;
+      } else {
+        if (!first)
+          token = token.startsWith(this.decoder.prefix)
+            ? token.slice(this.decoder.prefix.length)
+            : ` ${token}`;
+        text += this.decoder.cleanup ? cleanUpTokenization(token) : token;
+      }
+      first = false;
+    });
+    return text;
   }
 
   /** Encodes many texts into one padded batch of int64 typed arrays (padding with padId, mask 0). */
@@ -325,6 +458,28 @@ export function loadWordPieceTokenizer(path: string): WordPieceTokenizer {
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The WordPiece decoder's settings (tokenizers' defaults: prefix ##, clean-up on); null when there is none. */
+function parseDecoder(d: unknown): { prefix: string; cleanup: boolean } | null {
+  if (!isRecord(d) || d.type !== 'WordPiece') return null;
+  return { prefix: typeof d.prefix === 'string' ? d.prefix : '##', cleanup: d.cleanup !== false };
+}
+
+/** The WordPiece decoder's clean-up of one token (tokenizers' decoders/wordpiece.rs `cleanup`). */
+function cleanUpTokenization(token: string): string {
+  return token
+    .replaceAll(' .', '.')
+    .replaceAll(' ?', '?')
+    .replaceAll(' !', '!')
+    .replaceAll(' ,', ',')
+    .replaceAll(" ' ", "'")
+    .replaceAll(" n't", "n't")
+    .replaceAll(" 'm", "'m")
+    .replaceAll(' do not', " don't")
+    .replaceAll(" 's", "'s")
+    .replaceAll(" 've", "'ve")
+    .replaceAll(" 're", "'re");
 }
 
 function parseNormalizer(n: unknown, fail: (message: string) => never): NormalizerSettings | null {

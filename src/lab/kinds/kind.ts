@@ -8,12 +8,12 @@
  * types side by side and the shared path never sees them.
  */
 import type { TSchema } from '@sinclair/typebox';
-import { BenchError } from '../../core/errors.js';
+import { BenchError, UsageError } from '../../core/errors.js';
 import type { LabReport } from '../report/model.js';
 import type { SuiteProgress } from '../run/progress.js';
 import { comparisonJson } from '../results/comparison.js';
 import type { ContestantResults } from '../results/compare.js';
-import type { ResultsFileData, ResultsFileEntry } from '../results/results-file.js';
+import type { PlainFile, ResultsFileData, ResultsFileEntry } from '../results/results-file.js';
 import type { VerdictFacts } from '../results/verdict.js';
 
 /** How a suite is run, for every kind (a kind ignores what does not apply to it). */
@@ -24,6 +24,8 @@ export interface KindRunOptions {
   readonly repeats?: number;
   /** Cold-start runs instead of the suite's. */
   readonly coldStarts?: number;
+  /** A benchmark.yaml whose scenarios replace the suite file's (`--scenarios`; kinds with takesScenariosFile). */
+  readonly scenariosFile?: string;
   /** Scaled down for a look (`--quick`): fewer repeats and samples, figures not for quoting. */
   readonly quick: boolean;
   /** False: leave out the suite's ceilings. */
@@ -44,7 +46,12 @@ export interface SuiteKind<S, R> {
   /** The schema of its suite files, with its `kind` field (null: a kind whose suite is built in). */
   readonly schema: TSchema | null;
   /** Reads and validates a suite file of this kind; null: the kind's built-in suite (a kind without one throws). */
-  load(file: string | null, options: { readonly quick: boolean }): Promise<S>;
+  load(
+    file: string | null,
+    options: { readonly quick: boolean; readonly scenariosFile?: string },
+  ): Promise<S>;
+  /** Whether its suites take their scenarios from a benchmark.yaml given on the command line (`--scenarios`). */
+  readonly takesScenariosFile?: boolean;
   /** The suite's name: its output folder and its title. */
   suiteName(suite: S): string;
   scenarioNames(suite: S): readonly string[];
@@ -53,6 +60,8 @@ export interface SuiteKind<S, R> {
   toReport(result: R): LabReport;
   /** Its results files (one per contestant and group), as payloads; the shared writer adds the header. */
   resultsFiles(result: R): readonly ResultsFileEntry[];
+  /** Files written as they are beside the results (the seed's results/<model>/<runtime>.json), when it has some. */
+  plainFiles?(result: R, report: LabReport): readonly PlainFile[];
   /** Its comparison JSON, when it has a format of its own (default: the shared one, from the report). */
   comparison?(result: R, report: LabReport): object;
   verdictFacts(result: R): VerdictFacts;
@@ -69,6 +78,8 @@ export interface KindOutcome {
   readonly suiteName: string;
   readonly report: LabReport;
   readonly resultsFiles: readonly ResultsFileEntry[];
+  /** Files written as they are (no results header). */
+  readonly plainFiles: readonly PlainFile[];
   readonly comparison: object;
   readonly facts: VerdictFacts;
   /** The kind's own terminal summary (null: the shared terminal table). */
@@ -93,7 +104,13 @@ export function defineKind<S, R>(kind: SuiteKind<S, R>): RegisteredKind {
     description: kind.description,
     schema: kind.schema,
     async runSuite(file: string | null, options: KindRunOptions): Promise<KindOutcome> {
-      const suite = await kind.load(file, { quick: options.quick });
+      if (options.scenariosFile !== undefined && kind.takesScenariosFile !== true) {
+        throw new UsageError(`--scenarios applies to http suites, not to a ${kind.name} suite`);
+      }
+      const suite = await kind.load(file, {
+        quick: options.quick,
+        ...(options.scenariosFile !== undefined ? { scenariosFile: options.scenariosFile } : {}),
+      });
       const names = kind.scenarioNames(suite);
       const unknown = (options.only ?? []).filter((n) => !names.includes(n));
       if (unknown.length > 0) {
@@ -105,6 +122,7 @@ export function defineKind<S, R>(kind: SuiteKind<S, R>): RegisteredKind {
         suiteName: kind.suiteName(suite),
         report,
         resultsFiles: kind.resultsFiles(result),
+        plainFiles: kind.plainFiles?.(result, report) ?? [],
         comparison: kind.comparison?.(result, report) ?? comparisonJson(report),
         facts: kind.verdictFacts(result),
         terminal: kind.terminal?.(result, report) ?? null,

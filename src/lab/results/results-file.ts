@@ -30,6 +30,25 @@ export interface ResultsFileData {
   readonly data: Readonly<Record<string, unknown>>;
 }
 
+/** A file written as it is (plain JSON, no results header): a view for other tools, such as the seed's. */
+export interface PlainFile {
+  /** Relative to the run's folder. */
+  readonly path: string;
+  readonly content: object;
+}
+
+/** Writes plain files under `dir`; returns their paths. */
+export async function writePlainFiles(dir: string, files: readonly PlainFile[]): Promise<string[]> {
+  const paths: string[] = [];
+  for (const f of files) {
+    const path = join(dir, f.path);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, JSON.stringify(f.content, null, 2) + '\n');
+    paths.push(path);
+  }
+  return paths;
+}
+
 /** Writes a run's results files under `dir`; returns their paths. */
 export async function writeResultsFiles(
   dir: string,

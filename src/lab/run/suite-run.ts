@@ -11,7 +11,7 @@ import { renderHtmlReport } from '../report/html-page.js';
 import { renderMarkdownReport } from '../report/markdown.js';
 import type { LabReport } from '../report/model.js';
 import { renderTerminalTable } from '../report/terminal.js';
-import { writeResultsFiles } from '../results/results-file.js';
+import { writePlainFiles, writeResultsFiles } from '../results/results-file.js';
 import { suiteVerdict, type SuiteVerdict } from '../results/verdict.js';
 
 /** What running one suite produced. */
@@ -48,6 +48,7 @@ export async function runSuite(
   const outcome = await kind.runSuite(file, options);
   const dir = join(out, outcome.suiteName);
   const paths = await writeResultsFiles(dir, kind.name, outcome.resultsFiles);
+  paths.push(...(await writePlainFiles(dir, outcome.plainFiles)));
   await mkdir(dir, { recursive: true });
   const comparison = join(dir, 'comparison.json');
   await writeFile(comparison, JSON.stringify(outcome.comparison, null, 2) + '\n');

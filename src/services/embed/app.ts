@@ -12,9 +12,15 @@
  */
 import { InputTooLongError, QueueFullError, TooManyTokensError } from '../../core/errors.js';
 import { isAbsolute, relative } from 'node:path';
+import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { type EmbeddingService, type EmbedResult } from '../../inference/text/embedding-service.js';
+import type { TruncationDirection } from '../../inference/text/embedder.js';
+import {
+  type EmbeddingService,
+  type EmbedOptions,
+  type EmbedResult,
+} from '../../inference/text/embedding-service.js';
 import { l2Normalize } from '../../inference/text/pooling.js';
 import { setServiceErrorHandler } from '../http/error-handler.js';
 import { registerOpenApi } from '../http/openapi.js';
@@ -29,6 +35,7 @@ import {
   type RequestLimit,
 } from '../http/request-limits.js';
 import {
+  BatchSizeProblem,
   objectBody,
   pickService,
   readBoolean,
@@ -37,7 +44,7 @@ import {
   type Api,
   type EmbedInputs,
 } from './embed-requests.js';
-import type { EmbedMetrics } from './metrics.js';
+import type { EmbedMetrics, TeFailure, TeMethod } from './metrics.js';
 import { embedApiDoc } from './openapi.js';
 
 /** What the app serves; `ready` turns true once every model is loaded and warm. */
@@ -117,11 +124,26 @@ export interface EmbedAppOptions {
    * name of a model outside it, so that it does not tell clients the server's file layout.
    */
   readonly modelRoot?: string;
+  /**
+   * What `truncate` is when a request does not say (TEI's --auto-truncate); default false: an input over the
+   * model's limit is refused with 413.
+   */
+  readonly autoTruncate?: boolean;
   readonly version: string;
   readonly metrics: EmbedMetrics;
   /** Where request lines go (services/http/request-log.ts); none: no logs. */
   readonly logger?: Logger;
 }
+
+/** TEI's MAX_CHAR_MULTIPLIER (core/src/tokenization.rs): /tokenize refuses a text over this × the model's limit. */
+const TOKENIZE_CHARS_PER_TOKEN = 250;
+
+/** TEI's routes that need a kind of model pitlane does not serve, and why each is refused. */
+const OTHER_MODEL_KINDS: Readonly<Record<string, string>> = {
+  '/rerank': 'a re-ranker (cross-encoder) model',
+  '/predict': 'a sequence-classification model',
+  '/embed_sparse': 'an embedding model with SPLADE pooling',
+};
 
 export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): FastifyInstance {
   const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_EMBED_BODY_LIMIT_BYTES;
@@ -137,7 +159,18 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
   installRequestLog(app);
   registerOpenApi(app, embedApiDoc(options.version));
   const { metrics } = options;
+  const autoTruncate = options.autoTruncate ?? false;
   const apiOf = (request: FastifyRequest): Api => (request.url.startsWith('/v1/') ? 'openai' : 'tei');
+  // The inference requests TEI counts (te_request_*), and the problem each failed with.
+  const teRequests = new WeakMap<FastifyRequest, { method: TeMethod; failure?: TeFailure }>();
+  const countTe = (request: FastifyRequest, input: unknown): void => {
+    const method: TeMethod =
+      typeof input === 'string' || (Array.isArray(input) && typeof input[0] === 'number')
+        ? 'single'
+        : 'batch';
+    teRequests.set(request, { method });
+    metrics.teRequest(method);
+  };
 
   // Requests in flight are counted from their arrival, before their bodies are read, to the end of their
   // answer (or of their connection): whatever the number of clients, at most this many bodies are held.
@@ -194,11 +227,34 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
     const route = request.routeOptions.url ?? 'unknown';
     metrics.requests.inc({ route, status: String(reply.statusCode) });
     metrics.requestDuration.observe({ route }, reply.elapsedTime / 1000);
+    const te = teRequests.get(request);
+    if (te !== undefined && reply.statusCode >= 400) metrics.teFailure(te.failure ?? 'inference');
     done();
   });
 
+  /** Records a TEI inference request's success with its times (the request duration is fastify's). */
+  const teSucceeded = (request: FastifyRequest, reply: FastifyReply, result: EmbedResult): void => {
+    const te = teRequests.get(request);
+    if (te === undefined) return;
+    const { timing } = result;
+    metrics.teSuccess(
+      te.method,
+      {
+        total: reply.elapsedTime / 1000,
+        tokenization: timing.tokenizationMs / 1000,
+        queue: timing.queueMs / 1000,
+        inference: timing.inferenceMs / 1000,
+      },
+      result.tokens,
+    );
+  };
+
   setServiceErrorHandler(app, {
-    send: (reply, problem, request) => sendProblem(reply, apiOf(request), problem),
+    send: (reply, problem, request) => {
+      const te = teRequests.get(request);
+      if (te !== undefined) te.failure = teFailureOf(problem);
+      return sendProblem(reply, apiOf(request), problem);
+    },
     bodyTooLarge: () => overLimit(bodyLimit, 'the request body'),
     invalidMediaType: 'send the body as application/json',
     drain: 'body-too-large',
@@ -210,16 +266,32 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
     return reply.send({ status: 'ok', models: [...state.services.keys()] });
   });
 
+  // TEI's Info (router/src/lib.rs) with pitlane's values for the default model, then pitlane's own fields.
   app.get('/info', (_request, reply) => {
     const models = [...state.services.values()].map((s) => describe(s, options.modelRoot));
     const main = models.find((m) => m.model_id === options.defaultModel) ?? models[0];
+    const service = state.services.get(main?.model_id ?? options.defaultModel);
     return reply.send({
-      ...main,
-      version: options.version,
-      ready: state.ready,
-      max_client_batch_size: limits.maxClientBatchSize,
-      max_request_tokens: limits.maxRequestTokens,
+      model_id: main?.model_id ?? options.defaultModel,
+      model_sha: null,
+      model_dtype: 'float32',
+      served_model_name: main?.model_id ?? options.defaultModel,
+      model_type: { embedding: { pooling: service?.spec.pooling ?? null } },
+      prompts: service?.spec.prompts ?? {},
+      default_prompt_name: service?.spec.defaultPromptName ?? null,
       max_concurrent_requests: limits.maxConcurrentRequests,
+      max_input_length: service?.maxSequenceLength ?? null,
+      max_batch_tokens: service?.spec.batching.maxBatchTokens ?? null,
+      max_batch_requests: service?.spec.batching.maxBatchSize ?? null,
+      max_client_batch_size: limits.maxClientBatchSize,
+      auto_truncate: autoTruncate,
+      tokenization_workers: service?.tokenizer.threads ?? null,
+      version: options.version,
+      sha: null,
+      docker_label: null,
+      ...main,
+      ready: state.ready,
+      max_request_tokens: limits.maxRequestTokens,
       max_body_bytes: bodyLimitBytes,
       models,
     });
@@ -230,55 +302,170 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
     return reply.type(metrics.registry.contentType).send(text);
   });
 
-  app.post('/embed', async (request, reply) => {
+  /** The fields /embed and /embed_all share: inputs, truncate, truncation_direction and prompt_name. */
+  const readTeiRequest = (
+    request: FastifyRequest,
+  ): { body: Record<string, unknown>; service: EmbeddingService; inputs: EmbedInputs; run: EmbedOptions } => {
     const body = objectBody(request.body, 'tei');
     const service = pickService(state, body.model, options.defaultModel, 'tei');
+    countTe(request, body.inputs);
     const inputs = readInputs(body.inputs, 'inputs', 'tei', itemLimit);
+    metrics.teInputs(inputCount(inputs));
+    const truncate = readBoolean(body.truncate ?? undefined, 'truncate', autoTruncate, 'tei');
+    const direction = readDirection(body.truncation_direction);
+    const prompt = readPrompt(body.prompt_name, service, 'texts' in inputs);
+    return {
+      body,
+      service,
+      inputs,
+      run: { truncate, direction, ...(prompt !== undefined && { prompt }) },
+    };
+  };
+
+  app.post('/embed', async (request, reply) => {
+    const { body, service, inputs, run } = readTeiRequest(request);
     const normalize = readBoolean(body.normalize, 'normalize', true, 'tei');
-    const truncate = readBoolean(body.truncate, 'truncate', false, 'tei');
-    const direction = body.truncation_direction;
-    if (direction !== undefined && direction !== 'Right' && direction !== 'right') {
-      throw new HttpProblem(
-        422,
-        direction === 'Left' || direction === 'left'
-          ? 'truncation_direction "Left" is not supported here: inputs are cut on the right ("Right")'
-          : 'truncation_direction must be "Right" or "Left" (TEI also takes "right" and "left")',
-        'truncation_direction',
-      );
-    }
-    if (body.prompt_name !== undefined) {
-      throw new HttpProblem(
-        422,
-        `prompt_name: model "${service.spec.id}" defines no prompts (send the prompt as part of the text)`,
-        'prompt_name',
-      );
-    }
     const dims = readDimensions(body.dimensions, service.embedder.dimension, 'tei');
-    const result = await embedFor(service, inputs, { normalize, truncate }, tokenLimit, request, reply);
+    const result = await embedFor(service, inputs, { ...run, normalize }, tokenLimit, request, reply);
+    teSucceeded(request, reply, result);
     return reply.send(result.vectors.map((v) => Array.from(cutTo(v, dims, normalize))));
   });
 
+  // TEI's /embed_all: every token's vector (the model's output before pooling), not normalised.
+  app.post('/embed_all', async (request, reply) => {
+    const { service, inputs, run } = readTeiRequest(request);
+    if (!service.givesTokenEmbeddings) {
+      throw new HttpProblem(
+        424,
+        `model "${service.spec.id}" gives pooled vectors only (its ${service.embedder.info.backend} graph pools inside), so /embed_all cannot answer; use /embed`,
+      );
+    }
+    if ('ids' in inputs) checkVocabulary(service, inputs.ids, 'tei');
+    const controller = abortOnClose(reply);
+    const t0 = performance.now();
+    let out;
+    try {
+      out = await service.embedTokens(inputs, {
+        ...run,
+        maxTokens: tokenLimit.value,
+        signal: controller.signal,
+      });
+    } catch (err) {
+      throw embedProblem(err, tokenLimit, 'tei');
+    } finally {
+      controller.release();
+    }
+    const ms = performance.now() - t0;
+    teSucceeded(request, reply, {
+      vectors: [],
+      tokens: out.tokens,
+      timing: { tokenizationMs: 0, queueMs: 0, inferenceMs: ms },
+    });
+    // Written token by token: the text of 16,384 tokens of 384 values is about 120 MB, their floats 25 MB.
+    return reply.type('application/json').send(Readable.from(tokenVectorsJson(out.rows, out.hidden)));
+  });
+
+  // TEI's /tokenize: each text's tokens with their places in it (UTF-8 byte offsets, as TEI gives them), the
+  // prompt included; nothing is cut (as in TEI), the request's token limit still holds.
   app.post('/tokenize', async (request, reply) => {
     const body = objectBody(request.body, 'tei');
     const service = pickService(state, body.model, options.defaultModel, 'tei');
     const inputs = readInputs(body.inputs, 'inputs', 'tei', itemLimit);
     if (!('texts' in inputs)) throw new HttpProblem(422, '/tokenize takes text, not token ids', 'inputs');
-    const texts = inputs.texts;
-    if (body.add_special_tokens !== undefined && body.add_special_tokens !== true) {
-      throw new HttpProblem(422, 'add_special_tokens: only true is supported', 'add_special_tokens');
+    const addSpecial = readBoolean(body.add_special_tokens, 'add_special_tokens', true, 'tei');
+    const prompt = readPrompt(body.prompt_name, service, true) ?? '';
+    const out: Record<string, unknown>[][] = [];
+    let tokens = 0;
+    // TEI's bound on a text it tokenizes without cutting: 250 characters per token of the model's limit.
+    const maxChars = service.maxSequenceLength * TOKENIZE_CHARS_PER_TOKEN;
+    for (const [i, text] of inputs.texts.entries()) {
+      const input = prompt + text;
+      if (input.length > maxChars) {
+        throw new HttpProblem(
+          422,
+          `inputs[${i}] has ${input.length.toLocaleString('en-US')} characters; /tokenize takes at most ` +
+            `${maxChars.toLocaleString('en-US')} (${TOKENIZE_CHARS_PER_TOKEN} per token of the model's limit, as TEI)`,
+          `inputs[${i}]`,
+        );
+      }
+      const spans = service.tokenizer.tokens([input], addSpecial)?.[0];
+      if (spans === undefined) {
+        // A tokenizer that cannot place its tokens: ids and their texts, uncut.
+        const [encoded] = await service.tokenizer.encode([input], Number.MAX_SAFE_INTEGER);
+        out.push(
+          Array.from(encoded?.ids ?? [], (id) => ({
+            id,
+            text: service.tokenizer.tokenText(id) ?? null,
+            special: false,
+            start: null,
+            stop: null,
+          })),
+        );
+      } else {
+        const bytes = utf8Offsets(input);
+        out.push(
+          spans.map((t) =>
+            t.special
+              ? {
+                  id: t.id,
+                  text: service.tokenizer.tokenText(t.id) ?? null,
+                  special: true,
+                  start: null,
+                  stop: null,
+                }
+              : {
+                  id: t.id,
+                  text: input.slice(t.start, t.end),
+                  special: false,
+                  start: bytes[t.start],
+                  stop: bytes[t.end],
+                },
+          ),
+        );
+      }
+      tokens += out.at(-1)?.length ?? 0;
+      if (tokens > tokenLimit.value)
+        throw tokenProblem(new TooManyTokensError(tokens, tokenLimit.value), tokenLimit, 'tei');
     }
-    let tokenized;
-    try {
-      tokenized = await service.tokenize(texts, true, tokenLimit.value);
-    } catch (err) {
-      throw tokenProblem(err, tokenLimit, 'tei');
-    }
-    return reply.send(
-      tokenized.map((t) =>
-        Array.from(t.ids, (id) => ({ id, text: service.tokenizer.tokenText(id) ?? null })),
-      ),
-    );
+    return reply.send(out);
   });
+
+  // TEI's /decode: token ids back to text.
+  app.post('/decode', (request, reply) => {
+    const body = objectBody(request.body, 'tei');
+    const service = pickService(state, body.model, options.defaultModel, 'tei');
+    const ids = readInputs(body.ids, 'ids', 'tei', itemLimit);
+    if (!('ids' in ids))
+      throw new HttpProblem(
+        422,
+        'ids must be token ids: an array of integers, or an array of such arrays',
+        'ids',
+      );
+    const skip = readBoolean(body.skip_special_tokens, 'skip_special_tokens', true, 'tei');
+    checkVocabulary(service, ids.ids, 'tei', 'ids');
+    const texts = service.tokenizer.decode(
+      ids.ids.map((seq) => Array.from(seq)),
+      skip,
+    );
+    if (texts === null) {
+      throw new HttpProblem(
+        424,
+        `model "${service.spec.id}": its ${service.spec.tokenizer} tokenizer cannot decode`,
+      );
+    }
+    return reply.send(texts);
+  });
+
+  // TEI's routes for other kinds of model: TEI's answer when the model is of the wrong kind (424, Backend).
+  for (const [route, kind] of Object.entries(OTHER_MODEL_KINDS)) {
+    app.post(route, (request) => {
+      countTe(request, undefined);
+      throw new HttpProblem(
+        424,
+        `${route} needs ${kind}; pitlane serves embedding models only (use /embed or /embed_all)`,
+      );
+    });
+  }
 
   // OpenAI's model list and model object (`created`: when the server started, the models' load time).
   const created = Math.floor(Date.now() / 1000);
@@ -310,7 +497,7 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
       404,
       api === 'openai'
         ? `Invalid URL (${request.method} ${request.url}): the OpenAI API here has /v1/embeddings and /v1/models`
-        : `no route ${request.method} ${request.url}: TEI's routes here are /embed, /tokenize, /info, /health and /metrics`,
+        : `no route ${request.method} ${request.url}: TEI's routes here are /embed, /embed_all, /tokenize, /decode, /info, /health and /metrics`,
     );
     return sendProblem(reply.code(404), api, problem, 'unknown_url');
   });
@@ -318,14 +505,17 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
   app.post('/v1/embeddings', async (request, reply) => {
     const body = objectBody(request.body, 'openai');
     const service = pickService(state, body.model, options.defaultModel, 'openai');
+    countTe(request, body.input);
     const inputs = readInputs(body.input, 'input', 'openai', itemLimit);
+    metrics.teInputs(inputCount(inputs));
     const format = body.encoding_format ?? 'float';
     if (format !== 'float' && format !== 'base64') {
       throw new HttpProblem(400, 'encoding_format must be "float" or "base64"', 'encoding_format');
     }
     const dims = readDimensions(body.dimensions, service.embedder.dimension, 'openai');
-    const truncate = readBoolean(body.truncate, 'truncate', false, 'openai');
+    const truncate = readBoolean(body.truncate, 'truncate', autoTruncate, 'openai');
     const result = await embedFor(service, inputs, { normalize: true, truncate }, tokenLimit, request, reply);
+    teSucceeded(request, reply, result);
     const data = result.vectors.map((v, index) => {
       const cut = cutTo(v, dims, true);
       const embedding =
@@ -350,41 +540,149 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
 async function embedFor(
   service: EmbeddingService,
   inputs: EmbedInputs,
-  options: { normalize: boolean; truncate: boolean },
+  options: EmbedOptions,
   tokenLimit: RequestLimit,
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<EmbedResult> {
   const api: Api = request.url.startsWith('/v1/') ? 'openai' : 'tei';
   if ('ids' in inputs) checkVocabulary(service, inputs.ids, api);
-  const controller = new AbortController();
-  const onClose = (): void => {
-    if (!reply.raw.writableFinished) controller.abort(new ClientGone());
-  };
-  reply.raw.once('close', onClose);
+  const controller = abortOnClose(reply);
   const run = { ...options, signal: controller.signal, maxTokens: tokenLimit.value };
   try {
     if ('texts' in inputs) return await service.embed(inputs.texts, run);
     return await service.embedIds(inputs.ids, run);
   } catch (err) {
-    if (err instanceof TooManyTokensError) throw tokenProblem(err, tokenLimit, api);
-    if (err instanceof InputTooLongError) {
-      const field = request.url.startsWith('/v1/') ? 'input' : 'inputs';
-      throw new HttpProblem(
-        413,
-        `${field}[${err.index}] has ${err.tokens} tokens; the model's limit is ${err.limit} (set "truncate": true to cut it)`,
-        `${field}[${err.index}]`,
-      );
-    }
-    if (err instanceof QueueFullError) {
-      const retryAfterS = Math.max(1, Math.ceil(err.retryAfterMs / 1000));
-      throw new HttpProblem(429, `overloaded: ${err.message}`, null, { 'retry-after': String(retryAfterS) });
-    }
-    if (err instanceof ClientGone) throw err;
-    throw new HttpProblem(500, `inference failed: ${err instanceof Error ? err.message : String(err)}`);
+    throw embedProblem(err, tokenLimit, api);
   } finally {
-    reply.raw.off('close', onClose);
+    controller.release();
   }
+}
+
+/** An AbortController aborted when the client goes away before the answer; `release` stops watching. */
+function abortOnClose(reply: FastifyReply): { signal: AbortSignal; release(): void } {
+  const controller = new AbortController();
+  const onClose = (): void => {
+    if (!reply.raw.writableFinished) controller.abort(new ClientGone());
+  };
+  reply.raw.once('close', onClose);
+  return { signal: controller.signal, release: () => reply.raw.off('close', onClose) };
+}
+
+/** A service error as the HTTP problem of the API (other errors: 500). */
+function embedProblem(err: unknown, tokenLimit: RequestLimit, api: Api): unknown {
+  if (err instanceof TooManyTokensError) return tokenProblem(err, tokenLimit, api);
+  if (err instanceof InputTooLongError) {
+    const field = api === 'openai' ? 'input' : 'inputs';
+    return new HttpProblem(
+      413,
+      `${field}[${err.index}] has ${err.tokens} tokens; the model's limit is ${err.limit} (set "truncate": true to cut it)`,
+      `${field}[${err.index}]`,
+    );
+  }
+  if (err instanceof QueueFullError) {
+    const retryAfterS = Math.max(1, Math.ceil(err.retryAfterMs / 1000));
+    return new HttpProblem(429, `overloaded: ${err.message}`, null, { 'retry-after': String(retryAfterS) });
+  }
+  if (err instanceof ClientGone || err instanceof HttpProblem) return err;
+  return new HttpProblem(500, `inference failed: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+/** TEI's truncation_direction, in all its spellings (Right, right, Left, left); absent or null: right. */
+function readDirection(value: unknown): TruncationDirection {
+  if (value === undefined || value === null || value === 'Right' || value === 'right') return 'right';
+  if (value === 'Left' || value === 'left') return 'left';
+  throw new HttpProblem(
+    422,
+    `truncation_direction must be "Right" or "Left" (or "right", "left"), got ${JSON.stringify(value)}`,
+    'truncation_direction',
+  );
+}
+
+/**
+ * The prompt a request asks for by name (sentence-transformers' prompts, as TEI takes them), or the model's
+ * default prompt when it names none; undefined: no prompt. Token-id inputs are taken as given: naming a prompt
+ * with them is refused.
+ */
+function readPrompt(value: unknown, service: EmbeddingService, texts: boolean): string | undefined {
+  const { prompts, defaultPromptName, id } = service.spec;
+  if (value === undefined || value === null) {
+    return texts && defaultPromptName !== null ? prompts[defaultPromptName] : undefined;
+  }
+  if (typeof value !== 'string') {
+    throw new HttpProblem(
+      422,
+      "prompt_name must be a string (the name of one of the model's prompts)",
+      'prompt_name',
+    );
+  }
+  const known = Object.keys(prompts);
+  if (known.length === 0) {
+    throw new HttpProblem(
+      422,
+      `prompt_name "${value}": model "${id}" defines no prompts (give them in models.yaml or config_sentence_transformers.json)`,
+      'prompt_name',
+    );
+  }
+  if (!Object.hasOwn(prompts, value)) {
+    throw new HttpProblem(
+      422,
+      `prompt_name "${value}" is not a prompt of model "${id}"; its prompts: ${known.join(', ')}`,
+      'prompt_name',
+    );
+  }
+  if (!texts) {
+    throw new HttpProblem(
+      422,
+      'prompt_name applies to text inputs; token ids are embedded as given',
+      'prompt_name',
+    );
+  }
+  return prompts[value];
+}
+
+function inputCount(inputs: EmbedInputs): number {
+  return 'texts' in inputs ? inputs.texts.length : inputs.ids.length;
+}
+
+/** TEI's failure label of a problem (te_request_failure{err}). */
+function teFailureOf(problem: HttpProblem): TeFailure {
+  if (problem instanceof BatchSizeProblem) return 'batch_size';
+  if (problem.status === 429) return 'overloaded';
+  if (problem.status === 413) return 'tokenization';
+  if (problem.status === 424) return 'model_type';
+  return problem.status >= 500 ? 'inference' : 'validation';
+}
+
+/** The UTF-8 byte offset of every UTF-16 offset of a text (and of its end), as TEI's token offsets are. */
+function utf8Offsets(text: string): number[] {
+  const out = new Array<number>(text.length + 1);
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    out[i] = bytes;
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) bytes += 4;
+    else if (c >= 0xdc00 && c <= 0xdfff) bytes += 0;
+    else bytes += 3;
+  }
+  out[text.length] = bytes;
+  return out;
+}
+
+/** The JSON text of per-token vectors ([input][token][value]), one token at a time. */
+function* tokenVectorsJson(rows: readonly Float32Array[], hidden: number): Generator<string> {
+  yield '[';
+  for (const [i, row] of rows.entries()) {
+    yield i === 0 ? '[' : ',[';
+    for (let at = 0; at < row.length; at += hidden) {
+      // Float32 values are finite numbers: join writes them as JSON.stringify would.
+      yield `${at === 0 ? '' : ','}[${row.subarray(at, at + hidden).join(',')}]`;
+    }
+    yield ']';
+  }
+  yield ']';
 }
 
 /** `dimensions` (Matryoshka): an integer from 1 to the model's dimension; the model's dimension when absent. */
@@ -408,8 +706,12 @@ function cutTo(v: Float32Array, dims: number, normalize: boolean): Float32Array 
 }
 
 /** Token ids the model's tokenizer does not know are refused, naming the first one and where it is. */
-function checkVocabulary(service: EmbeddingService, ids: readonly Int32Array[], api: Api): void {
-  const field = api === 'openai' ? 'input' : 'inputs';
+function checkVocabulary(
+  service: EmbeddingService,
+  ids: readonly Int32Array[],
+  api: Api,
+  field = api === 'openai' ? 'input' : 'inputs',
+): void {
   const tokenizer = service.tokenizer;
   if (!tokenizer.knowsIds) {
     throw new HttpProblem(
@@ -452,11 +754,23 @@ function sendProblem(
   code404 = 'model_not_found',
 ): FastifyReply {
   if (api === 'openai') {
-    const type = problem.status >= 500 ? 'server_error' : 'invalid_request_error';
+    // OpenAI's types: a limit on requests is `requests` (with code rate_limit_exceeded), server faults
+    // `server_error`, anything else about the request `invalid_request_error`.
+    const type =
+      problem.status >= 500 ? 'server_error' : problem.status === 429 ? 'requests' : 'invalid_request_error';
     const code = problem.status === 404 ? code404 : problem.status === 429 ? 'rate_limit_exceeded' : null;
     return reply.send({ error: { message: problem.message, type, param: problem.param, code } });
   }
-  const errorType = problem.status === 429 ? 'Overloaded' : problem.status >= 500 ? 'Backend' : 'Validation';
+  // TEI's ErrorType for its status codes (router/src/http/server.rs): 429 Overloaded, 424 and 5xx Backend,
+  // 503 Unhealthy, 4xx Validation.
+  const errorType =
+    problem.status === 429
+      ? 'Overloaded'
+      : problem.status === 503
+        ? 'Unhealthy'
+        : problem.status === 424 || problem.status >= 500
+          ? 'Backend'
+          : 'Validation';
   return reply.send({ error: problem.message, error_type: errorType });
 }
 

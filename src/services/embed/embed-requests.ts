@@ -8,6 +8,9 @@ import type { EmbeddingService } from '../../inference/text/embedding-service.js
 import { HttpProblem } from '../http/problem.js';
 import type { RequestLimit } from '../http/request-limits.js';
 
+/** The refusal of a request with more inputs than a request may hold (TEI's `batch_size` failure). */
+export class BatchSizeProblem extends HttpProblem {}
+
 /** The API a request came to: TEI's routes, or OpenAI's `/v1/...`. */
 export type Api = 'tei' | 'openai';
 
@@ -72,7 +75,7 @@ export function readInputs(value: unknown, field: string, api: Api, itemLimit: R
   if (value.length === 0) throw new HttpProblem(status, `${field} is an empty array`, field);
   if (typeof value[0] === 'number') return { ids: [tokenIds(value, field, status)] };
   if (value.length > itemLimit.value) {
-    throw new HttpProblem(
+    throw new BatchSizeProblem(
       status,
       `batch size ${value.length} > maximum allowed batch size ${itemLimit.value}: send at most ` +
         `${itemLimit.value} ${field} per request (${itemLimit.flag})`,

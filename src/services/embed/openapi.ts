@@ -57,8 +57,7 @@ const Inputs = (field: string): TSchema =>
 const Model = Type.Optional(Type.String({ description: 'a served model (default: the first one)' }));
 const Truncate = Type.Optional(
   Type.Boolean({
-    default: false,
-    description: "cut inputs over the model's limit instead of refusing them (413)",
+    description: "cut inputs over the model's limit instead of refusing them (413); default --auto-truncate",
   }),
 );
 const Dimensions = Type.Optional(
@@ -106,18 +105,21 @@ const ROUTES: RouteDocs = {
     },
   },
   'GET /info': {
-    summary: 'The default model and the limits (TEI)',
+    summary: "The default model and the limits, in TEI's shape",
     tags: ['tei'],
     response: {
       200: json(
-        'the default model, its settings and the request limits; `models` lists every model served',
+        "TEI's Info for the default model, then pitlane's own fields; `models` lists every model served",
         Type.Object(
           {
             model_id: Type.String(),
-            dimension: Type.Integer(),
-            max_input_length: Type.Integer(),
-            max_client_batch_size: Type.Integer(),
+            model_dtype: Type.String(),
+            model_type: Type.Object({}, { additionalProperties: true }),
             max_concurrent_requests: Type.Integer(),
+            max_input_length: Type.Union([Type.Integer(), Type.Null()]),
+            max_batch_tokens: Type.Union([Type.Integer(), Type.Null()]),
+            max_client_batch_size: Type.Integer(),
+            auto_truncate: Type.Boolean(),
             version: Type.String(),
             models: Type.Array(Type.Object({ model_id: Type.String() }, { additionalProperties: true })),
           },
@@ -139,17 +141,8 @@ const ROUTES: RouteDocs = {
       model: Model,
       normalize: Type.Optional(Type.Boolean({ default: true })),
       truncate: Truncate,
-      truncation_direction: Type.Optional(
-        Type.Union(
-          [Type.Literal('Right'), Type.Literal('right'), Type.Literal('Left'), Type.Literal('left')],
-          {
-            description: 'Right (inputs are cut on the right; Left is refused with 422)',
-          },
-        ),
-      ),
-      prompt_name: Type.Optional(
-        Type.String({ description: 'refused (422) by models that define no prompts' }),
-      ),
+      truncation_direction: Direction,
+      prompt_name: PromptName,
       dimensions: Dimensions,
     }),
     response: { 200: json('the vectors', Vectors), ...teiRefusals },
@@ -161,12 +154,21 @@ const ROUTES: RouteDocs = {
       inputs: Type.Union([Type.String(), Type.Array(Type.String(), { minItems: 1 })]),
       model: Model,
       add_special_tokens: Type.Optional(Type.Boolean({ default: true })),
+      prompt_name: PromptName,
     }),
     response: {
       200: json(
-        'the tokens of each text, special tokens included',
+        "each text's tokens: special ones without a place, the others with their UTF-8 byte offsets in the text",
         Type.Array(
-          Type.Array(Type.Object({ id: Type.Integer(), text: Type.Union([Type.String(), Type.Null()]) })),
+          Type.Array(
+            Type.Object({
+              id: Type.Integer(),
+              text: Type.Union([Type.String(), Type.Null()]),
+              special: Type.Boolean(),
+              start: Type.Union([Type.Integer(), Type.Null()]),
+              stop: Type.Union([Type.Integer(), Type.Null()]),
+            }),
+          ),
         ),
       ),
       ...teiRefusals,

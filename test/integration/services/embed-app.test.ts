@@ -4,79 +4,17 @@ import { request as httpRequest } from 'node:http';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
-import { EmbeddingService } from '../../../dist/inference/text/embedding-service.js';
 import { loadModelRepository, type ModelSpec } from '../../../dist/inference/tensor/model-repository.js';
 import { buildMiniLmArchInTemp, cosine, type BuiltModelDir } from '../../../dist/inference/test-support.js';
-import { listen } from '../../../dist/services/http/lifecycle.js';
-import {
-  buildEmbedApp,
-  EMBED_LIMIT_DEFAULTS,
-  type EmbedLimits,
-  type EmbedState,
-} from '../../../dist/services/embed/app.js';
+import { buildEmbedApp, EMBED_LIMIT_DEFAULTS, type EmbedState } from '../../../dist/services/embed/app.js';
 import { EmbedMetrics } from '../../../dist/services/embed/metrics.js';
-
-type Json = Record<string, unknown>;
+import { post, serve, type Json, type Served } from './embed-server.js';
 
 function norm(v: readonly number[]): number {
   return Math.sqrt(v.reduce((s, x) => s + x * x, 0));
 }
 
 const LONG = Array.from({ length: 700 }, (_, i) => `word${i % 50}`).join(' ');
-
-interface Served {
-  readonly url: string;
-  readonly state: EmbedState;
-  close(): Promise<void>;
-}
-
-async function serve(
-  spec: ModelSpec,
-  bodyLimitBytes = 1 << 20,
-  limits: Partial<EmbedLimits> = {},
-  modelRoot?: string,
-): Promise<Served> {
-  const metrics = new EmbedMetrics();
-  const state: EmbedState = { services: new Map(), ready: false };
-  const app = buildEmbedApp(state, {
-    defaultModel: spec.id,
-    bodyLimitBytes,
-    limits,
-    ...(modelRoot !== undefined && { modelRoot }),
-    version: 'test',
-    metrics,
-  });
-  metrics.watch(state.services);
-  const port = await listen(app, '127.0.0.1', 0);
-  const service = await EmbeddingService.load(spec, {
-    tokenizerThreads: 1,
-    inlineBelowChars: 0,
-    observer: metrics.observerFor(spec.id),
-  });
-  state.services.set(spec.id, service);
-  state.ready = true;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    state,
-    close: async () => {
-      await app.close();
-      await service.close();
-    },
-  };
-}
-
-async function post(
-  url: string,
-  body: unknown,
-): Promise<{ status: number; json: unknown; headers: Headers }> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text === '' ? null : JSON.parse(text), headers: res.headers };
-}
 
 describe('embed service over HTTP (minilm-l6-arch on ONNX Runtime)', () => {
   let built: BuiltModelDir;
@@ -197,10 +135,12 @@ describe('embed service over HTTP (minilm-l6-arch on ONNX Runtime)', () => {
     assert.equal(error.type, 'invalid_request_error');
     assert.equal(error.code, 'unknown_url');
     assert.match(error.message as string, /Invalid URL \(POST \/v1\/completions\)/);
-    const tei = await post(`${server.url}/rerank`, { query: 'q', texts: ['a'] });
+    const tei = await post(`${server.url}/similarity`, {
+      inputs: { source_sentence: 'a', sentences: ['b'] },
+    });
     assert.equal(tei.status, 404);
     assert.equal((tei.json as Json).error_type, 'Validation');
-    assert.match((tei.json as Json).error as string, /no route POST \/rerank/);
+    assert.match((tei.json as Json).error as string, /no route POST \/similarity/);
   });
 
   test('TEI /embed honours dimensions and every spelling of truncation_direction, and refuses what it cannot do', async () => {
@@ -211,19 +151,27 @@ describe('embed service over HTTP (minilm-l6-arch on ONNX Runtime)', () => {
       .json as number[][];
     assert.equal(tei!.length, 32);
     tei!.forEach((x, i) => assert.ok(Math.abs(x - want[i]!) < 1e-6));
-    for (const direction of ['Right', 'right']) {
+    const cutAt: Record<string, number[]> = {};
+    for (const direction of ['Right', 'right', 'Left', 'left', null]) {
       const r = await post(`${server.url}/embed`, {
         inputs: LONG,
         truncate: true,
         truncation_direction: direction,
       });
-      assert.equal(r.status, 200, direction);
+      assert.equal(r.status, 200, String(direction));
+      cutAt[String(direction)] = (r.json as number[][])[0]!;
     }
+    // Each spelling means its side; null is the default (right); the two sides keep different tokens.
+    assert.ok(cosine(cutAt.Right!, cutAt.right!) > 0.99999);
+    assert.ok(cosine(cutAt.Right!, cutAt.null!) > 0.99999);
+    assert.ok(cosine(cutAt.Left!, cutAt.left!) > 0.99999);
+    assert.ok(cosine(cutAt.Left!, cutAt.Right!) < 0.9999);
     const cases: [Json, RegExp][] = [
-      [{ truncation_direction: 'Left' }, /truncation_direction "Left" is not supported here/],
-      [{ truncation_direction: 'left' }, /truncation_direction "Left" is not supported here/],
-      [{ truncation_direction: 'up' }, /truncation_direction must be "Right" or "Left"/],
-      [{ prompt_name: 'query' }, /prompt_name: model "mini" defines no prompts/],
+      [
+        { truncation_direction: 'up' },
+        /truncation_direction must be "Right" or "Left" \(or "right", "left"\), got "up"/,
+      ],
+      [{ truncation_direction: 1 }, /truncation_direction must be "Right" or "Left" .*got 1/],
       [{ dimensions: 385 }, /dimensions must be an integer from 1 to 384/],
     ];
     for (const [extra, message] of cases) {

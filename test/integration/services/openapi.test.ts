@@ -73,8 +73,8 @@ const CASES: Case[] = [
       ['GET /v1/models', '/v1/models', 200],
       ['GET /v1/models/:model', '/v1/models/nope', 404],
       ['GET /health', '/health', 503],
+      ['GET /info', '/info', 200],
     ],
-    unserved: ['POST /embed_all', 'POST /decode', 'POST /rerank', 'POST /predict', 'POST /embed_sparse'],
     build: () => {
       const app = buildEmbedApp(
         { services: new Map(), ready: false },

@@ -51,8 +51,11 @@ async function embedderOf(model: OnnxModel, spec: ModelSpec): Promise<Embedder> 
   const wantsTypes = model.inputNames.includes(tokenTypeIds);
   const pooling = spec.pooling;
 
-  const embed = async (batch: readonly Int32Array[]): Promise<Float32Array[]> => {
-    if (batch.length === 0) return [];
+  // One padded run of a batch; `read` takes what it needs from the output before its tensors are released.
+  const run = async <T>(
+    batch: readonly Int32Array[],
+    read: (data: Float32Array, dims: readonly number[], seq: number, mask: BigInt64Array) => T,
+  ): Promise<T> => {
     let seq = 1;
     for (const ids of batch) seq = Math.max(seq, ids.length);
     const n = batch.length * seq;
@@ -73,22 +76,44 @@ async function embedderOf(model: OnnxModel, spec: ModelSpec): Promise<Embedder> 
     const outputs = await model.run(feeds);
     const out = outputs[spec.output];
     if (out === undefined) throw new Error(`${spec.modelPath}: the run returned no "${spec.output}"`);
-    const data = out.data as Float32Array;
-    const dims = out.dims;
     try {
-      if (pooling === 'mean') return meanPool(data, dims, maskData);
-      if (dims.length === 2)
-        return batch.map((_, b) => data.slice(b * (dims[1] ?? 0), (b + 1) * (dims[1] ?? 0)));
-      // cls (and none on a 3-d output): the first token's vector.
-      const hidden = dims[2] ?? 0;
-      return batch.map((_, b) => data.slice(b * seq * hidden, b * seq * hidden + hidden));
+      return read(out.data as Float32Array, out.dims, seq, maskData);
     } finally {
       for (const t of Object.values(outputs)) t.dispose();
     }
   };
 
+  const embed = async (batch: readonly Int32Array[]): Promise<Float32Array[]> => {
+    if (batch.length === 0) return [];
+    return run(batch, (data, dims, seq, mask) => {
+      if (pooling === 'mean') return meanPool(data, dims, mask);
+      if (dims.length === 2)
+        return batch.map((_, b) => data.slice(b * (dims[1] ?? 0), (b + 1) * (dims[1] ?? 0)));
+      // cls (and none on a 3-d output): the first token's vector.
+      const hidden = dims[2] ?? 0;
+      return batch.map((_, b) => data.slice(b * seq * hidden, b * seq * hidden + hidden));
+    });
+  };
+
+  // The output before pooling, each sequence's real tokens only (TEI's /embed_all); a separate path, so that
+  // the pooled one copies nothing more.
+  const embedTokens = async (
+    batch: readonly Int32Array[],
+  ): Promise<{ hidden: number; rows: Float32Array[] }> => {
+    if (batch.length === 0) return { hidden: 0, rows: [] };
+    return run(batch, (data, dims, seq) => {
+      if (dims.length !== 3) {
+        throw new Error(`${spec.modelPath}: output "${spec.output}" is [${dims.join(', ')}], not per token`);
+      }
+      const hidden = dims[2] ?? 0;
+      const rows = batch.map((ids, b) => data.slice(b * seq * hidden, (b * seq + ids.length) * hidden));
+      return { hidden, rows };
+    });
+  };
+
   // Find the dimension from a real run (ids 1-3 exist in any vocabulary), and check it against models.yaml.
   const probe = await embed([Int32Array.of(1, 2, 3)]);
+  const perToken = await run([Int32Array.of(1)], (_data, dims) => dims.length === 3);
   const dimension = probe[0]?.length ?? 0;
   if (spec.dimension !== null && spec.dimension !== dimension) {
     throw new FileError(
@@ -108,6 +133,7 @@ async function embedderOf(model: OnnxModel, spec: ModelSpec): Promise<Embedder> 
     maxSequenceLength: spec.maxSequenceLength,
     tokenizer: { kind: spec.tokenizer === 'use' ? 'use' : 'wordpiece', path: spec.tokenizerPath ?? '' },
     embed,
+    ...(perToken ? { embedTokens } : {}),
     warmUp: async () => {
       const t0 = performance.now();
       // One short and one long batch so that ONNX Runtime sizes its buffers before the first request.

@@ -8,15 +8,17 @@ import { SuiteSchema } from './schema.js';
 import { httpLabReport } from './report.js';
 import { httpResultsFiles, isHttpResults, readHttpResults } from './results.js';
 import { runHttpSuite } from './runner.js';
+import { seedResultsFiles } from './seed-results.js';
 import { loadSuite, quickSuite } from './suite.js';
 
 export const httpKind = defineKind({
   name: 'http',
   description: 'HTTP services under load: latency, throughput, memory, CPU, cold start, correctness',
   schema: SuiteSchema,
-  async load(file, { quick }) {
+  takesScenariosFile: true,
+  async load(file, { quick, scenariosFile }) {
     if (file === null) throw new BenchError('the http kind has no built-in suite: give a suite file');
-    const suite = await loadSuite(file);
+    const suite = await loadSuite(file, scenariosFile !== undefined ? { scenariosFile } : {});
     return quick ? quickSuite(suite) : suite;
   },
   suiteName: (suite) => suite.name,
@@ -41,6 +43,7 @@ export const httpKind = defineKind({
   },
   toReport: httpLabReport,
   resultsFiles: httpResultsFiles,
+  plainFiles: seedResultsFiles,
   verdictFacts: (result) => ({
     interrupted: result.interrupted,
     // The measurement cut short by Ctrl-C says 'interrupted': that is the interruption, not a failure.

@@ -1,7 +1,9 @@
 /**
  * The HTTP suite file (YAML or JSON; `kind: http`, or no `kind`), written once in TypeBox: it validates suites
  * (suite.ts) and types them. Scenario names and fields follow the seed's benchmark.yaml (`concurrency_1:
- * {concurrency: 1, num_requests: 1000}`); open-loop scenarios add `rate`, `arrival` and `duration`.
+ * {concurrency: 1, num_requests: 1000}`); open-loop scenarios add `rate`, `arrival` and `duration`. The seed's own
+ * file (`scenarios:` as a list of `{name, concurrency, num_requests}`) is read as it is: inline, or named with
+ * `scenarios: {file: benchmark.yaml}` (scenarios-file.ts).
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { ContestantSchema, DurationSchema, Name } from '../../suite-schema.js';
@@ -49,6 +51,39 @@ export const ScenarioSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** A scenario as the seed's benchmark.yaml lists it: `{name, concurrency, num_requests}` (and pitlane's fields). */
+export const SeedScenarioSchema = Type.Object(
+  { name: Name, ...ScenarioSchema.properties },
+  { additionalProperties: false },
+);
+
+/** The seed's list of scenarios. */
+export const SeedScenarioListSchema = Type.Array(SeedScenarioSchema, { minItems: 1 });
+
+/** Scenarios taken from another file: the seed's benchmark.yaml, as it is. */
+export const ScenariosFileRefSchema = Type.Object(
+  {
+    file: Type.String({
+      minLength: 1,
+      description: "a benchmark.yaml whose `scenarios:` is the seed's list (or a map), relative to the suite",
+    }),
+    workload: Type.Optional(
+      Type.String({
+        description: "the workload of the file's scenarios that name none (default: the only one)",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * A benchmark.yaml as the seed wrote it: `scenarios:` as a list of `{name, concurrency, num_requests}` (or
+ * pitlane's map). Its other top-level fields are the seed clients' own settings and are left alone.
+ */
+export const ScenariosFileSchema = Type.Object({
+  scenarios: Type.Union([SeedScenarioListSchema, Type.Record(Type.String(), ScenarioSchema)]),
+});
 
 export const CorrectnessSchema = Type.Object(
   {
@@ -103,7 +138,13 @@ export const SuiteSchema = Type.Object(
     description: Type.Optional(Type.String()),
     contestants: Type.Array(ContestantSchema, { minItems: 1 }),
     workloads: Type.Record(Type.String(), WorkloadSchema),
-    scenarios: Type.Record(Type.String(), ScenarioSchema),
+    scenarios: Type.Union(
+      [Type.Record(Type.String(), ScenarioSchema), SeedScenarioListSchema, ScenariosFileRefSchema],
+      {
+        description:
+          "name → scenario; or the seed's list of {name, concurrency, num_requests}; or {file: benchmark.yaml}",
+      },
+    ),
     warmup: Type.Optional(
       Type.Object(
         { requests: Type.Optional(Type.Integer({ minimum: 0 })), duration: Type.Optional(DurationSchema) },
@@ -126,5 +167,7 @@ export const SuiteSchema = Type.Object(
 export type SuiteDocument = Static<typeof SuiteSchema>;
 export type WorkloadDocument = Static<typeof WorkloadSchema>;
 export type ScenarioDocument = Static<typeof ScenarioSchema>;
+export type SeedScenarioDocument = Static<typeof SeedScenarioSchema>;
+export type ScenariosFileRefDocument = Static<typeof ScenariosFileRefSchema>;
 export type CorrectnessDocument = Static<typeof CorrectnessSchema>;
 export type CeilingDocument = Static<typeof CeilingSchema>;

@@ -192,19 +192,22 @@ function unreadableModule(path: string, what: string): string | null {
 export function ceilingOf(
   c: CeilingDocument,
   where: string,
-  s: SuiteDocument,
+  scenarioNames: readonly string[],
   baseDir: string,
   problems: ManifestProblem[],
+  /** Mappings of scenarios the suite does not have are dropped, not errors (scenarios from --scenarios). */
+  dropUnknown = false,
 ): SuiteCeiling {
   const cwd = resolve(baseDir, c.cwd ?? '.');
   if (!existsSync(cwd)) problems.push({ path: `${where}.cwd`, message: `no such folder: ${cwd}` });
   const scenarios = new Map<string, { throughput?: string; p50Ms?: string }>();
   for (const [name, m] of Object.entries(c.scenarios)) {
     const at = `${where}.scenarios.${name}`;
-    if (!(name in s.scenarios)) {
+    if (!scenarioNames.includes(name)) {
+      if (dropUnknown) continue;
       problems.push({
         path: at,
-        message: `no scenario '${name}' (scenarios: ${Object.keys(s.scenarios).join(', ')})`,
+        message: `no scenario '${name}' (scenarios: ${scenarioNames.join(', ')})`,
       });
     }
     for (const [key, path] of [

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { SuiteInvalidError, type ManifestProblem } from '../../../core/errors.js';
+import { SuiteInvalidError, toError, type ManifestProblem } from '../../../core/errors.js';
 import {
   locateAndSortProblems,
   parseDocumentText,
@@ -16,7 +16,8 @@ import type { CorrectnessRule } from '../../correctness.js';
 import type { ContestantSpec } from '../../run/contestant.js';
 import type { LoadPlan } from '../../load/load-engine.js';
 import { durationMs } from '../../suite-schema.js';
-import { SuiteSchema, type SuiteDocument } from './schema.js';
+import { ScenariosFileRefSchema, SuiteSchema, type SuiteDocument } from './schema.js';
+import { readScenariosFile, scenarioEntries, type ScenarioEntry } from './scenarios-file.js';
 import type { Threshold } from '../../thresholds.js';
 import { checkContestants, contestantSpec } from '../../suite-contestants.js';
 import { SUITE_DEFAULTS } from './defaults.js';
@@ -113,13 +114,22 @@ export function quickSuite(suite: Suite): Suite {
   };
 }
 
-/** Reads, validates and normalises a suite file. Throws FileError or SuiteInvalidError. */
-export async function loadSuite(file: string): Promise<Suite> {
+/** How a suite file is loaded. */
+export interface LoadSuiteOptions {
+  /** A benchmark.yaml whose scenarios replace the suite's (`pitlane bench SUITE --scenarios FILE`). */
+  readonly scenariosFile?: string;
+}
+
+/**
+ * Reads, validates and normalises a suite file. Throws FileError or SuiteInvalidError (naming the scenarios file
+ * when the problems are in it).
+ */
+export async function loadSuite(file: string, options: LoadSuiteOptions = {}): Promise<Suite> {
   const text = readConfigFile(file, 'suite file');
   const parsed = await parseDocumentText(text, file);
   if (!parsed.ok) throw new SuiteInvalidError(file, [{ path: '$', message: parsed.message }]);
   const problems: ManifestProblem[] = [];
-  const suite = await validateSuite(parsed.doc, file, problems);
+  const suite = await validateSuite(parsed.doc, file, problems, options);
   if (problems.length > 0 || suite === null) {
     await locateAndSortProblems(text, problems);
     throw new SuiteInvalidError(file, problems);
@@ -127,15 +137,80 @@ export async function loadSuite(file: string): Promise<Suite> {
   return suite;
 }
 
+/** Where a suite's scenarios were read: the suite itself (file null) or a benchmark.yaml. */
+interface ScenarioSource {
+  readonly entries: readonly ScenarioEntry[];
+  /** The benchmark.yaml, its text and its own problems; null: the entries are the suite's own. */
+  readonly file: {
+    readonly path: string;
+    readonly text: string;
+    readonly problems: ManifestProblem[];
+  } | null;
+  /** The workload of entries that name none, when the suite sets one for a file. */
+  readonly workload: string | undefined;
+}
+
+/**
+ * The suite's scenarios: from --scenarios, from the file `scenarios: {file}` names, or its own (map or list).
+ * Pushes the suite's problems; null when there are some.
+ */
+async function scenarioSource(
+  given: unknown,
+  baseDir: string,
+  options: LoadSuiteOptions,
+  problems: ManifestProblem[],
+): Promise<ScenarioSource | null> {
+  const isRef =
+    typeof given === 'object' && given !== null && typeof (given as { file?: unknown }).file === 'string';
+  let path: string | undefined;
+  let workload: string | undefined;
+  if (options.scenariosFile !== undefined) {
+    path = resolve(options.scenariosFile);
+  } else if (isRef) {
+    const found = schemaProblems(ScenariosFileRefSchema, given, '$.scenarios');
+    problems.push(...found);
+    if (found.length > 0) return null;
+    const ref = given as { file: string; workload?: string };
+    path = resolve(baseDir, ref.file);
+    workload = ref.workload;
+  }
+  if (path === undefined) {
+    const entries = scenarioEntries(given, '$.scenarios', problems);
+    return entries === null ? null : { entries, file: null, workload: undefined };
+  }
+  try {
+    const read = await readScenariosFile(path);
+    return {
+      entries: read.entries,
+      file: { path, text: read.text, problems: read.problems },
+      workload,
+    };
+  } catch (e) {
+    problems.push({
+      path: options.scenariosFile !== undefined ? '$' : '$.scenarios.file',
+      message: `${options.scenariosFile !== undefined ? '--scenarios: ' : ''}${toError(e).message}`,
+    });
+    return null;
+  }
+}
+
 /** Validates a parsed suite; pushes every problem; returns the suite when there are none. */
 export async function validateSuite(
   doc: unknown,
   file: string,
   problems: ManifestProblem[],
+  options: LoadSuiteOptions = {},
 ): Promise<Suite | null> {
   const baseDir = dirname(resolve(file));
-  problems.push(...schemaProblems(SuiteSchema, doc, '$'));
-  if (problems.length > 0) return null;
+  // The scenarios section is checked on its own (scenarios-file.ts), so its problems keep their own paths
+  // (a union's would all be "expected union value" at $.scenarios).
+  // With --scenarios, the suite may have none of its own.
+  const isObject = typeof doc === 'object' && doc !== null && !Array.isArray(doc);
+  const checked = isObject && ('scenarios' in doc || options.scenariosFile !== undefined);
+  problems.push(...schemaProblems(SuiteSchema, checked ? { ...doc, scenarios: {} } : doc, '$'));
+  const own = isObject && 'scenarios' in doc ? doc.scenarios : undefined;
+  const source = checked ? await scenarioSource(own, baseDir, options, problems) : null;
+  if (problems.length > 0 || source === null) return null;
   const s = doc as SuiteDocument;
 
   // Contestants: unique names, a command or a URL, one baseline.
@@ -188,18 +263,26 @@ export async function validateSuite(
   // Scenarios: closed or open, a known workload, readable thresholds.
   const globalThresholds = thresholdsOf(s.thresholds ?? [], '$.thresholds', problems);
   const scenarios: SuiteScenario[] = [];
-  for (const [name, sc] of Object.entries(s.scenarios)) {
-    const at = `$.scenarios.${name}`;
-    const workload = sc.workload ?? (workloads.size === 1 ? [...workloads.keys()][0] : undefined);
+  if (source.workload !== undefined && !workloads.has(source.workload)) {
+    problems.push({
+      path: '$.scenarios.workload',
+      message: `no workload '${source.workload}' (workloads: ${[...workloads.keys()].join(', ')})`,
+    });
+  }
+  // Problems of a scenario go to the file it was written in.
+  const sink = source.file?.problems ?? problems;
+  for (const { name, doc: sc, at } of source.entries) {
+    const workload =
+      sc.workload ?? source.workload ?? (workloads.size === 1 ? [...workloads.keys()][0] : undefined);
     if (workload === undefined) {
-      problems.push({
+      sink.push({
         path: `${at}.workload`,
         message: `required when there are several workloads (${[...workloads.keys()].join(', ')})`,
       });
       continue;
     }
     if (!workloads.has(workload)) {
-      problems.push({
+      sink.push({
         path: `${at}.workload`,
         message: `no workload '${workload}' (workloads: ${[...workloads.keys()].join(', ')})`,
       });
@@ -209,13 +292,13 @@ export async function validateSuite(
     let plan: LoadPlan;
     if (open) {
       if (sc.concurrency !== undefined || sc.num_requests !== undefined) {
-        problems.push({
+        sink.push({
           path: at,
           message: 'an open-loop scenario (rate) takes duration, not concurrency or num_requests',
         });
       }
       if (sc.duration === undefined) {
-        problems.push({ path: `${at}.duration`, message: 'required for an open-loop scenario (rate)' });
+        sink.push({ path: `${at}.duration`, message: 'required for an open-loop scenario (rate)' });
         continue;
       }
       plan = {
@@ -228,18 +311,18 @@ export async function validateSuite(
       };
     } else {
       if (sc.concurrency === undefined) {
-        problems.push({ path: at, message: 'give concurrency (closed loop) or rate (open loop)' });
+        sink.push({ path: at, message: 'give concurrency (closed loop) or rate (open loop)' });
         continue;
       }
       if ((sc.num_requests === undefined) === (sc.duration === undefined)) {
-        problems.push({
+        sink.push({
           path: at,
           message: 'a closed-loop scenario takes num_requests or duration (one of them)',
         });
         continue;
       }
       if (sc.arrival !== undefined || sc.max_in_flight !== undefined) {
-        problems.push({ path: at, message: 'arrival and max_in_flight apply to open-loop scenarios (rate)' });
+        sink.push({ path: at, message: 'arrival and max_in_flight apply to open-loop scenarios (rate)' });
       }
       plan = {
         model: 'closed',
@@ -253,14 +336,23 @@ export async function validateSuite(
       description: sc.description ?? describePlan(plan),
       workload,
       plan,
-      thresholds: [...globalThresholds, ...thresholdsOf(sc.thresholds ?? [], `${at}.thresholds`, problems)],
+      thresholds: [...globalThresholds, ...thresholdsOf(sc.thresholds ?? [], `${at}.thresholds`, sink)],
     });
   }
-  if (Object.keys(s.scenarios).length === 0)
+  if (source.file === null && source.entries.length === 0)
     problems.push({ path: '$.scenarios', message: 'define at least one scenario' });
+  if (source.file !== null && source.file.problems.length > 0 && problems.length === 0) {
+    // The suite is right and its scenarios file is not: report the file's problems, at its lines.
+    await locateAndSortProblems(source.file.text, source.file.problems);
+    throw new SuiteInvalidError(source.file.path, source.file.problems);
+  }
 
   const correctness = await correctnessRule(s, baseDir, problems);
-  const ceilings = (s.ceilings ?? []).map((c, i) => ceilingOf(c, `$.ceilings[${i}]`, s, baseDir, problems));
+  const names = source.entries.map((e) => e.name);
+  const fromCli = options.scenariosFile !== undefined;
+  const ceilings = (s.ceilings ?? []).map((c, i) =>
+    ceilingOf(c, `$.ceilings[${i}]`, names, baseDir, problems, fromCli),
+  );
   const mapped = new Map<string, string>();
   for (const c of ceilings) {
     for (const name of c.scenarios.keys()) {
