@@ -341,7 +341,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--models <file>', 'model repository (default ./models.yaml, else the bundled models)')
     .option(
       '--model <id>',
-      'serve only this model (repeatable); default: every model in the file',
+      'load only this model at start (repeatable); default: every model in the file. The others are listed by POST /v2/repository/index as UNAVAILABLE and can be loaded with POST /v2/repository/models/{m}/load',
       repeatable,
     )
     .addOption(hostOption())
