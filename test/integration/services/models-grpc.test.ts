@@ -29,6 +29,7 @@ import { buildModelServerApp, modelServerRequestLimits } from '../../../dist/ser
 import { grpcHandlers } from '../../../dist/services/models/grpc/handlers.js';
 import { startModelGrpcServer, type ModelGrpcServer } from '../../../dist/services/models/grpc/server.js';
 import type { InferenceEngine } from '../../../dist/inference/tensor/tensor.js';
+import type { ModelControl } from '../../../dist/inference/tensor/model-control.js';
 import type { RequestLimit } from '../../../dist/services/http/request-limits.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -120,7 +121,7 @@ interface Both {
 /** HTTP and gRPC over one engine and one in-flight budget, as `pitlane serve models` runs them. */
 async function serveBoth(
   engine: InferenceEngine,
-  options: { bodyLimitBytes?: number; inFlightLimitBytes?: number } = {},
+  options: { bodyLimitBytes?: number; inFlightLimitBytes?: number; control?: ModelControl } = {},
 ): Promise<Both> {
   const bodyLimitBytes = options.bodyLimitBytes ?? 64 * 1024 * 1024;
   const [, limit] = modelServerRequestLimits(
@@ -134,12 +135,19 @@ async function serveBoth(
     models: () => [],
     bodyLimitBytes,
     inFlight: budget,
+    ...(options.control !== undefined && { control: options.control }),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const httpPort = typeof address === 'object' && address !== null ? address.port : 0;
   const grpc = await startModelGrpcServer(
-    { engine, version: 'test', bodyLimitBytes, inFlight: budget },
+    {
+      engine,
+      version: 'test',
+      bodyLimitBytes,
+      inFlight: budget,
+      ...(options.control !== undefined && { control: options.control }),
+    },
     '127.0.0.1',
     0,
   );
@@ -568,8 +576,10 @@ describe('models gRPC: minilm-l6-arch through the local engine, against HTTP', (
       (s) => s.id === 'minilm-l6-arch',
     );
     assert.ok(spec, 'minilm-l6-arch is in models.yaml');
-    local = await createLocalInference([spec]);
-    both = await serveBoth(local);
+    // The whole repository is known (Triton's index lists it); only minilm-l6-arch is loaded.
+    const repository = await loadModelRepository(join(ROOT, 'models.yaml'));
+    local = await createLocalInference([spec], { repository: repository.filter((s) => s !== spec) });
+    both = await serveBoth(local, { control: local });
     grpcClient = new KServeGrpcClient({ url: `grpc://127.0.0.1:${both.grpc.port}` });
     httpClient = new KServeClient({ url: both.http });
   });
@@ -614,5 +624,84 @@ describe('models gRPC: minilm-l6-arch through the local engine, against HTTP', (
     const first = (typed.outputs as { name: string; contents: Json }[])[0]!;
     assert.equal(first.name, overHttp.outputs[0]!.name);
     assert.deepEqual(first.contents.fp32_contents, [...overHttp.outputs[0]!.data]);
+  });
+
+  test("Triton's extensions through ModelControl: config, statistics, repository index, unload and load", async () => {
+    const { client } = both;
+    const metadata = await call(client, 'ServerMetadata');
+    assert.deepEqual(metadata.extensions, ['model_repository', 'model_configuration', 'statistics']);
+    const { config } = (await call(client, 'ModelConfig', { name: 'minilm-l6-arch' })) as { config: Json };
+    assert.equal(config.name, 'minilm-l6-arch');
+    assert.equal(config.platform, 'onnxruntime_onnx');
+    assert.equal(config.backend, 'onnxruntime');
+    const inputs = config.input as Json[];
+    assert.deepEqual(
+      inputs.map((t) => [t.name, t.data_type]),
+      [
+        ['input_ids', 'TYPE_INT64'],
+        ['attention_mask', 'TYPE_INT64'],
+        ['token_type_ids', 'TYPE_INT64'],
+      ],
+    );
+    assert.equal((config.instance_group as Json[])[0]!.kind, 'KIND_CPU');
+    const unknownConfig = await failure(call(client, 'ModelConfig', { name: 'nope' }));
+    assert.equal(unknownConfig.code, Status.NOT_FOUND);
+
+    const stats = (await call(client, 'ModelStatistics', { name: 'minilm-l6-arch' })).model_stats as Json[];
+    assert.equal(stats.length, 1);
+    assert.equal(stats[0]!.name, 'minilm-l6-arch');
+    assert.equal(stats[0]!.version, '1');
+    const success = (stats[0]!.inference_stats as Record<string, Json>).success!;
+    assert.ok((success.count as number) >= 3, `success count ${String(success.count)}`);
+    assert.ok((success.ns as number) > 0);
+
+    const index = (await call(client, 'RepositoryIndex', {})).models as Json[];
+    assert.deepEqual(
+      index.find((m) => m.name === 'minilm-l6-arch'),
+      { name: 'minilm-l6-arch', version: '1', state: 'READY', reason: '' },
+    );
+    const other = index.find((m) => m.name === 'coco-ssd');
+    assert.equal(other?.state, 'UNAVAILABLE');
+    const ready = (await call(client, 'RepositoryIndex', { ready: true })).models as Json[];
+    assert.deepEqual(
+      ready.map((m) => m.name),
+      ['minilm-l6-arch'],
+    );
+
+    const withConfig = await failure(
+      call(client, 'RepositoryModelLoad', {
+        model_name: 'minilm-l6-arch',
+        parameters: { config: { string_param: '{}' } },
+      }),
+    );
+    assert.equal(withConfig.code, Status.INVALID_ARGUMENT);
+    assert.match(withConfig.details, /parameters 'config': loading with a config or files/);
+    const unknownLoad = await failure(call(client, 'RepositoryModelLoad', { model_name: 'nope' }));
+    assert.equal(unknownLoad.code, Status.NOT_FOUND);
+
+    // Unloaded: not ready, and its requests UNAVAILABLE; loaded again: answering.
+    await call(client, 'RepositoryModelUnload', {
+      model_name: 'minilm-l6-arch',
+      parameters: { unload_dependents: { bool_param: false } },
+    });
+    assert.deepEqual(await call(client, 'ModelReady', { name: 'minilm-l6-arch' }), { ready: false });
+    const request = {
+      model_name: 'minilm-l6-arch',
+      inputs: ['input_ids', 'attention_mask', 'token_type_ids'].map((name) => ({
+        name,
+        datatype: 'INT64',
+        shape: [1, 2],
+        contents: {
+          int64_contents: name === 'input_ids' ? [101, 102] : name === 'attention_mask' ? [1, 1] : [0, 0],
+        },
+      })),
+    };
+    const unavailable = await failure(call(client, 'ModelInfer', request));
+    assert.equal(unavailable.code, Status.UNAVAILABLE, unavailable.details);
+    assert.match(unavailable.details, /model 'minilm-l6-arch' is not ready/);
+    await call(client, 'RepositoryModelLoad', { model_name: 'minilm-l6-arch' });
+    assert.deepEqual(await call(client, 'ModelReady', { name: 'minilm-l6-arch' }), { ready: true });
+    const answer = await call(client, 'ModelInfer', request);
+    assert.deepEqual((answer.outputs as Json[])[0]!.shape, [1, 2, 384]);
   });
 });

@@ -17,6 +17,7 @@ import type {
 import type { ModelControl } from '../../../inference/tensor/model-control.js';
 import type { ModelMetadata } from '../../../inference/tensor/tensor.js';
 import { HttpProblem } from '../../http/problem.js';
+import { TRITON_EXTENSIONS } from '../triton-extensions.js';
 import { modelInferHandler, modelStreamInferHandler, type InferContext } from './infer.js';
 import { grpcFailure } from './status.js';
 import { malformedReason } from './wire-messages.js';
@@ -30,7 +31,7 @@ export interface HandlerContext extends InferContext {
 
 /** The extensions ServerMetadata lists: Triton's names of those served. */
 export function grpcExtensions(control: ModelControl | null): string[] {
-  return control === null ? [] : ['model_repository', 'model_configuration', 'statistics'];
+  return control === null ? [] : [...TRITON_EXTENSIONS];
 }
 
 /** A handler for every RPC of the service. */
