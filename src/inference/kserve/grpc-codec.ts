@@ -120,20 +120,6 @@ function isFalse(parameters: InferParameters | undefined, key: string): boolean 
 
 /** A ModelInferResponse of a result, its outputs raw (Triton's way) or typed. */
 export function encodeInferResponse(result: InferenceResult, typed: boolean): ModelInferResponseMessage {
-  if (typed) {
-    return {
-      model_name: result.modelName,
-      model_version: result.modelVersion,
-      id: result.id ?? '',
-      outputs: result.outputs.map((t) => ({
-        name: t.name,
-        datatype: t.datatype,
-        shape: t.shape,
-        contents: typedContents(t, `output '${t.name}'`),
-      })),
-      raw_output_contents: [],
-    };
-  }
   return {
     model_name: result.modelName,
     model_version: result.modelVersion,
@@ -142,9 +128,9 @@ export function encodeInferResponse(result: InferenceResult, typed: boolean): Mo
       name: t.name,
       datatype: t.datatype,
       shape: t.shape,
-      contents: null,
+      contents: typed ? typedContents(t, `output '${t.name}'`) : null,
     })),
-    raw_output_contents: result.outputs.map((t) => rawBytes(t)),
+    raw_output_contents: typed ? [] : result.outputs.map((t) => rawBytes(t)),
   };
 }
 

@@ -394,8 +394,8 @@ function sendProblem(reply: FastifyReply, problem: HttpProblem): FastifyReply {
   return reply.code(problem.status).type('application/json').send({ error: problem.message });
 }
 
-/** The protocol's model metadata object (only its fields). */
-function metadataJson(m: ModelMetadata): Record<string, unknown> {
+/** The protocol's model metadata object (only its fields), as JSON and as the gRPC ModelMetadataResponse. */
+export function metadataJson(m: ModelMetadata): Record<string, unknown> {
   const tensor = (t: { name: string; datatype: string; shape: readonly number[] }) => ({
     name: t.name,
     datatype: t.datatype,

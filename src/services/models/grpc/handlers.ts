@@ -7,7 +7,6 @@
 import { type sendUnaryData, type ServerUnaryCall, type UntypedHandleCall } from '@grpc/grpc-js';
 import { InferenceInputError } from '../../../core/errors.js';
 import type {
-  ModelMetadataResponseMessage,
   ModelRequestMessage,
   RepositoryIndexRequestMessage,
   RepositoryModelRequestMessage,
@@ -15,8 +14,8 @@ import type {
   ServerMetadataResponseMessage,
 } from '../../../inference/kserve/grpc-proto.js';
 import type { ModelControl } from '../../../inference/tensor/model-control.js';
-import type { ModelMetadata } from '../../../inference/tensor/tensor.js';
 import { HttpProblem } from '../../http/problem.js';
+import { metadataJson } from '../app.js';
 import { TRITON_EXTENSIONS } from '../triton-extensions.js';
 import { modelInferHandler, modelStreamInferHandler, type InferContext } from './infer.js';
 import { grpcFailure } from './status.js';
@@ -56,7 +55,7 @@ export function grpcHandlers(ctx: HandlerContext): Record<RpcName, UntypedHandle
       }),
     ),
     ModelMetadata: unary(async (r: ModelRequestMessage) =>
-      metadataMessage(await engine.modelMetadata(modelName(r.name, 'name'), versionOf(r.version))),
+      metadataJson(await engine.modelMetadata(modelName(r.name, 'name'), versionOf(r.version))),
     ),
     ModelInfer: modelInferHandler(ctx),
     ModelStreamInfer: modelStreamInferHandler(ctx),
@@ -135,19 +134,4 @@ function modelName(name: string, field: string): string {
 
 function versionOf(version: string): string | undefined {
   return version === '' ? undefined : version;
-}
-
-function metadataMessage(m: ModelMetadata): ModelMetadataResponseMessage {
-  const tensor = (t: { name: string; datatype: string; shape: readonly number[] }) => ({
-    name: t.name,
-    datatype: t.datatype,
-    shape: t.shape,
-  });
-  return {
-    name: m.name,
-    versions: m.versions,
-    platform: m.platform,
-    inputs: m.inputs.map(tensor),
-    outputs: m.outputs.map(tensor),
-  };
 }
