@@ -550,6 +550,49 @@ describe('models gRPC: the affine model through a generated client', () => {
     assert.deepEqual(((answers[4]!.infer_response as Json).outputs as Json[])[0]!.shape, [2, 4]);
   });
 
+  test("pitlane's gRPC client: the engine's errors, its address checked, an unreachable server named", async () => {
+    const ours = new KServeGrpcClient({ url: `grpc://127.0.0.1:${both.grpc.port}` });
+    try {
+      assert.equal(await ours.live(), true);
+      assert.equal(await ours.modelReady('nope'), false);
+      await assert.rejects(ours.modelMetadata('nope'), {
+        name: 'ModelNotFoundError',
+        message: "unknown model 'nope'",
+      });
+      await assert.rejects(ours.infer('nope', { inputs: affineTensors() }), { name: 'ModelNotFoundError' });
+      await assert.rejects(
+        ours.infer('affine', { inputs: affineTensors().slice(1) }),
+        (err: Error) => err.name === 'InferenceInputError' && /input 'X' is missing/.test(err.message),
+      );
+      const result = await ours.infer('affine', {
+        id: 'mine',
+        inputs: affineTensors(),
+        outputs: ['IDS_NEXT'],
+      });
+      assert.equal(result.id, 'mine');
+      assert.deepEqual(
+        result.outputs.map((t) => [t.name, t.datatype, [...t.data]]),
+        [['IDS_NEXT', 'INT64', [1n]]],
+      );
+    } finally {
+      await ours.close();
+    }
+    assert.throws(() => new KServeGrpcClient({ url: 'http://127.0.0.1:8001' }), /must be grpc:\/\/host:port/);
+    assert.throws(() => new KServeGrpcClient({ url: 'grpc://127.0.0.1' }), /has no port/);
+    // A port nothing listens on (the gRPC server's own, once it is closed).
+    const gone = await startModelGrpcServer({ engine, version: 'test' }, '127.0.0.1', 0);
+    await gone.close();
+    const unreachable = new KServeGrpcClient({ url: `grpc://127.0.0.1:${gone.port}`, timeoutMs: 5000 });
+    try {
+      await assert.rejects(
+        unreachable.live(),
+        /cannot reach the KServe gRPC server at grpc:\/\/127\.0\.0\.1:\d+ \(ServerLive\)/,
+      );
+    } finally {
+      await unreachable.close();
+    }
+  });
+
   test("Triton's extensions without a ModelControl: UNIMPLEMENTED", async () => {
     for (const [rpc, request] of [
       ['ModelConfig', { name: 'affine' }],
