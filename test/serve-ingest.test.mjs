@@ -361,27 +361,35 @@ describe('pitlane serve ingest with an --inference URL nothing listens on', () =
     await new Promise((r) => probe.close(r));
     const temp = mkdtempSync(join(tmpdir(), 'pitlane-ingest-unreachable-'));
     try {
-      const inference = `http://127.0.0.1:${port}`;
-      const r = await pitlane([
-        'serve',
-        'ingest',
-        '--inference',
-        inference,
-        '--no-faces',
-        '--no-ocr',
-        '--port',
-        '0',
-        '--db',
-        join(temp, 'i.db'),
-      ]);
-      assert.equal(r.code, 2, r.stderr);
-      const errors = r.stderr.split('\n').filter((l) => l.startsWith('error '));
-      assert.equal(errors.length, 1, r.stderr);
+      // Over HTTP and over gRPC alike.
+      for (const inference of [`http://127.0.0.1:${port}`, `grpc://127.0.0.1:${port}`]) {
+        const r = await pitlane([
+          'serve',
+          'ingest',
+          '--inference',
+          inference,
+          '--no-faces',
+          '--no-ocr',
+          '--port',
+          '0',
+          '--db',
+          join(temp, 'i.db'),
+        ]);
+        assert.equal(r.code, 2, r.stderr);
+        const errors = r.stderr.split('\n').filter((l) => l.startsWith('error '));
+        assert.equal(errors.length, 1, r.stderr);
+        assert.match(
+          errors[0],
+          new RegExp(`^error PL_ERR_UNREACHABLE: --inference ${inference}: cannot reach`),
+        );
+        assert.doesNotMatch(r.stderr, /PL_ERR_INTERNAL|\n {4}at /);
+      }
+      const bad = await pitlane(['serve', 'ingest', '--inference', 'ftp://x', '--no-faces', '--no-ocr']);
+      assert.equal(bad.code, 2, bad.stderr);
       assert.match(
-        errors[0],
-        new RegExp(`^error PL_ERR_UNREACHABLE: --inference ${inference}: cannot reach`),
+        bad.stderr,
+        /--inference ftp:\/\/x: give the KServe v2 server as http:\/\/host:port \(HTTP\) or grpc:\/\/host:port \(gRPC\)/,
       );
-      assert.doesNotMatch(r.stderr, /PL_ERR_INTERNAL|\n {4}at /);
     } finally {
       rmSync(temp, { recursive: true, force: true });
     }

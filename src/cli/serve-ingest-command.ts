@@ -155,6 +155,11 @@ export async function serveIngestCommand(options: ServeIngestOptions): Promise<n
  * error.
  */
 function kserveClient(url: string): KServeClient | KServeGrpcClient {
+  if (!/^(grpc|https?):\/\//i.test(url)) {
+    throw new UsageError(
+      `--inference ${url}: give the KServe v2 server as http://host:port (HTTP) or grpc://host:port (gRPC)`,
+    );
+  }
   try {
     return /^grpc:\/\//i.test(url) ? new KServeGrpcClient({ url }) : new KServeClient({ url });
   } catch (err) {
