@@ -436,11 +436,12 @@ export class ModelNotReadyError extends PitlaneError {
     readonly state: string,
     readonly reason: string,
   ) {
-    super(
-      'PL_ERR_MODEL_NOT_READY',
-      `model '${model}' is not ready (${state}${reason === '' ? '' : `: ${reason}`}); ` +
-        `load it with POST /v2/repository/models/${model}/load`,
-    );
+    const what = `model '${model}' is not ready (${state}${reason === '' ? '' : `: ${reason}`})`;
+    const todo =
+      state === 'UNAVAILABLE'
+        ? `load it with POST /v2/repository/models/${model}/load`
+        : `retry when GET /v2/models/${model}/ready answers 200`;
+    super('PL_ERR_MODEL_NOT_READY', `${what}; ${todo}`);
     this.name = 'ModelNotReadyError';
   }
 }

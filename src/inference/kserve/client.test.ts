@@ -110,6 +110,8 @@ describe('KServeClient against the model server on a real port', () => {
       ['Y_HALF', 'FP16', [2, 4], Y_HALF],
       ['IDS_NEXT', 'INT64', [3], [1n, 42n, 2n ** 62n + 1n]],
     ]);
+    // The server's Server-Timing (this engine gives no split of its own: decoding and encoding only).
+    assert.deepEqual(Object.keys(result.serverTiming ?? {}), ['decode', 'encode']);
   });
 
   test('infer with JSON: outputs chosen by name, in the order asked', async () => {

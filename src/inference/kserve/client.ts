@@ -7,11 +7,13 @@
  * Server errors come back as the engine's errors: 404 (or Triton's 400 "Request for unknown model") →
  * ModelNotFoundError, 400 → InferenceInputError with the server's message, 429 (or Triton's 503 "Exceeds
  * maximum queue size") → QueueFullError with the Retry-After delay, anything else → an Error naming the URL,
- * the status and the server's message. An unreachable server gives an Error naming the URL.
+ * the status and the server's message. An unreachable server gives an Error naming the URL. Each result carries
+ * the durations of the answer's `Server-Timing` header (`serverTiming`), when the server sent one.
  */
 import { InferenceInputError, ModelNotFoundError, QueueFullError } from '../../core/errors.js';
 import { Pool } from 'undici';
 import { BodyAssembler, INFERENCE_HEADER, decodeInferResponse, encodeInferRequest } from './codec.js';
+import { parseServerTiming } from './server-timing.js';
 import {
   isTensorDataType,
   type InferenceEngine,
@@ -125,11 +127,15 @@ export class KServeClient implements InferenceEngine {
     const answer = await this.send('POST', path, { body: encoded.body, headers, signal: request.signal });
     if (answer.status !== 200) throw this.failure('POST', path, answer, model, version);
     const headerLength = headerNumber(answer.headers[INFERENCE_HEADER]);
+    const timingHeader = answer.headers['server-timing'];
     try {
-      return decodeInferResponse(answer.body, headerLength, {
+      const result = decodeInferResponse(answer.body, headerLength, {
         modelName: model,
         modelVersion: version ?? '',
       });
+      return timingHeader === undefined
+        ? result
+        : { ...result, serverTiming: parseServerTiming(timingHeader) };
     } catch (err) {
       throw new Error(
         `${this.url} sent a malformed inference response for model '${model}': ${(err as Error).message}`,

@@ -92,7 +92,7 @@ export class ModelEntry {
   infer(request: InferenceRequest): Promise<InferenceResult> {
     const arrivedAt = performance.now();
     if (this.closed || this.draining) {
-      return Promise.reject(new ModelNotReadyError(this.spec.id, 'UNLOADING', 'unloading'));
+      return Promise.reject(new ModelNotReadyError(this.spec.id, 'UNLOADING', 'being unloaded'));
     }
     let checked: CheckedRequest;
     try {

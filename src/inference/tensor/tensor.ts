@@ -103,6 +103,11 @@ export interface InferenceResult {
   readonly outputs: readonly Tensor[];
   /** Where the request's time in the engine went (a local engine gives it; a remote one may not). */
   readonly timing?: InferenceTiming;
+  /**
+   * A remote engine's answer: the durations of the server's `Server-Timing` header, in ms by name (pitlane's
+   * model server sends decode, queue, input, infer, output, encode); absent when it sent none.
+   */
+  readonly serverTiming?: Readonly<Record<string, number>>;
 }
 
 /**

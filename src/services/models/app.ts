@@ -28,12 +28,16 @@
  * body is compressed; given back when its answer has been sent). A request that does not fit gets 429 +
  * Retry-After at once instead of being held.
  */
-import { InferenceInputError, ModelNotFoundError, QueueFullError } from '../../core/errors.js';
+import {
+  InferenceInputError,
+  ModelNotFoundError,
+  ModelNotReadyError,
+  QueueFullError,
+} from '../../core/errors.js';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import {
   type InferenceEngine,
   type InferenceRequest,
-  type InferenceTiming,
   type ModelMetadata,
   type Tensor,
 } from '../../inference/tensor/tensor.js';
@@ -44,6 +48,7 @@ import {
   parseHeaderLength,
   parseInferRequest,
 } from '../../inference/kserve/codec.js';
+import { formatServerTiming } from '../../inference/kserve/server-timing.js';
 import { setServiceErrorHandler } from '../http/error-handler.js';
 import { ClientGone, HttpProblem } from '../http/problem.js';
 import { InFlightBudget, overLimit, type RequestLimit } from '../http/request-limits.js';
@@ -251,7 +256,7 @@ export function buildModelServerApp(options: ModelServerAppOptions): FastifyInst
       if (controller.signal.aborted) throw new ClientGone();
       const encodeStart = performance.now();
       encoded = encodeInferResponse(result, parsed.binaryOutputs);
-      serverTiming = serverTimingHeader(decodeMs, result.timing, performance.now() - encodeStart);
+      serverTiming = formatServerTiming(decodeMs, result.timing, performance.now() - encodeStart);
       const okLabels = metrics.labelsFor(model, result.modelVersion) ?? labels;
       if (okLabels !== null) {
         const batch =
@@ -337,7 +342,8 @@ async function checkModelReady(
   try {
     await engine.modelMetadata(model, version);
   } catch (err) {
-    if (err instanceof ModelNotFoundError) throw err;
+    // An unknown model (404), or one of the repository that is not loaded (503, saying its state).
+    if (err instanceof ModelNotFoundError || err instanceof ModelNotReadyError) throw err;
   }
   const which = version === undefined ? `model '${model}'` : `version '${version}' of model '${model}'`;
   const path = `/v2/models/${model}${version === undefined ? '' : `/versions/${version}`}/ready`;
@@ -357,25 +363,6 @@ function inferenceProblem(error: Error): HttpProblem | null {
   return null;
 }
 
-/** The W3C Server-Timing value of an infer answer: durations in ms, the engine's split when it gives one. */
-export function serverTimingHeader(
-  decodeMs: number,
-  timing: InferenceTiming | undefined,
-  encodeMs: number,
-): string {
-  const part = (name: string, ms: number): string => `${name};dur=${ms.toFixed(3)}`;
-  const engine =
-    timing === undefined
-      ? []
-      : [
-          part('queue', timing.queueMs),
-          part('input', timing.inputMs),
-          part('infer', timing.inferMs),
-          part('output', timing.outputMs),
-        ];
-  return [part('decode', decodeMs), ...engine, part('encode', encodeMs)].join(', ');
-}
-
 /** Triton's reason label of a failed request. */
 export function reasonOf(error: unknown): FailureReason {
   if (error instanceof QueueFullError) return 'REJECTED';
@@ -383,6 +370,7 @@ export function reasonOf(error: unknown): FailureReason {
   if (
     error instanceof InferenceInputError ||
     error instanceof ModelNotFoundError ||
+    error instanceof ModelNotReadyError ||
     error instanceof HttpProblem
   ) {
     return 'OTHER';
