@@ -336,7 +336,7 @@ function buildProgram(setExit: (code: number) => void): Command {
   serve
     .command('models')
     .description(
-      'KServe v2 / Triton-protocol model server (JSON and binary tensors, dynamic batching) for the models of a model repository',
+      'KServe v2 / Triton-protocol model server over HTTP (JSON and binary tensors) and gRPC, with dynamic batching, for the models of a model repository',
     )
     .option('--models <file>', 'model repository (default ./models.yaml, else the bundled models)')
     .option(

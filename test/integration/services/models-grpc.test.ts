@@ -461,6 +461,7 @@ describe('models gRPC: the affine model through a generated client', () => {
       const full = await failure(call(both.client, 'ModelInfer', affineRequest('q3')));
       assert.equal(full.code, Status.RESOURCE_EXHAUSTED);
       assert.match(full.details, /the queue is full/);
+      assert.match(String(full.metadata.get('retry-after')[0]), /^\d+$/);
       const ours = new KServeGrpcClient({ url: `grpc://127.0.0.1:${both.grpc.port}` });
       try {
         await assert.rejects(ours.infer('affine', { inputs: affineTensors() }), (err: Error) => {
