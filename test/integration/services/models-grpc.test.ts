@@ -594,6 +594,31 @@ describe('models gRPC: the affine model through a generated client', () => {
     }
   });
 
+  test('shutdown: calls in flight get the drain time, then a stream still open is cancelled', async () => {
+    const server = await startModelGrpcServer({ engine, version: 'test' }, '127.0.0.1', 0);
+    const client = new Service(`127.0.0.1:${server.port}`, credentials.createInsecure());
+    try {
+      const stream = client.ModelStreamInfer();
+      const answers: Json[] = [];
+      const ended = new Promise<ServiceError | null>((resolve) => {
+        stream.on('data', (m: Json) => answers.push(m));
+        stream.on('error', (err: ServiceError) => resolve(err));
+        stream.on('end', () => resolve(null));
+      });
+      stream.write(affineRequest('before-close'));
+      await until(() => answers.length === 1, 'the stream answers');
+      // The client never half-closes: the drain ends at its bound and the stream is cancelled.
+      await server.close(200);
+      const err = await ended;
+      assert.ok(err !== null && [Status.CANCELLED, Status.UNAVAILABLE].includes(err.code), String(err?.code));
+      // A new call finds nothing listening.
+      const refused = await failure(call(client, 'ServerLive'));
+      assert.equal(refused.code, Status.UNAVAILABLE);
+    } finally {
+      client.close();
+    }
+  });
+
   test("Triton's extensions without a ModelControl: UNIMPLEMENTED", async () => {
     for (const [rpc, request] of [
       ['ModelConfig', { name: 'affine' }],
