@@ -2,7 +2,8 @@
  * KServeGrpcClient: an InferenceEngine over KServe v2 gRPC (`inference.GRPCInferenceService`), for pitlane's own
  * `serve models` or a real Triton on its port 8001. One channel (HTTP/2, many calls at once) with keep-alive
  * pings while calls are open; tensors go as raw contents both ways, which costs no per-element encoding. Nothing
- * pitlane-specific is sent or required.
+ * pitlane-specific is sent or required; the `server-timing` trailer pitlane's server adds (its time split, as
+ * HTTP's Server-Timing header) comes back in each result's `serverTiming`.
  *
  * Server errors come back as the engine's errors, as KServeClient's do over HTTP: NOT_FOUND (or Triton's
  * "Request for unknown model") → ModelNotFoundError, INVALID_ARGUMENT → InferenceInputError with the server's
@@ -17,6 +18,7 @@ import {
   status as Status,
   type CallOptions,
   type ServiceError,
+  type StatusObject,
 } from '@grpc/grpc-js';
 import { InferenceInputError, ModelNotFoundError, QueueFullError } from '../../core/errors.js';
 import {
@@ -28,6 +30,7 @@ import {
   type TensorMetadata,
 } from '../tensor/tensor.js';
 import { decodeInferResponse, encodeInferRequest } from './grpc-codec.js';
+import { parseServerTiming } from './server-timing.js';
 import {
   SERVICE_NAME,
   inferenceService,
@@ -142,15 +145,25 @@ export class KServeGrpcClient implements InferenceEngine {
   }
 
   async infer(model: string, request: InferenceRequest, version?: string): Promise<InferenceResult> {
+    let trailer: Metadata | null = null;
     const answer = await this.call<ModelInferResponseMessage>(
       'ModelInfer',
       encodeInferRequest(model, request, version),
       { model, version },
       request.signal,
+      (metadata) => {
+        trailer = metadata;
+      },
     );
     try {
       const result = decodeInferResponse(answer);
-      return { ...result, modelName: result.modelName === '' ? model : result.modelName };
+      const timing = (trailer as Metadata | null)?.get('server-timing');
+      return {
+        ...result,
+        modelName: result.modelName === '' ? model : result.modelName,
+        ...(timing !== undefined &&
+          timing.length > 0 && { serverTiming: parseServerTiming(timing.map((v) => String(v))) }),
+      };
     } catch (err) {
       throw new Error(
         `${this.url} sent a malformed inference response for model '${model}': ${(err as Error).message}`,
@@ -171,6 +184,7 @@ export class KServeGrpcClient implements InferenceEngine {
     request: object,
     about?: { model: string; version: string | undefined },
     signal?: AbortSignal,
+    onTrailer?: (metadata: Metadata) => void,
   ): Promise<Res> {
     const definition = inferenceService()[rpc];
     if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
@@ -196,6 +210,11 @@ export class KServeGrpcClient implements InferenceEngine {
           }
         },
       );
+      if (onTrailer !== undefined) {
+        call.on('status', (status: StatusObject) => {
+          onTrailer(status.metadata);
+        });
+      }
       const onAbort = (): void => {
         call.cancel();
       };

@@ -673,6 +673,16 @@ describe('models gRPC: minilm-l6-arch through the local engine, against HTTP', (
     }));
     const overHttp = await httpClient.infer('minilm-l6-arch', { inputs });
     const overGrpc = await grpcClient.infer('minilm-l6-arch', { inputs });
+    // The time split comes back in the server-timing trailer, with the names of HTTP's Server-Timing header.
+    assert.deepEqual(Object.keys(overGrpc.serverTiming ?? {}), [
+      'decode',
+      'queue',
+      'input',
+      'infer',
+      'output',
+      'encode',
+    ]);
+    assert.ok((overGrpc.serverTiming?.infer ?? 0) > 0);
     assert.deepEqual(
       overGrpc.outputs.map((t) => [t.name, t.datatype, t.shape]),
       overHttp.outputs.map((t) => [t.name, t.datatype, t.shape]),

@@ -9,9 +9,10 @@
  * it has not run yet, as for HTTP. On a stream, answers are written in the order of the requests; a request that
  * fails is answered with `error_message` (Triton's behaviour) and the stream goes on.
  */
-import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall } from '@grpc/grpc-js';
+import { Metadata, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall } from '@grpc/grpc-js';
 import { InferenceInputError, ModelNotFoundError } from '../../../core/errors.js';
 import { decodeInferRequest, encodeInferResponse } from '../../../inference/kserve/grpc-codec.js';
+import { formatServerTiming } from '../../../inference/kserve/server-timing.js';
 import type {
   ModelInferRequestMessage,
   ModelInferResponseMessage,
@@ -25,6 +26,9 @@ import type { ModelServerMetrics } from '../metrics.js';
 import { grpcFailure } from './status.js';
 import { malformedReason, wireBytes } from './wire-messages.js';
 
+/** The trailer of a ModelInfer answer that splits its time, as HTTP's `Server-Timing` header does. */
+export const SERVER_TIMING = 'server-timing';
+
 /** What the inference handlers need. */
 export interface InferContext {
   readonly engine: InferenceEngine;
@@ -32,12 +36,18 @@ export interface InferContext {
   readonly metrics: ModelServerMetrics | null;
 }
 
+/** One answer and its `server-timing` value (the split HTTP sends as the Server-Timing header). */
+export interface InferAnswer {
+  readonly response: ModelInferResponseMessage;
+  readonly serverTiming: string;
+}
+
 /** Runs one ModelInferRequest; rejects with the error to answer. */
 export async function runInfer(
   ctx: InferContext,
   msg: ModelInferRequestMessage,
   signal: AbortSignal,
-): Promise<ModelInferResponseMessage> {
+): Promise<InferAnswer> {
   const started = performance.now();
   const model = msg.model_name;
   if (model === '') throw new InferenceInputError('model_name is missing');
@@ -46,7 +56,9 @@ export async function runInfer(
   if (labels !== null) ctx.metrics?.started(labels);
   try {
     await checkModelReady(ctx.engine, model, version);
+    const decodeStart = performance.now();
     const decoded = decodeInferRequest(msg);
+    const decodeMs = performance.now() - decodeStart;
     const result = await ctx.engine.infer(
       model,
       {
@@ -58,10 +70,12 @@ export async function runInfer(
       version,
     );
     if (signal.aborted) throw new ClientGone();
+    const encodeStart = performance.now();
     const response = encodeInferResponse(result, decoded.typedOutputs);
+    const serverTiming = formatServerTiming(decodeMs, result.timing, performance.now() - encodeStart);
     const okLabels = ctx.metrics?.labelsFor(model, result.modelVersion) ?? labels;
     if (okLabels !== null) ctx.metrics?.succeeded(okLabels, (performance.now() - started) * 1000, 1);
-    return response;
+    return { response, serverTiming };
   } catch (err) {
     const error = signal.aborted ? new ClientGone() : err;
     if (labels !== null) ctx.metrics?.failed(labels, reasonOf(error));
@@ -106,8 +120,11 @@ export function modelInferHandler(
     call.once('cancelled', onCancel);
     runInfer(ctx, call.request as ModelInferRequestMessage, controller.signal)
       .then(
-        (response) => {
-          callback(null, response);
+        ({ response, serverTiming }) => {
+          // The time split goes back in the trailers, under the name and in the format of HTTP's header.
+          const trailer = new Metadata();
+          trailer.set(SERVER_TIMING, serverTiming);
+          callback(null, response, trailer);
         },
         (err: unknown) => {
           fail(err);
@@ -139,7 +156,10 @@ export function modelStreamInferHandler(
       } else {
         answer = runInfer(ctx, request as ModelInferRequestMessage, controller.signal)
           .then(
-            (infer_response): ModelStreamInferResponseMessage => ({ error_message: '', infer_response }),
+            ({ response }): ModelStreamInferResponseMessage => ({
+              error_message: '',
+              infer_response: response,
+            }),
             streamError,
           )
           .finally(() => {
