@@ -777,7 +777,10 @@ describe('models gRPC: minilm-l6-arch through the local engine, against HTTP', (
     };
     const unavailable = await failure(call(client, 'ModelInfer', request));
     assert.equal(unavailable.code, Status.UNAVAILABLE, unavailable.details);
-    assert.match(unavailable.details, /model 'minilm-l6-arch' is not ready/);
+    assert.equal(
+      unavailable.details,
+      "model 'minilm-l6-arch' is not ready (UNAVAILABLE: unloaded); load it with RepositoryModelLoad",
+    );
     await call(client, 'RepositoryModelLoad', { model_name: 'minilm-l6-arch' });
     assert.deepEqual(await call(client, 'ModelReady', { name: 'minilm-l6-arch' }), { ready: true });
     const answer = await call(client, 'ModelInfer', request);

@@ -10,7 +10,7 @@
  * fails is answered with `error_message` (Triton's behaviour) and the stream goes on.
  */
 import { Metadata, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall } from '@grpc/grpc-js';
-import { InferenceInputError, ModelNotFoundError } from '../../../core/errors.js';
+import { InferenceInputError, ModelNotFoundError, ModelNotReadyError } from '../../../core/errors.js';
 import { decodeInferRequest, encodeInferResponse } from '../../../inference/kserve/grpc-codec.js';
 import { formatServerTiming } from '../../../inference/kserve/server-timing.js';
 import type {
@@ -94,7 +94,8 @@ export async function checkModelReady(
   if (await engine.modelReady(model, version)) return;
   // Not ready, or not there: the metadata call tells which (ModelNotFoundError for an unknown one).
   await engine.modelMetadata(model, version).catch((err: unknown) => {
-    if (err instanceof ModelNotFoundError) throw err;
+    // Unknown (NOT_FOUND), or not ready with its state and reason (UNAVAILABLE).
+    if (err instanceof ModelNotFoundError || err instanceof ModelNotReadyError) throw err;
   });
   const which = version === undefined ? `model '${model}'` : `version '${version}' of model '${model}'`;
   throw new HttpProblem(503, `${which} is not ready; retry when ModelReady answers ready`);

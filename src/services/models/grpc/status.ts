@@ -8,7 +8,7 @@
  */
 import { status as Status, type ServiceError } from '@grpc/grpc-js';
 import { Metadata } from '@grpc/grpc-js';
-import { ModelNotFoundError, QueueFullError } from '../../../core/errors.js';
+import { ModelNotFoundError, ModelNotReadyError, QueueFullError } from '../../../core/errors.js';
 import { httpStatusOf } from '../../http/status.js';
 import { ClientGone, HttpProblem } from '../../http/problem.js';
 
@@ -17,7 +17,12 @@ export type GrpcFailure = Partial<ServiceError> & { code: Status; details: strin
 
 /** A failure to send: the code and message `error` deserves (INTERNAL with the message otherwise). */
 export function grpcFailure(error: unknown): GrpcFailure {
-  const message = error instanceof Error ? error.message : String(error);
+  const message =
+    error instanceof ModelNotReadyError
+      ? notReadyOverGrpc(error)
+      : error instanceof Error
+        ? error.message
+        : String(error);
   const code = grpcCodeOf(error);
   const failure: GrpcFailure = { code, details: message };
   if (error instanceof QueueFullError) {
@@ -49,3 +54,11 @@ const GRPC_OF_HTTP: Readonly<Record<number, Status>> = {
   501: Status.UNIMPLEMENTED,
   503: Status.UNAVAILABLE,
 };
+
+/** A model that is not ready, with what to do in gRPC's words (the error's own message names HTTP routes). */
+function notReadyOverGrpc(error: ModelNotReadyError): string {
+  const what = `model '${error.model}' is not ready (${error.state}${error.reason === '' ? '' : `: ${error.reason}`})`;
+  return error.state === 'UNAVAILABLE'
+    ? `${what}; load it with RepositoryModelLoad`
+    : `${what}; retry when ModelReady answers ready`;
+}
