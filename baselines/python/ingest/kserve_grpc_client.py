@@ -125,10 +125,6 @@ def model_metadata_sync(url: str, model: str, timeout_s: float = 10.0) -> tuple[
     with grpc.insecure_channel(grpc_target(url), options=CHANNEL_OPTIONS) as channel:
         stub = rpc.GRPCInferenceServiceStub(channel)
         try:
-            grpc.channel_ready_future(channel).result(timeout=timeout_s)
-        except grpc.FutureTimeoutError as err:
-            raise KServeError(f"cannot reach the model server at {url} (no connection in {timeout_s:g} s)") from err
-        try:
             meta = stub.ModelMetadata(pb.ModelMetadataRequest(name=model), timeout=timeout_s)
             ready = stub.ModelReady(pb.ModelReadyRequest(name=model), timeout=timeout_s).ready
         except grpc.RpcError as err:
