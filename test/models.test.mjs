@@ -5,11 +5,12 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildMiniLmArch } from '../scripts/build-models.mjs';
-import { pitlane, tempDir } from './helpers.mjs';
+import { pitlane, postJson, startService, tempDir } from './helpers.mjs';
 import { loadModelRepository } from '../dist/inference/tensor/model-repository.js';
 import { loadOnnxModel, textModelFeeds } from '../dist/inference/backends/onnx/session.js';
 import { l2Normalize, meanPool } from '../dist/inference/text/pooling.js';
 import { loadWordPieceTokenizer } from '../dist/inference/text/wordpiece-tokenizer.js';
+import { writeDoublerModel } from '../dist/inference/test-support.js';
 
 const dir = tempDir('pl-user-model-');
 
@@ -70,4 +71,54 @@ test('serve models: --help explains the limits; an in-flight budget below the bo
   const r = await pitlane(['serve', 'models', '--port', '0', '--max-body-mb', '8', '--max-inflight-mb', '4']);
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /--max-inflight-mb \(4\) is below --max-body-mb \(8\)/);
+});
+
+test('serve models --model a: the other models of the file are in the repository, loadable; Triton extensions on', async () => {
+  const dir = tempDir('pl-serve-models-repo-');
+  await writeDoublerModel(join(dir, 'doubler.onnx'));
+  writeFileSync(
+    join(dir, 'models.yaml'),
+    [
+      'models:',
+      '  a: { name: loaded at start, kind: tensor, paths: { onnx: doubler.onnx } }',
+      '  b: { name: loaded on demand, kind: tensor, paths: { onnx: doubler.onnx } }',
+      '',
+    ].join('\n'),
+  );
+  const help = await pitlane(['serve', 'models', '--help']);
+  assert.match(help.stdout.replace(/\s+/g, ' '), /--model <id> +load only this model at start .*UNAVAILABLE/);
+  const server = startService('models', ['--models', join(dir, 'models.yaml'), '--model', 'a']);
+  try {
+    const { url } = await server.ready;
+    const index = async () => (await postJson(`${url}/v2/repository/index`, {})).json;
+    assert.deepEqual(await index(), [
+      { name: 'a', version: '1', state: 'READY', reason: '' },
+      { name: 'b', state: 'UNAVAILABLE', reason: 'unloaded' },
+    ]);
+    const meta = await (await fetch(`${url}/v2`)).json();
+    assert.deepEqual(meta.extensions, [
+      'binary_tensor_data',
+      'model_repository',
+      'model_configuration',
+      'statistics',
+    ]);
+    const body = { inputs: [{ name: 'X', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] };
+    assert.equal((await postJson(`${url}/v2/models/b/infer`, body)).status, 503);
+    const loaded = await fetch(`${url}/v2/repository/models/b/load`, { method: 'POST' });
+    assert.equal(loaded.status, 200, await loaded.text());
+    const res = await fetch(`${url}/v2/models/b/infer`, { method: 'POST', body: JSON.stringify(body) });
+    assert.equal(res.status, 200);
+    assert.match(
+      res.headers.get('server-timing') ?? '',
+      /^decode;dur=[\d.]+, queue;dur=[\d.]+, input;dur=[\d.]+, infer;dur=[\d.]+, output;dur=[\d.]+, encode;dur=[\d.]+$/,
+    );
+    const stats = await (await fetch(`${url}/v2/models/b/stats`)).json();
+    assert.equal(stats.model_stats[0].inference_count, 1);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    assert.match(metrics, /^nv_inference_exec_count\{model="b",version="1"\} 1$/m);
+    assert.equal((await index()).find((m) => m.name === 'b')?.state, 'READY');
+  } finally {
+    const { code } = await server.stop();
+    assert.equal(code, 0);
+  }
 });

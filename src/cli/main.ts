@@ -341,7 +341,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--models <file>', 'model repository (default ./models.yaml, else the bundled models)')
     .option(
       '--model <id>',
-      'serve only this model (repeatable); default: every model in the file',
+      'load only this model at start (repeatable); default: every model in the file. The others are listed by POST /v2/repository/index as UNAVAILABLE and can be loaded with POST /v2/repository/models/{m}/load',
       repeatable,
     )
     .addOption(hostOption())
@@ -358,7 +358,13 @@ function buildProgram(setExit: (code: number) => void): Command {
       nonNegativeNumber('--max-inflight-mb', false),
       256,
     )
-    .option('--json', 'print one JSON line on stdout when ready (url, models), and no log lines')
+    .option(
+      '--grpc-port <port>',
+      'port of the KServe v2 gRPC endpoint (inference.GRPCInferenceService, as Triton serves it); 0: no gRPC (default: 8001, or any free port when --port is 0)',
+      nonNegativeNumber('--grpc-port', true),
+    )
+    .option('--grpc-host <host>', 'address the gRPC endpoint listens on (default: --host)')
+    .option('--json', 'print one JSON line on stdout when ready (url, grpc_url, models), and no log lines')
     .action(async (opts: Omit<ServeModelsOptions, 'version'>) => {
       const { serveModelsCommand } = await import('./serve-models-command.js');
       setExit(await serveModelsCommand({ ...opts, version: VERSION }));
@@ -375,7 +381,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     )
     .option(
       '--inference <url>',
-      'run inference on this KServe v2 server (pitlane serve models, or Triton) instead of in-process',
+      'run inference on this KServe v2 server (pitlane serve models, or Triton) instead of in-process: http://host:port (HTTP, binary tensors) or grpc://host:port (gRPC, e.g. port 8001)',
     )
     .option('--detector <model>', 'COCO detector (an SSD graph or a YOLO export)', 'coco-ssd')
     .option('--embedder <model>', 'image-embedding model (takes the centre crop)', 'mobilenetv2-coco-embed')

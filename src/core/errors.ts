@@ -38,6 +38,9 @@ export const ERROR_CODES = {
   PL_ERR_INDEX_OPENSEARCH:
     'A request to OpenSearch failed for good (after retries), or items of a bulk write failed.',
   PL_ERR_MODEL_NOT_FOUND: 'A request named a model (or a version of it) the server does not serve.',
+  PL_ERR_MODEL_NOT_READY:
+    'A request named a model of the repository that is not loaded now (unloaded, loading, or unloading).',
+  PL_ERR_MODEL_LOAD: 'A model of the repository could not be loaded (a bad model file or configuration).',
   PL_ERR_INFERENCE_INPUT:
     "A request's tensors do not fit the model (name, datatype, shape) or its body is malformed; the message names the tensor.",
   PL_ERR_QUEUE_FULL:
@@ -423,6 +426,33 @@ export class ModelNotFoundError extends PitlaneError {
       version === undefined ? `unknown model '${model}'` : `unknown version '${version}' of model '${model}'`,
     );
     this.name = 'ModelNotFoundError';
+  }
+}
+
+/** A model of the repository that is not loaded now: unloaded, loading or unloading (HTTP 503). */
+export class ModelNotReadyError extends PitlaneError {
+  constructor(
+    readonly model: string,
+    readonly state: string,
+    readonly reason: string,
+  ) {
+    super(
+      'PL_ERR_MODEL_NOT_READY',
+      `model '${model}' is not ready (${state}${reason === '' ? '' : `: ${reason}`}); ` +
+        `load it with POST /v2/repository/models/${model}/load`,
+    );
+    this.name = 'ModelNotReadyError';
+  }
+}
+
+/** A model of the repository failed to load (HTTP 400, as Triton answers a failed load). */
+export class ModelLoadError extends PitlaneError {
+  constructor(
+    readonly model: string,
+    cause: Error,
+  ) {
+    super('PL_ERR_MODEL_LOAD', `failed to load '${model}': ${cause.message}`, { cause });
+    this.name = 'ModelLoadError';
   }
 }
 

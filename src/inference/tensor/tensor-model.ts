@@ -29,6 +29,39 @@ export interface TensorModel {
   close(): Promise<void>;
 }
 
+/**
+ * A run's outputs and where its time went (ms): `inferMs` is the model run itself, `inputHandOverMs` and
+ * `outputHandOverMs` the time the inputs and outputs took to reach the model's thread and come back (0 when the
+ * model runs on the calling thread).
+ */
+export interface TimedRun {
+  readonly outputs: Tensor[];
+  readonly inferMs: number;
+  readonly inputHandOverMs: number;
+  readonly outputHandOverMs: number;
+}
+
+/** A model that says where the time of each run went. */
+export interface TimedTensorModel extends TensorModel {
+  runTimed(inputs: readonly Tensor[], outputs: readonly string[]): Promise<TimedRun>;
+}
+
+/** A model on the calling thread, timed around its runs. */
+export function timedTensorModel(model: TensorModel): TimedTensorModel {
+  return {
+    info: model.info,
+    inputs: model.inputs,
+    outputs: model.outputs,
+    run: (inputs, outputs) => model.run(inputs, outputs),
+    runTimed: async (inputs, outputs) => {
+      const t0 = performance.now();
+      const result = await model.run(inputs, outputs);
+      return { outputs: result, inferMs: performance.now() - t0, inputHandOverMs: 0, outputHandOverMs: 0 };
+    },
+    close: () => model.close(),
+  };
+}
+
 /** Zero-filled inputs of batch 1 (variable dimensions set to `fill`), for warm-up runs. */
 export function warmUpInputs(inputs: readonly TensorMetadata[], fill = 1): Tensor[] {
   return inputs.map((m) => {

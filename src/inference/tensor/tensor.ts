@@ -101,6 +101,21 @@ export interface InferenceResult {
   readonly modelVersion: string;
   readonly id?: string;
   readonly outputs: readonly Tensor[];
+  /** Where the request's time in the engine went (a local engine gives it; a remote one may not). */
+  readonly timing?: InferenceTiming;
+}
+
+/**
+ * The split of one request's time in the engine, in milliseconds (Triton's statistics split): `queueMs` waiting for
+ * an instance; `inputMs` preparing the inputs (batch concatenation, hand-over to the model's thread); `inferMs` the
+ * model run itself (measured on the thread that runs it); `outputMs` taking the outputs back and splitting the
+ * batch. The compute parts are those of the run that served the request, shared by every request of its batch.
+ */
+export interface InferenceTiming {
+  readonly queueMs: number;
+  readonly inputMs: number;
+  readonly inferMs: number;
+  readonly outputMs: number;
 }
 
 /** Inference, wherever it runs. */

@@ -10,10 +10,10 @@ import { startThread } from '../backends/thread-host.js';
 import type { ThreadServiceLoader } from '../backends/thread-protocol.js';
 import type { ModelSpec } from './model-repository.js';
 import type { Tensor, TensorMetadata } from './tensor.js';
-import { warmUpInputs, type TensorModel, type TensorModelInfo } from './tensor-model.js';
+import { warmUpInputs, type TensorModelInfo, type TimedTensorModel } from './tensor-model.js';
 
 /** A TensorModel that also says how long its warm-up run took. */
-export interface ThreadTensorModel extends TensorModel {
+export interface ThreadTensorModel extends TimedTensorModel {
   readonly warmUpMs: number | null;
 }
 
@@ -32,6 +32,21 @@ interface RunArgs {
 }
 
 /**
+ * What a run sends back: the outputs, the run's own duration, and when the thread started it. Threads have clocks
+ * of their own origin, so `startedAt` is `performance.timeOrigin + performance.now()`, comparable across threads.
+ */
+interface RunAnswer {
+  readonly outputs: Tensor[];
+  readonly inferMs: number;
+  readonly startedAt: number;
+}
+
+/** A high-resolution time comparable across threads (ms since the epoch). */
+function sharedNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/**
  * Loads the model on a new thread. `transferInputs`: the caller gives up the input buffers (they are moved to the
  * thread, not copied); leave it false when the caller keeps using them.
  */
@@ -45,17 +60,29 @@ export async function loadTensorModelOnThread(
     failed: (err) => new Error(`the inference thread of ${spec.id} failed: ${err.message}`),
     exited: (code) => new Error(`the inference thread of ${spec.id} exited (code ${code})`),
   });
+  const runTimed: ThreadTensorModel['runTimed'] = async (inputs, outputs) => {
+    const transfer = transferInputs
+      ? [...new Set(inputs.map((t) => t.data.buffer))].filter(
+          (b): b is ArrayBuffer => b instanceof ArrayBuffer,
+        )
+      : [];
+    const args: RunArgs = { inputs, outputs };
+    const sentAt = sharedNow();
+    const answer = await host.call<RunAnswer>('run', args, transfer);
+    // The round trip less the run is the hand-over both ways; the thread's start time says how it divides.
+    const handOver = Math.max(0, sharedNow() - sentAt - answer.inferMs);
+    const inputHandOverMs = Math.min(handOver, Math.max(0, answer.startedAt - sentAt));
+    return {
+      outputs: answer.outputs,
+      inferMs: answer.inferMs,
+      inputHandOverMs,
+      outputHandOverMs: handOver - inputHandOverMs,
+    };
+  };
   return {
     ...host.ready,
-    run: (inputs, outputs) => {
-      const transfer = transferInputs
-        ? [...new Set(inputs.map((t) => t.data.buffer))].filter(
-            (b): b is ArrayBuffer => b instanceof ArrayBuffer,
-          )
-        : [];
-      const args: RunArgs = { inputs, outputs };
-      return host.call<Tensor[]>('run', args, transfer);
-    },
+    run: async (inputs, outputs) => (await runTimed(inputs, outputs)).outputs,
+    runTimed,
     close: () => host.close(new Error(`model ${spec.id} was closed`)),
   };
 }
@@ -84,11 +111,14 @@ export const tensorModelThreadService: ThreadServiceLoader = async (init) => {
     ready,
     handle: async (_method, args) => {
       const { inputs, outputs } = args as RunArgs;
+      const startedAt = sharedNow();
+      const t0 = performance.now();
       const result = await model.run(inputs, outputs);
+      const answer: RunAnswer = { outputs: result, inferMs: performance.now() - t0, startedAt };
       const transfer = result
         .map((t) => t.data.buffer)
         .filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
-      return { value: result, transfer };
+      return { value: answer, transfer };
     },
     close: () => model.close(),
   };

@@ -15,6 +15,10 @@ export const HTTP_STATUS_BY_CODE: Readonly<Partial<Record<ErrorCode, number>>> =
   PL_ERR_INFERENCE_INPUT: 400,
   /** An unknown model or version. */
   PL_ERR_MODEL_NOT_FOUND: 404,
+  /** A model of the repository that is not loaded now (Triton's "not ready"). */
+  PL_ERR_MODEL_NOT_READY: 503,
+  /** A model that failed to load (Triton answers a failed load with 400). */
+  PL_ERR_MODEL_LOAD: 400,
 });
 
 /** The status of an error by its code; null when the table does not name it (then it is a 500). */

@@ -10,6 +10,11 @@
  *   POST /v2/models/{m}[/versions/{v}]/infer             JSON, or JSON header + binary tensor data
  *   GET  /metrics                                        Prometheus text
  *
+ * With a ModelControl (a local engine), also Triton's model repository, model configuration and statistics
+ * extensions (triton-extensions.ts), and `GET /v2` lists them. Every infer answer carries a `Server-Timing`
+ * header (W3C) with where the request's time went, in ms: `decode` (reading the tensors from the body), the
+ * engine's `queue`, `input`, `infer` and `output` (when the engine gives them), and `encode` (writing the answer).
+ *
  * Handlers only read the body (body-reader.ts, inference/kserve/codec.ts), call the InferenceEngine and shape the answer. Errors are
  * KServe's `{"error": "..."}`: 400 malformed request or tensors that do not fit the model (the message names
  * the tensor), 404 unknown model or version, 413 body over the limit, 415 unsupported Content-Encoding, 429 +
@@ -28,6 +33,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import {
   type InferenceEngine,
   type InferenceRequest,
+  type InferenceTiming,
   type ModelMetadata,
   type Tensor,
 } from '../../inference/tensor/tensor.js';
@@ -41,7 +47,9 @@ import {
 import { setServiceErrorHandler } from '../http/error-handler.js';
 import { ClientGone, HttpProblem } from '../http/problem.js';
 import { InFlightBudget, overLimit, type RequestLimit } from '../http/request-limits.js';
+import type { ModelControl } from '../../inference/tensor/model-control.js';
 import { readBody, wholeNumber } from './body-reader.js';
+import { registerTritonExtensions, TRITON_EXTENSIONS } from './triton-extensions.js';
 import { ModelServerMetrics, type FailureReason, type ModelStatistics, type ServedModel } from './metrics.js';
 
 /** Default largest request body: 64 MiB. */
@@ -88,12 +96,19 @@ export interface ModelServerAppOptions {
    */
   readonly inFlightLimitBytes?: number;
   /**
+   * The in-flight budget to use instead of one of `inFlightLimitBytes`: the one the gRPC endpoint takes its
+   * requests' bytes from too, so both protocols together stay under one limit.
+   */
+  readonly inFlight?: InFlightBudget;
+  /**
    * Engine statistics (model executions, queue and compute time) for /metrics, read at each scrape. Without
    * it each request counts as one execution.
    */
   readonly statistics?: () => readonly ModelStatistics[];
   /** Metrics to feed (default: a new ModelServerMetrics with `models` and `statistics`). */
   readonly metrics?: ModelServerMetrics;
+  /** The engine's repository, configuration and statistics (a local engine): Triton's extensions are served. */
+  readonly control?: ModelControl;
 }
 
 /** The bytes a request holds of the in-flight budget. */
@@ -119,7 +134,7 @@ export function buildModelServerApp(options: ModelServerAppOptions): FastifyInst
     limit,
     Math.max(limit, options.inFlightLimitBytes ?? DEFAULT_INFLIGHT_LIMIT_BYTES),
   ) as [RequestLimit, RequestLimit];
-  const inFlight = new InFlightBudget(inFlightLimit);
+  const inFlight = options.inFlight ?? new InFlightBudget(inFlightLimit);
   const reservations = new WeakMap<FastifyRequest, Reservation>();
   const tooLarge = (): HttpProblem => overLimit(bodyLimit, 'the request body');
   /** Whether a model version's first input has a variable first dimension (then it is the batch size). */
@@ -164,9 +179,10 @@ export function buildModelServerApp(options: ModelServerAppOptions): FastifyInst
     reply.send({
       name: options.serverName ?? 'pitlane',
       version: options.version,
-      extensions: ['binary_tensor_data'],
+      extensions: ['binary_tensor_data', ...(options.control !== undefined ? TRITON_EXTENSIONS : [])],
     }),
   );
+  if (options.control !== undefined) registerTritonExtensions(app, options.control);
 
   app.get('/v2/health/live', (_request, reply) => reply.code(200).send());
 
@@ -209,6 +225,7 @@ export function buildModelServerApp(options: ModelServerAppOptions): FastifyInst
     if (request.raw.socket.destroyed) onClose();
     if (labels !== null) metrics.started(labels);
     let encoded: EncodedBody;
+    let serverTiming: string;
     try {
       await checkModelReady(engine, model, version);
       const body = request.body;
@@ -218,10 +235,12 @@ export function buildModelServerApp(options: ModelServerAppOptions): FastifyInst
             '(or a JSON header and binary tensor data)',
         );
       }
+      const decodeStart = performance.now();
       const parsed = parseInferRequest(
         body,
         parseHeaderLength(request.headers[INFERENCE_HEADER], body.byteLength),
       );
+      const decodeMs = performance.now() - decodeStart;
       const inferRequest: InferenceRequest = {
         inputs: parsed.inputs,
         signal: controller.signal,
@@ -230,7 +249,9 @@ export function buildModelServerApp(options: ModelServerAppOptions): FastifyInst
       };
       const result = await engine.infer(model, inferRequest, version);
       if (controller.signal.aborted) throw new ClientGone();
+      const encodeStart = performance.now();
       encoded = encodeInferResponse(result, parsed.binaryOutputs);
+      serverTiming = serverTimingHeader(decodeMs, result.timing, performance.now() - encodeStart);
       const okLabels = metrics.labelsFor(model, result.modelVersion) ?? labels;
       if (okLabels !== null) {
         const batch =
@@ -245,7 +266,7 @@ export function buildModelServerApp(options: ModelServerAppOptions): FastifyInst
       reply.raw.off('close', onClose);
       if (labels !== null) metrics.finished(labels);
     }
-    void reply.code(200).type(encoded.contentType);
+    void reply.code(200).type(encoded.contentType).header('server-timing', serverTiming);
     if (encoded.headerLength !== undefined) void reply.header(INFERENCE_HEADER, String(encoded.headerLength));
     return reply.send(encoded.body);
   };
@@ -336,8 +357,27 @@ function inferenceProblem(error: Error): HttpProblem | null {
   return null;
 }
 
+/** The W3C Server-Timing value of an infer answer: durations in ms, the engine's split when it gives one. */
+export function serverTimingHeader(
+  decodeMs: number,
+  timing: InferenceTiming | undefined,
+  encodeMs: number,
+): string {
+  const part = (name: string, ms: number): string => `${name};dur=${ms.toFixed(3)}`;
+  const engine =
+    timing === undefined
+      ? []
+      : [
+          part('queue', timing.queueMs),
+          part('input', timing.inputMs),
+          part('infer', timing.inferMs),
+          part('output', timing.outputMs),
+        ];
+  return [part('decode', decodeMs), ...engine, part('encode', encodeMs)].join(', ');
+}
+
 /** Triton's reason label of a failed request. */
-function reasonOf(error: unknown): FailureReason {
+export function reasonOf(error: unknown): FailureReason {
   if (error instanceof QueueFullError) return 'REJECTED';
   if (error instanceof ClientGone) return 'CANCELED';
   if (

@@ -3,11 +3,12 @@
  * that dashboards and alerts written for Triton work unchanged: `nv_inference_request_success`,
  * `nv_inference_request_failure` (with Triton's `reason`), `nv_inference_count`, `nv_inference_exec_count`,
  * `nv_inference_request_duration_us`, `nv_inference_queue_duration_us`,
- * `nv_inference_compute_infer_duration_us` and `nv_inference_pending_request_count`, each labelled `model`
+ * `nv_inference_compute_input_duration_us`, `nv_inference_compute_infer_duration_us`,
+ * `nv_inference_compute_output_duration_us` and `nv_inference_pending_request_count`, each labelled `model`
  * and `version`. Like Triton's, the counts and durations are cumulative counters (durations in microseconds).
  *
  * The server counts requests itself. What only the engine knows (model executions, i.e. batches; queue and
- * compute time) comes from an optional statistics hook read at each scrape; without it, every request counts
+ * compute_input / compute_infer / compute_output time) comes from an optional statistics hook read at each scrape; without it, every request counts
  * as one execution of its batch size and queue / compute time are not reported.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
@@ -22,8 +23,12 @@ export interface ModelStatistics {
   readonly executionCount: number;
   /** Total time requests waited in the queue before their batch ran, in microseconds. */
   readonly queueUs?: number;
+  /** Total time requests' inputs took to be prepared for their run (batching, hand-over), in microseconds. */
+  readonly computeInputUs?: number;
   /** Total time the model ran, in microseconds. */
   readonly computeUs?: number;
+  /** Total time requests' outputs took to come back from their run (hand-over, batch split), in microseconds. */
+  readonly computeOutputUs?: number;
 }
 
 /** A model and its versions, as the server serves them. */
@@ -107,22 +112,34 @@ export class ModelServerMetrics {
       registers,
     });
     if (statistics !== undefined) {
-      const cumulative = (field: 'queueUs' | 'computeUs') => (c: Counter<'model' | 'version'>) => {
-        c.reset();
-        for (const s of statistics()) {
-          const us = s[field];
-          if (us !== undefined) c.inc(labelsOf(s), us);
-        }
-      };
+      const cumulative =
+        (field: 'queueUs' | 'computeInputUs' | 'computeUs' | 'computeOutputUs') =>
+        (c: Counter<'model' | 'version'>) => {
+          c.reset();
+          for (const s of statistics()) {
+            const us = s[field];
+            if (us !== undefined) c.inc(labelsOf(s), us);
+          }
+        };
       counter(
         'nv_inference_queue_duration_us',
         'Cumulative inference queuing duration in microseconds',
         cumulative('queueUs'),
       );
       counter(
+        'nv_inference_compute_input_duration_us',
+        'Cumulative compute input duration in microseconds',
+        cumulative('computeInputUs'),
+      );
+      counter(
         'nv_inference_compute_infer_duration_us',
         'Cumulative compute inference duration in microseconds',
         cumulative('computeUs'),
+      );
+      counter(
+        'nv_inference_compute_output_duration_us',
+        'Cumulative inference compute output duration in microseconds',
+        cumulative('computeOutputUs'),
       );
     }
     if (options.processMetrics !== false)
