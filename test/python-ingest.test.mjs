@@ -359,6 +359,40 @@ describe('the Python baseline ingest service against pitlane serve ingest, one m
     );
   });
 
+  test('a model unloaded under the services: the image fails alone, over gRPC with the HTTP status of the refusal', async () => {
+    const modelsUrl = (await models.ready).url;
+    const embedder = `${modelsUrl}/v2/repository/models/mobilenetv2-coco-embed`;
+    const unloaded = await fetch(`${embedder}/unload`, { method: 'POST' });
+    assert.equal(unloaded.status, 200, await unloaded.text());
+    try {
+      const kite = await sharp(join(fixtures.DARKNET, 'kite.jpg'))
+        .flip()
+        .flop()
+        .jpeg({ quality: 77 })
+        .toBuffer();
+      const answers = {};
+      for (const [who, url] of [
+        ['http', py],
+        ['grpc', pyGrpc],
+      ]) {
+        const { status, json } = await upload(`${url}/ingest/batch`, [['kite-upside-down.jpg', kite]]);
+        assert.equal(status, 200, `${who}: ${JSON.stringify(json)}`);
+        assert.deepEqual(fixtures.errorTriples(json), [[0, 'kite-upside-down.jpg', 'inference']], who);
+        answers[who] = json.errors[0].message;
+      }
+      assert.match(answers.http, /model server 503 for 'mobilenetv2-coco-embed': .*not ready/);
+      assert.match(
+        answers.grpc,
+        /model server UNAVAILABLE \(503\) for ModelInfer of 'mobilenetv2-coco-embed': .*not ready/,
+      );
+    } finally {
+      const loaded = await fetch(`${embedder}/load`, { method: 'POST' });
+      assert.equal(loaded.status, 200, await loaded.text());
+    }
+    const again = await upload(`${pyGrpc}/ingest/batch`, [['horses.jpg', fixtures.photo('horses')]]);
+    assert.deepEqual([again.status, again.json.errors_count, again.json.duplicates], [200, 0, 1]);
+  });
+
   test('over grpc://: a model the server lacks, or no server, stops the service at start naming it', async () => {
     const db = join(temp, 'refused.db');
     const unknown = await run(SYSTEM_PYTHON, [
