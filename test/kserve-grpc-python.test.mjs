@@ -52,7 +52,15 @@ describe('a Python grpcio client of pitlane serve models --grpc-port', () => {
       ].join('\n'),
     );
     // With --port 0, gRPC listens on a free port too (grpc_url in the ready line).
-    models = startService('models', ['--models', join(dir, 'models.yaml')]);
+    // A 1 MiB request limit, so that going over it costs little.
+    models = startService('models', [
+      '--models',
+      join(dir, 'models.yaml'),
+      '--max-body-mb',
+      '1',
+      '--max-inflight-mb',
+      '4',
+    ]);
     ready = await models.ready;
   });
 
@@ -62,7 +70,11 @@ describe('a Python grpcio client of pitlane serve models --grpc-port', () => {
 
   test('check_server.py: health, metadata, inference, stream, statistics, config, repository, errors', async (t) => {
     const r = await run(SYSTEM_PYTHON, [CHECK_SERVER, '-v'], {
-      env: { PITLANE_GRPC_TARGET: new URL(ready.grpc_url).host, PITLANE_HTTP_URL: ready.url },
+      env: {
+        PITLANE_GRPC_TARGET: new URL(ready.grpc_url).host,
+        PITLANE_HTTP_URL: ready.url,
+        PITLANE_MAX_BODY_MB: '1',
+      },
     });
     assert.equal(r.code, 0, tail(r));
     const ran = /Ran (\d+) tests/.exec(r.stderr);

@@ -3,8 +3,8 @@ published .proto (kserve_grpc/stubs.py), Debian's grpcio, NumPy for the numbers.
 `pitlane serve models --grpc-port` that serves the `affine` test model (Y = 2X + B, POSITIVE = X > 0,
 Y_HALF = FP16(Y), IDS_NEXT = IDS + 1; written by pitlane's writeAffineModel) and answers HTTP too:
 
-    PITLANE_GRPC_TARGET=127.0.0.1:8001 PITLANE_HTTP_URL=http://127.0.0.1:8000 \\
-        /usr/bin/python3 -m unittest baselines/python/kserve_grpc/check_server.py -v
+    PITLANE_GRPC_TARGET=127.0.0.1:8001 PITLANE_HTTP_URL=http://127.0.0.1:8000 PITLANE_MAX_BODY_MB=64 \\
+        /usr/bin/python3 baselines/python/kserve_grpc/check_server.py -v
 
 test/kserve-grpc-python.test.mjs starts the server and runs this. Health, metadata (equal to the HTTP answers),
 inference with raw and typed contents (against NumPy, and against the HTTP answer for the same inputs), the
@@ -35,6 +35,8 @@ pb, rpc = load()
 
 TARGET = os.environ.get("PITLANE_GRPC_TARGET", "127.0.0.1:8001")
 HTTP_URL = os.environ.get("PITLANE_HTTP_URL", "").rstrip("/")
+#: The server's --max-body-mb: the largest request it takes.
+MAX_BODY_MB = int(os.environ.get("PITLANE_MAX_BODY_MB", "64"))
 MODEL = "affine"
 OUTPUTS = ("Y", "POSITIVE", "Y_HALF", "IDS_NEXT")
 TIMEOUT_S = 30.0
@@ -272,9 +274,16 @@ class KServeGrpcTest(unittest.TestCase):
                                            request_serializer=None, response_deserializer=None)
         with self.assertRaises(grpc.RpcError) as caught:
             garbage(b"\x0a\xff\xff\xff\xff\x0f", timeout=TIMEOUT_S)  # field 1 claims 4 GiB of string
-        self.assertIn(caught.exception.code(), (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.INTERNAL),
-                      caught.exception.details())
+        self.assertEqual(caught.exception.code(), grpc.StatusCode.INVALID_ARGUMENT, caught.exception.details())
+        self.assertRegex(caught.exception.details(), r"model_name")
         self.assertTrue(self.call("ServerLive", pb.ServerLiveRequest()).live, "the server stays up")
+        self.assertOutputs(decode_outputs(self.call("ModelInfer", infer_request())), expected(X, B, IDS))
+
+    def test_28_message_over_the_size_limit(self) -> None:
+        rows = (MAX_BODY_MB << 20) // 16 + 64  # X alone is over the limit
+        x = np.ones((rows, 4), dtype=np.float32)
+        self.refused("ModelInfer", infer_request(x, B, np.arange(rows)), grpc.StatusCode.RESOURCE_EXHAUSTED,
+                     str(MAX_BODY_MB << 20))
         self.assertOutputs(decode_outputs(self.call("ModelInfer", infer_request())), expected(X, B, IDS))
 
     # -------------------------------------------------------------------------------------------------------
