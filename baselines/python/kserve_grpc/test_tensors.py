@@ -8,6 +8,7 @@ protobuf serialisation as on the wire.
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -68,6 +69,19 @@ class StubsTest(unittest.TestCase):
         second = stubs_dir(protos, cache=self.cache)
         self.assertNotEqual(second, first)
         self.assertEqual(sorted(p.name for p in self.cache.iterdir()), sorted(["protos", first.name, second.name]))
+
+    def test_processes_generating_at_once_agree(self) -> None:
+        # As the ingest baseline's uvicorn workers do on a fresh machine: the first rename wins, the others use it.
+        code = ("import sys; sys.path.insert(0, sys.argv[1]); from pathlib import Path; "
+                "from kserve_grpc.stubs import load, stubs_dir; load(cache=Path(sys.argv[2])); "
+                "print(stubs_dir(cache=Path(sys.argv[2])))")
+        procs = [subprocess.Popen([sys.executable, "-c", code, str(Path(__file__).resolve().parents[1]),
+                                   str(self.cache)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(4)]
+        results = [p.communicate(timeout=60) + (p.returncode,) for p in procs]
+        self.assertEqual([r[2] for r in results], [0] * 4, [r[1] for r in results])
+        self.assertEqual(len({r[0] for r in results}), 1, results)
+        self.assertEqual([p.name for p in self.cache.iterdir()], [Path(results[0][0].strip()).name])
 
     def test_missing_and_broken_protos(self) -> None:
         with self.assertRaisesRegex(StubsError, r"grpc_service\.proto, model_config\.proto not found"):
