@@ -140,6 +140,10 @@ class KServeGrpcTest(unittest.TestCase):
             status, http = http_json("/v2")
             self.assertEqual(status, 200)
             self.assertEqual((meta.name, meta.version), (http["name"], http["version"]))
+            # The same extensions, less HTTP's binary tensor data (gRPC carries raw contents natively).
+            self.assertEqual(list(meta.extensions),
+                             [e for e in http["extensions"] if e != "binary_tensor_data"])
+        self.assertEqual(sorted(meta.extensions), ["model_configuration", "model_repository", "statistics"])
 
     def test_03_model_metadata_as_http(self) -> None:
         meta = self.call("ModelMetadata", pb.ModelMetadataRequest(name=MODEL))
