@@ -1,7 +1,7 @@
 // `pitlane serve ingest` as a user runs it: a real process on a real port, the bundled real models (COCO-SSD,
 // its MobileNetV2 backbone, BlazeFace, PaddleOCR), a real SQLite file, and the real photos of Debian's darknet
 // package, plus the astronaut portrait of Debian's python3-skimage (test-data/astronaut.png, unpacked by
-// scripts/setup-test-deps.sh: none of the darknet photos shows a face from the front). Also through `pitlane serve models` (KServe v2) with `--inference`.
+// scripts/setup-test-deps.sh: none of the darknet photos shows a face from the front). Also through `pitlane serve models` (KServe v2) with `--inference`, over HTTP and over gRPC.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -316,6 +316,39 @@ describe('pitlane serve ingest through pitlane serve models (KServe v2)', () => 
     assert.match(faces.json.error, /face/);
     const metrics = await (await fetch(`${modelsUrl}/metrics`)).text();
     assert.match(metrics, /nv_inference_request_success\{model="coco-ssd",version="1"\} [1-9]/);
+  });
+
+  test('over grpc:// the same detections, duplicates and near duplicates as over http://', async () => {
+    const ready = await models.ready;
+    assert.match(ready.grpc_url, /^grpc:\/\//);
+    const files = [
+      ['dog.jpg', photo('dog')],
+      ['horses.jpg', photo('horses')],
+      ['person.jpg', photo('person')],
+      ...(await dogCopies()),
+    ];
+    const answers = [];
+    for (const [name, inference] of [
+      ['http', ready.url],
+      ['grpc', ready.grpc_url],
+    ]) {
+      const service = startIngestOn(inference, join(temp, `${name}.db`));
+      try {
+        const { json } = await upload(`${(await service.ready).url}/ingest/batch?details=true`, files);
+        answers.push(json);
+      } finally {
+        await service.stop();
+      }
+    }
+    const [overHttp, overGrpc] = answers;
+    assert.equal(overHttp.processed, 5, JSON.stringify(overHttp));
+    assert.equal(overHttp.duplicates, 1);
+    assert.equal(overHttp.near_duplicates, 1);
+    for (const key of ['processed', 'duplicates', 'near_duplicates', 'errors_count', 'indexed']) {
+      assert.deepEqual(overGrpc[key], overHttp[key], key);
+    }
+    const detections = (json) => json.images.map((i) => (i.detections ?? []).map((d) => [d.label, d.box]));
+    assert.deepEqual(detections(overGrpc), detections(overHttp));
   });
 });
 
