@@ -168,7 +168,7 @@ class KServeGrpcTest(unittest.TestCase):
 
     def test_10_infer_raw_contents(self) -> None:
         res = self.call("ModelInfer", infer_request(request_id="raw-1"))
-        self.assertEqual((res.model_name, res.id), (MODEL, "raw-1"))
+        self.assertEqual((res.model_name, res.model_version, res.id), (MODEL, "1", "raw-1"))
         self.assertEqual([t.name for t in res.outputs], list(OUTPUTS))
         self.assertEqual([t.datatype for t in res.outputs], ["FP32", "BOOL", "FP16", "INT64"])
         self.assertEqual([list(t.shape) for t in res.outputs], [[3, 4], [3, 4], [3, 4], [3]])
@@ -230,6 +230,10 @@ class KServeGrpcTest(unittest.TestCase):
         req = infer_request()
         req.model_name = "no-such-model"
         self.refused("ModelInfer", req, grpc.StatusCode.NOT_FOUND, "no-such-model")
+        req = infer_request()
+        req.model_version = "7"
+        self.refused("ModelInfer", req, grpc.StatusCode.NOT_FOUND, "7")
+        self.assertOutputs(decode_outputs(self.call("ModelInfer", infer_request())), expected(X, B, IDS))
 
     def test_21_bad_shape(self) -> None:
         x = np.ones((2, 5), dtype=np.float32)
