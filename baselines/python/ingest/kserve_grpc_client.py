@@ -33,7 +33,8 @@ pb, rpc = load()
 
 #: Triton's port for gRPC, taken when the URL names none.
 DEFAULT_PORT = 8001
-#: gRPC status → the HTTP status of the same refusal (as Triton maps them).
+#: gRPC status → the HTTP status the same refusal gets over HTTP (pitlane's serve models answers 404 where gRPC
+#: says NOT_FOUND, 400 for INVALID_ARGUMENT, 429 for RESOURCE_EXHAUSTED, 503 for UNAVAILABLE; the rest as usual).
 HTTP_STATUS: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.INVALID_ARGUMENT: 400, grpc.StatusCode.NOT_FOUND: 404, grpc.StatusCode.ALREADY_EXISTS: 409,
     grpc.StatusCode.FAILED_PRECONDITION: 400, grpc.StatusCode.OUT_OF_RANGE: 400,
