@@ -1,15 +1,19 @@
 // What `pitlane serve models` adds over in-process inference, per request at batch 1: the same model, the same
-// inputs, called (a) in this process through LocalInference (dynamic batcher + inference thread) and (b) over
-// loopback HTTP through the KServe client against `pitlane serve models` in a child process, with binary tensors
-// (and JSON, for comparison). Sequential requests, paths alternating in blocks, after a warm-up. Reports medians
-// of each path and the median of the per-block differences (server − in-process).
-// Usage: node bench/model-server-overhead.mjs [--model blazeface-256] [--blocks 20] [--per-block 50]
+// inputs, called (a) in this process through LocalInference (dynamic batcher + inference thread), (b) over loopback
+// HTTP through the KServe client against `pitlane serve models` in a child process, with binary tensors and with
+// JSON, and (c) over loopback gRPC through the gRPC KServe client against the same server. Sequential requests,
+// paths alternating in blocks, after a warm-up: p50 and p99 of each path, and the overhead (p50 over in-process,
+// and the median of the per-block differences). Then throughput at a fixed concurrency (default 16) for HTTP binary
+// and gRPC, alternating in rounds.
+// Usage: node bench/model-server-overhead.mjs [--model doubler|blazeface-256|...] [--blocks 20] [--per-block 50]
+//          [--concurrency 16] [--seconds 3] [--rounds 2] [--json]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KServeClient } from '../dist/inference/kserve/client.js';
+import { KServeGrpcClient } from '../dist/inference/kserve/grpc-client.js';
 import { createLocalInference } from '../dist/inference/tensor/local-inference.js';
 import { loadModelRepository } from '../dist/inference/tensor/model-repository.js';
 import { shapeSize, allocTensorData } from '../dist/inference/tensor/tensor.js';
@@ -20,13 +24,24 @@ const { values } = parseArgs({
     model: { type: 'string', default: 'blazeface-256' },
     blocks: { type: 'string', default: '20' },
     'per-block': { type: 'string', default: '50' },
+    concurrency: { type: 'string', default: '16' },
+    seconds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '2' },
+    json: { type: 'boolean', default: false },
   },
 });
 const blocks = Number(values.blocks);
 const perBlock = Number(values['per-block']);
-const median = (xs) => {
+const concurrency = Number(values.concurrency);
+const seconds = Number(values.seconds);
+const rounds = Number(values.rounds);
+const quantile = (xs, q) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)];
+  return s[Math.min(s.length - 1, Math.floor(q * (s.length - 1)))];
+};
+const median = (xs) => quantile(xs, 0.5);
+const say = (line) => {
+  if (!values.json) console.log(line);
 };
 
 const temp = mkdtempSync(join(tmpdir(), 'pitlane-ms-overhead-'));
@@ -59,22 +74,21 @@ const child = spawn(
     '--log-level',
     'warn',
   ],
-  {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  },
+  { stdio: ['ignore', 'pipe', 'inherit'] },
 );
-const url = await new Promise((resolve, reject) => {
+const ready = await new Promise((resolve, reject) => {
   let out = '';
   child.stdout.on('data', (b) => {
     out += b;
-    if (out.includes('\n')) resolve(JSON.parse(out.slice(0, out.indexOf('\n'))).url);
+    if (out.includes('\n')) resolve(JSON.parse(out.slice(0, out.indexOf('\n'))));
   });
   child.on('exit', (code) => reject(new Error(`serve models exited (${code})`)));
 });
 
 const local = await createLocalInference([spec]);
-const binary = new KServeClient({ url, binary: true });
-const json = new KServeClient({ url, binary: false });
+const binary = new KServeClient({ url: ready.url, binary: true });
+const json = new KServeClient({ url: ready.url, binary: false });
+const grpc = new KServeGrpcClient({ url: ready.grpc_url });
 const meta = await local.modelMetadata(spec.id);
 const inputs = () =>
   meta.inputs.map((m) => {
@@ -86,10 +100,11 @@ const inputs = () =>
   });
 const bytes = inputs().reduce((n, t) => n + t.data.byteLength, 0);
 
-const paths = { 'in-process': local, 'kserve-binary': binary, 'kserve-json': json };
+// -- Sequential latency, paths alternating in blocks.
+const paths = { 'in-process': local, 'http-binary': binary, 'http-json': json, grpc };
 const times = Object.fromEntries(Object.keys(paths).map((k) => [k, []]));
 const blockMedians = Object.fromEntries(Object.keys(paths).map((k) => [k, []]));
-for (const [, engine] of Object.entries(paths))
+for (const engine of Object.values(paths))
   for (let i = 0; i < 30; i++) await engine.infer(spec.id, { inputs: inputs() });
 for (let b = 0; b < blocks; b++) {
   const order = b % 2 === 0 ? Object.keys(paths) : Object.keys(paths).reverse();
@@ -106,18 +121,68 @@ for (let b = 0; b < blocks; b++) {
   }
 }
 const base = median(times['in-process']);
-console.log(
-  `model ${spec.id} (${spec.backend}), batch 1, ${bytes} input bytes; ${blocks} blocks x ${perBlock} sequential requests per path`,
-);
-for (const name of Object.keys(paths)) {
+const sequential = Object.keys(paths).map((name) => {
   const diffs = blockMedians[name].map((m, i) => m - blockMedians['in-process'][i]);
-  console.log(
-    `${name.padEnd(14)} p50 ${median(times[name]).toFixed(3)} ms` +
-      (name === 'in-process'
-        ? ''
-        : `   added over in-process: ${(median(times[name]) - base).toFixed(3)} ms (median of block differences ${median(diffs).toFixed(3)} ms)`),
+  return {
+    path: name,
+    p50_ms: median(times[name]),
+    p99_ms: quantile(times[name], 0.99),
+    overhead_p50_us: name === 'in-process' ? 0 : (median(times[name]) - base) * 1000,
+    overhead_block_median_us: name === 'in-process' ? 0 : median(diffs) * 1000,
+  };
+});
+
+// -- Throughput at a fixed concurrency, HTTP binary and gRPC alternating in rounds.
+async function throughput(engine) {
+  const until = performance.now() + seconds * 1000;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < until) {
+        await engine.infer(spec.id, { inputs: inputs() });
+        done++;
+      }
+    }),
   );
+  return done / seconds;
 }
-await Promise.all([local.close(), binary.close(), json.close()]);
+const rates = { 'http-binary': [], grpc: [] };
+for (let r = 0; r < rounds; r++) {
+  const order = r % 2 === 0 ? ['http-binary', 'grpc'] : ['grpc', 'http-binary'];
+  for (const name of order) rates[name].push(await throughput(paths[name]));
+}
+const concurrent = Object.entries(rates).map(([path, rs]) => ({
+  path,
+  concurrency,
+  requests_per_s: median(rs),
+}));
+
+const result = {
+  model: spec.id,
+  backend: spec.backend,
+  batch: 1,
+  input_bytes: bytes,
+  blocks,
+  per_block: perBlock,
+  sequential,
+  concurrent,
+};
+if (values.json) {
+  console.log(JSON.stringify(result));
+} else {
+  say(
+    `model ${spec.id} (${spec.backend}), batch 1, ${bytes} input bytes; ${blocks} blocks x ${perBlock} sequential requests per path`,
+  );
+  say('path           p50 ms    p99 ms   overhead µs (p50 − in-process)   median of block differences µs');
+  for (const s of sequential) {
+    say(
+      `${s.path.padEnd(14)} ${s.p50_ms.toFixed(3).padStart(7)}  ${s.p99_ms.toFixed(3).padStart(8)}   ` +
+        `${s.overhead_p50_us.toFixed(0).padStart(28)}   ${s.overhead_block_median_us.toFixed(0).padStart(30)}`,
+    );
+  }
+  say(`throughput at concurrency ${concurrency} (${rounds} rounds of ${seconds} s, median):`);
+  for (const c of concurrent) say(`${c.path.padEnd(14)} ${c.requests_per_s.toFixed(0)} requests/s`);
+}
+await Promise.all([local.close(), binary.close(), json.close(), grpc.close()]);
 child.kill('SIGTERM');
 rmSync(temp, { recursive: true, force: true });

@@ -2,9 +2,8 @@
 // parses and has the seed's topology with healthchecks and depends_on conditions; the Dockerfile copies paths that
 // exist and runs npm scripts that exist; and every service but OpenSearch is started on this machine with its
 // compose command (ports remapped to free ones, compose hostnames to 127.0.0.1, /data to a temp folder) until its
-// own compose healthcheck passes. Two substitutions, said where they are made: OpenSearch cannot run here, so the
-// ingest service indexes into SQLite; and until gRPC is merged (h/grpc, h/grpc-py), a refused `--grpc-port` /
-// `grpc://` falls back to HTTP to the model server.
+// own compose healthcheck passes. One substitution, said where it is made: OpenSearch cannot run here, so the
+// ingest service indexes into SQLite. The services call the model server over gRPC, as compose has them.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -201,48 +200,29 @@ function localArgv(service, ports, data) {
 describe('every service but OpenSearch runs with its compose command and passes its own healthcheck', () => {
   const data = tempDir('pl-compose-');
   const ports = {};
-  const notes = [];
-  let grpc = true;
 
   test('models: serve models on HTTP and gRPC', async () => {
     for (const p of ['8000', '8001', '8080', '8090', '8091']) ports[p] = await freePort();
-    let argv = localArgv('models', ports, data);
-    let proc = start(argv);
-    const first = await Promise.race([
-      proc.exited.then(() => 'exited'),
-      healthy('models', `http://127.0.0.1:${ports['8000']}/v2/health/ready`, proc),
-    ]);
-    if (first === 'exited' && /unknown option '--grpc-port'/.test(proc.out.text)) {
-      // Until h/grpc is merged: no gRPC endpoint; the services below are pointed at HTTP.
-      grpc = false;
-      notes.push('serve models has no --grpc-port yet: started without it');
-      const i = argv.indexOf('--grpc-port');
-      argv = [...argv.slice(0, i), ...argv.slice(i + 2)];
-      proc = start(argv);
-    }
+    const proc = start(localArgv('models', ports, data));
     assert.ok(
       await healthy('models', `http://127.0.0.1:${ports['8000']}/v2/health/ready`, proc),
       `models never healthy:\n${proc.out.text}`,
     );
+    assert.match(proc.out.text, new RegExp(`grpc://127\\.0\\.0\\.1:${ports['8001']}`), 'listening for gRPC');
   });
 
-  /** Starts a service that calls the model server; falls back to http:// when grpc:// is refused as unknown. */
-  async function startInferenceClient(service, port, refusal, substitute = (a) => a) {
-    const toHttp = (argv) =>
-      argv.map((a) => a.replace(/^grpc:\/\/127\.0\.0\.1:\d+$/, `http://127.0.0.1:${ports['8000']}`));
-    let argv = substitute(localArgv(service, ports, data));
-    if (!grpc) argv = toHttp(argv);
-    let proc = start(argv);
-    const url = `http://127.0.0.1:${ports[port]}/health`;
-    const ok = await Promise.race([proc.exited.then(() => false), healthy(service, url, proc)]);
-    if (ok) return;
-    if (refusal.test(proc.out.text)) {
-      notes.push(`${service}: grpc:// refused as unknown here, started with http://`);
-      proc = start(toHttp(argv));
-      assert.ok(await healthy(service, url, proc), `${service} never healthy:\n${proc.out.text}`);
-      return;
-    }
-    assert.fail(`${service} never healthy:\n${proc.out.text}`);
+  /** Starts a service that calls the model server (over gRPC, as compose has it) and waits for its health. */
+  async function startInferenceClient(service, port, substitute = (a) => a) {
+    const argv = substitute(localArgv(service, ports, data));
+    assert.ok(
+      argv.some((a) => a.startsWith('grpc://127.0.0.1:')),
+      `${service} calls the model server over gRPC`,
+    );
+    const proc = start(argv);
+    assert.ok(
+      await healthy(service, `http://127.0.0.1:${ports[port]}/health`, proc),
+      `${service} never healthy:\n${proc.out.text}`,
+    );
   }
 
   test('ingest: serve ingest calling the model server (SQLite instead of OpenSearch here)', async () => {
@@ -254,16 +234,15 @@ describe('every service but OpenSearch runs with its compose command and passes 
       assert.ok(i > 0, 'the compose command indexes into OpenSearch');
       return [...argv.slice(0, i), '--db', join(data, 'ingest.db'), ...argv.slice(i + 2)];
     };
-    await startInferenceClient('ingest', '8090', /must be http:\/\/ or https:\/\//, withSqlite);
+    await startInferenceClient('ingest', '8090', withSqlite);
   });
 
   test('ingest-python: the Python baseline calling the model server', async () => {
-    await startInferenceClient('ingest-python', '8091', /--inference must be an http\(s\) URL/);
+    await startInferenceClient('ingest-python', '8091');
   });
 
   test('embed: serve embed', async () => {
     const proc = start(localArgv('embed', ports, data));
     assert.ok(await healthy('embed', `http://127.0.0.1:${ports['8080']}/health`, proc), proc.out.text);
-    if (notes.length > 0) console.log(`# substitutions: ${notes.join('; ')}`);
   });
 });

@@ -23,7 +23,7 @@ describe('pitlane bench on an ingest suite', () => {
     suite.services.models.command = rebase(suite.services.models.command);
     for (const c of suite.contestants) {
       c.command = rebase(c.command);
-      c.preprocess = rebase(c.preprocess);
+      if (c.preprocess !== undefined) c.preprocess = rebase(c.preprocess);
     }
     suite.contestants.push({
       name: 'ghost',
@@ -64,6 +64,11 @@ describe('pitlane bench on an ingest suite', () => {
       assert.ok(row('process_overhead', name).median_ms > 0 && row('process_overhead', name).peak_rss_mb > 0);
       assert.ok(row('shared models server', name).cpu_s_per_request > 0);
     }
+    // The same service with its inference over gRPC: the same photos found, correct against the same manifest.
+    const overGrpc = row('throughput', 'pitlane-grpc');
+    assert.equal(overGrpc.failure, null, `pitlane-grpc: ${overGrpc.failure}`);
+    assert.equal(overGrpc.correct, true, `pitlane-grpc incorrect: ${report.warnings.join(' | ')}`);
+    assert.equal(overGrpc.count, 12);
     const ghost = row('throughput', 'ghost');
     assert.match(ghost.failure, /skipped: set-up missing .*sudo apt-get install -y ghost-ingest/);
     assert.ok(report.warnings.some((w) => /ghost was skipped: .*ghost-ingest/.test(w)));
@@ -150,6 +155,7 @@ describe('pitlane bench on an ingest suite', () => {
         contestants: [
           { name: 'a', command: ['a', '--inference', '{services.model.url}'] },
           { name: 'b', command: ['b', '{port}'] },
+          { name: 'c', command: ['c', '--inference', '{services.models.grpc_url}'] },
         ],
         corpus: { dir: 'corpus', count: 10 },
         scenarios: { throughput: { workers: 2, batch: 4 } },
@@ -163,6 +169,10 @@ describe('pitlane bench on an ingest suite', () => {
       /\$\.contestants\[0\]\.command\s+\{services\.model\.url\}: no service 'model' \(services: models\)/,
     );
     assert.match(r.stderr, /\$\.contestants\[1\]\.port\s+\{port\} is used but no port is set/);
+    assert.match(
+      r.stderr,
+      /\$\.contestants\[2\]\.command\s+\{services\.models\.grpc_url\}: service 'models' has no grpc_port/,
+    );
     assert.match(r.stderr, /\$\.hypotheses\[0\]\.scenario\s+no scenario 'nope'/);
   });
 });

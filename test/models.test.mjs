@@ -11,6 +11,8 @@ import { loadOnnxModel, textModelFeeds } from '../dist/inference/backends/onnx/s
 import { l2Normalize, meanPool } from '../dist/inference/text/pooling.js';
 import { loadWordPieceTokenizer } from '../dist/inference/text/wordpiece-tokenizer.js';
 import { writeDoublerModel } from '../dist/inference/test-support.js';
+import { KServeGrpcClient } from '../dist/inference/kserve/grpc-client.js';
+import { createServer } from 'node:net';
 
 const dir = tempDir('pl-user-model-');
 
@@ -120,5 +122,71 @@ test('serve models --model a: the other models of the file are in the repository
   } finally {
     const { code } = await server.stop();
     assert.equal(code, 0);
+  }
+});
+
+test('serve models: gRPC beside HTTP (grpc_url in the ready line), one set of metrics; --grpc-port 0 turns it off; a taken port is a usage error', async () => {
+  const dir = tempDir('pl-serve-models-grpc-');
+  await writeDoublerModel(join(dir, 'doubler.onnx'));
+  const models = join(dir, 'models.yaml');
+  writeFileSync(models, 'models:\n  d: { name: doubler, kind: tensor, paths: { onnx: doubler.onnx } }\n');
+  const help = (await pitlane(['serve', 'models', '--help'])).stdout.replace(/\s+/g, ' ');
+  assert.match(
+    help,
+    /--grpc-port <port> .*GRPCInferenceService.*0: no gRPC \(default: 8001, or any free port when --port is 0\)/,
+  );
+  assert.match(help, /--grpc-host <host> /);
+  const server = startService('models', ['--models', models]);
+  try {
+    const ready = await server.ready;
+    assert.match(ready.grpc_url, /^grpc:\/\/127\.0\.0\.1:\d+$/);
+    const client = new KServeGrpcClient({ url: ready.grpc_url });
+    try {
+      assert.deepEqual((await client.serverMetadata()).extensions, [
+        'model_repository',
+        'model_configuration',
+        'statistics',
+      ]);
+      const input = { name: 'X', datatype: 'FP32', shape: [1, 4], data: new Float32Array([1, 2, 3, 4]) };
+      const res = await client.infer('d', { inputs: [input] });
+      const http = await postJson(`${ready.url}/v2/models/d/infer`, {
+        inputs: [{ name: 'X', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }],
+      });
+      assert.deepEqual([...res.outputs[0].data], http.json.outputs[0].data);
+    } finally {
+      await client.close();
+    }
+    const metrics = await (await fetch(`${ready.url}/metrics`)).text();
+    assert.match(metrics, /^nv_inference_request_success\{model="d",version="1"\} 2$/m);
+  } finally {
+    const { code } = await server.stop();
+    assert.equal(code, 0);
+  }
+  const off = startService('models', ['--models', models, '--grpc-port', '0']);
+  try {
+    assert.equal((await off.ready).grpc_url, undefined);
+  } finally {
+    await off.stop();
+  }
+  const taken = createServer();
+  await new Promise((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  try {
+    const r = await pitlane([
+      'serve',
+      'models',
+      '--models',
+      models,
+      '--port',
+      '0',
+      '--grpc-port',
+      String(taken.address().port),
+    ]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /cannot listen for gRPC on 127\.0\.0\.1:\d+ \(--grpc-port, --grpc-host; --grpc-port 0 turns gRPC off\)/,
+    );
+  } finally {
+    taken.close();
   }
 });

@@ -3,7 +3,9 @@
 // the Python service (Debian's /usr/bin/python3, 2 uvicorn workers) and `pitlane serve ingest --inference` in
 // front of it, each with a fresh SQLite file, fed the real photos of Debian's darknet package. The two must
 // agree: same ids (imohash), same detections (class, box IoU), same embeddings (cosine), same duplicate, error
-// and limit behaviour. Also runs the baseline's own unittest suite.
+// and limit behaviour. A second Python service talks to the same model server over KServe v2 gRPC
+// (`--inference grpc://`, grpcio) and must give the same answers as the one over HTTP. Also runs the baseline's
+// own unittest suite.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -142,15 +144,21 @@ describe('the Python baseline ingest service against pitlane serve ingest, one m
   let models;
   let python;
   let pitlane;
+  let pythonGrpc;
   let py; // Python service URL
+  let pyGrpc; // Python service over gRPC: URL
   let pl; // pitlane service URL
+  let grpcUrl; // the model server's gRPC address, grpc://host:port
   const ids = {};
   let health;
 
   before(async () => {
     assert.ok(existsSync(SYSTEM_PYTHON), `${SYSTEM_PYTHON} is missing (Debian's python3)`);
+    // With --port 0, gRPC listens on a free port too (grpc_url in the ready line).
     models = startService('models', ['--model', 'coco-ssd', '--model', 'mobilenetv2-coco-embed']);
-    const modelsUrl = (await models.ready).url;
+    const modelsReady = await models.ready;
+    const modelsUrl = modelsReady.url;
+    grpcUrl = `grpc://${new URL(modelsReady.grpc_url).host}`;
     // A 2 MiB per-file limit on both (every darknet photo is under it), so that a test can go over it cheaply.
     python = startPython([
       '--inference',
@@ -162,18 +170,36 @@ describe('the Python baseline ingest service against pitlane serve ingest, one m
       '--max-file-mb',
       '2',
     ]);
+    pythonGrpc = startPython([
+      '--inference',
+      grpcUrl,
+      '--db',
+      join(temp, 'python-grpc.db'),
+      '--workers',
+      '1',
+      '--max-file-mb',
+      '2',
+    ]);
     pitlane = fixtures.startIngestOn(modelsUrl, join(temp, 'pitlane.db'), ['--max-file-mb', '2']);
-    const [listening, ready] = await Promise.all([python.listening, pitlane.ready]);
+    const [listening, listeningGrpc, ready] = await Promise.all([
+      python.listening,
+      pythonGrpc.listening,
+      pitlane.ready,
+    ]);
     assert.equal(listening.workers, 2);
     py = listening.url;
+    pyGrpc = listeningGrpc.url;
     pl = ready.url;
     health = await untilHealthy(py);
+    await untilHealthy(pyGrpc);
   });
 
   after(async () => {
-    if (python !== undefined && python.child.exitCode === null && python.child.signalCode === null) {
-      python.child.kill('SIGTERM');
-      await python.exited;
+    for (const service of [python, pythonGrpc]) {
+      if (service !== undefined && service.child.exitCode === null && service.child.signalCode === null) {
+        service.child.kill('SIGTERM');
+        await service.exited;
+      }
     }
     await pitlane?.stop();
     await models?.stop();
@@ -288,6 +314,128 @@ describe('the Python baseline ingest service against pitlane serve ingest, one m
     );
     assert.match(image.ingestedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     assert.equal(image.embedding, undefined, 'no embedding unless asked');
+  });
+
+  test('over grpc://: the same ids, detections, embeddings and duplicates as over http://', async (t) => {
+    const files = PHOTOS.map((p) => [`${p}.jpg`, fixtures.photo(p)]);
+    const overGrpc = await upload(`${pyGrpc}/ingest/batch?details=true`, files);
+    assert.equal(overGrpc.status, 200, JSON.stringify(overGrpc.json));
+    assert.equal(overGrpc.json.processed, PHOTOS.length, JSON.stringify(overGrpc.json));
+    let worst = { score: 0, box: 0, cosine: 1 };
+    for (const [i, photo] of PHOTOS.entries()) {
+      const image = overGrpc.json.images[i];
+      assert.equal(image.id, ids[photo], `${photo}: the id over gRPC`);
+      const [viaGrpc, viaHttp] = await Promise.all(
+        [pyGrpc, py].map(async (u) => (await fetch(`${u}/images/${image.id}?embedding=true`)).json()),
+      );
+      // The same pixels reach the same model server: the same detections, up to float rounding in batches.
+      assert.deepEqual(
+        viaGrpc.detections.map((d) => d.label),
+        viaHttp.detections.map((d) => d.label),
+        photo,
+      );
+      for (const [k, d] of viaGrpc.detections.entries()) {
+        const h = viaHttp.detections[k];
+        worst.score = Math.max(worst.score, Math.abs(d.score - h.score));
+        worst.box = Math.max(worst.box, ...d.box.map((v, j) => Math.abs(v - h.box[j])));
+      }
+      worst.cosine = Math.min(worst.cosine, cosine(viaGrpc.embedding, viaHttp.embedding));
+    }
+    t.diagnostic(`gRPC against HTTP: ${JSON.stringify(worst)}`);
+    assert.ok(worst.score < 1e-4 && worst.box < 0.5 && worst.cosine > 0.9999, JSON.stringify(worst));
+
+    const copies = await upload(`${pyGrpc}/ingest/batch?details=true`, await fixtures.dogCopies());
+    assert.equal(copies.status, 200, JSON.stringify(copies.json));
+    const [copy, small] = copies.json.images;
+    assert.deepEqual(
+      [
+        copies.json.duplicates,
+        copies.json.near_duplicates,
+        copy.status,
+        copy.duplicate_of,
+        small.near_duplicate_of,
+      ],
+      [1, 1, 'duplicate', ids.dog, ids.dog],
+    );
+  });
+
+  test('a model unloaded under the services: the image fails alone, over gRPC with the HTTP status of the refusal', async () => {
+    const modelsUrl = (await models.ready).url;
+    const embedder = `${modelsUrl}/v2/repository/models/mobilenetv2-coco-embed`;
+    const unloaded = await fetch(`${embedder}/unload`, { method: 'POST' });
+    assert.equal(unloaded.status, 200, await unloaded.text());
+    try {
+      const kite = await sharp(join(fixtures.DARKNET, 'kite.jpg'))
+        .flip()
+        .flop()
+        .jpeg({ quality: 77 })
+        .toBuffer();
+      const answers = {};
+      for (const [who, url] of [
+        ['http', py],
+        ['grpc', pyGrpc],
+      ]) {
+        const { status, json } = await upload(`${url}/ingest/batch`, [['kite-upside-down.jpg', kite]]);
+        assert.equal(status, 200, `${who}: ${JSON.stringify(json)}`);
+        assert.deepEqual(fixtures.errorTriples(json), [[0, 'kite-upside-down.jpg', 'inference']], who);
+        answers[who] = json.errors[0].message;
+      }
+      assert.match(answers.http, /model server 503 for 'mobilenetv2-coco-embed': .*not ready/);
+      assert.match(
+        answers.grpc,
+        /model server UNAVAILABLE \(503\) for ModelInfer of 'mobilenetv2-coco-embed': .*not ready/,
+      );
+    } finally {
+      const loaded = await fetch(`${embedder}/load`, { method: 'POST' });
+      assert.equal(loaded.status, 200, await loaded.text());
+    }
+    const again = await upload(`${pyGrpc}/ingest/batch`, [['horses.jpg', fixtures.photo('horses')]]);
+    assert.deepEqual([again.status, again.json.errors_count, again.json.duplicates], [200, 0, 1]);
+  });
+
+  test('over grpc://: a model the server lacks, or no server, stops the service at start naming it', async () => {
+    const db = join(temp, 'refused.db');
+    const unknown = await run(SYSTEM_PYTHON, [
+      SERVER,
+      '--port',
+      '0',
+      '--inference',
+      grpcUrl,
+      '--db',
+      db,
+      '--detector',
+      'no-such-ssd',
+    ]);
+    assert.equal(unknown.code, 1, unknown.stderr);
+    assert.match(
+      unknown.stderr,
+      /--detector no-such-ssd: the model server at grpc:\/\/\S+ does not serve it \(model server NOT_FOUND \(404\) .*no-such-ssd/,
+    );
+    const closed = await run(SYSTEM_PYTHON, [
+      SERVER,
+      '--port',
+      '0',
+      '--inference',
+      'grpc://127.0.0.1:1',
+      '--db',
+      db,
+    ]);
+    assert.equal(closed.code, 1, closed.stderr);
+    assert.match(closed.stderr, /cannot reach the model server at grpc:\/\/127\.0\.0\.1:1 .*--grpc-port/);
+    const bad = await run(SYSTEM_PYTHON, [
+      SERVER,
+      '--port',
+      '0',
+      '--inference',
+      'grpc://127.0.0.1:1/v2',
+      '--db',
+      db,
+    ]);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(
+      bad.stderr,
+      /--inference must be .* such as grpc:\/\/127\.0\.0\.1:8001, got 'grpc:\/\/127\.0\.0\.1:1\/v2'/,
+    );
   });
 
   test('an exact copy is a duplicate, a 600-px q70 re-encode a near duplicate; search finds the near copy', async () => {

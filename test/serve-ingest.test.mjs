@@ -1,7 +1,7 @@
 // `pitlane serve ingest` as a user runs it: a real process on a real port, the bundled real models (COCO-SSD,
 // its MobileNetV2 backbone, BlazeFace, PaddleOCR), a real SQLite file, and the real photos of Debian's darknet
 // package, plus the astronaut portrait of Debian's python3-skimage (test-data/astronaut.png, unpacked by
-// scripts/setup-test-deps.sh: none of the darknet photos shows a face from the front). Also through `pitlane serve models` (KServe v2) with `--inference`.
+// scripts/setup-test-deps.sh: none of the darknet photos shows a face from the front). Also through `pitlane serve models` (KServe v2) with `--inference`, over HTTP and over gRPC.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -317,6 +317,39 @@ describe('pitlane serve ingest through pitlane serve models (KServe v2)', () => 
     const metrics = await (await fetch(`${modelsUrl}/metrics`)).text();
     assert.match(metrics, /nv_inference_request_success\{model="coco-ssd",version="1"\} [1-9]/);
   });
+
+  test('over grpc:// the same detections, duplicates and near duplicates as over http://', async () => {
+    const ready = await models.ready;
+    assert.match(ready.grpc_url, /^grpc:\/\//);
+    const files = [
+      ['dog.jpg', photo('dog')],
+      ['horses.jpg', photo('horses')],
+      ['person.jpg', photo('person')],
+      ...(await dogCopies()),
+    ];
+    const answers = [];
+    for (const [name, inference] of [
+      ['http', ready.url],
+      ['grpc', ready.grpc_url],
+    ]) {
+      const service = startIngestOn(inference, join(temp, `${name}.db`));
+      try {
+        const { json } = await upload(`${(await service.ready).url}/ingest/batch?details=true`, files);
+        answers.push(json);
+      } finally {
+        await service.stop();
+      }
+    }
+    const [overHttp, overGrpc] = answers;
+    assert.equal(overHttp.processed, 5, JSON.stringify(overHttp));
+    assert.equal(overHttp.duplicates, 1);
+    assert.equal(overHttp.near_duplicates, 1);
+    for (const key of ['processed', 'duplicates', 'near_duplicates', 'errors_count', 'indexed']) {
+      assert.deepEqual(overGrpc[key], overHttp[key], key);
+    }
+    const detections = (json) => json.images.map((i) => (i.detections ?? []).map((d) => [d.label, d.box]));
+    assert.deepEqual(detections(overGrpc), detections(overHttp));
+  });
 });
 
 describe('pitlane serve ingest with an --inference URL nothing listens on', () => {
@@ -328,27 +361,35 @@ describe('pitlane serve ingest with an --inference URL nothing listens on', () =
     await new Promise((r) => probe.close(r));
     const temp = mkdtempSync(join(tmpdir(), 'pitlane-ingest-unreachable-'));
     try {
-      const inference = `http://127.0.0.1:${port}`;
-      const r = await pitlane([
-        'serve',
-        'ingest',
-        '--inference',
-        inference,
-        '--no-faces',
-        '--no-ocr',
-        '--port',
-        '0',
-        '--db',
-        join(temp, 'i.db'),
-      ]);
-      assert.equal(r.code, 2, r.stderr);
-      const errors = r.stderr.split('\n').filter((l) => l.startsWith('error '));
-      assert.equal(errors.length, 1, r.stderr);
+      // Over HTTP and over gRPC alike.
+      for (const inference of [`http://127.0.0.1:${port}`, `grpc://127.0.0.1:${port}`]) {
+        const r = await pitlane([
+          'serve',
+          'ingest',
+          '--inference',
+          inference,
+          '--no-faces',
+          '--no-ocr',
+          '--port',
+          '0',
+          '--db',
+          join(temp, 'i.db'),
+        ]);
+        assert.equal(r.code, 2, r.stderr);
+        const errors = r.stderr.split('\n').filter((l) => l.startsWith('error '));
+        assert.equal(errors.length, 1, r.stderr);
+        assert.match(
+          errors[0],
+          new RegExp(`^error PL_ERR_UNREACHABLE: --inference ${inference}: cannot reach`),
+        );
+        assert.doesNotMatch(r.stderr, /PL_ERR_INTERNAL|\n {4}at /);
+      }
+      const bad = await pitlane(['serve', 'ingest', '--inference', 'ftp://x', '--no-faces', '--no-ocr']);
+      assert.equal(bad.code, 2, bad.stderr);
       assert.match(
-        errors[0],
-        new RegExp(`^error PL_ERR_UNREACHABLE: --inference ${inference}: cannot reach`),
+        bad.stderr,
+        /--inference ftp:\/\/x: give the KServe v2 server as http:\/\/host:port \(HTTP\) or grpc:\/\/host:port \(gRPC\)/,
       );
-      assert.doesNotMatch(r.stderr, /PL_ERR_INTERNAL|\n {4}at /);
     } finally {
       rmSync(temp, { recursive: true, force: true });
     }

@@ -439,7 +439,7 @@ function buildProgram(setExit: (code: number) => void): Command {
   serve
     .command('models')
     .description(
-      'KServe v2 / Triton-protocol model server (JSON and binary tensors, dynamic batching) for the models of a model repository',
+      'KServe v2 / Triton-protocol model server over HTTP (JSON and binary tensors) and gRPC, with dynamic batching, for the models of a model repository',
     )
     .option('--models <file>', 'model repository (default ./models.yaml, else the bundled models)')
     .option(
@@ -461,7 +461,16 @@ function buildProgram(setExit: (code: number) => void): Command {
       nonNegativeNumber('--max-inflight-mb', false),
       256,
     )
-    .option('--json', 'print one JSON line on stdout when ready (url, models); log lines on stderr are JSON')
+    .option(
+      '--grpc-port <port>',
+      'port of the KServe v2 gRPC endpoint (inference.GRPCInferenceService, as Triton serves it); 0: no gRPC (default: 8001, or any free port when --port is 0)',
+      nonNegativeNumber('--grpc-port', true),
+    )
+    .option('--grpc-host <host>', 'address the gRPC endpoint listens on (default: --host)')
+    .option(
+      '--json',
+      'print one JSON line on stdout when ready (url, grpc_url, models); log lines on stderr are JSON',
+    )
     .addOption(logLevelOption())
     .addOption(logFormatOption())
     .action(async (opts: Omit<ServeModelsOptions, 'version'>) => {
@@ -480,7 +489,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     )
     .option(
       '--inference <url>',
-      'run inference on this KServe v2 server (pitlane serve models, or Triton) instead of in-process',
+      'run inference on this KServe v2 server (pitlane serve models, or Triton) instead of in-process: http://host:port (HTTP, binary tensors) or grpc://host:port (gRPC, e.g. port 8001)',
     )
     .option('--detector <model>', 'COCO detector (an SSD graph or a YOLO export)', 'coco-ssd')
     .option('--embedder <model>', 'image-embedding model (takes the centre crop)', 'mobilenetv2-coco-embed')

@@ -9,6 +9,7 @@ import { UnreachableError, UsageError } from '../core/errors.js';
 import type { SearchIndex } from '../index/index-port.js';
 import { openIndex, type IndexSpec } from '../index/registry.js';
 import { KServeClient } from '../inference/kserve/client.js';
+import { KServeGrpcClient } from '../inference/kserve/grpc-client.js';
 import { createLocalInference } from '../inference/tensor/local-inference.js';
 import { loadModelRepository, unservedNotes } from '../inference/tensor/model-repository.js';
 import type { InferenceEngine } from '../inference/tensor/tensor.js';
@@ -157,10 +158,18 @@ export async function serveIngestCommand(options: ServeIngestOptions): Promise<n
   return exitCodeForStop(await untilSignal(log, close));
 }
 
-/** The client of `--inference URL`; a URL that is not an http(s) URL is a usage error. */
-function kserveClient(url: string): KServeClient {
+/**
+ * The client of `--inference URL`: gRPC for grpc://host:port, HTTP for http(s)://; any other URL is a usage
+ * error.
+ */
+function kserveClient(url: string): KServeClient | KServeGrpcClient {
+  if (!/^(grpc|https?):\/\//i.test(url)) {
+    throw new UsageError(
+      `--inference ${url}: give the KServe v2 server as http://host:port (HTTP) or grpc://host:port (gRPC)`,
+    );
+  }
   try {
-    return new KServeClient({ url });
+    return /^grpc:\/\//i.test(url) ? new KServeGrpcClient({ url }) : new KServeClient({ url });
   } catch (err) {
     throw new UsageError(`--inference ${url}: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -170,7 +179,7 @@ function kserveClient(url: string): KServeClient {
  * Asks the server whether it is live: a server that cannot be reached (nothing listening, unknown host, no answer)
  * is the user's to fix, named in one line (PL_ERR_UNREACHABLE), not a pitlane bug with a stack.
  */
-async function reachable(client: KServeClient, url: string): Promise<void> {
+async function reachable(client: KServeClient | KServeGrpcClient, url: string): Promise<void> {
   try {
     await client.live();
   } catch (err) {

@@ -1,14 +1,23 @@
 /**
- * `pitlane serve models`: a KServe v2 / Triton-protocol HTTP server for the tensor models of a model repository
- * (every model by default; text-embedding models are served as their raw graphs). Listens at once (readiness 503
- * while models load), loads and warms every model on threads of its own, then reports ready. The models of the
- * file not named with --model are in the repository too (Triton's repository extension): UNAVAILABLE, and
- * loadable with POST /v2/repository/models/{m}/load.
+ * `pitlane serve models`: a KServe v2 / Triton-protocol server for the tensor models of a model repository (every
+ * model by default; text-embedding models are served as their raw graphs), over HTTP and gRPC (port 8001 by
+ * default, as Triton) at once: one engine, one in-flight budget and one set of metrics for both. Listens at once
+ * (readiness 503 / UNAVAILABLE while models load), loads and warms every model on threads of its own, then reports
+ * ready. The models of the file not named with --model are in the repository too (Triton's repository
+ * extension): UNAVAILABLE, and loadable with POST /v2/repository/models/{m}/load or RepositoryModelLoad.
  */
 import { UsageError } from '../core/errors.js';
 import { MODEL_VERSION, openLocalInference } from '../inference/tensor/local-inference.js';
 import { loadModelRepository, unservedNotes, type ModelSpec } from '../inference/tensor/model-repository.js';
-import { buildModelServerApp } from '../services/models/app.js';
+import { buildModelServerApp, modelServerRequestLimits } from '../services/models/app.js';
+import {
+  DEFAULT_GRPC_PORT,
+  grpcAddress,
+  startModelGrpcServer,
+  type ModelGrpcServer,
+} from '../services/models/grpc/server.js';
+import { ModelServerMetrics } from '../services/models/metrics.js';
+import { InFlightBudget, type RequestLimit } from '../services/http/request-limits.js';
 import { resolveModelsFile, serviceLogger } from './serve-command.js';
 import { announceReady, closeServer, listen, untilSignal } from '../services/http/lifecycle.js';
 import { lineLog, type LogFormat, type LogLevel } from '../services/http/request-log.js';
@@ -22,6 +31,10 @@ export interface ServeModelsOptions {
   readonly maxBodyMb: number;
   /** Request body bytes of all requests in flight together, in MiB. */
   readonly maxInflightMb: number;
+  /** The gRPC port; 0: no gRPC; absent: 8001, or any free port when `port` is 0. */
+  readonly grpcPort?: number;
+  /** The gRPC address (default: `host`). */
+  readonly grpcHost?: string;
   readonly json?: boolean;
   /** Least severe log level (--log-level; default info). */
   readonly logLevel?: LogLevel;
@@ -63,24 +76,60 @@ export async function serveModelsCommand(options: ServeModelsOptions): Promise<n
   const log = lineLog(logger);
   // Live at once; not ready, and its models LOADING (503 to their requests), until they are loaded.
   const engine = openLocalInference(repository);
+  const bodyLimitBytes = Math.round(options.maxBodyMb * 1024 * 1024);
+  const inFlightLimitBytes = Math.round(options.maxInflightMb * 1024 * 1024);
+  const models = () => repository.map((s) => ({ name: s.id, versions: [MODEL_VERSION] }));
+  const statistics = () => engine.statistics().map((s) => ({ ...s, model: s.name }));
+  // One budget of request bytes in flight and one set of metrics for both protocols.
+  const [, inFlightLimit] = modelServerRequestLimits(bodyLimitBytes, inFlightLimitBytes) as [
+    RequestLimit,
+    RequestLimit,
+  ];
+  const inFlight = new InFlightBudget(inFlightLimit);
+  const metrics = new ModelServerMetrics({ models, statistics });
   const app = buildModelServerApp({
     engine,
     version: options.version,
     logger,
-    bodyLimitBytes: Math.round(options.maxBodyMb * 1024 * 1024),
-    inFlightLimitBytes: Math.round(options.maxInflightMb * 1024 * 1024),
-    models: () => repository.map((s) => ({ name: s.id, versions: [MODEL_VERSION] })),
-    statistics: () => engine.statistics().map((s) => ({ ...s, model: s.name })),
+    bodyLimitBytes,
+    inFlightLimitBytes,
+    inFlight,
+    metrics,
+    models,
+    statistics,
     control: engine,
   });
   const port = await listen(app, options.host, options.port);
-  log(`listening on http://${options.host}:${port} (loading ${specs.length} model(s) from ${file})`);
+  const grpcHost = options.grpcHost ?? options.host;
+  const grpcPort = options.grpcPort ?? (options.port === 0 ? 0 : DEFAULT_GRPC_PORT);
+  let grpc: ModelGrpcServer | null = null;
+  if (options.grpcPort !== 0) {
+    try {
+      grpc = await startModelGrpcServer(
+        { engine, version: options.version, bodyLimitBytes, inFlight, metrics, control: engine, logger },
+        grpcHost,
+        grpcPort,
+      );
+    } catch (err) {
+      await app.close();
+      await engine.close();
+      throw new UsageError(
+        `cannot listen for gRPC on ${grpcAddress(grpcHost, grpcPort)} (--grpc-port, --grpc-host; ` +
+          `--grpc-port 0 turns gRPC off): ${(err as Error).message}`,
+      );
+    }
+  }
+  const grpcUrl = grpc === null ? undefined : `grpc://${grpcAddress(grpcHost, grpc.port)}`;
+  log(
+    `listening on http://${options.host}:${port}${grpcUrl === undefined ? '' : ` and ${grpcUrl}`} ` +
+      `(loading ${specs.length} model(s) from ${file})`,
+  );
   for (const note of unservedNotes(specs)) log(note);
   const t0 = performance.now();
   try {
     await engine.start(specs);
   } catch (err) {
-    await app.close();
+    await Promise.all([app.close(), grpc?.close(0)]);
     await engine.close();
     throw err;
   }
@@ -92,14 +141,16 @@ export async function serveModelsCommand(options: ServeModelsOptions): Promise<n
   announceReady(log, {
     json: options.json,
     url: `http://${options.host}:${port}`,
+    ...(grpcUrl !== undefined && { grpcUrl }),
     models: specs.map((s) => s.id),
     readyMs: Math.round(performance.now() - t0),
     routes:
-      'KServe v2 at /v2 (health, models, infer; Triton repository, config and statistics extensions), /metrics',
+      'KServe v2 at /v2 (health, models, infer; Triton repository, config and statistics extensions), /metrics' +
+      (grpcUrl === undefined ? '' : `; gRPC inference.GRPCInferenceService at ${grpcUrl}`),
   });
   return exitCodeForStop(
     await untilSignal(log, async () => {
-      await closeServer(app);
+      await Promise.all([closeServer(app), grpc?.close()]);
       await engine.close();
     }),
   );

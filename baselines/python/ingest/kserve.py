@@ -16,7 +16,7 @@ import asyncio
 import json
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
@@ -32,11 +32,13 @@ DTYPES: dict[str, str] = {
 
 
 class KServeError(Exception):
-    """The model server refused or failed a call (`status` is its HTTP status, 0 when it was not reached)."""
+    """The model server refused or failed a call (`status` is its HTTP status, 0 when it was not reached; over
+    gRPC, the HTTP status of the same refusal, and `code` the gRPC status name)."""
 
-    def __init__(self, message: str, status: int = 0) -> None:
+    def __init__(self, message: str, status: int = 0, code: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,19 @@ def _error_text(response: httpx.Response) -> str:
     except ValueError:
         pass
     return response.text[:500] or response.reason_phrase
+
+
+class InferenceServer(Protocol):
+    """What the pipeline needs of a model server: ModelServer (HTTP) and kserve_grpc_client.GrpcModelServer."""
+
+    url: str
+
+    async def close(self) -> None: ...
+
+    async def metadata(self, model: str) -> dict[str, Any]: ...
+
+    async def infer(self, model: str, inputs: list[InferInput], outputs: list[str],
+                    executor: Executor | None = None) -> dict[str, np.ndarray]: ...
 
 
 class ModelServer:

@@ -2,8 +2,9 @@
 """The Python baseline photo-ingest service: the contestant pitlane's `pitlane serve ingest` is benchmarked
 against. Same HTTP API and response schema (src/services/ingest/app.ts), same preprocessing, same model server
 (KServe v2, binary tensors), same SQLite + sqlite-vec index; written the way a Python team would write it:
-FastAPI on uvicorn (uvloop, httptools), Pillow and NumPy on a thread pool, httpx for the model server, one
-uvicorn worker process per core.
+FastAPI on uvicorn (uvloop, httptools), Pillow and NumPy on a thread pool, httpx for the model server (or
+grpcio, with `--inference grpc://host:port`, as the original services talked to Triton on 8001), one uvicorn
+worker process per core.
 
     /usr/bin/python3 baselines/python/ingest/server.py --port 8080 --inference http://127.0.0.1:8000 \\
         --db /tmp/ingest.db [--workers 2]
@@ -51,7 +52,7 @@ except ImportError as missing:
 
 from image_prep import ImageError  # noqa: E402
 from index import INDEX_NAMES, MAX_K, IndexFileError, SqliteIndex  # noqa: E402
-from kserve import ModelServer  # noqa: E402
+from kserve import InferenceServer, KServeError, ModelServer  # noqa: E402
 from pipeline import DbThread, IngestPipeline, Upload  # noqa: E402
 from vision import ImageEmbedder, SsdDetector, VisionModelError  # noqa: E402
 
@@ -102,8 +103,9 @@ def parse_args(argv: list[str]) -> Config:
     p.add_argument("--port", type=int, required=True, help="TCP port to listen on (0: any free port)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--inference", required=True,
-                   help="base URL of the KServe v2 model server, e.g. http://127.0.0.1:8000 (pitlane's "
-                        "`serve models --model coco-ssd --model mobilenetv2-coco-embed`)")
+                   help="the KServe v2 model server: its HTTP base URL, e.g. http://127.0.0.1:8000, or its gRPC "
+                        "address, e.g. grpc://127.0.0.1:8001 (pitlane's `serve models --model coco-ssd --model "
+                        "mobilenetv2-coco-embed`, whose --grpc-port is 8001 by default)")
     p.add_argument("--db", required=True, help="SQLite index file (created with pitlane's schema if missing)")
     p.add_argument("--workers", type=int, default=2,
                    help="uvicorn worker processes (default 2, one per core here); 1 serves in-process")
@@ -136,8 +138,10 @@ def parse_args(argv: list[str]) -> Config:
     if not (a.max_megapixels > 0 and math.isfinite(a.max_megapixels)):
         problems.append(f"--max-megapixels must be a positive number, got {a.max_megapixels}")
     url = urlparse(a.inference)
-    if url.scheme not in ("http", "https") or not url.netloc:
-        problems.append(f"--inference must be an http(s) URL such as http://127.0.0.1:8000, got '{a.inference}'")
+    grpc_path = url.scheme == "grpc" and url.path not in ("", "/")
+    if url.scheme not in ("http", "https", "grpc") or not url.netloc or grpc_path:
+        problems.append(f"--inference must be an http(s) URL such as http://127.0.0.1:8000 or a gRPC address "
+                        f"such as grpc://127.0.0.1:8001, got '{a.inference}'")
     if problems:
         p.error("; ".join(problems))
     return Config(host=a.host, port=a.port, inference=a.inference.rstrip("/"), db=str(Path(a.db).resolve()),
@@ -147,12 +151,12 @@ def parse_args(argv: list[str]) -> Config:
                   vec_extension=str(Path(a.vec_extension).resolve()))
 
 
-def preflight(cfg: Config) -> None:
-    """Checks the extension, the model server, both models and the index file; sets cfg.dimension."""
-    if not Path(cfg.vec_extension).is_file():
-        raise UsageProblem(
-            f"the sqlite-vec extension is not at {cfg.vec_extension}: run `npm ci` in the repository (it installs "
-            "sqlite-vec-linux-x64) or pass --vec-extension PATH")
+START_MODELS_HINT = ("start it first, e.g. `node bin/pitlane.js serve models --model coco-ssd --model "
+                     "mobilenetv2-coco-embed --port 8000`")
+
+
+def _http_metadata(cfg: Config) -> dict[str, dict[str, Any]]:
+    """Both models' metadata by flag, over HTTP; UsageProblem when a model is not served or not ready."""
     metas = {}
     with httpx.Client(base_url=cfg.inference, timeout=10.0) as client:
         for flag, model in (("--detector", cfg.detector), ("--embedder", cfg.embedder)):
@@ -160,16 +164,52 @@ def preflight(cfg: Config) -> None:
                 r = client.get(f"/v2/models/{model}")
                 ready = client.get(f"/v2/models/{model}/ready") if r.status_code == 200 else None
             except httpx.HTTPError as err:
-                raise UsageProblem(
-                    f"cannot reach the model server at {cfg.inference} ({err}); start it first, e.g. `node "
-                    "bin/pitlane.js serve models --model coco-ssd --model mobilenetv2-coco-embed --port 8000`"
-                ) from err
+                raise UsageProblem(f"cannot reach the model server at {cfg.inference} ({err}); {START_MODELS_HINT}"
+                                   ) from err
             if r.status_code != 200:
                 raise UsageProblem(f"{flag} {model}: the model server at {cfg.inference} does not serve it "
                                    f"({r.status_code} {r.text.strip()[:200]})")
             if ready is None or ready.status_code != 200:
                 raise UsageProblem(f"{flag} {model}: not ready on the model server at {cfg.inference}")
             metas[flag] = r.json()
+    return metas
+
+
+def _grpc_metadata(cfg: Config) -> dict[str, dict[str, Any]]:
+    """Both models' metadata by flag, over gRPC (the same checks and messages as over HTTP)."""
+    from kserve_grpc_client import model_metadata_sync
+
+    metas = {}
+    for flag, model in (("--detector", cfg.detector), ("--embedder", cfg.embedder)):
+        try:
+            meta, ready = model_metadata_sync(cfg.inference, model)
+        except KServeError as err:
+            if err.status == 0:
+                raise UsageProblem(f"{err}; {START_MODELS_HINT} (its --grpc-port is 8001 by default)") from err
+            raise UsageProblem(f"{flag} {model}: the model server at {cfg.inference} does not serve it "
+                               f"({err})") from err
+        if not ready:
+            raise UsageProblem(f"{flag} {model}: not ready on the model server at {cfg.inference}")
+        metas[flag] = meta
+    return metas
+
+
+def open_model_server(url: str) -> InferenceServer:
+    """The client of the model server at `url`: gRPC for grpc://, else HTTP."""
+    if url.startswith("grpc:"):
+        from kserve_grpc_client import GrpcModelServer
+
+        return GrpcModelServer(url)
+    return ModelServer(url, connections=MODEL_SERVER_CONNECTIONS)
+
+
+def preflight(cfg: Config) -> None:
+    """Checks the extension, the model server, both models and the index file; sets cfg.dimension."""
+    if not Path(cfg.vec_extension).is_file():
+        raise UsageProblem(
+            f"the sqlite-vec extension is not at {cfg.vec_extension}: run `npm ci` in the repository (it installs "
+            "sqlite-vec-linux-x64) or pass --vec-extension PATH")
+    metas = _grpc_metadata(cfg) if cfg.inference.startswith("grpc:") else _http_metadata(cfg)
     try:
         SsdDetector.check(metas["--detector"])
         cfg.dimension = ImageEmbedder.check(metas["--embedder"])
@@ -268,7 +308,7 @@ class Service:
 
     def __init__(self) -> None:
         self.config: Config | None = None
-        self.models: ModelServer | None = None
+        self.models: InferenceServer | None = None
         self.db = DbThread()
         self.executor = ThreadPoolExecutor(max_workers=DECODE_THREADS, thread_name_prefix="prep")
         self.pipeline: IngestPipeline | None = None
@@ -276,7 +316,7 @@ class Service:
 
     async def start(self, cfg: Config) -> None:
         self.config = cfg
-        self.models = ModelServer(cfg.inference, connections=MODEL_SERVER_CONNECTIONS)
+        self.models = open_model_server(cfg.inference)
         await self.db.open(cfg.db, cfg.dimension, cfg.vec_extension)
         self.loading = asyncio.create_task(self._load_models(cfg))
 

@@ -4,12 +4,15 @@
 
 imohash against the published vectors, letterbox/crop geometry against the numbers pitlane's image-prep.ts
 gives (its tests in src/inference/vision/), SSD decoding and NMS on small synthetic outputs, how bad images are
-classified, and the index's commit decisions on a temporary SQLite file.
+classified, the index's commit decisions on a temporary SQLite file, and the gRPC model server client's requests,
+addresses and errors (its answers from a real server are in test/python-ingest.test.mjs).
 """
 from __future__ import annotations
 
+import asyncio
 import io
 import os
+import socket
 import struct
 import sys
 import tempfile
@@ -26,6 +29,10 @@ sys.path.insert(0, str(HERE))
 from image_prep import (ImageError, crop_geometry, jpeg_shrink_on_load, letterbox_geometry,  # noqa: E402
                         prepare_image)
 from imohash import imohash_hex, murmur3_blocks, murmur3_finish, murmur3_x64_128  # noqa: E402
+from kserve import InferInput, KServeError  # noqa: E402
+from kserve_grpc_client import (GrpcModelServer, encode_request, grpc_target, metadata_dict,  # noqa: E402
+                                model_metadata_sync, pb)
+from kserve_grpc.tensors import from_raw  # noqa: E402
 from index import APPLICATION_ID, SCHEMA_VERSION, Candidate, IndexFileError, SqliteIndex  # noqa: E402
 from vision import COCO_CLASSES, decode_ssd, iou, non_max_suppression, to_detections  # noqa: E402
 
@@ -300,6 +307,63 @@ class IndexTest(unittest.TestCase):
         Path(self.path).write_bytes(b"this is not a database" * 100)
         with self.assertRaises(IndexFileError):
             SqliteIndex(self.path, 4, str(VEC))
+
+
+def closed_port() -> int:
+    """A local TCP port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class GrpcClientTest(unittest.TestCase):
+    def test_addresses(self) -> None:
+        self.assertEqual(grpc_target("grpc://127.0.0.1:8001"), "127.0.0.1:8001")
+        self.assertEqual(grpc_target("grpc://models/"), "models:8001")
+        self.assertEqual(grpc_target("grpc://[::1]:9000"), "[::1]:9000")
+        for bad in ("http://127.0.0.1:8001", "grpc://", "grpc://host:1/v2", "127.0.0.1:8001"):
+            with self.subTest(url=bad), self.assertRaisesRegex(ValueError, "grpc://host:port"):
+                grpc_target(bad)
+
+    def test_request_carries_raw_contents(self) -> None:
+        pixels = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(1, 2, 3, 3)
+        req = encode_request("coco-ssd", [InferInput("image_tensor", "INT32", pixels)],
+                             ["detection_boxes", "detection_scores"])
+        req = pb.ModelInferRequest.FromString(req.SerializeToString())
+        self.assertEqual(req.model_name, "coco-ssd")
+        self.assertEqual([(t.name, t.datatype, list(t.shape)) for t in req.inputs],
+                         [("image_tensor", "INT32", [1, 2, 3, 3])])
+        self.assertFalse(req.inputs[0].HasField("contents"), "no typed contents")
+        self.assertEqual([o.name for o in req.outputs], ["detection_boxes", "detection_scores"])
+        self.assertEqual(len(req.raw_input_contents[0]), pixels.size * 4)
+        got = from_raw("image_tensor", "INT32", req.inputs[0].shape, req.raw_input_contents[0])
+        np.testing.assert_array_equal(got, pixels.astype(np.int32))
+
+    def test_metadata_in_the_http_shape(self) -> None:
+        meta = pb.ModelMetadataResponse(name="m", versions=["1"], platform="tfjs")
+        meta.inputs.add(name="image_tensor", datatype="INT32", shape=[-1, -1, -1, 3])
+        meta.outputs.add(name="embedding", datatype="FP32", shape=[-1, 1280])
+        self.assertEqual(metadata_dict(meta), {
+            "name": "m", "versions": ["1"], "platform": "tfjs",
+            "inputs": [{"name": "image_tensor", "datatype": "INT32", "shape": [-1, -1, -1, 3]}],
+            "outputs": [{"name": "embedding", "datatype": "FP32", "shape": [-1, 1280]}],
+        })
+
+    def test_unreachable_server(self) -> None:
+        url = f"grpc://127.0.0.1:{closed_port()}"
+
+        async def call() -> None:
+            server = GrpcModelServer(url, timeout_s=5.0)
+            try:
+                await server.infer("m", [InferInput("x", "FP32", np.zeros((1, 2), np.float32))], ["y"])
+            finally:
+                await server.close()
+        with self.assertRaises(KServeError) as caught:
+            asyncio.run(call())
+        self.assertRegex(str(caught.exception), rf"^cannot reach the model server at {url} \(ModelInfer of 'm'\)")
+        self.assertEqual((caught.exception.status, caught.exception.code), (0, None))
+        with self.assertRaisesRegex(KServeError, rf"^cannot reach the model server at {url} \(ModelMetadata of 'm'\)"):
+            model_metadata_sync(url, "m", timeout_s=5.0)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from image_prep import PreparedImage
-from kserve import InferInput, ModelServer
+from kserve import InferenceServer, InferInput
 
 #: The 80 COCO class names by class index (Ultralytics coco.yaml order).
 COCO_CLASSES: tuple[str, ...] = (
@@ -166,7 +166,7 @@ def _batch_of_one(pixels: np.ndarray) -> np.ndarray:
 class SsdDetector:
     """A COCO SSD graph behind a KServe v2 server."""
 
-    def __init__(self, server: ModelServer, meta: dict[str, Any], executor: Executor) -> None:
+    def __init__(self, server: InferenceServer, meta: dict[str, Any], executor: Executor) -> None:
         self.server = server
         self.model = meta["name"]
         self.input = meta["inputs"][0]
@@ -201,7 +201,7 @@ class SsdDetector:
 class ImageEmbedder:
     """An image-embedding model taking RGB bytes [batch, H, W, 3], behind a KServe v2 server."""
 
-    def __init__(self, server: ModelServer, meta: dict[str, Any], executor: Executor) -> None:
+    def __init__(self, server: InferenceServer, meta: dict[str, Any], executor: Executor) -> None:
         self.server = server
         self.model = meta["name"]
         self.input = meta["inputs"][0]

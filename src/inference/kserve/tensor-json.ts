@@ -36,7 +36,8 @@ const ALIASES: Readonly<Record<string, TensorDataType>> = {
 const INT64_RANGE = [-(2n ** 63n), 2n ** 63n - 1n] as const;
 const UINT64_RANGE = [0n, 2n ** 64n - 1n] as const;
 
-const INT_RANGE: Partial<Record<TensorDataType, readonly [number, number]>> = {
+/** The range of each integer datatype that fits a JavaScript number exactly. */
+export const INT_RANGE: Partial<Record<TensorDataType, readonly [number, number]>> = {
   UINT8: [0, 0xff],
   UINT16: [0, 0xffff],
   UINT32: [0, 0xffffffff],
@@ -115,7 +116,11 @@ export function readTensor(
   return { name, datatype, shape, data };
 }
 
-function readDatatype(value: unknown, name: string, role: string, at: string): TensorDataType {
+/**
+ * A tensor's datatype; an unknown one, an alias (`FLOAT`) or one pitlane's models do not take (BYTES, BF16) is an
+ * InferenceInputError naming the tensor and the datatypes there are.
+ */
+export function readDatatype(value: unknown, name: string, role: string, at: string): TensorDataType {
   if (value === undefined) throw new InferenceInputError(`${at}: datatype is missing`);
   if (!isText(value)) {
     throw new InferenceInputError(`${at}: datatype must be a string, got ${kindOf(value)}`);
@@ -133,7 +138,8 @@ function readDatatype(value: unknown, name: string, role: string, at: string): T
   throw new InferenceInputError(`unknown datatype '${value}' of ${role} '${name}' (${hint})`);
 }
 
-function readShape(value: unknown, at: string): number[] {
+/** A request tensor's shape: whole numbers ≥ 0 (an InferenceInputError naming the dimension otherwise). */
+export function readShape(value: unknown, at: string): number[] {
   if (value === undefined) throw new InferenceInputError(`${at}: shape is missing`);
   if (!Array.isArray(value)) {
     throw new InferenceInputError(`${at}: shape must be an array of dimensions, got ${kindOf(value)}`);

@@ -32,6 +32,8 @@ export function serviceLog(service: string, json: boolean | undefined): (line: s
 export interface ReadyNote {
   json: boolean | undefined;
   url: string;
+  /** The gRPC endpoint (`grpc://host:port`), for a service that has one. */
+  grpcUrl?: string;
   models?: readonly string[];
   readyMs: number;
   routes: string;
@@ -39,15 +41,21 @@ export interface ReadyNote {
 
 /**
  * Says a service is ready: with --json, the one line on stdout that callers wait for
- * (`{"status":"ready","url":…,"models":[…],"ready_ms":…}`, models only for a service that has some); and the
+ * (`{"status":"ready","url":…,"grpc_url":…,"models":[…],"ready_ms":…}`, grpc_url and models only for a service that
+ * has them); and the
  * log line `ready in N ms: <routes>`.
  */
 export function announceReady(log: (line: string) => void, note: ReadyNote): void {
   if (note.json === true) {
-    const { url, models, readyMs } = note;
+    const { url, grpcUrl, models, readyMs } = note;
     process.stdout.write(
-      JSON.stringify({ status: 'ready', url, ...(models !== undefined && { models }), ready_ms: readyMs }) +
-        '\n',
+      JSON.stringify({
+        status: 'ready',
+        url,
+        ...(grpcUrl !== undefined && { grpc_url: grpcUrl }),
+        ...(models !== undefined && { models }),
+        ready_ms: readyMs,
+      }) + '\n',
     );
   }
   log(`ready in ${note.readyMs} ms: ${note.routes}`);

@@ -105,6 +105,11 @@ export interface ModelServerAppOptions {
    */
   readonly inFlightLimitBytes?: number;
   /**
+   * The in-flight budget to use instead of one of `inFlightLimitBytes`: the one the gRPC endpoint takes its
+   * requests' bytes from too, so both protocols together stay under one limit.
+   */
+  readonly inFlight?: InFlightBudget;
+  /**
    * Engine statistics (model executions, queue and compute time) for /metrics, read at each scrape. Without
    * it each request counts as one execution.
    */
@@ -142,7 +147,7 @@ export function buildModelServerApp(options: ModelServerAppOptions): FastifyInst
     limit,
     Math.max(limit, options.inFlightLimitBytes ?? DEFAULT_INFLIGHT_LIMIT_BYTES),
   ) as [RequestLimit, RequestLimit];
-  const inFlight = new InFlightBudget(inFlightLimit);
+  const inFlight = options.inFlight ?? new InFlightBudget(inFlightLimit);
   const reservations = new WeakMap<FastifyRequest, Reservation>();
   const tooLarge = (): HttpProblem => overLimit(bodyLimit, 'the request body');
   /** Whether a model version's first input has a variable first dimension (then it is the batch size). */
@@ -367,7 +372,7 @@ function inferenceProblem(error: Error): HttpProblem | null {
 }
 
 /** Triton's reason label of a failed request. */
-function reasonOf(error: unknown): FailureReason {
+export function reasonOf(error: unknown): FailureReason {
   if (error instanceof QueueFullError) return 'REJECTED';
   if (error instanceof ClientGone) return 'CANCELED';
   if (
@@ -385,8 +390,8 @@ function sendProblem(reply: FastifyReply, problem: HttpProblem): FastifyReply {
   return reply.code(problem.status).type('application/json').send({ error: problem.message });
 }
 
-/** The protocol's model metadata object (only its fields). */
-function metadataJson(m: ModelMetadata): Record<string, unknown> {
+/** The protocol's model metadata object (only its fields), as JSON and as the gRPC ModelMetadataResponse. */
+export function metadataJson(m: ModelMetadata): Record<string, unknown> {
   const tensor = (t: { name: string; datatype: string; shape: readonly number[] }) => ({
     name: t.name,
     datatype: t.datatype,

@@ -25,6 +25,7 @@ import {
   type ContestantStopResult,
 } from '../../run/contestant.js';
 import { captureEnvironment, type Environment } from '../../environment.js';
+import { freePort } from '../../run/health.js';
 import { runIngestBench, type IngestBenchResult } from './bench.js';
 import type { SuiteProgress } from '../../run/progress.js';
 import { makePhotoCorpus } from '../../photo-corpus/make-corpus.js';
@@ -147,19 +148,29 @@ export async function runIngestSuite(
   const services = new Map<string, ContestantProcess>();
   try {
     // 3. Shared services, started once.
+    const values: Record<string, string> = {};
     for (const sv of suite.services) {
       if (aborted()) break;
       progress({ kind: 'phase', text: `starting the shared service ${sv.name}` });
       try {
+        // A gRPC port: picked (or given), put into the command, and offered to the contestants.
+        const grpcPort = sv.grpcPort === 'auto' ? await freePort() : sv.grpcPort;
+        const spec: ContestantSpec =
+          grpcPort === null || sv.spec.command === undefined
+            ? sv.spec
+            : {
+                ...sv.spec,
+                command: sv.spec.command.map((a) => a.replaceAll('{grpc_port}', String(grpcPort))),
+              };
+        if (grpcPort !== null) values[`services.${sv.name}.grpc_url`] = `grpc://127.0.0.1:${grpcPort}`;
         services.set(
           sv.name,
-          await ContestantProcess.start(sv.spec, { onLog: (line) => options.onLog?.(sv.name, line) }),
+          await ContestantProcess.start(spec, { onLog: (line) => options.onLog?.(sv.name, line) }),
         );
       } catch (e) {
         throw new BenchError(`the shared service '${sv.name}' did not start: ${toError(e).message}`);
       }
     }
-    const values: Record<string, string> = {};
     for (const [name, p] of services) values[`services.${name}.url`] = p.baseUrl;
 
     // 4. Preprocessing probes, on a quiet machine (the services idle), interleaved.

@@ -15,6 +15,13 @@ const ServiceSchema = Type.Object(
     env: Type.Optional(Type.Record(Type.String(), Type.String())),
     cwd: Type.Optional(Type.String({ description: 'relative to the suite file' })),
     port: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.Literal('auto')])),
+    grpc_port: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 1, maximum: 65535 }), Type.Literal('auto')], {
+        description:
+          "the service's gRPC port ('auto': a free one): {grpc_port} in its command is replaced by it, and " +
+          '{services.NAME.grpc_url} in contestant commands by grpc://127.0.0.1:<it>',
+      }),
+    ),
     health: ContestantSchema.properties.health,
     settings: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   },
@@ -92,7 +99,8 @@ export const IngestSuiteSchema = Type.Object(
     description: Type.Optional(Type.String()),
     services: Type.Optional(
       Type.Record(Type.String(), ServiceSchema, {
-        description: 'started once before the contestants; {services.NAME.url} in contestant commands',
+        description:
+          'started once before the contestants; {services.NAME.url} (and {services.NAME.grpc_url}) in contestant commands',
       }),
     ),
     contestants: Type.Array(IngestContestantSchema, { minItems: 1 }),

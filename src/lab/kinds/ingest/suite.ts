@@ -21,6 +21,8 @@ export interface IngestService {
   readonly name: string;
   readonly description: string;
   readonly spec: ContestantSpec;
+  /** Its gRPC port (`{grpc_port}` in its command), when it has one. */
+  readonly grpcPort: number | 'auto' | null;
   readonly settings: Readonly<Record<string, unknown>>;
 }
 
@@ -110,17 +112,24 @@ export async function loadIngestSuite(file: string, options: { quick?: boolean }
     description: sv.description ?? '',
     settings: sv.settings ?? {},
     spec: contestantSpec({ ...sv, name }, cwdOf(`$.services.${name}`, sv.cwd)),
+    grpcPort: sv.grpc_port ?? null,
   }));
   const serviceNames = new Set(services.map((x) => x.name));
+  const grpcServices = new Set(services.filter((x) => x.grpcPort !== null).map((x) => x.name));
   const names = new Set(s.contestants.map((c) => c.name));
   const baseline = checkContestants(s.contestants, problems);
   s.contestants.forEach((c, i) => {
     const at = `$.contestants[${i}]`;
-    for (const m of c.command.join(' ').matchAll(/\{services\.([^.}]+)\.url\}/g)) {
+    for (const m of c.command.join(' ').matchAll(/\{services\.([^.}]+)\.(url|grpc_url)\}/g)) {
       if (!serviceNames.has(m[1] ?? '')) {
         problems.push({
           path: `${at}.command`,
-          message: `{services.${m[1]}.url}: no service '${m[1]}' (services: ${[...serviceNames].join(', ') || 'none'})`,
+          message: `{services.${m[1]}.${m[2]}}: no service '${m[1]}' (services: ${[...serviceNames].join(', ') || 'none'})`,
+        });
+      } else if (m[2] === 'grpc_url' && !grpcServices.has(m[1] ?? '')) {
+        problems.push({
+          path: `${at}.command`,
+          message: `{services.${m[1]}.grpc_url}: service '${m[1]}' has no grpc_port (give it grpc_port: auto)`,
         });
       }
     }
