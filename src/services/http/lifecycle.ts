@@ -1,7 +1,7 @@
 /**
- * The lifecycle every pitlane service shares: listening with clear errors, a log line per event, and a
- * graceful stop on SIGTERM or SIGINT (stop accepting, let requests in flight finish, then release models and
- * files). The CLI turns the signal into an exit code (cli/exit-codes.ts); nothing here decides one.
+ * The lifecycle every pitlane service shares: listening with clear errors, a log line per event (through the
+ * service's logger, request-log.ts), and a graceful stop on SIGTERM or SIGINT (stop accepting, let requests in
+ * flight finish, then release models and files). The CLI turns the signal into an exit code (cli/exit-codes.ts); nothing here decides one.
  */
 import type { FastifyInstance } from 'fastify';
 import { UsageError } from '../../core/errors.js';
@@ -18,13 +18,6 @@ export async function listen(app: FastifyInstance, host: string, port: number): 
   }
   const address = app.server.address();
   return typeof address === 'object' && address !== null ? address.port : port;
-}
-
-/** A logger to stderr with the service's name, silent with --json. */
-export function serviceLog(service: string, json: boolean | undefined): (line: string) => void {
-  return (line) => {
-    if (json !== true) process.stderr.write(`pitlane ${service}: ${line}\n`);
-  };
 }
 
 /** What a service says once it is ready: where it listens, its models (when it serves some), how long start-up
