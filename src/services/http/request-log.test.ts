@@ -1,23 +1,12 @@
 import assert from 'node:assert/strict';
 import { IncomingMessage } from 'node:http';
 import { Socket } from 'node:net';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import type { Logger } from 'pino';
 import { createServiceLogger, isSaneRequestId, loggingOptions, requestIdOf } from './request-log.js';
+import { captureLog } from './test-support.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-function collecting(): { lines: string[]; destination: Writable } {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-      done();
-    },
-  });
-  return { lines, destination };
-}
 
 test('an incoming x-request-id is kept when sane, else replaced by a UUID', () => {
   const of = (value: string | string[] | undefined): string => {
@@ -43,7 +32,7 @@ test("fastify's root logger logs warn and above; request loggers the service's l
     ['fatal', 'fatal'],
     ['silent', 'silent'],
   ] as const) {
-    const logger = createServiceLogger('t', { level, format: 'json', destination: collecting().destination });
+    const logger = createServiceLogger('t', { level, format: 'json', destination: captureLog().destination });
     const options = loggingOptions(logger);
     assert.equal((options.loggerInstance as Logger).level, root, level);
     const child = options.childLoggerFactory?.call(
@@ -59,9 +48,9 @@ test("fastify's root logger logs warn and above; request loggers the service's l
 });
 
 test('JSON lines carry the level name, the service and an ISO time', () => {
-  const json = collecting();
+  const json = captureLog();
   createServiceLogger('embed', { format: 'json', destination: json.destination }).info({ a: 1 }, 'hello');
-  const line = JSON.parse(json.lines[0] ?? '') as Record<string, unknown>;
+  const line = JSON.parse(json.texts[0] ?? '') as Record<string, unknown>;
   assert.equal(line.level, 'info');
   assert.equal(line.name, 'embed');
   assert.equal(line.msg, 'hello');
@@ -70,14 +59,14 @@ test('JSON lines carry the level name, the service and an ISO time', () => {
 });
 
 test('pretty lines put the request in the message and the request id after it', async () => {
-  const pretty = collecting();
+  const pretty = captureLog();
   const logger = createServiceLogger('models', { format: 'pretty', destination: pretty.destination });
   logger
     .child({ reqId: 'r-1' })
     .info({ method: 'GET', route: '/v2', status: 200, ms: 0.5 }, 'GET /v2 200 0.5 ms');
   logger.warn({ error: 'not ready' }, 'loading');
-  for (let i = 0; i < 100 && pretty.lines.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
-  const [request, warning] = pretty.lines;
+  for (let i = 0; i < 100 && pretty.texts.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+  const [request, warning] = pretty.texts;
   assert.match(request ?? '', /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO \(models\): GET \/v2 200 0\.5 ms \[r-1\]$/);
   assert.match(warning ?? '', /WARN \(models\): loading \{"error":"not ready"\}$/);
 });

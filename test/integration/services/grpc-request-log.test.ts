@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { KServeGrpcClient } from '../../../dist/inference/kserve/grpc-client.js';
 import { AffineEngine, until } from '../../../dist/inference/test-support.js';
 import { createServiceLogger } from '../../../dist/services/http/request-log.js';
+import { captureLog } from '../../../dist/services/http/test-support.js';
 import { startModelGrpcServer, type ModelGrpcServer } from '../../../dist/services/models/grpc/server.js';
 
 type Line = Record<string, unknown>;
@@ -17,24 +17,16 @@ type Line = Record<string, unknown>;
 let dir: string;
 let engine: AffineEngine;
 let server: ModelGrpcServer;
-const lines: Line[] = [];
+const log = captureLog();
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pitlane-grpc-log-'));
   engine = await AffineEngine.load(dir);
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const text of chunk.toString('utf8').split('\n')) {
-        if (text !== '') lines.push(JSON.parse(text) as Line);
-      }
-      done();
-    },
-  });
   server = await startModelGrpcServer(
     {
       engine,
       version: 'test',
-      logger: createServiceLogger('models', { level: 'debug', format: 'json', destination }),
+      logger: createServiceLogger('models', { level: 'debug', format: 'json', destination: log.destination }),
     },
     '127.0.0.1',
     0,
@@ -50,8 +42,8 @@ const client = (id: string): KServeGrpcClient =>
   new KServeGrpcClient({ url: `grpc://127.0.0.1:${server.port}`, headers: { 'x-request-id': id } });
 
 async function lineOf(reqId: string): Promise<Line> {
-  await until(() => lines.some((l) => l.reqId === reqId), `the log line of ${reqId}`);
-  const mine = lines.filter((l) => l.reqId === reqId);
+  await until(() => log.json().some((l) => l.reqId === reqId), `the log line of ${reqId}`);
+  const mine = log.json().filter((l) => l.reqId === reqId);
   assert.equal(mine.length, 1, JSON.stringify(mine));
   return mine[0] as Line;
 }

@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { AffineEngine, until } from '../../../dist/inference/test-support.js';
 import { listen } from '../../../dist/services/http/lifecycle.js';
 import { createServiceLogger, type LogLevel } from '../../../dist/services/http/request-log.js';
+import { captureLog, type CapturedLog } from '../../../dist/services/http/test-support.js';
 import { buildModelServerApp } from '../../../dist/services/models/app.js';
 
 type Line = Record<string, unknown>;
@@ -26,36 +26,29 @@ const INFER_BODY = JSON.stringify({
 
 interface Logged {
   readonly url: string;
-  readonly lines: Line[];
+  readonly log: CapturedLog;
   readonly app: FastifyInstance;
   readonly engine: AffineEngine;
 }
 
 /** The model server with a logger at `level` whose JSON lines are collected. */
 async function serveLogged(dir: string, level: LogLevel): Promise<Logged> {
-  const lines: Line[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const text of chunk.toString('utf8').split('\n'))
-        if (text !== '') lines.push(JSON.parse(text) as Line);
-      done();
-    },
-  });
+  const log = captureLog();
   const engine = await AffineEngine.load(dir);
   const app = buildModelServerApp({
     engine,
     version: 'test',
     models: () => [{ name: 'affine', versions: ['1'] }],
-    logger: createServiceLogger('models', { level, format: 'json', destination }),
+    logger: createServiceLogger('models', { level, format: 'json', destination: log.destination }),
   });
   const port = await listen(app, '127.0.0.1', 0);
-  return { url: `http://127.0.0.1:${port}`, lines, app, engine };
+  return { url: `http://127.0.0.1:${port}`, log, app, engine };
 }
 
 /** The one line of the request with this id (waits for it: it is written once the answer has gone). */
-async function lineOf(lines: Line[], reqId: string): Promise<Line> {
-  await until(() => lines.some((l) => l.reqId === reqId), `the log line of ${reqId}`);
-  const mine = lines.filter((l) => l.reqId === reqId);
+async function lineOf(log: CapturedLog, reqId: string): Promise<Line> {
+  await until(() => log.json().some((l) => l.reqId === reqId), `the log line of ${reqId}`);
+  const mine = log.json().filter((l) => l.reqId === reqId);
   assert.equal(mine.length, 1, `one line per request: ${JSON.stringify(mine)}`);
   return mine[0] as Line;
 }
@@ -88,7 +81,7 @@ describe('request log', () => {
     assert.equal(res.headers.get('x-request-id'), 'trace-42');
     const bytesOut = Number(res.headers.get('content-length'));
     await res.arrayBuffer();
-    const line = await lineOf(info.lines, 'trace-42');
+    const line = await lineOf(info.log, 'trace-42');
     assert.equal(line.level, 'info');
     assert.equal(line.name, 'models');
     assert.equal(line.method, 'POST');
@@ -111,7 +104,7 @@ describe('request log', () => {
       assert.equal(res.status, 200);
       const id = res.headers.get('x-request-id') ?? '';
       assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-      const line = await lineOf(info.lines, id);
+      const line = await lineOf(info.log, id);
       assert.equal(line.route, '/v2');
     }
   });
@@ -124,15 +117,15 @@ describe('request log', () => {
         assert.equal(res.status, 200, path);
         await res.arrayBuffer();
       }
-      const line = await lineOf(debug.lines, `probe-${path}-debug`);
+      const line = await lineOf(debug.log, `probe-${path}-debug`);
       assert.equal(line.level, 'debug', path);
     }
     // Lines are written in order: a request after the probes is logged after any probe line would be.
     const res = await fetch(`${info.url}/v2`, { headers: { 'x-request-id': 'after-probes' } });
     await res.arrayBuffer();
-    await lineOf(info.lines, 'after-probes');
+    await lineOf(info.log, 'after-probes');
     assert.deepEqual(
-      info.lines.filter((l) => String(l.reqId).startsWith('probe-')),
+      info.log.json().filter((l) => String(l.reqId).startsWith('probe-')),
       [],
       'no probe line at info',
     );
@@ -142,7 +135,7 @@ describe('request log', () => {
     const res = await fetch(`${info.url}/v2/models/nope`, { headers: { 'x-request-id': 'four-oh-four' } });
     assert.equal(res.status, 404);
     const { error } = (await res.json()) as { error: string };
-    const line = await lineOf(info.lines, 'four-oh-four');
+    const line = await lineOf(info.log, 'four-oh-four');
     assert.equal(line.level, 'info');
     assert.equal(line.status, 404);
     assert.equal(line.route, '/v2/models/:model');
@@ -155,14 +148,14 @@ describe('request log', () => {
       body: JSON.stringify({ inputs: [{ name: 'X', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] }),
     });
     assert.equal(bad.status, 400);
-    const badLine = await lineOf(info.lines, 'bad-shape');
+    const badLine = await lineOf(info.log, 'bad-shape');
     assert.equal(badLine.error, ((await bad.json()) as { error: string }).error);
 
     const unknown = await fetch(`${info.url}/nowhere/at/all?secret=1`, {
       headers: { 'x-request-id': 'no-route' },
     });
     assert.equal(unknown.status, 404);
-    const noRoute = await lineOf(info.lines, 'no-route');
+    const noRoute = await lineOf(info.log, 'no-route');
     assert.equal(noRoute.route, null);
     assert.equal(noRoute.url, '/nowhere/at/all');
     assert.equal(noRoute.level, 'info');
@@ -178,7 +171,7 @@ describe('request log', () => {
     });
     assert.ok(res.status >= 500 && res.status !== 503, String(res.status));
     const { error } = (await res.json()) as { error: string };
-    const line = await lineOf(debug.lines, 'five-hundred');
+    const line = await lineOf(debug.log, 'five-hundred');
     assert.equal(line.level, 'error');
     assert.equal(line.error, error);
     const err = line.err as { message: string; stack: string };
