@@ -69,6 +69,9 @@ describe('pitlane bench on an ingest suite', () => {
     assert.equal(overGrpc.failure, null, `pitlane-grpc: ${overGrpc.failure}`);
     assert.equal(overGrpc.correct, true, `pitlane-grpc incorrect: ${report.warnings.join(' | ')}`);
     assert.equal(overGrpc.count, 12);
+    // It names no preprocessing probe (the service is pitlane's): no row there, rather than a failed one.
+    assert.equal(row('preprocess', 'pitlane-grpc'), undefined);
+    assert.ok(!report.warnings.some((w) => /pitlane-grpc: no probe/.test(w)), report.warnings.join(' | '));
     const ghost = row('throughput', 'ghost');
     assert.match(ghost.failure, /skipped: set-up missing .*sudo apt-get install -y ghost-ingest/);
     assert.ok(report.warnings.some((w) => /ghost was skipped: .*ghost-ingest/.test(w)));

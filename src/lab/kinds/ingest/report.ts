@@ -37,17 +37,18 @@ export function ingestLabReport(result: IngestSuiteResult): LabReport {
   warnings.push(...correctness.warnings);
   const correctOf = correctness.correct;
 
-  /** A scenario with one row per contestant (from its runs, or why it has none) and ratios against the
-   * baseline on `metrics`. */
+  /** A scenario with one row per contestant of `among` (default: all; from its runs, or why it has none) and
+   * ratios against the baseline on `metrics`. */
   const compared = <R>(
     head: Pick<ReportScenario, 'name' | 'description' | 'model' | 'setting'>,
     runsOf: (name: string) => R[],
     rowOf: (name: string, runs: R[]) => RowBuild,
     noRuns: string,
     metrics: readonly RatioMetricSpec[],
+    among: readonly string[] = names,
   ): ReportScenario => {
     const rows = new Map<string, RowBuild>();
-    for (const name of names) {
+    for (const name of among) {
       const runs = runsOf(name);
       rows.set(name, runs.length === 0 ? notRun(name, result.skipped[name], noRuns) : rowOf(name, runs));
     }
@@ -96,6 +97,11 @@ export function ingestLabReport(result: IngestSuiteResult): LabReport {
           { metric: 'cpu_per_request', higherIsBetter: false },
           { metric: 'time', higherIsBetter: false },
         ],
+        // Only the contestants that name a probe (a variant of another service, such as the same one over
+        // another transport, has nothing of its own to probe), and the baseline.
+        suite.contestants
+          .filter((c) => c.preprocess !== null || c.name === suite.baseline)
+          .map((c) => c.name),
       ),
     );
   }
