@@ -4,7 +4,9 @@
 // JSON, and (c) over loopback gRPC through the gRPC KServe client against the same server. Sequential requests,
 // paths alternating in blocks, after a warm-up: p50 and p99 of each path, and the overhead (p50 over in-process,
 // and the median of the per-block differences). Then throughput at a fixed concurrency (default 16) for HTTP binary
-// and gRPC, alternating in rounds.
+// and gRPC, alternating in rounds. Also where the HTTP time goes: the median of each part of the server's own
+// Server-Timing split over the http-binary requests (decode, queue, input, infer, output, encode), and the floor
+// of a loopback HTTP round trip on this machine (sequential GET /v2/health/live, no engine).
 // Usage: node bench/model-server-overhead.mjs [--model doubler|blazeface-256|...] [--blocks 20] [--per-block 50]
 //          [--concurrency 16] [--seconds 3] [--rounds 2] [--json]
 import { spawn } from 'node:child_process';
@@ -12,6 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
 import { KServeClient } from '../dist/inference/kserve/client.js';
 import { KServeGrpcClient } from '../dist/inference/kserve/grpc-client.js';
 import { createLocalInference } from '../dist/inference/tensor/local-inference.js';
@@ -102,6 +105,8 @@ const bytes = inputs().reduce((n, t) => n + t.data.byteLength, 0);
 
 // -- Sequential latency, paths alternating in blocks.
 const paths = { 'in-process': local, 'http-binary': binary, 'http-json': json, grpc };
+/** The http-binary requests' Server-Timing parts, in ms. */
+const split = {};
 const times = Object.fromEntries(Object.keys(paths).map((k) => [k, []]));
 const blockMedians = Object.fromEntries(Object.keys(paths).map((k) => [k, []]));
 for (const engine of Object.values(paths))
@@ -113,8 +118,10 @@ for (let b = 0; b < blocks; b++) {
     for (let i = 0; i < perBlock; i++) {
       const ins = inputs();
       const t0 = performance.now();
-      await paths[name].infer(spec.id, { inputs: ins });
+      const answer = await paths[name].infer(spec.id, { inputs: ins });
       block.push(performance.now() - t0);
+      if (name === 'http-binary')
+        for (const [part, ms] of Object.entries(answer.serverTiming ?? {})) (split[part] ??= []).push(ms);
     }
     times[name].push(...block);
     blockMedians[name].push(median(block));
@@ -131,6 +138,18 @@ const sequential = Object.keys(paths).map((name) => {
     overhead_block_median_us: name === 'in-process' ? 0 : median(diffs) * 1000,
   };
 });
+
+// -- The floor: a loopback HTTP round trip that does no work (one keep-alive connection, sequential).
+const probe = new Pool(ready.url, { connections: 1 });
+const floor = [];
+for (let i = 0; i < 300 + blocks * perBlock; i++) {
+  const t0 = performance.now();
+  const res = await probe.request({ path: '/v2/health/live', method: 'GET' });
+  await res.body.dump();
+  if (i >= 300) floor.push(performance.now() - t0);
+}
+await probe.close();
+const serverSplit = Object.fromEntries(Object.entries(split).map(([part, ms]) => [part, median(ms) * 1000]));
 
 // -- Throughput at a fixed concurrency, HTTP binary and gRPC alternating in rounds.
 async function throughput(engine) {
@@ -165,6 +184,8 @@ const result = {
   blocks,
   per_block: perBlock,
   sequential,
+  http_floor_p50_us: median(floor) * 1000,
+  http_binary_server_split_p50_us: serverSplit,
   concurrent,
 };
 if (values.json) {
@@ -180,6 +201,15 @@ if (values.json) {
         `${s.overhead_p50_us.toFixed(0).padStart(28)}   ${s.overhead_block_median_us.toFixed(0).padStart(30)}`,
     );
   }
+  say(
+    `loopback HTTP round trip with no work (GET /v2/health/live): p50 ${(median(floor) * 1000).toFixed(0)} µs`,
+  );
+  say(
+    `http-binary, the server's Server-Timing (p50 µs): ` +
+      Object.entries(serverSplit)
+        .map(([part, us]) => `${part} ${us.toFixed(0)}`)
+        .join(', '),
+  );
   say(`throughput at concurrency ${concurrency} (${rounds} rounds of ${seconds} s, median):`);
   for (const c of concurrent) say(`${c.path.padEnd(14)} ${c.requests_per_s.toFixed(0)} requests/s`);
 }
