@@ -1,6 +1,6 @@
 /**
  * KServeGrpcClient: an InferenceEngine over KServe v2 gRPC (`inference.GRPCInferenceService`), for pitlane's own
- * `serve models` or a real Triton on its port 8001. One channel (HTTP/2, many calls at once) with keep-alive
+ * `serve models` (tested) or, by the same protocol, a real Triton on its port 8001 (not tried here). One channel (HTTP/2, many calls at once) with keep-alive
  * pings while calls are open; tensors go as raw contents both ways, which costs no per-element encoding. Nothing
  * pitlane-specific is sent or required; the `server-timing` trailer pitlane's server adds (its time split, as
  * HTTP's Server-Timing header) comes back in each result's `serverTiming`.
