@@ -7,7 +7,12 @@
  * extension): UNAVAILABLE, and loadable with POST /v2/repository/models/{m}/load or RepositoryModelLoad.
  */
 import { UsageError } from '../core/errors.js';
-import { MODEL_VERSION, openLocalInference } from '../inference/tensor/local-inference.js';
+import {
+  INLINE_MAX_RUN_MS,
+  MODEL_VERSION,
+  openLocalInference,
+  type InstancePlacement,
+} from '../inference/tensor/local-inference.js';
 import { loadModelRepository, unservedNotes, type ModelSpec } from '../inference/tensor/model-repository.js';
 import { buildModelServerApp, modelServerRequestLimits } from '../services/models/app.js';
 import {
@@ -60,6 +65,24 @@ export function pickSpecs(
     }
     return spec;
   });
+}
+
+/** Where a model runs and what its warm-up measured, for the start-up lines. */
+export function describePlacement(p: InstancePlacement, instances: number): string {
+  const warm =
+    p.warmUpMs === null || p.warmRunMs === null
+      ? 'no warm-up (a batch of 1 of zeros does not fit it)'
+      : `warm-up ${formatMs(p.warmUpMs)}, then ${formatMs(p.warmRunMs)} a run`;
+  if (p.kind === 'thread') return `${instances} instance(s) on threads of their own, ${warm}`;
+  const why =
+    p.why === 'short'
+      ? ` (instance_kind auto: a warm run takes at most ${formatMs(INLINE_MAX_RUN_MS)}, less than a hand-over to a thread)`
+      : '';
+  return `inline on the server's thread${why}, ${warm}`;
+}
+
+function formatMs(ms: number): string {
+  return ms < 1 ? `${Math.round(ms * 1000)} µs` : `${Math.round(ms)} ms`;
 }
 
 export async function serveModelsCommand(options: ServeModelsOptions): Promise<number> {
@@ -134,9 +157,8 @@ export async function serveModelsCommand(options: ServeModelsOptions): Promise<n
     throw err;
   }
   for (const m of engine.models) {
-    const warm = m.warmUpMs === null ? 'no warm-up' : `warm-up ${Math.round(m.warmUpMs)} ms`;
     const batching = m.maxBatchSize > 0 ? `max_batch_size ${m.maxBatchSize}` : 'no batching';
-    log(`${m.spec.id}: ${m.runtime}, ${batching}, ${m.spec.instances} instance(s), ${warm}`);
+    log(`${m.spec.id}: ${m.runtime}, ${batching}, ${describePlacement(m.placement, m.spec.instances)}`);
   }
   announceReady(log, {
     json: options.json,

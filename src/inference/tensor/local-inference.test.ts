@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createLocalInference, type LocalInference } from './local-inference.js';
+import { INLINE_MAX_RUN_MS, createLocalInference, type LocalInference } from './local-inference.js';
 import { validateModelRepository, type ModelSpec } from './model-repository.js';
 import { type Tensor } from './tensor.js';
 import { globalAveragePool, normalizeRows } from './output-processing.js';
@@ -37,8 +37,9 @@ describe('LocalInference on a real ONNX model on worker threads', () => {
           name: 'test doubler',
           paths: { onnx: 'doubler.onnx' },
           dynamic_batching: { queue_capacity: 3 },
+          instance_kind: 'thread',
         },
-        fixed: { name: 'fixed batch', paths: { onnx: 'fixed.onnx' } },
+        fixed: { name: 'fixed batch', paths: { onnx: 'fixed.onnx' }, instance_kind: 'thread' },
       }),
     );
   });
@@ -190,6 +191,52 @@ describe('LocalInference on a real ONNX model on worker threads', () => {
       /shape \[2, 4\]; the model takes \[1, 4\]/,
     );
   });
+});
+
+test('instance_kind: thread, inline and auto give the same answers; auto goes inline exactly when a warm run is short', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pitlane-local-inference-'));
+  await writeDoublerModel(join(dir, 'doubler.onnx'));
+  const model = (kind: string) => ({ name: kind, paths: { onnx: 'doubler.onnx' }, instance_kind: kind });
+  const engine = await createLocalInference(
+    specs(dir, { thread: model('thread'), inline: model('inline'), auto: model('auto') }),
+  );
+  try {
+    const placement = (id: string) => engine.models.find((m) => m.spec.id === id)?.placement;
+    assert.deepEqual([placement('thread')?.kind, placement('thread')?.why], ['thread', 'asked']);
+    assert.deepEqual([placement('inline')?.kind, placement('inline')?.why], ['inline', 'asked']);
+    // The choice follows the warm run the engine measured, whatever this machine's speed.
+    const auto = placement('auto');
+    assert.ok(auto !== undefined && auto.warmRunMs !== null && auto.warmUpMs !== null);
+    assert.deepEqual(
+      [auto.kind, auto.why],
+      auto.warmRunMs <= INLINE_MAX_RUN_MS ? ['inline', 'short'] : ['thread', 'long'],
+    );
+    for (const id of ['thread', 'inline', 'auto']) {
+      const r = await engine.infer(id, { inputs: [x([[1, 2, 3, 4]])], outputs: ['S', 'Y'] });
+      assert.deepEqual(Array.from(r.outputs[0]?.data as Float32Array), [10], id);
+      assert.deepEqual(Array.from(r.outputs[1]?.data as Float32Array), [3, 5, 7, 9], id);
+    }
+    const stats = engine.statistics().find((s) => s.name === 'inline');
+    assert.equal(stats?.inferenceCount, 1, 'an inline model keeps its statistics');
+  } finally {
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('instance_kind inline with more than one instance is refused, naming the field', () => {
+  const problems: { path: string; message: string }[] = [];
+  validateModelRepository(
+    { models: { d: { name: 'd', paths: { onnx: 'none.onnx' }, instances: 2, instance_kind: 'inline' } } },
+    tmpdir(),
+    problems,
+  );
+  assert.ok(
+    problems.some(
+      (p) => p.path === '$.models.d.instance_kind' && /one instance \(instances is 2\)/.test(p.message),
+    ),
+    JSON.stringify(problems),
+  );
 });
 
 test('max_batch_size on a model with a fixed first dimension is refused at load, naming it', async () => {

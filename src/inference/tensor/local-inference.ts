@@ -32,14 +32,19 @@ import type {
   TritonModelStatistics,
 } from './model-control.js';
 import { tritonModelConfig } from './model-config.js';
-import { MODEL_VERSION, ModelEntry, type ServedModel } from './model-entry.js';
+import { MODEL_VERSION, ModelEntry, type InstancePlacement, type ServedModel } from './model-entry.js';
 import type { ModelSpec } from './model-repository.js';
 import { ModelStatisticsAccumulator, type EngineCounters } from './model-statistics.js';
 import type { InferenceEngine } from './tensor.js';
 import { timedTensorModel, type TimedTensorModel } from './tensor-model.js';
-import { loadTensorModelOnThread } from './thread-tensor-model.js';
+import { loadTensorModelOnThread, warmUp, type ThreadTensorModel } from './thread-tensor-model.js';
 
-export { AUTO_MAX_BATCH_SIZE, MODEL_VERSION, type ServedModel } from './model-entry.js';
+export {
+  AUTO_MAX_BATCH_SIZE,
+  MODEL_VERSION,
+  type InstancePlacement,
+  type ServedModel,
+} from './model-entry.js';
 
 /** Cumulative counters of one model (for /metrics), and the batch elements waiting now. */
 export interface ModelStatistics extends EngineCounters {
@@ -130,10 +135,10 @@ export function openLocalInference(
     slot.state = 'LOADING';
     slot.reason = '';
     try {
-      const { instances, warmUpMs } = await loadInstances(slot.spec, onThread);
+      const { instances, placement } = await loadInstances(slot.spec, onThread);
       slot.stats ??= new ModelStatisticsAccumulator(slot.spec.id, MODEL_VERSION);
       try {
-        slot.entry = new ModelEntry(slot.spec, instances, warmUpMs, slot.stats);
+        slot.entry = new ModelEntry(slot.spec, instances, placement, slot.stats);
       } catch (err) {
         await Promise.all(instances.map((m) => m.close()));
         throw err;
@@ -266,27 +271,63 @@ export function openLocalInference(
   };
 }
 
-/** Loads every instance of a model (on threads of their own, or on this one), or none. */
-async function loadInstances(
-  spec: ModelSpec,
-  onThread: boolean,
-): Promise<{ instances: TimedTensorModel[]; warmUpMs: number | null }> {
-  const instances: TimedTensorModel[] = [];
-  let warmUpMs: number | null = null;
+/**
+ * `instance_kind: auto` runs a model inline when a warm batch-1 run takes at most this long: handing a request to
+ * a thread and back costs about as much (a message each way, each waking a sleeping thread: 70 µs and more on a
+ * small VM), so such a model is served faster on the server's own thread, and blocks it for less than parsing a
+ * request does.
+ */
+export const INLINE_MAX_RUN_MS = 0.1;
+
+/** What loading a model's instances gives. */
+interface LoadedInstances {
+  readonly instances: TimedTensorModel[];
+  readonly placement: InstancePlacement;
+}
+
+/**
+ * Loads every instance of a model, or none: on threads of their own, or on this one (`inline`, or `auto` for a
+ * model whose warm run is short: it is first loaded on a thread, timed there, then loaded here instead), or all on
+ * this one when `onThread` is false (tests).
+ */
+async function loadInstances(spec: ModelSpec, onThread: boolean): Promise<LoadedInstances> {
+  if (!onThread || spec.instanceKind === 'inline')
+    return loadInline(spec, spec.instanceKind === 'inline' ? 'asked' : 'tests');
+  const instances: ThreadTensorModel[] = [];
   try {
-    for (let i = 0; i < spec.instances; i++) {
-      if (onThread) {
-        const m = await loadTensorModelOnThread(spec);
-        warmUpMs ??= m.warmUpMs;
-        instances.push(m);
-      } else {
-        instances.push(timedTensorModel(await loadTensorModel(spec)));
-      }
-    }
+    for (let i = 0; i < spec.instances; i++) instances.push(await loadTensorModelOnThread(spec));
   } catch (err) {
     await Promise.all(instances.map((m) => m.close()));
     throw err;
   }
-  if (instances.length === 0) throw new Error(`model ${spec.id} has no instance`);
-  return { instances, warmUpMs };
+  const first = instances[0];
+  if (first === undefined) throw new Error(`model ${spec.id} has no instance`);
+  const { warmUpMs, warmRunMs } = first;
+  if (
+    spec.instanceKind === 'auto' &&
+    spec.instances === 1 &&
+    warmRunMs !== null &&
+    warmRunMs <= INLINE_MAX_RUN_MS
+  ) {
+    await first.close();
+    // The placement keeps the measure that decided it (the inline copy warms up too, but is not timed again).
+    const inline = await loadInline(spec, 'short');
+    return { ...inline, placement: { ...inline.placement, warmUpMs, warmRunMs } };
+  }
+  return {
+    instances,
+    placement: {
+      kind: 'thread',
+      why: spec.instanceKind === 'thread' ? 'asked' : 'long',
+      warmUpMs,
+      warmRunMs,
+    },
+  };
+}
+
+/** Loads the model on this thread and warms it up. */
+async function loadInline(spec: ModelSpec, why: InstancePlacement['why']): Promise<LoadedInstances> {
+  const model = await loadTensorModel(spec);
+  const { warmUpMs, warmRunMs } = await warmUp(model);
+  return { instances: [timedTensorModel(model)], placement: { kind: 'inline', why, warmUpMs, warmRunMs } };
 }

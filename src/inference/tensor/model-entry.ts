@@ -18,13 +18,22 @@ export const MODEL_VERSION = '1';
 /** Triton's default `max_batch_size` for a model whose first dimensions are all variable. */
 export const AUTO_MAX_BATCH_SIZE = 4;
 
+/** Where a model's instances run, why, and what its warm-up measured (ms; null: it could not warm up). */
+export interface InstancePlacement {
+  readonly kind: 'thread' | 'inline';
+  /** `asked` in models.yaml; `short`/`long`: chosen by `auto` from the warm run; `tests`: the engine's option. */
+  readonly why: 'asked' | 'short' | 'long' | 'tests';
+  readonly warmUpMs: number | null;
+  readonly warmRunMs: number | null;
+}
+
 export interface ServedModel {
   readonly spec: ModelSpec;
   readonly metadata: ModelMetadata;
   /** Resolved: 0 means no batching. */
   readonly maxBatchSize: number;
   readonly runtime: string;
-  readonly warmUpMs: number | null;
+  readonly placement: InstancePlacement;
 }
 
 interface Pending {
@@ -56,7 +65,7 @@ export class ModelEntry {
   constructor(
     readonly spec: ModelSpec,
     private readonly instances: readonly TimedTensorModel[],
-    warmUpMs: number | null,
+    placement: InstancePlacement,
     private readonly stats: ModelStatisticsAccumulator,
   ) {
     const m = instances[0] as TimedTensorModel;
@@ -72,7 +81,7 @@ export class ModelEntry {
       spec,
       maxBatchSize,
       runtime: m.info.runtime,
-      warmUpMs,
+      placement,
       metadata: {
         name: spec.id,
         versions: [MODEL_VERSION],

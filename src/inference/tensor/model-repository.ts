@@ -79,6 +79,12 @@ export const ModelSchema = Type.Object(
         description: 'copies of the model, each on its own thread (default 1)',
       }),
     ),
+    instance_kind: Type.Optional(
+      Type.Union([Type.Literal('auto'), Type.Literal('thread'), Type.Literal('inline')], {
+        description:
+          "where a tensor model runs: 'thread' (a worker thread per instance), 'inline' (on the server's own thread: no hand-over, but the server waits while a batch runs; one instance only), or 'auto' (default: inline when one instance is asked and a warm batch-1 run takes at most 100 µs, where handing it to a thread would cost more than the run; else thread)",
+      }),
+    ),
     backend: Type.Optional(
       Type.Union([Type.Literal('onnx'), Type.Literal('tfjs')], { description: 'default onnx' }),
     ),
@@ -248,6 +254,8 @@ export interface ModelSpec {
     readonly queueCapacity: number;
   };
   readonly instances: number;
+  /** Where a tensor model's instances run (see `instance_kind` in the schema). */
+  readonly instanceKind: 'auto' | 'thread' | 'inline';
   readonly backend: 'onnx' | 'tfjs';
   /** The model file (model.onnx or model.json). */
   readonly modelPath: string;
@@ -327,6 +335,12 @@ export function validateModelRepository(
     if (tokenizerPath !== null && !existsSync(tokenizerPath)) {
       problems.push({ path: `${at}.paths.tokenizer`, message: `no such file: ${tokenizerPath}` });
     }
+    if (m.instance_kind === 'inline' && (m.instances ?? 1) > 1) {
+      problems.push({
+        path: `${at}.instance_kind`,
+        message: `inline runs on the server's own thread, one batch at a time, so it takes one instance (instances is ${m.instances}); use instance_kind: thread for ${m.instances} instances`,
+      });
+    }
     const b = m.batching ?? {};
     const maxSequenceLength = m.max_sequence_length ?? MODEL_DEFAULTS.maxSequenceLength;
     const maxBatchTokens = b.max_batch_tokens ?? MODEL_DEFAULTS.maxBatchTokens;
@@ -370,6 +384,7 @@ export function validateModelRepository(
         queueCapacity: db.queue_capacity ?? MODEL_DEFAULTS.queueCapacity,
       },
       instances: m.instances ?? 1,
+      instanceKind: m.instance_kind ?? 'auto',
       backend,
       modelPath,
       pytorchPath: m.paths.pytorch !== undefined ? resolve(baseDir, m.paths.pytorch) : null,

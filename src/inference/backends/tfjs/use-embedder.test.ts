@@ -24,6 +24,7 @@ function useSpec(overrides: Partial<ModelSpec> = {}): ModelSpec {
     tensorOutputs: null,
     dynamicBatching: { maxBatchSize: null, maxQueueDelayUs: 0, preferredBatchSizes: [], queueCapacity: 1024 },
     instances: 1,
+    instanceKind: 'auto',
     backend: 'tfjs',
     modelPath: join(USE_DIR, 'model.json'),
     pytorchPath: null,
