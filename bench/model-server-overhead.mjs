@@ -6,10 +6,18 @@
 // and the median of the per-block differences). Then throughput at a fixed concurrency (default 16) for HTTP binary
 // and gRPC, alternating in rounds. Also where the HTTP time goes: the median of each part of the server's own
 // Server-Timing split over the http-binary requests (decode, queue, input, infer, output, encode), and the floor
-// of a loopback HTTP round trip on this machine (sequential GET /v2/health/live, no engine).
+// of a loopback HTTP round trip on this machine (sequential GET /v2/health/live, no engine), and the floors of each
+// hand-over with no work behind it (bench/echo-servers.mjs in another process): a message to a worker thread and
+// back, an HTTP/1.1 POST echo (node:http, undici), a gRPC-shaped HTTP/2 echo (node:http2 both sides) and a grpc-js
+// unary echo (grpc-js both sides), each with a body of the binary request's size. On a VM whose idle vCPUs halt,
+// each of these costs mostly the wake-ups of the sleeping side, which no server code can avoid.
 // Usage: node bench/model-server-overhead.mjs [--model doubler|blazeface-256|...] [--blocks 20] [--per-block 50]
 //          [--concurrency 16] [--seconds 3] [--rounds 2] [--json]
 import { spawn } from 'node:child_process';
+import http2 from 'node:http2';
+import { Worker } from 'node:worker_threads';
+import { credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
+import { ECHO_SERVICE } from './echo-servers.mjs';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -149,6 +157,70 @@ for (let i = 0; i < 300 + blocks * perBlock; i++) {
   if (i >= 300) floor.push(performance.now() - t0);
 }
 await probe.close();
+
+// -- The floors of each hand-over, no work behind them, a body of the binary request's size.
+const echoChild = spawn(process.execPath, ['bench/echo-servers.mjs'], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const echoPorts = await new Promise((resolve) => {
+  let out = '';
+  echoChild.stdout.on('data', (b) => {
+    out += b;
+    if (out.includes('\n')) resolve(JSON.parse(out));
+  });
+});
+const echoBody = Buffer.alloc(bytes + 160, 7);
+const grpcFrame = Buffer.alloc(5 + echoBody.length);
+grpcFrame.writeUInt32BE(echoBody.length, 1);
+echoBody.copy(grpcFrame, 5);
+const thread = new Worker(
+  "require('node:worker_threads').parentPort.on('message', function (m) { this.postMessage(m); });",
+  { eval: true },
+);
+const h1 = new Pool(`http://127.0.0.1:${echoPorts.http}`, { connections: 1 });
+const h2 = http2.connect(`http://127.0.0.1:${echoPorts.h2}`);
+const EchoClient = makeGenericClientConstructor(ECHO_SERVICE, 'Echo');
+const grpcEcho = new EchoClient(`127.0.0.1:${echoPorts.grpc}`, credentials.createInsecure());
+const floorCalls = {
+  'thread hand-over': () =>
+    new Promise((resolve) => {
+      thread.once('message', resolve);
+      thread.postMessage(echoBody);
+    }),
+  'http/1.1 echo': async () => {
+    const res = await h1.request({ path: '/', method: 'POST', body: echoBody });
+    await res.body.arrayBuffer();
+  },
+  'http/2 echo': () =>
+    new Promise((resolve, reject) => {
+      const call = h2.request({
+        ':method': 'POST',
+        ':path': '/bench.Echo/Echo',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+      });
+      call.on('data', () => undefined);
+      call.on('error', reject);
+      call.on('close', resolve);
+      call.end(grpcFrame);
+    }),
+  'grpc-js echo': () =>
+    new Promise((resolve, reject) => grpcEcho.echo(echoBody, (err, v) => (err ? reject(err) : resolve(v)))),
+};
+const floors = {};
+for (const [name, call] of Object.entries(floorCalls)) {
+  const ts = [];
+  for (let i = 0; i < 300 + blocks * perBlock; i++) {
+    const t0 = performance.now();
+    await call();
+    if (i >= 300) ts.push(performance.now() - t0);
+  }
+  floors[name] = median(ts) * 1000;
+}
+await Promise.all([h1.close(), thread.terminate()]);
+h2.close();
+grpcEcho.close();
+echoChild.kill('SIGTERM');
 const serverSplit = Object.fromEntries(Object.entries(split).map(([part, ms]) => [part, median(ms) * 1000]));
 
 // -- Throughput at a fixed concurrency, HTTP binary and gRPC alternating in rounds.
@@ -185,6 +257,7 @@ const result = {
   per_block: perBlock,
   sequential,
   http_floor_p50_us: median(floor) * 1000,
+  echo_floors_p50_us: floors,
   http_binary_server_split_p50_us: serverSplit,
   concurrent,
 };
@@ -203,6 +276,12 @@ if (values.json) {
   }
   say(
     `loopback HTTP round trip with no work (GET /v2/health/live): p50 ${(median(floor) * 1000).toFixed(0)} µs`,
+  );
+  say(
+    `floors, no work behind them (p50 µs, ${echoBody.length} bytes each way): ` +
+      Object.entries(floors)
+        .map(([name, us]) => `${name} ${us.toFixed(0)}`)
+        .join(', '),
   );
   say(
     `http-binary, the server's Server-Timing (p50 µs): ` +
