@@ -113,6 +113,40 @@ describe('load engine', () => {
   });
 });
 
+test('closed loop until stable: the last windows are the result; a server that keeps slowing runs them all', async () => {
+  const steady = await startServer('stall-server.mjs', { STALL_AT: '1000000' });
+  const slowing = await startServer('stall-server.mjs', { SLOWER_MS_PER_S: '20' });
+  try {
+    // Generous tolerance: a steady server on a busy machine still settles; the windows are the subject here.
+    const stability = { windowMs: 400, windows: 3, tolerance: 0.5, maxWindows: 40 };
+    const r = await loadGet(steady.url, { model: 'closed', concurrency: 2, stability }, { connections: 2 });
+    assert.equal(r.stability.stable, true);
+    assert.ok(r.stability.windowsRun >= 3);
+    assert.equal(r.stability.measured.length, 3);
+    assert.equal(r.durationMs, 1200, 'three windows of 400 ms');
+    const fromWindows = r.stability.measured.reduce((n, w) => n + (w.throughputPerS * 400) / 1000, 0);
+    assert.ok(Math.abs(fromWindows - r.ok) < 1e-6, 'the counts are those of the measured windows');
+    assert.equal(r.service.count, r.ok);
+    assert.equal(r.sent, r.ok + r.failed);
+
+    // 20 ms slower every second: p50s of about 14, 18 and 22 ms in the last three 200 ms windows, never ±5%.
+    const slow = { windowMs: 200, windows: 3, tolerance: 0.05, maxWindows: 6 };
+    const u = await loadGet(
+      slowing.url,
+      { model: 'closed', concurrency: 1, stability: slow },
+      { connections: 1 },
+    );
+    assert.equal(u.stability.stable, false);
+    assert.equal(u.stability.windowsRun, 6, 'ran its maximum');
+    assert.equal(u.stability.measured.length, 3, 'and kept its last three');
+    const p50s = u.stability.measured.map((w) => w.p50Ms);
+    assert.ok(p50s[2] > p50s[0], `the last window is the slowest: ${p50s.join(', ')}`);
+  } finally {
+    steady.stop();
+    slowing.stop();
+  }
+});
+
 test('coordinated omission: a 1 s stall shows in response time, not in service time', async () => {
   // The server blocks for 1 s on its 300th request. Arrivals keep coming at 200/s; with 4 connections only a
   // handful of requests are on the wire during the stall, the rest wait in the client: their service time
@@ -191,6 +225,7 @@ describe('pitlane bench SUITE.yaml', () => {
           s3: { concurrency: 1, duration: 1, workload: 'nope' },
         },
         thresholds: ['p(99) < 200 parsecs', 'error_rate < 0.01'],
+        stability: { windows: 4, max_windows: 3 },
       },
       join(FIXTURES, 'virtual.yaml'),
       problems,
@@ -206,6 +241,7 @@ describe('pitlane bench SUITE.yaml', () => {
       '$.scenarios.s2: a closed-loop scenario takes num_requests or duration (one of them)',
       "$.scenarios.s3.workload: no workload 'nope'",
       "$.thresholds[0]: threshold 'p(99) < 200 parsecs': unknown time unit 'parsecs'",
+      '$.stability.max_windows: must be at least windows (4)',
     ]) {
       assert.ok(text.includes(expected), `missing: ${expected}\n${text}`);
     }
@@ -309,6 +345,48 @@ describe('pitlane bench SUITE.yaml', () => {
     );
     const md = readFileSync(join(out, 'ceiling', 'report.md'), 'utf8');
     assert.match(md, /Ceiling: raw-loop \(the echo in a raw loop; a limit, not a contestant\): 50,000\/s\./);
+  });
+
+  test('stability windows replace num_requests, are described and kept in the results; --seed-sizes runs num_requests', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pl-lab-'));
+    const file = writeSuiteFile(dir, {
+      name: 'stable',
+      contestants: [{ ...echoRawContestant('left'), baseline: true }, echoRawContestant('right')],
+      workloads: { echo: { path: '/echo', bodies: { items: [{ a: 1 }] } } },
+      scenarios: { c2: { concurrency: 2, num_requests: 50 } },
+      stability: { window: '1s', tolerance: 0.5 },
+      warmup: { requests: 5 },
+      correctness: { mode: 'exact', sample: 2 },
+    });
+    // --quick: windows of 1 s (a fifth of 1 s, at least 1 s), no more than the 3 measured (the description is the
+    // suite's, as written).
+    const quick = await pitlane(['bench', file, '--out', join(dir, 'q'), '--quick', '--no-ceilings']);
+    assert.equal(quick.code, 0, quick.stderr);
+    const report = JSON.parse(readFileSync(join(dir, 'q', 'stable', 'report.json'), 'utf8'));
+    assert.match(
+      report.scenarios[0].description,
+      /concurrency 2, until stable \(3 windows of 1 s within ±50%.*at most 10\); the suite's 50 requests with --seed-sizes/,
+    );
+    assert.ok(report.method.some((m) => /perf_analyzer/.test(m)));
+    const results = JSON.parse(
+      readFileSync(join(dir, 'q', 'stable', 'results', 'echo', 'left.json'), 'utf8'),
+    );
+    const load = results.runs[0].load;
+    assert.equal(load.duration_ms, 3000);
+    assert.equal(load.stability.windows_run, 3);
+    assert.equal(load.stability.measured.length, 3);
+    assert.ok(load.ok > 50, `an echo server answers more than the seed's 50 requests in 3 s (${load.ok})`);
+
+    const seed = await pitlane(['bench', file, '--out', join(dir, 's'), '--seed-sizes', '--no-ceilings']);
+    assert.equal(seed.code, 0, seed.stderr);
+    const seedResults = JSON.parse(
+      readFileSync(join(dir, 's', 'stable', 'results', 'echo', 'left.json'), 'utf8'),
+    );
+    assert.equal(seedResults.runs[0].load.ok, 50);
+    assert.equal(seedResults.runs[0].load.stability, undefined);
+    const refused = await pitlane(['bench', 'default', '--seed-sizes']);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /--seed-sizes applies to an http suite file/);
   });
 
   test('ceilings are validated: known scenarios, one ceiling per scenario', async () => {

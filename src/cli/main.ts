@@ -296,10 +296,17 @@ function buildProgram(setExit: (code: number) => void): Command {
       '--scenarios <file>',
       "http suite files: take the scenarios from this benchmark.yaml (the seed's list of {name, concurrency, num_requests}) instead of the suite's",
     )
+    .option(
+      '--seed-sizes',
+      'http suite files with stability windows: run closed-loop scenarios for their num_requests as written (the seed sizes) instead of until stable',
+    )
     .option('--full', 'default: run every suite at full size (about 1.5 hours) instead of its quick size')
     .action(async (suite: string, opts: BenchPipelinesOptions & BenchSuiteOptions & { full?: boolean }) => {
       if (suite === 'default' && opts.scenarios !== undefined) {
         throw new UsageError('--scenarios applies to an http suite file, not to the default suite');
+      }
+      if ((suite === 'default' || suite === 'pipelines') && opts.seedSizes === true) {
+        throw new UsageError(`--seed-sizes applies to an http suite file, not to the ${suite} suite`);
       }
       if (suite === 'default') {
         const { benchDefaultCommand } = await import('./default-bench-command.js');

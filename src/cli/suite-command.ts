@@ -34,6 +34,8 @@ export interface BenchSuiteOptions {
   python?: string;
   /** A benchmark.yaml whose scenarios replace the suite's (http suites; commander's --scenarios). */
   scenarios?: string;
+  /** http suites with stability windows: closed-loop scenarios run for their num_requests (--seed-sizes). */
+  seedSizes?: boolean;
 }
 
 /** Progress on stderr: one rewritten line on a terminal, plain lines otherwise. */
@@ -126,6 +128,7 @@ export async function runSuiteWith(
       ...(opts.repeats !== undefined ? { repeats: opts.repeats } : {}),
       ...(opts.coldStarts !== undefined ? { coldStarts: opts.coldStarts } : {}),
       ...(opts.scenarios !== undefined ? { scenariosFile: opts.scenarios } : {}),
+      ...(opts.seedSizes === true ? { seedSizes: true } : {}),
       ...(opts.verbose === true
         ? { onLog: (name: string, line: string) => void process.stderr.write(`[${name}] ${line}\n`) }
         : {}),

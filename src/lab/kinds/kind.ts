@@ -26,6 +26,8 @@ export interface KindRunOptions {
   readonly coldStarts?: number;
   /** A benchmark.yaml whose scenarios replace the suite file's (`--scenarios`; kinds with takesScenariosFile). */
   readonly scenariosFile?: string;
+  /** Closed-loop scenarios run for their num_requests even where the suite has stability windows. */
+  readonly seedSizes?: boolean;
   /** Scaled down for a look (`--quick`): fewer repeats and samples, figures not for quoting. */
   readonly quick: boolean;
   /** False: leave out the suite's ceilings. */
@@ -48,7 +50,7 @@ export interface SuiteKind<S, R> {
   /** Reads and validates a suite file of this kind; null: the kind's built-in suite (a kind without one throws). */
   load(
     file: string | null,
-    options: { readonly quick: boolean; readonly scenariosFile?: string },
+    options: { readonly quick: boolean; readonly scenariosFile?: string; readonly seedSizes?: boolean },
   ): Promise<S>;
   /** Whether its suites take their scenarios from a benchmark.yaml given on the command line (`--scenarios`). */
   readonly takesScenariosFile?: boolean;
@@ -110,6 +112,7 @@ export function defineKind<S, R>(kind: SuiteKind<S, R>): RegisteredKind {
       const suite = await kind.load(file, {
         quick: options.quick,
         ...(options.scenariosFile !== undefined ? { scenariosFile: options.scenariosFile } : {}),
+        ...(options.seedSizes === true ? { seedSizes: true } : {}),
       });
       const names = kind.scenarioNames(suite);
       const unknown = (options.only ?? []).filter((n) => !names.includes(n));

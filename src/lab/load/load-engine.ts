@@ -15,6 +15,31 @@ import { seededRandom } from '../stats.js';
 import { epochNow, type ErrorClass, type HttpRequestSpec, type HttpTarget } from './http-target.js';
 import { LatencyHistogram } from './latency-histogram.js';
 
+/**
+ * A closed loop measured in windows until it is stable, as perf_analyzer does (its measurement interval,
+ * stability percentage and maximum trials): the clients run without pause; each window's throughput and median
+ * are taken; once the last `windows` windows each lie within `tolerance` of their mean, in both, the load stops and
+ * those windows are the result. After `maxWindows` windows it stops anyway, unstable, with its last `windows`.
+ */
+export interface StabilityPlan {
+  readonly windowMs: number;
+  readonly windows: number;
+  /** A fraction: 0.1 is ±10%. */
+  readonly tolerance: number;
+  readonly maxWindows: number;
+}
+
+/** What the stability windows gave. */
+export interface StabilityOutcome {
+  readonly stable: boolean;
+  /** Windows run, the measured ones included. */
+  readonly windowsRun: number;
+  readonly windowMs: number;
+  readonly tolerance: number;
+  /** The measured windows: successful responses per second and median service time. */
+  readonly measured: readonly { readonly throughputPerS: number; readonly p50Ms: number }[];
+}
+
 /** How load is applied. */
 export type LoadPlan =
   | {
@@ -22,8 +47,10 @@ export type LoadPlan =
       readonly concurrency: number;
       /** Stop after this many requests (the seed's `num_requests`)... */
       readonly numRequests?: number;
-      /** ...or after this long. */
+      /** ...or after this long... */
       readonly durationMs?: number;
+      /** ...or once stable (then the result is the stable windows only). */
+      readonly stability?: StabilityPlan;
     }
   | {
       readonly model: 'open';
@@ -67,6 +94,8 @@ export interface LoadResult {
   /** Open loop: scheduled → sent. */
   readonly slip: LatencyHistogram | null;
   readonly client: ClientWatch;
+  /** Closed loop with stability windows: how they went (the counts above are of the measured windows). */
+  readonly stability?: StabilityOutcome;
 }
 
 /** The client's own health during the run (BENCHMARKING.md rule 5). */
@@ -119,6 +148,20 @@ class Tally {
     if (status !== null) this.byStatus[String(status)] = (this.byStatus[String(status)] ?? 0) + 1;
     this.examples[errorClass] ??= message;
   }
+
+  /** Adds another tally's counts and latencies to this one. */
+  add(other: Tally): void {
+    this.sent += other.sent;
+    this.ok += other.ok;
+    this.failed += other.failed;
+    this.dropped += other.dropped;
+    for (const k of Object.keys(this.byClass) as ErrorClass[]) this.byClass[k] += other.byClass[k];
+    for (const [status, n] of Object.entries(other.byStatus))
+      this.byStatus[status] = (this.byStatus[status] ?? 0) + n;
+    for (const [k, message] of Object.entries(other.examples) as [ErrorClass, string][])
+      this.examples[k] ??= message;
+    this.service.add(other.service);
+  }
 }
 
 /** Runs a load plan against a target. Never throws for request failures: they are counted. */
@@ -132,7 +175,11 @@ export async function runLoad(
   const cpu0 = process.cpuUsage();
   const wall0 = performance.now();
   const total =
-    plan.model === 'closed' ? (plan.numRequests ?? null) : Math.round((plan.rate * plan.durationMs) / 1000);
+    plan.model === 'closed'
+      ? plan.stability !== undefined
+        ? null
+        : (plan.numRequests ?? null)
+      : Math.round((plan.rate * plan.durationMs) / 1000);
   const progress =
     options.onProgress === undefined
       ? null
@@ -148,8 +195,11 @@ export async function runLoad(
   try {
     const timing =
       plan.model === 'closed'
-        ? await closedLoop(target, source, plan, options, tally)
+        ? plan.stability !== undefined
+          ? await stableClosedLoop(target, source, { ...plan, stability: plan.stability }, options, tally)
+          : await closedLoop(target, source, plan, options, tally)
         : await openLoop(target, source, plan, options, tally);
+    const measured = timing.measured ?? tally;
     const cpu = process.cpuUsage(cpu0);
     const wallMs = performance.now() - wall0;
     const cpuPercent = ((cpu.user + cpu.system) / 1000 / wallMs) * 100;
@@ -162,18 +212,19 @@ export async function runLoad(
       model: plan.model,
       durationMs: timing.durationMs,
       scheduled: timing.scheduled,
-      sent: tally.sent,
-      ok: tally.ok,
-      failed: tally.failed,
-      dropped: tally.dropped,
-      errorsByClass: tally.byClass,
-      errorsByStatus: tally.byStatus,
-      errorExamples: tally.examples,
-      throughputPerS: timing.durationMs > 0 ? (tally.ok * 1000) / timing.durationMs : 0,
-      service: tally.service,
+      sent: measured.sent,
+      ok: measured.ok,
+      failed: measured.failed,
+      dropped: measured.dropped,
+      errorsByClass: measured.byClass,
+      errorsByStatus: measured.byStatus,
+      errorExamples: measured.examples,
+      throughputPerS: timing.durationMs > 0 ? (measured.ok * 1000) / timing.durationMs : 0,
+      service: measured.service,
       response: timing.response,
       slip: timing.slip,
       client: { cpuPercent, slipP99Ms, saturated: reasons.length > 0, reasons },
+      ...(timing.stability !== undefined && { stability: timing.stability }),
     };
   } finally {
     if (progress !== null) clearInterval(progress);
@@ -185,6 +236,9 @@ interface Timing {
   readonly scheduled: number;
   readonly response: LatencyHistogram | null;
   readonly slip: LatencyHistogram | null;
+  /** The part of the run the result is about, when not all of it (stability windows). */
+  readonly measured?: Tally;
+  readonly stability?: StabilityOutcome;
 }
 
 async function closedLoop(
@@ -217,6 +271,106 @@ async function closedLoop(
   };
   await Promise.all(Array.from({ length: plan.concurrency }, client));
   return { durationMs: performance.now() - started, scheduled: issued, response: null, slip: null };
+}
+
+/** Whether every value lies within `tolerance` (a fraction) of their mean. */
+export function withinTolerance(values: readonly number[], tolerance: number): boolean {
+  if (values.length === 0) return false;
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  if (mean <= 0) return false;
+  return values.every((v) => Math.abs(v - mean) <= tolerance * mean);
+}
+
+/**
+ * The closed loop in stability windows (StabilityPlan). A request belongs to the window in which it completes;
+ * the clients never pause between windows, so every measured window had all of them busy throughout. The
+ * requests still in flight when the load stops complete in no measured window and are left out.
+ */
+async function stableClosedLoop(
+  target: HttpTarget,
+  source: RequestSource,
+  plan: Extract<LoadPlan, { model: 'closed' }> & { readonly stability: StabilityPlan },
+  options: LoadOptions,
+  tally: Tally,
+): Promise<Timing> {
+  const { windowMs, windows: k, tolerance, maxWindows } = plan.stability;
+  const started = performance.now();
+  const deadline = started + maxWindows * windowMs;
+  const keep = options.keepBodies ?? 0;
+  const closed: Tally[] = [];
+  let current = new Tally();
+  // Set by roll() from the clients' callbacks: the windows run when the last `k` were found stable.
+  const state: { stableAt: number | null } = { stableAt: null };
+  let issued = 0;
+  const summary = (t: Tally) => ({
+    throughputPerS: (t.ok * 1000) / windowMs,
+    p50Ms: t.service.count > 0 ? t.service.percentileMs(50) : 0,
+  });
+  /** Closes the windows that have ended by `now`; notes when the last k are stable. */
+  const roll = (now: number): void => {
+    while (state.stableAt === null && now >= started + (closed.length + 1) * windowMs) {
+      closed.push(current);
+      current = new Tally();
+      if (closed.length < k) continue;
+      const last = closed.slice(-k).map(summary);
+      if (
+        last.every((w) => w.throughputPerS > 0) &&
+        withinTolerance(
+          last.map((w) => w.throughputPerS),
+          tolerance,
+        ) &&
+        withinTolerance(
+          last.map((w) => w.p50Ms),
+          tolerance,
+        )
+      )
+        state.stableAt = closed.length;
+    }
+  };
+  const running = (): boolean =>
+    state.stableAt === null && options.signal?.aborted !== true && performance.now() < deadline;
+  const client = async (): Promise<void> => {
+    while (running()) {
+      const index = issued++;
+      const req = source.next();
+      tally.sent++;
+      const out = await target.send(req, options.expectStatus, index < keep);
+      const done = epochNow();
+      roll(performance.now());
+      if (state.stableAt !== null) break;
+      current.sent++;
+      if (out.ok) {
+        tally.ok++;
+        current.ok++;
+        tally.service.recordMs(done - out.writtenAtMs);
+        current.service.recordMs(done - out.writtenAtMs);
+        if (index < keep) options.onBody?.(index, out.body);
+      } else {
+        tally.fail(out.errorClass, out.status, out.message);
+        current.fail(out.errorClass, out.status, out.message);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: plan.concurrency }, client));
+  roll(Math.min(performance.now(), deadline));
+  const windowsRun = state.stableAt ?? closed.length;
+  const last = closed.slice(Math.max(0, windowsRun - k), windowsRun);
+  const measured = new Tally();
+  for (const w of last) measured.add(w);
+  return {
+    durationMs: last.length * windowMs,
+    scheduled: measured.sent,
+    response: null,
+    slip: null,
+    measured,
+    stability: {
+      stable: state.stableAt !== null,
+      windowsRun,
+      windowMs,
+      tolerance,
+      measured: last.map(summary),
+    },
+  };
 }
 
 /** Arrival offsets (ms from the start) for an open-loop plan. */

@@ -13,6 +13,10 @@ export const SUITE_DEFAULTS = Object.freeze({
   tolerance: 1e-6,
   maxInFlight: 1000,
   seed: 42,
+  stabilityWindowMs: 5000,
+  stabilityWindows: 3,
+  stabilityTolerance: 0.1,
+  stabilityMaxWindows: 10,
 });
 
 /** Largest body file (JSONL) a suite may name: far above any real one, and a bound on what loading reads. */

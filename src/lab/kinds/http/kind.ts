@@ -16,9 +16,12 @@ export const httpKind = defineKind({
   description: 'HTTP services under load: latency, throughput, memory, CPU, cold start, correctness',
   schema: SuiteSchema,
   takesScenariosFile: true,
-  async load(file, { quick, scenariosFile }) {
+  async load(file, { quick, scenariosFile, seedSizes }) {
     if (file === null) throw new BenchError('the http kind has no built-in suite: give a suite file');
-    const suite = await loadSuite(file, scenariosFile !== undefined ? { scenariosFile } : {});
+    const suite = await loadSuite(file, {
+      ...(scenariosFile !== undefined && { scenariosFile }),
+      ...(seedSizes === true && { seedSizes }),
+    });
     return quick ? quickSuite(suite) : suite;
   },
   suiteName: (suite) => suite.name,

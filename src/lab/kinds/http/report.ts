@@ -21,7 +21,7 @@ import {
   type RepeatFigures,
 } from '../../results/ratios.js';
 import { median } from '../../stats.js';
-import { describePlan } from './suite.js';
+import { describePlan, type Suite } from './suite.js';
 import { evaluateThreshold } from '../../thresholds.js';
 
 /** One contestant's figures in one scenario, with what the ratios need per repeat. */
@@ -208,6 +208,22 @@ export function httpLabReport(result: HttpSuiteResult): LabReport {
       );
     }
   }
+  // A quick run never retries a window (it says its figures are not for quoting): no instability warnings there.
+  for (const run of suite.quick === true ? [] : result.runs) {
+    const st = run.load?.stability;
+    if (st === undefined || st.stable) continue;
+    const fmt = (xs: readonly number[], digits: number): string =>
+      xs.map((x) => x.toFixed(digits)).join(', ');
+    warnings.push(
+      `${run.scenario} · ${run.contestant}, repeat ${run.repeat + 1}: not stable within ±${Math.round(st.tolerance * 100)}% after ${st.windowsRun} windows of ${st.windowMs / 1000} s; its last ${st.measured.length} count (${fmt(
+        st.measured.map((w) => w.throughputPerS),
+        1,
+      )} /s; p50 ${fmt(
+        st.measured.map((w) => w.p50Ms),
+        2,
+      )} ms).`,
+    );
+  }
   for (const s of scenarios) {
     for (const r of s.rows) {
       warnings.push(...rowWarnings(s.name, r));
@@ -234,6 +250,7 @@ export function httpLabReport(result: HttpSuiteResult): LabReport {
       `Each scenario runs ${suite.repeats} repeats; in each, every contestant is measured in turn, alternating who goes first.`,
       `Warm-up before each measurement: ${suite.warmup.requests} requests${suite.warmup.durationMs > 0 ? ` and ${suite.warmup.durationMs / 1000} s` : ''} at the scenario's concurrency.`,
       'Closed loop: N clients each send when the last answer came; latency is service time. Open loop: arrivals at a fixed or Poisson rate that never wait for the server; latency is reported both as service time (sent → done) and response time (scheduled → done).',
+      ...stabilityMethod(suite),
       'Latencies are recorded in HDR histograms in whole microseconds (3 significant digits) and merged across repeats; percentiles show how many samples stand beyond them.',
       'Memory and CPU of each contestant’s whole process tree are sampled from /proc every 50 ms during each measurement.',
       `Answers are compared with the baseline’s on ${suite.correctnessSample} requests per workload (${suite.correctness.mode}); a contestant that disagrees is marked incorrect.`,
@@ -266,6 +283,17 @@ export function httpLabReport(result: HttpSuiteResult): LabReport {
     warnings,
     hypotheses: [],
   };
+}
+
+/** The method line of stability windows, when a scenario uses them. */
+function stabilityMethod(suite: Suite): string[] {
+  const st = suite.scenarios.flatMap((s) =>
+    s.plan.model === 'closed' && s.plan.stability !== undefined ? [s.plan.stability] : [],
+  )[0];
+  if (st === undefined) return [];
+  return [
+    `Closed-loop scenarios "until stable" run as perf_analyzer measures: the clients never pause, time is cut into windows of ${st.windowMs / 1000} s, and the load stops once the last ${st.windows} windows each lie within ±${Math.round(st.tolerance * 100)}% of their mean throughput and median (at most ${st.maxWindows} windows; an unstable run is named in the warnings). Each repeat's figures are those ${st.windows} windows; requests still in flight at the stop are left out.`,
+  ];
 }
 
 /** The ceiling's figures for one scenario, with each row's share of them. */

@@ -5,7 +5,7 @@
  */
 import type { Environment } from '../../environment.js';
 import { LatencyHistogram } from '../../load/latency-histogram.js';
-import type { LoadPlan, LoadResult } from '../../load/load-engine.js';
+import type { LoadPlan, LoadResult, StabilityOutcome } from '../../load/load-engine.js';
 import type { ContestantResults } from '../../results/compare.js';
 import {
   readResources,
@@ -67,6 +67,7 @@ export function httpResultsFiles(result: HttpSuiteResult): ResultsFileEntry[] {
                     error_examples: r.load.errorExamples,
                     throughput_per_s: r.load.throughputPerS,
                     client: r.load.client,
+                    ...(r.load.stability !== undefined && { stability: storeStability(r.load.stability) }),
                     histograms: {
                       unit: 'microseconds',
                       service: r.load.service.encode(),
@@ -109,6 +110,7 @@ interface HttpResultsFile {
       error_examples: LoadResult['errorExamples'];
       throughput_per_s: number;
       client: LoadResult['client'];
+      stability?: StoredStability;
       histograms: { service: string; response: string | null; schedule_slip: string | null };
     } | null;
     resources: StoredResources | null;
@@ -150,7 +152,37 @@ function toRun(name: string, r: HttpResultsFile['runs'][number]): ScenarioRun {
                 ? LatencyHistogram.decode(l.histograms.schedule_slip)
                 : null,
             client: l.client,
+            ...(l.stability !== undefined && { stability: readStability(l.stability) }),
           },
+  };
+}
+
+/** Stability windows as a results file keeps them. */
+interface StoredStability {
+  stable: boolean;
+  windows_run: number;
+  window_ms: number;
+  tolerance: number;
+  measured: { throughput_per_s: number; p50_ms: number }[];
+}
+
+function storeStability(s: StabilityOutcome): StoredStability {
+  return {
+    stable: s.stable,
+    windows_run: s.windowsRun,
+    window_ms: s.windowMs,
+    tolerance: s.tolerance,
+    measured: s.measured.map((w) => ({ throughput_per_s: w.throughputPerS, p50_ms: w.p50Ms })),
+  };
+}
+
+function readStability(s: StoredStability): StabilityOutcome {
+  return {
+    stable: s.stable,
+    windowsRun: s.windows_run,
+    windowMs: s.window_ms,
+    tolerance: s.tolerance,
+    measured: s.measured.map((w) => ({ throughputPerS: w.throughput_per_s, p50Ms: w.p50_ms })),
   };
 }
 

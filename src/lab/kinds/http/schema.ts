@@ -151,6 +151,21 @@ export const SuiteSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    stability: Type.Optional(
+      Type.Object(
+        {
+          window: Type.Optional(DurationSchema),
+          windows: Type.Optional(Type.Integer({ minimum: 2 })),
+          tolerance: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+          max_windows: Type.Optional(Type.Integer({ minimum: 2 })),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'closed-loop scenarios given by num_requests run in windows until stable instead, as perf_analyzer does: windows of `window` (default 5s) until the last `windows` (default 3) each lie within `tolerance` (default 0.1, ±10%) of their mean throughput and median, at most `max_windows` (default 10); `pitlane bench --seed-sizes` runs num_requests as written',
+        },
+      ),
+    ),
     repeats: Type.Optional(Type.Integer({ minimum: 1 })),
     cold_start: Type.Optional(
       Type.Object({ runs: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),

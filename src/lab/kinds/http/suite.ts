@@ -14,7 +14,7 @@ import {
 } from '../../../core/config-document.js';
 import type { CorrectnessRule } from '../../correctness.js';
 import type { ContestantSpec } from '../../run/contestant.js';
-import type { LoadPlan } from '../../load/load-engine.js';
+import type { LoadPlan, StabilityPlan } from '../../load/load-engine.js';
 import { durationMs } from '../../suite-schema.js';
 import { ScenariosFileRefSchema, SuiteSchema, type SuiteDocument } from './schema.js';
 import { readScenariosFile, scenarioEntries, type ScenarioEntry } from './scenarios-file.js';
@@ -82,7 +82,7 @@ export type { SuiteCeiling };
 
 /**
  * The suite scaled down for a quick look (`--quick`, CI): a tenth of the requests and of the durations (at least
- * 10 requests per client and 2 s), one repeat, one cold start, a tenth of the warm-up. Same scenarios, same
+ * 10 requests per client and 2 s; stability windows a fifth as long, at least 1 s, and no retries), one repeat, one cold start, a tenth of the warm-up. Same scenarios, same
  * concurrency and rates: the shape of the comparison is kept, its precision is not. Not for quoting.
  */
 export function quickSuite(suite: Suite): Suite {
@@ -97,6 +97,16 @@ export function quickSuite(suite: Suite): Suite {
         ...s,
         plan: {
           ...p,
+          // Stability windows: a fifth of the window (at least 1 s), and no more windows than are measured.
+          ...(p.stability !== undefined
+            ? {
+                stability: {
+                  ...p.stability,
+                  windowMs: Math.max(1000, Math.round(p.stability.windowMs / 5)),
+                  maxWindows: p.stability.windows,
+                },
+              }
+            : {}),
           ...(p.numRequests !== undefined
             ? { numRequests: Math.max(p.concurrency * 10, Math.ceil(p.numRequests / 10)) }
             : {}),
@@ -118,6 +128,8 @@ export function quickSuite(suite: Suite): Suite {
 export interface LoadSuiteOptions {
   /** A benchmark.yaml whose scenarios replace the suite's (`pitlane bench SUITE --scenarios FILE`). */
   readonly scenariosFile?: string;
+  /** Run closed-loop scenarios for their num_requests even when the suite has stability windows (`--seed-sizes`). */
+  readonly seedSizes?: boolean;
 }
 
 /**
@@ -262,6 +274,7 @@ export async function validateSuite(
 
   // Scenarios: closed or open, a known workload, readable thresholds.
   const globalThresholds = thresholdsOf(s.thresholds ?? [], '$.thresholds', problems);
+  const stability = options.seedSizes === true ? null : stabilityOf(s.stability, problems);
   const scenarios: SuiteScenario[] = [];
   if (source.workload !== undefined && !workloads.has(source.workload)) {
     problems.push({
@@ -327,13 +340,21 @@ export async function validateSuite(
       plan = {
         model: 'closed',
         concurrency: sc.concurrency,
-        ...(sc.num_requests !== undefined ? { numRequests: sc.num_requests } : {}),
+        ...(sc.num_requests !== undefined
+          ? stability !== null
+            ? { stability }
+            : { numRequests: sc.num_requests }
+          : {}),
         ...(sc.duration !== undefined ? { durationMs: durationMs(sc.duration) } : {}),
       };
     }
+    const seedSize =
+      stability !== null && sc.num_requests !== undefined
+        ? `; the suite's ${sc.num_requests} requests with --seed-sizes`
+        : '';
     scenarios.push({
       name,
-      description: sc.description ?? describePlan(plan),
+      description: sc.description ?? `${describePlan(plan)}${seedSize}`,
       workload,
       plan,
       thresholds: [...globalThresholds, ...thresholdsOf(sc.thresholds ?? [], `${at}.thresholds`, sink)],
@@ -393,11 +414,35 @@ export async function validateSuite(
   };
 }
 
-/** "concurrency 16, 12000 requests" / "2000 req/s poisson for 30 s" */
+/** "concurrency 16, 12000 requests" / "2000 req/s poisson for 30 s" / "... until stable (...)" */
 export function describePlan(plan: LoadPlan): string {
   if (plan.model === 'open')
     return `open loop, ${plan.rate} req/s ${plan.arrival} for ${plan.durationMs / 1000} s`;
+  const st = plan.stability;
   const amount =
-    plan.numRequests !== undefined ? `${plan.numRequests} requests` : `${(plan.durationMs ?? 0) / 1000} s`;
+    st !== undefined
+      ? `until stable (${st.windows} windows of ${st.windowMs / 1000} s within ±${Math.round(st.tolerance * 100)}% in throughput and median, at most ${st.maxWindows})`
+      : plan.numRequests !== undefined
+        ? `${plan.numRequests} requests`
+        : `${(plan.durationMs ?? 0) / 1000} s`;
   return `closed loop, concurrency ${plan.concurrency}, ${amount}`;
+}
+
+/** The suite's stability windows, defaults filled in (null: none). */
+function stabilityOf(doc: SuiteDocument['stability'], problems: ManifestProblem[]): StabilityPlan | null {
+  if (doc === undefined) return null;
+  const plan: StabilityPlan = {
+    windowMs: doc.window !== undefined ? durationMs(doc.window) : SUITE_DEFAULTS.stabilityWindowMs,
+    windows: doc.windows ?? SUITE_DEFAULTS.stabilityWindows,
+    tolerance: doc.tolerance ?? SUITE_DEFAULTS.stabilityTolerance,
+    maxWindows: doc.max_windows ?? SUITE_DEFAULTS.stabilityMaxWindows,
+  };
+  if (plan.maxWindows < plan.windows) {
+    problems.push({
+      path: '$.stability.max_windows',
+      message: `must be at least windows (${plan.windows}): that many stable windows are measured`,
+    });
+  }
+  if (plan.windowMs <= 0) problems.push({ path: '$.stability.window', message: 'must be more than 0' });
+  return plan;
 }
