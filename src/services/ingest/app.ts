@@ -31,6 +31,7 @@ import type { SearchIndex } from '../../index/index-port.js';
 import { setServiceErrorHandler } from '../http/error-handler.js';
 import { HttpProblem } from '../http/problem.js';
 import { registerOpenApi, validatedBy } from '../http/openapi.js';
+import { SCHEMA_VALIDATION, schemaRefusal } from '../http/schema-refusal.js';
 import { formatLimitValue, overLimit, type RequestLimit } from '../http/request-limits.js';
 import { installRequestLog, loggingOptions } from '../http/request-log.js';
 import { readBatch, readSearch } from './ingest-requests.js';
@@ -102,8 +103,15 @@ export function ingestLimits(
   };
 }
 
+/** How the ingest API refuses a value its schema does not allow: 400, naming the field. */
+const INGEST_REFUSAL = schemaRefusal({ status: 400, separator: ' ' });
+
 export function buildIngestApp(state: IngestState, options: IngestAppOptions): FastifyInstance {
-  const app = Fastify({ bodyLimit: options.bodyLimitBytes, ...loggingOptions(options.logger) });
+  const app = Fastify({
+    bodyLimit: options.bodyLimitBytes,
+    ...loggingOptions(options.logger),
+    ...SCHEMA_VALIDATION,
+  });
   installRequestLog(app);
   registerOpenApi(app, ingestApiDoc(options.version));
   const limits = ingestLimits(options);
@@ -251,7 +259,7 @@ export function buildIngestApp(state: IngestState, options: IngestAppOptions): F
   if (imageRoute === undefined) throw new Error('GET /images/:id is not in INGEST_ROUTES');
   app.get<{ Params: { id: string }; Querystring: Record<string, string> }>(
     '/images/:id',
-    validatedBy(imageRoute),
+    validatedBy(imageRoute, INGEST_REFUSAL),
     async (request) => {
       const { index } = ready();
       const image = await index.getImage(request.params.id);
