@@ -116,25 +116,35 @@ export function registerOpenApi(app: FastifyInstance, doc: ApiDoc): void {
 }
 
 /** The parts of a request a route schema validates. */
-type RequestParts<D extends RouteDoc> = Pick<D, 'params' | 'querystring' | 'body'>;
+export type RequestPart = 'params' | 'querystring' | 'body';
+type RequestParts<D extends RouteDoc> = Pick<D, RequestPart>;
 
 /**
- * The route options that make fastify validate a route's path and query parameters and its body with the
+ * The route options that make fastify validate a route's parameters and body (or the `parts` named) with the
  * schemas of its table entry (the same objects the document shows), refusing in the API's words (`refusal`,
  * made once per API with schemaRefusal). With `withTypeProvider<TypeBoxTypeProvider>()`, the handler's
  * `request.body`, `params` and `query` have the schemas' types (keep the table `satisfies RouteDocs`, so that
- * each entry keeps its own type).
+ * each entry keeps its own type). A body documented per media type is validated when it is JSON (fastify picks
+ * the schema by Content-Type); other media types, such as multipart uploads, are read by the handler as they
+ * stream.
  */
 export function validatedBy<const D extends RouteDoc>(
   doc: D,
   refusal: SchemaErrorFormatter,
+  parts: readonly RequestPart[] = ['params', 'querystring', 'body'],
 ): { schema: RequestParts<D>; schemaErrorFormatter: SchemaErrorFormatter } {
-  const schema = {
-    ...(doc.params !== undefined && { params: doc.params }),
-    ...(doc.querystring !== undefined && { querystring: doc.querystring }),
-    ...(doc.body !== undefined && { body: doc.body }),
-  } as RequestParts<D>;
-  return { schema, schemaErrorFormatter: refusal };
+  const schema: Partial<Record<RequestPart, unknown>> = {};
+  if (parts.includes('params') && doc.params !== undefined) schema.params = doc.params;
+  if (parts.includes('querystring') && doc.querystring !== undefined) schema.querystring = doc.querystring;
+  if (parts.includes('body') && doc.body !== undefined) schema.body = jsonBody(doc.body);
+  return { schema: schema as RequestParts<D>, schemaErrorFormatter: refusal };
+}
+
+/** The schema a body is validated with: the schema, or of one documented per media type its JSON one. */
+function jsonBody(body: NonNullable<RouteDoc['body']>): unknown {
+  if (!('content' in body) || typeof body.content !== 'object') return body;
+  const json = (body.content as Record<string, { schema: TSchema }>)['application/json'];
+  return json === undefined ? undefined : { content: { 'application/json': json } };
 }
 
 /** A JSON response with a description. */

@@ -181,7 +181,9 @@ export function buildIngestApp(state: IngestState, options: IngestAppOptions): F
     return registry.metrics();
   });
 
-  app.post('/ingest/batch', async (request, reply) => {
+  // JSON bodies are validated from their schemas; the query strings and multipart fields are read by hand.
+  const batchRoute = validatedBy(INGEST_ROUTES['POST /ingest/batch'], INGEST_REFUSAL, ['body']);
+  app.post('/ingest/batch', batchRoute, async (request, reply) => {
     const { pipeline } = ready();
     return withSpool((spool) => ingestBatch(request, reply, pipeline, spool));
   });
@@ -215,10 +217,14 @@ export function buildIngestApp(state: IngestState, options: IngestAppOptions): F
     }
   };
 
-  app.post('/search', async (request) => {
-    const { pipeline, index } = ready();
-    return withSpool((spool) => search(request, pipeline, index, spool));
-  });
+  app.post(
+    '/search',
+    validatedBy(INGEST_ROUTES['POST /search'], INGEST_REFUSAL, ['body']),
+    async (request) => {
+      const { pipeline, index } = ready();
+      return withSpool((spool) => search(request, pipeline, index, spool));
+    },
+  );
 
   const search = async (
     request: FastifyRequest,
@@ -255,11 +261,9 @@ export function buildIngestApp(state: IngestState, options: IngestAppOptions): F
     return { hits, took_ms: Math.round((performance.now() - t0) * 10) / 10 };
   };
 
-  const imageRoute = INGEST_ROUTES['GET /images/:id'];
-  if (imageRoute === undefined) throw new Error('GET /images/:id is not in INGEST_ROUTES');
   app.get<{ Params: { id: string }; Querystring: Record<string, string> }>(
     '/images/:id',
-    validatedBy(imageRoute, INGEST_REFUSAL),
+    validatedBy(INGEST_ROUTES['GET /images/:id'], INGEST_REFUSAL),
     async (request) => {
       const { index } = ready();
       const image = await index.getImage(request.params.id);
