@@ -32,7 +32,10 @@ export const SCHEMA_VALIDATION: Pick<FastifyServerOptions, 'ajv'> = Object.freez
 export interface SchemaRefusalStyle {
   /** The HTTP status (TEI 422, OpenAI / KServe / ingest 400). */
   readonly status: number;
-  /** Between the field's path and what is wrong: `' '` (`inputs is required`) or `': '` (`ready: must be ...`). */
+  /**
+   * Between the field's path and what is wrong: `' '` (`inputs is required`) or `': '` (`ready: must be ...`);
+   * the body as a whole is `the body must be ...`.
+   */
   readonly separator: string;
 }
 
@@ -44,7 +47,8 @@ export function schemaRefusal(style: SchemaRefusalStyle): SchemaErrorFormatter {
   return (errors, dataVar) => {
     const { path, what } = describe(errors, dataVar);
     const field = path === '' ? null : path;
-    return new HttpProblem(style.status, `${field ?? rootName(dataVar)}${style.separator}${what}`, field);
+    const named = field === null ? `${rootName(dataVar)} ` : `${field}${style.separator}`;
+    return new HttpProblem(style.status, `${named}${what}`, field);
   };
 }
 
