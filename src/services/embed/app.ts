@@ -1,9 +1,11 @@
 /**
  * The embed service's HTTP API (fastify): TEI's `/embed`, `/tokenize`, `/info` and `/health`, OpenAI's
- * `/v1/embeddings`, and Prometheus `/metrics`. Handlers only validate, call an EmbeddingService and shape the
- * answer; every error names the field it is about, in the error format of the API it belongs to (TEI:
- * `{error, error_type}`; OpenAI: `{error: {message, type, param, code}}`).
- * Reading the body's fields is embed-requests.ts; the error handler is the shared one (services/http).
+ * `/v1/embeddings`, and Prometheus `/metrics`. Handlers call an EmbeddingService and shape the answer; every
+ * error names the field it is about, in the error format of the API it belongs to (TEI: `{error, error_type}`;
+ * OpenAI: `{error: {message, type, param, code}}`). The bodies are validated by fastify from their schemas in
+ * openapi.ts (refusals: embed-requests.ts `SCHEMA_REFUSAL`), which also type the handlers; what depends on the
+ * served models and the limits is checked here and in embed-requests.ts. The error handler is the shared one
+ * (services/http).
  *
  * Memory is bounded by the limits (EmbedLimits), each checked before anything proportional to what it bounds is
  * allocated: requests in flight when a request arrives (429, before its body is read), the body size while it
