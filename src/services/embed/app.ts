@@ -1,9 +1,11 @@
 /**
  * The embed service's HTTP API (fastify): TEI's `/embed`, `/tokenize`, `/info` and `/health`, OpenAI's
- * `/v1/embeddings`, and Prometheus `/metrics`. Handlers only validate, call an EmbeddingService and shape the
- * answer; every error names the field it is about, in the error format of the API it belongs to (TEI:
- * `{error, error_type}`; OpenAI: `{error: {message, type, param, code}}`).
- * Reading the body's fields is embed-requests.ts; the error handler is the shared one (services/http).
+ * `/v1/embeddings`, and Prometheus `/metrics`. Handlers call an EmbeddingService and shape the answer; every
+ * error names the field it is about, in the error format of the API it belongs to (TEI: `{error, error_type}`;
+ * OpenAI: `{error: {message, type, param, code}}`). The bodies are validated by fastify from their schemas in
+ * openapi.ts (refusals: embed-requests.ts `SCHEMA_REFUSAL`), which also type the handlers; what depends on the
+ * served models and the limits is checked here and in embed-requests.ts. The error handler is the shared one
+ * (services/http).
  *
  * Memory is bounded by the limits (EmbedLimits), each checked before anything proportional to what it bounds is
  * allocated: requests in flight when a request arrives (429, before its body is read), the body size while it
@@ -34,18 +36,21 @@ import {
   overLimit,
   type RequestLimit,
 } from '../http/request-limits.js';
+import type { Static } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { validatedBy } from '../http/openapi.js';
+import { SCHEMA_VALIDATION } from '../http/schema-refusal.js';
 import {
   BatchSizeProblem,
-  objectBody,
   pickService,
-  readBoolean,
   readInputs,
+  SCHEMA_REFUSAL,
   validationStatus,
   type Api,
   type EmbedInputs,
 } from './embed-requests.js';
 import type { EmbedMetrics, TeFailure, TeMethod } from './metrics.js';
-import { embedApiDoc } from './openapi.js';
+import { EMBED_ROUTES, embedApiDoc, type EmbedAllBody, type EmbedBody } from './openapi.js';
 
 /** What the app serves; `ready` turns true once every model is loaded and warm. */
 export interface EmbedState {
@@ -155,9 +160,14 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
     RequestLimit,
   ];
   const inFlight = new InFlightBudget(inFlightLimit);
-  const app = Fastify({ bodyLimit: bodyLimitBytes, ...loggingOptions(options.logger) });
+  const app = Fastify({
+    bodyLimit: bodyLimitBytes,
+    ...loggingOptions(options.logger),
+    ...SCHEMA_VALIDATION,
+  }).withTypeProvider<TypeBoxTypeProvider>();
   installRequestLog(app);
   registerOpenApi(app, embedApiDoc(options.version));
+  const tei = SCHEMA_REFUSAL.tei;
   const { metrics } = options;
   const autoTruncate = options.autoTruncate ?? false;
   const apiOf = (request: FastifyRequest): Api => (request.url.startsWith('/v1/') ? 'openai' : 'tei');
@@ -305,26 +315,27 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
   /** The fields /embed and /embed_all share: inputs, truncate, truncation_direction and prompt_name. */
   const readTeiRequest = (
     request: FastifyRequest,
-  ): { body: Record<string, unknown>; service: EmbeddingService; inputs: EmbedInputs; run: EmbedOptions } => {
-    const body = objectBody(request.body, 'tei');
-    const service = pickService(state, body.model, options.defaultModel, 'tei');
+    body: Static<typeof EmbedAllBody>,
+  ): { service: EmbeddingService; inputs: EmbedInputs; run: EmbedOptions } => {
+    const service = pickService(state, body.model, options.defaultModel);
     countTe(request, body.inputs);
     const inputs = readInputs(body.inputs, 'inputs', 'tei', itemLimit);
     metrics.teInputs(inputCount(inputs));
-    const truncate = readBoolean(body.truncate ?? undefined, 'truncate', autoTruncate, 'tei');
-    const direction = readDirection(body.truncation_direction);
+    const truncate = body.truncate ?? autoTruncate;
+    const direction: TruncationDirection =
+      body.truncation_direction?.toLowerCase() === 'left' ? 'left' : 'right';
     const prompt = readPrompt(body.prompt_name, service, 'texts' in inputs);
     return {
-      body,
       service,
       inputs,
       run: { truncate, direction, ...(prompt !== undefined && { prompt }) },
     };
   };
 
-  app.post('/embed', async (request, reply) => {
-    const { body, service, inputs, run } = readTeiRequest(request);
-    const normalize = readBoolean(body.normalize, 'normalize', true, 'tei');
+  app.post('/embed', validatedBy(EMBED_ROUTES['POST /embed'], tei), async (request, reply) => {
+    const body: Static<typeof EmbedBody> = request.body;
+    const { service, inputs, run } = readTeiRequest(request, body);
+    const normalize = body.normalize ?? true;
     const dims = readDimensions(body.dimensions, service.embedder.dimension, 'tei');
     const result = await embedFor(service, inputs, { ...run, normalize }, tokenLimit, request, reply);
     teSucceeded(request, reply, result);
@@ -332,8 +343,8 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
   });
 
   // TEI's /embed_all: every token's vector (the model's output before pooling), not normalised.
-  app.post('/embed_all', async (request, reply) => {
-    const { service, inputs, run } = readTeiRequest(request);
+  app.post('/embed_all', validatedBy(EMBED_ROUTES['POST /embed_all'], tei), async (request, reply) => {
+    const { service, inputs, run } = readTeiRequest(request, request.body);
     if (!service.givesTokenEmbeddings) {
       throw new HttpProblem(
         424,
@@ -367,12 +378,13 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
 
   // TEI's /tokenize: each text's tokens with their places in it (UTF-8 byte offsets, as TEI gives them), the
   // prompt included; nothing is cut (as in TEI), the request's token limit still holds.
-  app.post('/tokenize', async (request, reply) => {
-    const body = objectBody(request.body, 'tei');
-    const service = pickService(state, body.model, options.defaultModel, 'tei');
+  app.post('/tokenize', validatedBy(EMBED_ROUTES['POST /tokenize'], tei), async (request, reply) => {
+    const { body } = request;
+    const service = pickService(state, body.model, options.defaultModel);
     const inputs = readInputs(body.inputs, 'inputs', 'tei', itemLimit);
+    // The schema takes texts only.
     if (!('texts' in inputs)) throw new HttpProblem(422, '/tokenize takes text, not token ids', 'inputs');
-    const addSpecial = readBoolean(body.add_special_tokens, 'add_special_tokens', true, 'tei');
+    const addSpecial = body.add_special_tokens ?? true;
     const prompt = readPrompt(body.prompt_name, service, true) ?? '';
     const out: Record<string, unknown>[][] = [];
     let tokens = 0;
@@ -431,17 +443,13 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
   });
 
   // TEI's /decode: token ids back to text.
-  app.post('/decode', (request, reply) => {
-    const body = objectBody(request.body, 'tei');
-    const service = pickService(state, body.model, options.defaultModel, 'tei');
+  app.post('/decode', validatedBy(EMBED_ROUTES['POST /decode'], tei), (request, reply) => {
+    const { body } = request;
+    const service = pickService(state, body.model, options.defaultModel);
     const ids = readInputs(body.ids, 'ids', 'tei', itemLimit);
-    if (!('ids' in ids))
-      throw new HttpProblem(
-        422,
-        'ids must be token ids: an array of integers, or an array of such arrays',
-        'ids',
-      );
-    const skip = readBoolean(body.skip_special_tokens, 'skip_special_tokens', true, 'tei');
+    // The schema takes token ids only.
+    if (!('ids' in ids)) throw new HttpProblem(422, 'ids must be token ids', 'ids');
+    const skip = body.skip_special_tokens ?? true;
     checkVocabulary(service, ids.ids, 'tei', 'ids');
     const texts = service.tokenizer.decode(
       ids.ids.map((seq) => Array.from(seq)),
@@ -502,18 +510,16 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
     return sendProblem(reply.code(404), api, problem, 'unknown_url');
   });
 
-  app.post('/v1/embeddings', async (request, reply) => {
-    const body = objectBody(request.body, 'openai');
-    const service = pickService(state, body.model, options.defaultModel, 'openai');
+  const embeddings = EMBED_ROUTES['POST /v1/embeddings'];
+  app.post('/v1/embeddings', validatedBy(embeddings, SCHEMA_REFUSAL.openai), async (request, reply) => {
+    const { body } = request;
+    const service = pickService(state, body.model, options.defaultModel);
     countTe(request, body.input);
     const inputs = readInputs(body.input, 'input', 'openai', itemLimit);
     metrics.teInputs(inputCount(inputs));
     const format = body.encoding_format ?? 'float';
-    if (format !== 'float' && format !== 'base64') {
-      throw new HttpProblem(400, 'encoding_format must be "float" or "base64"', 'encoding_format');
-    }
     const dims = readDimensions(body.dimensions, service.embedder.dimension, 'openai');
-    const truncate = readBoolean(body.truncate, 'truncate', autoTruncate, 'openai');
+    const truncate = body.truncate ?? autoTruncate;
     const result = await embedFor(service, inputs, { normalize: true, truncate }, tokenLimit, request, reply);
     teSucceeded(request, reply, result);
     const data = result.vectors.map((v, index) => {
@@ -588,33 +594,19 @@ function embedProblem(err: unknown, tokenLimit: RequestLimit, api: Api): unknown
   return new HttpProblem(500, `inference failed: ${err instanceof Error ? err.message : String(err)}`);
 }
 
-/** TEI's truncation_direction, in all its spellings (Right, right, Left, left); absent or null: right. */
-function readDirection(value: unknown): TruncationDirection {
-  if (value === undefined || value === null || value === 'Right' || value === 'right') return 'right';
-  if (value === 'Left' || value === 'left') return 'left';
-  throw new HttpProblem(
-    422,
-    `truncation_direction must be "Right" or "Left" (or "right", "left"), got ${JSON.stringify(value)}`,
-    'truncation_direction',
-  );
-}
-
 /**
  * The prompt a request asks for by name (sentence-transformers' prompts, as TEI takes them), or the model's
  * default prompt when it names none; undefined: no prompt. Token-id inputs are taken as given: naming a prompt
  * with them is refused.
  */
-function readPrompt(value: unknown, service: EmbeddingService, texts: boolean): string | undefined {
+function readPrompt(
+  value: string | null | undefined,
+  service: EmbeddingService,
+  texts: boolean,
+): string | undefined {
   const { prompts, defaultPromptName, id } = service.spec;
   if (value === undefined || value === null) {
     return texts && defaultPromptName !== null ? prompts[defaultPromptName] : undefined;
-  }
-  if (typeof value !== 'string') {
-    throw new HttpProblem(
-      422,
-      "prompt_name must be a string (the name of one of the model's prompts)",
-      'prompt_name',
-    );
   }
   const known = Object.keys(prompts);
   if (known.length === 0) {
@@ -685,10 +677,13 @@ function* tokenVectorsJson(rows: readonly Float32Array[], hidden: number): Gener
   yield ']';
 }
 
-/** `dimensions` (Matryoshka): an integer from 1 to the model's dimension; the model's dimension when absent. */
-function readDimensions(value: unknown, dimension: number, api: Api): number {
+/**
+ * `dimensions` (Matryoshka; an integer or null by its schema): from 1 to the model's dimension; the model's
+ * dimension when absent.
+ */
+function readDimensions(value: number | null | undefined, dimension: number, api: Api): number {
   if (value === undefined || value === null) return dimension;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > dimension) {
+  if (value < 1 || value > dimension) {
     throw new HttpProblem(
       validationStatus(api),
       `dimensions must be an integer from 1 to ${dimension} (the model's dimension)`,

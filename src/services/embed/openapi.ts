@@ -1,8 +1,11 @@
 /**
  * The embed service's routes as its OpenAPI document describes them (services/http/openapi.ts): TEI's routes
  * with TEI's `{error, error_type}` refusals (422 for a bad field), and OpenAI's `/v1` routes with OpenAI's
- * `{error: {message, type, param, code}}` (400 for a bad field). The handlers validate by hand
- * (embed-requests.ts, app.ts): their messages name the field and depend on the model and the limits served.
+ * `{error: {message, type, param, code}}` (400 for a bad field). The bodies are validated from these schemas
+ * (app.ts, `validatedBy`; TypeBox types the handlers): a schema says what a field is, the handler what depends on
+ * the server (the model's dimension, its vocabulary and prompts, the models served, --max-client-batch-size and
+ * --max-request-tokens), as the descriptions say. A `title` is what the refusal says a valid value is
+ * (services/http/schema-refusal.ts). Fields a route does not know are ignored, as TEI's and OpenAI's are.
  */
 import { Type, type TSchema } from '@sinclair/typebox';
 import { json, text, type ApiDoc, type RouteDocs } from '../http/openapi.js';
@@ -33,52 +36,112 @@ const OpenAiError = Type.Object({
 const tei = (description: string): TSchema => json(description, TeiError);
 const openai = (description: string): TSchema => json(description, OpenAiError);
 
-const TokenIds = Type.Array(Type.Integer({ minimum: 0 }), {
+const TokenId = Type.Integer({ minimum: 0, maximum: 0x7fffffff, title: 'a token id (an integer ≥ 0)' });
+const TokenIds = Type.Array(TokenId, {
   minItems: 1,
-  description: 'token ids of the model',
+  title: 'an array of token ids',
+  description: 'token ids of the model (checked against its vocabulary by the handler)',
 });
+const Text = Type.String({ minLength: 1 });
 
 /** Texts or token ids: one or several. */
-const Inputs = (field: string): TSchema =>
-  Type.Union(
-    [
-      Type.String(),
-      Type.Array(Type.String(), { minItems: 1 }),
-      TokenIds,
-      Type.Array(TokenIds, { minItems: 1 }),
-    ],
-    {
-      description:
-        `one text, several, one sequence of token ids, or several (\`${field}\`); at most ` +
-        '--max-client-batch-size of them and --max-request-tokens tokens in all',
-    },
-  );
+const Inputs = (field: string) =>
+  Type.Union([Text, Type.Array(Text, { minItems: 1 }), TokenIds, Type.Array(TokenIds, { minItems: 1 })], {
+    title: 'a string, an array of strings or token ids',
+    description:
+      `one text, several, one sequence of token ids, or several (\`${field}\`); at most ` +
+      '--max-client-batch-size of them and --max-request-tokens tokens in all (checked by the handler)',
+  });
 
-const Model = Type.Optional(Type.String({ description: 'a served model (default: the first one)' }));
-const Truncate = Type.Optional(
-  Type.Boolean({
-    description: "cut inputs over the model's limit instead of refusing them (413); default --auto-truncate",
-  }),
+/** A field TEI takes as absent when null (serde's Option). */
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+const Model = Type.Optional(
+  Type.String({ description: 'a served model (default: the first one); unknown: 404, from the handler' }),
 );
+const TRUNCATE = "cut inputs over the model's limit instead of refusing them (413); default --auto-truncate";
 const Dimensions = Type.Optional(
-  Type.Integer({
-    minimum: 1,
-    description: "keep the first n values (Matryoshka), normalised again; at most the model's dimension",
-  }),
+  Nullable(
+    Type.Integer({
+      description:
+        "keep the first n values (Matryoshka), normalised again; from 1 to the model's dimension (checked by the handler)",
+    }),
+  ),
 );
 
 const Direction = Type.Optional(
-  Type.Union([Type.Literal('Right'), Type.Literal('right'), Type.Literal('Left'), Type.Literal('left')], {
-    default: 'Right',
-    description: 'which end of an input over the limit is cut, with truncate',
-  }),
+  Type.Union(
+    [Type.Literal('Right'), Type.Literal('right'), Type.Literal('Left'), Type.Literal('left'), Type.Null()],
+    {
+      title: '"Right" or "Left" (or "right", "left")',
+      description: 'which end of an input over the limit is cut, with truncate (default Right)',
+    },
+  ),
 );
 const PromptName = Type.Optional(
-  Type.String({
-    description:
-      "a prompt of the model's (sentence-transformers' prompts), put before each text; unknown: 422",
-  }),
+  Nullable(
+    Type.String({
+      description:
+        "a prompt of the model's (sentence-transformers' prompts), put before each text; unknown: 422, from the handler",
+    }),
+  ),
 );
+
+/** The body of TEI's `/embed`. */
+export const EmbedBody = Type.Object({
+  inputs: Inputs('inputs'),
+  model: Model,
+  normalize: Type.Optional(Type.Boolean({ description: 'default true' })),
+  truncate: Type.Optional(Nullable(Type.Boolean({ description: TRUNCATE }))),
+  truncation_direction: Direction,
+  prompt_name: PromptName,
+  dimensions: Dimensions,
+});
+
+/** The body of TEI's `/embed_all`. */
+export const EmbedAllBody = Type.Object({
+  inputs: Inputs('inputs'),
+  model: Model,
+  truncate: Type.Optional(Nullable(Type.Boolean({ description: TRUNCATE }))),
+  truncation_direction: Direction,
+  prompt_name: PromptName,
+});
+
+/** The body of TEI's `/tokenize`. */
+const TextOnly = Type.String({ minLength: 1, title: 'a text (/tokenize takes text, not token ids)' });
+export const TokenizeBody = Type.Object({
+  inputs: Type.Union([TextOnly, Type.Array(TextOnly, { minItems: 1 })], {
+    title: 'a string or an array of strings',
+    description: 'texts (not token ids); at most --max-client-batch-size of them (checked by the handler)',
+  }),
+  model: Model,
+  add_special_tokens: Type.Optional(Type.Boolean({ description: 'default true' })),
+  prompt_name: PromptName,
+});
+
+/** The body of TEI's `/decode`. */
+export const DecodeBody = Type.Object({
+  ids: Type.Union([TokenIds, Type.Array(TokenIds, { minItems: 1 })], {
+    title: 'token ids (an array of integers, or an array of such arrays)',
+  }),
+  model: Model,
+  skip_special_tokens: Type.Optional(Type.Boolean({ description: 'default true' })),
+});
+
+/** The body of OpenAI's `/v1/embeddings`. */
+export const OpenAiEmbeddingsBody = Type.Object({
+  input: Inputs('input'),
+  model: Model,
+  encoding_format: Type.Optional(
+    Type.Union([Type.Literal('float'), Type.Literal('base64'), Type.Null()], {
+      title: '"float" or "base64"',
+      description: 'default float',
+    }),
+  ),
+  dimensions: Dimensions,
+  truncate: Type.Optional(Type.Boolean({ description: TRUNCATE })),
+  user: Type.Optional(Type.String({ description: 'accepted and ignored, as a tag of the caller' })),
+});
 
 const Vectors = Type.Array(Type.Array(Type.Number()), { description: 'one vector per input, in order' });
 
@@ -95,7 +158,8 @@ const ModelObject = Type.Object({
   owned_by: Type.String(),
 });
 
-const ROUTES: RouteDocs = {
+/** The embed service's routes; the bodies are validated from these schemas (app.ts, `validatedBy`). */
+export const EMBED_ROUTES = {
   'GET /health': {
     summary: 'Whether every model is loaded',
     tags: ['operations'],
@@ -136,26 +200,13 @@ const ROUTES: RouteDocs = {
   'POST /embed': {
     summary: 'Embed texts or token ids (TEI)',
     tags: ['tei'],
-    body: Type.Object({
-      inputs: Inputs('inputs'),
-      model: Model,
-      normalize: Type.Optional(Type.Boolean({ default: true })),
-      truncate: Truncate,
-      truncation_direction: Direction,
-      prompt_name: PromptName,
-      dimensions: Dimensions,
-    }),
+    body: EmbedBody,
     response: { 200: json('the vectors', Vectors), ...teiRefusals },
   },
   'POST /tokenize': {
     summary: 'Tokenize texts (TEI)',
     tags: ['tei'],
-    body: Type.Object({
-      inputs: Type.Union([Type.String(), Type.Array(Type.String(), { minItems: 1 })]),
-      model: Model,
-      add_special_tokens: Type.Optional(Type.Boolean({ default: true })),
-      prompt_name: PromptName,
-    }),
+    body: TokenizeBody,
     response: {
       200: json(
         "each text's tokens: special ones without a place, the others with their UTF-8 byte offsets in the text",
@@ -178,13 +229,7 @@ const ROUTES: RouteDocs = {
     summary: "Every token's vector, before pooling (TEI)",
     description: 'Not normalised. A model whose graph pools inside gives pooled vectors only: 424.',
     tags: ['tei'],
-    body: Type.Object({
-      inputs: Inputs('inputs'),
-      model: Model,
-      truncate: Truncate,
-      truncation_direction: Direction,
-      prompt_name: PromptName,
-    }),
+    body: EmbedAllBody,
     response: {
       200: json('per input, one vector per token', Type.Array(Type.Array(Type.Array(Type.Number())))),
       424: tei('the model gives pooled vectors only'),
@@ -194,11 +239,7 @@ const ROUTES: RouteDocs = {
   'POST /decode': {
     summary: 'Token ids back to text (TEI)',
     tags: ['tei'],
-    body: Type.Object({
-      ids: Type.Union([TokenIds, Type.Array(TokenIds, { minItems: 1 })]),
-      model: Model,
-      skip_special_tokens: Type.Optional(Type.Boolean({ default: true })),
-    }),
+    body: DecodeBody,
     response: {
       200: json('one text per sequence', Type.Array(Type.String())),
       424: tei("the model's tokenizer cannot decode"),
@@ -225,16 +266,7 @@ const ROUTES: RouteDocs = {
   'POST /v1/embeddings': {
     summary: 'Create embeddings (OpenAI)',
     tags: ['openai'],
-    body: Type.Object({
-      input: Inputs('input'),
-      model: Model,
-      encoding_format: Type.Optional(
-        Type.Union([Type.Literal('float'), Type.Literal('base64')], { default: 'float' }),
-      ),
-      dimensions: Dimensions,
-      truncate: Truncate,
-      user: Type.Optional(Type.String({ description: 'accepted and ignored, as a tag of the caller' })),
-    }),
+    body: OpenAiEmbeddingsBody,
     response: {
       200: json(
         'one embedding per input, and the tokens counted',
@@ -276,7 +308,7 @@ const ROUTES: RouteDocs = {
     params: Type.Object({ model: Type.String() }),
     response: { 200: json('the model', ModelObject), 404: openai('unknown model (code model_not_found)') },
   },
-};
+} satisfies RouteDocs;
 
 /** The embed service's OpenAPI description. */
 export function embedApiDoc(version: string): ApiDoc {
@@ -291,6 +323,6 @@ export function embedApiDoc(version: string): ApiDoc {
       { name: 'openai', description: "OpenAI's embeddings API" },
       { name: 'operations', description: 'health and metrics' },
     ],
-    routes: ROUTES,
+    routes: EMBED_ROUTES,
   };
 }

@@ -3,12 +3,17 @@
  * package, no network) of every pitlane service, from route schemas written in TypeBox.
  *
  * Each service has one table of its routes (`RouteDocs`, in its own openapi.ts) keyed by `METHOD /pattern`
- * as fastify writes the route (`GET /v2/models/:model`). The table documents; the bodies keep being validated by
- * hand, because their refusals are part of each API (TEI's 422 `{error, error_type}`, OpenAI's 400 with
- * `param`, KServe's `{"error"}`) and depend on the running server (a model's dimension, the limits given on the
- * command line), which a static schema cannot say. A route whose parameters a schema says all about is validated
- * by fastify from its table entry (`validatedBy`), a refusal naming the parameter. A route missing from the table still appears in the document,
- * without a summary; the OpenAPI test fails on it, so a new route cannot go undocumented.
+ * as fastify writes the route (`GET /v2/models/:model`). The same schemas validate: a route declared with
+ * `validatedBy(entry, refusal)` has its parameters and body checked by fastify's ajv before the handler runs, and
+ * its handler typed from them (@fastify/type-provider-typebox). A refusal is made by the API's formatter
+ * (schema-refusal.ts): TEI 422, OpenAI 400 with `param`, KServe 400, ingest 400, each naming the field by its
+ * JSON path, sent by the service's error handler in the API's shape. What depends on the running server (a
+ * model's dimension or vocabulary, the models served, the limits given on the command line) stays in the
+ * handlers, and the schemas' descriptions say so. Not validated from a schema: the KServe infer body, which its
+ * streaming codec parses (binary tensor data after a JSON header, data arrays ajv must not walk; see
+ * models/openapi.ts), and ingest's multipart uploads, which are spooled as they arrive. A route missing from the
+ * table still appears in the document, without a summary; the OpenAPI test fails on it, so a new route cannot go
+ * undocumented.
  *
  * @fastify/swagger learns routes from an onRoute hook, which must exist before the routes are declared; the
  * services declare theirs synchronously at the root, before any plugin has loaded, so its hooks are installed
@@ -17,8 +22,8 @@
 import { fastifySwagger } from '@fastify/swagger';
 import { fastifySwaggerUi } from '@fastify/swagger-ui';
 import { Type, type TSchema } from '@sinclair/typebox';
-import type { FastifyInstance, FastifySchema, FastifySchemaValidationError } from 'fastify';
-import { HttpProblem } from './problem.js';
+import type { FastifyInstance } from 'fastify';
+import type { SchemaErrorFormatter } from './schema-refusal.js';
 
 /** A response: a JSON schema (with a description), or another media type, or no body (`Type.Null()`). */
 export type ResponseDoc = TSchema | { description: string; content: Record<string, { schema: TSchema }> };
@@ -110,32 +115,36 @@ export function registerOpenApi(app: FastifyInstance, doc: ApiDoc): void {
   });
 }
 
+/** The parts of a request a route schema validates. */
+export type RequestPart = 'params' | 'querystring' | 'body';
+type RequestParts<D extends RouteDoc> = Pick<D, RequestPart>;
+
 /**
- * The route options that make fastify validate a route's path and query parameters with the schemas of its
- * table entry (the same objects the document shows). A refusal is a 400 HttpProblem naming the parameter, sent
- * by the service's error handler in its API's shape.
+ * The route options that make fastify validate a route's parameters and body (or the `parts` named) with the
+ * schemas of its table entry (the same objects the document shows), refusing in the API's words (`refusal`,
+ * made once per API with schemaRefusal). With `withTypeProvider<TypeBoxTypeProvider>()`, the handler's
+ * `request.body`, `params` and `query` have the schemas' types (keep the table `satisfies RouteDocs`, so that
+ * each entry keeps its own type). A body documented per media type is validated when it is JSON (fastify picks
+ * the schema by Content-Type); other media types, such as multipart uploads, are read by the handler as they
+ * stream.
  */
-export function validatedBy(doc: RouteDoc): {
-  schema: FastifySchema;
-  schemaErrorFormatter: typeof parameterProblem;
-} {
-  return {
-    schema: {
-      ...(doc.params !== undefined && { params: doc.params }),
-      ...(doc.querystring !== undefined && { querystring: doc.querystring }),
-    },
-    schemaErrorFormatter: parameterProblem,
-  };
+export function validatedBy<const D extends RouteDoc>(
+  doc: D,
+  refusal: SchemaErrorFormatter,
+  parts: readonly RequestPart[] = ['params', 'querystring', 'body'],
+): { schema: RequestParts<D>; schemaErrorFormatter: SchemaErrorFormatter } {
+  const schema: Partial<Record<RequestPart, unknown>> = {};
+  if (parts.includes('params') && doc.params !== undefined) schema.params = doc.params;
+  if (parts.includes('querystring') && doc.querystring !== undefined) schema.querystring = doc.querystring;
+  if (parts.includes('body') && doc.body !== undefined) schema.body = jsonBody(doc.body);
+  return { schema: schema as RequestParts<D>, schemaErrorFormatter: refusal };
 }
 
-/** The refusal of a parameter its schema does not allow: `embedding must be one of true, false, 1, 0`. */
-export function parameterProblem(errors: FastifySchemaValidationError[], dataVar: string): HttpProblem {
-  const [first] = errors;
-  const field = first?.instancePath.slice(1).replaceAll('/', '.') ?? '';
-  const allowed = (first?.params as { allowedValues?: unknown[] } | undefined)?.allowedValues;
-  const what =
-    allowed !== undefined ? `must be one of ${allowed.join(', ')}` : (first?.message ?? 'is invalid');
-  return new HttpProblem(400, `${field === '' ? dataVar : field} ${what}`, field === '' ? null : field);
+/** The schema a body is validated with: the schema, or of one documented per media type its JSON one. */
+function jsonBody(body: NonNullable<RouteDoc['body']>): unknown {
+  if (!('content' in body) || typeof body.content !== 'object') return body;
+  const json = (body.content as Record<string, { schema: TSchema }>)['application/json'];
+  return json === undefined ? undefined : { content: { 'application/json': json } };
 }
 
 /** A JSON response with a description. */

@@ -31,6 +31,7 @@ import type { SearchIndex } from '../../index/index-port.js';
 import { setServiceErrorHandler } from '../http/error-handler.js';
 import { HttpProblem } from '../http/problem.js';
 import { registerOpenApi, validatedBy } from '../http/openapi.js';
+import { SCHEMA_VALIDATION, schemaRefusal } from '../http/schema-refusal.js';
 import { formatLimitValue, overLimit, type RequestLimit } from '../http/request-limits.js';
 import { installRequestLog, loggingOptions } from '../http/request-log.js';
 import { readBatch, readSearch } from './ingest-requests.js';
@@ -102,8 +103,15 @@ export function ingestLimits(
   };
 }
 
+/** How the ingest API refuses a value its schema does not allow: 400, naming the field. */
+const INGEST_REFUSAL = schemaRefusal({ status: 400, separator: ' ' });
+
 export function buildIngestApp(state: IngestState, options: IngestAppOptions): FastifyInstance {
-  const app = Fastify({ bodyLimit: options.bodyLimitBytes, ...loggingOptions(options.logger) });
+  const app = Fastify({
+    bodyLimit: options.bodyLimitBytes,
+    ...loggingOptions(options.logger),
+    ...SCHEMA_VALIDATION,
+  });
   installRequestLog(app);
   registerOpenApi(app, ingestApiDoc(options.version));
   const limits = ingestLimits(options);
@@ -173,7 +181,9 @@ export function buildIngestApp(state: IngestState, options: IngestAppOptions): F
     return registry.metrics();
   });
 
-  app.post('/ingest/batch', async (request, reply) => {
+  // JSON bodies are validated from their schemas; the query strings and multipart fields are read by hand.
+  const batchRoute = validatedBy(INGEST_ROUTES['POST /ingest/batch'], INGEST_REFUSAL, ['body']);
+  app.post('/ingest/batch', batchRoute, async (request, reply) => {
     const { pipeline } = ready();
     return withSpool((spool) => ingestBatch(request, reply, pipeline, spool));
   });
@@ -207,10 +217,14 @@ export function buildIngestApp(state: IngestState, options: IngestAppOptions): F
     }
   };
 
-  app.post('/search', async (request) => {
-    const { pipeline, index } = ready();
-    return withSpool((spool) => search(request, pipeline, index, spool));
-  });
+  app.post(
+    '/search',
+    validatedBy(INGEST_ROUTES['POST /search'], INGEST_REFUSAL, ['body']),
+    async (request) => {
+      const { pipeline, index } = ready();
+      return withSpool((spool) => search(request, pipeline, index, spool));
+    },
+  );
 
   const search = async (
     request: FastifyRequest,
@@ -247,11 +261,9 @@ export function buildIngestApp(state: IngestState, options: IngestAppOptions): F
     return { hits, took_ms: Math.round((performance.now() - t0) * 10) / 10 };
   };
 
-  const imageRoute = INGEST_ROUTES['GET /images/:id'];
-  if (imageRoute === undefined) throw new Error('GET /images/:id is not in INGEST_ROUTES');
   app.get<{ Params: { id: string }; Querystring: Record<string, string> }>(
     '/images/:id',
-    validatedBy(imageRoute),
+    validatedBy(INGEST_ROUTES['GET /images/:id'], INGEST_REFUSAL),
     async (request) => {
       const { index } = ready();
       const image = await index.getImage(request.params.id);

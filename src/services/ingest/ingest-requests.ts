@@ -2,7 +2,9 @@
  * What the ingest API reads from a request: the images and switches of `POST /ingest/batch` (multipart files
  * spooled to disk, or JSON server-side paths) and the query of `POST /search` (a vector, an indexed id, or an
  * uploaded image; k, labels, index). Every bad field is an HttpProblem 400 naming it; every limit, the limit's
- * refusal (services/http/request-limits.ts).
+ * refusal (services/http/request-limits.ts). A JSON body has passed its schema already (openapi.ts, refusals
+ * naming the JSON path); the checks here are for the fields that come as text (query string, multipart fields),
+ * which are merged with the JSON ones and read by the same code.
  */
 import type { FastifyRequest } from 'fastify';
 import { INDEX_NAMES, MAX_K, type IndexName } from '../../index/index-port.js';

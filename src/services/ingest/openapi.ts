@@ -1,7 +1,9 @@
 /**
  * The ingest service's routes as its OpenAPI document describes them (services/http/openapi.ts): multipart
  * uploads or JSON server-side paths, search by vector, id or image, and the `{"status":"error","error":...}`
- * refusals. The handlers validate by hand (ingest-requests.ts); this says what they take and answer.
+ * refusals. JSON bodies are validated from these schemas (app.ts, `validatedBy`), and so are the parameters of
+ * `GET /images/{id}`; the fields of multipart uploads and query strings, which carry the same options as text, are
+ * read by ingest-requests.ts (it also reads the JSON fields, merged with the query's, so one reader decides).
  */
 import { Type, type TSchema } from '@sinclair/typebox';
 import { INDEX_NAMES, MAX_K } from '../../index/index-port.js';
@@ -15,30 +17,32 @@ const IngestError = Type.Object({
 
 const error = (description: string): TSchema => json(description, IngestError);
 
-const Flag = Type.Union(
-  [Type.Boolean(), Type.Literal('true'), Type.Literal('false'), Type.Literal('1'), Type.Literal('0')],
-  {
-    default: false,
-  },
-);
+/** A switch in a JSON body, as the handlers read it (also documents the same switch as text). */
+const Flag = (description: string) =>
+  Type.Optional(
+    Type.Union(
+      [
+        Type.Boolean(),
+        Type.Literal('true'),
+        Type.Literal('false'),
+        Type.Literal('1'),
+        Type.Literal('0'),
+        Type.Null(),
+      ],
+      { title: 'true or false', default: false, description },
+    ),
+  );
 
 /** A switch in the query string, as the handlers read it. */
-const QueryFlag = Type.Unsafe<string>({
-  type: 'string',
-  enum: ['true', 'false', '1', '0'],
-  default: 'false',
-});
+const QueryFlag = (description: string) =>
+  Type.Optional(
+    Type.Unsafe<string>({ type: 'string', enum: ['true', 'false', '1', '0'], default: 'false', description }),
+  );
 
 const BatchOptions = {
-  enable_faces: Type.Optional({
-    ...Flag,
-    description: 'count faces (BlazeFace); refused when the service runs without',
-  }),
-  enable_ocr: Type.Optional({
-    ...Flag,
-    description: 'read text lines (PaddleOCR); refused when the service runs without',
-  }),
-  box_embeddings: Type.Optional({ ...Flag, description: 'embed and index vehicle and people boxes' }),
+  enable_faces: Flag('count faces (BlazeFace); refused when the service runs without'),
+  enable_ocr: Flag('read text lines (PaddleOCR); refused when the service runs without'),
+  box_embeddings: Flag('embed and index vehicle and people boxes'),
 };
 
 const Detection = Type.Object(
@@ -101,16 +105,28 @@ const ImageSummary = Type.Object(
   { additionalProperties: true },
 );
 
+const K = `an integer in 1..${MAX_K}`;
 const SearchFields = {
-  k: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_K, default: 10 })),
+  k: Type.Optional(
+    Type.Union([Type.Integer({ minimum: 1, maximum: MAX_K, title: K }), Type.String()], {
+      title: K,
+      default: 10,
+      description: 'an integer, or its decimal text (as query strings and form fields carry it)',
+    }),
+  ),
   index: Type.Optional(
     Type.Union(
       INDEX_NAMES.map((n) => Type.Literal(n)),
-      { default: 'global', description: 'images (global), or vehicle or people boxes' },
+      {
+        title: `one of ${INDEX_NAMES.join(', ')}`,
+        default: 'global',
+        description: 'images (global), or vehicle or people boxes',
+      },
     ),
   ),
   labels: Type.Optional(
     Type.Union([Type.Array(Type.String()), Type.String()], {
+      title: 'a list of class names (or a comma-separated string)',
       description: 'only hits with these classes (a list, or comma-separated)',
     }),
   ),
@@ -124,7 +140,7 @@ const Health = Type.Object({
 });
 
 /** The ingest API's routes (`GET /images/:id` is validated from its entry). */
-export const INGEST_ROUTES: RouteDocs = {
+export const INGEST_ROUTES = {
   'GET /health': {
     summary: 'Whether the service is ready',
     tags: ['operations'],
@@ -144,7 +160,7 @@ export const INGEST_ROUTES: RouteDocs = {
       '`--max-request-mb` or holds more than `--max-batch` images. Uploads are spooled to disk, not memory.',
     tags: ['ingest'],
     querystring: Type.Object({
-      details: Type.Optional({ ...Flag, description: 'add `images`: what happened to each image' }),
+      details: Flag('add `images`: what happened to each image'),
       ...BatchOptions,
     }),
     body: {
@@ -162,7 +178,10 @@ export const INGEST_ROUTES: RouteDocs = {
         },
         'application/json': {
           schema: Type.Object({
-            paths: Type.Array(Type.String({ minLength: 1 }), { description: 'server-side files' }),
+            paths: Type.Array(Type.String({ minLength: 1 }), {
+              title: 'a list of server-side file paths (non-empty strings)',
+              description: 'server-side files',
+            }),
             ...BatchOptions,
           }),
         },
@@ -186,7 +205,13 @@ export const INGEST_ROUTES: RouteDocs = {
       content: {
         'application/json': {
           schema: Type.Object({
-            vector: Type.Optional(Type.Array(Type.Number(), { minItems: 1 })),
+            vector: Type.Optional(
+              Type.Array(Type.Number(), {
+                minItems: 1,
+                title: 'a non-empty list of finite numbers',
+                description: "the index's dimension (checked by the handler)",
+              }),
+            ),
             id: Type.Optional(Type.String()),
             ...SearchFields,
           }),
@@ -228,7 +253,7 @@ export const INGEST_ROUTES: RouteDocs = {
     tags: ['search'],
     params: Type.Object({ id: Type.String() }),
     querystring: Type.Object({
-      embedding: Type.Optional({ ...QueryFlag, description: 'include the image embedding' }),
+      embedding: QueryFlag('include the image embedding'),
     }),
     response: {
       200: json('the image, its detections and counts', ImageSummary),
@@ -237,7 +262,7 @@ export const INGEST_ROUTES: RouteDocs = {
       503: error('the service is loading its models'),
     },
   },
-};
+} satisfies RouteDocs;
 
 /** The ingest service's OpenAPI description. */
 export function ingestApiDoc(version: string): ApiDoc {

@@ -51,6 +51,7 @@ import {
 } from '../../inference/kserve/codec.js';
 import { formatServerTiming } from '../../inference/kserve/server-timing.js';
 import { setServiceErrorHandler } from '../http/error-handler.js';
+import { SCHEMA_VALIDATION } from '../http/schema-refusal.js';
 import { registerOpenApi } from '../http/openapi.js';
 import { installRequestLog, loggingOptions } from '../http/request-log.js';
 import { ClientGone, HttpProblem } from '../http/problem.js';
@@ -140,7 +141,7 @@ export function buildModelServerApp(options: ModelServerAppOptions): FastifyInst
       models: options.models,
       ...(options.statistics !== undefined && { statistics: options.statistics }),
     });
-  const app = Fastify({ bodyLimit: limit, ...loggingOptions(options.logger) });
+  const app = Fastify({ bodyLimit: limit, ...loggingOptions(options.logger), ...SCHEMA_VALIDATION });
   installRequestLog(app);
   registerOpenApi(app, modelServerApiDoc(options.version));
   const [bodyLimit, inFlightLimit] = modelServerRequestLimits(

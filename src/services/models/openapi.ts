@@ -2,10 +2,14 @@
  * The model server's routes as its OpenAPI document describes them (services/http/openapi.ts): the KServe v2 /
  * Open Inference Protocol REST API with Triton's binary tensor data extension (a JSON header, then raw tensor
  * bytes, its length in the `Inference-Header-Content-Length` header), and KServe's `{"error": "..."}` refusals.
- * The infer routes read their bodies themselves (body-reader.ts, inference/kserve/codec.ts); this says what they
- * take and answer.
+ * The infer routes read their bodies themselves (body-reader.ts, inference/kserve/codec.ts), not from the schema
+ * here: the body may be a JSON header followed by binary tensor bytes (which no JSON schema reads), its data arrays
+ * can hold millions of values (ajv would walk each one before the codec, which checks them against the model's
+ * inputs as it reads them and names the tensor), and it may arrive compressed; this says what they take and answer.
+ * The repository extension's bodies are validated from their schemas (triton-extensions.ts, `validatedBy`),
+ * refused as KServe's `{"error": "field: ..."}` with 400.
  */
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type, type TProperties, type TSchema } from '@sinclair/typebox';
 import { TENSOR_DATATYPES } from '../../inference/tensor/tensor.js';
 import { empty, json, text, type ApiDoc, type RouteDoc, type RouteDocs } from '../http/openapi.js';
 
@@ -167,16 +171,46 @@ const ModelConfig = Type.Object(
   { additionalProperties: true },
 );
 
-const LoadBody = Type.Object({
-  parameters: Type.Optional(
-    Type.Object(
-      {
-        unload_dependents: Type.Optional(
-          Type.Boolean({ description: 'unload only; nothing depends on a model here' }),
-        ),
-      },
-      { description: 'any other parameter is refused with 400 naming it' },
-    ),
+/** Triton's booleans: the refusal says `must be a boolean (true or false)`. */
+const Flag = (description: string) => Type.Boolean({ title: 'a boolean (true or false)', description });
+
+/**
+ * A body of the repository extension: optional (absent or empty is null), a JSON object whose fields are all
+ * known; any other field is refused, naming it (every field is honoured or refused, never ignored).
+ */
+const ControlBody = <T extends TProperties>(properties: T) =>
+  Type.Union([Type.Object(properties, { additionalProperties: false }), Type.Null()], {
+    title: 'a JSON object',
+    description: 'optional; a field not listed is refused with 400 naming it',
+  });
+
+/** The body of `POST /v2/repository/index`. */
+const IndexBody = ControlBody({
+  ready: Type.Optional(
+    Type.Union([Flag('only the models ready (default false)'), Type.Null()], {
+      title: 'a boolean (true or false)',
+    }),
+  ),
+});
+
+/** The `parameters` of a load or unload request (absent or null: none). */
+const ControlParameters = <T extends TProperties>(properties: T, description: string) =>
+  Type.Optional(
+    Type.Union([Type.Object(properties, { additionalProperties: false, description }), Type.Null()], {
+      title: 'an object',
+    }),
+  );
+
+/** The body of `POST /v2/repository/models/{m}/load`: Triton's load parameters (config, files) are refused. */
+const LoadBody = ControlBody({
+  parameters: ControlParameters({}, 'pitlane loads models from its repository file as they are'),
+});
+
+/** The body of `POST /v2/repository/models/{m}/unload`. */
+const UnloadBody = ControlBody({
+  parameters: ControlParameters(
+    { unload_dependents: Type.Optional(Flag('taken; nothing depends on a model here')) },
+    'the parameters taken here are: unload_dependents',
   ),
 });
 
@@ -193,7 +227,8 @@ function withVersion(path: string, method: string, doc: RouteDoc): Record<string
   };
 }
 
-const ROUTES: RouteDocs = {
+/** The model server's routes; the repository extension's bodies are validated from these schemas. */
+export const MODEL_SERVER_ROUTES = {
   'GET /v2': {
     summary: 'Server metadata',
     tags: ['server'],
@@ -281,9 +316,7 @@ const ROUTES: RouteDocs = {
     summary: 'The models of the repository and their states',
     description: `${REPOSITORY}: every model of the model repository file, loaded or not.`,
     tags: ['repository'],
-    body: Type.Object({
-      ready: Type.Optional(Type.Boolean({ default: false, description: 'only the models ready' })),
-    }),
+    body: IndexBody,
     response: {
       200: json(
         'one entry per model',
@@ -318,7 +351,7 @@ const ROUTES: RouteDocs = {
     description: `${REPOSITORY}: answers once the requests in flight have finished. The body is optional.`,
     tags: ['repository'],
     params: Model,
-    body: LoadBody,
+    body: UnloadBody,
     response: {
       200: empty('unloaded'),
       400: error('a malformed body or a parameter not taken'),
@@ -352,7 +385,7 @@ const ROUTES: RouteDocs = {
     tags: ops,
     response: { 200: text('Prometheus text exposition format') },
   },
-};
+} satisfies RouteDocs;
 
 /** The model server's OpenAPI description. */
 export function modelServerApiDoc(version: string): ApiDoc {
@@ -369,6 +402,6 @@ export function modelServerApiDoc(version: string): ApiDoc {
       { name: 'repository', description: "Triton's model repository extension (served with a local engine)" },
       { name: 'operations', description: 'health probes and metrics' },
     ],
-    routes: ROUTES,
+    routes: MODEL_SERVER_ROUTES,
   };
 }

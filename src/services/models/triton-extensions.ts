@@ -9,16 +9,24 @@
  *   GET  /v2/models/{m}[/versions/{v}]/config              Triton's model configuration JSON
  *   GET  /v2/models[/{m}[/versions/{v}]]/stats             {"model_stats": [...]}
  *
- * Errors are KServe's `{"error": "..."}` with Triton's status codes: 400 a malformed body or a field pitlane does
- * not honour (the message names it), 400 a load that failed (naming the model and the error), 404 an unknown
+ * The bodies are validated from their schemas in openapi.ts (`validatedBy`). Errors are KServe's `{"error": "..."}`
+ * with Triton's status codes: 400 a malformed body or a field pitlane does not honour (the message names it by its
+ * JSON path), 400 a load that failed (naming the model and the error), 404 an unknown
  * model or version, 503 the configuration of a model that is not loaded.
  */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ModelControl } from '../../inference/tensor/model-control.js';
+import { validatedBy } from '../http/openapi.js';
 import { HttpProblem } from '../http/problem.js';
+import { schemaRefusal } from '../http/schema-refusal.js';
+import { MODEL_SERVER_ROUTES } from './openapi.js';
 
 /** The extension names `GET /v2` lists when these routes are served. */
 export const TRITON_EXTENSIONS = ['model_repository', 'model_configuration', 'statistics'] as const;
+
+/** How KServe refuses a body its schema does not allow: 400 `{"error": "parameters.force: not supported; ..."}`. */
+export const KSERVE_REFUSAL = schemaRefusal({ status: 400, separator: ': ' });
 
 /** Largest body of these requests (they carry a few flags). */
 const CONTROL_BODY_LIMIT_BYTES = 64 * 1024;
@@ -33,47 +41,34 @@ export function registerTritonExtensions(app: FastifyInstance, control: ModelCon
       '*',
       { parseAs: 'buffer', bodyLimit: CONTROL_BODY_LIMIT_BYTES },
       (_r, body, parsed) => {
-        parsed(null, body);
+        try {
+          parsed(null, parseBody(body as Buffer));
+        } catch (err) {
+          parsed(err as Error, undefined);
+        }
       },
     );
 
-    scope.post('/v2/repository/index', async (request, reply) => {
-      const body = bodyObject(request.body);
-      refuseOthers(body, ['ready'], '');
-      const ready = body.ready ?? false;
-      if (typeof ready !== 'boolean') {
-        throw new HttpProblem(400, `ready: must be a boolean (true or false), got ${JSON.stringify(ready)}`);
-      }
-      return reply.send(await control.repositoryIndex(ready));
-    });
+    const typed = scope.withTypeProvider<TypeBoxTypeProvider>();
+    typed.post(
+      '/v2/repository/index',
+      validatedBy(MODEL_SERVER_ROUTES['POST /v2/repository/index'], KSERVE_REFUSAL),
+      async (request, reply) => reply.send(await control.repositoryIndex(request.body?.ready ?? false)),
+    );
 
-    scope.post(
+    typed.post(
       '/v2/repository/models/:model/load',
-      async (request: FastifyRequest<{ Params: ModelParams }>, reply) => {
-        const parameters = loadParameters(bodyObject(request.body));
-        refuseOthers(
-          parameters,
-          [],
-          'parameters.',
-          'pitlane loads models from its repository file as they are',
-        );
+      validatedBy(MODEL_SERVER_ROUTES['POST /v2/repository/models/:model/load'], KSERVE_REFUSAL),
+      async (request, reply) => {
         await control.loadModel(request.params.model);
         return reply.code(200).send();
       },
     );
 
-    scope.post(
+    typed.post(
       '/v2/repository/models/:model/unload',
-      async (request: FastifyRequest<{ Params: ModelParams }>, reply) => {
-        const parameters = loadParameters(bodyObject(request.body));
-        refuseOthers(parameters, ['unload_dependents'], 'parameters.');
-        const dependents = parameters.unload_dependents;
-        if (dependents !== undefined && typeof dependents !== 'boolean') {
-          throw new HttpProblem(
-            400,
-            `parameters.unload_dependents: must be a boolean, got ${JSON.stringify(dependents)}`,
-          );
-        }
+      validatedBy(MODEL_SERVER_ROUTES['POST /v2/repository/models/:model/unload'], KSERVE_REFUSAL),
+      async (request, reply) => {
         // No model depends on another here (there are no ensembles), so there is nothing more to unload.
         await control.unloadModel(request.params.model);
         return reply.code(200).send();
@@ -98,40 +93,13 @@ export function registerTritonExtensions(app: FastifyInstance, control: ModelCon
   });
 }
 
-/** The request's JSON object; an empty or absent body is `{}`. */
-function bodyObject(body: unknown): Record<string, unknown> {
-  if (!(body instanceof Uint8Array) || body.byteLength === 0) return {};
-  const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
-  if (text.trim() === '') return {};
-  let value: unknown;
+/** The request's JSON value; an empty body is null (as absent: the schemas take null for no body). */
+function parseBody(body: Buffer): unknown {
+  const text = body.toString('utf8');
+  if (text.trim() === '') return null;
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text);
   } catch (err) {
     throw new HttpProblem(400, `the request body is not valid JSON: ${(err as Error).message}`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new HttpProblem(400, `the request body must be a JSON object, got ${JSON.stringify(value)}`);
-  }
-  return value as Record<string, unknown>;
-}
-
-/** The `parameters` object of a load or unload request (`{}` when absent). */
-function loadParameters(body: Record<string, unknown>): Record<string, unknown> {
-  refuseOthers(body, ['parameters'], '');
-  const parameters: unknown = body.parameters ?? {};
-  if (typeof parameters !== 'object' || parameters === null || Array.isArray(parameters)) {
-    throw new HttpProblem(400, `parameters: must be an object, got ${JSON.stringify(parameters)}`);
-  }
-  return parameters as Record<string, unknown>;
-}
-
-/** Refuses a field that is not in `known`: every field is honoured or refused, never ignored. */
-function refuseOthers(
-  object: Record<string, unknown>,
-  known: readonly string[],
-  prefix: string,
-  why = `the fields taken here are: ${known.length === 0 ? 'none' : known.join(', ')}`,
-): void {
-  const other = Object.keys(object).find((k) => !known.includes(k));
-  if (other !== undefined) throw new HttpProblem(400, `${prefix}${other}: not supported; ${why}`);
 }

@@ -242,7 +242,7 @@ describe('embed service over HTTP (minilm-l6-arch on ONNX Runtime)', () => {
       ['/embed', {}, 422, /inputs is required/],
       ['/embed', { inputs: [] }, 422, /inputs is an empty array/],
       ['/embed', { inputs: '' }, 422, /inputs is an empty string/],
-      ['/embed', { inputs: ['a', 7] }, 422, /inputs\[1\] must be a string like inputs\[0\], got a number/],
+      ['/embed', { inputs: ['a', 7] }, 422, /inputs\[1\] must be a string, got 7/],
       ['/embed', { inputs: 'a', normalize: 'yes' }, 422, /normalize must be true or false/],
       ['/embed', [1, 2], 422, /the body must be a JSON object/],
       ['/embed', '{"inputs": ["a"', 400, /not valid JSON/],
@@ -255,17 +255,12 @@ describe('embed service over HTTP (minilm-l6-arch on ONNX Runtime)', () => {
       ],
       ['/v1/embeddings', { input: 'a', dimensions: 0 }, 400, /dimensions must be an integer from 1 to 384/],
       ['/v1/embeddings', { input: 'a', encoding_format: 'hex' }, 400, /encoding_format/],
-      [
-        '/v1/embeddings',
-        { input: ['a', [1, 2]] },
-        400,
-        /input\[1\] must be a string like input\[0\], got an array/,
-      ],
+      ['/v1/embeddings', { input: ['a', [1, 2]] }, 400, /input\[1\] must be a string, got \[1,2\]/],
       [
         '/v1/embeddings',
         { input: [[101, 102], 'a'] },
         400,
-        /input\[1\] must be an array of token ids like input\[0\]/,
+        /input\[1\] must be an array of token ids, got "a"/,
       ],
       [
         '/v1/embeddings',

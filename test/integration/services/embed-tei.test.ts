@@ -91,6 +91,43 @@ describe('TEI fidelity of the embed service (minilm-l6-arch)', () => {
     }
   });
 
+  test("bodies are validated by their documented schemas: TEI's 422 Validation naming the JSON path, no coercion", async () => {
+    const cases: [string, unknown, RegExp][] = [
+      ['/embed', { inputs: 5 }, /^inputs must be a string, an array of strings or token ids, got 5$/],
+      ['/embed', { inputs: 'a', normalize: 'true' }, /^normalize must be true or false, got "true"$/],
+      ['/embed', { inputs: 'a', truncate: 1 }, /^truncate must be true or false \(or null\), got 1$/],
+      ['/embed', { inputs: 'a', dimensions: '8' }, /^dimensions must be an integer \(or null\), got "8"$/],
+      [
+        '/embed_all',
+        { inputs: [[101, 'x']] },
+        /^inputs\[0\]\[1\] must be a token id \(an integer ≥ 0\), got "x"$/,
+      ],
+      ['/embed_all', { inputs: ['a'], model: 7 }, /^model must be a string, got 7$/],
+      ['/tokenize', { inputs: ['a', ''] }, /^inputs\[1\] is an empty string$/],
+      [
+        '/tokenize',
+        { inputs: 'a', add_special_tokens: 'no' },
+        /^add_special_tokens must be true or false, got "no"$/,
+      ],
+      ['/decode', { ids: [[101], []] }, /^ids\[1\] is an empty array of token ids$/],
+      [
+        '/decode',
+        { ids: [[101, 2 ** 31]] },
+        /^ids\[0\]\[1\] must be a token id \(an integer ≥ 0\), got 2147483648$/,
+      ],
+      ['/decode', 'null', /^the body must be a JSON object, got null$/],
+    ];
+    for (const [path, body, message] of cases) {
+      const r = await post(`${server.url}${path}`, body);
+      assert.equal(r.status, 422, `${path} ${JSON.stringify(body)}`);
+      assert.deepEqual(Object.keys(r.json as Json).sort(), ['error', 'error_type']);
+      assert.equal((r.json as Json).error_type, 'Validation');
+      assert.match((r.json as Json).error as string, message);
+    }
+    // Fields TEI does not know are ignored, as TEI's serde does; the server goes on.
+    assert.equal((await post(`${server.url}/embed`, { inputs: 'a', extra: 1 })).status, 200);
+  });
+
   test('truncation_direction Left keeps the end of the text, with [CLS] first and [SEP] last', async () => {
     const [full] = await tokenize({ inputs: LONG });
     const ids = full!.map((t) => t.id);
@@ -360,6 +397,35 @@ describe("OpenAI's error shape on every /v1 4xx", () => {
       [() => post(url, '{"input": '), 400, null, null, /the body is not valid JSON/],
       [() => post(url, '[1, 2]'), 400, null, null, /the body must be a JSON object/],
       [() => post(url, { input: 'x', model: 3 }), 400, 'model', null, /model must be a string/],
+      // Validated by the documented schema: `param` is the field's JSON path; nothing is coerced.
+      [
+        () => post(url, { input: 5 }),
+        400,
+        'input',
+        null,
+        /^input must be a string, an array of strings or token ids, got 5$/,
+      ],
+      [
+        () =>
+          post(url, {
+            input: [
+              [1, 2],
+              [3, 'x'],
+            ],
+          }),
+        400,
+        'input[1][1]',
+        null,
+        /^input\[1\]\[1\] must be a token id/,
+      ],
+      [
+        () => post(url, { input: 'x', truncate: null }),
+        400,
+        'truncate',
+        null,
+        /^truncate must be true or false, got null$/,
+      ],
+      [() => post(url, { input: 'x', user: 5 }), 400, 'user', null, /^user must be a string, got 5$/],
       [
         () => post(url, 'input=x', 'application/x-www-form-urlencoded'),
         415,

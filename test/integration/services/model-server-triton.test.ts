@@ -152,6 +152,10 @@ describe("Triton's HTTP extensions on the local engine", () => {
       ['{"ready": true, "all": 1}', /^all: not supported/],
       ['{"ready": ', /not valid JSON/],
       ['[true]', /must be a JSON object, got \[true\]/],
+      // Validated by the documented schema, without coercion: the refusal names the field by its JSON path.
+      ['{"ready": "true"}', /^ready: must be a boolean \(true or false\), got "true"$/],
+      ['{"ready": 1}', /^ready: must be a boolean \(true or false\), got 1$/],
+      ['{"ready": true, "all": 1}', /^all: not supported; the fields taken here are: ready$/],
     ];
     for (const [body, message] of cases) {
       const res = await post('/v2/repository/index', body);
@@ -419,6 +423,12 @@ describe("Triton's HTTP extensions on the local engine", () => {
       ],
       ['unload', '{"parameters": {"force": true}}', /^parameters\.force: not supported/],
       ['unload', 'nope', /not valid JSON/],
+      [
+        'unload',
+        '{"parameters": {"unload_dependents": 1}}',
+        /^parameters\.unload_dependents: must be a boolean \(true or false\), got 1$/,
+      ],
+      ['unload', '{"parameters": []}', /^parameters: must be an object, got \[\]$/],
     ];
     for (const [action, body, message] of cases) {
       const res = await post(`/v2/repository/models/doubler/${action}`, body);

@@ -216,7 +216,10 @@ test("ingest's GET /images/{id} is validated by its documented schema: a bad swi
   try {
     const bad = await getJson(`${url}/images/abc?embedding=maybe`);
     assert.equal(bad.status, 400);
-    assert.deepEqual(bad.body, { status: 'error', error: 'embedding must be one of true, false, 1, 0' });
+    assert.deepEqual(bad.body, {
+      status: 'error',
+      error: 'embedding must be one of true, false, 1, 0, got "maybe"',
+    });
     const schema = responseSchema(ingestApiDoc('test'), 'GET /images/:id', 400);
     assert.deepEqual([...Value.Errors(schema, bad.body)], []);
     // Allowed values pass to the handler (which answers 503: no models loaded here).
@@ -224,6 +227,54 @@ test("ingest's GET /images/{id} is validated by its documented schema: a bad swi
       assert.equal((await getJson(`${url}/images/abc?embedding=${value}`)).status, 503, value);
     }
     assert.equal((await getJson(`${url}/images/abc`)).status, 503);
+  } finally {
+    await app.close();
+  }
+});
+
+test("ingest's JSON bodies are validated by their documented schemas: a 400 naming the field by its JSON path", async () => {
+  const app = buildIngestApp(
+    { pipeline: null, index: null, ready: false },
+    { version: 'test', ...DEFAULT_INGEST_APP_OPTIONS },
+  );
+  const url = `http://127.0.0.1:${await listen(app, '127.0.0.1', 0)}`;
+  const post = async (path: string, body: unknown): Promise<{ status: number; body: unknown }> => {
+    const res = await fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: await res.json() };
+  };
+  try {
+    const cases: [string, unknown, string][] = [
+      ['/ingest/batch', { paths: ['a.jpg', ''] }, 'paths[1] is an empty string'],
+      [
+        '/ingest/batch',
+        { paths: 'a.jpg' },
+        'paths must be a list of server-side file paths (non-empty strings), got "a.jpg"',
+      ],
+      [
+        '/ingest/batch',
+        { paths: ['a.jpg'], enable_faces: 'yes' },
+        'enable_faces must be true or false, got "yes"',
+      ],
+      ['/ingest/batch', { enable_ocr: true }, 'paths is required'],
+      ['/ingest/batch', [], 'the body must be a JSON object, got []'],
+      ['/search', { id: 'x', k: 5000 }, 'k must be an integer in 1..1000, got 5000'],
+      ['/search', { id: 'x', index: 'cars' }, 'index must be one of global, vehicles, people, got "cars"'],
+      ['/search', { vector: [] }, 'vector is an empty array'],
+      ['/search', { vector: [1, '2'] }, 'vector[1] must be a number, got "2"'],
+      ['/search', { id: 7 }, 'id must be a string, got 7'],
+    ];
+    for (const [path, body, message] of cases) {
+      const bad = await post(path, body);
+      assert.equal(bad.status, 400, `${path} ${JSON.stringify(body)}`);
+      assert.deepEqual(bad.body, { status: 'error', error: message });
+    }
+    // What the schemas allow passes to the handler (503: no models loaded here): switches as text, k as text.
+    assert.equal((await post('/ingest/batch', { paths: ['a.jpg'], enable_faces: 'true' })).status, 503);
+    assert.equal((await post('/search', { id: 'x', k: '5', labels: 'dog,cat' })).status, 503);
   } finally {
     await app.close();
   }
