@@ -342,6 +342,10 @@ export class KServeGrpcClient implements InferenceEngine {
     if (current !== null && !current.session.closed && !current.session.destroyed) return current;
     const session = connect(this.authority, {
       settings: { enablePush: false, initialWindowSize: STREAM_WINDOW_BYTES },
+      // Node caps a session's memory (10 MB by default) and, past it, resets every stream whose answer
+      // arrives with ENHANCE_YOUR_CALM: a few MiB-sized requests waiting for the server's window are enough.
+      // The memory is bounded by the requests in flight and maxReceiveBytes already (as grpc-js does).
+      maxSessionMemory: Number.MAX_SAFE_INTEGER,
     });
     const connection: Connection = { session, open: 0, connected: false, error: null };
     session.on('connect', () => {
