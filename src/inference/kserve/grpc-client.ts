@@ -68,6 +68,11 @@ export interface KServeGrpcClientOptions {
   readonly maxReceiveBytes?: number;
   /** Extra metadata sent with every call (e.g. authorization for a gateway). */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * While calls are open, an HTTP/2 PING every this many milliseconds; one not answered within as long closes
+   * the connection, and its calls fail, rather than each waiting for its deadline (default 30 000; 0: none).
+   */
+  readonly keepAliveMs?: number;
 }
 
 /** The scheme of a gRPC inference URL. */
@@ -160,6 +165,7 @@ export class KServeGrpcClient implements InferenceEngine {
   private readonly timeoutMs: number;
   private readonly grpcTimeout: string;
   private readonly maxReceiveBytes: number;
+  private readonly keepAliveMs: number;
   private readonly metadata: OutgoingHttpHeaders;
   private connection: Connection | null = null;
   private closed = false;
@@ -190,6 +196,7 @@ export class KServeGrpcClient implements InferenceEngine {
     }
     this.grpcTimeout = grpcTimeoutHeader(this.timeoutMs);
     this.maxReceiveBytes = options.maxReceiveBytes ?? DEFAULT_MAX_RECEIVE_BYTES;
+    this.keepAliveMs = options.keepAliveMs ?? 30_000;
     this.metadata = {};
     for (const [k, v] of Object.entries(options.headers ?? {})) {
       const key = k.toLowerCase();
@@ -365,9 +372,32 @@ export class KServeGrpcClient implements InferenceEngine {
     // No new call goes to a session the server is closing; the calls already on it finish there.
     session.on('goaway', forget);
     session.on('close', forget);
+    if (this.keepAliveMs > 0) {
+      const keepAlive = setInterval(() => {
+        this.ping(connection);
+      }, this.keepAliveMs);
+      keepAlive.unref();
+      session.on('close', () => {
+        clearInterval(keepAlive);
+      });
+    }
     session.unref();
     this.connection = connection;
     return connection;
+  }
+
+  /** A keep-alive PING, when calls are open; not answered in time, the session is destroyed. */
+  private ping(connection: Connection): void {
+    const { session } = connection;
+    if (connection.open === 0 || !connection.connected || session.destroyed) return;
+    const timer = setTimeout(() => {
+      session.destroy(new Error(`no answer to a keep-alive ping within ${this.keepAliveMs} ms`));
+    }, this.keepAliveMs);
+    timer.unref();
+    const sent = session.ping(() => {
+      clearTimeout(timer);
+    });
+    if (!sent) clearTimeout(timer);
   }
 
   /** Sends one call and waits for what its stream ends with. Never rejects. */

@@ -14,7 +14,12 @@ import {
   type IncomingHttpHeaders,
   type ServerHttp2Stream,
 } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import {
+  connect as netConnect,
+  createServer as createNetServer,
+  type AddressInfo,
+  type Socket,
+} from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { KServeGrpcClient } from '../../../dist/inference/kserve/grpc-client.js';
@@ -523,6 +528,22 @@ describe('gRPC client against a raw HTTP/2 server', () => {
       assert.equal((await client.serverMetadata()).name, 'raw');
       assert.equal(raw.sessions, sessions + 2, 'one session for the first call, a new one after GOAWAY');
 
+      // Two calls at once, GOAWAY naming the first as the last stream: the first is answered, the second (never
+      // processed, so refused) goes again on a new session.
+      const at = raw.seen.length;
+      raw.handle = (stream, _h, _b, n) => {
+        if (n === at + 1) stream.session?.goaway(h2.NGHTTP2_NO_ERROR, stream.id ?? 0);
+        if (n === at + 2) return;
+        answer(stream, metadataFrame());
+      };
+      const both = await Promise.all([client.serverMetadata(), client.serverMetadata()]);
+      assert.deepEqual(
+        both.map((m) => m.name),
+        ['raw', 'raw'],
+      );
+      assert.equal(raw.seen.length, at + 3);
+      assert.equal(raw.sessions, sessions + 3);
+
       // REFUSED_STREAM: the server did nothing with it, so the client sends it once more.
       const seen = raw.seen.length;
       raw.handle = (stream, _h, _b, n) => {
@@ -578,6 +599,50 @@ describe('gRPC client against a raw HTTP/2 server', () => {
       assert.equal((await client.serverMetadata()).version, '9');
     } finally {
       await client.close();
+    }
+  });
+
+  test('keep-alive: a connection gone silent fails its calls at the unanswered ping; the next reconnects', async () => {
+    // A TCP relay in front of the raw server that can go silent, as a peer whose host vanished without a FIN.
+    const upstreamPort = Number(new URL(raw.url).port);
+    const relays: { frozen: boolean; sockets: Socket[] }[] = [];
+    const relay = createNetServer((down) => {
+      const up = netConnect(upstreamPort, '127.0.0.1');
+      const link = { frozen: false, sockets: [down, up] };
+      relays.push(link);
+      down.on('data', (d: Buffer) => {
+        if (!link.frozen) up.write(d);
+      });
+      up.on('data', (d: Buffer) => {
+        if (!link.frozen) down.write(d);
+      });
+      for (const [a, b] of [
+        [down, up],
+        [up, down],
+      ] as const) {
+        a.on('error', () => undefined);
+        a.on('close', () => b.destroy());
+      }
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const url = `grpc://127.0.0.1:${(relay.address() as AddressInfo).port}`;
+    raw.handle = (stream) => {
+      answer(stream, metadataFrame());
+    };
+    const client = new KServeGrpcClient({ url, keepAliveMs: 150, timeoutMs: 30_000 });
+    try {
+      assert.equal((await client.serverMetadata()).name, 'raw');
+      for (const link of relays) link.frozen = true;
+      await assert.rejects(
+        client.live(),
+        new RegExp(`^Error: ${url}: ServerLive got no answer: no answer to a keep-alive ping within 150 ms`),
+      );
+      assert.equal((await client.serverMetadata()).name, 'raw');
+      assert.equal(relays.length, 2, 'a new connection');
+    } finally {
+      await client.close();
+      for (const link of relays) for (const socket of link.sockets) socket.destroy();
+      await new Promise<void>((resolve) => relay.close(() => resolve()));
     }
   });
 
