@@ -39,6 +39,7 @@ import {
   type IncomingHttpHeaders,
   type OutgoingHttpHeaders,
 } from 'node:http2';
+import { connect as netConnect } from 'node:net';
 import { InferenceInputError, ModelNotFoundError, QueueFullError } from '../../core/errors.js';
 import {
   isTensorDataType,
@@ -162,6 +163,8 @@ export class KServeGrpcClient implements InferenceEngine {
   /** The server's address, `grpc://host:port`. */
   readonly url: string;
   private readonly authority: string;
+  private readonly host: string;
+  private readonly port: number;
   private readonly timeoutMs: number;
   private readonly grpcTimeout: string;
   private readonly maxReceiveBytes: number;
@@ -190,6 +193,8 @@ export class KServeGrpcClient implements InferenceEngine {
     }
     this.url = `grpc://${parsed.host}`;
     this.authority = `http://${parsed.host}`;
+    this.host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+    this.port = Number(parsed.port);
     this.timeoutMs = options.timeoutMs ?? 60_000;
     if (!(this.timeoutMs > 0)) {
       throw new Error(`KServe gRPC client: timeoutMs must be positive (got ${this.timeoutMs})`);
@@ -348,6 +353,8 @@ export class KServeGrpcClient implements InferenceEngine {
     const current = this.connection;
     if (current !== null && !current.session.closed && !current.session.destroyed) return current;
     const session = connect(this.authority, {
+      // Small frames go out at once (no Nagle delay), as grpc-js sets its sockets.
+      createConnection: () => netConnect({ host: this.host, port: this.port, noDelay: true }),
       settings: { enablePush: false, initialWindowSize: STREAM_WINDOW_BYTES },
       // Node caps a session's memory (10 MB by default) and, past it, resets every stream whose answer
       // arrives with ENHANCE_YOUR_CALM: a few MiB-sized requests waiting for the server's window are enough.
