@@ -24,6 +24,8 @@
  *   call naming it.
  * - Deadline: `grpc-timeout` tells the server, and a local timer of the same length fails the call and cancels
  *   its stream (RST_STREAM CANCEL), so the server drops the request. An AbortSignal does the same.
+ * - Keep-alive: while calls are open, a PING every `keepAliveMs`; one unanswered as long destroys the session, so
+ *   the calls on a connection gone silent fail then rather than at their deadlines.
  *
  * Server errors come back as the engine's errors, as KServeClient's do over HTTP: NOT_FOUND (or Triton's
  * "Request for unknown model") → ModelNotFoundError, INVALID_ARGUMENT → InferenceInputError with the server's
