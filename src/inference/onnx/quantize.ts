@@ -18,6 +18,9 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import onnxProto from 'onnx-proto';
 import { FileError, toError, UsageError } from '../../core/errors.js';
+import { DEFAULT_MIN_ELEMENTS, type QuantizeOptions } from './quantize-options.js';
+
+export { DEFAULT_MIN_ELEMENTS, type QuantizeOptions } from './quantize-options.js';
 
 const { onnx } = onnxProto;
 type Graph = onnxProto.onnx.IGraphProto;
@@ -30,16 +33,6 @@ const DT = onnx.TensorProto.DataType;
 const MS_DOMAIN = 'com.microsoft';
 /** The newest IR version whose fields `onnx-proto` (onnx 1.10.2's schema) knows; later fields are not read. */
 const KNOWN_IR_VERSION = 8;
-
-/** Weights with fewer elements stay FP32 unless told otherwise: their share of the time is small. */
-export const DEFAULT_MIN_ELEMENTS = 16384;
-
-export interface QuantizeOptions {
-  /** A weight with fewer elements than this stays FP32 (default DEFAULT_MIN_ELEMENTS). */
-  readonly minElements?: number;
-  /** Names of MatMul/Gemm nodes to keep in FP32. Each must name a node of the graph. */
-  readonly exclude?: readonly string[];
-}
 
 /** A MatMul or Gemm that became a DynamicQuantizeMatMul. */
 export interface QuantizedNode {
