@@ -143,7 +143,7 @@ test('quantize ppocr-rec (real weights): the int8 recogniser reads the rendered 
   }
 });
 
-test('quantize: a file that is not a model, and an unknown --exclude, are input errors naming them', async () => {
+test('quantize: a file that is not a model, an unknown --exclude, a bad --min-elements are input errors naming them', async () => {
   const notes = join(dir, 'notes.onnx');
   writeFileSync(notes, 'these are notes, not a model\n');
   const bad = await pitlane(['quantize', notes, join(dir, 'out.onnx')]);
@@ -161,6 +161,9 @@ test('quantize: a file that is not a model, and an unknown --exclude, are input 
     typo.stderr,
     /--exclude 'p2o\.MatMul\.99': .*ch_PP-OCRv4_rec_infer\.onnx has no node of that name/,
   );
+  const negative = await pitlane(['quantize', notes, join(dir, 'out.onnx'), '--min-elements', '-1']);
+  assert.equal(negative.code, 2);
+  assert.match(negative.stderr, /--min-elements must be a whole number ≥ 0/);
   const help = await pitlane(['quantize', '--help']);
   assert.equal(help.code, 0);
   for (const flag of ['--min-elements <n>', '--exclude <node>', '--json'])
