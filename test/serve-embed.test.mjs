@@ -101,7 +101,7 @@ describe('pitlane serve embed', () => {
     assert.equal(u.code, 2);
     assert.match(
       u.stderr,
-      /--model bert-huge: not in .*models\.yaml; text-embedding models: minilm-l6-arch, use-lite/,
+      /--model bert-huge: not in .*models\.yaml; text-embedding models: minilm-l6-arch, minilm-l6-arch-int8, bge-small-en-v1.5-arch, bge-small-en-v1.5-arch-int8, use-lite/,
     );
     const t = await pitlane(['serve', 'embed', '--port', '0', '--model', 'coco-ssd']);
     assert.equal(t.code, 2);
