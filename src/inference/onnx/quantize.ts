@@ -122,13 +122,6 @@ function refuseExternalData(graph: Graph, source: string): void {
   walk(graph);
 }
 
-/** A constant of the graph: an initializer, or the `value` of a Constant node. */
-interface ConstantTensor {
-  readonly tensor: TensorProto;
-  /** The Constant node that makes it, or null for an initializer. */
-  readonly constantNode: Node | null;
-}
-
 /** The FP32 values of a tensor, read in place (raw little-endian bytes) or from its float_data. */
 interface FloatReader {
   readonly length: number;
@@ -245,16 +238,16 @@ export function quantizeOnnxModel(
 
   // Constants: initializers (unless a graph input of the same name may override them, IR >= 4) and Constant nodes.
   const graphInputs = new Set((graph.input ?? []).map((i) => i.name ?? ''));
-  const constants = new Map<string, ConstantTensor>();
+  const constants = new Map<string, TensorProto>();
   for (const t of initializers) {
     if (t.name && !(irVersion >= 4 && graphInputs.has(t.name))) {
-      constants.set(t.name, { tensor: t, constantNode: null });
+      constants.set(t.name, t);
     }
   }
   for (const node of nodes) {
     const value = node.opType === 'Constant' && !node.domain ? attribute(node, 'value')?.t : undefined;
     const out = node.output?.[0];
-    if (value && out) constants.set(out, { tensor: value, constantNode: node });
+    if (value && out) constants.set(out, value);
   }
 
   // Who reads each value: nodes, graph outputs, subgraphs.
@@ -276,10 +269,10 @@ export function quantizeOnnxModel(
     return name;
   };
 
-  const floatVector = (name: string | null | undefined, n: number): ConstantTensor | undefined => {
+  const floatVector = (name: string | null | undefined, n: number): TensorProto | undefined => {
     const c = name ? constants.get(name) : undefined;
-    if (!c || c.tensor.dataType !== DT.FLOAT) return undefined;
-    const dims = (c.tensor.dims ?? []).map(num);
+    if (!c || c.dataType !== DT.FLOAT) return undefined;
+    const dims = (c.dims ?? []).map(num);
     return dims.length === 1 && dims[0] === n ? c : undefined;
   };
 
@@ -309,11 +302,11 @@ export function quantizeOnnxModel(
       keep('B is computed in the graph, not a constant');
       continue;
     }
-    if (b.tensor.dataType !== DT.FLOAT) {
-      keep(`B is ${DT[b.tensor.dataType ?? 0] ?? String(b.tensor.dataType)}, not FLOAT`);
+    if (b.dataType !== DT.FLOAT) {
+      keep(`B is ${DT[b.dataType ?? 0] ?? String(b.dataType)}, not FLOAT`);
       continue;
     }
-    const dims = (b.tensor.dims ?? []).map(num);
+    const dims = (b.dims ?? []).map(num);
     if (dims.length !== 2) {
       keep(`B has ${dims.length} dims; per-column scales need a 2-D weight`);
       continue;
@@ -372,7 +365,7 @@ export function quantizeOnnxModel(
     if (!q) {
       let w: QuantizedWeight;
       try {
-        w = quantizePerColumn(floatReader(b.tensor, elements, where, source), k, n, transB, alpha);
+        w = quantizePerColumn(floatReader(b, elements, where, source), k, n, transB, alpha);
       } catch (err) {
         if (err instanceof RangeError)
           throw new FileError(source, `${where()}: weight '${bName}': ${err.message}`);
@@ -396,7 +389,7 @@ export function quantizeOnnxModel(
     if (bias !== null && biasScale !== 1) {
       // A Gemm's beta · C, as a new [N] bias (C is small).
       const c = constants.get(bias);
-      const reader = c ? floatReader(c.tensor, n, where, source) : undefined;
+      const reader = c ? floatReader(c, n, where, source) : undefined;
       const scaled = new Float32Array(n);
       for (let i = 0; i < n; i++) scaled[i] = (reader?.at(i) ?? 0) * biasScale;
       touched.add(bias);
