@@ -281,3 +281,29 @@ test('quantizePerColumn: one scale per column (max |value| / 127), rounding, zer
   assert.deepEqual([...t.values], [127, 0, -63, 0, 32, 0]);
   assert.deepEqual([...t.scales], [Math.fround(2 / 127), 2]);
 });
+
+test('an IR 3 model (initializers listed among the inputs) gets its int8 weights listed there too, and runs', async () => {
+  const w = uniform(K * 32, 9);
+  const model = {
+    irVersion: 3,
+    opsetImport: [{ domain: '', version: 9 }],
+    graph: {
+      name: 'ir3',
+      node: [{ name: 'mm', opType: 'MatMul', input: ['X', 'W'], output: ['Y'] }],
+      initializer: [floatInit('W', [K, 32], w)],
+      input: [valueInfo('X', DT.FLOAT, ['batch', K]), valueInfo('W', DT.FLOAT, [K, 32])],
+      output: [valueInfo('Y', DT.FLOAT, ['batch', 32])],
+    },
+  };
+  const bytes = onnx.ModelProto.encode(model).finish();
+  const { bytes: out, summary } = quantizeOnnxModel(bytes, 'ir3.onnx', { minElements: 0 });
+  assert.equal(summary.nodesQuantized, 1);
+  assert.deepEqual(
+    onnx.ModelProto.decode(out).graph!.input!.map((i) => i.name),
+    ['X', 'W_int8', 'W_scale', 'W_zero_point'],
+  );
+  const feeds = { X: new ort.Tensor('float32', uniform(2 * K, 10), [2, K]) };
+  const [want, got] = [(await run(bytes, feeds)).Y!, (await run(out, feeds)).Y!];
+  for (let i = 0; i < want.length; i++)
+    assert.ok(Math.abs(want[i]! - got[i]!) < 0.1, `${i}: ${want[i]} vs ${got[i]}`);
+});
