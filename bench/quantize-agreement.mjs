@@ -4,7 +4,8 @@
 // Both models run in this process through pitlane's ONNX embedder (dist/), as `pitlane serve embed` runs them,
 // in alternating order so that neither always runs second.
 // Usage: node bench/quantize-agreement.mjs [--fp32 minilm-l6-arch] [--int8 minilm-l6-arch-int8]
-//          [--rounds 3] [--threads 2]   (models by id from models.yaml, built by npm run build:models)
+//          [--rounds 3] [--threads 2]   (models by id from models.yaml, built by npm run build:models;
+//          --rounds 0: agreement only)
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadModelRepository } from '../dist/inference/tensor/model-repository.js';
@@ -46,6 +47,7 @@ try {
     `  min ${f(a.min)}  p1 ${f(a.p1)}  median ${f(a.median)}   (bar: min >= 0.99, median >= 0.995)`,
   );
 
+  if (Number(values.rounds) === 0) process.exit(0); // agreement only
   // Speed: the whole corpus in batches of 32 texts of similar length (sorted by tokens, as embedding servers
   // batch them, so that padding does not dominate), each model in turn, alternating which goes first.
   const byLength = [...sequences].sort((x, y) => x.length - y.length);
