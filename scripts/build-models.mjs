@@ -1,10 +1,14 @@
 // Builds the models pitlane can benchmark on a fresh machine, where no model hub is reachable (MODELS.md):
-// `minilm-l6-arch`, an architecture-faithful stand-in for all-MiniLM-L6-v2 (BERT encoder, 6 layers, hidden 384,
-// 12 heads, FFN 1536, vocab 30522) with deterministic synthetic weights, plus a Hugging Face WordPiece
-// tokenizer.json and vocab.txt of the same size. Throughput measured on it is real; its vectors are not meaningful.
+// architecture-faithful stand-ins for BERT sentence encoders with deterministic synthetic weights, each with a
+// Hugging Face WordPiece tokenizer.json and vocab.txt of the same size (30522). Throughput measured on them is
+// real; their vectors are not meaningful.
+//   minilm-l6-arch          all-MiniLM-L6-v2: 6 layers, hidden 384, 12 heads, FFN 1536; mean pooling
+//   bge-small-en-v1.5-arch  BAAI/bge-small-en-v1.5: 12 layers, hidden 384, 12 heads, FFN 1536; CLS pooling
 //
-// Usage: node scripts/build-models.mjs [--out DIR] [--force]   (DIR defaults to models/minilm-l6-arch)
-// Idempotent: when every file exists and config.json carries the current BUILD_VERSION, nothing is rebuilt.
+// Usage: node scripts/build-models.mjs [--model ID] [--out DIR] [--force]
+//   without --out: every model (or --model's) into models/<id>; with --out: one model (--model, default
+//   minilm-l6-arch) into DIR.
+// Idempotent: when every file exists and config.json carries the model's build version, nothing is rebuilt.
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +25,7 @@ import {
 // The project's seeded PRNG (mulberry32); this script runs after `npm run build`, so dist/ exists.
 import { seededRandom } from '../dist/lab/stats.js';
 
-/** Bump when the graph, the weights or the tokenizer files change: older builds are then rebuilt. */
+/** minilm-l6-arch's build version. Bump when its graph, weights or tokenizer files change: it is then rebuilt. */
 export const BUILD_VERSION = 'minilm-l6-arch/1';
 
 export const MINILM_L6_SHAPE = Object.freeze({
@@ -35,17 +39,47 @@ export const MINILM_L6_SHAPE = Object.freeze({
   layerNormEps: 1e-12,
 });
 
+export const BGE_SMALL_SHAPE = Object.freeze({ ...MINILM_L6_SHAPE, numLayers: 12 });
+
 const DESCRIPTION =
   'architecture-faithful stand-in for all-MiniLM-L6-v2 with synthetic weights: throughput is real, vectors are not meaningful';
+
+/**
+ * The stand-ins this script builds, by id: shape, seed, what they stand in for, pooling (as the original's
+ * sentence-transformers config), the tokenizer's truncation length (as the original's tokenizer.json).
+ */
+export const STAND_INS = Object.freeze({
+  'minilm-l6-arch': Object.freeze({
+    id: 'minilm-l6-arch',
+    buildVersion: BUILD_VERSION,
+    shape: MINILM_L6_SHAPE,
+    seed: 1234,
+    description: DESCRIPTION,
+    standsInFor: 'sentence-transformers/all-MiniLM-L6-v2',
+    pooling: 'mean',
+    tokenizerMaxLength: 128,
+  }),
+  'bge-small-en-v1.5-arch': Object.freeze({
+    id: 'bge-small-en-v1.5-arch',
+    buildVersion: 'bge-small-en-v1.5-arch/1',
+    shape: BGE_SMALL_SHAPE,
+    seed: 1512,
+    description:
+      'architecture-faithful stand-in for BAAI/bge-small-en-v1.5 with synthetic weights: throughput is real, vectors are not meaningful',
+    standsInFor: 'BAAI/bge-small-en-v1.5',
+    pooling: 'cls',
+    tokenizerMaxLength: 512,
+  }),
+});
 
 const FILES = ['model.onnx', 'tokenizer.json', 'vocab.txt', 'config.json'];
 
 // ---------------------------------------------------------------------------------------------------------------
 // ONNX graph
 
-/** Builds the BERT encoder graph; returns the serialised ModelProto. */
-function buildMiniLmGraph(seed) {
-  const s = MINILM_L6_SHAPE;
+/** Builds a stand-in's BERT encoder graph; returns the serialised ModelProto. */
+function buildBertGraph(standIn, seed) {
+  const s = standIn.shape;
   const H = s.hiddenSize;
   const headDim = H / s.numHeads;
   const rand = seededRandom(seed);
@@ -168,11 +202,11 @@ function buildMiniLmGraph(seed) {
     irVersion: 8,
     opsetImport: [{ domain: '', version: 17 }],
     producerName: 'pitlane scripts/build-models.mjs',
-    producerVersion: BUILD_VERSION,
-    docString: DESCRIPTION,
+    producerVersion: standIn.buildVersion,
+    docString: standIn.description,
     graph: {
-      name: 'minilm-l6-arch',
-      docString: DESCRIPTION,
+      name: standIn.id,
+      docString: standIn.description,
       node: nodes,
       initializer: inits,
       input: [
@@ -182,7 +216,7 @@ function buildMiniLmGraph(seed) {
       ],
       output: [valueInfo('last_hidden_state', FLOAT, ['batch', 'sequence', H])],
     },
-    metadataProps: [{ key: 'pitlane.stand_in', value: DESCRIPTION }],
+    metadataProps: [{ key: 'pitlane.stand_in', value: standIn.description }],
   };
   return onnx.ModelProto.encode(model).finish();
 }
@@ -279,13 +313,13 @@ export function buildVocab(size = MINILM_L6_SHAPE.vocabSize, seed = 20261122) {
   return tokens;
 }
 
-function tokenizerJson(vocabTokens) {
+function tokenizerJson(vocabTokens, maxLength) {
   const vocab = {};
   vocabTokens.forEach((t, i) => (vocab[t] = i));
   const special = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
   return {
     version: '1.0',
-    truncation: { direction: 'Right', max_length: 128, strategy: 'LongestFirst', stride: 0 },
+    truncation: { direction: 'Right', max_length: maxLength, strategy: 'LongestFirst', stride: 0 },
     padding: null,
     added_tokens: special.map((content) => ({
       id: vocab[content],
@@ -336,37 +370,44 @@ function tokenizerJson(vocabTokens) {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-function isUpToDate(dir) {
+function isUpToDate(dir, buildVersion) {
   if (!FILES.every((f) => existsSync(join(dir, f)))) return false;
   try {
-    return JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).pitlane_build_version === BUILD_VERSION;
+    return JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).pitlane_build_version === buildVersion;
   } catch {
     return false;
   }
 }
 
 /**
- * Builds minilm-l6-arch into `outDir` unless it is already there at BUILD_VERSION (or `force`).
- * Returns { outDir, built, ms, files: [{ name, bytes }] }.
+ * Builds the stand-in `id` (a key of STAND_INS) into `outDir` unless it is already there at its build version
+ * (or `force`). Returns { outDir, built, ms, files: [{ name, bytes }] }.
  */
-export function buildMiniLmArch(outDir, { force = false, seed = 1234 } = {}) {
+export function buildStandIn(id, outDir, { force = false, seed } = {}) {
+  const standIn = STAND_INS[id];
+  if (standIn === undefined)
+    throw new Error(`build-models: no stand-in '${id}' (${Object.keys(STAND_INS).join(', ')})`);
   const t0 = performance.now();
   const dir = resolve(outDir);
+  const weightsSeed = seed ?? standIn.seed;
   let built = false;
-  if (force || !isUpToDate(dir)) {
+  if (force || !isUpToDate(dir, standIn.buildVersion)) {
     mkdirSync(dir, { recursive: true });
     const vocabTokens = buildVocab();
-    writeFileSync(join(dir, 'model.onnx'), buildMiniLmGraph(seed));
-    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizerJson(vocabTokens)));
+    writeFileSync(join(dir, 'model.onnx'), buildBertGraph(standIn, weightsSeed));
+    writeFileSync(
+      join(dir, 'tokenizer.json'),
+      JSON.stringify(tokenizerJson(vocabTokens, standIn.tokenizerMaxLength)),
+    );
     writeFileSync(join(dir, 'vocab.txt'), vocabTokens.join('\n') + '\n');
-    const s = MINILM_L6_SHAPE;
+    const s = standIn.shape;
     const config = {
-      _name: 'minilm-l6-arch',
-      description: DESCRIPTION,
+      _name: standIn.id,
+      description: standIn.description,
       synthetic_weights: true,
-      stands_in_for: 'sentence-transformers/all-MiniLM-L6-v2',
-      pitlane_build_version: BUILD_VERSION,
-      seed,
+      stands_in_for: standIn.standsInFor,
+      pitlane_build_version: standIn.buildVersion,
+      seed: weightsSeed,
       model_type: 'bert',
       architectures: ['BertModel'],
       vocab_size: s.vocabSize,
@@ -378,7 +419,7 @@ export function buildMiniLmArch(outDir, { force = false, seed = 1234 } = {}) {
       type_vocab_size: s.typeVocabSize,
       hidden_act: 'gelu',
       layer_norm_eps: s.layerNormEps,
-      pooling: 'mean',
+      pooling: standIn.pooling,
       normalize: true,
       onnx: {
         file: 'model.onnx',
@@ -399,26 +440,45 @@ export function buildMiniLmArch(outDir, { force = false, seed = 1234 } = {}) {
   };
 }
 
+/** Builds minilm-l6-arch into `outDir` (buildStandIn for it; the tests' entry point). */
+export function buildMiniLmArch(outDir, options = {}) {
+  return buildStandIn('minilm-l6-arch', outDir, options);
+}
+
 function main(argv) {
   const here = dirname(fileURLToPath(import.meta.url));
-  let out = join(here, '..', 'models', 'minilm-l6-arch');
+  const usage = 'usage: node scripts/build-models.mjs [--model ID] [--out DIR] [--force]';
+  let out;
+  let model;
   let force = false;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--out' && argv[i + 1]) out = argv[++i];
+    else if (argv[i] === '--model' && argv[i + 1]) model = argv[++i];
     else if (argv[i] === '--force') force = true;
     else {
-      console.error(
-        `build-models: unknown argument ${argv[i]}\nusage: node scripts/build-models.mjs [--out DIR] [--force]`,
-      );
+      console.error(`build-models: unknown argument ${argv[i]}\n${usage}`);
       process.exit(2);
     }
   }
-  const r = buildMiniLmArch(out, { force });
-  console.log(
-    `${r.built ? 'built' : 'up to date'}: minilm-l6-arch (${DESCRIPTION}) in ${r.outDir} (${(r.ms / 1000).toFixed(2)} s)`,
-  );
-  for (const f of r.files)
-    console.log(`  ${f.name.padEnd(15)} ${(f.bytes / 1048576).toFixed(2).padStart(8)} MiB`);
+  if (model !== undefined && STAND_INS[model] === undefined) {
+    console.error(`build-models: no model '${model}' (${Object.keys(STAND_INS).join(', ')})\n${usage}`);
+    process.exit(2);
+  }
+  const jobs =
+    out !== undefined
+      ? [[model ?? 'minilm-l6-arch', out]]
+      : (model !== undefined ? [model] : Object.keys(STAND_INS)).map((id) => [
+          id,
+          join(here, '..', 'models', id),
+        ]);
+  for (const [id, dir] of jobs) {
+    const r = buildStandIn(id, dir, { force });
+    console.log(
+      `${r.built ? 'built' : 'up to date'}: ${id} (${STAND_INS[id].description}) in ${r.outDir} (${(r.ms / 1000).toFixed(2)} s)`,
+    );
+    for (const f of r.files)
+      console.log(`  ${f.name.padEnd(15)} ${(f.bytes / 1048576).toFixed(2).padStart(8)} MiB`);
+  }
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url))

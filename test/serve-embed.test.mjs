@@ -21,15 +21,27 @@ async function embed(url, body, path = '/v1/embeddings') {
 describe('pitlane serve embed', () => {
   const temp = tempDir('pitlane-serve-');
 
-  test('serves both bundled models; SIGTERM stops it with exit 0', async () => {
+  test('serves every bundled text model; SIGTERM stops it with exit 0', async () => {
     const server = startServer([]);
     const ready = await server.ready;
-    assert.deepEqual(ready.models, ['minilm-l6-arch', 'use-lite']);
+    assert.deepEqual(ready.models, [
+      'minilm-l6-arch',
+      'minilm-l6-arch-int8',
+      'bge-small-en-v1.5-arch',
+      'bge-small-en-v1.5-arch-int8',
+      'use-lite',
+    ]);
     assert.equal((await fetch(`${ready.url}/health`)).status, 200);
 
     const mini = await embed(ready.url, { model: 'minilm-l6-arch', input: ['a test sentence'] });
     assert.equal(mini.status, 200);
     assert.equal(mini.json.data[0].embedding.length, 384);
+    // The int8 models (pitlane quantize, built at install) and the bge-small stand-in serve the same way.
+    for (const model of ['minilm-l6-arch-int8', 'bge-small-en-v1.5-arch', 'bge-small-en-v1.5-arch-int8']) {
+      const r = await embed(ready.url, { model, input: ['a test sentence'] });
+      assert.equal(r.status, 200, model);
+      assert.equal(r.json.data[0].embedding.length, 384, model);
+    }
 
     // The real Universal Sentence Encoder: similar sentences are closer than unrelated ones.
     const texts = [
@@ -89,7 +101,7 @@ describe('pitlane serve embed', () => {
     assert.equal(u.code, 2);
     assert.match(
       u.stderr,
-      /--model bert-huge: not in .*models\.yaml; text-embedding models: minilm-l6-arch, use-lite/,
+      /--model bert-huge: not in .*models\.yaml; text-embedding models: minilm-l6-arch, minilm-l6-arch-int8, bge-small-en-v1.5-arch, bge-small-en-v1.5-arch-int8, use-lite/,
     );
     const t = await pitlane(['serve', 'embed', '--port', '0', '--model', 'coco-ssd']);
     assert.equal(t.code, 2);

@@ -13,6 +13,8 @@ import type { BenchSuiteOptions } from './suite-command.js';
 import type { ServeEmbedOptions } from './serve-command.js';
 import type { ServeIngestOptions } from './serve-ingest-command.js';
 import type { ServeModelsOptions } from './serve-models-command.js';
+import type { QuantizeCommandOptions } from './quantize-command.js';
+import { DEFAULT_MIN_ELEMENTS } from '../inference/onnx/quantize-options.js';
 import { EXIT } from './exit-codes.js';
 import { reportError } from './report-error.js';
 
@@ -357,6 +359,33 @@ function buildProgram(setExit: (code: number) => void): Command {
     .action(async (dir: string, opts: { output?: string }) => {
       const { reportCommand } = await import('./suite-command.js');
       setExit(await reportCommand(dir, opts));
+    });
+
+  program
+    .command('quantize')
+    .description(
+      "dynamic int8 quantisation of an ONNX model: each MatMul/Gemm whose weight is a constant becomes ONNX Runtime's DynamicQuantizeMatMul (int8 weights, one scale per output column); everything else is copied",
+    )
+    .argument('<input>', 'the FP32 ONNX model (weights inside the file, not external data)')
+    .argument('<output>', 'where to write the int8 model (may be the input)')
+    .option(
+      '--min-elements <n>',
+      'keep weights with fewer elements than this in FP32 (small products gain little from int8)',
+      nonNegativeNumber('--min-elements', true),
+      DEFAULT_MIN_ELEMENTS,
+    )
+    .option(
+      '--exclude <node>',
+      'name of a MatMul/Gemm node to keep in FP32 (repeat for more; an unknown name is an error)',
+      repeatable,
+    )
+    .option(
+      '--json',
+      'print the summary as JSON: nodes quantised and kept (with why), bytes before and after',
+    )
+    .action(async (input: string, output: string, opts: QuantizeCommandOptions) => {
+      const { quantizeCommand } = await import('./quantize-command.js');
+      setExit(await quantizeCommand(input, output, opts));
     });
 
   const serve = program

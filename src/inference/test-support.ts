@@ -91,6 +91,16 @@ export function tensorRunner(model: OnnxModel): (inputs: Tensor[]) => Promise<Te
   };
 }
 
+/**
+ * Two lines of text as the OCR tests render them (sharp's librsvg, DejaVu Sans): PP-OCRv4 reads them as
+ * `PITLANE 2026` and `Hello world` (vision/ocr.test.ts; the int8 recogniser in test/quantize.test.mjs).
+ */
+export const OCR_TWO_LINES_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="640" height="240">
+    <rect width="100%" height="100%" fill="white"/>
+    <text x="40" y="90" font-family="DejaVu Sans" font-size="48" fill="black">PITLANE 2026</text>
+    <text x="60" y="180" font-family="DejaVu Sans" font-size="40" fill="#203040">Hello world</text>
+  </svg>`;
+
 /** An image sharp has opened (a file, an SVG), decoded to raw 8-bit RGB without alpha. */
 export async function rawRgb(image: Sharp): Promise<RgbImage> {
   const { data, info } = await image.removeAlpha().raw().toBuffer({ resolveWithObject: true });

@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { FileError } from '../../core/errors.js';
 import { loadOnnxModel, type OnnxModel } from '../backends/onnx/session.js';
-import { rawRgb, tensorRunner } from '../test-support.js';
+import { OCR_TWO_LINES_SVG, rawRgb, tensorRunner } from '../test-support.js';
 import type { RgbImage } from './rgb-image.js';
 import { DEFAULT_OCR_MODEL_PATHS, loadOcrDictionary, prepareOcrDetInput, recognizeText } from './ocr.js';
 import { ctcGreedyDecode, dbTextBoxes, readingOrder, type OcrCharset } from './ocr-decode.js';
@@ -157,11 +157,7 @@ describe('PP-OCRv4 on rendered text (ONNX Runtime)', () => {
     await rec.close();
   });
 
-  const SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="640" height="240">
-    <rect width="100%" height="100%" fill="white"/>
-    <text x="40" y="90" font-family="DejaVu Sans" font-size="48" fill="black">PITLANE 2026</text>
-    <text x="60" y="180" font-family="DejaVu Sans" font-size="40" fill="#203040">Hello world</text>
-  </svg>`;
+  const SVG = OCR_TWO_LINES_SVG;
 
   test('reads both lines, in order, with boxes around them', async () => {
     const lines = await recognizeText(tensorRunner(det), tensorRunner(rec), await render(SVG));
