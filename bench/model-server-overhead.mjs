@@ -10,7 +10,8 @@
 // hand-over with no work behind it (bench/echo-servers.mjs in another process): a message to a worker thread and
 // back, an HTTP/1.1 POST echo (node:http, undici), a gRPC-shaped HTTP/2 echo (node:http2 both sides) and a grpc-js
 // unary echo (grpc-js both sides), each with a body of the binary request's size. On a VM whose idle vCPUs halt,
-// each of these costs mostly the wake-ups of the sleeping side, which no server code can avoid.
+// each of these costs mostly the wake-ups of the sleeping side, which no server code can avoid. The echoes are
+// also run at the throughput test's concurrency.
 // Usage: node bench/model-server-overhead.mjs [--model doubler|blazeface-256|...] [--blocks 20] [--per-block 50]
 //          [--concurrency 16] [--seconds 3] [--rounds 2] [--json]
 import { spawn } from 'node:child_process';
@@ -179,6 +180,7 @@ const thread = new Worker(
 );
 const h1 = new Pool(`http://127.0.0.1:${echoPorts.http}`, { connections: 1 });
 const h2 = http2.connect(`http://127.0.0.1:${echoPorts.h2}`);
+const h2ToGrpcJs = http2.connect(`http://127.0.0.1:${echoPorts.grpc}`);
 const EchoClient = makeGenericClientConstructor(ECHO_SERVICE, 'Echo');
 const grpcEcho = new EchoClient(`127.0.0.1:${echoPorts.grpc}`, credentials.createInsecure());
 const floorCalls = {
@@ -191,22 +193,26 @@ const floorCalls = {
     const res = await h1.request({ path: '/', method: 'POST', body: echoBody });
     await res.body.arrayBuffer();
   },
-  'http/2 echo': () =>
-    new Promise((resolve, reject) => {
-      const call = h2.request({
-        ':method': 'POST',
-        ':path': '/bench.Echo/Echo',
-        'content-type': 'application/grpc',
-        te: 'trailers',
-      });
-      call.on('data', () => undefined);
-      call.on('error', reject);
-      call.on('close', resolve);
-      call.end(grpcFrame);
-    }),
+  'http/2 echo': () => h2Call(h2),
+  'http/2 client, grpc-js server echo': () => h2Call(h2ToGrpcJs),
   'grpc-js echo': () =>
     new Promise((resolve, reject) => grpcEcho.echo(echoBody, (err, v) => (err ? reject(err) : resolve(v)))),
 };
+/** A gRPC-shaped unary call of the echo body over a node:http2 session. */
+function h2Call(session) {
+  return new Promise((resolve, reject) => {
+    const call = session.request({
+      ':method': 'POST',
+      ':path': '/bench.Echo/Echo',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    call.on('data', () => undefined);
+    call.on('error', reject);
+    call.on('close', resolve);
+    call.end(grpcFrame);
+  });
+}
 const floors = {};
 for (const [name, call] of Object.entries(floorCalls)) {
   const ts = [];
@@ -217,8 +223,25 @@ for (const [name, call] of Object.entries(floorCalls)) {
   }
   floors[name] = median(ts) * 1000;
 }
+// The same echoes at the concurrency of the throughput test below (the thread hand-over left out: one thread).
+// HTTP/1.1 gets a connection per client, as the KServe client's pool has; HTTP/2 multiplexes on one.
+const h1Wide = new Pool(`http://127.0.0.1:${echoPorts.http}`, { connections: concurrency });
+const floorRates = {};
+for (const [name, call] of Object.entries(floorCalls)) {
+  if (name === 'thread hand-over') continue;
+  const wide =
+    name === 'http/1.1 echo'
+      ? async () => {
+          const res = await h1Wide.request({ path: '/', method: 'POST', body: echoBody });
+          await res.body.arrayBuffer();
+        }
+      : call;
+  floorRates[name] = await throughput({ infer: wide });
+}
+await h1Wide.close();
 await Promise.all([h1.close(), thread.terminate()]);
 h2.close();
+h2ToGrpcJs.close();
 grpcEcho.close();
 echoChild.kill('SIGTERM');
 const serverSplit = Object.fromEntries(Object.entries(split).map(([part, ms]) => [part, median(ms) * 1000]));
@@ -258,6 +281,7 @@ const result = {
   sequential,
   http_floor_p50_us: median(floor) * 1000,
   echo_floors_p50_us: floors,
+  echo_floors_requests_per_s: floorRates,
   http_binary_server_split_p50_us: serverSplit,
   concurrent,
 };
@@ -281,6 +305,12 @@ if (values.json) {
     `floors, no work behind them (p50 µs, ${echoBody.length} bytes each way): ` +
       Object.entries(floors)
         .map(([name, us]) => `${name} ${us.toFixed(0)}`)
+        .join(', '),
+  );
+  say(
+    `the same echoes at concurrency ${concurrency} (requests/s, one run of ${seconds} s): ` +
+      Object.entries(floorRates)
+        .map(([name, rate]) => `${name} ${rate.toFixed(0)}`)
         .join(', '),
   );
   say(
