@@ -147,9 +147,10 @@ describe('the Python torch embeddings contestant', () => {
       const health = await waitHealthy(torchUrl);
       assert.equal(health.status, 'ok');
       assert.match(health.torch, /^1\.13\./);
+      assert.match(health.debian_package['python3-torch'], /^1\.13\.1/);
       assert.equal(health.blas.kind, 'openblas');
       assert.match(health.blas.library, /openblas/);
-      assert.deepEqual(health.threads, { intra_op: 2, inter_op: 1 });
+      assert.deepEqual(health.threads, { intra_op: 2, inter_op: 1, omp_wait_policy: 'PASSIVE' });
       assert.deepEqual([health.layers, health.hidden, health.heads], [6, 384, 12]);
     });
 

@@ -12,6 +12,7 @@ import asyncio
 import base64
 import os
 import socket
+import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -89,7 +90,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--threads",
         type=int,
         default=2,
-        help="torch intra-op threads (torch.set_num_threads, and OpenBLAS's); default 2",
+        help="torch intra-op threads (torch.set_num_threads, and OpenBLAS's); default 2. OpenMP threads wait "
+        "passively (OMP_WAIT_POLICY=PASSIVE unless set): spinning, they starve OpenBLAS's threads",
     )
     parser.add_argument(
         "--max-batch",
@@ -115,6 +117,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     return args
+
+
+def debian_package_version(package: str) -> str | None:
+    """The installed version of a Debian package (torch.__version__ says 1.13.0a0 for Debian's 1.13.1), or None."""
+    try:
+        done = subprocess.run(
+            ["dpkg-query", "-W", "-f", "${Version}", package], capture_output=True, text=True, timeout=10, check=False
+        )
+    except OSError:
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
 
 
 class StartError(RuntimeError):
@@ -158,8 +171,13 @@ class Service:
             "status": "ok",
             "model": MODEL_ID,
             "torch": torch.__version__,
+            "debian_package": {"python3-torch": debian_package_version("python3-torch")},
             "blas": {"kind": blas.kind, "library": blas.path},
-            "threads": {"intra_op": torch.get_num_threads(), "inter_op": torch.get_num_interop_threads()},
+            "threads": {
+                "intra_op": torch.get_num_threads(),
+                "inter_op": torch.get_num_interop_threads(),
+                "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+            },
             "max_batch": self.args.max_batch,
             "max_length": engine.max_length,
             "layers": shape.layers,
@@ -242,8 +260,13 @@ def main(argv: list[str]) -> int:
     if not (args.model_dir / "model.onnx").is_file() or not (args.model_dir / "tokenizer.json").is_file():
         print(f"torch-server: {args.model_dir} has no model.onnx and tokenizer.json (--model-dir)", file=sys.stderr)
         return 1
-    # OpenBLAS reads its thread count when it is loaded (with torch, on the inference thread).
+    # Read when the libraries load (with torch, on the inference thread): OpenBLAS's thread count, and how torch's
+    # OpenMP threads wait between parallel regions. Debian's torch runs two thread pools, OpenMP's for its own
+    # kernels and OpenBLAS's for sgemm; with libgomp's default (spin before sleeping) the idle pool's spinning
+    # threads take the cores the other needs: on this 2-core machine a 35-token text cost ~10x the CPU time and
+    # wall time it costs with PASSIVE. An OMP_WAIT_POLICY already set is kept.
     os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
