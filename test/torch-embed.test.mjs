@@ -129,6 +129,7 @@ describe('the Python torch embeddings contestant', () => {
     let torchUrl;
     let pitlaneUrl;
     let firstHealth;
+    let loadingEmbed;
     before(async () => {
       torch = startTorchServer(['--expect-blas', 'openblas']);
       pitlane = startService('embed', ['--model', 'minilm-l6-arch', '--log-level', 'warn']);
@@ -136,14 +137,21 @@ describe('the Python torch embeddings contestant', () => {
       // Bound before torch is imported: the model is still loading.
       const res = await fetch(`${torchUrl}/health`);
       firstHealth = { status: res.status, json: await res.json() };
+      loadingEmbed = await postJson(`${torchUrl}/v1/embeddings`, { input: 'too early' });
       pitlaneUrl = (await pitlane.ready).url;
     });
     after(async () => {
       await Promise.all([torch?.stop(), pitlane?.stop()]);
     });
 
-    test('/health: 503 while loading, then 200 naming torch, the BLAS and the threads', async () => {
+    test('/health and /v1/embeddings: 503 while loading, then 200 naming torch, the BLAS and the threads', async () => {
       assert.deepEqual(firstHealth, { status: 503, json: { status: 'loading' } });
+      assert.equal(loadingEmbed.status, 503);
+      assert.equal(loadingEmbed.json.error.type, 'server_error');
+      assert.match(
+        loadingEmbed.json.error.message,
+        /the model is loading; retry when GET \/health answers 200/,
+      );
       const health = await waitHealthy(torchUrl);
       assert.equal(health.status, 'ok');
       assert.match(health.torch, /^1\.13\./);

@@ -14,7 +14,7 @@ import json
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 # Unicode's White_Space property (PropList.txt): Python has no query for it, and str.isspace() also counts
 # U+001C..U+001F, which BERT does not.
@@ -205,7 +205,9 @@ class WordPieceTokenizer:
         )
 
     @staticmethod
-    def _template(post: Any, vocab: dict[str, int], fail: Any) -> tuple[list[int], list[int]]:
+    def _template(
+        post: Any, vocab: dict[str, int], fail: Callable[[str], TokenizerFileError]
+    ) -> tuple[list[int], list[int]]:
         """The ids placed before and after a single sequence by the post-processor."""
         if post is None or post.get("type") == "BertProcessing":
             cls_token = post["cls"][0] if post else "[CLS]"
