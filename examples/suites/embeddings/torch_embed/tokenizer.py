@@ -6,6 +6,9 @@ lowercase), the BertPreTokenizer (split on whitespace, each punctuation mark a w
 longest-match-first WordPiece with the `##` continuation prefix ([UNK] for a word that cannot be matched or is
 longer than max_input_chars_per_word), [CLS] ... [SEP] from the post-processor, and truncation that keeps them.
 The rules are those of the Rust crate (normalizers/bert.rs, pre_tokenizers/bert.rs, models/wordpiece).
+Character classes come from Python's unicodedata (Unicode 14.0 in Python 3.11), pitlane's from Node's ICU (17.0):
+a character assigned since 14.0 (the emoji U+1FAE8, say) is unassigned here, so dropped as "other", where
+pitlane keeps it as [UNK]. Texts without such characters get the same ids (test/torch-embed.test.mjs).
 """
 
 from __future__ import annotations
