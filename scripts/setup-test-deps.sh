@@ -34,7 +34,9 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
   need+=(python3-multipart python3-httpx python3-pil python3-numpy python3-uvloop python3-httptools)
 /usr/bin/python3 -c 'import pocketsphinx' >/dev/null 2>&1 || need+=(python3-pocketsphinx)
 /usr/bin/python3 -c 'import grpc, google.protobuf' >/dev/null 2>&1 || need+=(python3-grpcio python3-protobuf)
-/usr/bin/python3 -c 'import torch, onnx' >/dev/null 2>&1 || need+=(python3-torch python3-onnx)
+# Found, not imported: importing torch takes a second.
+/usr/bin/python3 -c 'import importlib.util as u, sys; sys.exit(not (u.find_spec("torch") and u.find_spec("onnx")))' \
+  >/dev/null 2>&1 || need+=(python3-torch python3-onnx)
 openblas=/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3
 blas_link=libblas.so.3-x86_64-linux-gnu
 [ -f "$openblas" ] || need+=(libopenblas0-pthread)
@@ -51,7 +53,9 @@ astronaut=test-data/astronaut.png
 [ -f "$astronaut" ] && [ ${#need[@]} -eq 0 ] && blas_selected && exit 0
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-  echo "setup-test-deps: missing ${need[*]:-} ${astronaut}; run this script as root on Debian to install them" >&2
+  blas_note=""
+  blas_selected || blas_note=", OpenBLAS as libblas.so.3 (update-alternatives)"
+  echo "setup-test-deps: missing ${need[*]:-} ${astronaut}${blas_note}; run this script as root on Debian to install them" >&2
   exit 0
 fi
 updated=0
