@@ -55,7 +55,8 @@ astronaut=test-data/astronaut.png
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   blas_note=""
   blas_selected || blas_note=", OpenBLAS as libblas.so.3 (update-alternatives)"
-  echo "setup-test-deps: missing ${need[*]:-} ${astronaut}${blas_note}; run this script as root on Debian to install them" >&2
+  echo "setup-test-deps: missing ${need[*]:-} ${astronaut}${blas_note}; run this script as root on Debian to" \
+    "install them" >&2
   exit 0
 fi
 updated=0
