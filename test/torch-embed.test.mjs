@@ -61,10 +61,11 @@ async function pythonIds(texts) {
 }
 
 /** Starts torch-server.py on a free port; `listening` resolves with its URL once the port is bound. */
-function startTorchServer(args = []) {
+function startTorchServer(args = [], env = {}) {
   const child = spawn(PYTHON, [SERVER, '--port', '0', '--threads', '2', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   let stdout = '';
   let stderr = '';
@@ -253,6 +254,20 @@ describe('the Python torch embeddings contestant', () => {
     const { code, stderr } = await server.exited;
     assert.equal(code, 1, stderr);
     assert.match(stderr, /torch calls the openblas BLAS \(\S*openblas\S*\), not mkl as --expect-blas asks/);
+  });
+
+  test('the reference BLAS (what Debian selects without OpenBLAS) with --expect-blas openblas: exits 1 naming it', async () => {
+    // The dynamic linker finds libblas.so.3 on LD_LIBRARY_PATH before the alternatives system's choice.
+    const server = startTorchServer(['--expect-blas', 'openblas'], {
+      LD_LIBRARY_PATH: '/usr/lib/x86_64-linux-gnu/blas',
+    });
+    const { code, stderr } = await server.exited;
+    assert.equal(code, 1, stderr);
+    assert.match(
+      stderr,
+      /torch calls the reference BLAS \(\/usr\/lib\/x86_64-linux-gnu\/blas\/libblas\.so\S*\), not openblas/,
+    );
+    assert.match(stderr, /update-alternatives --display libblas\.so\.3-x86_64-linux-gnu/);
   });
 
   test('a model file without an initializer the encoder needs: exits 1 naming it', async () => {
