@@ -159,6 +159,7 @@ describe('the Python torch embeddings contestant', () => {
       assert.match(health.debian_package['python3-torch'], /^1\.13\.1/);
       assert.equal(health.blas.kind, 'openblas');
       assert.match(health.blas.library, /openblas/);
+      assert.equal(health.blas.torch_built_with, 'BLAS_INFO=generic'); // Debian's torch: whatever libblas.so.3 is
       assert.deepEqual(health.threads, { intra_op: 2, inter_op: 1, omp_wait_policy: 'PASSIVE' });
       assert.deepEqual([health.layers, health.hidden, health.heads], [6, 384, 12]);
     });

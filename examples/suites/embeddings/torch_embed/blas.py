@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 from dataclasses import dataclass
 
 import torch
@@ -27,6 +28,8 @@ class BlasInfo:
     path: str
     #: Every BLAS-like library mapped into the process (evidence when something looks wrong).
     mapped: tuple[str, ...]
+    #: What torch was built against, from torch.__config__.show() (BLAS_INFO=generic for Debian's: libblas.so.3).
+    built_with: str
 
 
 def _mappings() -> list[tuple[int, int, str]]:
@@ -68,6 +71,8 @@ def find_blas() -> BlasInfo:
             path = next((p for low, high, p in maps if low <= address < high), "")
         except AttributeError:  # no sgemm_ reachable from libtorch_cpu: torch was built with its own BLAS
             path = ""
+    config = re.search(r"BLAS_INFO=([^,\s]+)", torch.__config__.show())
+    built_with = f"BLAS_INFO={config.group(1)}" if config else "BLAS_INFO not stated"
     if not path:
-        return BlasInfo("unknown", "", mapped)
-    return BlasInfo(classify(path), os.path.realpath(path), mapped)
+        return BlasInfo("unknown", "", mapped, built_with)
+    return BlasInfo(classify(path), os.path.realpath(path), mapped, built_with)

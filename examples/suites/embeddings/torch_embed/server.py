@@ -172,7 +172,7 @@ class Service:
             "model": MODEL_ID,
             "torch": torch.__version__,
             "debian_package": {"python3-torch": debian_package_version("python3-torch")},
-            "blas": {"kind": blas.kind, "library": blas.path},
+            "blas": {"kind": blas.kind, "library": blas.path, "torch_built_with": blas.built_with},
             "threads": {
                 "intra_op": torch.get_num_threads(),
                 "inter_op": torch.get_num_interop_threads(),
