@@ -17,6 +17,10 @@
 #  - python3-grpcio, python3-protobuf, protobuf-compiler, protobuf-compiler-grpc: the KServe v2 gRPC clients of
 #    the tests and the Python ingest baseline (Python stubs are generated from proto/ with protoc and
 #    grpc_python_plugin, as a team would from the published .proto);
+#  - python3-torch (1.13), python3-onnx, libopenblas0-pthread: the Python PyTorch contestant of
+#    examples/suites/embeddings.yaml (embeddings/torch-server.py: FastAPI + uvicorn, weights read from the ONNX file).
+#    Debian's torch calls whichever libblas.so.3 the alternatives system selects; OpenBLAS's pthread build outranks
+#    the reference BLAS (~15x slower) once installed, and this script selects it if something else is selected;
 #  - astronaut.png from python3-skimage (a real portrait, for the face detector): only that file is unpacked,
 #    into test-data/, from the downloaded package; nothing is installed.
 # Without root or apt-get it only says what is missing; the tests that need it then fail naming it.
@@ -30,6 +34,13 @@ command -v python3 >/dev/null 2>&1 || need+=(python3)
   need+=(python3-multipart python3-httpx python3-pil python3-numpy python3-uvloop python3-httptools)
 /usr/bin/python3 -c 'import pocketsphinx' >/dev/null 2>&1 || need+=(python3-pocketsphinx)
 /usr/bin/python3 -c 'import grpc, google.protobuf' >/dev/null 2>&1 || need+=(python3-grpcio python3-protobuf)
+# Found, not imported: importing torch takes a second.
+/usr/bin/python3 -c 'import importlib.util as u, sys; sys.exit(not (u.find_spec("torch") and u.find_spec("onnx")))' \
+  >/dev/null 2>&1 || need+=(python3-torch python3-onnx)
+openblas=/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3
+blas_link=libblas.so.3-x86_64-linux-gnu
+[ -f "$openblas" ] || need+=(libopenblas0-pthread)
+blas_selected() { [ "$(readlink -f /etc/alternatives/$blas_link 2>/dev/null)" = "$(readlink -f "$openblas")" ]; }
 command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
 command -v grpc_python_plugin >/dev/null 2>&1 || need+=(protobuf-compiler-grpc)
 [ -f /usr/share/pocketsphinx/model/en-us/en-us.lm.bin ] || need+=(pocketsphinx-en-us)
@@ -39,10 +50,13 @@ command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -f /usr/share/darknet/data/dog.jpg ] || need+=(darknet)
 astronaut=test-data/astronaut.png
-[ -f "$astronaut" ] && [ ${#need[@]} -eq 0 ] && exit 0
+[ -f "$astronaut" ] && [ ${#need[@]} -eq 0 ] && blas_selected && exit 0
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-  echo "setup-test-deps: missing ${need[*]:-} ${astronaut}; run this script as root on Debian to install them" >&2
+  blas_note=""
+  blas_selected || blas_note=", OpenBLAS as libblas.so.3 (update-alternatives)"
+  echo "setup-test-deps: missing ${need[*]:-} ${astronaut}${blas_note}; run this script as root on Debian to" \
+    "install them" >&2
   exit 0
 fi
 updated=0
@@ -51,6 +65,10 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   update
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+if [ -f "$openblas" ] && ! blas_selected; then
+  echo "selecting OpenBLAS ($openblas) as libblas.so.3 (update-alternatives)"
+  update-alternatives --quiet --set "$blas_link" "$openblas"
 fi
 if [ ! -f "$astronaut" ]; then
   echo "unpacking astronaut.png from Debian's python3-skimage into test-data/"
