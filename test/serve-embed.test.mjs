@@ -131,6 +131,7 @@ describe('pitlane serve embed', () => {
         '--model-id',
         '--hostname',
         '--tokenization-workers',
+        '--served-model-name',
         '--json',
       ],
     );
@@ -214,6 +215,35 @@ describe('pitlane serve embed', () => {
     }
   });
 
+  test("--served-model-name: the int8 model answers under its FP32 original's name, as a drop-in does", async () => {
+    const server = startServer([
+      '--model',
+      'minilm-l6-arch-int8',
+      '--served-model-name',
+      'minilm-l6-arch',
+      '--port',
+      '0',
+    ]);
+    try {
+      const { url, models } = await server.ready;
+      assert.deepEqual(models, ['minilm-l6-arch']);
+      const listed = await (await fetch(`${url}/v1/models`)).json();
+      assert.deepEqual(
+        listed.data.map((m) => m.id),
+        ['minilm-l6-arch'],
+      );
+      assert.equal((await (await fetch(`${url}/info`)).json()).model_id, 'minilm-l6-arch');
+      const r = await embed(url, { input: 'hello there', model: 'minilm-l6-arch' });
+      assert.equal(r.status, 200);
+      assert.equal(r.json.model, 'minilm-l6-arch');
+      assert.equal(r.json.data[0].embedding.length, 384);
+      const other = await embed(url, { input: 'hello', model: 'minilm-l6-arch-int8' });
+      assert.equal(other.status, 404, 'only the served name is known');
+    } finally {
+      await server.stop();
+    }
+  });
+
   test("TEI's flag names are the same settings; an unknown or bad one is a usage error naming it", async () => {
     const server = startServer([
       '--model-id',
@@ -263,6 +293,10 @@ describe('pitlane serve embed', () => {
       [['--hostname', '127.0.0.1', '--host', '0.0.0.0'], /--hostname and --host are one setting/],
       [['--model-id', 'minilm-l6-arch', '--model', 'use-lite'], /--model-id and --model are one setting/],
       [['--auto-truncate', 'maybe'], /--auto-truncate takes true or false, got "maybe"/],
+      [
+        ['--model', 'minilm-l6-arch', '--model', 'use-lite', '--served-model-name', 'x'],
+        /--served-model-name names one model, and 2 are served \(minilm-l6-arch, use-lite\)/,
+      ],
     ];
     for (const [args, message] of usage) {
       const r = await pitlane(['serve', 'embed', '--port', '0', ...args]);

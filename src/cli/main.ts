@@ -458,6 +458,10 @@ function buildProgram(setExit: (code: number) => void): Command {
       positiveInt('--max-batch-requests'),
     )
     .option('--model-id <id>', "TEI's name for --model (one model)")
+    .option(
+      '--served-model-name <name>',
+      "serve the one model under this name (requests' `model`, /v1/models, /info and answers), as TEI and vLLM do; default its models.yaml id",
+    )
     .option('--hostname <host>', "TEI's name for --host")
     .option(
       '--tokenization-workers <n>',

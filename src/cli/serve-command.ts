@@ -36,6 +36,8 @@ export interface ServeEmbedOptions {
   readonly maxBatchTokens?: number;
   /** Every model's batching.max_batch_size (TEI's --max-batch-requests). */
   readonly maxBatchRequests?: number;
+  /** The name the one model is served under (TEI's and vLLM's --served-model-name); default its models.yaml id. */
+  readonly servedModelName?: string;
   readonly json?: boolean;
   /** Least severe log level (--log-level; default info). */
   readonly logLevel?: LogLevel;
@@ -68,10 +70,25 @@ export function resolveModelsFile(given: string | undefined): string {
   return existsSync(local) ? local : packagedModelsFile();
 }
 
+/**
+ * The models under the name they are served as: `--served-model-name` renames the one model served (the name
+ * requests give as `model`, and /v1/models, /info and the answers give back); with several, it is a usage error.
+ */
+function servedUnder(specs: ModelSpec[], name: string | undefined): ModelSpec[] {
+  if (name === undefined) return specs;
+  if (specs.length !== 1) {
+    throw new UsageError(
+      `--served-model-name names one model, and ${specs.length} are served (${specs.map((s) => s.id).join(', ')}); pick one with --model`,
+    );
+  }
+  return specs.map((s) => ({ ...s, id: name }));
+}
+
 export async function serveEmbedCommand(options: ServeEmbedOptions): Promise<number> {
   const file = resolveModelsFile(options.models);
   const all = await loadModelRepository(file);
-  const specs = pickModels(all, options.model, file).map((s) => withOverrides(s, options));
+  const picked = pickModels(all, options.model, file).map((s) => withOverrides(s, options));
+  const specs = servedUnder(picked, options.servedModelName);
   const logger = serviceLogger('embed', options);
   const metrics = new EmbedMetrics();
   const state: EmbedState = { services: new Map(), ready: false };
