@@ -4,8 +4,8 @@
  * holds them all, OUT/<date>/report.html:
  *
  * 1. pipelines: pitlane's pipeline runtime against the CPython reference executor (built in);
- * 2. embeddings (examples/suites/embeddings.yaml): pitlane's embed server against transformers.js and a Python
- *    FastAPI server on Debian's PyTorch;
+ * 2. embeddings (examples/suites/embeddings.yaml): pitlane's embed server (FP32 and int8) against
+ *    transformers.js and a Python FastAPI server on Debian's PyTorch;
  * 3. ingest (examples/suites/ingest.yaml): pitlane's ingest service against the Python FastAPI baseline, with
  *    one shared model server.
  *
