@@ -51,7 +51,7 @@ if (values.layer === undefined) {
 }
 const root = new URL('..', import.meta.url).pathname;
 const [base] = await loadModelRepository(`${root}models.yaml`);
-const spec = { ...base, threads: { intraOp: Number(values.threads), interOp: 1 } };
+const spec = { ...base, threads: { ...base.threads, intraOp: Number(values.threads), interOp: 1 } };
 const texts = readFileSync(`${root}examples/suites/embeddings/texts.jsonl`, 'utf8')
   .trim()
   .split('\n')

@@ -1,6 +1,7 @@
 // `pitlane serve embed` as a user runs it: a real process on a real port, the bundled models.yaml, signals.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { cosine } from '../dist/core/cosine.js';
@@ -242,6 +243,17 @@ describe('pitlane serve embed', () => {
     } finally {
       await server.stop();
     }
+    // One model served: it runs on the server's thread when its 2 intra-op threads (models.yaml) take every core
+    // of this machine, else on a thread of its own; the start-up line says which and why.
+    const { stderr } = await server.exited;
+    const line = stderr.split('\n').find((l) => l.includes('minilm-l6-arch: onnxruntime-node'));
+    assert.ok(line, stderr);
+    assert.match(
+      line,
+      availableParallelism() <= 2
+        ? /runs on the server's thread \(instance_kind auto: 2 intra-op threads take all \d+ cores\)/
+        : /runs on a thread of its own \(instance_kind auto: 2 intra-op threads leave cores/,
+    );
   });
 
   test("TEI's flag names are the same settings; an unknown or bad one is a usage error naming it", async () => {

@@ -5,9 +5,11 @@
  * stops accepting, requests in flight finish, then the models are released.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../core/errors.js';
+import { describeEmbedderPlacement, embedderPlacement } from '../inference/text/embedder-placement.js';
 import { EmbeddingService } from '../inference/text/embedding-service.js';
 import { loadModelRepository, unservedNotes, type ModelSpec } from '../inference/tensor/model-repository.js';
 import { buildEmbedApp, type EmbedState } from '../services/embed/app.js';
@@ -116,15 +118,18 @@ export async function serveEmbedCommand(options: ServeEmbedOptions): Promise<num
   try {
     for (const spec of specs) {
       const t0 = performance.now();
+      const placement = embedderPlacement(spec, specs.length, availableParallelism());
       const service = await EmbeddingService.load(spec, {
         tokenizerThreads: options.tokenizerThreads,
         observer: metrics.observerFor(spec.id),
+        placement: placement.kind,
       });
       state.services.set(spec.id, service);
       const warm = await service.embedder.warmUp();
       log(
         `${spec.id}: ${service.embedder.info.runtime}, ${service.embedder.dimension}-d, ` +
-          `loaded in ${Math.round(performance.now() - t0)} ms (warm-up ${Math.round(warm)} ms)`,
+          `loaded in ${Math.round(performance.now() - t0)} ms (warm-up ${Math.round(warm)} ms), ` +
+          `runs ${describeEmbedderPlacement(placement)}`,
       );
     }
   } catch (err) {

@@ -82,7 +82,7 @@ export const ModelSchema = Type.Object(
     instance_kind: Type.Optional(
       Type.Union([Type.Literal('auto'), Type.Literal('thread'), Type.Literal('inline')], {
         description:
-          "where a tensor model runs: 'thread' (a worker thread per instance), 'inline' (on the server's own thread: no hand-over, but the server waits while a batch runs; one instance only), or 'auto' (default: inline when one instance is asked and a warm batch-1 run takes at most 100 µs, where handing it to a thread would cost more than the run; else thread)",
+          "where a model runs: 'thread' (a worker thread per instance), 'inline' (on the server's own thread: no hand-over, but the server waits while a batch runs; one instance only), or 'auto' (default). auto for a tensor model: inline when one instance is asked and a warm batch-1 run takes at most 100 µs, where handing it to a thread would cost more than the run; else thread. auto for a text-embedding model: inline when the server serves it alone and its intra-op threads take every core (nothing runs beside it for free, and a thread only adds a hand-over); else thread",
       }),
     ),
     backend: Type.Optional(
@@ -254,7 +254,7 @@ export interface ModelSpec {
     readonly queueCapacity: number;
   };
   readonly instances: number;
-  /** Where a tensor model's instances run (see `instance_kind` in the schema). */
+  /** Where the model's instances run (see `instance_kind` in the schema and text/embedder-placement.ts). */
   readonly instanceKind: 'auto' | 'thread' | 'inline';
   readonly backend: 'onnx' | 'tfjs';
   /** The model file (model.onnx or model.json). */

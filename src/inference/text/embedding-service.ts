@@ -9,6 +9,7 @@ import { InputTooLongError, TooManyTokensError } from '../../core/errors.js';
 import { DynamicBatcher, type BatchSequence } from '../tensor/dynamic-batcher.js';
 import type { Embedder, TokenizedText, TruncationDirection } from './embedder.js';
 import type { ModelSpec } from '../tensor/model-repository.js';
+import { loadEmbedder } from '../backends/registry.js';
 import { l2Normalize } from './pooling.js';
 import { loadEmbedderOnThread } from './thread-embedder.js';
 import { TokenizerPool } from './tokenizer-pool.js';
@@ -79,6 +80,8 @@ export interface EmbeddingServiceOptions {
   /** Requests with fewer characters are tokenized on the event loop even with threads. */
   readonly inlineBelowChars?: number;
   readonly observer?: EmbeddingObserver;
+  /** Where the model runs: on a worker thread of its own (default), or on this one (embedder-placement.ts). */
+  readonly placement?: 'thread' | 'inline';
 }
 
 interface Payload {
@@ -102,7 +105,8 @@ export class EmbeddingService {
 
   /** Loads the model and its tokenizer (threads included). Rejects naming the file when either fails. */
   static async load(spec: ModelSpec, options: EmbeddingServiceOptions): Promise<EmbeddingService> {
-    const embedder = await loadEmbedderOnThread(spec);
+    const embedder =
+      options.placement === 'inline' ? await loadEmbedder(spec) : await loadEmbedderOnThread(spec);
     try {
       const tokenizer = await TokenizerPool.create(embedder.tokenizer, {
         threads: options.tokenizerThreads,

@@ -6,6 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import OpenAI from 'openai';
 import { loadModelRepository, type ModelSpec } from '../../../dist/inference/tensor/model-repository.js';
 import { buildMiniLmArchInTemp, cosine, type BuiltModelDir } from '../../../dist/inference/test-support.js';
+import { EmbeddingService } from '../../../dist/inference/text/embedding-service.js';
+import { InputTooLongError } from '../../../dist/core/errors.js';
 import { buildEmbedApp, EMBED_LIMIT_DEFAULTS, type EmbedState } from '../../../dist/services/embed/app.js';
 import { EmbedMetrics } from '../../../dist/services/embed/metrics.js';
 import { post, serve, type Json, type Served } from './embed-server.js';
@@ -514,6 +516,34 @@ describe('embed service over HTTP (minilm-l6-arch on ONNX Runtime)', () => {
       assert.equal((await post(`${tight.url}/embed`, { inputs: 'now served' })).status, 200);
     } finally {
       await tight.close();
+    }
+  });
+  test("a model on the server's own thread (instance_kind inline) answers as on a thread of its own", async () => {
+    const onThread = server.state.services.get(spec.id) as EmbeddingService;
+    const inline = await EmbeddingService.load(spec, { tokenizerThreads: 0, placement: 'inline' });
+    try {
+      const texts = [
+        'a short query',
+        'The quick brown fox jumps over the lazy dog. '.repeat(8),
+        'ünïcödé — ✓',
+        '',
+      ];
+      // One at a time and as one batch (padded to the longest): the same vectors and token counts either way.
+      for (const batch of [...texts.map((t) => [t]), texts]) {
+        const a = await onThread.embed(batch);
+        const b = await inline.embed(batch);
+        assert.deepEqual(b.tokens, a.tokens);
+        a.vectors.forEach((v, i) =>
+          assert.ok(cosine(v, b.vectors[i] as Float32Array) > 0.99999, `text ${i}`),
+        );
+      }
+      // Refusals are the same too: the text and the limit named.
+      await assert.rejects(
+        inline.embed(['x', LONG]),
+        (e: unknown) => e instanceof InputTooLongError && e.index === 1,
+      );
+    } finally {
+      await inline.close();
     }
   });
 });
