@@ -120,3 +120,24 @@ test('a failing batch fails only its own requests; the loop goes on', async () =
   assert.equal(batcher.stats.failedBatches, 1);
   assert.deepEqual(await batcher.submit(seqs([4], 'after')), ['out(after0:4)']);
 });
+
+test('requests that come in the same turn of the event loop go in one batch; a full batch starts at once', async () => {
+  const { batcher, batches } = recording({ maxQueueDelayMs: 0, maxBatchSize: 4 });
+  // Three requests read in one turn (the poll phase reads every connection with data): one batch, not 1 + 2.
+  const three = [
+    batcher.submit(seqs([5], 'a')),
+    batcher.submit(seqs([6], 'b')),
+    batcher.submit(seqs([7], 'c')),
+  ];
+  assert.equal(batches.length, 0, 'picked on the check phase, after the turn');
+  await Promise.all(three);
+  assert.deepEqual(batches, [['a0:5', 'b0:6', 'c0:7']]);
+  // A full batch has nothing to wait for: it starts within submit.
+  const full = batcher.submit(seqs([5, 5, 5, 5], 'd'));
+  assert.equal(batches.length, 2);
+  await full;
+  // A lone request still runs on its own, without waiting for company.
+  assert.deepEqual(await batcher.submit(seqs([9], 'e')), ['out(e0:9)']);
+  assert.deepEqual(batches.at(-1), ['e0:9']);
+  await batcher.close();
+});

@@ -65,6 +65,8 @@ export class DynamicBatcher<S, R> {
   private queue: Pending<S, R>[] = [];
   private running = false;
   private timer: NodeJS.Timeout | null = null;
+  /** Set while the next batch waits for its start on the event loop's check phase (see `schedule`). */
+  private starting: NodeJS.Immediate | null = null;
   private closed = false;
   /** Recent batch durations, for Retry-After estimates. */
   private recentBatchMs = 0;
@@ -135,6 +137,8 @@ export class DynamicBatcher<S, R> {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer !== null) clearTimeout(this.timer);
+    if (this.starting !== null) clearImmediate(this.starting);
+    this.starting = null;
     for (const p of this.queue) this.settle(p.request, new Error('the batcher closed'));
     this.queue = [];
     while (this.running) await new Promise((r) => setTimeout(r, 5));
@@ -154,17 +158,31 @@ export class DynamicBatcher<S, R> {
     request.reject(error);
   }
 
-  /** Runs a batch now if one is ready, or arms the timer for the oldest sequence's deadline. */
+  /**
+   * Runs a batch if one is ready, or arms the timer for the oldest sequence's deadline. A batch that is not full
+   * is picked on the event loop's check phase rather than at once: the requests read in the same turn (the poll
+   * phase reads every connection that has data) are queued by then and join it. Picked at the first of them, the
+   * batch would run that one alone and the others after it; and a model on the server's own thread blocks the loop
+   * while it runs, so whatever came in meanwhile is read only after the run, and would again start a batch of one.
+   */
   private schedule(): void {
-    if (this.running || this.queue.length === 0) return;
+    if (this.running || this.starting !== null || this.queue.length === 0) return;
     const oldest = this.queue[0] as Pending<S, R>;
     const waited = performance.now() - oldest.enqueuedAt;
-    if (this.batchIsFull() || waited >= this.options.maxQueueDelayMs) {
+    const full = this.batchIsFull();
+    if (full || waited >= this.options.maxQueueDelayMs) {
       if (this.timer !== null) {
         clearTimeout(this.timer);
         this.timer = null;
       }
-      void this.runNext();
+      if (full) {
+        void this.runNext();
+        return;
+      }
+      this.starting = setImmediate(() => {
+        this.starting = null;
+        void this.runNext();
+      });
       return;
     }
     if (this.timer === null) {
