@@ -51,6 +51,7 @@ import {
 } from './embed-requests.js';
 import type { EmbedMetrics, TeFailure, TeMethod } from './metrics.js';
 import { EMBED_ROUTES, embedApiDoc, type EmbedAllBody, type EmbedBody } from './openapi.js';
+import { answerTimingHeaders, inputCharacters } from './response-timing.js';
 
 /** What the app serves; `ready` turns true once every model is loaded and warm. */
 export interface EmbedState {
@@ -172,13 +173,16 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
   const autoTruncate = options.autoTruncate ?? false;
   const apiOf = (request: FastifyRequest): Api => (request.url.startsWith('/v1/') ? 'openai' : 'tei');
   // The inference requests TEI counts (te_request_*), and the problem each failed with.
-  const teRequests = new WeakMap<FastifyRequest, { method: TeMethod; failure?: TeFailure }>();
+  const teRequests = new WeakMap<
+    FastifyRequest,
+    { method: TeMethod; characters: number; failure?: TeFailure }
+  >();
   const countTe = (request: FastifyRequest, input: unknown): void => {
     const method: TeMethod =
       typeof input === 'string' || (Array.isArray(input) && typeof input[0] === 'number')
         ? 'single'
         : 'batch';
-    teRequests.set(request, { method });
+    teRequests.set(request, { method, characters: inputCharacters(input) });
     metrics.teRequest(method);
   };
 
@@ -242,15 +246,22 @@ export function buildEmbedApp(state: EmbedState, options: EmbedAppOptions): Fast
     done();
   });
 
-  /** Records a TEI inference request's success with its times (the request duration is fastify's). */
+  /**
+   * Records a TEI inference request's success with its times (the request duration is fastify's), and says them in
+   * the answer's headers (response-timing.ts).
+   */
   const teSucceeded = (request: FastifyRequest, reply: FastifyReply, result: EmbedResult): void => {
     const te = teRequests.get(request);
     if (te === undefined) return;
     const { timing } = result;
+    const totalMs = reply.elapsedTime;
+    let tokens = 0;
+    for (const n of result.tokens) tokens += n;
+    void reply.headers(answerTimingHeaders({ totalMs, characters: te.characters, tokens, timing }));
     metrics.teSuccess(
       te.method,
       {
-        total: reply.elapsedTime / 1000,
+        total: totalMs / 1000,
         tokenization: timing.tokenizationMs / 1000,
         queue: timing.queueMs / 1000,
         inference: timing.inferenceMs / 1000,

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import OpenAI, { APIError } from 'openai';
 import { loadModelRepository, type ModelSpec } from '../../../dist/inference/tensor/model-repository.js';
+import { parseServerTiming } from '../../../dist/inference/kserve/server-timing.js';
 import { cosine } from '../../../dist/inference/test-support.js';
 import { post, serve, type Json, type Served } from './embed-server.js';
 
@@ -48,6 +49,44 @@ describe('TEI fidelity of the embed service (minilm-l6-arch)', () => {
     return r.json as Token[][];
   };
 
+  test("every inference answer says where its time went: TEI's x-* headers (whole ms) and Server-Timing", async () => {
+    const timingOf = (h: Headers): Record<string, number> =>
+      parseServerTiming(h.get('server-timing') ?? undefined);
+    const wholeMs = (h: Headers, name: string): number => {
+      const v = h.get(name);
+      assert.match(v ?? '', /^\d+$/, name);
+      return Number(v);
+    };
+    // "héllo 😀" is 7 code points (the emoji is two UTF-16 units), "abc" 3: TEI counts characters as code points.
+    const tei = await post(`${server.url}/embed`, { inputs: ['héllo 😀', 'abc'], model: 'plain' });
+    assert.equal(tei.status, 200);
+    assert.equal(tei.headers.get('x-compute-characters'), '10');
+    assert.equal(tei.headers.get('x-compute-type'), 'cpu');
+    const tokenized = (await post(`${server.url}/tokenize`, { inputs: ['héllo 😀', 'abc'], model: 'plain' }))
+      .json as Token[][];
+    assert.equal(Number(tei.headers.get('x-compute-tokens')), tokenized[0]!.length + tokenized[1]!.length);
+    const t = timingOf(tei.headers);
+    assert.deepEqual(Object.keys(t), ['tokenize', 'queue', 'inference', 'total']);
+    assert.ok(t.inference! > 0 && t.total! >= t.inference! + t.tokenize!, JSON.stringify(t));
+    assert.equal(wholeMs(tei.headers, 'x-inference-time'), Math.floor(t.inference!));
+    assert.equal(wholeMs(tei.headers, 'x-total-time'), Math.floor(t.total!));
+    assert.equal(wholeMs(tei.headers, 'x-compute-time'), Math.floor(t.total!));
+    assert.ok(wholeMs(tei.headers, 'x-tokenization-time') >= 0 && wholeMs(tei.headers, 'x-queue-time') >= 0);
+    // OpenAI's route too, its tokens those of `usage`; token ids count no characters and take no tokenizing.
+    const openai = await post(`${server.url}/v1/embeddings`, { input: [[101, 7592, 102]], model: 'plain' });
+    assert.equal(openai.status, 200);
+    assert.equal(openai.headers.get('x-compute-characters'), '0');
+    assert.equal(
+      openai.headers.get('x-compute-tokens'),
+      String((openai.json as Json & { usage: { total_tokens: number } }).usage.total_tokens),
+    );
+    assert.equal(timingOf(openai.headers).tokenize, 0);
+    // A refused request has none of them.
+    const refused = await post(`${server.url}/embed`, { inputs: 7 });
+    assert.equal(refused.status, 422);
+    assert.equal(refused.headers.get('server-timing'), null);
+    assert.equal(refused.headers.get('x-compute-time'), null);
+  });
   test('prompt_name puts the prompt before the text; the default prompt when a request names none', async () => {
     const text = 'What is the capital of France?';
     const [prompted] = await embed({ inputs: text, prompt_name: 'query' });
