@@ -1,6 +1,7 @@
 // The benchmark lab with real servers, real processes and real ports: the load engine's two loops and their
 // error accounting, coordinated omission, suite validation, and whole suite runs through the CLI (results,
-// comparison, reports; a contestant that dies; a contestant that answers wrongly).
+// comparison, reports; a contestant that dies; a contestant that answers wrongly; an open-loop rate above a
+// contestant's closed-loop capacity, skipped; where a run's time went).
 import assert from 'node:assert/strict';
 import { isRunning } from '../dist/process/proc-stat.js';
 import { spawn } from 'node:child_process';
@@ -457,6 +458,126 @@ describe('pitlane bench SUITE.yaml', () => {
     } finally {
       server.stop();
     }
+  });
+
+  /**
+   * A suite of `fast` (the raw echo) and `slow` (one request at a time, 40 ms each: at most 25/s however many
+   * clients), closed loop then open loop at 60/s on the same workload, with `open_loop` as given.
+   */
+  function capacitySuite(dir, name, openLoop) {
+    const slow = join(dir, 'slow-server.mjs');
+    writeFileSync(
+      slow,
+      `import http from 'node:http';
+const port = Number(process.argv[process.argv.indexOf('--port') + 1]);
+let free = 0;
+http.createServer((req, res) => {
+  if (req.url === '/health') return res.end('{"status":"ok"}');
+  req.resume();
+  req.on('end', () => {
+    const now = Date.now();
+    free = Math.max(free, now) + 40;
+    setTimeout(() => res.end('{"a":1}'), free - now);
+  });
+}).listen(port, '127.0.0.1');
+`,
+    );
+    return writeSuiteFile(dir, {
+      name,
+      contestants: [
+        { ...echoRawContestant('fast'), baseline: true },
+        { name: 'slow', command: [process.execPath, slow, '--port', '{port}'], port: 'auto' },
+      ],
+      workloads: { echo: { path: '/echo', bodies: { items: [{ a: 1 }] } } },
+      scenarios: {
+        c2: { concurrency: 2, duration: '1s' },
+        open_60: { rate: 60, arrival: 'constant', duration: '1s' },
+      },
+      warmup: { requests: 4 },
+      correctness: { mode: 'none' },
+      ...(openLoop !== undefined ? { open_loop: openLoop } : {}),
+    });
+  }
+
+  test('open_loop.skip_above_capacity: a rate above a closed-loop capacity is skipped with the reason, not failed; the run says where its time went', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pl-lab-'));
+    const file = capacitySuite(dir, 'capacity', { skip_above_capacity: true });
+    const r = await pitlane(['bench', file, '--out', dir, '--no-ceilings', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const json = JSON.parse(r.stdout);
+    const skip = /^offered 60\/s, closed-loop capacity ([\d.]+)\/s on c2$/;
+    const reason = json.comparison.open_60.slow_skipped;
+    assert.match(reason, skip);
+    assert.ok(Number(skip.exec(reason)[1]) < 60, reason);
+    assert.equal(json.comparison.open_60.fast_skipped, undefined, 'the echo ran');
+    assert.equal(json.comparison.c2.slow_skipped, undefined, 'closed loops always run');
+
+    const slow = JSON.parse(readFileSync(join(dir, 'capacity', 'results', 'echo', 'slow.json'), 'utf8'));
+    const slowOpen = slow.runs.find((run) => run.scenario === 'open_60');
+    assert.deepEqual([slowOpen.skipped, slowOpen.load, slowOpen.failure], [reason, null, null]);
+    assert.ok(slow.runs.find((run) => run.scenario === 'c2').wall_ms >= 1000);
+    const fast = JSON.parse(readFileSync(join(dir, 'capacity', 'results', 'echo', 'fast.json'), 'utf8'));
+    const fastOpen = fast.runs.find((run) => run.scenario === 'open_60');
+    assert.equal(fastOpen.skipped, null);
+    assert.ok(fastOpen.load.ok > 0);
+
+    const report = JSON.parse(readFileSync(join(dir, 'capacity', 'report.json'), 'utf8'));
+    const rows = report.scenarios.find((s) => s.name === 'open_60').rows;
+    assert.equal(rows.find((row) => row.contestant === 'slow').skipped, reason);
+    assert.equal(rows.find((row) => row.contestant === 'fast').skipped, undefined);
+    assert.ok(report.method.some((m) => /open_loop\.skip_above_capacity/.test(m)));
+    const md = readFileSync(join(dir, 'capacity', 'report.md'), 'utf8');
+    assert.ok(md.includes(`| open_60 | slow | `) && md.includes(`*skipped: ${reason}*`), md);
+
+    // Where the time went: the whole run and its phases, in the report, the --json output and the page.
+    const timing = report.timing;
+    assert.deepEqual(json.timing, timing);
+    assert.deepEqual(
+      timing.phases.map((p) => [p.kind, p.name]),
+      [
+        ['start_up', 'start-up'],
+        ['scenario', 'c2'],
+        ['scenario', 'open_60'],
+        ['stopping', 'stopping'],
+      ],
+    );
+    const c2 = timing.phases.find((p) => p.name === 'c2');
+    assert.deepEqual(Object.keys(c2.by_contestant).sort(), ['fast', 'slow']);
+    assert.ok(c2.seconds >= 2, 'two contestants, a second each');
+    const shares = timing.phases.reduce((n, p) => n + p.share, 0);
+    assert.ok(shares > 0.5 && shares <= 1.0001, `shares add up to most of the run (${shares})`);
+    assert.ok(timing.total_s >= c2.seconds);
+    assert.match(md, /## Run time\n\nThe run took [\d.]+ s: scenarios \d/);
+    assert.match(
+      md,
+      /\| scenario c2 \| [\d.]+ s \| [\d.]+% \| (fast|slow) [\d.]+ s, (fast|slow) [\d.]+ s \|/,
+    );
+    const html = readFileSync(join(dir, 'capacity', 'report.html'), 'utf8');
+    assert.ok(html.includes('<section id="run-time">') && html.includes('skipped — not counted'));
+  });
+
+  test('open_loop.skip_above_capacity: false runs every open-loop scenario as written; a wrong value is a suite problem', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pl-lab-'));
+    const r = await pitlane([
+      'bench',
+      capacitySuite(dir, 'off', { skip_above_capacity: false }),
+      '--out',
+      dir,
+      '--no-ceilings',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    for (const name of ['fast', 'slow']) {
+      const results = JSON.parse(readFileSync(join(dir, 'off', 'results', 'echo', `${name}.json`), 'utf8'));
+      const open = results.runs.find((run) => run.scenario === 'open_60');
+      assert.equal(open.skipped, null, name);
+      assert.ok(open.load.ok > 0, name);
+    }
+
+    const bad = capacitySuite(dir, 'bad', { skip_above_capacity: 'yes', skip: true });
+    const refused = await pitlane(['bench', bad, '--out', dir]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /\$\.open_loop\.skip_above_capacity +expected boolean/i);
+    assert.match(refused.stderr, /\$\.open_loop\.skip +unknown field/);
   });
 
   test('Ctrl-C mid-run: contestants are stopped, partial results are written, exit 130, no process left', async () => {

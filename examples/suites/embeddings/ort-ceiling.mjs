@@ -2,21 +2,25 @@
 // with onnxruntime-node (the package and version pitlane uses), tokenises every text with pitlane's WordPiece
 // tokenizer before any timing (and reports that time on its own), then measures
 //   (a) single-request latency: each text alone (batch 1), in a shuffled order, for --seconds;
-//   (b) throughput at batch sizes 1, 4, 8, 16, 32, 64, with batches formed in arrival order (the file's order,
-//       chunked) and sorted by token length (then chunked), as a length-bucketing server would form them,
-//       over whole passes through all texts for at least --seconds.
+//   (b) throughput at batch sizes 1, 4, 8, 16, 32, 64 up to --max-batch, with batches formed in arrival order
+//       (the file's order, chunked), over whole passes through all texts for at least --seconds each.
+//       With --all-batches: every size (up to 64, whatever --max-batch says) in arrival order and sorted by token
+//       length (then chunked), as a length-bucketing server would form them.
 // ONNX Runtime inference, mean pooling over the attention mask and L2 normalisation are inside the timed part;
 // tokenisation and building the padded int64 arrays are not. One warm-up run precedes every measurement.
 // Each measurement also reports the cores this process used: ONNX Runtime's threads spin while they wait, so
 // on an idle machine that is the thread count, and a row below 90% of it is marked `contended` (another
 // process took the CPU; rerun). --quick divides the time by 10 and runs the throughput passes over every 4th
-// text by length (the same mix of lengths); a default run takes about 4 minutes on 2 cores, --quick about 1.
+// text by length (the same mix of lengths). With --seconds 4 and --max-batch 16 a run is 5 measurements (about
+// half a minute on 2 cores); with --all-batches it is 13.
 // Output: one JSON object on stdout; progress on stderr.
 //   node ort-ceiling.mjs [--threads 2] [--bodies texts.jsonl] [--seconds 10] [--quick] [--max-length 512]
-//                        [--model-dir DIR] [--vectors-out FILE] [--max-batch N]
-// --max-batch: `best` is the best batch size up to N (a load of N clients, one text each, never puts more texts
-// in a server at once), `best_arrival` the best of those in arrival order (what such a server can form); every
-// size is still measured, and `best_any_batch` is the best of them all.
+//                        [--model-dir DIR] [--vectors-out FILE] [--max-batch N] [--all-batches]
+// --max-batch: `best` is the best measured batch of at most N texts (a load of N clients, one text each, never
+// puts more texts in a server at once), in either measured order; `best_arrival` the best of those in arrival
+// order (what such a server can form). Without --all-batches only arrival order is measured, so `best` is
+// `best_arrival`. `best_any_batch`, the best of every size in both orders, is written only with --all-batches
+// (the key is absent otherwise).
 // --max-length is where texts are truncated (tokens, [CLS]/[SEP] included); it must equal the contestants'
 // (transformers-server.mjs truncates at its --max-length, 512 by default). --vectors-out writes the embeddings
 // of the first 32 texts (each computed alone) as a JSON array of arrays, for correctness checks.
@@ -47,6 +51,13 @@ const modelDir = resolve(arg('model-dir', join(HERE, '../../../models/minilm-l6-
 const maxLength = Number(arg('max-length', 512));
 const vectorsOut = arg('vectors-out', null);
 const maxBatch = Number(arg('max-batch', BATCH_SIZES.at(-1)));
+const allBatches = process.argv.includes('--all-batches');
+if (!Number.isInteger(maxBatch) || maxBatch < 1) {
+  process.stderr.write(
+    `ort-ceiling: --max-batch must be a whole number of at least 1, not ${arg('max-batch')}\n`,
+  );
+  process.exit(2);
+}
 
 const log = (line) => process.stderr.write(`${line}\n`);
 const ortVersion = createRequire(import.meta.url)('onnxruntime-node/package.json').version;
@@ -212,47 +223,49 @@ const byLength = quick ? allByLength.filter((_, k) => k % 4 === 0) : allByLength
 const measured = new Set(byLength);
 const arrival = all.filter((i) => measured.has(i));
 
+// Lean by default: arrival order up to --max-batch, what the suite reads. --all-batches: every size, both orders.
+const plans = allBatches
+  ? ['sorted', 'arrival'].flatMap((order) => BATCH_SIZES.map((size) => ({ order, size })))
+  : BATCH_SIZES.filter((size) => size <= maxBatch).map((size) => ({ order: 'arrival', size }));
 const batches = [];
-for (const order of ['sorted', 'arrival']) {
-  for (const size of BATCH_SIZES) {
-    const plan = chunk(order === 'sorted' ? byLength : arrival, size).map(batchOf);
-    const real = plan.reduce((s, b) => s + b.real, 0);
-    const padded = plan.reduce((s, b) => s + b.padded, 0);
-    // Warm-up on the largest batch of the plan, so that ONNX Runtime's arena has grown before the clock runs.
-    await embed(plan.reduce((a, b) => (b.padded > a.padded ? b : a)));
-    const cpu0 = process.cpuUsage();
-    const start = performance.now();
-    let sequences = 0;
-    let passes = 0;
-    // Whole passes only: a part of a sorted pass would be all short or all long texts.
-    do {
-      for (const b of plan) {
-        await embed(b);
-        sequences += b.size;
-      }
-      passes++;
-    } while (performance.now() - start < seconds * 1000);
-    const elapsed = (performance.now() - start) / 1000;
-    const cpu = process.cpuUsage(cpu0);
-    const row = {
-      batch_size: size,
-      order,
-      sequences_per_s: round(sequences / elapsed, 2),
-      tokens_per_s: round((real * passes) / elapsed, 0),
-      padding_efficiency: round(real / padded, 3),
-      passes,
-      seconds: round(elapsed, 2),
-      // ONNX Runtime's threads spin while they wait, so on an idle machine this is close to the thread count;
-      // clearly less means other processes took the cores and the row is not a clean figure.
-      cpu_cores_used: round((cpu.user + cpu.system) / 1e6 / elapsed, 2),
-    };
-    log(
-      `batch ${String(size).padStart(2)} ${order.padEnd(7)}: ${row.sequences_per_s} seq/s ` +
-        `(${passes} passes, ${row.seconds} s, ${Math.round(row.padding_efficiency * 100)}% real tokens, ` +
-        `${row.cpu_cores_used} cores used)`,
-    );
-    batches.push(row);
-  }
+for (const { order, size } of plans) {
+  const plan = chunk(order === 'sorted' ? byLength : arrival, size).map(batchOf);
+  const real = plan.reduce((s, b) => s + b.real, 0);
+  const padded = plan.reduce((s, b) => s + b.padded, 0);
+  // Warm-up on the largest batch of the plan, so that ONNX Runtime's arena has grown before the clock runs.
+  await embed(plan.reduce((a, b) => (b.padded > a.padded ? b : a)));
+  const cpu0 = process.cpuUsage();
+  const start = performance.now();
+  let sequences = 0;
+  let passes = 0;
+  // Whole passes only: a part of a sorted pass would be all short or all long texts.
+  do {
+    for (const b of plan) {
+      await embed(b);
+      sequences += b.size;
+    }
+    passes++;
+  } while (performance.now() - start < seconds * 1000);
+  const elapsed = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const row = {
+    batch_size: size,
+    order,
+    sequences_per_s: round(sequences / elapsed, 2),
+    tokens_per_s: round((real * passes) / elapsed, 0),
+    padding_efficiency: round(real / padded, 3),
+    passes,
+    seconds: round(elapsed, 2),
+    // ONNX Runtime's threads spin while they wait, so on an idle machine this is close to the thread count;
+    // clearly less means other processes took the cores and the row is not a clean figure.
+    cpu_cores_used: round((cpu.user + cpu.system) / 1e6 / elapsed, 2),
+  };
+  log(
+    `batch ${String(size).padStart(2)} ${order.padEnd(7)}: ${row.sequences_per_s} seq/s ` +
+      `(${passes} passes, ${row.seconds} s, ${Math.round(row.padding_efficiency * 100)}% real tokens, ` +
+      `${row.cpu_cores_used} cores used)`,
+  );
+  batches.push(row);
 }
 const expectedCores = Math.min(threads, cpus().length);
 for (const row of batches) row.contended = row.cpu_cores_used < 0.9 * expectedCores;
@@ -264,13 +277,18 @@ if (contended > 0) {
   );
 }
 const fastest = (rows) => rows.reduce((a, b) => (b.sequences_per_s > a.sequences_per_s ? b : a));
-// `best` is the best of the batch sizes up to --max-batch, in either order; `best_arrival` the best of them in
-// arrival order, which is what a server facing --max-batch closed-loop clients of one text each can form (it never
-// holds more texts than that, nor chooses among more by length); `best_any_batch` is the best of every size.
+// `best` is the best of the measured batch sizes up to --max-batch, in either measured order; `best_arrival` the
+// best of them in arrival order, which is what a server facing --max-batch closed-loop clients of one text each
+// can form (it never holds more texts than that, nor chooses among more by length); `best_any_batch` (with
+// --all-batches only) is the best of every size in both orders.
 const within = batches.filter((b) => b.batch_size <= maxBatch);
 const best = fastest(within);
 const bestArrival = fastest(within.filter((b) => b.order === 'arrival'));
-const bestAny = fastest(batches);
+const figure = (row) => ({
+  batch_size: row.batch_size,
+  order: row.order,
+  sequences_per_s: row.sequences_per_s,
+});
 
 await session.release();
 
@@ -297,17 +315,10 @@ process.stdout.write(
     single,
     batches,
     max_batch: maxBatch,
-    best: { batch_size: best.batch_size, order: best.order, sequences_per_s: best.sequences_per_s },
-    best_arrival: {
-      batch_size: bestArrival.batch_size,
-      order: bestArrival.order,
-      sequences_per_s: bestArrival.sequences_per_s,
-    },
-    best_any_batch: {
-      batch_size: bestAny.batch_size,
-      order: bestAny.order,
-      sequences_per_s: bestAny.sequences_per_s,
-    },
+    all_batches: allBatches,
+    best: figure(best),
+    best_arrival: figure(bestArrival),
+    ...(allBatches ? { best_any_batch: figure(fastest(batches)) } : {}),
     contended_measurements: contended,
     machine: { cpus: cpus().length, node: process.version },
   })}\n`,

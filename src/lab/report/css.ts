@@ -39,12 +39,13 @@ td.contestant{white-space:nowrap}
 tr.status-incorrect td:not(.scenario),tr.status-failed td:not(.scenario){background:#fff6f5}
 tr.status-saturated td:not(.scenario){background:#fffcea}
 tr.hypothesis-supported td{background:#f3fbf4}tr.hypothesis-rejected td{background:#fff6f5}
-tr.status-incorrect td.num,tr.status-saturated td.num,tr.status-failed td.num{color:var(--muted)}
+tr.status-incorrect td.num,tr.status-saturated td.num,tr.status-failed td.num,tr.status-skipped td.num{color:var(--muted)}
 .badge{display:inline-block;padding:1px 8px;border-radius:999px;font-size:12px;font-weight:600;white-space:nowrap;line-height:1.6}
 .badge.correct{background:var(--good-bg);color:#116329}.badge.bad{background:var(--bad-bg);color:var(--bad)}
 .badge.warn{background:var(--warn-bg);color:var(--warn);border:1px solid #eed888}.badge.unchecked{background:var(--soft);color:var(--muted);border:1px solid var(--border)}
 td .badge{white-space:normal;border-radius:6px;max-width:190px;line-height:1.35;padding:2px 8px}
 .failure{font-size:12px;color:var(--bad);margin-top:3px;max-width:320px;white-space:normal}
+.skipped{font-size:12px;color:var(--muted);margin-top:3px;max-width:320px;white-space:normal}
 .nm{color:#8c959f}.nowrap{white-space:nowrap}
 .swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:7px}
 .beyond{display:block;font-size:11px;color:var(--muted)}

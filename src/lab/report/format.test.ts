@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import {
   NOT_MEASURED,
   formatCpu,
+  formatDuration,
   formatMiB,
   formatMs,
   formatPercent,
@@ -23,4 +24,14 @@ test('formatting: units, and "—" for what was not measured, never 0', () => {
   for (const f of [formatMs, formatRate, formatMiB, formatCpu, formatPercent])
     assert.equal(f(null), NOT_MEASURED);
   assert.equal(NOT_MEASURED, '—');
+});
+
+test('wall times read as a person says them: seconds, minutes and seconds, hours and minutes', () => {
+  assert.equal(formatDuration(4.26), '4.3 s');
+  assert.equal(formatDuration(42.4), '42 s');
+  assert.equal(formatDuration(702), '11 min 42 s');
+  assert.equal(formatDuration(600), '10 min 00 s');
+  assert.equal(formatDuration(3900), '1 h 05 min');
+  assert.equal(formatDuration(null), NOT_MEASURED);
+  assert.equal(formatDuration(-1), NOT_MEASURED);
 });

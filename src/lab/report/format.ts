@@ -36,6 +36,16 @@ export function formatMs(ms: number | null): string {
   return `${formatSignificant(ms / 1000)} s`;
 }
 
+/** A wall time given in seconds, as a person says it: "42.3 s", "11 min 42 s", "1 h 05 min". */
+export function formatDuration(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds) || seconds < 0) return NOT_MEASURED;
+  if (seconds < 60) return `${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds).toString()} s`;
+  const whole = Math.round(seconds);
+  if (whole < 3600) return `${Math.floor(whole / 60)} min ${String(whole % 60).padStart(2, '0')} s`;
+  const minutes = Math.round(whole / 60);
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')} min`;
+}
+
 /** A rate per second: "6,120/s", "499.6/s" becomes "500/s". */
 export function formatRate(perS: number | null): string {
   if (perS === null || !Number.isFinite(perS)) return NOT_MEASURED;

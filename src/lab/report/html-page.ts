@@ -4,8 +4,8 @@
  * a Content-Security-Policy forbids every fetch and every script, and the charts are inline SVG.
  *
  * This module assembles the page: header, headline, warnings, table of contents, the sections (html-summary.ts,
- * html-scenario.ts, and here the cold starts, contestants, method, environment and what was not measured), and
- * the page around them.
+ * html-scenario.ts, and here the cold starts, the run time, contestants, method, environment and what was not
+ * measured), and the page around them.
  */
 import { CSS } from './css.js';
 import { stripChart } from './html-charts.js';
@@ -14,7 +14,7 @@ import { hypothesesSection, overviewSection, verdictSection } from './html-summa
 import { scenarioSection } from './html-scenario.js';
 import { NOT_MEASURED, formatFactor, formatSetting, formatSignificant, formatSpread } from './format.js';
 import type { LabReport } from './model.js';
-import { environmentFacts, hypothesisVerdict } from './rows.js';
+import { environmentFacts, hypothesisVerdict, timingSummary } from './rows.js';
 import { figure } from './svg-plot.js';
 
 function coldStartSection(report: LabReport, colours: ReadonlyMap<string, string>): string {
@@ -28,6 +28,18 @@ function coldStartSection(report: LabReport, colours: ReadonlyMap<string, string
 <p class="lead">Spawn of a fresh process → first healthy answer, and → first correct response; one point per process.</p>
 ${hasValues ? figure('Cold starts (lower is better)', stripChart(colours, report.cold_starts)) : ''}
 <div class="table-wrap"><table class="compact"><thead><tr><th>Contestant</th><th class="num">Processes</th><th class="num">To healthy: median (min–max)</th><th class="num">To first correct: median (min–max)</th></tr></thead><tbody>${rows.join('')}</tbody></table></div></section>`;
+}
+
+function runTimeSection(report: LabReport): string {
+  if (report.timing == null) return '';
+  const { line, rows } = timingSummary(report.timing);
+  const body = rows.map(
+    (r) =>
+      `<tr><td>${esc(r.phase)}</td><td class="num">${valueHtml(r.time)}</td><td class="num">${valueHtml(r.share)}</td><td>${esc(r.byContestant)}</td></tr>`,
+  );
+  return `<section id="run-time"><h2>Run time</h2>
+<p class="lead">${esc(line)}</p>
+<div class="table-wrap"><table class="compact"><thead><tr><th>Phase</th><th class="num">Wall time</th><th class="num">Share</th><th>By contestant</th></tr></thead><tbody>${body.join('')}</tbody></table></div></section>`;
 }
 
 function contestantsSection(report: LabReport, colours: ReadonlyMap<string, string>): string {
@@ -84,11 +96,13 @@ function reportBody(report: LabReport): string {
       : `<section class="warnings" id="warnings" role="alert"><h2>⚠ Warning${report.warnings.length > 1 ? 's' : ''} — read before quoting any figure</h2><ul>${report.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></section>`;
   const overview = overviewSection(report, colours);
   const coldStarts = coldStartSection(report, colours);
+  const runTime = runTimeSection(report);
   const toc: [string, string][] = [['verdict', 'Verdict']];
   if (report.hypotheses.length > 0) toc.push(['hypotheses', 'Hypotheses']);
   if (overview !== '') toc.push(['overview', 'Across scenarios']);
   if (report.scenarios.length > 0) toc.push(['scenarios', 'Scenarios']);
   if (coldStarts !== '') toc.push(['cold-starts', 'Cold starts']);
+  if (runTime !== '') toc.push(['run-time', 'Run time']);
   toc.push(
     ['contestants', 'Contestants'],
     ['how', 'How'],
@@ -109,6 +123,7 @@ ${hypothesesSection(report)}
 ${overview}
 ${report.scenarios.length > 0 ? `<section id="scenarios"><h2>Scenarios</h2>${report.scenarios.map((s, i) => scenarioSection(s, i, colours)).join('\n')}</section>` : ''}
 ${coldStarts}
+${runTime}
 ${contestantsSection(report, colours)}
 ${listSection('how', 'How', report.method)}
 ${environmentSection(report)}

@@ -84,6 +84,8 @@ export function statusHtml(row: ReportRow): string {
       return '<span class="badge bad">incorrect — not counted</span>';
     case 'saturated':
       return '<span class="badge warn">client saturated — excluded</span>';
+    case 'skipped':
+      return `<span class="badge unchecked">skipped — not counted</span><div class="skipped">${escapeHtml(row.skipped ?? '')}</div>`;
     case 'failed':
       return `<span class="badge bad">failed</span><div class="failure">${escapeHtml(row.failure ?? '')}</div>`;
   }

@@ -41,7 +41,7 @@ export function verdictSection(report: LabReport, colours: ReadonlyMap<string, s
     });
   });
   return `<section id="verdict"><h2>Verdict</h2>
-<p class="lead">Each cell is the contestant’s figure; under it, the ratio against the baseline${baseline !== null ? ` <strong>${esc(baseline)}</strong>` : ''} with its 95% bootstrap interval, oriented so that <strong>&gt; 1 favours the contestant</strong> (green when the whole interval is above 1, red when below). Incorrect, failed and client-saturated rows are shown but not counted. ${NOT_MEASURED} means not measured${omitted.length > 0 ? `; not measured in any scenario: ${esc(omitted.join(', '))}` : ''}.${report.scenarios.some((s) => s.model === 'open') ? ' In open-loop scenarios p99 is the response time (scheduled → done).' : ''}</p>
+<p class="lead">Each cell is the contestant’s figure; under it, the ratio against the baseline${baseline !== null ? ` <strong>${esc(baseline)}</strong>` : ''} with its 95% bootstrap interval, oriented so that <strong>&gt; 1 favours the contestant</strong> (green when the whole interval is above 1, red when below). Incorrect, failed, skipped and client-saturated rows are shown but not counted. ${NOT_MEASURED} means not measured${omitted.length > 0 ? `; not measured in any scenario: ${esc(omitted.join(', '))}` : ''}.${report.scenarios.some((s) => s.model === 'open') ? ' In open-loop scenarios p99 is the response time (scheduled → done).' : ''}</p>
 <div class="table-wrap"><table class="verdict"><thead>${head}</thead><tbody>${body.join('')}</tbody></table></div></section>`;
 }
 
@@ -118,7 +118,7 @@ export function overviewSection(report: LabReport, colours: ReadonlyMap<string, 
     }));
     if (saturated)
       legend.push({
-        label: 'not counted (saturated, incorrect or failed)',
+        label: 'not counted (saturated, incorrect, failed or skipped)',
         colour: '#57606a',
         mark: 'hatch',
       });

@@ -75,3 +75,41 @@ test('Markdown escapes names: no raw HTML, no broken tables', () => {
   const pipes = (l: string): number => (l.match(/(?<!\\)\|/g) ?? []).length;
   assert.equal(new Set(verdict.map(pipes)).size, 1, 'every verdict row has the same number of cells');
 });
+
+test('Markdown: a skipped row says why and is not counted; the run time is one line and a table', () => {
+  const report: Mutable<LabReport> = structuredClone(loadFixture('http'));
+  rowOf(report, 'open_500', 'node').skipped = 'offered 500/s, closed-loop capacity 120/s on concurrency_16';
+  const md0 = renderMarkdownReport(report);
+  assert.ok(!md0.includes('## Run time'), 'no run time when the run did not record it');
+  report.timing = {
+    total_s: 702,
+    phases: [
+      {
+        name: 'cold starts',
+        kind: 'cold_starts',
+        seconds: 42,
+        share: 42 / 702,
+        by_contestant: { node: 12, python: 30 },
+      },
+      {
+        name: 'concurrency_16',
+        kind: 'scenario',
+        seconds: 600,
+        share: 600 / 702,
+        by_contestant: { node: 200, python: 400 },
+      },
+      { name: 'raw-loop', kind: 'ceiling', seconds: 60, share: 60 / 702, by_contestant: {} },
+    ],
+  };
+  const md = renderMarkdownReport(report);
+  const line = md.split('\n').find((l) => l.startsWith('| open_500 | node |'));
+  assert.ok(line !== undefined);
+  assert.ok(line.includes('*skipped: offered 500/s, closed-loop capacity 120/s on concurrency_16*'), line);
+  assert.ok(line.includes('not counted') && !line.includes('×'), 'no ratio for a skipped row');
+  assert.ok(md.includes('## Run time'));
+  assert.ok(md.includes('The run took 11 min 42 s: scenarios 85.5%, ceilings 8.5%, cold starts 6.0%.'), md);
+  assert.ok(
+    md.includes('| scenario concurrency_16 | 10 min 00 s | 85.5% | python 6 min 40 s, node 3 min 20 s |'),
+  );
+  assert.ok(md.includes('| ceiling raw-loop | 1 min 00 s | 8.5% |  |'));
+});

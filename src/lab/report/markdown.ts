@@ -26,6 +26,7 @@ import {
   percentilesIn,
   ratioCell,
   rowStatus,
+  timingSummary,
   verdictColumns,
   type RatioCell,
   type RowStatus,
@@ -74,6 +75,8 @@ function statusMarkdown(status: RowStatus): string {
       return 'correct';
     case 'unchecked':
       return 'not checked';
+    case 'skipped':
+      return `*${escapeMarkdown(status.label)}*`;
     case 'failed':
     case 'incorrect':
     case 'saturated':
@@ -234,7 +237,7 @@ export function renderMarkdownReport(report: LabReport): string {
   out.push(
     '## Verdict',
     `Ratios against the baseline${baseline !== null ? ` **${escapeMarkdown(baseline)}**` : ''} are oriented so that > 1 favours the contestant, with their 95% bootstrap interval. ` +
-      `Incorrect, failed and client-saturated rows are shown but not counted. ${NOT_MEASURED} means not measured` +
+      `Incorrect, failed, skipped and client-saturated rows are shown but not counted. ${NOT_MEASURED} means not measured` +
       (verdictColumns(report).omitted.length > 0
         ? `; not measured in any scenario: ${verdictColumns(report).omitted.join(', ')}.`
         : '.') +
@@ -275,6 +278,17 @@ export function renderMarkdownReport(report: LabReport): string {
           formatSpread(c.to_healthy_ms),
           formatSpread(c.to_first_correct_ms),
         ]),
+      ),
+    );
+  }
+  if (report.timing != null) {
+    const { line, rows } = timingSummary(report.timing);
+    out.push(
+      '## Run time',
+      escapeMarkdown(line),
+      mdTable(
+        ['phase', 'wall time', 'share', 'by contestant'],
+        rows.map((r) => [escapeMarkdown(r.phase), r.time, r.share, escapeMarkdown(r.byContestant)]),
       ),
     );
   }

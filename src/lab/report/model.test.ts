@@ -13,8 +13,9 @@ import type {
 import { loadFixture, scenarioOf } from './test-support.js';
 
 // Every key of every type in the model. A Record over `keyof T` makes the compiler reject this file when a field
-// is added to the model, and the test below then fails on fixtures that do not have it yet.
-const REPORT_KEYS: Record<keyof LabReport, true> = {
+// is added to the model, and the test below then fails on fixtures that do not have it yet. Optional fields (a
+// report's `timing`, a row's `skipped`: absent where a kind does not record them) are the exceptions named here.
+const REPORT_KEYS: Record<Exclude<keyof LabReport, 'timing'>, true> = {
   title: true,
   suite: true,
   summary: true,
@@ -64,7 +65,7 @@ const SCENARIO_KEYS: Record<keyof ReportScenario, true> = {
   ratios: true,
   ceiling: true,
 };
-const ROW_KEYS: Record<keyof ReportRow, true> = {
+const ROW_KEYS: Record<Exclude<keyof ReportRow, 'skipped'>, true> = {
   contestant: true,
   correct: true,
   client_saturated: true,

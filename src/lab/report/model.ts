@@ -55,6 +55,11 @@ export interface ReportRow {
   readonly client_saturated: boolean;
   /** Why the row failed (contestant died, health lost ...); its figures are partial or absent. */
   readonly failure: string | null;
+  /**
+   * Why the row was not measured, on purpose (an open-loop rate above the contestant's closed-loop capacity:
+   * "offered 60/s, closed-loop capacity 10.7/s on concurrency_16"): shown, never counted. Absent or null: measured.
+   */
+  readonly skipped?: string | null;
   /** Requests (or pipeline runs) completed per second; null for scenarios where it does not apply. */
   readonly throughput_per_s: number | null;
   /** Median time per request or per run, with its spread. */
@@ -116,6 +121,23 @@ export interface ReportCeiling {
     readonly contestant: string;
     readonly throughput: number | null;
     readonly p50: number | null;
+  }[];
+}
+
+/** Where the time of a run went: its wall time and each phase's. */
+export interface ReportTiming {
+  /** Wall time of the whole run, seconds. */
+  readonly total_s: number;
+  /** In the order they ran. */
+  readonly phases: readonly {
+    /** "cold starts", "start-up", "correctness", "stopping", or a scenario's or a ceiling's name. */
+    readonly name: string;
+    readonly kind: 'cold_starts' | 'start_up' | 'correctness' | 'scenario' | 'stopping' | 'ceiling';
+    readonly seconds: number;
+    /** seconds / total_s. */
+    readonly share: number;
+    /** Seconds by contestant, where the phase is made of each one's turns (empty otherwise). */
+    readonly by_contestant: Readonly<Record<string, number>>;
   }[];
 }
 
@@ -192,4 +214,6 @@ export interface LabReport {
   readonly warnings: readonly string[];
   /** The claims the suite tests, with verdicts (empty: the suite states none). */
   readonly hypotheses: readonly ReportHypothesis[];
+  /** Where the run's time went (absent or null: not recorded, e.g. a report rebuilt from results files). */
+  readonly timing?: ReportTiming | null;
 }

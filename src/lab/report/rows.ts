@@ -5,7 +5,16 @@
  * environment. The Markdown page, the HTML page and the terminal table render these (and the http kind and
  * `pitlane compare` the row warnings); none of them decides them again.
  */
-import { NOT_MEASURED, formatCpu, formatMiB, formatMs, formatNs, formatRate } from './format.js';
+import {
+  NOT_MEASURED,
+  formatCpu,
+  formatDuration,
+  formatMiB,
+  formatMs,
+  formatNs,
+  formatPercent,
+  formatRate,
+} from './format.js';
 import type {
   LabReport,
   ReportCeiling,
@@ -14,10 +23,11 @@ import type {
   ReportRatio,
   ReportRow,
   ReportScenario,
+  ReportTiming,
 } from './model.js';
 
 /** Why a row counts, or does not count, in the comparisons. */
-export type RowStatusKind = 'failed' | 'incorrect' | 'saturated' | 'correct' | 'unchecked';
+export type RowStatusKind = 'failed' | 'skipped' | 'incorrect' | 'saturated' | 'correct' | 'unchecked';
 
 /** The status of a row, with the words every renderer uses for it. */
 export interface RowStatus {
@@ -28,9 +38,10 @@ export interface RowStatus {
   readonly counted: boolean;
 }
 
-/** A failed row first (its figures are partial), then an incorrect one, then a saturated client. */
+/** A failed row first (its figures are partial), then a skipped one, an incorrect one, a saturated client. */
 export function rowStatus(row: ReportRow): RowStatus {
   if (row.failure !== null) return { kind: 'failed', label: `failed: ${row.failure}`, counted: false };
+  if (row.skipped != null) return { kind: 'skipped', label: `skipped: ${row.skipped}`, counted: false };
   if (row.correct === false) return { kind: 'incorrect', label: 'incorrect — not counted', counted: false };
   if (row.client_saturated)
     return { kind: 'saturated', label: 'client saturated — excluded', counted: false };
@@ -201,6 +212,58 @@ export function ceilingSentences(c: ReportCeiling): { readonly head: string; rea
     return bits.length > 0 ? [`${sh.contestant}: ${bits.join(', ')}`] : [];
   });
   return { head, shares };
+}
+
+/** The words for each kind of phase of a run, plural where a kind has several phases (scenarios, ceilings). */
+const PHASE_KINDS: Readonly<Record<ReportTiming['phases'][number]['kind'], readonly [string, string]>> = {
+  cold_starts: ['cold starts', 'cold starts'],
+  start_up: ['start-up', 'start-up'],
+  correctness: ['correctness', 'correctness'],
+  scenario: ['scenario', 'scenarios'],
+  stopping: ['stopping', 'stopping'],
+  ceiling: ['ceiling', 'ceilings'],
+};
+
+/** One phase of the run-time table, formatted. */
+export interface TimingRow {
+  /** "scenario concurrency_16", "ceiling ort-ceiling", "cold starts". */
+  readonly phase: string;
+  readonly time: string;
+  readonly share: string;
+  /** By contestant, largest first ("python-torch 3 min 10 s, pitlane 41 s"); empty when not split. */
+  readonly byContestant: string;
+}
+
+/**
+ * Where a run's time went, for every renderer: one line with the total and each kind of phase's share, largest
+ * first ("The run took 11 min 40 s: scenarios 78%, ceilings 9%, cold starts 7%, ..."), and a row per phase.
+ */
+export function timingSummary(t: ReportTiming): {
+  readonly line: string;
+  readonly rows: readonly TimingRow[];
+} {
+  const byKind = new Map<string, number>();
+  for (const p of t.phases) {
+    const label = PHASE_KINDS[p.kind][1];
+    byKind.set(label, (byKind.get(label) ?? 0) + p.share);
+  }
+  const shares = [...byKind]
+    .sort((a, b) => b[1] - a[1])
+    .map(([label, share]) => `${label} ${formatPercent(share)}`);
+  const line = `The run took ${formatDuration(t.total_s)}${shares.length > 0 ? `: ${shares.join(', ')}` : ''}.`;
+  const rows = t.phases.map((p) => {
+    const [singular] = PHASE_KINDS[p.kind];
+    return {
+      phase: p.kind === 'scenario' || p.kind === 'ceiling' ? `${singular} ${p.name}` : p.name,
+      time: formatDuration(p.seconds),
+      share: formatPercent(p.share),
+      byContestant: Object.entries(p.by_contestant)
+        .sort((a, b) => b[1] - a[1])
+        .map(([name, s]) => `${name} ${formatDuration(s)}`)
+        .join(', '),
+    };
+  });
+  return { line, rows };
 }
 
 /** The environment as "label: value" pairs, shared with the HTML page. */

@@ -5,7 +5,15 @@
  */
 import { NOT_MEASURED, formatMiB, formatMs, formatRate, formatRatio } from './format.js';
 import type { LabReport, ReportRow, ReportScenario } from './model.js';
-import { baselineName, p99Of, ratioCell, rowStatus, type RowStatus, type VerdictColumn } from './rows.js';
+import {
+  baselineName,
+  p99Of,
+  ratioCell,
+  rowStatus,
+  timingSummary,
+  type RowStatus,
+  type VerdictColumn,
+} from './rows.js';
 
 /**
  * The ratio the terminal table quotes for a row: p99 in open loop (where throughput is the offered rate), else
@@ -36,6 +44,8 @@ function statusMark(status: RowStatus): string {
       return 'INCORRECT (not counted)';
     case 'saturated':
       return 'SATURATED (excluded)';
+    case 'skipped':
+      return `skipped: ${status.label.slice('skipped: '.length)}`;
     case 'failed':
       return `FAILED: ${status.label.slice('failed: '.length)}`;
   }
@@ -85,6 +95,7 @@ export function renderTerminalTable(report: LabReport): string {
   if (report.headline !== null) {
     notes.unshift(`${report.headline.label}: ${formatRatio(report.headline)}`);
   }
+  if (report.timing != null) notes.push(timingSummary(report.timing).line);
   for (const w of report.warnings) notes.push(`warning: ${w}`);
   return [render(head ?? header), rule, ...body.map(render), '', ...notes].join('\n') + '\n';
 }

@@ -8,7 +8,9 @@ import type { LabReport } from '../report/model.js';
 /**
  * The comparison JSON: the seed's `{comparison: {scenario: {<baseline>_ms, <contestant>_ms, speedup,
  * memory_<baseline>_mb, memory_<contestant>_mb}}, summary: {average_speedup, memory_reduction}}` (with contestants
- * named python and ts this is exactly the seed's shape), extended with intervals, throughput and correctness.
+ * named python and ts this is exactly the seed's shape), extended with intervals, throughput and correctness, the
+ * rows skipped on purpose (`<contestant>_skipped`: why) and, when the run recorded it, where its time went
+ * (`timing`).
  */
 export function comparisonJson(report: LabReport): object {
   const baseline = report.contestants.find((c) => c.baseline)?.name ?? '';
@@ -24,6 +26,7 @@ export function comparisonJson(report: LabReport): object {
       entry[`memory_${r.contestant}_mb`] = r.peak_rss_mb;
       entry[`${r.contestant}_correct`] = r.correct;
       entry[`${r.contestant}_client_saturated`] = r.client_saturated;
+      if (r.skipped != null) entry[`${r.contestant}_skipped`] = r.skipped;
     }
     for (const ratio of s.ratios) {
       const key = report.contestants.length > 2 ? `_${ratio.contestant}` : '';
@@ -56,5 +59,6 @@ export function comparisonJson(report: LabReport): object {
       memory_reduction: memRatio === null ? null : 1 - memRatio,
       warnings: report.warnings,
     },
+    ...(report.timing != null ? { timing: report.timing } : {}),
   };
 }

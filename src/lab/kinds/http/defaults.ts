@@ -17,6 +17,7 @@ export const SUITE_DEFAULTS = Object.freeze({
   stabilityWindows: 3,
   stabilityTolerance: 0.1,
   stabilityMaxWindows: 10,
+  skipOpenLoopAboveCapacity: false,
 });
 
 /** Largest body file (JSONL) a suite may name: far above any real one, and a bound on what loading reads. */

@@ -4,7 +4,7 @@
  * ceilings, and the LabReport every renderer draws from. Its results files are results.ts.
  */
 import type { CeilingResult } from './ceiling.js';
-import { clientOf, type HttpSuiteResult, type ScenarioRun } from './runner.js';
+import { clientOf, type HttpSuiteResult, type RunTiming, type ScenarioRun } from './runner.js';
 import { LatencyHistogram } from '../../load/latency-histogram.js';
 import type {
   LabReport,
@@ -12,6 +12,7 @@ import type {
   ReportRow,
   ReportScenario,
   ReportSeries,
+  ReportTiming,
 } from '../../report/model.js';
 import { rowWarnings } from '../../report/rows.js';
 import {
@@ -91,13 +92,22 @@ export function rowOf(result: HttpSuiteResult, scenario: string, contestant: str
       : check.disagreed === 0;
   const client = clientOf(runs);
   const failures = [...new Set(runs.flatMap((r) => (r.failure !== null ? [r.failure] : [])))];
+  // Skipped when no repeat was made on purpose (a repeat that ran, or failed, makes it a measured row).
+  const skipped =
+    runs.length > 0 && runs.every((r) => r.skipped !== null)
+      ? [...new Set(runs.map((r) => r.skipped))].join('; ')
+      : null;
   const throughputs = loads.map((l) => l.throughputPerS);
   const peakRss = resources.length > 0 ? Math.max(...resources.map((r) => r.peakRssKb)) / MB : null;
+  // A skipped row measured nothing: its thresholds are not evaluated (an empty row would pass or fail them).
+  const thresholds =
+    skipped !== null ? [] : (result.suite.scenarios.find((s) => s.name === scenario)?.thresholds ?? []);
   const row: ReportRow = {
     contestant,
     correct,
     client_saturated: client?.saturated ?? false,
     failure: failures.length > 0 ? failures.join('; ') : null,
+    ...(skipped !== null ? { skipped } : {}),
     throughput_per_s: throughputs.length > 0 ? median(throughputs) : null,
     median_ms: service.count > 0 ? service.percentileMs(50) : null,
     mad_ms: null,
@@ -113,7 +123,7 @@ export function rowOf(result: HttpSuiteResult, scenario: string, contestant: str
     cpu_s_per_request: resources.length > 0 && ok > 0 ? cpuSeconds / ok : null,
     ns_per_item: null,
     series: series(runs),
-    thresholds: (result.suite.scenarios.find((s) => s.name === scenario)?.thresholds ?? []).map((t) => {
+    thresholds: thresholds.map((t) => {
       const e = evaluateThreshold(t, {
         percentileMs: (p) => (open ? response : service).percentileMs(p),
         avgMs: (open ? response : service).meanMs,
@@ -248,9 +258,14 @@ export function httpLabReport(result: HttpSuiteResult): LabReport {
       `Contestants ${suite.contestants.map((c) => c.spec.name).join(', ')}, compared with ${suite.baseline} as the baseline, in one run, interleaved.`,
     method: [
       `Each scenario runs ${suite.repeats} repeats; in each, every contestant is measured in turn, alternating who goes first.`,
-      `Warm-up before each measurement: ${suite.warmup.requests} requests${suite.warmup.durationMs > 0 ? ` and ${suite.warmup.durationMs / 1000} s` : ''} at the scenario's concurrency.`,
+      `Warm-up before each measurement: ${warmupWords(suite.warmup)} at the scenario's concurrency.`,
       'Closed loop: N clients each send when the last answer came; latency is service time. Open loop: arrivals at a fixed or Poisson rate that never wait for the server; latency is reported both as service time (sent → done) and response time (scheduled → done).',
       ...stabilityMethod(suite),
+      ...(suite.openLoop.skipAboveCapacity && suite.scenarios.some((s) => s.plan.model === 'open')
+        ? [
+            'Open-loop scenarios are skipped for a contestant whose best closed-loop throughput on the same workload, measured earlier in this run, is below the offered rate (open_loop.skip_above_capacity): it could only fall behind. Such rows say so, with both rates, and are not counted.',
+          ]
+        : []),
       'Latencies are recorded in HDR histograms in whole microseconds (3 significant digits) and merged across repeats; percentiles show how many samples stand beyond them.',
       'Memory and CPU of each contestant’s whole process tree are sampled from /proc every 50 ms during each measurement.',
       `Answers are compared with the baseline’s on ${suite.correctnessSample} requests per workload (${suite.correctness.mode}); a contestant that disagrees is marked incorrect.`,
@@ -282,6 +297,30 @@ export function httpLabReport(result: HttpSuiteResult): LabReport {
     headline: null,
     warnings,
     hypotheses: [],
+    timing: result.timing === null ? null : reportTiming(result.timing),
+  };
+}
+
+/** "100 requests", "3 s", "100 requests or 3 s, whichever comes first" (the closed loop stops at the first). */
+function warmupWords(w: Suite['warmup']): string {
+  const requests = `${w.requests} requests`;
+  const seconds = `${w.durationMs / 1000} s`;
+  if (w.durationMs <= 0) return requests;
+  return w.requests > 0 ? `${requests} or ${seconds}, whichever comes first` : seconds;
+}
+
+/** The run's timing in the report's units: seconds, and each phase's share of the whole. */
+export function reportTiming(timing: RunTiming): ReportTiming {
+  const s = (ms: number): number => Math.round(ms) / 1000;
+  return {
+    total_s: s(timing.totalMs),
+    phases: timing.phases.map((p) => ({
+      name: p.name,
+      kind: p.kind,
+      seconds: s(p.ms),
+      share: timing.totalMs > 0 ? p.ms / timing.totalMs : 0,
+      by_contestant: Object.fromEntries(Object.entries(p.byContestant).map(([k, v]) => [k, s(v)])),
+    })),
   };
 }
 

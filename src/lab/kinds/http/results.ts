@@ -51,6 +51,8 @@ export function httpResultsFiles(result: HttpSuiteResult): ResultsFileEntry[] {
             scenario: r.scenario,
             repeat: r.repeat,
             failure: r.failure,
+            skipped: r.skipped,
+            wall_ms: r.wallMs,
             load:
               r.load === null
                 ? null
@@ -97,6 +99,10 @@ interface HttpResultsFile {
     scenario: string;
     repeat: number;
     failure: string | null;
+    /** Absent in files written before runs could be skipped. */
+    skipped?: string | null;
+    /** Absent in files written before the runs' wall time was recorded. */
+    wall_ms?: number | null;
     load: {
       model: 'closed' | 'open';
       duration_ms: number;
@@ -129,6 +135,8 @@ function toRun(name: string, r: HttpResultsFile['runs'][number]): ScenarioRun {
     repeat: r.repeat,
     contestant: name,
     failure: r.failure,
+    skipped: r.skipped ?? null,
+    wallMs: r.wall_ms ?? null,
     resources: r.resources === null ? null : readResources(r.resources),
     load:
       l === null
@@ -224,6 +232,7 @@ export function readHttpResults(file: ResultsFileData): ContestantResults {
     workloads: new Map(),
     scenarios,
     warmup: { requests: 0, durationMs: 0 },
+    openLoop: { skipAboveCapacity: false },
     repeats,
     coldStartRuns: 0,
     correctness: { mode: 'none' },
@@ -238,6 +247,7 @@ export function readHttpResults(file: ResultsFileData): ContestantResults {
     startFailures: {},
     interrupted: false,
     ceilings: [],
+    timing: null,
   };
   return {
     kind: 'http',

@@ -3,10 +3,14 @@
  * running while scenarios are measured in interleaved repeats (A B, B A, ...), each with warm-up, the load
  * engine, and /proc sampling of the contestant's process tree. Correctness is checked on a sample of requests
  * against the baseline before any speed is measured. A contestant that fails to start or dies mid-run is
- * recorded with its exit and last log lines, and the run goes on with the others.
+ * recorded with its exit and last log lines, and the run goes on with the others. With
+ * `open_loop.skip_above_capacity`, an open-loop rate above what a contestant served in the closed-loop runs of the
+ * same workload is skipped and recorded as such (aboveCapacity). The run's wall time and each phase's are recorded
+ * (RunTiming), so a report can say where the time went.
  *
  * This module measures; report.ts turns its result into numbers, ratios and the report model.
  */
+import { performance } from 'node:perf_hooks';
 import { runCeiling, type CeilingResult } from './ceiling.js';
 import { ContestantError, toError } from '../../../core/errors.js';
 import { agree } from '../../correctness.js';
@@ -22,6 +26,7 @@ import { runLoad, type ClientWatch, type LoadResult, type RequestSource } from '
 import { sampleResources, type ResourceSummary } from '../../proc/resource-sampler.js';
 import type { SuiteProgress } from '../../run/progress.js';
 import { seededRandom } from '../../stats.js';
+import { formatSignificant } from '../../report/format.js';
 import type { Suite, SuiteContestant, SuiteScenario, SuiteWorkload } from './suite.js';
 
 /** One contestant's measurement of one scenario in one repeat. */
@@ -35,6 +40,32 @@ export interface ScenarioRun {
   readonly resources: ResourceSummary | null;
   /** Why this run is incomplete or missing: death mid-run, not running. */
   readonly failure: string | null;
+  /**
+   * Why this run was not made, on purpose: an open-loop rate above the contestant's closed-loop capacity
+   * (`open_loop.skip_above_capacity`), e.g. "offered 60/s, closed-loop capacity 10.7/s on concurrency_16". Not a
+   * failure, not counted. Null: it was made (or failed).
+   */
+  readonly skipped: string | null;
+  /** Wall time of the run, warm-up included, ms (null: not recorded, or not run). */
+  readonly wallMs: number | null;
+}
+
+/** How long one phase of a suite run took. */
+export interface PhaseTiming {
+  /** What ran: "cold starts", "start-up", "correctness", "stopping", or a scenario's or ceiling's name. */
+  readonly name: string;
+  readonly kind: 'cold_starts' | 'start_up' | 'correctness' | 'scenario' | 'stopping' | 'ceiling';
+  /** Wall time, ms. */
+  readonly ms: number;
+  /** Wall time by contestant, ms, where the phase is made of each one's turns (cold starts, start-up, scenarios). */
+  readonly byContestant: Readonly<Record<string, number>>;
+}
+
+/** Where the time of a suite run went: the whole run's wall time and its phases, in the order they ran. */
+export interface RunTiming {
+  /** Wall time from the first cold start to the last ceiling, ms. */
+  readonly totalMs: number;
+  readonly phases: readonly PhaseTiming[];
 }
 
 /** Cold starts of one contestant. */
@@ -70,6 +101,8 @@ export interface HttpSuiteResult {
   readonly ceilings: readonly CeilingResult[];
   /** Warnings from stopping contestants, by contestant: processes left outside the group, which were killed. */
   readonly stopWarnings?: Readonly<Record<string, readonly string[]>>;
+  /** How long the run and each of its phases took (null: not recorded, e.g. rebuilt from a results file). */
+  readonly timing: RunTiming | null;
 }
 
 export interface HttpSuiteOptions {
@@ -122,6 +155,7 @@ export async function runHttpSuite(suite: Suite, options: HttpSuiteOptions = {})
   };
   const firstWorkload = suite.workloads.get(scenarios[0]?.workload ?? suite.scenarios[0]?.workload ?? '');
   const onLog = (name: string) => (line: string) => options.onLog?.(name, line);
+  const clock = new PhaseClock();
 
   // 1. Cold starts: fresh processes, spawn → healthy → first correct response (hyperfine-style).
   const coldStarts: ColdStartResult[] = [];
@@ -130,9 +164,11 @@ export async function runHttpSuite(suite: Suite, options: HttpSuiteOptions = {})
       continue;
     progress({ kind: 'phase', text: `cold start: ${c.spec.name} × ${suite.coldStartRuns}` });
     coldStarts.push(
-      await measureColdStarts(c, suite.coldStartRuns, firstWorkload, onLog(c.spec.name), (r) => {
-        stopped(c.spec.name, r);
-      }),
+      await clock.time('cold_starts', 'cold starts', c.spec.name, () =>
+        measureColdStarts(c, suite.coldStartRuns, firstWorkload, onLog(c.spec.name), (r) => {
+          stopped(c.spec.name, r);
+        }),
+      ),
     );
   }
 
@@ -145,11 +181,13 @@ export async function runHttpSuite(suite: Suite, options: HttpSuiteOptions = {})
     for (const c of suite.contestants) {
       if (aborted()) break;
       progress({ kind: 'phase', text: `starting ${c.spec.name}` });
-      try {
-        running.set(c.spec.name, await ContestantProcess.start(c.spec, { onLog: onLog(c.spec.name) }));
-      } catch (e) {
-        startFailures[c.spec.name] = toError(e).message;
-      }
+      await clock.time('start_up', 'start-up', c.spec.name, async () => {
+        try {
+          running.set(c.spec.name, await ContestantProcess.start(c.spec, { onLog: onLog(c.spec.name) }));
+        } catch (e) {
+          startFailures[c.spec.name] = toError(e).message;
+        }
+      });
     }
 
     // 3. Correctness on a sample of each workload's requests, against the baseline.
@@ -160,7 +198,9 @@ export async function runHttpSuite(suite: Suite, options: HttpSuiteOptions = {})
         if (aborted()) break;
         progress({ kind: 'phase', text: `checking answers: ${name}` });
         correctness.push(
-          ...(await checkCorrectness(suite, suite.workloads.get(name) as SuiteWorkload, baseline, running)),
+          ...(await clock.time('correctness', 'correctness', null, () =>
+            checkCorrectness(suite, suite.workloads.get(name) as SuiteWorkload, baseline, running),
+          )),
         );
       }
     }
@@ -177,17 +217,17 @@ export async function runHttpSuite(suite: Suite, options: HttpSuiteOptions = {})
           if (aborted()) break;
           const label = `${sc.name} · ${name} · repeat ${r + 1}/${suite.repeats}`;
           progress({ kind: 'step', done, total, label });
+          const skip = suite.openLoop.skipAboveCapacity ? aboveCapacity(suite, sc, name, runs) : null;
+          if (skip !== null) progress({ kind: 'phase', text: `${label}: skipped (${skip})` });
           runs.push(
-            await measureScenario(
-              suite,
-              sc,
-              workload,
-              name,
-              r,
-              running.get(name),
-              startFailures[name],
-              options,
-              label,
+            await clock.time('scenario', sc.name, name, () =>
+              measureScenario(suite, sc, workload, name, r, {
+                proc: running.get(name),
+                startFailure: startFailures[name],
+                skip,
+                options,
+                label,
+              }),
             ),
           );
           done++;
@@ -197,14 +237,16 @@ export async function runHttpSuite(suite: Suite, options: HttpSuiteOptions = {})
     progress({ kind: 'step', done, total, label: aborted() ? 'interrupted' : 'done' });
   } finally {
     progress({ kind: 'phase', text: 'stopping contestants' });
-    await Promise.all([...running].map(async ([name, p]) => stopped(name, await p.stop())));
+    await clock.time('stopping', 'stopping', null, () =>
+      Promise.all([...running].map(async ([name, p]) => stopped(name, await p.stop()))),
+    );
   }
   // 5. The ceilings, alone on a quiet machine, for the scenarios that ran.
   const ceilings: CeilingResult[] = [];
   for (const c of suite.ceilings) {
     if (aborted() || !scenarios.some((s) => c.scenarios.has(s.name))) continue;
     progress({ kind: 'phase', text: `ceiling: ${c.name}` });
-    ceilings.push(await runCeiling(c, options.signal));
+    ceilings.push(await clock.time('ceiling', c.name, null, () => runCeiling(c, options.signal)));
   }
   return {
     suite,
@@ -216,7 +258,71 @@ export async function runHttpSuite(suite: Suite, options: HttpSuiteOptions = {})
     interrupted: aborted(),
     ceilings,
     stopWarnings,
+    timing: clock.done(),
   };
+}
+
+/** Times the phases of a run (wall clock); phases of the same kind and name add up, in the order first seen. */
+class PhaseClock {
+  private readonly started = performance.now();
+  private readonly phases: {
+    name: string;
+    kind: PhaseTiming['kind'];
+    ms: number;
+    byContestant: Record<string, number>;
+  }[] = [];
+
+  /** Runs `work` and adds its wall time to the phase (and to `contestant`'s share of it, when given). */
+  async time<T>(
+    kind: PhaseTiming['kind'],
+    name: string,
+    contestant: string | null,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await work();
+    } finally {
+      const ms = performance.now() - t0;
+      let phase = this.phases.find((p) => p.kind === kind && p.name === name);
+      if (phase === undefined) {
+        phase = { name, kind, ms: 0, byContestant: {} };
+        this.phases.push(phase);
+      }
+      phase.ms += ms;
+      if (contestant !== null) phase.byContestant[contestant] = (phase.byContestant[contestant] ?? 0) + ms;
+    }
+  }
+
+  done(): RunTiming {
+    return { totalMs: performance.now() - this.started, phases: this.phases.map((p) => ({ ...p })) };
+  }
+}
+
+/**
+ * Why `contestant` skips the open-loop scenario `sc` (`open_loop.skip_above_capacity`): its rate is above the best
+ * throughput the contestant reached in the closed-loop runs on the same workload made so far in this run. Runs
+ * that failed or whose client was saturated are no measure of capacity and are left out. Null: run it (not open
+ * loop, no such closed-loop run, or the rate is within that capacity).
+ */
+export function aboveCapacity(
+  suite: Suite,
+  sc: SuiteScenario,
+  contestant: string,
+  runs: readonly ScenarioRun[],
+): string | null {
+  if (sc.plan.model !== 'open') return null;
+  let best: { perS: number; scenario: string } | null = null;
+  for (const r of runs) {
+    if (r.contestant !== contestant || r.load === null || r.failure !== null || r.load.client.saturated)
+      continue;
+    const other = suite.scenarios.find((s) => s.name === r.scenario);
+    if (other === undefined || other.plan.model !== 'closed' || other.workload !== sc.workload) continue;
+    if (best === null || r.load.throughputPerS > best.perS)
+      best = { perS: r.load.throughputPerS, scenario: r.scenario };
+  }
+  if (best === null || best.perS >= sc.plan.rate) return null;
+  return `offered ${String(sc.plan.rate)}/s, closed-loop capacity ${formatSignificant(best.perS)}/s on ${best.scenario}`;
 }
 
 async function measureColdStarts(
@@ -308,18 +414,26 @@ async function checkCorrectness(
   return [...tallies].map(([contestant, t]) => ({ contestant, workload: workload.name, ...t }));
 }
 
+/** The contestant of one measurement, and how it goes. */
+interface Turn {
+  /** Undefined: it is not running (see startFailure). */
+  readonly proc: ContestantProcess | undefined;
+  readonly startFailure: string | undefined;
+  /** Why it is skipped (aboveCapacity), or null. */
+  readonly skip: string | null;
+  readonly options: HttpSuiteOptions;
+  readonly label: string;
+}
+
 async function measureScenario(
   suite: Suite,
   sc: SuiteScenario,
   workload: SuiteWorkload,
   name: string,
   repeat: number,
-  proc: ContestantProcess | undefined,
-  startFailure: string | undefined,
-  options: HttpSuiteOptions,
-  label: string,
+  { proc, startFailure, skip, options, label }: Turn,
 ): Promise<ScenarioRun> {
-  const base = { scenario: sc.name, repeat, contestant: name };
+  const base = { scenario: sc.name, repeat, contestant: name, skipped: null, wallMs: null };
   if (proc === undefined)
     return { ...base, load: null, resources: null, failure: `did not start: ${startFailure ?? 'unknown'}` };
   if (!proc.alive) {
@@ -330,6 +444,8 @@ async function measureScenario(
       failure: `${describeExit(proc.exit)} earlier; last log lines:\n${proc.logTail(10).join('\n')}`,
     };
   }
+  if (skip !== null) return { ...base, load: null, resources: null, failure: null, skipped: skip };
+  const started = performance.now();
   const connections = sc.plan.model === 'closed' ? sc.plan.concurrency : Math.min(sc.plan.maxInFlight, 256);
   const target = new HttpTarget(proc.baseUrl, { connections, timeoutMs: workload.timeoutMs });
   // Stop the load when the contestant dies (or the user interrupts).
@@ -371,7 +487,7 @@ async function measureScenario(
       : options.signal?.aborted === true
         ? 'interrupted'
         : null;
-    return { ...base, load, resources, failure };
+    return { ...base, load, resources, failure, wallMs: performance.now() - started };
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     await target.close();

@@ -166,6 +166,19 @@ export const SuiteSchema = Type.Object(
         },
       ),
     ),
+    open_loop: Type.Optional(
+      Type.Object(
+        {
+          skip_above_capacity: Type.Optional(
+            Type.Boolean({
+              description:
+                "skip an open-loop scenario for a contestant whose best closed-loop throughput on the same workload, measured earlier in the run, is below the scenario's rate (default false)",
+            }),
+          ),
+        },
+        { additionalProperties: false, description: 'how open-loop scenarios are run' },
+      ),
+    ),
     repeats: Type.Optional(Type.Integer({ minimum: 1 })),
     cold_start: Type.Optional(
       Type.Object({ runs: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),

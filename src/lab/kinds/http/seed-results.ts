@@ -65,6 +65,7 @@ function seedScenario(
     correct: row.correct,
     client_saturated: row.client_saturated,
     failure: row.failure,
+    ...(row.skipped != null ? { skipped: row.skipped } : {}),
     repeats: new Set(runs.map((r) => r.repeat)).size,
     intervals:
       ratios === undefined || ratios.length === 0

@@ -67,6 +67,8 @@ export interface Suite {
   readonly workloads: ReadonlyMap<string, SuiteWorkload>;
   readonly scenarios: readonly SuiteScenario[];
   readonly warmup: { readonly requests: number; readonly durationMs: number };
+  /** Open-loop scenarios: whether a rate above a contestant's closed-loop capacity in this run is skipped. */
+  readonly openLoop: { readonly skipAboveCapacity: boolean };
   readonly repeats: number;
   readonly coldStartRuns: number;
   readonly correctness: CorrectnessRule;
@@ -405,6 +407,9 @@ export async function validateSuite(
     warmup: {
       requests: s.warmup?.requests ?? SUITE_DEFAULTS.warmupRequests,
       durationMs: s.warmup?.duration !== undefined ? durationMs(s.warmup.duration) : 0,
+    },
+    openLoop: {
+      skipAboveCapacity: s.open_loop?.skip_above_capacity ?? SUITE_DEFAULTS.skipOpenLoopAboveCapacity,
     },
     repeats: s.repeats ?? SUITE_DEFAULTS.repeats,
     coldStartRuns: s.cold_start?.runs ?? SUITE_DEFAULTS.coldStartRuns,
