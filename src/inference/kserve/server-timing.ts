@@ -8,23 +8,24 @@ import type { InferenceTiming } from '../tensor/tensor.js';
 /** The durations of a Server-Timing header, in ms by metric name (metrics without a duration are left out). */
 export type ServerTiming = Readonly<Record<string, number>>;
 
+/** A Server-Timing header value: each metric with its duration in ms (to the µs), in the order given. */
+export function serverTimingOf(durations: ServerTiming): string {
+  return Object.entries(durations)
+    .map(([name, ms]) => `${name};dur=${ms.toFixed(3)}`)
+    .join(', ');
+}
+
 /** The header value of an infer answer: decoding, the engine's split when it gives one, encoding. */
 export function formatServerTiming(
   decodeMs: number,
   timing: InferenceTiming | undefined,
   encodeMs: number,
 ): string {
-  const part = (name: string, ms: number): string => `${name};dur=${ms.toFixed(3)}`;
   const engine =
     timing === undefined
-      ? []
-      : [
-          part('queue', timing.queueMs),
-          part('input', timing.inputMs),
-          part('infer', timing.inferMs),
-          part('output', timing.outputMs),
-        ];
-  return [part('decode', decodeMs), ...engine, part('encode', encodeMs)].join(', ');
+      ? {}
+      : { queue: timing.queueMs, input: timing.inputMs, infer: timing.inferMs, output: timing.outputMs };
+  return serverTimingOf({ decode: decodeMs, ...engine, encode: encodeMs });
 }
 
 /**

@@ -5,6 +5,7 @@
  * the microsecond (`tokenize`, `queue`, `inference`, `total`), which browsers' developer tools and load generators
  * read. A client that times its requests can so tell the server's part from the network's.
  */
+import { serverTimingOf } from '../../inference/kserve/server-timing.js';
 import type { RequestTiming } from '../../inference/text/embedding-service.js';
 
 /** What the headers say about one request. */
@@ -21,7 +22,6 @@ export interface AnswerTiming {
 /** The headers of an answer: TEI's and Server-Timing. */
 export function answerTimingHeaders(a: AnswerTiming): Record<string, string> {
   const whole = (ms: number): string => String(Math.floor(ms));
-  const part = (name: string, ms: number): string => `${name};dur=${ms.toFixed(3)}`;
   const { tokenizationMs, queueMs, inferenceMs } = a.timing;
   return {
     'x-compute-type': 'cpu',
@@ -32,12 +32,12 @@ export function answerTimingHeaders(a: AnswerTiming): Record<string, string> {
     'x-tokenization-time': whole(tokenizationMs),
     'x-queue-time': whole(queueMs),
     'x-inference-time': whole(inferenceMs),
-    'server-timing': [
-      part('tokenize', tokenizationMs),
-      part('queue', queueMs),
-      part('inference', inferenceMs),
-      part('total', a.totalMs),
-    ].join(', '),
+    'server-timing': serverTimingOf({
+      tokenize: tokenizationMs,
+      queue: queueMs,
+      inference: inferenceMs,
+      total: a.totalMs,
+    }),
   };
 }
 
